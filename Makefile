@@ -1,0 +1,55 @@
+# Registro 648: `make run` serves the demo, `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The demo: SQLite under var/, tasks in-process, debug on. Override any of these from the environment.
+DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
+
+.PHONY: install install-dev run test lint migrate seed worker beat messages clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+migrate: install
+	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
+
+seed: migrate
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+
+run: seed
+	@echo "Registro 648 on http://$(HOST):$(PORT)/ (demo users: see README; password demo-password-648)"
+	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install-dev
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+worker: install
+	$(BIN)/celery -A registry worker --loglevel=INFO
+
+beat: install
+	$(BIN)/celery -A registry beat --loglevel=INFO
+
+messages: install-dev
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemessages -l it --ignore=.venv --ignore=var
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py compilemessages -l it --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

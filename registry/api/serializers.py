@@ -1,0 +1,36 @@
+from rest_framework import serializers
+
+from registry.models import Centre, CentreDesignation, Region
+
+
+class RegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Region
+        fields = ["code", "name"]
+
+
+class DesignationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CentreDesignation
+        fields = ["valid_from", "valid_to", "act_reference"]
+
+
+class CentreSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region_id")
+    region_name = serializers.CharField(source="region.name")
+    pharmacy = serializers.CharField(source="pharmacy_id", allow_null=True)
+    pharmacy_name = serializers.CharField(source="pharmacy.name", allow_null=True, default=None)
+    designations = DesignationSerializer(many=True)
+
+    class Meta:
+        model = Centre
+        fields = ["id", "name", "region", "region_name", "pharmacy", "pharmacy_name", "designations"]
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField(allow_null=True)
+    centre = serializers.CharField(allow_null=True)
+    pharmacy = serializers.CharField(allow_null=True)
+    region = serializers.CharField(allow_null=True)
+    prescribing_centres = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,70 @@
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry import selectors
+from registry.models import CentreDesignation
+from registry.permissions import actor_for
+
+from .serializers import CentreSerializer, MeSerializer, RegionSerializer
+
+
+class RegionListView(generics.ListAPIView):
+    """Regions the caller may read: all for the national role, their own otherwise."""
+
+    serializer_class = RegionSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.region_list(user=self.request.user)
+
+
+def _with_designations(queryset):
+    return queryset.prefetch_related(
+        Prefetch("designations", queryset=CentreDesignation.objects.order_by("-valid_from"))
+    )
+
+
+@extend_schema(parameters=[OpenApiParameter("region", str, description="Ministry of Health code, e.g. 030")])
+class CentreListView(generics.ListAPIView):
+    """Centres the caller may see, with their designations by the Region."""
+
+    serializer_class = CentreSerializer
+
+    def get_queryset(self):
+        return _with_designations(
+            selectors.centre_list(user=self.request.user, region=self.request.GET.get("region"))
+        )
+
+
+class CentreDetailView(generics.RetrieveAPIView):
+    serializer_class = CentreSerializer
+    lookup_url_kwarg = "centre_id"
+    lookup_field = "pk"
+
+    def get_queryset(self):
+        return _with_designations(selectors.centre_list(user=self.request.user))
+
+
+class MeView(APIView):
+    """Who the caller is in the registry: role, place, centres where they may prescribe today."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        actor = actor_for(request.user)
+        centres = (
+            [str(c.pk) for c in selectors.prescribing_centres(user=request.user)]
+            if actor.role == "prescriber"
+            else []
+        )
+        data = {
+            "username": request.user.get_username(),
+            "role": actor.role,
+            "centre": str(actor.centre_id) if actor.centre_id else None,
+            "pharmacy": str(actor.pharmacy_id) if actor.pharmacy_id else None,
+            "region": actor.region_id,
+            "prescribing_centres": centres,
+        }
+        return Response(MeSerializer(data).data)

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistryConfig(AppConfig):
+    name = "registry"
+    verbose_name = _("Registry: organisations, staff, patients, audit")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from .regions import ensure_regions
+        from .roles import sync_role_groups
+
+        post_migrate.connect(ensure_regions, sender=self)
+        post_migrate.connect(sync_role_groups, sender=self)

@@ -1,0 +1,273 @@
+"""The organisation domain: regions, centres, pharmacies, staff, patients, audit trail.
+
+Rows here are written only through ``registry.services`` (which also records the
+audit event) and read through ``registry.selectors`` (which scope them to the user).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Region(models.Model):
+    """One of the 21 regions and autonomous provinces, keyed by its Ministry of Health code."""
+
+    code = models.CharField(_("Ministry of Health code"), max_length=3, primary_key=True)
+    name = models.CharField(_("name"), max_length=80, unique=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Pharmacy(models.Model):
+    """A hospital pharmacy; it serves one or more centres (``Centre.pharmacy``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="pharmacies")
+    name = models.CharField(_("name"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["region", "name"]
+        verbose_name = _("hospital pharmacy")
+        verbose_name_plural = _("hospital pharmacies")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="pharmacy_unique_name_in_region")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Centre(models.Model):
+    """A hospital unit; it may prescribe only while a designation by its Region is in force."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="centres")
+    name = models.CharField(_("name"), max_length=200)
+    pharmacy = models.ForeignKey(
+        Pharmacy,
+        on_delete=models.PROTECT,
+        related_name="centres",
+        null=True,
+        blank=True,
+        verbose_name=_("serving pharmacy"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["region", "name"]
+        verbose_name = _("centre")
+        verbose_name_plural = _("centres")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="centre_unique_name_in_region")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ValidityQuerySet(models.QuerySet):
+    def valid_on(self, day):
+        """Rows in force on ``day`` (``valid_to`` is the last day included; empty means open-ended)."""
+        return self.filter(Q(valid_from__lte=day) & (Q(valid_to__isnull=True) | Q(valid_to__gte=day)))
+
+
+class CentreDesignation(models.Model):
+    """The Region's designation of a centre for the L.648 anakinra COVID-19 use (CTS 23/09/2021)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="designations")
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to (included)"), null=True, blank=True)
+    act_reference = models.CharField(_("regional act"), max_length=200, blank=True)
+    designated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ValidityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["centre", "-valid_from"]
+        verbose_name = _("centre designation")
+        verbose_name_plural = _("centre designations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="designation_period_ordered",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.centre} {self.valid_from}–{self.valid_to or '…'}"
+
+
+class Role(models.TextChoices):
+    PRESCRIBER = "prescriber", _("prescriber")
+    PHARMACIST = "pharmacist", _("pharmacist")
+    NURSE = "nurse", _("nurse")
+    REGIONAL_OFFICER = "regional_officer", _("regional officer")
+    NATIONAL = "national", _("national monitoring (AIFA)")
+    ADMINISTRATOR = "administrator", _("administrator")
+
+
+class StaffProfile(models.Model):
+    """Who a user is in the registry: one role and the place it applies to.
+
+    The role is mirrored in a Django group of the same name (see ``registry.services``);
+    what the role may do at that place is decided in ``registry.permissions`` only.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    centre = models.ForeignKey(
+        Centre,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("centre"),
+    )
+    pharmacy = models.ForeignKey(
+        Pharmacy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("pharmacy"),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("region"),
+    )
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+        constraints = [
+            # Each role names exactly the place it works at.
+            models.CheckConstraint(
+                condition=(
+                    Q(role="nurse", centre__isnull=False, pharmacy__isnull=True, region__isnull=True)
+                    | Q(role="prescriber", pharmacy__isnull=True, region__isnull=True)
+                    | Q(role="pharmacist", pharmacy__isnull=False, centre__isnull=True, region__isnull=True)
+                    | Q(
+                        role="regional_officer",
+                        region__isnull=False,
+                        centre__isnull=True,
+                        pharmacy__isnull=True,
+                    )
+                    | Q(
+                        role__in=["national", "administrator"],
+                        region__isnull=True,
+                        centre__isnull=True,
+                        pharmacy__isnull=True,
+                    )
+                ),
+                name="staff_role_matches_place",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class PrescriberAuthorisation(models.Model):
+    """A prescriber enabled at a centre for a period, granted by an officer of the centre's region."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescriber_authorisations"
+    )
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="authorisations")
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to (included)"), null=True, blank=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ValidityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["prescriber", "-valid_from"]
+        verbose_name = _("prescriber authorisation")
+        verbose_name_plural = _("prescriber authorisations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="authorisation_period_ordered",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prescriber} @ {self.centre} {self.valid_from}–{self.valid_to or '…'}"
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("male")
+    FEMALE = "F", _("female")
+
+
+class Patient(models.Model):
+    """A patient known only by a keyed pseudonym of the fiscal code (never stored in clear)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pseudonym = models.CharField(_("pseudonym"), max_length=64, unique=True, editable=False)
+    birth_date = models.DateField(_("birth date"))
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+
+    def __str__(self):
+        return f"{_('patient')} {self.pseudonym[:12]}"
+
+
+class AuditEvent(models.Model):
+    """One append-only entry of the audit trail, chained to the previous entry of the same object.
+
+    ``entry_hash`` covers every field and ``previous_hash``, so changing, removing or
+    reordering an entry breaks the chain (``manage.py verify_audit``). Chains are per
+    object: unrelated writes never wait on each other.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(_("when"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_username = models.CharField(_("who"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=80)
+    object_type = models.CharField(_("object type"), max_length=80)
+    object_id = models.CharField(_("object id"), max_length=64)
+    sequence = models.PositiveIntegerField(_("position in the object's chain"))
+    changes = models.JSONField(_("what changed"), default=dict)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["object_type", "object_id", "sequence"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        constraints = [
+            # Two writers appending to one chain at once: one fails, the chain never forks.
+            models.UniqueConstraint(
+                fields=["object_type", "object_id", "sequence"], name="audit_chain_position"
+            ),
+        ]
+        indexes = [models.Index(fields=["occurred_at"], name="audit_occurred_at")]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"

@@ -1,0 +1,52 @@
+"""Fiscal codes (codice fiscale): validation and keyed pseudonyms.
+
+The fiscal code identifies the patient across centres, so it is kept only as
+HMAC-SHA256 under ``PSEUDONYM_KEY``: the same person always gets the same
+pseudonym, and without the key nobody can recompute it from a list of codes.
+The code itself is never stored or logged.
+"""
+
+import hashlib
+import hmac
+from datetime import date
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.it import codicefiscale
+
+
+class InvalidFiscalCode(ValueError):
+    """The fiscal code is malformed or disagrees with the birth date or sex given."""
+
+
+def validate_fiscal_code(fiscal_code: str, *, birth_date: date, sex: str) -> str:
+    """Return the normalised code, or raise InvalidFiscalCode saying why.
+
+    python-stdnum checks the format, the check character and omocodia (digits
+    replaced by letters for people who would otherwise share a code).
+    """
+    try:
+        number = codicefiscale.validate(fiscal_code)
+    except StdnumValidationError as exc:
+        raise InvalidFiscalCode(_("Not a valid fiscal code: %(reason)s") % {"reason": exc.message}) from None
+    if len(number) != 16:
+        # 11-digit codes belong to companies, not to patients.
+        raise InvalidFiscalCode(_("A patient's fiscal code has 16 characters."))
+    encoded_birth = codicefiscale.get_birth_date(number, minyear=1800)
+    # The code carries only two digits of the year: compare the century-free part.
+    if (encoded_birth.year % 100, encoded_birth.month, encoded_birth.day) != (
+        birth_date.year % 100,
+        birth_date.month,
+        birth_date.day,
+    ):
+        raise InvalidFiscalCode(_("The fiscal code does not match the birth date given."))
+    if codicefiscale.get_gender(number) != sex:
+        raise InvalidFiscalCode(_("The fiscal code does not match the sex given."))
+    return number
+
+
+def pseudonymise(normalised_fiscal_code: str) -> str:
+    """Keyed pseudonym (64 hex characters) of an already validated fiscal code."""
+    key = settings.PSEUDONYM_KEY.encode()
+    return hmac.new(key, normalised_fiscal_code.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,331 @@
+"""Writes of the organisation domain. Each one is atomic and leaves its audit event.
+
+Views, the admin, management commands and tasks all call these functions; none of
+them writes these models directly.
+"""
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .audit import audit_record, diff
+from .errors import InvalidInput
+from .models import (
+    Centre,
+    CentreDesignation,
+    Patient,
+    Pharmacy,
+    PrescriberAuthorisation,
+    Region,
+    Role,
+    StaffProfile,
+)
+from .permissions import actor_for, ensure_manages_region
+from .pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
+from .tasks import send_authorisation_notice
+
+User = get_user_model()
+
+
+def _check_period(valid_from: date, valid_to: date | None) -> None:
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidInput({"valid_to": _("The end of the period cannot come before its start.")})
+
+
+def _snapshot(obj, fields) -> dict:
+    return {field: getattr(obj, field) for field in fields}
+
+
+# --- Pharmacies and centres ------------------------------------------------------
+
+
+@transaction.atomic
+def pharmacy_create(*, actor, region: Region, name: str) -> Pharmacy:
+    ensure_manages_region(actor, region.pk)
+    if Pharmacy.objects.filter(region=region, name=name).exists():
+        raise InvalidInput({"name": _("This region already has a pharmacy with this name.")})
+    pharmacy = Pharmacy.objects.create(region=region, name=name)
+    audit_record(
+        actor=actor, action="pharmacy.create", obj=pharmacy, changes={"region": region.pk, "name": name}
+    )
+    return pharmacy
+
+
+@transaction.atomic
+def pharmacy_update(*, actor, pharmacy: Pharmacy, name: str) -> Pharmacy:
+    pharmacy = Pharmacy.objects.select_for_update().get(pk=pharmacy.pk)
+    ensure_manages_region(actor, pharmacy.region_id)
+    before = _snapshot(pharmacy, ["name"])
+    pharmacy.name = name
+    pharmacy.save(update_fields=["name"])
+    audit_record(actor=actor, action="pharmacy.update", obj=pharmacy, changes=diff(before, {"name": name}))
+    return pharmacy
+
+
+def _check_pharmacy_in_region(pharmacy: Pharmacy | None, region_id: str) -> None:
+    if pharmacy is not None and pharmacy.region_id != region_id:
+        raise InvalidInput({"pharmacy": _("The pharmacy must be in the centre's region.")})
+
+
+@transaction.atomic
+def centre_create(*, actor, region: Region, name: str, pharmacy: Pharmacy | None = None) -> Centre:
+    ensure_manages_region(actor, region.pk)
+    _check_pharmacy_in_region(pharmacy, region.pk)
+    if Centre.objects.filter(region=region, name=name).exists():
+        raise InvalidInput({"name": _("This region already has a centre with this name.")})
+    centre = Centre.objects.create(region=region, name=name, pharmacy=pharmacy)
+    audit_record(
+        actor=actor,
+        action="centre.create",
+        obj=centre,
+        changes={"region": region.pk, "name": name, "pharmacy": pharmacy.pk if pharmacy else None},
+    )
+    return centre
+
+
+@transaction.atomic
+def centre_update(*, actor, centre: Centre, name: str, pharmacy: Pharmacy | None) -> Centre:
+    centre = Centre.objects.select_for_update().get(pk=centre.pk)
+    ensure_manages_region(actor, centre.region_id)
+    _check_pharmacy_in_region(pharmacy, centre.region_id)
+    before = _snapshot(centre, ["name", "pharmacy_id"])
+    centre.name = name
+    centre.pharmacy = pharmacy
+    centre.save(update_fields=["name", "pharmacy"])
+    audit_record(
+        actor=actor,
+        action="centre.update",
+        obj=centre,
+        changes=diff(before, {"name": name, "pharmacy_id": pharmacy.pk if pharmacy else None}),
+    )
+    return centre
+
+
+# --- Designations and authorisations ---------------------------------------------
+
+
+@transaction.atomic
+def centre_designate(
+    *, actor, centre: Centre, valid_from: date, valid_to: date | None = None, act_reference: str = ""
+) -> CentreDesignation:
+    """The Region designates ``centre`` for the L.648 use over a period."""
+    ensure_manages_region(actor, centre.region_id)
+    _check_period(valid_from, valid_to)
+    # Lock the centre so two overlapping designations cannot be written side by side.
+    Centre.objects.select_for_update().get(pk=centre.pk)
+    designation = CentreDesignation.objects.create(
+        centre=centre,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        act_reference=act_reference,
+        designated_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="designation.create",
+        obj=designation,
+        changes={
+            "centre": centre.pk,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "act_reference": act_reference,
+        },
+    )
+    return designation
+
+
+@transaction.atomic
+def designation_end(*, actor, designation: CentreDesignation, valid_to: date) -> CentreDesignation:
+    designation = (
+        CentreDesignation.objects.select_for_update().select_related("centre").get(pk=designation.pk)
+    )
+    ensure_manages_region(actor, designation.centre.region_id)
+    _check_period(designation.valid_from, valid_to)
+    before = _snapshot(designation, ["valid_to"])
+    designation.valid_to = valid_to
+    designation.save(update_fields=["valid_to"])
+    audit_record(
+        actor=actor, action="designation.end", obj=designation, changes=diff(before, {"valid_to": valid_to})
+    )
+    return designation
+
+
+@transaction.atomic
+def prescriber_authorise(
+    *, actor, prescriber, centre: Centre, valid_from: date, valid_to: date | None = None
+) -> PrescriberAuthorisation:
+    """A regional officer of the centre's region enables a prescriber there for a period."""
+    ensure_manages_region(actor, centre.region_id)
+    _check_period(valid_from, valid_to)
+    if actor_for(prescriber).role != Role.PRESCRIBER:
+        raise InvalidInput({"prescriber": _("Only a user with the prescriber role can be authorised.")})
+    authorisation = PrescriberAuthorisation.objects.create(
+        prescriber=prescriber, centre=centre, valid_from=valid_from, valid_to=valid_to, granted_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action="authorisation.grant",
+        obj=authorisation,
+        changes={
+            "prescriber": prescriber.pk,
+            "centre": centre.pk,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+        },
+    )
+    transaction.on_commit(lambda: send_authorisation_notice.delay(str(authorisation.pk)))
+    return authorisation
+
+
+@transaction.atomic
+def authorisation_end(
+    *, actor, authorisation: PrescriberAuthorisation, valid_to: date
+) -> PrescriberAuthorisation:
+    authorisation = (
+        PrescriberAuthorisation.objects.select_for_update().select_related("centre").get(pk=authorisation.pk)
+    )
+    ensure_manages_region(actor, authorisation.centre.region_id)
+    _check_period(authorisation.valid_from, valid_to)
+    before = _snapshot(authorisation, ["valid_to"])
+    authorisation.valid_to = valid_to
+    authorisation.save(update_fields=["valid_to"])
+    audit_record(
+        actor=actor,
+        action="authorisation.end",
+        obj=authorisation,
+        changes=diff(before, {"valid_to": valid_to}),
+    )
+    return authorisation
+
+
+# --- Staff -------------------------------------------------------------------------
+
+
+def _check_place(role: str, centre, pharmacy, region) -> None:
+    required = {
+        Role.NURSE: ("centre", centre),
+        Role.PHARMACIST: ("pharmacy", pharmacy),
+        Role.REGIONAL_OFFICER: ("region", region),
+    }
+    if role in required and required[role][1] is None:
+        field = required[role][0]
+        raise InvalidInput({field: _("This role needs a %(place)s.") % {"place": field}})
+    allowed = {
+        Role.NURSE: {"centre"},
+        Role.PRESCRIBER: {"centre"},
+        Role.PHARMACIST: {"pharmacy"},
+        Role.REGIONAL_OFFICER: {"region"},
+    }.get(role, set())
+    for field, value in (("centre", centre), ("pharmacy", pharmacy), ("region", region)):
+        if value is not None and field not in allowed:
+            raise InvalidInput({field: _("This role is not tied to a %(place)s.") % {"place": field}})
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    actor,
+    username: str,
+    password: str | None,
+    role: str,
+    centre: Centre | None = None,
+    pharmacy: Pharmacy | None = None,
+    region: Region | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+):
+    """Create a user with a role and a place. Regional officers create staff of their region only."""
+    if role not in Role.values:
+        raise InvalidInput({"role": _("Unknown role.")})
+    _check_place(role, centre, pharmacy, region)
+    place_region = (
+        region.pk
+        if region is not None
+        else centre.region_id
+        if centre is not None
+        else pharmacy.region_id
+        if pharmacy is not None
+        else None
+    )
+    acting = actor_for(actor)
+    if not acting.is_admin:
+        if role in (Role.NATIONAL, Role.ADMINISTRATOR, Role.REGIONAL_OFFICER) or place_region is None:
+            raise InvalidInput({"role": _("Only an administrator may create this kind of user.")})
+        ensure_manages_region(actor, place_region)
+    if User.objects.filter(username=username).exists():
+        raise InvalidInput({"username": _("This username is taken.")})
+    user = User(username=username, first_name=first_name, last_name=last_name, email=email)
+    user.is_staff = role in (Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR)
+    user.is_superuser = role == Role.ADMINISTRATOR
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    StaffProfile.objects.create(user=user, role=role, centre=centre, pharmacy=pharmacy, region=region)
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    audit_record(
+        actor=actor,
+        action="staff.create",
+        obj=user,
+        changes={
+            "username": username,
+            "role": role,
+            "centre": centre.pk if centre else None,
+            "pharmacy": pharmacy.pk if pharmacy else None,
+            "region": region.pk if region else None,
+        },
+    )
+    return user
+
+
+# --- Patients --------------------------------------------------------------------
+
+
+def patient_get_or_create(*, actor, fiscal_code: str, birth_date: date, sex: str) -> Patient:
+    """The patient of this fiscal code, created on first sight. Call inside the caller's transaction.
+
+    The fiscal code is validated, then only its keyed pseudonym is kept.
+    """
+    try:
+        normalised = validate_fiscal_code(fiscal_code, birth_date=birth_date, sex=sex)
+    except InvalidFiscalCode as exc:
+        raise InvalidInput({"fiscal_code": str(exc)}) from None
+    pseudonym = pseudonymise(normalised)
+    with transaction.atomic():
+        patient, created = Patient.objects.get_or_create(
+            pseudonym=pseudonym, defaults={"birth_date": birth_date, "sex": sex}
+        )
+        if created:
+            audit_record(
+                actor=actor,
+                action="patient.create",
+                obj=patient,
+                changes={"birth_date": birth_date, "sex": sex},
+            )
+        elif (patient.birth_date, patient.sex) != (birth_date, sex):
+            raise InvalidInput(
+                {"birth_date": _("This patient is already registered with another birth date or sex.")}
+            )
+    return patient
+
+
+@transaction.atomic
+def administrator_bootstrap(*, username: str, password: str, email: str = ""):
+    """The first administrator of a new installation (no one exists yet to act for it)."""
+    if User.objects.filter(username=username).exists():
+        raise InvalidInput({"username": _("This username is taken.")})
+    user = User.objects.create_superuser(username=username, password=password, email=email)
+    StaffProfile.objects.create(user=user, role=Role.ADMINISTRATOR)
+    user.groups.add(Group.objects.get_or_create(name=Role.ADMINISTRATOR)[0])
+    audit_record(
+        actor=None,
+        action="staff.bootstrap",
+        obj=user,
+        changes={"username": username, "role": "administrator"},
+    )
+    return user

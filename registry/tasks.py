@@ -1,0 +1,49 @@
+"""Background work of the organisation domain. Tasks take ids, never model instances."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils.translation import gettext as _
+
+from .audit import verify_chains
+from .models import PrescriberAuthorisation
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_authorisation_notice(authorisation_id: str) -> bool:
+    """Tell a prescriber they were authorised at a centre (queued by prescriber_authorise after commit)."""
+    authorisation = (
+        PrescriberAuthorisation.objects.select_related("prescriber", "centre")
+        .filter(pk=authorisation_id)
+        .first()
+    )
+    if authorisation is None or not authorisation.prescriber.email:
+        return False
+    period_end = authorisation.valid_to.isoformat() if authorisation.valid_to else _("further notice")
+    send_mail(
+        subject=_("Registro 648: authorisation to prescribe anakinra at %(centre)s")
+        % {"centre": authorisation.centre},
+        message=_(
+            "You may prescribe anakinra for COVID-19 under Law 648/96 at %(centre)s "
+            "from %(start)s until %(end)s."
+        )
+        % {"centre": authorisation.centre, "start": authorisation.valid_from.isoformat(), "end": period_end},
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[authorisation.prescriber.email],
+    )
+    return True
+
+
+@shared_task(acks_late=True)
+def verify_audit_trail() -> dict:
+    """Nightly (beat): recompute every audit chain and log the first broken link, if any."""
+    first_broken = next(verify_chains(), None)
+    if first_broken is not None:
+        logger.error("Audit trail broken at %s", first_broken)
+        return {"intact": False, "first_broken": str(first_broken)}
+    logger.info("Audit trail intact")
+    return {"intact": True, "first_broken": None}

@@ -1,0 +1,124 @@
+"""Shared fixtures: demo data, API clients per role, and the real services.
+
+PostgreSQL, Redis, Celery and Chromium are the real ones.
+
+Tests needing a service skip with the reason when it is missing, unless
+REQUIRE_SERVICES=1 (CI), which turns the skip into a failure.
+"""
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+DEMO_PASSWORD = "demo-password-648"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip (or, with REQUIRE_SERVICES=1, fail) when a real service is missing."""
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def postgresql(db):
+    from django.db import connection
+
+    need(connection.vendor == "postgresql", "these tests need PostgreSQL (set DATABASE_URL=postgres://…)")
+    return connection
+
+
+@pytest.fixture(scope="session")
+def redis_broker_url():
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    need(
+        url.startswith("redis://"), "these tests need Redis (set CELERY_BROKER_URL=redis://127.0.0.1:6379/0)"
+    )
+    need(_reachable(url), f"Redis is not reachable at {url}")
+    return url
+
+
+@pytest.fixture
+def live_celery_worker(redis_broker_url, transactional_db, settings):
+    """A real Celery worker thread consuming from Redis, with tasks no longer eager.
+
+    The test must be transactional: the worker's own database connection sees only
+    committed rows, as in production.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from registry.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.conf.broker_url = redis_broker_url
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    need(bool(path), "browser tests need Debian's chromium (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture
+def demo(db):
+    """The demo data of API.md (seed_demo)."""
+    call_command("seed_demo", force=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    from django.contrib.auth import get_user_model
+
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(demo):
+    """An API client authenticated with a token, for a demo username."""
+
+    def make(username: str) -> APIClient:
+        client = APIClient()
+        token, _created = Token.objects.get_or_create(user=demo[username])
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+assert settings.TIME_ZONE == "Europe/Rome"
