@@ -1,3 +1,47 @@
 from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("eligibility-checks/", api.EligibilityCheckView.as_view(), name="api-eligibility-check"),
+    path("prescriptions/", api.PrescriptionListCreateView.as_view(), name="api-prescription-list"),
+    path(
+        "prescriptions/<uuid:prescription_id>/", api.PrescriptionDetailView.as_view(), name="api-prescription"
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/dispensations/",
+        api.DispensationView.as_view(),
+        name="api-prescription-dispense",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/refusal/",
+        api.DispensingRefusalView.as_view(),
+        name="api-prescription-refuse",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/administrations/",
+        api.AdministrationView.as_view(),
+        name="api-prescription-administer",
+    ),
+    path("prescriptions/<uuid:prescription_id>/stop/", api.StopView.as_view(), name="api-prescription-stop"),
+    path(
+        "prescriptions/<uuid:prescription_id>/adverse-events/",
+        api.AdverseEventView.as_view(),
+        name="api-prescription-adverse-event",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/lab-results/",
+        api.LabResultView.as_view(),
+        name="api-prescription-lab-result",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/outcomes/",
+        api.OutcomeView.as_view(),
+        name="api-prescription-outcome",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/entered-in-error/",
+        api.EnteredInErrorView.as_view(),
+        name="api-prescription-entered-in-error",
+    ),
+]

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -34,3 +35,298 @@ class TocilizumabShortage(models.Model):
 
     def __str__(self):
         return f"{self.starts_on}–{self.ends_on or '…'} ({self.aifa_reference})"
+
+
+class PrescriptionStatus(models.TextChoices):
+    REJECTED = "rejected", _("rejected")
+    AWAITING_DISPENSING = "awaiting_dispensing", _("awaiting dispensing")
+    DISPENSED = "dispensed", _("dispensed")
+    IN_COURSE = "in_course", _("in course")
+    COMPLETED = "completed", _("completed")
+    STOPPED = "stopped", _("stopped")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+# A patient has at most one prescription in these statuses (API: 409 ACTIVE_COURSE).
+ACTIVE_STATUSES = (
+    PrescriptionStatus.AWAITING_DISPENSING,
+    PrescriptionStatus.DISPENSED,
+    PrescriptionStatus.IN_COURSE,
+)
+
+# One L.648 course: 10 doses of 100 mg SC, one a day (CTS 23/09/2021).
+COURSE_DOSES = 10
+MAX_SYRINGES = 10
+STANDARD_DOSE_MG = 100
+STANDARD_ROUTE = "SC"
+
+
+class ConsentGivenBy(models.TextChoices):
+    PATIENT = "patient", _("the patient")
+    LEGAL_REPRESENTATIVE = "legal_representative", _("a legal representative")
+
+
+class StopReason(models.TextChoices):
+    ADVERSE_EVENT = "adverse_event", _("adverse event")
+    CLINICAL_WORSENING = "clinical_worsening", _("clinical worsening")
+    DISCHARGE = "discharge", _("discharge")
+    DEATH = "death", _("death")
+    PATIENT_REFUSAL = "patient_refusal", _("patient refusal")
+    OTHER = "other", _("other")
+
+
+class Prescription(models.Model):
+    """A request to treat one patient with one L.648 course, judged by the rule engine.
+
+    The status changes only through ``prescriptions.services``. The counters
+    ``syringes_dispensed`` and ``doses_administered`` are kept by the services under
+    a row lock and bounded by constraints, so no race can store more than the rules allow.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey("registry.Patient", on_delete=models.PROTECT, related_name="prescriptions")
+    centre = models.ForeignKey("registry.Centre", on_delete=models.PROTECT, related_name="prescriptions")
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescriptions_written"
+    )
+    status = models.CharField(_("status"), max_length=24, choices=PrescriptionStatus.choices)
+    prescribed_at = models.DateTimeField(_("prescribed at"))
+    registered_at = models.DateTimeField(_("registered at"))
+
+    # The verdict, as the engine gave it at submission.
+    criteria_version = models.CharField(_("criteria version"), max_length=40)
+    eligible = models.BooleanField(_("eligible"))
+    eligibility = models.JSONField(_("eligibility verdict"))
+    assessment = models.JSONField(_("assessment"))
+    pao2_fio2_ratio = models.DecimalField(max_digits=8, decimal_places=2)
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+
+    consent_given_by = models.CharField(_("consent given by"), max_length=24, choices=ConsentGivenBy.choices)
+    consent_date = models.DateField(_("consent date"))
+
+    syringes_dispensed = models.PositiveSmallIntegerField(default=0)
+    doses_administered = models.PositiveSmallIntegerField(default=0)
+    first_dose_on = models.DateField(null=True, blank=True)
+    last_dose_on = models.DateField(null=True, blank=True)
+
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=24, choices=StopReason.choices, blank=True)
+    stop_note = models.TextField(blank=True)
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dispensing_refusal_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-prescribed_at"]
+        verbose_name = _("prescription")
+        verbose_name_plural = _("prescriptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status__in=[s.value for s in ACTIVE_STATUSES]),
+                name="one_active_course_per_patient",
+            ),
+            models.CheckConstraint(
+                condition=Q(syringes_dispensed__lte=MAX_SYRINGES), name="syringes_within_course"
+            ),
+            models.CheckConstraint(
+                condition=Q(doses_administered__lte=COURSE_DOSES)
+                & Q(doses_administered__lte=models.F("syringes_dispensed")),
+                name="doses_within_syringes",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in PrescriptionStatus]),
+                name="prescription_status_known",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["centre", "status"], name="prescription_centre_status"),
+            models.Index(fields=["prescribed_at"], name="prescription_prescribed_at"),
+        ]
+
+    def __str__(self):
+        return f"{_('prescription')} {str(self.pk)[:8]} ({self.get_status_display()})"
+
+    @property
+    def syringes_left(self) -> int:
+        return self.syringes_dispensed - self.doses_administered
+
+
+class CriterionOutcome(models.Model):
+    """One criterion's outcome at submission, kept as rows so monitoring counts refusals in the database."""
+
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.CASCADE, related_name="criterion_outcomes"
+    )
+    code = models.CharField(max_length=40)
+    outcome = models.CharField(max_length=8)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prescription", "code"], name="one_outcome_per_criterion"),
+        ]
+        indexes = [models.Index(fields=["code", "outcome"], name="criterion_code_outcome")]
+
+    def __str__(self):
+        return f"{self.code}: {self.outcome}"
+
+
+class ClinicalRecord(models.Model):
+    """Something recorded on a prescription. Never edited once stored.
+
+    A correction is a new record; the wrong one is marked entered-in-error with a
+    reason (``entered_in_error_at``), and stays for the audit.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"))
+    entered_in_error_at = models.DateTimeField(null=True, blank=True)
+    entered_in_error_reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{type(self).__name__} {self.pk}"
+
+    @property
+    def in_error(self) -> bool:
+        return self.entered_in_error_at is not None
+
+
+class Dispensation(ClinicalRecord):
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="dispensations")
+    syringes = models.PositiveSmallIntegerField(_("syringes"))
+    lot_number = models.CharField(_("lot number"), max_length=40)
+    expiry_date = models.DateField(_("expiry date"))
+
+    class Meta:
+        ordering = ["recorded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(syringes__gte=1) & Q(syringes__lte=MAX_SYRINGES),
+                name="dispensation_syringes_range",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.syringes} × lot {self.lot_number}"
+
+
+class Route(models.TextChoices):
+    SC = "SC", _("subcutaneous")
+    IV = "IV", _("intravenous")
+    IM = "IM", _("intramuscular")
+    OTHER = "other", _("other")
+
+
+class Administration(ClinicalRecord):
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="administrations")
+    administered_at = models.DateTimeField(_("administered at"))
+    administered_on = models.DateField(_("Rome calendar day"))
+    course_day = models.PositiveSmallIntegerField(_("day of the course"))
+    dose_mg = models.DecimalField(_("dose (mg)"), max_digits=6, decimal_places=1)
+    route = models.CharField(_("route"), max_length=8, choices=Route.choices)
+    protocol_deviation = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["administered_at"]
+        constraints = [
+            # One dose per Rome calendar day (API: 409 DOSE_ALREADY_GIVEN_TODAY).
+            models.UniqueConstraint(
+                fields=["prescription", "administered_on"],
+                condition=Q(entered_in_error_at__isnull=True),
+                name="one_dose_per_day",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.administered_on} {self.dose_mg} mg {self.route}"
+
+
+class AdverseEventCategory(models.TextChoices):
+    NEUTROPENIA = "neutropenia", _("neutropenia")
+    SERIOUS_INFECTION = "serious_infection", _("serious infection")
+    HEPATIC = "hepatic", _("hepatic event")
+    INJECTION_SITE_REACTION = "injection_site_reaction", _("injection-site reaction")
+    HYPERSENSITIVITY = "hypersensitivity", _("hypersensitivity")
+    OTHER = "other", _("other")
+
+
+class AdverseEvent(ClinicalRecord):
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="adverse_events")
+    category = models.CharField(_("category"), max_length=32, choices=AdverseEventCategory.choices)
+    serious = models.BooleanField(_("serious"))
+    onset_date = models.DateField(_("onset"))
+    description = models.TextField(_("description"))
+    reported_to_pharmacovigilance = models.BooleanField(_("reported to pharmacovigilance"))
+
+    class Meta:
+        ordering = ["onset_date", "recorded_at"]
+
+    def __str__(self):
+        return f"{self.get_category_display()} ({self.onset_date})"
+
+
+class LabTest(models.TextChoices):
+    ANC = "anc", _("absolute neutrophil count (×10⁹/L)")
+    ALT = "alt", _("ALT")
+    AST = "ast", _("AST")
+
+
+class LabResult(ClinicalRecord):
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="lab_results")
+    test = models.CharField(_("test"), max_length=8, choices=LabTest.choices)
+    value = models.DecimalField(_("value"), max_digits=9, decimal_places=3)
+    upper_limit_normal = models.DecimalField(
+        _("upper limit of normal"), max_digits=9, decimal_places=3, null=True, blank=True
+    )
+    collected_at = models.DateTimeField(_("collected at"))
+
+    class Meta:
+        ordering = ["collected_at"]
+
+    def __str__(self):
+        return f"{self.test} {self.value}"
+
+
+class Outcome(ClinicalRecord):
+    """WHO Clinical Progression Scale at day 14 or 28 of the course (SAVE-MORE's primary endpoint at 28)."""
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="outcomes")
+    day = models.PositiveSmallIntegerField(_("day"), choices=[(14, "14"), (28, "28")])
+    who_cps = models.PositiveSmallIntegerField(_("WHO-CPS"))
+    assessed_on = models.DateField(_("assessed on"))
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prescription", "day"],
+                condition=Q(entered_in_error_at__isnull=True),
+                name="one_outcome_per_day",
+            ),
+            models.CheckConstraint(condition=Q(who_cps__lte=10), name="who_cps_range"),
+        ]
+
+    def __str__(self):
+        return f"day {self.day}: WHO-CPS {self.who_cps}"
+
+
+class IdempotentRequest(models.Model):
+    """A request made with an ``Idempotency-Key``: a retry returns the first response (API.md)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+
+    def __str__(self):
+        return self.key

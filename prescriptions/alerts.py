@@ -1,0 +1,169 @@
+"""Alerts on a prescription, computed when it is read (never stored, so never stale).
+
+Pure: the prescription's records and today's Rome date in, alerts out.
+Thresholds: ANC < 1.5 ×10⁹/L (neutropenia, Kineret SmPC), ALT/AST ≥ 3 × ULN
+(hepatic events, CTS warning), a dose other than 100 mg SC (protocol deviation),
+a course day with no dose (missed dose, DOMAIN.md), no day-28 outcome after day 28.
+"""
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .codes import AlertCode
+from .models import COURSE_DOSES, PrescriptionStatus
+
+NEUTROPENIA_BELOW = Decimal("1.5")
+HEPATIC_FROM_X_ULN = Decimal(3)
+# Used when a lab gives no upper limit of normal: common adult reference for ALT and AST (U/L).
+DEFAULT_ULN = {"alt": Decimal(40), "ast": Decimal(40)}
+
+
+@dataclass(frozen=True)
+class Alert:
+    code: str
+    message: str
+    on: date | None = None
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["on"] = self.on.isoformat() if self.on else None
+        return data
+
+
+def course_end_exclusive(prescription, *, today: date) -> date | None:
+    """The first day not counted for missed doses (DOMAIN.md, "The course")."""
+    if prescription.first_dose_on is None:
+        return None
+    if prescription.status == PrescriptionStatus.COMPLETED:
+        return prescription.last_dose_on  # the 10th dose's day, which has its dose
+    if prescription.stopped_at is not None:
+        return timezone.localtime(prescription.stopped_at).date()  # the stop's day is not counted
+    return today  # running: today is not counted
+
+
+def missed_days(prescription, dose_days: Iterable[date], *, today: date) -> list[date]:
+    """Calendar days after the first dose and before the course's end with no dose recorded."""
+    end = course_end_exclusive(prescription, today=today)
+    if end is None:
+        return []
+    given = set(dose_days)
+    day = prescription.first_dose_on + timedelta(days=1)
+    missed = []
+    while day < end:
+        if day not in given:
+            missed.append(day)
+        day += timedelta(days=1)
+    return missed
+
+
+def lab_alert(result) -> Alert | None:
+    value = Decimal(result.value)
+    day = timezone.localtime(result.collected_at).date()
+    if result.test == "anc":
+        if value < NEUTROPENIA_BELOW:
+            return Alert(
+                AlertCode.NEUTROPENIA,
+                _(
+                    "ANC %(value)s ×10⁹/L on %(day)s is below 1.5: monitor closely and consider stopping anakinra."
+                )
+                % {"value": value.normalize(), "day": day.isoformat()},
+                day,
+            )
+        return None
+    uln = Decimal(result.upper_limit_normal) if result.upper_limit_normal else DEFAULT_ULN[result.test]
+    ratio = value / uln
+    if ratio >= HEPATIC_FROM_X_ULN:
+        return Alert(
+            AlertCode.HEPATIC,
+            _(
+                "%(test)s %(value)s U/L on %(day)s is %(ratio)s × the upper limit of normal (%(uln)s): hepatic event?"
+            )
+            % {
+                "test": result.test.upper(),
+                "value": value.normalize(),
+                "day": day.isoformat(),
+                "ratio": ratio.quantize(Decimal("0.1")),
+                "uln": uln.normalize(),
+            },
+            day,
+        )
+    return None
+
+
+def prescription_alerts(prescription, *, administrations, lab_results, outcomes, today: date) -> list[Alert]:
+    """Every alert on the prescription, from its records not entered in error."""
+    administrations = [a for a in administrations if a.entered_in_error_at is None]
+    alerts: list[Alert] = []
+    for day in missed_days(prescription, (a.administered_on for a in administrations), today=today):
+        alerts.append(
+            Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": day.isoformat()}, day)
+        )
+    for result in lab_results:
+        if result.entered_in_error_at is None and (alert := lab_alert(result)) is not None:
+            alerts.append(alert)
+    for administration in administrations:
+        if administration.protocol_deviation:
+            alerts.append(
+                Alert(
+                    AlertCode.PROTOCOL_DEVIATION,
+                    _("Dose of %(dose)s mg %(route)s on %(day)s: the L.648 regimen is 100 mg SC once a day.")
+                    % {
+                        "dose": Decimal(administration.dose_mg).normalize(),
+                        "route": administration.route,
+                        "day": administration.administered_on.isoformat(),
+                    },
+                    administration.administered_on,
+                )
+            )
+    if prescription.first_dose_on is not None:
+        day_28 = prescription.first_dose_on + timedelta(days=27)
+        has_day_28 = any(o.day == 28 and o.entered_in_error_at is None for o in outcomes)
+        if today > day_28 and not has_day_28:
+            alerts.append(
+                Alert(
+                    AlertCode.OUTCOME_OVERDUE,
+                    _("Day 28 was %(day)s: the WHO-CPS outcome at day 28 is missing.")
+                    % {"day": day_28.isoformat()},
+                    day_28,
+                )
+            )
+    return alerts
+
+
+def course_grid(prescription, administrations, *, today: date) -> list[dict]:
+    """The 10-day course as a grid for the page: each day given, missed or to come."""
+    administrations = sorted(
+        (a for a in administrations if a.entered_in_error_at is None), key=lambda a: a.administered_on
+    )
+    if prescription.first_dose_on is None:
+        return [
+            {"day": n, "date": None, "state": "to_come", "dose": None} for n in range(1, COURSE_DOSES + 1)
+        ]
+    by_day = {a.administered_on: a for a in administrations}
+    missed = set(missed_days(prescription, by_day, today=today))
+    cells = []
+    day = prescription.first_dose_on
+    ended = prescription.status in (PrescriptionStatus.STOPPED, PrescriptionStatus.COMPLETED)
+    doses_seen = 0
+    while len(cells) < COURSE_DOSES + len(missed) and (doses_seen < COURSE_DOSES):
+        dose = by_day.get(day)
+        if dose is not None:
+            state = "given"
+            doses_seen += 1
+        elif day in missed:
+            state = "missed"
+        elif ended:
+            break
+        else:
+            state = "to_come"
+            doses_seen += 1
+        cells.append(
+            {"day": len(cells) + 1, "date": day, "state": state, "dose": dose, "today": day == today}
+        )
+        day += timedelta(days=1)
+    return cells

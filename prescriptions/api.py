@@ -1,0 +1,338 @@
+"""HTTP API of eligibility checks and prescriptions (API.md). Thin: parse, call one service or selector, render."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.errors import NotFound
+from registry.models import Centre, Role
+from registry.permissions import PermissionDenied, ensure_role
+from registry.selectors import prescribing_centres
+
+from . import selectors, services
+from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
+from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
+from .models import PrescriptionStatus
+from .serializers import (
+    AdministrationInputSerializer,
+    AdministrationSerializer,
+    AdverseEventInputSerializer,
+    AdverseEventSerializer,
+    DispensationInputSerializer,
+    DispensationSerializer,
+    DispensingRefusalSerializer,
+    EnteredInErrorSerializer,
+    LabResultInputSerializer,
+    LabResultSerializer,
+    OutcomeInputSerializer,
+    OutcomeSerializer,
+    PrescriptionDetailSerializer,
+    PrescriptionFilterSerializer,
+    PrescriptionListSerializer,
+    PrescriptionSubmitSerializer,
+    StopInputSerializer,
+)
+
+VerdictSerializer = inline_serializer(
+    "EligibilityVerdict",
+    {
+        "eligible": serializers.BooleanField(),
+        "criteria_version": serializers.CharField(),
+        "pao2_fio2_ratio": serializers.FloatField(),
+        "results": inline_serializer(
+            "CriterionResult",
+            {
+                "code": serializers.CharField(),
+                "outcome": serializers.ChoiceField(choices=["pass", "fail", "warn", "info"]),
+                "message": serializers.CharField(),
+                "source": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+CONFLICT = OpenApiResponse(
+    inline_serializer("Conflict", {"detail": serializers.CharField(), "code": serializers.CharField()}),
+    description="the request conflicts with the prescription's state",
+)
+
+
+def _valid(serializer_class, data, **context):
+    serializer = serializer_class(data=data, context=context)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _as_json(data) -> dict:
+    """Plain JSON (UUIDs, decimals, dates as strings), as stored for idempotent replays."""
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+class EligibilityCheckView(APIView):
+    """Dry run of the L.648 criteria: every criterion's outcome, nothing stored. Prescribers only."""
+
+    @extend_schema(request=EligibilityCheckSerializer, responses={200: VerdictSerializer})
+    def post(self, request):
+        ensure_role(request.user, Role.PRESCRIBER)
+        now = timezone.now()
+        data = _valid(EligibilityCheckSerializer, request.data, now=now)
+        verdict = services.evaluate_assessment(to_assessment(data, default_assessed_at=now))
+        return Response(verdict.as_dict())
+
+
+def _submit(request, data) -> tuple[int, dict]:
+    user = request.user
+    prescribed_at = data["prescribed_at"] or timezone.now()
+    centre = _centre_for_submission(user, data["centre"], prescribed_at)
+    patient = data["patient"]
+    assessment = to_assessment(data["assessment"], default_assessed_at=prescribed_at, patient=patient)
+    prescription = services.prescription_submit(
+        prescriber=user,
+        centre=centre,
+        patient_data=patient,
+        assessment=assessment,
+        assessment_record=_as_json({**request.data["assessment"], "assessed_at": assessment.assessed_at}),
+        consent_given_by=data["consent_given_by"],
+        consent_date=data["consent_date"] or timezone.localtime(prescribed_at).date(),
+        prescribed_at=data["prescribed_at"],
+    )
+    view = selectors.prescription_view(user=user, prescription_id=prescription.pk)
+    return status.HTTP_201_CREATED, _as_json(PrescriptionDetailSerializer(view).data)
+
+
+def _centre_for_submission(user, centre_id, prescribed_at) -> Centre:
+    """The centre named, or the only one where the prescriber is authorised on that day."""
+    if centre_id is not None:
+        centre = Centre.objects.filter(pk=centre_id).first()
+        if centre is None:
+            raise ValidationError({"centre": [_("Unknown centre.")]})
+        return centre
+    centres = list(prescribing_centres(user=user, day=timezone.localtime(prescribed_at).date()))
+    if len(centres) == 1:
+        return centres[0]
+    if not centres:
+        raise PermissionDenied(_("You are not authorised to prescribe at any centre on that day."))
+    raise ValidationError({"centre": [_("You are authorised at several centres: say which.")]})
+
+
+class PrescriptionListCreateView(generics.GenericAPIView):
+    serializer_class = PrescriptionListSerializer
+
+    def get_queryset(self):
+        filters = _valid(PrescriptionFilterSerializer, _query_dict(self.request.query_params))
+        return selectors.prescription_list(user=self.request.user, filters=filters)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, many=True, enum=PrescriptionStatus.values),
+            OpenApiParameter("centre", OpenApiTypes.UUID),
+            OpenApiParameter("region", str, description="Ministry of Health code, e.g. 030"),
+            OpenApiParameter("submitted_from", OpenApiTypes.DATE),
+            OpenApiParameter("submitted_to", OpenApiTypes.DATE),
+        ],
+        responses=PrescriptionListSerializer(many=True),
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(PrescriptionListSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=PrescriptionSubmitSerializer,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={
+            201: PrescriptionDetailSerializer,
+            409: CONFLICT,
+            422: OpenApiResponse(description="key reused"),
+        },
+    )
+    def post(self, request):
+        ensure_role(request.user, Role.PRESCRIBER)
+        data = _valid(PrescriptionSubmitSerializer, request.data)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            code, body = _submit(request, data)
+            return Response(body, status=code)
+        if len(key) > 200:
+            raise ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
+        try:
+            code, body = run_idempotent(
+                user=request.user,
+                key=key,
+                fingerprint=request_fingerprint(request.data),
+                produce=lambda: _submit(request, data),
+            )
+        except IdempotencyKeyReused:
+            return Response(
+                {"detail": _("This Idempotency-Key was used with another request body.")},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        return Response(body, status=code)
+
+
+def _query_dict(params) -> dict:
+    data = {key: params.get(key) for key in params if key != "status" and key != "page"}
+    if "status" in params:
+        data["status"] = [v for value in params.getlist("status") for v in value.split(",") if v]
+    return data
+
+
+def _detail_response(request, prescription_id, code=status.HTTP_200_OK):
+    view = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
+    if view is None:
+        raise NotFound()
+    return Response(PrescriptionDetailSerializer(view).data, status=code)
+
+
+class PrescriptionDetailView(APIView):
+    @extend_schema(responses=PrescriptionDetailSerializer)
+    def get(self, request, prescription_id):
+        return _detail_response(request, prescription_id)
+
+
+class _ActionView(APIView):
+    """POST an action: 404 outside scope, 403 for the wrong role or centre, 400 bad input, 409 wrong state."""
+
+    action_name: str
+    input_serializer: type[serializers.Serializer]
+
+    def post(self, request, prescription_id):
+        prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+        services.ensure_may(request.user, prescription, self.action_name)
+        data = _valid(self.input_serializer, request.data)
+        return self.perform(request, prescription, data)
+
+    def perform(self, request, prescription, data):
+        raise NotImplementedError
+
+
+class DispensationView(_ActionView):
+    action_name = "dispense"
+    input_serializer = DispensationInputSerializer
+
+    @extend_schema(
+        request=DispensationInputSerializer, responses={201: DispensationSerializer, 409: CONFLICT}
+    )
+    def post(self, request, prescription_id):
+        return super().post(request, prescription_id)
+
+    def perform(self, request, prescription, data):
+        dispensation = services.dispensation_record(
+            pharmacist=request.user, prescription=prescription, **data
+        )
+        return Response(DispensationSerializer(dispensation).data, status=status.HTTP_201_CREATED)
+
+
+class DispensingRefusalView(_ActionView):
+    action_name = "refuse"
+    input_serializer = DispensingRefusalSerializer
+
+    @extend_schema(
+        request=DispensingRefusalSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT}
+    )
+    def post(self, request, prescription_id):
+        return super().post(request, prescription_id)
+
+    def perform(self, request, prescription, data):
+        services.dispensing_refuse(pharmacist=request.user, prescription=prescription, reason=data["reason"])
+        return _detail_response(request, prescription.pk)
+
+
+class AdministrationView(_ActionView):
+    action_name = "administer"
+    input_serializer = AdministrationInputSerializer
+
+    @extend_schema(
+        request=AdministrationInputSerializer, responses={201: AdministrationSerializer, 409: CONFLICT}
+    )
+    def post(self, request, prescription_id):
+        return super().post(request, prescription_id)
+
+    def perform(self, request, prescription, data):
+        administration = services.administration_record(user=request.user, prescription=prescription, **data)
+        body = AdministrationSerializer(administration).data
+        body["prescription_status"] = administration.prescription.status
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class StopView(_ActionView):
+    action_name = "stop"
+    input_serializer = StopInputSerializer
+
+    @extend_schema(request=StopInputSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT})
+    def post(self, request, prescription_id):
+        return super().post(request, prescription_id)
+
+    def perform(self, request, prescription, data):
+        services.prescription_stop(prescriber=request.user, prescription=prescription, **data)
+        return _detail_response(request, prescription.pk)
+
+
+class AdverseEventView(_ActionView):
+    action_name = "adverse_event"
+    input_serializer = AdverseEventInputSerializer
+
+    @extend_schema(
+        request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer, 409: CONFLICT}
+    )
+    def post(self, request, prescription_id):
+        return super().post(request, prescription_id)
+
+    def perform(self, request, prescription, data):
+        event = services.adverse_event_record(user=request.user, prescription=prescription, **data)
+        return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class LabResultView(_ActionView):
+    action_name = "lab_result"
+    input_serializer = LabResultInputSerializer
+
+    @extend_schema(request=LabResultInputSerializer, responses={201: LabResultSerializer, 409: CONFLICT})
+    def post(self, request, prescription_id):
+        return super().post(request, prescription_id)
+
+    def perform(self, request, prescription, data):
+        from .alerts import lab_alert
+
+        result = services.lab_result_record(user=request.user, prescription=prescription, **data)
+        body = LabResultSerializer(result).data
+        alert = lab_alert(result)
+        body["alerts"] = [alert.as_dict()] if alert else []
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class OutcomeView(_ActionView):
+    action_name = "outcome"
+    input_serializer = OutcomeInputSerializer
+
+    @extend_schema(request=OutcomeInputSerializer, responses={201: OutcomeSerializer, 409: CONFLICT})
+    def post(self, request, prescription_id):
+        return super().post(request, prescription_id)
+
+    def perform(self, request, prescription, data):
+        outcome = services.outcome_record(prescriber=request.user, prescription=prescription, **data)
+        return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
+
+
+class EnteredInErrorView(APIView):
+    """Mark a lab result, adverse event or outcome as entered in error; record the right one anew."""
+
+    @extend_schema(request=EnteredInErrorSerializer, responses={200: PrescriptionDetailSerializer})
+    def post(self, request, prescription_id):
+        prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+        data = _valid(EnteredInErrorSerializer, request.data)
+        services.record_mark_entered_in_error(
+            user=request.user,
+            prescription=prescription,
+            kind=data["kind"],
+            record_id=data["record"],
+            reason=data["reason"],
+        )
+        return _detail_response(request, prescription.pk)

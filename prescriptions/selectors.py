@@ -1,0 +1,141 @@
+"""Reads of prescriptions, always scoped to what the user may see (registry.permissions)."""
+
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+
+from registry.permissions import centre_scope, sees_patients
+
+from . import eligibility
+from .models import (
+    Administration,
+    AdverseEvent,
+    Dispensation,
+    LabResult,
+    Outcome,
+    Prescription,
+    PrescriptionStatus,
+    TocilizumabShortage,
+)
+
+
+def shortage_periods() -> tuple[eligibility.ShortagePeriod, ...]:
+    """The recorded tocilizumab shortages, as the rule engine takes them."""
+    return tuple(
+        eligibility.ShortagePeriod(starts_on=s.starts_on, ends_on=s.ends_on, reference=s.aifa_reference)
+        for s in TocilizumabShortage.objects.order_by("starts_on")
+    )
+
+
+def prescriptions_visible_to(user) -> QuerySet[Prescription]:
+    """Prescriptions of the centres in the user's scope; none for the national role (aggregates only)."""
+    if not sees_patients(user):
+        return Prescription.objects.none()
+    return Prescription.objects.filter(centre__in=centre_scope(user))
+
+
+def prescription_list(*, user, filters: dict | None = None) -> QuerySet[Prescription]:
+    filters = filters or {}
+    prescriptions = prescriptions_visible_to(user).select_related(
+        "centre", "centre__region", "patient", "prescriber"
+    )
+    if filters.get("status"):
+        prescriptions = prescriptions.filter(status__in=filters["status"])
+    if filters.get("centre"):
+        prescriptions = prescriptions.filter(centre_id=filters["centre"])
+    if filters.get("region"):
+        prescriptions = prescriptions.filter(centre__region_id=filters["region"])
+    if filters.get("submitted_from"):
+        prescriptions = prescriptions.filter(prescribed_at__date__gte=filters["submitted_from"])
+    if filters.get("submitted_to"):
+        prescriptions = prescriptions.filter(prescribed_at__date__lte=filters["submitted_to"])
+    return prescriptions.order_by("-prescribed_at", "-registered_at")
+
+
+def prescription_for_action(*, user, prescription_id) -> Prescription | None:
+    """The prescription if the user may see it; None otherwise (the API answers 404 either way)."""
+    return prescriptions_visible_to(user).select_related("centre").filter(pk=prescription_id).first()
+
+
+def prescription_detail(*, user, prescription_id) -> Prescription | None:
+    """One prescription with everything recorded on it, in a fixed number of queries."""
+    return (
+        prescriptions_visible_to(user)
+        .select_related("centre", "centre__region", "centre__pharmacy", "patient", "prescriber")
+        .prefetch_related(
+            Prefetch("dispensations", queryset=Dispensation.objects.select_related("recorded_by")),
+            Prefetch("administrations", queryset=Administration.objects.select_related("recorded_by")),
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("recorded_by")),
+            Prefetch("lab_results", queryset=LabResult.objects.select_related("recorded_by")),
+            Prefetch("outcomes", queryset=Outcome.objects.select_related("recorded_by")),
+        )
+        .filter(pk=prescription_id)
+        .first()
+    )
+
+
+def dispensing_queue(*, user) -> QuerySet[Prescription]:
+    """For a pharmacist: prescriptions of the centres their pharmacy serves still waiting for syringes."""
+    return (
+        prescriptions_visible_to(user)
+        .filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
+        .select_related("centre", "patient", "prescriber")
+        .order_by("prescribed_at")
+    )
+
+
+def doses_due(*, user, day: date) -> QuerySet[Prescription]:
+    """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day."""
+    return (
+        prescriptions_visible_to(user)
+        .filter(status__in=[PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE])
+        .exclude(administrations__administered_on=day, administrations__entered_in_error_at__isnull=True)
+        .select_related("centre", "patient")
+        .order_by("centre__name", "first_dose_on", "prescribed_at")
+    )
+
+
+# Which actions make sense in which status (the service enforces it again).
+ACTIONS_BY_STATUS = {
+    PrescriptionStatus.REJECTED: (),
+    PrescriptionStatus.AWAITING_DISPENSING: ("dispense", "refuse", "stop", "adverse_event", "lab_result"),
+    PrescriptionStatus.DISPENSED: ("dispense", "administer", "stop", "adverse_event", "lab_result"),
+    PrescriptionStatus.IN_COURSE: (
+        "dispense",
+        "administer",
+        "stop",
+        "adverse_event",
+        "lab_result",
+        "outcome",
+    ),
+    PrescriptionStatus.COMPLETED: ("adverse_event", "lab_result", "outcome"),
+    PrescriptionStatus.STOPPED: ("adverse_event", "lab_result", "outcome"),
+    PrescriptionStatus.CANCELLED: ("adverse_event", "lab_result"),
+}
+
+
+def prescription_view(*, user, prescription_id, today: date | None = None) -> Prescription | None:
+    """The detail, with ``alerts``, the ``course`` grid and the caller's ``allowed_actions`` attached."""
+    from django.utils import timezone
+
+    from .alerts import course_grid, prescription_alerts
+    from .services import may
+
+    prescription = prescription_detail(user=user, prescription_id=prescription_id)
+    if prescription is None:
+        return None
+    today = today or timezone.localdate()
+    administrations = list(prescription.administrations.all())
+    prescription.alerts = prescription_alerts(
+        prescription,
+        administrations=administrations,
+        lab_results=list(prescription.lab_results.all()),
+        outcomes=list(prescription.outcomes.all()),
+        today=today,
+    )
+    prescription.course = course_grid(prescription, administrations, today=today)
+    actions = ACTIONS_BY_STATUS[PrescriptionStatus(prescription.status)]
+    if prescription.syringes_dispensed >= 10:
+        actions = tuple(a for a in actions if a != "dispense")
+    prescription.allowed_actions = [action for action in actions if may(user, prescription, action)]
+    return prescription

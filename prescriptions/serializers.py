@@ -1,0 +1,215 @@
+"""API input and output shapes of prescriptions (API.md, "Prescriptions"). One input serializer per action."""
+
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .eligibility_serializers import AssessmentFieldsSerializer, PatientInputSerializer
+from .models import (
+    AdverseEventCategory,
+    ConsentGivenBy,
+    LabTest,
+    PrescriptionStatus,
+    Route,
+    StopReason,
+)
+
+# --- Input ---------------------------------------------------------------------------
+
+
+class PrescriptionPatientSerializer(PatientInputSerializer):
+    fiscal_code = serializers.CharField(max_length=32, trim_whitespace=True)
+
+
+class PrescriptionSubmitSerializer(serializers.Serializer):
+    centre = serializers.UUIDField(required=False, allow_null=True, default=None)
+    prescribed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    patient = PrescriptionPatientSerializer()
+    assessment = AssessmentFieldsSerializer()
+    informed_consent = serializers.BooleanField()
+    consent_given_by = serializers.ChoiceField(choices=ConsentGivenBy.choices, default=ConsentGivenBy.PATIENT)
+    consent_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate_informed_consent(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError(
+                _("Written informed consent is required before prescribing under L.648.")
+            )
+        return value
+
+    def validate(self, attrs):
+        errors = {}
+        prescribed_at = attrs.get("prescribed_at")
+        assessed_at = attrs["assessment"].get("assessed_at") or prescribed_at or timezone.now()
+        if attrs["patient"]["birth_date"] > timezone.localtime(assessed_at).date():
+            errors["patient"] = {"birth_date": [_("The birth date is after the assessment.")]}
+        if (
+            prescribed_at
+            and attrs["assessment"].get("assessed_at")
+            and attrs["assessment"]["assessed_at"] > prescribed_at
+        ):
+            errors["assessment"] = {"assessed_at": [_("The assessment cannot come after the prescription.")]}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class DispensationInputSerializer(serializers.Serializer):
+    syringes = serializers.IntegerField(min_value=1, max_value=10)
+    lot_number = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}$",
+        max_length=40,
+        error_messages={"invalid": _("A lot number is 1–40 letters, digits, '-', '/', '.' or spaces.")},
+    )
+    expiry_date = serializers.DateField()
+
+
+class DispensingRefusalSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class AdministrationInputSerializer(serializers.Serializer):
+    administered_at = serializers.DateTimeField()
+    dose_mg = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=1, max_value=1000)
+    route = serializers.ChoiceField(choices=Route.choices)
+
+
+class StopInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=StopReason.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    stopped_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class AdverseEventInputSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=AdverseEventCategory.choices)
+    serious = serializers.BooleanField()
+    onset_date = serializers.DateField()
+    description = serializers.CharField(max_length=5000)
+    reported_to_pharmacovigilance = serializers.BooleanField()
+
+
+class LabResultInputSerializer(serializers.Serializer):
+    test = serializers.ChoiceField(choices=LabTest.choices)
+    value = serializers.DecimalField(max_digits=9, decimal_places=3, min_value=0)
+    upper_limit_normal = serializers.DecimalField(
+        max_digits=9, decimal_places=3, min_value=Decimal("0.001"), required=False, allow_null=True, default=None
+    )
+    collected_at = serializers.DateTimeField()
+
+
+class OutcomeInputSerializer(serializers.Serializer):
+    day = serializers.ChoiceField(choices=[14, 28])
+    who_cps = serializers.IntegerField(min_value=0, max_value=10)
+    assessed_on = serializers.DateField()
+
+
+class EnteredInErrorSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["lab_result", "adverse_event", "outcome"])
+    record = serializers.UUIDField()
+    reason = serializers.CharField(max_length=1000)
+
+
+class PrescriptionFilterSerializer(serializers.Serializer):
+    status = serializers.MultipleChoiceField(choices=PrescriptionStatus.choices, required=False)
+    centre = serializers.UUIDField(required=False)
+    region = serializers.RegexField(r"^\d{3}$", required=False)
+    submitted_from = serializers.DateField(required=False)
+    submitted_to = serializers.DateField(required=False)
+
+
+# --- Output --------------------------------------------------------------------------
+
+
+class _RecordSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    recorded_at = serializers.DateTimeField()
+    entered_in_error = serializers.BooleanField(source="in_error")
+    entered_in_error_reason = serializers.CharField()
+
+
+class DispensationSerializer(_RecordSerializer):
+    syringes = serializers.IntegerField()
+    lot_number = serializers.CharField()
+    expiry_date = serializers.DateField()
+
+
+class AdministrationSerializer(_RecordSerializer):
+    administered_at = serializers.DateTimeField()
+    course_day = serializers.IntegerField()
+    dose_mg = serializers.DecimalField(max_digits=6, decimal_places=1, coerce_to_string=False)
+    route = serializers.CharField()
+    protocol_deviation = serializers.BooleanField()
+
+
+class AdverseEventSerializer(_RecordSerializer):
+    category = serializers.CharField()
+    serious = serializers.BooleanField()
+    onset_date = serializers.DateField()
+    description = serializers.CharField()
+    reported_to_pharmacovigilance = serializers.BooleanField()
+
+
+class LabResultSerializer(_RecordSerializer):
+    test = serializers.CharField()
+    value = serializers.DecimalField(max_digits=9, decimal_places=3, coerce_to_string=False)
+    upper_limit_normal = serializers.DecimalField(
+        max_digits=9, decimal_places=3, coerce_to_string=False, allow_null=True
+    )
+    collected_at = serializers.DateTimeField()
+
+
+class OutcomeSerializer(_RecordSerializer):
+    day = serializers.IntegerField()
+    who_cps = serializers.IntegerField()
+    assessed_on = serializers.DateField()
+
+
+class AlertSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    on = serializers.DateField(allow_null=True)
+
+
+class PatientRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    pseudonym = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.CharField()
+
+
+class PrescriptionListSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    eligible = serializers.BooleanField()
+    criteria_version = serializers.CharField()
+    centre = serializers.UUIDField(source="centre_id")
+    centre_name = serializers.CharField(source="centre.name")
+    region = serializers.CharField(source="centre.region_id")
+    prescriber = serializers.CharField(source="prescriber.username")
+    patient = PatientRefSerializer()
+    prescribed_at = serializers.DateTimeField()
+    registered_at = serializers.DateTimeField()
+    syringes_dispensed = serializers.IntegerField()
+    doses_administered = serializers.IntegerField()
+
+
+class PrescriptionDetailSerializer(PrescriptionListSerializer):
+    eligibility = serializers.JSONField()
+    assessment = serializers.JSONField()
+    consent_given_by = serializers.CharField()
+    consent_date = serializers.DateField()
+    first_dose_on = serializers.DateField()
+    stopped_at = serializers.DateTimeField()
+    stop_reason = serializers.CharField()
+    stop_note = serializers.CharField()
+    dispensing_refusal_reason = serializers.CharField()
+    dispensations = DispensationSerializer(many=True)
+    administrations = AdministrationSerializer(many=True)
+    adverse_events = AdverseEventSerializer(many=True)
+    lab_results = LabResultSerializer(many=True)
+    outcomes = OutcomeSerializer(many=True)
+    alerts = AlertSerializer(many=True)
+    allowed_actions = serializers.ListField(child=serializers.CharField())

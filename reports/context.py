@@ -1,0 +1,42 @@
+"""What a report renderer receives: the run's identity and its figures (shared by every output format)."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+MONITORING = "monitoring"
+QUARTERLY_PATIENTS = "quarterly_patients"
+
+# The columns of the L.648 quarterly per-patient report (pseudonymised), in order.
+QUARTERLY_COLUMNS = (
+    "pseudonym",
+    "centre",
+    "prescription_date",
+    "criteria_version",
+    "status",
+    "doses_administered",
+    "syringes_dispensed",
+    "stop_reason",
+    "adverse_events",
+    "serious_adverse_events",
+    "who_cps_day14",
+    "who_cps_day28",
+)
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Identity of a report run, as printed on every file."""
+
+    run_id: str
+    kind: str  # MONITORING or QUARTERLY_PATIENTS
+    title: str
+    region_code: str | None  # None: the whole country
+    region_name: str  # "Italia" for the whole country
+    period_start: date
+    period_end: date
+    data_as_of: datetime
+    # Monitoring: the metrics dict of API.md ("Monitoring reports"), with "by_centre" a list of dicts
+    # holding "centre_id", "centre_name", "region" and the same counts. Empty for the quarterly report.
+    metrics: dict = field(default_factory=dict)
+    # Cells below this count are shown as "<N" in files that leave the region (small-count suppression).
+    suppress_below: int = 0
