@@ -16,3 +16,7 @@ from registry.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+
+# Tasks run in-process unless a test starts a real worker (the `live_celery_worker` fixture
+# turns this off): a test never leaves messages behind in a shared broker.
+CELERY_TASK_ALWAYS_EAGER = True
