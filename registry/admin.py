@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .errors import InvalidInput
@@ -18,10 +19,30 @@ from .permissions import PermissionDenied, actor_for
 User = get_user_model()
 
 
+class RegionScopedForm(forms.ModelForm):
+    """Checks a read-only field hides from Django's own validation, so they show next to the field."""
+
+    def clean(self):
+        cleaned = super().clean()
+        instance = self.instance
+        name = cleaned.get("name")
+        region_id = cleaned["region"].pk if cleaned.get("region") else getattr(instance, "region_id", None)
+        if name and region_id and hasattr(instance, "region_id"):
+            duplicates = type(instance).objects.filter(region_id=region_id, name=name).exclude(pk=instance.pk)
+            if duplicates.exists():
+                self.add_error("name", _("This region already has one with this name."))
+        valid_from = cleaned.get("valid_from") or getattr(instance, "valid_from", None)
+        valid_to = cleaned.get("valid_to")
+        if valid_from and valid_to and valid_to < valid_from:
+            self.add_error("valid_to", _("The end of the period cannot come before its start."))
+        return cleaned
+
+
 class RegionScopedAdmin(admin.ModelAdmin):
     """Shows an officer only their region's rows, and saves through a service."""
 
     region_path = "region_id"
+    form = RegionScopedForm
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -115,12 +136,8 @@ class CentreAdmin(RegionScopedAdmin):
 
     def save_through_service(self, request, obj, form, change):
         if change:
-            return services.centre_update(
-                actor=request.user, centre=obj, name=obj.name, pharmacy=obj.pharmacy
-            )
-        return services.centre_create(
-            actor=request.user, region=obj.region, name=obj.name, pharmacy=obj.pharmacy
-        )
+            return services.centre_update(actor=request.user, centre=obj, name=obj.name, pharmacy=obj.pharmacy)
+        return services.centre_create(actor=request.user, region=obj.region, name=obj.name, pharmacy=obj.pharmacy)
 
 
 @admin.register(CentreDesignation)
@@ -146,7 +163,7 @@ class CentreDesignationAdmin(RegionScopedAdmin):
         )
 
 
-class AuthorisationForm(forms.ModelForm):
+class AuthorisationForm(RegionScopedForm):
     class Meta:
         model = PrescriberAuthorisation
         fields = ["prescriber", "centre", "valid_from", "valid_to"]

@@ -39,9 +39,7 @@ class Pharmacy(models.Model):
         ordering = ["region", "name"]
         verbose_name = _("hospital pharmacy")
         verbose_name_plural = _("hospital pharmacies")
-        constraints = [
-            models.UniqueConstraint(fields=["region", "name"], name="pharmacy_unique_name_in_region")
-        ]
+        constraints = [models.UniqueConstraint(fields=["region", "name"], name="pharmacy_unique_name_in_region")]
 
     def __str__(self):
         return self.name
@@ -67,9 +65,7 @@ class Centre(models.Model):
         ordering = ["region", "name"]
         verbose_name = _("centre")
         verbose_name_plural = _("centres")
-        constraints = [
-            models.UniqueConstraint(fields=["region", "name"], name="centre_unique_name_in_region")
-        ]
+        constraints = [models.UniqueConstraint(fields=["region", "name"], name="centre_unique_name_in_region")]
 
     def __str__(self):
         return self.name
@@ -263,9 +259,7 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
         constraints = [
             # Two writers appending to one chain at once: one fails, the chain never forks.
-            models.UniqueConstraint(
-                fields=["object_type", "object_id", "sequence"], name="audit_chain_position"
-            ),
+            models.UniqueConstraint(fields=["object_type", "object_id", "sequence"], name="audit_chain_position"),
         ]
         indexes = [models.Index(fields=["occurred_at"], name="audit_occurred_at")]
 

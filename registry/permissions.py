@@ -80,9 +80,7 @@ def designated_on(day: date) -> Exists:
 
 def authorised_centres(user, day: date) -> QuerySet[Centre]:
     """Centres where ``user`` may prescribe on ``day``: authorisation and designation both in force."""
-    authorisations = PrescriberAuthorisation.objects.valid_on(day).filter(
-        prescriber=user, centre=OuterRef("pk")
-    )
+    authorisations = PrescriberAuthorisation.objects.valid_on(day).filter(prescriber=user, centre=OuterRef("pk"))
     return Centre.objects.filter(Exists(authorisations)).filter(designated_on(day))
 
 
@@ -146,13 +144,11 @@ def ensure_may_prescribe_at(user, centre: Centre, day: date) -> None:
     ensure_role(user, Role.PRESCRIBER)
     if not PrescriberAuthorisation.objects.valid_on(day).filter(prescriber=user, centre=centre).exists():
         raise PermissionDenied(
-            _("You are not authorised to prescribe at %(centre)s on %(day)s.")
-            % {"centre": centre, "day": day}
+            _("You are not authorised to prescribe at %(centre)s on %(day)s.") % {"centre": centre, "day": day}
         )
     if not CentreDesignation.objects.valid_on(day).filter(centre=centre).exists():
         raise PermissionDenied(
-            _("%(centre)s is not designated by its Region for this use on %(day)s.")
-            % {"centre": centre, "day": day}
+            _("%(centre)s is not designated by its Region for this use on %(day)s.") % {"centre": centre, "day": day}
         )
 
 

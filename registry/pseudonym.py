@@ -41,9 +41,19 @@ def validate_fiscal_code(fiscal_code: str, *, birth_date: date, sex: str) -> str
         birth_date.day,
     ):
         raise InvalidFiscalCode(_("The fiscal code does not match the birth date given."))
-    if codicefiscale.get_gender(number) != sex:
+    if _sex_of(number) != sex:
         raise InvalidFiscalCode(_("The fiscal code does not match the sex given."))
     return number
+
+
+# Omocodia replaces digits with these letters, 0–9 (Ministry of Finance decree of 12/03/1974).
+_OMOCODIA_DIGITS = {letter: digit for digit, letter in enumerate("LMNPQRSTUV")} | {str(d): d for d in range(10)}
+
+
+def _sex_of(number: str) -> str:
+    """Women have 40 added to the day of birth (positions 10–11, possibly omocodic)."""
+    day = _OMOCODIA_DIGITS[number[9]] * 10 + _OMOCODIA_DIGITS[number[10]]
+    return "F" if day > 40 else "M"
 
 
 def pseudonymise(normalised_fiscal_code: str) -> str:

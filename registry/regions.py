@@ -30,6 +30,4 @@ def ensure_regions(**kwargs):
     from .models import Region
 
     existing = set(Region.objects.values_list("code", flat=True))
-    Region.objects.bulk_create(
-        [Region(code=code, name=name) for code, name in REGIONS if code not in existing]
-    )
+    Region.objects.bulk_create([Region(code=code, name=name) for code, name in REGIONS if code not in existing])

@@ -48,9 +48,7 @@ def pharmacy_create(*, actor, region: Region, name: str) -> Pharmacy:
     if Pharmacy.objects.filter(region=region, name=name).exists():
         raise InvalidInput({"name": _("This region already has a pharmacy with this name.")})
     pharmacy = Pharmacy.objects.create(region=region, name=name)
-    audit_record(
-        actor=actor, action="pharmacy.create", obj=pharmacy, changes={"region": region.pk, "name": name}
-    )
+    audit_record(actor=actor, action="pharmacy.create", obj=pharmacy, changes={"region": region.pk, "name": name})
     return pharmacy
 
 
@@ -58,6 +56,8 @@ def pharmacy_create(*, actor, region: Region, name: str) -> Pharmacy:
 def pharmacy_update(*, actor, pharmacy: Pharmacy, name: str) -> Pharmacy:
     pharmacy = Pharmacy.objects.select_for_update().get(pk=pharmacy.pk)
     ensure_manages_region(actor, pharmacy.region_id)
+    if Pharmacy.objects.filter(region_id=pharmacy.region_id, name=name).exclude(pk=pharmacy.pk).exists():
+        raise InvalidInput({"name": _("This region already has a pharmacy with this name.")})
     before = _snapshot(pharmacy, ["name"])
     pharmacy.name = name
     pharmacy.save(update_fields=["name"])
@@ -91,6 +91,8 @@ def centre_update(*, actor, centre: Centre, name: str, pharmacy: Pharmacy | None
     centre = Centre.objects.select_for_update().get(pk=centre.pk)
     ensure_manages_region(actor, centre.region_id)
     _check_pharmacy_in_region(pharmacy, centre.region_id)
+    if Centre.objects.filter(region_id=centre.region_id, name=name).exclude(pk=centre.pk).exists():
+        raise InvalidInput({"name": _("This region already has a centre with this name.")})
     before = _snapshot(centre, ["name", "pharmacy_id"])
     centre.name = name
     centre.pharmacy = pharmacy
@@ -139,17 +141,13 @@ def centre_designate(
 
 @transaction.atomic
 def designation_end(*, actor, designation: CentreDesignation, valid_to: date) -> CentreDesignation:
-    designation = (
-        CentreDesignation.objects.select_for_update().select_related("centre").get(pk=designation.pk)
-    )
+    designation = CentreDesignation.objects.select_for_update().select_related("centre").get(pk=designation.pk)
     ensure_manages_region(actor, designation.centre.region_id)
     _check_period(designation.valid_from, valid_to)
     before = _snapshot(designation, ["valid_to"])
     designation.valid_to = valid_to
     designation.save(update_fields=["valid_to"])
-    audit_record(
-        actor=actor, action="designation.end", obj=designation, changes=diff(before, {"valid_to": valid_to})
-    )
+    audit_record(actor=actor, action="designation.end", obj=designation, changes=diff(before, {"valid_to": valid_to}))
     return designation
 
 
@@ -181,9 +179,7 @@ def prescriber_authorise(
 
 
 @transaction.atomic
-def authorisation_end(
-    *, actor, authorisation: PrescriberAuthorisation, valid_to: date
-) -> PrescriberAuthorisation:
+def authorisation_end(*, actor, authorisation: PrescriberAuthorisation, valid_to: date) -> PrescriberAuthorisation:
     authorisation = (
         PrescriberAuthorisation.objects.select_for_update().select_related("centre").get(pk=authorisation.pk)
     )
@@ -308,9 +304,7 @@ def patient_get_or_create(*, actor, fiscal_code: str, birth_date: date, sex: str
                 changes={"birth_date": birth_date, "sex": sex},
             )
         elif (patient.birth_date, patient.sex) != (birth_date, sex):
-            raise InvalidInput(
-                {"birth_date": _("This patient is already registered with another birth date or sex.")}
-            )
+            raise InvalidInput({"birth_date": _("This patient is already registered with another birth date or sex.")})
     return patient
 
 

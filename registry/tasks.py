@@ -17,19 +17,15 @@ logger = logging.getLogger(__name__)
 def send_authorisation_notice(authorisation_id: str) -> bool:
     """Tell a prescriber they were authorised at a centre (queued by prescriber_authorise after commit)."""
     authorisation = (
-        PrescriberAuthorisation.objects.select_related("prescriber", "centre")
-        .filter(pk=authorisation_id)
-        .first()
+        PrescriberAuthorisation.objects.select_related("prescriber", "centre").filter(pk=authorisation_id).first()
     )
     if authorisation is None or not authorisation.prescriber.email:
         return False
     period_end = authorisation.valid_to.isoformat() if authorisation.valid_to else _("further notice")
     send_mail(
-        subject=_("Registro 648: authorisation to prescribe anakinra at %(centre)s")
-        % {"centre": authorisation.centre},
+        subject=_("Registro 648: authorisation to prescribe anakinra at %(centre)s") % {"centre": authorisation.centre},
         message=_(
-            "You may prescribe anakinra for COVID-19 under Law 648/96 at %(centre)s "
-            "from %(start)s until %(end)s."
+            "You may prescribe anakinra for COVID-19 under Law 648/96 at %(centre)s from %(start)s until %(end)s."
         )
         % {"centre": authorisation.centre, "start": authorisation.valid_from.isoformat(), "end": period_end},
         from_email=settings.DEFAULT_FROM_EMAIL,

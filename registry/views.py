@@ -15,9 +15,7 @@ def home(request):
     context = {
         "actor": actor,
         "centres": selectors.centre_list(user=request.user)[:50],
-        "prescribing_centres": selectors.prescribing_centres(user=request.user)
-        if actor.role == "prescriber"
-        else [],
+        "prescribing_centres": selectors.prescribing_centres(user=request.user) if actor.role == "prescriber" else [],
     }
     return render(request, "registry/home.html", context)
 

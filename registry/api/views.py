@@ -34,9 +34,7 @@ class CentreListView(generics.ListAPIView):
     serializer_class = CentreSerializer
 
     def get_queryset(self):
-        return _with_designations(
-            selectors.centre_list(user=self.request.user, region=self.request.GET.get("region"))
-        )
+        return _with_designations(selectors.centre_list(user=self.request.user, region=self.request.GET.get("region")))
 
 
 class CentreDetailView(generics.RetrieveAPIView):
@@ -55,9 +53,7 @@ class MeView(APIView):
     def get(self, request):
         actor = actor_for(request.user)
         centres = (
-            [str(c.pk) for c in selectors.prescribing_centres(user=request.user)]
-            if actor.role == "prescriber"
-            else []
+            [str(c.pk) for c in selectors.prescribing_centres(user=request.user)] if actor.role == "prescriber" else []
         )
         data = {
             "username": request.user.get_username(),

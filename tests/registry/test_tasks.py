@@ -39,9 +39,7 @@ def test_authorisation_notice_is_sent_by_a_real_worker_after_commit(live_celery_
     )
     mail.outbox.clear()
 
-    services.prescriber_authorise(
-        actor=officer, prescriber=prescriber, centre=centre, valid_from=date(2021, 10, 1)
-    )
+    services.prescriber_authorise(actor=officer, prescriber=prescriber, centre=centre, valid_from=date(2021, 10, 1))
 
     assert _wait_for(lambda: len(mail.outbox) == 1), "the worker did not send the notice"
     assert mail.outbox[0].to == ["bianchi@example.org"]
@@ -69,9 +67,7 @@ def test_a_rolled_back_service_queues_nothing(live_celery_worker, settings):
     mail.outbox.clear()
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.prescriber_authorise(
-            actor=officer, prescriber=prescriber, centre=centre, valid_from=date(2021, 10, 1)
-        )
+        services.prescriber_authorise(actor=officer, prescriber=prescriber, centre=centre, valid_from=date(2021, 10, 1))
         raise RuntimeError("the surrounding request failed")
 
     time.sleep(2)

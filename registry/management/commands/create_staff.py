@@ -22,9 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--first-name", default="")
         parser.add_argument("--last-name", default="")
-        parser.add_argument(
-            "--acting-as", default=None, help="username of the administrator recorded as actor"
-        )
+        parser.add_argument("--acting-as", default=None, help="username of the administrator recorded as actor")
         parser.add_argument("--no-password", action="store_true", help="unusable password (set it later)")
 
     def handle(self, *args, **options):

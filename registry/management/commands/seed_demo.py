@@ -25,15 +25,11 @@ class Command(BaseCommand):
     help = "Create the demo regions, centres, pharmacies, users, authorisations and shortage record."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--force", action="store_true", help="run even with DEBUG off (never in production)"
-        )
+        parser.add_argument("--force", action="store_true", help="run even with DEBUG off (never in production)")
 
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
-            raise CommandError(
-                "seed_demo creates users with a published password: refused with DEBUG off (--force)."
-            )
+            raise CommandError("seed_demo creates users with a published password: refused with DEBUG off (--force).")
         with transaction.atomic():
             self.seed()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}"))
@@ -59,9 +55,7 @@ class Command(BaseCommand):
         centres = {}
         for region, city in ((lombardia, "Milano"), (lazio, "Roma")):
             officer = officers[region.code]
-            pharmacy = Pharmacy.objects.filter(
-                region=region, name=f"Farmacia Ospedaliera Demo {city}"
-            ).first()
+            pharmacy = Pharmacy.objects.filter(region=region, name=f"Farmacia Ospedaliera Demo {city}").first()
             if pharmacy is None:
                 pharmacy = services.pharmacy_create(
                     actor=officer, region=region, name=f"Farmacia Ospedaliera Demo {city}"
@@ -86,9 +80,7 @@ class Command(BaseCommand):
 
         self.user("nurse.milano", role=Role.NURSE, centre=centres["Milano"])
         expired = self.user("prescriber.expired", role=Role.PRESCRIBER, centre=centres["Milano"])
-        self.authorise(
-            officers["030"], expired, centres["Milano"], valid_to=timezone.localdate() - timedelta(days=1)
-        )
+        self.authorise(officers["030"], expired, centres["Milano"], valid_to=timezone.localdate() - timedelta(days=1))
 
         if not TocilizumabShortage.objects.exists():
             aifa = User.objects.get(username="aifa")

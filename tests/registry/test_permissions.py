@@ -1,0 +1,94 @@
+"""Who may prescribe where and when, and who manages a region."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from registry import services
+from registry.models import CentreDesignation, Role
+from registry.permissions import PermissionDenied, ensure_manages_region, ensure_may_prescribe_at
+
+PROGRAMME_START = date(2021, 10, 1)
+
+
+def test_a_prescriber_may_prescribe_at_their_designated_centre_today(demo, milano):
+    ensure_may_prescribe_at(demo["prescriber.milano"], milano, timezone.localdate())
+    ensure_may_prescribe_at(demo["prescriber.milano"], milano, PROGRAMME_START)
+
+
+def test_not_before_the_authorisation_starts(demo, milano):
+    with pytest.raises(PermissionDenied, match=r"not authorised to prescribe at Ospedale Demo Milano"):
+        ensure_may_prescribe_at(demo["prescriber.milano"], milano, PROGRAMME_START - timedelta(days=1))
+
+
+def test_an_authorisation_starting_later_than_the_designation(demo, milano):
+    officer = demo["officer.lombardia"]
+    newcomer = services.staff_create(
+        actor=officer, username="dr.neri", password=None, role=Role.PRESCRIBER, centre=milano
+    )
+    services.prescriber_authorise(actor=officer, prescriber=newcomer, centre=milano, valid_from=date(2022, 1, 10))
+
+    with pytest.raises(PermissionDenied, match="2022-01-09"):
+        ensure_may_prescribe_at(newcomer, milano, date(2022, 1, 9))
+    ensure_may_prescribe_at(newcomer, milano, date(2022, 1, 10))
+
+
+def test_an_authorisation_that_ended_yesterday(demo, milano):
+    expired = demo["prescriber.expired"]
+    today = timezone.localdate()
+    with pytest.raises(PermissionDenied, match=str(today)) as refused:
+        ensure_may_prescribe_at(expired, milano, today)
+    assert "not authorised" in str(refused.value)
+    # Its last day and any day inside its period are fine.
+    ensure_may_prescribe_at(expired, milano, today - timedelta(days=1))
+    ensure_may_prescribe_at(expired, milano, date(2021, 11, 3))
+
+
+def test_not_once_the_centres_designation_has_ended(demo, milano):
+    designation = CentreDesignation.objects.get(centre=milano)
+    services.designation_end(actor=demo["officer.lombardia"], designation=designation, valid_to=date(2022, 6, 30))
+
+    ensure_may_prescribe_at(demo["prescriber.milano"], milano, date(2022, 6, 30))
+    with pytest.raises(PermissionDenied, match=r"not designated by its Region.*2022-07-01"):
+        ensure_may_prescribe_at(demo["prescriber.milano"], milano, date(2022, 7, 1))
+
+
+def test_not_before_the_centre_is_designated(demo, lombardia):
+    officer = demo["officer.lombardia"]
+    centre = services.centre_create(actor=officer, region=lombardia, name="Ospedale di Como")
+    prescriber = demo["prescriber.milano"]
+    services.prescriber_authorise(actor=officer, prescriber=prescriber, centre=centre, valid_from=PROGRAMME_START)
+
+    with pytest.raises(PermissionDenied, match="not designated"):
+        ensure_may_prescribe_at(prescriber, centre, date(2021, 11, 3))
+    services.centre_designate(actor=officer, centre=centre, valid_from=date(2021, 11, 3))
+    ensure_may_prescribe_at(prescriber, centre, date(2021, 11, 3))
+
+
+def test_not_at_a_centre_where_they_are_not_authorised(demo, roma):
+    with pytest.raises(PermissionDenied, match="Ospedale Demo Roma"):
+        ensure_may_prescribe_at(demo["prescriber.milano"], roma, timezone.localdate())
+
+
+@pytest.mark.parametrize("username", ["nurse.milano", "pharmacist.milano", "officer.lombardia", "aifa"])
+def test_only_prescribers_prescribe(demo, milano, username):
+    with pytest.raises(PermissionDenied, match="prescriber"):
+        ensure_may_prescribe_at(demo[username], milano, timezone.localdate())
+
+
+def test_an_officer_manages_their_own_region(demo):
+    actor = ensure_manages_region(demo["officer.lombardia"], "030")
+    assert actor.region_id == "030"
+    ensure_manages_region(demo["admin"], "120")
+
+
+def test_an_officer_of_another_region_is_refused(demo):
+    with pytest.raises(PermissionDenied, match="your own region"):
+        ensure_manages_region(demo["officer.lazio"], "030")
+
+
+@pytest.mark.parametrize("username", ["nurse.milano", "prescriber.milano", "pharmacist.milano", "aifa"])
+def test_other_roles_manage_no_region(demo, username):
+    with pytest.raises(PermissionDenied, match="regional officer"):
+        ensure_manages_region(demo[username], "030")

@@ -1,0 +1,148 @@
+"""manage.py seed_demo: the demo of API.md, exactly, and only where it is safe."""
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from prescriptions.models import TocilizumabShortage
+from registry.models import AuditEvent, CentreDesignation, PrescriberAuthorisation, Region, StaffProfile
+from tests.conftest import DEMO_PASSWORD
+
+User = get_user_model()
+
+# DOMAIN.md, "Regions (Ministry of Health codes)".
+REGIONS = {
+    "010": "Piemonte",
+    "020": "Valle d'Aosta",
+    "030": "Lombardia",
+    "041": "P.A. Bolzano",
+    "042": "P.A. Trento",
+    "050": "Veneto",
+    "060": "Friuli Venezia Giulia",
+    "070": "Liguria",
+    "080": "Emilia-Romagna",
+    "090": "Toscana",
+    "100": "Umbria",
+    "110": "Marche",
+    "120": "Lazio",
+    "130": "Abruzzo",
+    "140": "Molise",
+    "150": "Campania",
+    "160": "Puglia",
+    "170": "Basilicata",
+    "180": "Calabria",
+    "190": "Sicilia",
+    "200": "Sardegna",
+}
+
+# API.md, "Demo data": username -> (role, centre, pharmacy, region)
+USERS = {
+    "prescriber.milano": ("prescriber", "Ospedale Demo Milano", None, None),
+    "prescriber.roma": ("prescriber", "Ospedale Demo Roma", None, None),
+    "prescriber.expired": ("prescriber", "Ospedale Demo Milano", None, None),
+    "pharmacist.milano": ("pharmacist", None, "Farmacia Ospedaliera Demo Milano", None),
+    "pharmacist.roma": ("pharmacist", None, "Farmacia Ospedaliera Demo Roma", None),
+    "nurse.milano": ("nurse", "Ospedale Demo Milano", None, None),
+    "officer.lombardia": ("regional_officer", None, None, "030"),
+    "officer.lazio": ("regional_officer", None, None, "120"),
+    "aifa": ("national", None, None, None),
+    "admin": ("administrator", None, None, None),
+}
+
+
+def seed(**options):
+    call_command("seed_demo", stdout=io.StringIO(), **options)
+
+
+def row_counts():
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def test_exactly_the_demo_users_with_their_roles_and_places(demo):
+    assert set(demo) == set(USERS)
+    for username, (role, centre, pharmacy, region) in USERS.items():
+        profile = StaffProfile.objects.select_related("centre", "pharmacy").get(user__username=username)
+        assert profile.role == role, username
+        assert (profile.centre.name if profile.centre else None) == centre, username
+        assert (profile.pharmacy.name if profile.pharmacy else None) == pharmacy, username
+        assert profile.region_id == region, username
+        assert profile.user.check_password(DEMO_PASSWORD), username
+        assert list(profile.user.groups.values_list("name", flat=True)) == [role], username
+    assert demo["admin"].is_superuser
+    assert [u.username for u in User.objects.filter(is_superuser=True)] == ["admin"]
+
+
+def test_each_pharmacy_serves_its_citys_centre(milano, roma, milano_pharmacy, roma_pharmacy):
+    assert (milano.region_id, milano.pharmacy) == ("030", milano_pharmacy)
+    assert (roma.region_id, roma.pharmacy) == ("120", roma_pharmacy)
+
+
+def test_designations_and_authorisations_start_on_1_october_2021(demo, milano, roma):
+    designations = CentreDesignation.objects.order_by("centre__name")
+    assert [(d.centre, d.valid_from, d.valid_to) for d in designations] == [
+        (milano, date(2021, 10, 1), None),
+        (roma, date(2021, 10, 1), None),
+    ]
+    authorisations = {
+        a.prescriber.username: (a.centre, a.valid_from, a.valid_to)
+        for a in PrescriberAuthorisation.objects.select_related("prescriber")
+    }
+    yesterday = timezone.localdate() - timedelta(days=1)
+    assert authorisations == {
+        "prescriber.milano": (milano, date(2021, 10, 1), None),
+        "prescriber.roma": (roma, date(2021, 10, 1), None),
+        "prescriber.expired": (milano, date(2021, 10, 1), yesterday),
+    }
+
+
+def test_the_tocilizumab_shortage_runs_from_5_october_2021_with_no_end(demo):
+    (shortage,) = TocilizumabShortage.objects.all()
+    assert (shortage.starts_on, shortage.ends_on) == (date(2021, 10, 5), None)
+    assert "114586" in shortage.aifa_reference
+
+
+def test_all_21_regions_with_their_codes(demo):
+    assert dict(Region.objects.values_list("code", "name")) == REGIONS
+
+
+def test_every_demo_row_is_audited_by_its_author(demo):
+    actions = {}
+    for event in AuditEvent.objects.all():
+        actions.setdefault(event.action, []).append(event.actor_username)
+    assert set(actions["staff.create"]) == {"admin"}
+    created = AuditEvent.objects.filter(action="staff.create").values_list("changes__username", flat=True)
+    assert sorted(created) == sorted(set(USERS) - {"admin"})
+    assert sorted(actions["designation.create"]) == ["officer.lazio", "officer.lombardia"]
+    assert sorted(actions["centre.create"]) == ["officer.lazio", "officer.lombardia"]
+    assert actions["shortage.record"] == ["aifa"]
+    assert len(actions["authorisation.grant"]) == 3
+    assert actions["staff.bootstrap"] == [""]
+
+
+def test_a_second_run_changes_nothing(demo):
+    before = row_counts()
+    events = list(AuditEvent.objects.values_list("entry_hash", flat=True))
+    seed(force=True)
+    assert row_counts() == before
+    assert list(AuditEvent.objects.values_list("entry_hash", flat=True)) == events
+
+
+def test_refused_with_debug_off_unless_forced(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        seed()
+    assert not User.objects.exists()
+    assert not AuditEvent.objects.exists()
+    seed(force=True)
+    assert User.objects.count() == len(USERS)
+
+
+def test_runs_without_force_when_debug_is_on(db, settings):
+    settings.DEBUG = True
+    seed()
+    assert User.objects.count() == len(USERS)

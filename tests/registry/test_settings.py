@@ -1,0 +1,96 @@
+"""The settings refuse to start production without real keys, and keep SQLite writers from failing."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SECRET_KEY = "s" * 60
+PSEUDONYM_KEY = "p" * 40
+PRINT_DATABASE = "import json, registry.settings as s; print(json.dumps(s.DATABASES['default'], default=str))"
+
+
+def run_settings(environment: dict, code: str = "import registry.settings") -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter with only ``environment`` set (plus PATH and HOME)."""
+    clean = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    clean.update(environment)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "environment, named",
+    [
+        ({}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_DEBUG": "false", "PSEUDONYM_KEY": PSEUDONYM_KEY}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "short", "PSEUDONYM_KEY": PSEUDONYM_KEY}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY}, "PSEUDONYM_KEY"),
+        ({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PSEUDONYM_KEY": "short"}, "PSEUDONYM_KEY"),
+        (
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": SECRET_KEY,
+                "PSEUDONYM_KEY": "dev-only-insecure-pseudonym-key-648",
+            },
+            "PSEUDONYM_KEY",
+        ),
+    ],
+    ids=[
+        "nothing-set",
+        "no-secret-key",
+        "short-secret-key",
+        "no-pseudonym-key",
+        "short-pseudonym-key",
+        "dev-pseudonym-key",
+    ],
+)
+def test_production_refuses_to_start_without_real_keys(environment, named):
+    result = run_settings(environment)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert named in result.stderr
+
+
+def test_production_starts_with_both_keys():
+    result = run_settings(
+        {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PSEUDONYM_KEY": PSEUDONYM_KEY},
+        "import registry.settings as s; print(s.DEBUG, s.PSEUDONYM_KEY == 'p' * 40, s.SESSION_COOKIE_SECURE)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True"]
+
+
+def test_development_starts_without_keys():
+    result = run_settings({"DJANGO_DEBUG": "true"}, "import registry.settings as s; print(bool(s.PSEUDONYM_KEY))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_the_default_sqlite_database_waits_for_the_write_lock():
+    result = run_settings(
+        {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PSEUDONYM_KEY": PSEUDONYM_KEY}, PRINT_DATABASE
+    )
+    assert result.returncode == 0, result.stderr
+    database = json.loads(result.stdout)
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert database["OPTIONS"]["timeout"] >= 5
+
+
+def test_the_test_database_runs_with_those_options():
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite options apply to SQLite only")
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert connection.settings_dict["OPTIONS"]["timeout"] >= 5
