@@ -1,0 +1,71 @@
+"""The eligibility rule engine for anakinra in COVID-19 under Law 648/96.
+
+Pure: plain dataclasses in, a ``Verdict`` out, no ORM and no clock (ENGINEERING.md). Typical use::
+
+    criteria = criteria_in_force(assessment.assessed_at)  # NoCriteriaInForce before the listing
+    verdict = evaluate(assessment, criteria=criteria, shortages=recorded_shortages)
+    verdict.eligible, verdict.failed_codes, verdict.as_dict()
+"""
+
+from .calendar import REGISTRY_TIME_ZONE, age_in_years, rome_date
+from .catalogue import Catalogue, CatalogueMatch, DrugClass, Substance
+from .engine import evaluate
+from .types import (
+    ALL_CRITERION_CODES,
+    Assessment,
+    ConcomitantMedication,
+    CriterionCode,
+    CriterionResult,
+    Outcome,
+    Pneumonia,
+    Regimen,
+    RespiratorySupport,
+    Route,
+    ShortagePeriod,
+    Verdict,
+)
+from .versioning import (
+    SHIPPED_VERSIONS,
+    CriteriaVersion,
+    InvalidCriteriaVersion,
+    NoCriteriaInForce,
+    Thresholds,
+    criteria_in_force,
+    criteria_version,
+    load_versions,
+    parse_version,
+    validate_versions,
+)
+
+__all__ = [
+    "ALL_CRITERION_CODES",
+    "REGISTRY_TIME_ZONE",
+    "SHIPPED_VERSIONS",
+    "Assessment",
+    "Catalogue",
+    "CatalogueMatch",
+    "ConcomitantMedication",
+    "CriteriaVersion",
+    "CriterionCode",
+    "CriterionResult",
+    "DrugClass",
+    "InvalidCriteriaVersion",
+    "NoCriteriaInForce",
+    "Outcome",
+    "Pneumonia",
+    "Regimen",
+    "RespiratorySupport",
+    "Route",
+    "ShortagePeriod",
+    "Substance",
+    "Thresholds",
+    "Verdict",
+    "age_in_years",
+    "criteria_in_force",
+    "criteria_version",
+    "evaluate",
+    "load_versions",
+    "parse_version",
+    "rome_date",
+    "validate_versions",
+]

@@ -1,0 +1,200 @@
+"""The interaction catalogue: which concomitant medicines the co-medication rules care about.
+
+A catalogue is data of a criteria version (see ``versions/*.json``): drug classes, each judged by one
+criterion code and matched by ATC prefix, and substances, matched by their current and legacy ATC codes and by
+their names and brands. Clinicians write names and legacy data carry old codes (DOMAIN.md, "Drug classes"), so a
+medicine is recognised by its code **or** by any name or brand found in what was written, ignoring case,
+accents, punctuation and strength ("ROACTEMRA 20 mg/ml", " Tocilizumab ", "Théo-Dur").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+
+from .types import ConcomitantMedication
+
+_WORD = re.compile(r"[^\W_]+")
+# The longest name or brand, in words, that a written medicine may spread over ("certolizumab pegol").
+_MAX_TERM_WORDS = 4
+
+
+def name_words(text: str) -> tuple[str, ...]:
+    """The words of a written name, case-folded, without accents or punctuation."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    unaccented = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return tuple(_WORD.findall(unaccented.casefold()))
+
+
+def name_key(text: str) -> str:
+    """The form a name or brand is looked up by: its words run together ("Theo-Dur" -> "theodur")."""
+    return "".join(name_words(text))
+
+
+def normalise_atc(code: str | None) -> str:
+    return re.sub(r"\s+", "", code or "").upper()
+
+
+@dataclass(frozen=True)
+class DrugClass:
+    """A class of medicines and the criterion that judges it (``None``: known, and no rule applies)."""
+
+    key: str
+    criterion: str | None
+    atc_prefixes: tuple[str, ...]
+    default_washout_days: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Substance:
+    """An active substance; ``atc_codes[0]`` is its current code, the others legacy or alternative ones."""
+
+    name: str
+    drug_class: str
+    atc_codes: tuple[str, ...]
+    synonyms: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    washout_days: int | None = None
+    note: str = ""
+
+    @property
+    def atc_code(self) -> str:
+        return self.atc_codes[0]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.synonyms, *self.brands)
+
+
+@dataclass(frozen=True)
+class CatalogueMatch:
+    """What a written medicine was recognised as, with the names to show back and the window to apply."""
+
+    drug_class: DrugClass
+    substance: Substance | None
+    display_name: str
+    atc_code: str
+    washout_days: int
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    drug_classes: tuple[DrugClass, ...]
+    substances: tuple[Substance, ...]
+
+    def drug_class(self, key: str) -> DrugClass:
+        return self._classes_by_key[key]
+
+    def classes_judged_by(self, criterion: str) -> tuple[DrugClass, ...]:
+        return tuple(drug_class for drug_class in self.drug_classes if drug_class.criterion == criterion)
+
+    def substance(self, name: str) -> Substance:
+        return self._substances_by_name[name_key(name)]
+
+    def identify(self, medication: ConcomitantMedication) -> tuple[CatalogueMatch, ...]:
+        """Everything ``medication`` is recognised as; empty when the catalogue does not know it.
+
+        Code and name are both tried: a wrong or legacy code next to a recognisable name still matches, and a
+        medicine written as "tocilizumab" with the code of warfarin is both. A code inside a class's ATC
+        prefix that names no listed substance matches the class itself, with the class's default window.
+        """
+        atc_code = normalise_atc(medication.atc_code)
+        by_code = self._substances_by_code.get(atc_code) if atc_code else None
+        substances = [by_code] if by_code else []
+        for substance in self._substances_in_name(medication.name or ""):
+            if substance not in substances:
+                substances.append(substance)
+
+        matches = [
+            CatalogueMatch(
+                drug_class=self._classes_by_key[substance.drug_class],
+                substance=substance,
+                display_name=substance.name,
+                atc_code=atc_code if substance is by_code else substance.atc_code,
+                washout_days=self.washout_days(substance),
+            )
+            for substance in substances
+        ]
+        if atc_code and by_code is None:
+            drug_class = self._class_by_prefix(atc_code)
+            if drug_class and all(substance.drug_class != drug_class.key for substance in substances):
+                matches.append(
+                    CatalogueMatch(
+                        drug_class=drug_class,
+                        substance=None,
+                        display_name=medication.label,
+                        atc_code=atc_code,
+                        washout_days=drug_class.default_washout_days,
+                    )
+                )
+        return tuple(matches)
+
+    def washout_days(self, substance: Substance) -> int:
+        if substance.washout_days is not None:
+            return substance.washout_days
+        return self._classes_by_key[substance.drug_class].default_washout_days
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` unless the catalogue is consistent: every name and code means one thing."""
+        if len(self._classes_by_key) != len(self.drug_classes):
+            raise ValueError("drug class keys must be unique")
+        seen_names: dict[str, str] = {}
+        seen_codes: dict[str, str] = {}
+        for drug_class in self.drug_classes:
+            if drug_class.default_washout_days < 0:
+                raise ValueError(f"{drug_class.key}: negative default washout")
+        for substance in self.substances:
+            if substance.drug_class not in self._classes_by_key:
+                raise ValueError(f"{substance.name}: unknown drug class {substance.drug_class!r}")
+            if not substance.atc_codes:
+                raise ValueError(f"{substance.name}: at least one ATC code is needed")
+            if substance.washout_days is not None and substance.washout_days < 0:
+                raise ValueError(f"{substance.name}: negative washout")
+            for name in substance.names:
+                key = name_key(name)
+                if not key or len(name_words(name)) > _MAX_TERM_WORDS:
+                    raise ValueError(f"{substance.name}: unusable name {name!r}")
+                if seen_names.setdefault(key, substance.name) != substance.name:
+                    raise ValueError(f"{name!r} names both {seen_names[key]} and {substance.name}")
+            for code in substance.atc_codes:
+                if code != normalise_atc(code):
+                    raise ValueError(f"{substance.name}: ATC code {code!r} is not in canonical form")
+                if seen_codes.setdefault(code, substance.name) != substance.name:
+                    raise ValueError(f"ATC code {code} names both {seen_codes[code]} and {substance.name}")
+
+    # -- indexes, built once per catalogue --------------------------------------------------------------
+
+    @cached_property
+    def _classes_by_key(self) -> dict[str, DrugClass]:
+        return {drug_class.key: drug_class for drug_class in self.drug_classes}
+
+    @cached_property
+    def _substances_by_code(self) -> dict[str, Substance]:
+        return {code: substance for substance in self.substances for code in substance.atc_codes}
+
+    @cached_property
+    def _substances_by_name(self) -> dict[str, Substance]:
+        return {name_key(name): substance for substance in self.substances for name in substance.names}
+
+    def _class_by_prefix(self, atc_code: str) -> DrugClass | None:
+        candidates = [
+            (len(prefix), drug_class)
+            for drug_class in self.drug_classes
+            for prefix in drug_class.atc_prefixes
+            if atc_code.startswith(prefix)
+        ]
+        return max(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
+
+    def _substances_in_name(self, written: str) -> list[Substance]:
+        """Substances whose name or brand appears in ``written`` as whole words (run together or not)."""
+        words = name_words(written)
+        found: list[Substance] = []
+        for start in range(len(words)):
+            for end in range(start + 1, min(start + _MAX_TERM_WORDS, len(words)) + 1):
+                substance = self._substances_by_name.get("".join(words[start:end]))
+                if substance and substance not in found:
+                    found.append(substance)
+        return found

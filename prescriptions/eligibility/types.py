@@ -1,0 +1,204 @@
+"""The plain data the eligibility engine takes and gives back.
+
+Everything here is a frozen dataclass of standard types (``Decimal``, ``date``, aware ``datetime``), so the
+engine can be called from the API, the prescription service or a batch re-evaluation without the ORM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+
+class CriterionCode(StrEnum):
+    """The stable codes of the eligibility criteria (API.md, "Eligibility check"), in the API's order."""
+
+    AGE_ADULT = "AGE_ADULT"
+    HOSPITALISED = "HOSPITALISED"
+    SARS_COV_2_CONFIRMED = "SARS_COV_2_CONFIRMED"
+    PNEUMONIA_MODERATE_SEVERE = "PNEUMONIA_MODERATE_SEVERE"
+    PAO2_FIO2_ABOVE_150 = "PAO2_FIO2_ABOVE_150"
+    NO_CPAP_OR_VENTILATION = "NO_CPAP_OR_VENTILATION"
+    SUPAR_AT_LEAST_6 = "SUPAR_AT_LEAST_6"
+    NO_IL_OR_JAK_INHIBITOR = "NO_IL_OR_JAK_INHIBITOR"
+    REGIMEN_648 = "REGIMEN_648"
+    NO_NEUTROPENIA = "NO_NEUTROPENIA"
+    NO_HYPERSENSITIVITY = "NO_HYPERSENSITIVITY"
+    TOCILIZUMAB_SHORTAGE = "TOCILIZUMAB_SHORTAGE"
+    TNF_ALPHA_ANTAGONIST = "TNF_ALPHA_ANTAGONIST"
+    CYP450_NARROW_THERAPEUTIC_INDEX = "CYP450_NARROW_THERAPEUTIC_INDEX"
+    RENAL_IMPAIRMENT = "RENAL_IMPAIRMENT"
+    LIVER_ENZYMES = "LIVER_ENZYMES"
+
+
+ALL_CRITERION_CODES: tuple[str, ...] = tuple(code.value for code in CriterionCode)
+
+
+class Outcome(StrEnum):
+    PASS = "pass"  # noqa: S105 (an outcome, not a password)
+    FAIL = "fail"
+    WARN = "warn"
+    INFO = "info"
+
+
+class Pneumonia(StrEnum):
+    NONE = "none"
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+class RespiratorySupport(StrEnum):
+    NONE = "none"
+    LOW_FLOW_OXYGEN = "low_flow_oxygen"
+    HIGH_FLOW_OXYGEN = "high_flow_oxygen"
+    CPAP = "cpap"
+    NIV = "niv"
+    IMV = "imv"
+    ECMO = "ecmo"
+
+
+class Route(StrEnum):
+    SC = "SC"
+    IV = "IV"
+
+
+def _require_aware(name: str, moment: datetime | None) -> None:
+    if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
+        raise ValueError(f"{name} must be a timezone-aware datetime")
+
+
+@dataclass(frozen=True)
+class ConcomitantMedication:
+    """A medicine the patient takes or took, as the clinician wrote it.
+
+    ``name`` is an INN or a brand in any case; ``atc_code`` may be current or legacy. At least one of the two
+    should be given, and ``ongoing`` or ``last_dose_at`` (the input serializer enforces both; the engine
+    counts a blocking medicine with neither as ongoing, the prudent reading).
+    """
+
+    name: str | None = None
+    atc_code: str | None = None
+    ongoing: bool = False
+    last_dose_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware("last_dose_at", self.last_dose_at)
+
+    @property
+    def label(self) -> str:
+        """How the medicine is named back to the clinician: as written, else by its ATC code."""
+        return (self.name or "").strip() or (self.atc_code or "").strip() or "?"
+
+
+@dataclass(frozen=True)
+class Regimen:
+    dose_mg: Decimal
+    route: str
+    interval_hours: int
+    duration_days: int
+
+    @classmethod
+    def l648(cls) -> Regimen:
+        """The regimen of the L.648 listing (CTS 23/09/2021): 100 mg SC once a day for 10 days.
+
+        The default of the input serializer. The criteria version carries its own copy as data, which the
+        REGIMEN_648 rule compares against.
+        """
+        return cls(dose_mg=Decimal("100"), route=Route.SC.value, interval_hours=24, duration_days=10)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The clinical picture a prescriber submits for an eligibility check."""
+
+    assessed_at: datetime
+    birth_date: date
+    sex: str | None
+    weight_kg: Decimal | None
+    hospitalised: bool
+    sars_cov_2_confirmed: bool
+    pneumonia: str
+    pao2_mmhg: Decimal
+    fio2: Decimal
+    respiratory_support: str
+    supar_ng_ml: Decimal
+    anc_10e9_l: Decimal | None = None
+    creatinine_clearance_ml_min: Decimal | None = None
+    alt_x_uln: Decimal | None = None
+    ast_x_uln: Decimal | None = None
+    known_hypersensitivity: bool = False
+    concomitant_medications: tuple[ConcomitantMedication, ...] = ()
+    regimen: Regimen = Regimen.l648()
+
+    def __post_init__(self) -> None:
+        # The two things the engine cannot judge at all: a moment without a zone has no Rome date, and
+        # PaO2/FiO2 has no value without a positive FiO2. Ranges are the input serializer's business.
+        _require_aware("assessed_at", self.assessed_at)
+        if not self.fio2 > 0:
+            raise ValueError("fio2 must be a positive fraction")
+        if not isinstance(self.concomitant_medications, tuple):
+            object.__setattr__(self, "concomitant_medications", tuple(self.concomitant_medications))
+
+
+@dataclass(frozen=True)
+class ShortagePeriod:
+    """A recorded shortage of tocilizumab; ``ends_on`` is the last day included, ``None`` while it lasts."""
+
+    starts_on: date
+    ends_on: date | None
+    reference: str
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    code: str
+    outcome: str
+    message: str
+    source: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "code": str(self.code),
+            "outcome": str(self.outcome),
+            "message": self.message,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The engine's answer: one result per criterion code, in ``ALL_CRITERION_CODES`` order."""
+
+    eligible: bool
+    criteria_version: str
+    pao2_fio2_ratio: Decimal
+    results: tuple[CriterionResult, ...]
+
+    @property
+    def failed_codes(self) -> tuple[str, ...]:
+        return tuple(str(result.code) for result in self.results if result.outcome == Outcome.FAIL)
+
+    @property
+    def warning_codes(self) -> tuple[str, ...]:
+        return tuple(str(result.code) for result in self.results if result.outcome == Outcome.WARN)
+
+    def result(self, code: str) -> CriterionResult:
+        for result in self.results:
+            if result.code == code:
+                return result
+        raise KeyError(code)
+
+    def as_dict(self) -> dict:
+        """The JSON shape of API.md's eligibility response."""
+        return {
+            "eligible": self.eligible,
+            "criteria_version": self.criteria_version,
+            "pao2_fio2_ratio": float(self.pao2_fio2_ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)),
+            "results": [result.as_dict() for result in self.results],
+        }

@@ -1,0 +1,295 @@
+"""Input serializers of the eligibility check (API.md, "Eligibility check").
+
+``EligibilityCheckSerializer`` reads the whole body of ``POST /api/v1/eligibility-checks/``. Its assessment
+part, everything but ``patient``, is ``AssessmentFieldsSerializer``, which the prescription submission nests
+as its ``assessment``; ``to_assessment`` turns either's validated data into the engine's ``Assessment``.
+
+Numbers are read as ``Decimal`` exactly as written (never through a float, never rounded), and every
+implausible value is a 400 naming its field: the engine judges clinical values, it does not guess them.
+
+Context keys (all optional): ``now`` (an aware datetime; default ``timezone.now()``), ``default_assessed_at``
+(what ``assessed_at`` defaults to, e.g. the prescription's ``prescribed_at``; default ``now``) and
+``criteria_versions`` (default the shipped ones).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from prescriptions.eligibility import (
+    Assessment,
+    ConcomitantMedication,
+    NoCriteriaInForce,
+    Pneumonia,
+    Regimen,
+    RespiratorySupport,
+    Route,
+    criteria_in_force,
+    rome_date,
+)
+
+# A clock a few minutes ahead of ours is not a clinical claim about the future.
+ASSESSED_AT_FUTURE_TOLERANCE = timedelta(minutes=10)
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+MAX_CONCOMITANT_MEDICATIONS = 50
+# WHO ATC: anatomical group, then therapeutic, pharmacological, chemical subgroups, substance ("L04AC07").
+ATC_CODE = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
+
+SEX_CHOICES = (("M", _("male")), ("F", _("female")))
+PNEUMONIA_CHOICES = (
+    (Pneumonia.NONE.value, _("no pneumonia")),
+    (Pneumonia.MILD.value, pgettext_lazy("pneumonia severity", "mild")),
+    (Pneumonia.MODERATE.value, pgettext_lazy("pneumonia severity", "moderate")),
+    (Pneumonia.SEVERE.value, pgettext_lazy("pneumonia severity", "severe")),
+)
+RESPIRATORY_SUPPORT_CHOICES = (
+    (RespiratorySupport.NONE.value, _("no respiratory support")),
+    (RespiratorySupport.LOW_FLOW_OXYGEN.value, _("low-flow oxygen")),
+    (RespiratorySupport.HIGH_FLOW_OXYGEN.value, _("high-flow oxygen")),
+    (RespiratorySupport.CPAP.value, _("CPAP")),
+    (RespiratorySupport.NIV.value, _("non-invasive ventilation")),
+    (RespiratorySupport.IMV.value, _("invasive mechanical ventilation")),
+    (RespiratorySupport.ECMO.value, _("ECMO")),
+)
+ROUTE_CHOICES = ((Route.SC.value, _("subcutaneous")), (Route.IV.value, _("intravenous")))
+
+
+class ExactDecimalField(serializers.DecimalField):
+    """A ``DecimalField`` that keeps the number as written: ``0.40`` stays ``0.40``, ``6`` stays ``6``.
+
+    Precision is still checked (``decimal_places``), but nothing is rounded or padded, so that a message can
+    quote the value the clinician sent.
+    """
+
+    def __init__(self, *, decimal_places: int, **kwargs):
+        kwargs.setdefault("max_digits", None)
+        super().__init__(decimal_places=decimal_places, **kwargs)
+
+    def quantize(self, value: Decimal) -> Decimal:
+        return value
+
+
+def _measurement(
+    minimum: str, maximum: str, *, decimal_places: int, optional: bool = False, **kwargs
+) -> ExactDecimalField:
+    if optional:
+        kwargs.update(required=False, allow_null=True, default=None)
+    return ExactDecimalField(
+        decimal_places=decimal_places, min_value=Decimal(minimum), max_value=Decimal(maximum), **kwargs
+    )
+
+
+class UpperCaseChoiceField(serializers.ChoiceField):
+    """A choice written in any case: ``sc`` is ``SC``."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().upper()
+        return super().to_internal_value(data)
+
+
+class _ClockMixin:
+    """The serializer's notion of now and of the assessment's default moment, overridable by context."""
+
+    context: Mapping
+
+    def now(self) -> datetime:
+        return self.context.get("now") or timezone.now()
+
+    def default_assessed_at(self) -> datetime:
+        return self.context.get("default_assessed_at") or self.now()
+
+
+class PatientInputSerializer(_ClockMixin, serializers.Serializer):
+    birth_date = serializers.DateField()
+    sex = UpperCaseChoiceField(choices=SEX_CHOICES)
+    weight_kg = _measurement("1", "500", decimal_places=2, optional=True)
+
+    def validate_birth_date(self, value: date) -> date:
+        if value > rome_date(self.now()):
+            raise serializers.ValidationError(_("The birth date is in the future."))
+        if value < EARLIEST_BIRTH_DATE:
+            raise serializers.ValidationError(
+                _("The birth date is before %(date)s.") % {"date": EARLIEST_BIRTH_DATE.isoformat()}
+            )
+        return value
+
+
+class ConcomitantMedicationSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200)
+    atc_code = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=16)
+    ongoing = serializers.BooleanField(default=False)
+    last_dose_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_name(self, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    def validate_atc_code(self, value: str | None) -> str | None:
+        code = re.sub(r"\s+", "", value or "").upper()
+        if not code:
+            return None
+        if not ATC_CODE.match(code):
+            raise serializers.ValidationError(_("Not an ATC code (for example L04AC07)."))
+        return code
+
+    def validate(self, attrs: dict) -> dict:
+        errors = {}
+        if not attrs.get("name") and not attrs.get("atc_code"):
+            message = _("Give the medicine's name or its ATC code.")
+            errors.update(name=[message], atc_code=[message])
+        if not attrs.get("ongoing") and attrs.get("last_dose_at") is None:
+            message = _("Give the last dose's date and time, or set ongoing to true.")
+            errors.update(ongoing=[message], last_dose_at=[message])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class RegimenSerializer(serializers.Serializer):
+    dose_mg = _measurement("0.001", "10000", decimal_places=3)
+    route = UpperCaseChoiceField(choices=ROUTE_CHOICES)
+    interval_hours = serializers.IntegerField(min_value=1, max_value=24 * 7)
+    duration_days = serializers.IntegerField(min_value=1, max_value=365)
+
+
+class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
+    """Every field of the eligibility check but ``patient``: the ``assessment`` of a prescription."""
+
+    assessed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    hospitalised = serializers.BooleanField()
+    sars_cov_2_confirmed = serializers.BooleanField()
+    pneumonia = serializers.ChoiceField(choices=PNEUMONIA_CHOICES)
+    pao2_mmhg = _measurement("20", "700", decimal_places=2)
+    fio2 = _measurement(
+        "0.21",
+        "1.0",
+        decimal_places=3,
+        error_messages={
+            "min_value": _("FiO2 is a fraction between 0.21 (room air) and 1.0."),
+            "max_value": _("FiO2 is a fraction between 0.21 and 1.0, not a percentage."),
+        },
+    )
+    respiratory_support = serializers.ChoiceField(choices=RESPIRATORY_SUPPORT_CHOICES)
+    supar_ng_ml = _measurement("0", "100", decimal_places=2)
+    anc_10e9_l = _measurement("0", "300", decimal_places=3, optional=True)
+    creatinine_clearance_ml_min = _measurement("0", "400", decimal_places=2, optional=True)
+    alt_x_uln = _measurement("0", "500", decimal_places=2, optional=True)
+    ast_x_uln = _measurement("0", "500", decimal_places=2, optional=True)
+    known_hypersensitivity = serializers.BooleanField(default=False)
+    concomitant_medications = ConcomitantMedicationSerializer(
+        many=True, required=False, max_length=MAX_CONCOMITANT_MEDICATIONS
+    )
+    regimen = RegimenSerializer(required=False)
+
+    def validate_assessed_at(self, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value > self.now() + ASSESSED_AT_FUTURE_TOLERANCE:
+            raise serializers.ValidationError(_("The assessment is dated in the future."))
+        try:
+            criteria_in_force(value, self.context.get("criteria_versions"))
+        except NoCriteriaInForce:
+            raise serializers.ValidationError(
+                _("No eligibility criteria are in force on %(date)s.") % {"date": rome_date(value).isoformat()}
+            ) from None
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        errors = self.cross_field_errors(attrs)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def cross_field_errors(self, attrs: dict) -> dict:
+        """Errors that need more than one field, keyed like DRF's own; subclasses add theirs."""
+        errors: dict = {}
+        assessed_at = attrs.get("assessed_at") or self.default_assessed_at()
+        medications = attrs.get("concomitant_medications", ())
+        medication_errors = {
+            index: {"last_dose_at": [_("The last dose is after the assessment.")]}
+            for index, medication in enumerate(medications)
+            if medication.get("last_dose_at") is not None and medication["last_dose_at"] > assessed_at
+        }
+        if medication_errors:
+            # Shaped like DRF's own errors of a list of objects.
+            errors["concomitant_medications"] = (
+                medication_errors
+                if api_settings.LIST_SERIALIZER_ERRORS_AS_DICT
+                else [medication_errors.get(index, {}) for index in range(len(medications))]
+            )
+        return errors
+
+
+class EligibilityCheckSerializer(AssessmentFieldsSerializer):
+    """The body of ``POST /api/v1/eligibility-checks/``: the assessment and the patient it concerns."""
+
+    patient = PatientInputSerializer()
+
+    def cross_field_errors(self, attrs: dict) -> dict:
+        errors = super().cross_field_errors(attrs)
+        assessed_on = rome_date(attrs.get("assessed_at") or self.default_assessed_at())
+        if attrs["patient"]["birth_date"] > assessed_on:
+            errors["patient"] = {"birth_date": [_("The birth date is after the assessment.")]}
+        return errors
+
+    def to_assessment(self, *, default_assessed_at: datetime | None = None) -> Assessment:
+        return to_assessment(self.validated_data, default_assessed_at=default_assessed_at or self.default_assessed_at())
+
+
+# The name the view imports: the eligibility check's whole input.
+AssessmentInputSerializer = EligibilityCheckSerializer
+
+
+def to_assessment(
+    validated_data: Mapping,
+    *,
+    default_assessed_at: datetime,
+    patient: Mapping | None = None,
+) -> Assessment:
+    """The engine's ``Assessment`` from validated data of either serializer above.
+
+    ``patient`` (``birth_date``, ``sex``, ``weight_kg``) is taken from ``validated_data["patient"]`` when
+    present, else from the argument: a prescription validates its patient separately. A missing
+    ``assessed_at`` becomes ``default_assessed_at``; a missing regimen, the L.648 regimen.
+    """
+    patient = validated_data.get("patient") or patient
+    if patient is None:
+        raise ValueError("to_assessment needs the patient's data")
+    regimen = validated_data.get("regimen")
+    return Assessment(
+        assessed_at=validated_data.get("assessed_at") or default_assessed_at,
+        birth_date=patient["birth_date"],
+        sex=patient.get("sex"),
+        weight_kg=patient.get("weight_kg"),
+        hospitalised=validated_data["hospitalised"],
+        sars_cov_2_confirmed=validated_data["sars_cov_2_confirmed"],
+        pneumonia=validated_data["pneumonia"],
+        pao2_mmhg=validated_data["pao2_mmhg"],
+        fio2=validated_data["fio2"],
+        respiratory_support=validated_data["respiratory_support"],
+        supar_ng_ml=validated_data["supar_ng_ml"],
+        anc_10e9_l=validated_data.get("anc_10e9_l"),
+        creatinine_clearance_ml_min=validated_data.get("creatinine_clearance_ml_min"),
+        alt_x_uln=validated_data.get("alt_x_uln"),
+        ast_x_uln=validated_data.get("ast_x_uln"),
+        known_hypersensitivity=validated_data.get("known_hypersensitivity", False),
+        concomitant_medications=tuple(
+            ConcomitantMedication(
+                name=medication.get("name"),
+                atc_code=medication.get("atc_code"),
+                ongoing=medication.get("ongoing", False),
+                last_dose_at=medication.get("last_dose_at"),
+            )
+            for medication in validated_data.get("concomitant_medications", ())
+        ),
+        regimen=Regimen(**regimen) if regimen else Regimen.l648(),
+    )
