@@ -13,4 +13,5 @@ class RegistryConfig(AppConfig):
         from .roles import sync_role_groups
 
         post_migrate.connect(ensure_regions, sender=self)
-        post_migrate.connect(sync_role_groups, sender=self)
+        # Not limited to this app: the groups also hold permissions of apps migrated after it.
+        post_migrate.connect(sync_role_groups, dispatch_uid="registry.sync_role_groups")
