@@ -23,6 +23,11 @@ HEPATIC_FROM_X_ULN = Decimal(3)
 DEFAULT_ULN = {"alt": Decimal(40), "ast": Decimal(40)}
 
 
+def _plain(value) -> str:
+    """150, 1.2, 0.75: no trailing zeros and never scientific notation."""
+    return f"{Decimal(value).normalize():f}"
+
+
 @dataclass(frozen=True)
 class Alert:
     code: str
@@ -68,10 +73,8 @@ def lab_alert(result) -> Alert | None:
         if value < NEUTROPENIA_BELOW:
             return Alert(
                 AlertCode.NEUTROPENIA,
-                _(
-                    "ANC %(value)s ×10⁹/L on %(day)s is below 1.5: monitor closely and consider stopping anakinra."
-                )
-                % {"value": value.normalize(), "day": day.isoformat()},
+                _("ANC %(value)s ×10⁹/L on %(day)s is below 1.5: monitor closely and consider stopping anakinra.")
+                % {"value": _plain(value), "day": day.isoformat()},
                 day,
             )
         return None
@@ -80,15 +83,13 @@ def lab_alert(result) -> Alert | None:
     if ratio >= HEPATIC_FROM_X_ULN:
         return Alert(
             AlertCode.HEPATIC,
-            _(
-                "%(test)s %(value)s U/L on %(day)s is %(ratio)s × the upper limit of normal (%(uln)s): hepatic event?"
-            )
+            _("%(test)s %(value)s U/L on %(day)s is %(ratio)s × the upper limit of normal (%(uln)s): hepatic event?")
             % {
                 "test": result.test.upper(),
-                "value": value.normalize(),
+                "value": _plain(value),
                 "day": day.isoformat(),
                 "ratio": ratio.quantize(Decimal("0.1")),
-                "uln": uln.normalize(),
+                "uln": _plain(uln),
             },
             day,
         )
@@ -100,9 +101,7 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
     administrations = [a for a in administrations if a.entered_in_error_at is None]
     alerts: list[Alert] = []
     for day in missed_days(prescription, (a.administered_on for a in administrations), today=today):
-        alerts.append(
-            Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": day.isoformat()}, day)
-        )
+        alerts.append(Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": day.isoformat()}, day))
     for result in lab_results:
         if result.entered_in_error_at is None and (alert := lab_alert(result)) is not None:
             alerts.append(alert)
@@ -113,7 +112,7 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
                     AlertCode.PROTOCOL_DEVIATION,
                     _("Dose of %(dose)s mg %(route)s on %(day)s: the L.648 regimen is 100 mg SC once a day.")
                     % {
-                        "dose": Decimal(administration.dose_mg).normalize(),
+                        "dose": _plain(administration.dose_mg),
                         "route": administration.route,
                         "day": administration.administered_on.isoformat(),
                     },
@@ -127,8 +126,7 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
             alerts.append(
                 Alert(
                     AlertCode.OUTCOME_OVERDUE,
-                    _("Day 28 was %(day)s: the WHO-CPS outcome at day 28 is missing.")
-                    % {"day": day_28.isoformat()},
+                    _("Day 28 was %(day)s: the WHO-CPS outcome at day 28 is missing.") % {"day": day_28.isoformat()},
                     day_28,
                 )
             )
@@ -141,9 +139,7 @@ def course_grid(prescription, administrations, *, today: date) -> list[dict]:
         (a for a in administrations if a.entered_in_error_at is None), key=lambda a: a.administered_on
     )
     if prescription.first_dose_on is None:
-        return [
-            {"day": n, "date": None, "state": "to_come", "dose": None} for n in range(1, COURSE_DOSES + 1)
-        ]
+        return [{"day": n, "date": None, "state": "to_come", "dose": None} for n in range(1, COURSE_DOSES + 1)]
     by_day = {a.administered_on: a for a in administrations}
     missed = set(missed_days(prescription, by_day, today=today))
     cells = []
@@ -162,8 +158,6 @@ def course_grid(prescription, administrations, *, today: date) -> list[dict]:
         else:
             state = "to_come"
             doses_seen += 1
-        cells.append(
-            {"day": len(cells) + 1, "date": day, "state": state, "dose": dose, "today": day == today}
-        )
+        cells.append({"day": len(cells) + 1, "date": day, "state": state, "dose": dose, "today": day == today})
         day += timedelta(days=1)
     return cells

@@ -1,6 +1,7 @@
 """HTTP API of eligibility checks and prescriptions (API.md). Thin: parse, call one service or selector, render."""
 
 import json
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
@@ -10,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from registry.errors import NotFound
@@ -22,6 +24,7 @@ from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from .models import PrescriptionStatus
 from .serializers import (
+    DATE_OUT_OF_RANGE,
     AdministrationInputSerializer,
     AdministrationSerializer,
     AdverseEventInputSerializer,
@@ -67,13 +70,26 @@ CONFLICT = OpenApiResponse(
 
 def _valid(serializer_class, data, **context):
     serializer = serializer_class(data=data, context=context)
-    serializer.is_valid(raise_exception=True)
+    try:
+        serializer.is_valid(raise_exception=True)
+    except OverflowError:
+        # DRF lets a naive datetime at the calendar's edge ("0001-01-01T00:00") overflow: a 400, not a 500.
+        raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [DATE_OUT_OF_RANGE]}) from None
     return serializer.validated_data
 
 
+class _PlainJSONEncoder(DjangoJSONEncoder):
+    """Decimals as JSON numbers, as the API renders them; UUIDs and dates as strings."""
+
+    def default(self, o):
+        if isinstance(o, Decimal):
+            return float(o)
+        return super().default(o)
+
+
 def _as_json(data) -> dict:
-    """Plain JSON (UUIDs, decimals, dates as strings), as stored for idempotent replays."""
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    """Plain JSON, as stored for the record and for idempotent replays."""
+    return json.loads(json.dumps(data, cls=_PlainJSONEncoder))
 
 
 class EligibilityCheckView(APIView):
@@ -99,12 +115,14 @@ def _submit(request, data) -> tuple[int, dict]:
         centre=centre,
         patient_data=patient,
         assessment=assessment,
-        assessment_record=_as_json({**request.data["assessment"], "assessed_at": assessment.assessed_at}),
+        # The validated assessment only: unknown keys sent by a client are never stored.
+        assessment_record=_as_json({**data["assessment"], "assessed_at": assessment.assessed_at}),
         consent_given_by=data["consent_given_by"],
         consent_date=data["consent_date"] or timezone.localtime(prescribed_at).date(),
         prescribed_at=data["prescribed_at"],
     )
-    view = selectors.prescription_view(user=user, prescription_id=prescription.pk)
+    # Its author sees it even if no longer authorised today (a late registration): never an empty 201.
+    view = selectors.prescription_view(user=user, prescription_id=prescription.pk, own_submission=True)
     return status.HTTP_201_CREATED, _as_json(PrescriptionDetailSerializer(view).data)
 
 
@@ -217,16 +235,12 @@ class DispensationView(_ActionView):
     action_name = "dispense"
     input_serializer = DispensationInputSerializer
 
-    @extend_schema(
-        request=DispensationInputSerializer, responses={201: DispensationSerializer, 409: CONFLICT}
-    )
+    @extend_schema(request=DispensationInputSerializer, responses={201: DispensationSerializer, 409: CONFLICT})
     def post(self, request, prescription_id):
         return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
-        dispensation = services.dispensation_record(
-            pharmacist=request.user, prescription=prescription, **data
-        )
+        dispensation = services.dispensation_record(pharmacist=request.user, prescription=prescription, **data)
         return Response(DispensationSerializer(dispensation).data, status=status.HTTP_201_CREATED)
 
 
@@ -234,9 +248,7 @@ class DispensingRefusalView(_ActionView):
     action_name = "refuse"
     input_serializer = DispensingRefusalSerializer
 
-    @extend_schema(
-        request=DispensingRefusalSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT}
-    )
+    @extend_schema(request=DispensingRefusalSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT})
     def post(self, request, prescription_id):
         return super().post(request, prescription_id)
 
@@ -249,9 +261,7 @@ class AdministrationView(_ActionView):
     action_name = "administer"
     input_serializer = AdministrationInputSerializer
 
-    @extend_schema(
-        request=AdministrationInputSerializer, responses={201: AdministrationSerializer, 409: CONFLICT}
-    )
+    @extend_schema(request=AdministrationInputSerializer, responses={201: AdministrationSerializer, 409: CONFLICT})
     def post(self, request, prescription_id):
         return super().post(request, prescription_id)
 
@@ -279,9 +289,7 @@ class AdverseEventView(_ActionView):
     action_name = "adverse_event"
     input_serializer = AdverseEventInputSerializer
 
-    @extend_schema(
-        request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer, 409: CONFLICT}
-    )
+    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer, 409: CONFLICT})
     def post(self, request, prescription_id):
         return super().post(request, prescription_id)
 
@@ -327,6 +335,9 @@ class EnteredInErrorView(APIView):
     @extend_schema(request=EnteredInErrorSerializer, responses={200: PrescriptionDetailSerializer})
     def post(self, request, prescription_id):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+        # 403 before 400, as for the other actions: only the centre's clinicians correct its records
+        # (the service narrows outcomes to prescribers).
+        services.ensure_may(request.user, prescription, "lab_result")
         data = _valid(EnteredInErrorSerializer, request.data)
         services.record_mark_entered_in_error(
             user=request.user,
@@ -336,3 +347,23 @@ class EnteredInErrorView(APIView):
             reason=data["reason"],
         )
         return _detail_response(request, prescription.pk)
+
+
+class PrescriptionFhirView(APIView):
+    """The prescription as a FHIR R4 ``Bundle`` (prescriptions.fhir): anyone who may read it, 404 otherwise."""
+
+    def get_renderers(self):
+        from rest_framework.renderers import JSONRenderer
+
+        from .fhir import FhirJsonRenderer
+
+        return [FhirJsonRenderer(), JSONRenderer()]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, prescription_id):
+        from .fhir import FHIR_JSON, prescription_bundle
+
+        view = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
+        if view is None:
+            raise NotFound()
+        return Response(prescription_bundle(view), content_type=FHIR_JSON)

@@ -5,9 +5,7 @@ from . import api
 urlpatterns = [
     path("eligibility-checks/", api.EligibilityCheckView.as_view(), name="api-eligibility-check"),
     path("prescriptions/", api.PrescriptionListCreateView.as_view(), name="api-prescription-list"),
-    path(
-        "prescriptions/<uuid:prescription_id>/", api.PrescriptionDetailView.as_view(), name="api-prescription"
-    ),
+    path("prescriptions/<uuid:prescription_id>/", api.PrescriptionDetailView.as_view(), name="api-prescription"),
     path(
         "prescriptions/<uuid:prescription_id>/dispensations/",
         api.DispensationView.as_view(),
@@ -43,5 +41,10 @@ urlpatterns = [
         "prescriptions/<uuid:prescription_id>/entered-in-error/",
         api.EnteredInErrorView.as_view(),
         name="api-prescription-entered-in-error",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/fhir/",
+        api.PrescriptionFhirView.as_view(),
+        name="api-prescription-fhir",
     ),
 ]

@@ -33,9 +33,7 @@ def _stored(user, key: str, fingerprint: str) -> tuple[int, dict] | None:
     return previous.response_status, previous.response_body
 
 
-def run_idempotent(
-    *, user, key: str, fingerprint: str, produce: Callable[[], tuple[int, dict]]
-) -> tuple[int, dict]:
+def run_idempotent(*, user, key: str, fingerprint: str, produce: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
     """Return the stored response for (user, key), or run ``produce`` and store its response atomically."""
     stored = _stored(user, key, fingerprint)
     if stored is not None:

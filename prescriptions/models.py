@@ -127,9 +127,7 @@ class Prescription(models.Model):
                 condition=Q(status__in=[s.value for s in ACTIVE_STATUSES]),
                 name="one_active_course_per_patient",
             ),
-            models.CheckConstraint(
-                condition=Q(syringes_dispensed__lte=MAX_SYRINGES), name="syringes_within_course"
-            ),
+            models.CheckConstraint(condition=Q(syringes_dispensed__lte=MAX_SYRINGES), name="syringes_within_course"),
             models.CheckConstraint(
                 condition=Q(doses_administered__lte=COURSE_DOSES)
                 & Q(doses_administered__lte=models.F("syringes_dispensed")),
@@ -156,9 +154,7 @@ class Prescription(models.Model):
 class CriterionOutcome(models.Model):
     """One criterion's outcome at submission, kept as rows so monitoring counts refusals in the database."""
 
-    prescription = models.ForeignKey(
-        Prescription, on_delete=models.CASCADE, related_name="criterion_outcomes"
-    )
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="criterion_outcomes")
     code = models.CharField(max_length=40)
     outcome = models.CharField(max_length=8)
 

@@ -2,12 +2,13 @@
 
 from datetime import date
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from registry.permissions import centre_scope, sees_patients
 
 from . import eligibility
 from .models import (
+    MAX_SYRINGES,
     Administration,
     AdverseEvent,
     Dispensation,
@@ -36,9 +37,7 @@ def prescriptions_visible_to(user) -> QuerySet[Prescription]:
 
 def prescription_list(*, user, filters: dict | None = None) -> QuerySet[Prescription]:
     filters = filters or {}
-    prescriptions = prescriptions_visible_to(user).select_related(
-        "centre", "centre__region", "patient", "prescriber"
-    )
+    prescriptions = prescriptions_visible_to(user).select_related("centre", "centre__region", "patient", "prescriber")
     if filters.get("status"):
         prescriptions = prescriptions.filter(status__in=filters["status"])
     if filters.get("centre"):
@@ -57,11 +56,15 @@ def prescription_for_action(*, user, prescription_id) -> Prescription | None:
     return prescriptions_visible_to(user).select_related("centre").filter(pk=prescription_id).first()
 
 
-def prescription_detail(*, user, prescription_id) -> Prescription | None:
-    """One prescription with everything recorded on it, in a fixed number of queries."""
+def prescription_detail(*, user, prescription_id, own_submission: bool = False) -> Prescription | None:
+    """One prescription with everything recorded on it, in a fixed number of queries.
+
+    ``own_submission``: the prescription ``user`` has just submitted, which they see even when their
+    authorisation has ended since (a late registration dated within it), so the 201 can show it.
+    """
+    prescriptions = Prescription.objects.filter(prescriber=user) if own_submission else prescriptions_visible_to(user)
     return (
-        prescriptions_visible_to(user)
-        .select_related("centre", "centre__region", "centre__pharmacy", "patient", "prescriber")
+        prescriptions.select_related("centre", "centre__region", "centre__pharmacy", "patient", "prescriber")
         .prefetch_related(
             Prefetch("dispensations", queryset=Dispensation.objects.select_related("recorded_by")),
             Prefetch("administrations", queryset=Administration.objects.select_related("recorded_by")),
@@ -79,6 +82,8 @@ def dispensing_queue(*, user) -> QuerySet[Prescription]:
     return (
         prescriptions_visible_to(user)
         .filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
+        # A course whose 10 syringes are all out has nothing left to dispense.
+        .filter(syringes_dispensed__lt=MAX_SYRINGES)
         .select_related("centre", "patient", "prescriber")
         .order_by("prescribed_at")
     )
@@ -89,7 +94,15 @@ def doses_due(*, user, day: date) -> QuerySet[Prescription]:
     return (
         prescriptions_visible_to(user)
         .filter(status__in=[PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE])
-        .exclude(administrations__administered_on=day, administrations__entered_in_error_at__isnull=True)
+        # One Exists, not two conditions on the relation: exclude() would let them match different doses
+        # (one that day in error, another day's live one) and hide a course whose dose is still due.
+        .exclude(
+            Exists(
+                Administration.objects.filter(
+                    prescription=OuterRef("pk"), administered_on=day, entered_in_error_at__isnull=True
+                )
+            )
+        )
         .select_related("centre", "patient")
         .order_by("centre__name", "first_dose_on", "prescribed_at")
     )
@@ -114,14 +127,16 @@ ACTIONS_BY_STATUS = {
 }
 
 
-def prescription_view(*, user, prescription_id, today: date | None = None) -> Prescription | None:
+def prescription_view(
+    *, user, prescription_id, today: date | None = None, own_submission: bool = False
+) -> Prescription | None:
     """The detail, with ``alerts``, the ``course`` grid and the caller's ``allowed_actions`` attached."""
     from django.utils import timezone
 
     from .alerts import course_grid, prescription_alerts
     from .services import may
 
-    prescription = prescription_detail(user=user, prescription_id=prescription_id)
+    prescription = prescription_detail(user=user, prescription_id=prescription_id, own_submission=own_submission)
     if prescription is None:
         return None
     today = today or timezone.localdate()

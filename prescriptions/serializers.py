@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from .eligibility_serializers import AssessmentFieldsSerializer, PatientInputSerializer
 from .models import (
@@ -18,25 +19,48 @@ from .models import (
 
 # --- Input ---------------------------------------------------------------------------
 
+DATE_OUT_OF_RANGE = _("This date is out of range.")
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's, but a naive moment at the calendar's edge ("0001-01-01T00:00") is a 400, never a 500.
+
+    DRF makes a naive value aware in Rome, then checks it through UTC, which overflows uncaught.
+    """
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
 
 class PrescriptionPatientSerializer(PatientInputSerializer):
     fiscal_code = serializers.CharField(max_length=32, trim_whitespace=True)
 
 
+class PrescriptionAssessmentSerializer(AssessmentFieldsSerializer):
+    """The submission's ``assessment``: the eligibility check's fields, with the same date guard as above."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except OverflowError:
+            raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [DATE_OUT_OF_RANGE]}) from None
+
+
 class PrescriptionSubmitSerializer(serializers.Serializer):
     centre = serializers.UUIDField(required=False, allow_null=True, default=None)
-    prescribed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    prescribed_at = DateTimeField(required=False, allow_null=True, default=None)
     patient = PrescriptionPatientSerializer()
-    assessment = AssessmentFieldsSerializer()
+    assessment = PrescriptionAssessmentSerializer()
     informed_consent = serializers.BooleanField()
     consent_given_by = serializers.ChoiceField(choices=ConsentGivenBy.choices, default=ConsentGivenBy.PATIENT)
     consent_date = serializers.DateField(required=False, allow_null=True, default=None)
 
     def validate_informed_consent(self, value: bool) -> bool:
         if not value:
-            raise serializers.ValidationError(
-                _("Written informed consent is required before prescribing under L.648.")
-            )
+            raise serializers.ValidationError(_("Written informed consent is required before prescribing under L.648."))
         return value
 
     def validate(self, attrs):
@@ -71,7 +95,7 @@ class DispensingRefusalSerializer(serializers.Serializer):
 
 
 class AdministrationInputSerializer(serializers.Serializer):
-    administered_at = serializers.DateTimeField()
+    administered_at = DateTimeField()
     dose_mg = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=1, max_value=1000)
     route = serializers.ChoiceField(choices=Route.choices)
 
@@ -79,7 +103,7 @@ class AdministrationInputSerializer(serializers.Serializer):
 class StopInputSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=StopReason.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    stopped_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    stopped_at = DateTimeField(required=False, allow_null=True, default=None)
 
 
 class AdverseEventInputSerializer(serializers.Serializer):
@@ -96,7 +120,7 @@ class LabResultInputSerializer(serializers.Serializer):
     upper_limit_normal = serializers.DecimalField(
         max_digits=9, decimal_places=3, min_value=Decimal("0.001"), required=False, allow_null=True, default=None
     )
-    collected_at = serializers.DateTimeField()
+    collected_at = DateTimeField()
 
 
 class OutcomeInputSerializer(serializers.Serializer):

@@ -49,15 +49,11 @@ def _check_shortage_period(starts_on: date, ends_on: date | None) -> None:
 
 
 @transaction.atomic
-def shortage_record(
-    *, actor, starts_on: date, ends_on: date | None = None, aifa_reference: str
-) -> TocilizumabShortage:
+def shortage_record(*, actor, starts_on: date, ends_on: date | None = None, aifa_reference: str) -> TocilizumabShortage:
     """The national role records a tocilizumab shortage period (Determina AIFA 114586/2021)."""
     ensure_role(actor, Role.NATIONAL, Role.ADMINISTRATOR)
     _check_shortage_period(starts_on, ends_on)
-    shortage = TocilizumabShortage.objects.create(
-        starts_on=starts_on, ends_on=ends_on, aifa_reference=aifa_reference
-    )
+    shortage = TocilizumabShortage.objects.create(starts_on=starts_on, ends_on=ends_on, aifa_reference=aifa_reference)
     audit_record(
         actor=actor,
         action="shortage.record",
@@ -94,7 +90,8 @@ def rome_date(moment: datetime) -> date:
 
 
 def _lock(prescription: Prescription) -> Prescription:
-    return Prescription.objects.select_for_update().select_related("centre").get(pk=prescription.pk)
+    # OF self: the joined centre row stays unlocked, so one patient's dose does not queue the centre's others.
+    return Prescription.objects.select_for_update(of=("self",)).select_related("centre").get(pk=prescription.pk)
 
 
 def _require_status(prescription: Prescription, allowed, action: str) -> None:
@@ -202,12 +199,15 @@ def prescription_submit(
 
     try:
         with transaction.atomic():
-            patient = patient_get_or_create(
-                actor=prescriber,
-                fiscal_code=patient_data["fiscal_code"],
-                birth_date=patient_data["birth_date"],
-                sex=patient_data["sex"],
-            )
+            try:
+                patient = patient_get_or_create(
+                    actor=prescriber,
+                    fiscal_code=patient_data["fiscal_code"],
+                    birth_date=patient_data["birth_date"],
+                    sex=patient_data["sex"],
+                )
+            except InvalidInput as exc:
+                raise _under_patient(exc) from None
             # Submissions for one patient queue here, so only one can find no active course.
             Patient.objects.select_for_update().get(pk=patient.pk)
             if verdict.eligible:
@@ -216,9 +216,7 @@ def prescription_submit(
                 patient=patient,
                 centre=centre,
                 prescriber=prescriber,
-                status=PrescriptionStatus.AWAITING_DISPENSING
-                if verdict.eligible
-                else PrescriptionStatus.REJECTED,
+                status=PrescriptionStatus.AWAITING_DISPENSING if verdict.eligible else PrescriptionStatus.REJECTED,
                 prescribed_at=prescribed_at,
                 registered_at=now,
                 criteria_version=verdict.criteria_version,
@@ -251,11 +249,20 @@ def prescription_submit(
     except IntegrityError as exc:
         # The conditional unique constraint caught a race the lock did not (belt and braces).
         if "one_active_course_per_patient" in str(exc):
-            raise Conflict(
-                ConflictCode.ACTIVE_COURSE, _("This patient already has an active course.")
-            ) from None
+            raise Conflict(ConflictCode.ACTIVE_COURSE, _("This patient already has an active course.")) from None
         raise
     return prescription
+
+
+def _under_patient(exc: InvalidInput) -> InvalidInput:
+    """The patient's errors nested under ``patient``, where the submission's body has them (API: 400).
+
+    ``InvalidInput`` flattens its values to lists, so the nested shape is set after construction.
+    """
+    nested = InvalidInput({})
+    nested.errors = {"patient": exc.errors}
+    nested.args = (str(nested.errors),)
+    return nested
 
 
 def _ensure_no_active_course(patient: Patient) -> None:
@@ -293,9 +300,7 @@ def dispensation_record(
     if syringes < 1:
         raise InvalidInput({"syringes": _("Dispense at least one syringe.")})
     if expiry_date < rome_date(now):
-        raise InvalidInput(
-            {"expiry_date": _("This lot expired on %(date)s.") % {"date": expiry_date.isoformat()}}
-        )
+        raise InvalidInput({"expiry_date": _("This lot expired on %(date)s.") % {"date": expiry_date.isoformat()}})
     if prescription.syringes_dispensed + syringes > MAX_SYRINGES:
         raise Conflict(
             ConflictCode.OVER_QUANTITY,
@@ -374,14 +379,13 @@ def administration_record(
     """One dose a Rome calendar day; never more doses than syringes; the 10th completes the course."""
     prescription = _lock(prescription)
     now = timezone.now()
-    _ensure_clinician_of_centre(
-        user, prescription.centre, roles=(Role.NURSE, Role.PRESCRIBER), today=rome_date(now)
-    )
+    _ensure_clinician_of_centre(user, prescription.centre, roles=(Role.NURSE, Role.PRESCRIBER), today=rome_date(now))
     if prescription.status == PrescriptionStatus.COMPLETED:
         raise Conflict(ConflictCode.COURSE_COMPLETE, _("The course is complete: all 10 doses are recorded."))
-    _require_status(
-        prescription, (PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE), _("administered")
-    )
+    if prescription.status == PrescriptionStatus.AWAITING_DISPENSING:
+        # API.md: a dose past the syringes dispensed (here none yet) is NO_SYRINGE_LEFT.
+        raise Conflict(ConflictCode.NO_SYRINGE_LEFT, _("No syringe has been dispensed yet."))
+    _require_status(prescription, (PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE), _("administered"))
     if administered_at > now + timedelta(minutes=5):
         raise InvalidInput({"administered_at": _("A dose cannot be recorded in the future.")})
     if administered_at < prescription.prescribed_at:
@@ -455,18 +459,14 @@ def prescription_stop(
     """End the course early: ``stopped`` after a dose, ``cancelled`` before any."""
     prescription = _lock(prescription)
     now = timezone.now()
-    _ensure_clinician_of_centre(
-        prescriber, prescription.centre, roles=(Role.PRESCRIBER,), today=rome_date(now)
-    )
+    _ensure_clinician_of_centre(prescriber, prescription.centre, roles=(Role.PRESCRIBER,), today=rome_date(now))
     _require_status(prescription, ACTIVE_STATUSES, _("stopped"))
     if reason not in StopReason.values:
         raise InvalidInput({"reason": _("Unknown stop reason.")})
     stopped_at = stopped_at or now
     if stopped_at > now + timedelta(minutes=5):
         raise InvalidInput({"stopped_at": _("A stop cannot be dated in the future.")})
-    last_dose = prescription.administrations.filter(entered_in_error_at__isnull=True).order_by(
-        "-administered_at"
-    )
+    last_dose = prescription.administrations.filter(entered_in_error_at__isnull=True).order_by("-administered_at")
     last_dose = last_dose.values_list("administered_at", flat=True).first()
     if last_dose is not None and stopped_at < last_dose:
         raise InvalidInput({"stopped_at": _("A stop cannot come before the last dose.")})
@@ -513,9 +513,7 @@ def adverse_event_record(
 ) -> AdverseEvent:
     prescription = _lock(prescription)
     now = timezone.now()
-    _ensure_clinician_of_centre(
-        user, prescription.centre, roles=(Role.NURSE, Role.PRESCRIBER), today=rome_date(now)
-    )
+    _ensure_clinician_of_centre(user, prescription.centre, roles=(Role.NURSE, Role.PRESCRIBER), today=rome_date(now))
     _require_status(prescription, RECORDABLE_AFTER_SUBMISSION, _("given an adverse event"))
     if onset_date > rome_date(now):
         raise InvalidInput({"onset_date": _("The onset cannot be in the future.")})
@@ -558,9 +556,7 @@ def lab_result_record(
 ) -> LabResult:
     prescription = _lock(prescription)
     now = timezone.now()
-    _ensure_clinician_of_centre(
-        user, prescription.centre, roles=(Role.NURSE, Role.PRESCRIBER), today=rome_date(now)
-    )
+    _ensure_clinician_of_centre(user, prescription.centre, roles=(Role.NURSE, Role.PRESCRIBER), today=rome_date(now))
     _require_status(prescription, RECORDABLE_AFTER_SUBMISSION, _("given a lab result"))
     if collected_at > now + timedelta(minutes=5):
         raise InvalidInput({"collected_at": _("A sample cannot be collected in the future.")})
@@ -591,32 +587,24 @@ def lab_result_record(
 
 
 @transaction.atomic
-def outcome_record(
-    *, prescriber, prescription: Prescription, day: int, who_cps: int, assessed_on: date
-) -> Outcome:
+def outcome_record(*, prescriber, prescription: Prescription, day: int, who_cps: int, assessed_on: date) -> Outcome:
     """WHO-CPS at day 14 or 28; day 1 is the first dose's date; one per day."""
     prescription = _lock(prescription)
     now = timezone.now()
-    _ensure_clinician_of_centre(
-        prescriber, prescription.centre, roles=(Role.PRESCRIBER,), today=rome_date(now)
-    )
+    _ensure_clinician_of_centre(prescriber, prescription.centre, roles=(Role.PRESCRIBER,), today=rome_date(now))
     if day not in (14, 28):
         raise InvalidInput({"day": _("The outcome is recorded at day 14 or day 28.")})
     if not 0 <= who_cps <= 10:
         raise InvalidInput({"who_cps": _("The WHO Clinical Progression Scale runs from 0 to 10.")})
     if prescription.first_dose_on is None:
-        raise Conflict(
-            ConflictCode.NO_DOSE_GIVEN, _("No dose was ever given: there is no course to follow up.")
-        )
+        raise Conflict(ConflictCode.NO_DOSE_GIVEN, _("No dose was ever given: there is no course to follow up."))
     if assessed_on > rome_date(now):
         raise InvalidInput({"assessed_on": _("An outcome cannot be assessed in the future.")})
     due = prescription.first_dose_on + timedelta(days=day - 1)
     if assessed_on < due:
         raise InvalidInput(
             {
-                "assessed_on": _(
-                    "Day %(day)d of this course is %(due)s: the outcome cannot be assessed before."
-                )
+                "assessed_on": _("Day %(day)d of this course is %(due)s: the outcome cannot be assessed before.")
                 % {"day": day, "due": due.isoformat()}
             }
         )
@@ -666,9 +654,7 @@ def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str,
         raise InvalidInput({"kind": _("Unknown kind of record.")})
     if not reason.strip():
         raise InvalidInput({"reason": _("Say why the record is in error.")})
-    record = model.objects.filter(
-        prescription=prescription, pk=record_id, entered_in_error_at__isnull=True
-    ).first()
+    record = model.objects.filter(prescription=prescription, pk=record_id, entered_in_error_at__isnull=True).first()
     if record is None:
         raise NotFound()
     record.entered_in_error_at = now

@@ -2,6 +2,23 @@
 
 from django.urls import path
 
+from . import views
+
 app_name = "prescriptions"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.prescription_list, name="list"),
+    path("new/", views.prescription_new, name="new"),
+    path("new/check/", views.prescription_check, name="check"),
+    path("dispensing/", views.dispensing_queue, name="dispensing_queue"),
+    path("doses-due/", views.doses_due, name="doses_due"),
+    path("<uuid:prescription_id>/", views.prescription_detail, name="detail"),
+    path("<uuid:prescription_id>/dispense/", views.action_view("dispense"), name="dispense"),
+    path("<uuid:prescription_id>/refuse/", views.action_view("refuse"), name="refuse"),
+    path("<uuid:prescription_id>/administer/", views.action_view("administer"), name="administer"),
+    path("<uuid:prescription_id>/administer-now/", views.administer_now, name="administer_now"),
+    path("<uuid:prescription_id>/stop/", views.action_view("stop"), name="stop"),
+    path("<uuid:prescription_id>/adverse-events/", views.action_view("adverse_event"), name="adverse_event"),
+    path("<uuid:prescription_id>/lab-results/", views.action_view("lab_result"), name="lab_result"),
+    path("<uuid:prescription_id>/outcomes/", views.action_view("outcome"), name="outcome"),
+]

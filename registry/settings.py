@@ -209,7 +209,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.verify_audit_trail",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Each region's monitoring report of the month just ended (reports.tasks; never made twice).
+    "reports-monthly-monitoring": {
+        "task": "reports.tasks.schedule_monthly_reports",
+        "schedule": crontab(day_of_month=1, hour=3, minute=0),
+    },
+    # The L.648 quarterly per-patient report of the quarter just ended, per region.
+    "reports-quarterly-per-patient": {
+        "task": "reports.tasks.schedule_quarterly_reports",
+        "schedule": crontab(month_of_year="1,4,7,10", day_of_month=1, hour=3, minute=30),
+    },
+    # Report runs whose worker vanished, or whose message was lost, are queued again.
+    "reports-requeue-stale-runs": {
+        "task": "reports.tasks.requeue_stale_report_runs",
+        "schedule": crontab(minute="*/10"),
+    },
 }
+# Report cells below this count are shown as "<N" where a report leaves the region (whole-country runs).
+REPORTS_SUPPRESS_BELOW = env.int("REPORTS_SUPPRESS_BELOW", default=3)
 
 # --- E-mail (notices to prescribers) ------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -1,0 +1,150 @@
+"""Report runs and the files they produce.
+
+A run is one request for a report: who asked, for which region (none: the whole country) and which
+period, and where its generation stands. Runs are kept: asking again makes a new run, so a report
+once sent can always be found as it was. Scheduled runs (monthly monitoring, quarterly per-patient)
+exist once per kind, region and period; the database guarantees it.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .context import MONITORING, QUARTERLY_PATIENTS
+
+
+class ReportKind(models.TextChoices):
+    MONITORING = MONITORING, _("monitoring report")
+    QUARTERLY_PATIENTS = QUARTERLY_PATIENTS, _("quarterly per-patient report (L.648)")
+
+
+class ReportStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class ReportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX"
+    PDF = "pdf", "PDF"
+
+
+class ReportRun(models.Model):
+    """One generation of a report; its status and progress change only in ``reports.tasks``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=24, choices=ReportKind.choices, default=ReportKind.MONITORING)
+    region = models.ForeignKey(
+        "registry.Region",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="report_runs",
+        verbose_name=_("region"),
+        help_text=_("Empty: the whole country."),
+    )
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to (included)"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="report_runs",
+        verbose_name=_("requested by"),
+    )
+    scheduled = models.BooleanField(_("scheduled"), default=False)
+    # A national run fans out one child run per region (each a full regional report).
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", verbose_name=_("part of")
+    )
+
+    status = models.CharField(_("status"), max_length=12, choices=ReportStatus.choices, default=ReportStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    data_as_of = models.DateTimeField(_("data as of"), null=True, blank=True)
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
+
+    # Which delivery of the task holds the run ("<task id>:<retries>"), and when it last showed life:
+    # a redelivered task leaves a run alone while its holder is alive (see reports.tasks).
+    claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("report run")
+        verbose_name_plural = _("report runs")
+        constraints = [
+            # One scheduled run per kind, region and period. Two constraints rather than
+            # nulls_distinct=False, which SQLite ignores: the whole country (region NULL) has its own.
+            models.UniqueConstraint(
+                fields=["kind", "region", "period_start", "period_end"],
+                condition=Q(scheduled=True, region__isnull=False),
+                name="one_scheduled_run_per_region_period",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "period_start", "period_end"],
+                condition=Q(scheduled=True, region__isnull=True),
+                name="one_scheduled_country_run_per_period",
+            ),
+            # A national run has one child per region, whatever redelivery happens.
+            models.UniqueConstraint(
+                fields=["parent", "region"], condition=Q(parent__isnull=False), name="one_child_run_per_region"
+            ),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="report_period_ordered"),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="report_progress_percent"),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in ReportStatus]), name="report_status_known"),
+            models.CheckConstraint(condition=Q(kind__in=[k.value for k in ReportKind]), name="report_kind_known"),
+            # The per-patient report is always a region's (L.648: the centre reports to its Region and AIFA).
+            models.CheckConstraint(
+                condition=~Q(kind=QUARTERLY_PATIENTS) | Q(region__isnull=False),
+                name="quarterly_report_has_region",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["region", "-created_at"], name="report_run_region_created"),
+            models.Index(fields=["status", "heartbeat_at"], name="report_run_status_heartbeat"),
+        ]
+
+    def __str__(self):
+        where = self.region_id or "IT"
+        return f"{self.get_kind_display()} {where} {self.period_start}–{self.period_end} ({self.get_status_display()})"
+
+    @property
+    def is_national(self) -> bool:
+        return self.region_id is None
+
+
+def report_file_path(instance: "ReportFile", filename: str) -> str:
+    """Files live under ``reports/<run id>/`` in the default storage (never served by a public URL)."""
+    return f"reports/{instance.run_id}/{filename}"
+
+
+class ReportFile(models.Model):
+    """One rendering of a run (CSV, XLSX or PDF), with its SHA-256 so a copy sent on can be checked."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    run = models.ForeignKey(ReportRun, on_delete=models.CASCADE, related_name="files")
+    format = models.CharField(_("format"), max_length=8, choices=ReportFormat.choices)
+    file = models.FileField(_("file"), upload_to=report_file_path, max_length=300)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["format"]
+        verbose_name = _("report file")
+        verbose_name_plural = _("report files")
+        constraints = [models.UniqueConstraint(fields=["run", "format"], name="one_file_per_format")]
+
+    def __str__(self):
+        return f"{self.run_id} {self.format}"

@@ -50,9 +50,7 @@ def postgresql(db):
 @pytest.fixture(scope="session")
 def redis_broker_url():
     url = os.environ.get("CELERY_BROKER_URL", "")
-    need(
-        url.startswith("redis://"), "these tests need Redis (set CELERY_BROKER_URL=redis://127.0.0.1:6379/0)"
-    )
+    need(url.startswith("redis://"), "these tests need Redis (set CELERY_BROKER_URL=redis://127.0.0.1:6379/0)")
     need(_reachable(url), f"Redis is not reachable at {url}")
     return url
 

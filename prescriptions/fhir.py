@@ -1,0 +1,717 @@
+"""A prescription and everything recorded on it as a FHIR R4 ``Bundle`` (API.md, ``GET {id}/fhir/``).
+
+Pure apart from the clock: a prescription read through ``selectors.prescription_view`` (records prefetched,
+``alerts`` attached) in, a JSON-ready ``dict`` out. No HTTP here but ``FhirJsonRenderer``, the media type's
+renderer the view negotiates with. The tests validate the output against fhir.resources' R4B models.
+
+Design choices
+--------------
+* ``Bundle.type`` is ``collection`` (a snapshot, not a document: no Composition), ``timestamp`` is now, and
+  ``Bundle.id`` is new on every export. Each entry has ``fullUrl`` ``urn:uuid:<id>`` and the resources refer
+  to each other by those URNs (``Reference.reference`` plus ``Reference.type``). A resource's ``id`` is the
+  registry record's UUID; resources with no record of their own (the baseline observations, the detected
+  issues) get a UUIDv5 derived from the prescription's id, so that two exports of the same data agree.
+* Only codes that are certain are used: ATC L04AC03 (anakinra), SNOMED CT routes, LOINC for the lab tests and
+  the PaO2/FiO2 ratio, UCUM units, HL7 terminology for categories, interpretation and seriousness. What has
+  no standard code (suPAR, WHO-CPS, eligibility criteria, alerts, stop reasons, adverse-event categories) is
+  coded in the registry's own ``urn:registro648:*`` systems, always with a readable ``text``.
+* No extensions anywhere. Staff appear only as ``Reference.display`` (their username); the centre is not
+  exported.
+* Patient: only ``id`` (the registry's patient UUID), the keyed pseudonym as the sole ``identifier``
+  (``urn:registro648:pseudonym``), ``gender`` and ``birthDate``. No name, no fiscal code: the registry never
+  had them in clear, and nothing from the stored assessment is copied wholesale (only known fields are read).
+* Dates are ``YYYY-MM-DD``; datetimes are ISO 8601 in Europe/Rome with their offset, to the second; decimals
+  are JSON numbers (integers when whole).
+
+Mapping
+-------
+=========================  ==================================================================================
+registry                   FHIR R4
+=========================  ==================================================================================
+Patient                    Patient (pseudonym identifier, gender M→male F→female, birthDate)
+Prescription               MedicationRequest, ``intent`` order, category inpatient, ATC L04AC03, dosage from
+                           the assessment's regimen (default the L.648 one: 100 mg SC once daily for 10 days,
+                           Timing frequency 1 / 1 d, count 10, boundsDuration 10 d, route SNOMED 34206005),
+                           dispenseRequest 10 syringes, note with the criteria version.
+  status                   awaiting_dispensing, dispensed, in_course → ``active``; completed → ``completed``;
+                           stopped → ``stopped``; cancelled → ``cancelled``; rejected → ``cancelled`` (never
+                           ``entered-in-error``: the request was real and is kept for the monitoring).
+  statusReason             rejected: text listing the failed criteria; stopped / cancelled: the stop reason
+                           (``urn:registro648:stop-reason``) with the note, or the pharmacy's refusal.
+Dispensation               MedicationDispense ``completed``, with a contained Medication whose ``batch`` holds
+                           ``lotNumber`` and ``expirationDate`` (where R4 keeps them), quantity in syringes,
+                           ``whenHandedOver`` and ``authorizingPrescription``. Dispensations entered in error are
+                           left out.
+Administration             MedicationAdministration ``completed`` (``entered-in-error`` when so marked),
+                           effectiveDateTime, dosage (dose in mg, SNOMED route: SC 34206005, IV 47625008,
+                           IM 78421000), ``request``; a protocol deviation is stated in ``note``.
+Adverse event              AdverseEvent (R4B): actuality ``actual``, ``date`` the onset, ``event.text`` the
+                           description, ``category`` (``urn:registro648:adverse-event-category``), seriousness
+                           ``serious`` / ``non-serious`` (HL7 adverse-event-seriousness), ``suspectEntity`` a
+                           contained anakinra Medication. Pharmacovigilance reporting has no R4 element: it is
+                           in the narrative. R4 AdverseEvent has no status, so events entered in error are
+                           left out.
+Assessment                 Observation suPAR (ng/mL, ``urn:registro648:observation#supar``) and PaO2/FiO2
+                           (LOINC 50984-4, mm[Hg], components PaO2 2703-7 and FiO2 3150-0 in %), at the
+                           assessment time; the MedicationRequest lists them as ``supportingInformation``.
+Lab result                 Observation: ANC LOINC 751-8 (10*9/L), ALT 1742-6 (U/L), AST 1920-8 (U/L);
+                           referenceRange.high = the ULN when given; interpretation ``L`` / ``H`` when the
+                           result raised an alert (``alerts.lab_alert``), whose message goes in ``note``.
+Outcome                    Observation WHO-CPS at day 14 / 28 (``urn:registro648:observation``), valueInteger,
+                           effective = assessed_on.
+Eligibility fail / warn    DetectedIssue ``final``, code = the criterion code, detail = the message, severity
+                           ``high`` (fail) / ``moderate`` (warn), implicated → the MedicationRequest. ``pass``
+                           and ``info`` results are not issues.
+Alert                      DetectedIssue ``final``, code = the alert code, detail = the message, severity
+                           ``high`` for NEUTROPENIA and HEPATIC, ``low`` for OUTCOME_OVERDUE, else
+                           ``moderate``; implicated → the MedicationRequest and, when known, the lab
+                           Observation or MedicationAdministration that raised it.
+=========================  ==================================================================================
+
+Observations and administrations entered in error keep their place with status ``entered-in-error`` and the
+reason in ``note``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from html import escape
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework.renderers import JSONRenderer
+
+from .alerts import Alert, lab_alert, prescription_alerts
+from .codes import AlertCode
+from .models import (
+    COURSE_DOSES,
+    MAX_SYRINGES,
+    STANDARD_DOSE_MG,
+    STANDARD_ROUTE,
+    AdverseEventCategory,
+    PrescriptionStatus,
+    StopReason,
+)
+
+FHIR_JSON = "application/fhir+json"
+
+# Code systems.
+ATC = "http://www.whocc.no/atc"
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+ICD_10 = "http://hl7.org/fhir/sid/icd-10"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+REQUEST_CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+PSEUDONYM_SYSTEM = "urn:registro648:pseudonym"
+PRESCRIPTION_SYSTEM = "urn:registro648:prescription"
+CRITERION_SYSTEM = "urn:registro648:criterion"
+ALERT_SYSTEM = "urn:registro648:alert"
+STOP_REASON_SYSTEM = "urn:registro648:stop-reason"
+ADVERSE_EVENT_CATEGORY_SYSTEM = "urn:registro648:adverse-event-category"
+OBSERVATION_SYSTEM = "urn:registro648:observation"
+
+MEDICATION_TEXT = "anakinra 100 mg/0,67 mL (Kineret)"
+ANAKINRA = {"coding": [{"system": ATC, "code": "L04AC03", "display": "anakinra"}], "text": MEDICATION_TEXT}
+SYRINGE_FORM = {"text": "solution for injection in pre-filled syringe"}
+
+# Our status → MedicationRequest.status (R4 required binding).
+REQUEST_STATUS = {
+    PrescriptionStatus.REJECTED: "cancelled",
+    PrescriptionStatus.AWAITING_DISPENSING: "active",
+    PrescriptionStatus.DISPENSED: "active",
+    PrescriptionStatus.IN_COURSE: "active",
+    PrescriptionStatus.COMPLETED: "completed",
+    PrescriptionStatus.STOPPED: "stopped",
+    PrescriptionStatus.CANCELLED: "cancelled",
+}
+GENDER = {"M": "male", "F": "female"}
+ROUTES = {
+    "SC": ("34206005", "Subcutaneous route"),
+    "IV": ("47625008", "Intravenous route"),
+    "IM": ("78421000", "Intramuscular route"),
+}
+# test → (LOINC code, LOINC display, UCUM unit)
+LAB_TESTS = {
+    "anc": ("751-8", "Neutrophils [#/volume] in Blood by Automated count", "10*9/L"),
+    "alt": ("1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma", "U/L"),
+    "ast": ("1920-8", "Aspartate aminotransferase [Enzymatic activity/volume] in Serum or Plasma", "U/L"),
+}
+ALERT_INTERPRETATION = {
+    AlertCode.NEUTROPENIA: ("L", "Low"),
+    AlertCode.HEPATIC: ("H", "High"),
+}
+ALERT_SEVERITY = {
+    AlertCode.NEUTROPENIA: "high",
+    AlertCode.HEPATIC: "high",
+    AlertCode.OUTCOME_OVERDUE: "low",
+}
+CRITERION_SEVERITY = {"fail": "high", "warn": "moderate"}
+
+
+class FhirJsonRenderer(JSONRenderer):
+    """JSON under FHIR's media type, so that ``Accept: application/fhir+json`` negotiates."""
+
+    media_type = FHIR_JSON
+    format = "fhir"
+
+
+# --- Small helpers ------------------------------------------------------------------------
+
+
+def _number(value) -> int | float:
+    """A decimal as a JSON number: an integer when whole (``150.00`` → ``150``), else a float."""
+    value = Decimal(str(value))
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def _decimal(value) -> Decimal | None:
+    """A number of the stored assessment (as the client sent it: number or string), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def _datetime(moment: datetime) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds")
+
+
+def _date(day: date) -> str:
+    return day.isoformat()
+
+
+def _quantity(value, unit: str, code: str | None = None) -> dict:
+    """A UCUM quantity (``code`` defaults to ``unit``)."""
+    return {"value": _number(value), "unit": unit, "system": UCUM, "code": code or unit}
+
+
+def _days(value: int) -> dict:
+    return _quantity(value, "d")
+
+
+def _syringes(value: int) -> dict:
+    return {"value": value, "unit": "syringe"}
+
+
+def _route(route: str) -> dict:
+    route = (route or "").upper()
+    if route in ROUTES:
+        code, display = ROUTES[route]
+        return {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": route}
+    return {"text": route or "other"}
+
+
+def _concept(system: str, code: str, display: str | None = None, text: str | None = None) -> dict:
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding], "text": text or display or code}
+
+
+def _reference(resource: dict, display: str | None = None) -> dict:
+    reference = {"reference": f"urn:uuid:{resource['id']}", "type": resource["resourceType"]}
+    if display:
+        reference["display"] = display
+    return reference
+
+
+def _derived_id(prescription, *parts) -> str:
+    """A stable id for a resource with no record of its own (UUIDv5 in the prescription's namespace)."""
+    return str(uuid.uuid5(uuid.UUID(str(prescription.pk)), "/".join(str(part) for part in parts)))
+
+
+def _observation_category(code: str) -> list[dict]:
+    return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": code}]}]
+
+
+def _error_note(record) -> list[dict]:
+    if record.entered_in_error_at is None:
+        return []
+    reason = record.entered_in_error_reason or "no reason given"
+    return [{"text": f"Entered in error on {_datetime(record.entered_in_error_at)}: {reason}"}]
+
+
+# --- The assessment --------------------------------------------------------------------------
+
+
+def _assessed_at(prescription) -> str:
+    raw = (prescription.assessment or {}).get("assessed_at")
+    moment = parse_datetime(raw) if isinstance(raw, str) else None
+    if moment is None or timezone.is_naive(moment):
+        moment = prescription.prescribed_at
+    return _datetime(moment)
+
+
+def _regimen(prescription) -> tuple[Decimal, str, int, int]:
+    """(dose mg, route, interval hours, duration days) asked for in the assessment; default the L.648 one."""
+    standard = (Decimal(STANDARD_DOSE_MG), STANDARD_ROUTE, 24, COURSE_DOSES)
+    raw = (prescription.assessment or {}).get("regimen")
+    if not isinstance(raw, dict):
+        return standard
+    dose = _decimal(raw.get("dose_mg"))
+    interval = _decimal(raw.get("interval_hours"))
+    duration = _decimal(raw.get("duration_days"))
+    route = str(raw.get("route") or "").strip().upper()
+    if dose is None or interval is None or duration is None or not route or interval <= 0 or duration <= 0:
+        return standard
+    if interval != interval.to_integral_value() or duration != duration.to_integral_value():
+        return standard
+    return dose, route, int(interval), int(duration)
+
+
+def _dosage_instruction(prescription) -> dict:
+    dose, route, interval, duration = _regimen(prescription)
+    if interval % 24 == 0:
+        period, unit = interval // 24, "d"
+        every = "once daily" if period == 1 else f"every {period} days"
+    else:
+        period, unit = interval, "h"
+        every = f"every {interval} h"
+    repeat = {"boundsDuration": _days(duration), "frequency": 1, "period": period, "periodUnit": unit}
+    if (duration * 24) % interval == 0:
+        repeat["count"] = duration * 24 // interval
+    return {
+        "sequence": 1,
+        "text": f"{_number(dose)} mg {route} {every} for {duration} days",
+        "timing": {"repeat": repeat},
+        "route": _route(route),
+        "doseAndRate": [{"doseQuantity": _quantity(dose, "mg")}],
+    }
+
+
+def _baseline_observations(prescription, patient_ref: dict) -> list[dict]:
+    """suPAR and PaO2/FiO2 of the assessment the prescription was judged on."""
+    assessment = prescription.assessment or {}
+    effective = _assessed_at(prescription)
+    observations = []
+    supar = _decimal(assessment.get("supar_ng_ml"))
+    if supar is not None:
+        observations.append(
+            {
+                "resourceType": "Observation",
+                "id": _derived_id(prescription, "observation", "supar"),
+                "status": "final",
+                "category": _observation_category("laboratory"),
+                "code": _concept(
+                    OBSERVATION_SYSTEM,
+                    "supar",
+                    "suPAR (soluble urokinase plasminogen activator receptor), plasma",
+                ),
+                "subject": patient_ref,
+                "effectiveDateTime": effective,
+                "valueQuantity": _quantity(supar, "ng/mL"),
+            }
+        )
+    components = []
+    pao2 = _decimal(assessment.get("pao2_mmhg"))
+    fio2 = _decimal(assessment.get("fio2"))
+    if pao2 is not None:
+        components.append(
+            {
+                "code": _concept(LOINC, "2703-7", "Oxygen [Partial pressure] in Arterial blood"),
+                "valueQuantity": _quantity(pao2, "mm[Hg]"),
+            }
+        )
+    if fio2 is not None:
+        components.append(
+            {
+                "code": _concept(LOINC, "3150-0", "Inhaled oxygen concentration"),
+                "valueQuantity": _quantity(fio2 * 100, "%"),
+            }
+        )
+    ratio = {
+        "resourceType": "Observation",
+        "id": _derived_id(prescription, "observation", "pao2-fio2"),
+        "status": "final",
+        "category": _observation_category("laboratory"),
+        "code": {"coding": [{"system": LOINC, "code": "50984-4"}], "text": "PaO2/FiO2 ratio"},
+        "subject": patient_ref,
+        "effectiveDateTime": effective,
+        "valueQuantity": _quantity(prescription.pao2_fio2_ratio, "mm[Hg]"),
+    }
+    if components:
+        ratio["component"] = components
+    observations.append(ratio)
+    return observations
+
+
+# --- The request ----------------------------------------------------------------------------
+
+
+def request_status(prescription) -> str:
+    """MedicationRequest.status for our status (see the mapping table above)."""
+    return REQUEST_STATUS[PrescriptionStatus(prescription.status)]
+
+
+def request_status_reason(prescription) -> dict | None:
+    """Why a request is not (or no longer) active, or None."""
+    eligibility = prescription.eligibility or {}
+    if prescription.status == PrescriptionStatus.REJECTED:
+        failed = [r.get("code") for r in eligibility.get("results", ()) if r.get("outcome") == "fail"]
+        return {
+            "text": f"Not eligible under criteria {prescription.criteria_version}: "
+            f"failed {', '.join(failed) or 'no criterion recorded'}"
+        }
+    if prescription.status == PrescriptionStatus.CANCELLED and prescription.dispensing_refusal_reason:
+        return {"text": f"Dispensing refused by the pharmacy: {prescription.dispensing_refusal_reason}"}
+    if prescription.status in (PrescriptionStatus.STOPPED, PrescriptionStatus.CANCELLED) and prescription.stop_reason:
+        label = str(StopReason(prescription.stop_reason).label)
+        text = f"{label}: {prescription.stop_note}" if prescription.stop_note else label
+        return _concept(STOP_REASON_SYSTEM, prescription.stop_reason, label, text)
+    return None
+
+
+def _medication_request(prescription, patient_ref: dict, supporting: list[dict], issues: list[dict]) -> dict:
+    assessment = prescription.assessment or {}
+    _dose, _route_code, _interval, duration = _regimen(prescription)
+    notes = [
+        f"Law 648/96 (Determina AIFA 114586/2021). Judged by criteria version {prescription.criteria_version}: "
+        + ("eligible." if prescription.eligible else "not eligible."),
+        f"Registered in the registry at {_datetime(prescription.registered_at)}.",
+    ]
+    if prescription.stopped_at is not None:
+        notes.append(f"Ended at {_datetime(prescription.stopped_at)}.")
+    reason = {"text": "COVID-19 pneumonia"}
+    if assessment.get("sars_cov_2_confirmed") is True:
+        reason["coding"] = [{"system": ICD_10, "code": "U07.1", "display": "COVID-19, virus identified"}]
+    resource = {
+        "resourceType": "MedicationRequest",
+        "id": str(prescription.pk),
+        "identifier": [{"system": PRESCRIPTION_SYSTEM, "value": str(prescription.pk)}],
+        "status": request_status(prescription),
+        "intent": "order",
+        "category": [{"coding": [{"system": REQUEST_CATEGORY, "code": "inpatient", "display": "Inpatient"}]}],
+        "medicationCodeableConcept": ANAKINRA,
+        "subject": patient_ref,
+        "supportingInformation": supporting,
+        "authoredOn": _datetime(prescription.prescribed_at),
+        "requester": {"display": prescription.prescriber.username},
+        "reasonCode": [reason],
+        "note": [{"text": text} for text in notes],
+        "dosageInstruction": [_dosage_instruction(prescription)],
+        "dispenseRequest": {
+            "quantity": _syringes(MAX_SYRINGES),
+            "expectedSupplyDuration": _days(duration),
+        },
+        "detectedIssue": issues,
+    }
+    if (status_reason := request_status_reason(prescription)) is not None:
+        resource["statusReason"] = status_reason
+    if not supporting:
+        del resource["supportingInformation"]
+    if not issues:
+        del resource["detectedIssue"]
+    return resource
+
+
+# --- Records -----------------------------------------------------------------------------------
+
+
+def _medication_dispense(dispensation, patient_ref: dict, request_ref: dict) -> dict:
+    return {
+        "resourceType": "MedicationDispense",
+        "id": str(dispensation.pk),
+        "contained": [
+            {
+                "resourceType": "Medication",
+                "id": "medication",
+                "code": ANAKINRA,
+                "form": SYRINGE_FORM,
+                "batch": {
+                    "lotNumber": dispensation.lot_number,
+                    "expirationDate": _date(dispensation.expiry_date),
+                },
+            }
+        ],
+        "status": "completed",
+        "medicationReference": {"reference": "#medication", "display": MEDICATION_TEXT},
+        "subject": patient_ref,
+        "performer": [{"actor": {"display": dispensation.recorded_by.username}}],
+        "authorizingPrescription": [request_ref],
+        "quantity": _syringes(dispensation.syringes),
+        "daysSupply": _days(dispensation.syringes),
+        "whenHandedOver": _datetime(dispensation.recorded_at),
+    }
+
+
+def _medication_administration(administration, patient_ref: dict, request_ref: dict) -> dict:
+    dose = _number(administration.dose_mg)
+    notes = []
+    if administration.protocol_deviation:
+        notes.append(
+            {
+                "text": f"Protocol deviation: {dose} mg {administration.route}; "
+                f"the L.648 regimen is {STANDARD_DOSE_MG} mg {STANDARD_ROUTE} once a day."
+            }
+        )
+    notes += _error_note(administration)
+    resource = {
+        "resourceType": "MedicationAdministration",
+        "id": str(administration.pk),
+        "status": "entered-in-error" if administration.in_error else "completed",
+        "medicationCodeableConcept": ANAKINRA,
+        "subject": patient_ref,
+        "effectiveDateTime": _datetime(administration.administered_at),
+        "request": request_ref,
+        "dosage": {
+            "text": f"{dose} mg {administration.route}, day {administration.course_day} of the course",
+            "route": _route(administration.route),
+            "dose": _quantity(administration.dose_mg, "mg"),
+        },
+    }
+    if notes:
+        resource["note"] = notes
+    return resource
+
+
+def _adverse_event(event, patient_ref: dict) -> dict:
+    category = str(AdverseEventCategory(event.category).label)
+    seriousness = ("serious", "Serious") if event.serious else ("non-serious", "Non-serious")
+    reported = "yes" if event.reported_to_pharmacovigilance else "no"
+    narrative = (
+        f"<p>{escape(category)}, {seriousness[1].lower()}, onset {_date(event.onset_date)}: "
+        f"{escape(event.description)}</p>"
+        f"<p>Reported to the national pharmacovigilance network: {reported}.</p>"
+    )
+    return {
+        "resourceType": "AdverseEvent",
+        "id": str(event.pk),
+        "text": {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{narrative}</div>'},
+        "contained": [{"resourceType": "Medication", "id": "anakinra", "code": ANAKINRA}],
+        "actuality": "actual",
+        "category": [_concept(ADVERSE_EVENT_CATEGORY_SYSTEM, event.category, category)],
+        "event": {"text": event.description},
+        "subject": patient_ref,
+        "date": _date(event.onset_date),
+        "recordedDate": _datetime(event.recorded_at),
+        "recorder": {"display": event.recorded_by.username},
+        "seriousness": _concept(SERIOUSNESS, seriousness[0], seriousness[1]),
+        "suspectEntity": [{"instance": {"reference": "#anakinra", "display": MEDICATION_TEXT}}],
+    }
+
+
+def _lab_observation(result, patient_ref: dict, request_ref: dict) -> dict:
+    code, display, unit = LAB_TESTS[result.test]
+    resource = {
+        "resourceType": "Observation",
+        "id": str(result.pk),
+        "basedOn": [request_ref],
+        "status": "entered-in-error" if result.in_error else "final",
+        "category": _observation_category("laboratory"),
+        "code": _concept(LOINC, code, display, display),
+        "subject": patient_ref,
+        "effectiveDateTime": _datetime(result.collected_at),
+        "issued": _datetime(result.recorded_at),
+        "valueQuantity": _quantity(result.value, unit),
+    }
+    notes = []
+    if not result.in_error and (alert := lab_alert(result)) is not None:
+        flag, flag_display = ALERT_INTERPRETATION[AlertCode(alert.code)]
+        resource["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": flag, "display": flag_display}]}]
+        notes.append({"text": f"{alert.code}: {alert.message}"})
+    notes += _error_note(result)
+    if notes:
+        resource["note"] = notes
+    if result.upper_limit_normal is not None:
+        resource["referenceRange"] = [{"high": _quantity(result.upper_limit_normal, unit)}]
+    return resource
+
+
+def _outcome_observation(outcome, patient_ref: dict, request_ref: dict) -> dict:
+    display = f"WHO Clinical Progression Scale at day {outcome.day}"
+    resource = {
+        "resourceType": "Observation",
+        "id": str(outcome.pk),
+        "basedOn": [request_ref],
+        "status": "entered-in-error" if outcome.in_error else "final",
+        "category": _observation_category("survey"),
+        "code": _concept(OBSERVATION_SYSTEM, f"who-cps-day-{outcome.day}", display),
+        "subject": patient_ref,
+        "effectiveDateTime": _date(outcome.assessed_on),
+        "issued": _datetime(outcome.recorded_at),
+        "valueInteger": outcome.who_cps,
+    }
+    if notes := _error_note(outcome):
+        resource["note"] = notes
+    return resource
+
+
+# --- Detected issues ----------------------------------------------------------------------------
+
+
+def _detected_issue(
+    *,
+    id: str,
+    system: str,
+    code: str,
+    severity: str,
+    detail: str,
+    identified: str | None,
+    patient_ref: dict,
+    implicated: list[dict],
+) -> dict:
+    resource = {
+        "resourceType": "DetectedIssue",
+        "id": id,
+        "status": "final",
+        "code": _concept(system, code),
+        "severity": severity,
+        "patient": patient_ref,
+        "implicated": implicated,
+        "detail": detail,
+    }
+    if identified:
+        resource["identifiedDateTime"] = identified
+    return resource
+
+
+def _eligibility_issues(prescription, patient_ref: dict, request_ref: dict) -> list[dict]:
+    identified = _assessed_at(prescription)
+    issues = []
+    for result in (prescription.eligibility or {}).get("results", ()):
+        severity = CRITERION_SEVERITY.get(result.get("outcome"))
+        if severity is None:
+            continue
+        issues.append(
+            _detected_issue(
+                id=_derived_id(prescription, "detectedissue", "criterion", result["code"]),
+                system=CRITERION_SYSTEM,
+                code=result["code"],
+                severity=severity,
+                detail=result.get("message") or result["code"],
+                identified=identified,
+                patient_ref=patient_ref,
+                implicated=[request_ref],
+            )
+        )
+    return issues
+
+
+def _alert_issues(
+    prescription,
+    alerts: Iterable[Alert],
+    *,
+    patient_ref: dict,
+    request_ref: dict,
+    lab_refs: dict[Alert, dict],
+    deviation_refs: dict,
+) -> list[dict]:
+    issues = []
+    seen: dict[tuple, int] = {}
+    for alert in alerts:
+        key = (str(alert.code), alert.on)
+        seen[key] = seen.get(key, 0) + 1
+        implicated = [request_ref]
+        if (record_ref := lab_refs.get(alert)) is not None:
+            implicated.append(record_ref)
+        elif alert.code == AlertCode.PROTOCOL_DEVIATION and alert.on in deviation_refs:
+            implicated.append(deviation_refs[alert.on])
+        issues.append(
+            _detected_issue(
+                id=_derived_id(prescription, "detectedissue", "alert", alert.code, alert.on, seen[key]),
+                system=ALERT_SYSTEM,
+                code=str(alert.code),
+                severity=ALERT_SEVERITY.get(alert.code, "moderate"),
+                detail=alert.message,
+                identified=_date(alert.on) if alert.on else None,
+                patient_ref=patient_ref,
+                implicated=implicated,
+            )
+        )
+    return issues
+
+
+# --- The bundle -----------------------------------------------------------------------------
+
+
+def _patient(patient) -> dict:
+    resource = {
+        "resourceType": "Patient",
+        "id": str(patient.pk),
+        "identifier": [{"system": PSEUDONYM_SYSTEM, "value": patient.pseudonym}],
+        "birthDate": _date(patient.birth_date),
+    }
+    if patient.sex in GENDER:
+        resource["gender"] = GENDER[patient.sex]
+    return resource
+
+
+def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, now: datetime | None = None) -> dict:
+    """The FHIR R4 ``collection`` Bundle of one prescription and its records.
+
+    ``prescription`` as ``selectors.prescription_view`` returns it (records prefetched, ``alerts``
+    attached); ``alerts`` overrides the attached ones, and are computed for today when neither is there.
+    """
+    now = now or timezone.now()
+    dispensations = list(prescription.dispensations.all())
+    administrations = list(prescription.administrations.all())
+    adverse_events = list(prescription.adverse_events.all())
+    lab_results = list(prescription.lab_results.all())
+    outcomes = list(prescription.outcomes.all())
+    if alerts is None:
+        alerts = getattr(prescription, "alerts", None)
+    if alerts is None:
+        alerts = prescription_alerts(
+            prescription,
+            administrations=administrations,
+            lab_results=lab_results,
+            outcomes=outcomes,
+            today=timezone.localdate(now),
+        )
+
+    patient = _patient(prescription.patient)
+    patient_ref = _reference(patient)
+    request_ref = {"reference": f"urn:uuid:{prescription.pk}", "type": "MedicationRequest"}
+
+    baseline = _baseline_observations(prescription, patient_ref)
+    dispenses = [
+        _medication_dispense(d, patient_ref, request_ref) for d in dispensations if d.entered_in_error_at is None
+    ]
+    doses = [_medication_administration(a, patient_ref, request_ref) for a in administrations]
+    events = [_adverse_event(e, patient_ref) for e in adverse_events if e.entered_in_error_at is None]
+    labs = [_lab_observation(r, patient_ref, request_ref) for r in lab_results]
+    followed = [_outcome_observation(o, patient_ref, request_ref) for o in outcomes]
+
+    lab_refs = {}
+    for result, resource in zip(lab_results, labs, strict=True):
+        if not result.in_error and (alert := lab_alert(result)) is not None:
+            lab_refs[alert] = _reference(resource)
+    deviation_refs = {
+        a.administered_on: _reference(resource)
+        for a, resource in zip(administrations, doses, strict=True)
+        if a.protocol_deviation and not a.in_error
+    }
+    issues = _eligibility_issues(prescription, patient_ref, request_ref) + _alert_issues(
+        prescription,
+        alerts,
+        patient_ref=patient_ref,
+        request_ref=request_ref,
+        lab_refs=lab_refs,
+        deviation_refs=deviation_refs,
+    )
+    request = _medication_request(
+        prescription,
+        patient_ref,
+        supporting=[_reference(o) for o in baseline],
+        issues=[_reference(i) for i in issues],
+    )
+
+    resources = [patient, request, *baseline, *dispenses, *doses, *labs, *events, *followed, *issues]
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": _datetime(now),
+        "entry": [{"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource} for resource in resources],
+    }

@@ -1,0 +1,521 @@
+"""Forms of the prescription pages: they render the fields, the API's input serializers judge them.
+
+A page posts plain form fields. ``payload()`` turns them into the JSON shape of the API (API.md), so the same
+serializer validates a page and an API call alike; ``add_errors()`` puts each of its errors, nested ones
+included (``assessment.fio2``, ``assessment.concomitant_medications[1].last_dose_at``), back next to the field
+it concerns. Django's own field cleaning is switched off (``full_clean``): one validator, one set of messages.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+
+from django import forms
+from django.forms.utils import ErrorDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.models import Sex
+
+from .eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
+from .models import (
+    COURSE_DOSES,
+    MAX_SYRINGES,
+    STANDARD_DOSE_MG,
+    STANDARD_ROUTE,
+    AdverseEventCategory,
+    ConsentGivenBy,
+    LabTest,
+    Route,
+    StopReason,
+)
+
+MEDICATION_ROWS = 4
+YES_NO = (("true", _("Yes")), ("false", _("No")))
+WHO_CPS_CHOICES = (
+    (0, _("0 · uninfected")),
+    (1, _("1 · ambulatory, asymptomatic")),
+    (2, _("2 · ambulatory, symptomatic, independent")),
+    (3, _("3 · ambulatory, symptomatic, assistance needed")),
+    (4, _("4 · hospitalised, no oxygen")),
+    (5, _("5 · hospitalised, oxygen by mask or prongs")),
+    (6, _("6 · hospitalised, high-flow oxygen or NIV")),
+    (7, _("7 · ventilated, pO2/FiO2 ≥ 150 or SpO2/FiO2 ≥ 200")),
+    (8, _("8 · ventilated, pO2/FiO2 < 150, or vasopressors")),
+    (9, _("9 · ventilated, pO2/FiO2 < 150 and vasopressors, dialysis or ECMO")),
+    (10, _("10 · dead")),
+)
+
+
+def local_now_input() -> str:
+    """Now, as a ``datetime-local`` input shows it (Rome time, to the second)."""
+    return datetime_input(timezone.now())
+
+
+def datetime_input(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def flatten_errors(errors, path: tuple = ()) -> Iterator[tuple[tuple, str, str]]:
+    """``(path, message, code)`` for every message of a DRF error structure, however nested.
+
+    DRF gives ``{"field": ["msg"]}``, nested dicts for nested serializers, and for a list of objects either a
+    list of dicts or a dict keyed by index.
+    """
+    if isinstance(errors, Mapping):
+        for key, value in errors.items():
+            yield from flatten_errors(value, (*path, key))
+    elif isinstance(errors, list | tuple):
+        for index, value in enumerate(errors):
+            if isinstance(value, Mapping | list | tuple):
+                yield from flatten_errors(value, (*path, index))
+            else:
+                yield path, str(value), getattr(value, "code", "invalid")
+    else:
+        yield path, str(errors), getattr(errors, "code", "invalid")
+
+
+def date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def datetime_widget(*, seconds: bool = True) -> forms.DateTimeInput:
+    if not seconds:
+        return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    return forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
+
+
+def decimal_widget(**attrs) -> forms.TextInput:
+    # Text, not type=number: what the clinician typed comes back with the error, "40" included.
+    return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs})
+
+
+class SerializerBackedForm(forms.Form):
+    """A form that renders fields and shows errors; an API input serializer does the validation."""
+
+    # Fields whose value is a number: a decimal comma ("0,40") is read as a point.
+    decimal_fields: tuple[str, ...] = ()
+    # Error keys of the serializer or the service that name another field of this form.
+    error_aliases: Mapping[str, str] = {}
+    # Set when a service refused with a Conflict, for the page to show its code.
+    conflict_code: str | None = None
+
+    def full_clean(self):
+        # The serializer is the one validator (see the module docstring): nothing to clean here.
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+
+    def raw(self, name: str):
+        """The posted value of a field: a bool for a checkbox, a stripped string (or "") otherwise."""
+        value = self[name].data
+        if isinstance(value, bool):
+            return value
+        value = (value or "").strip() if isinstance(value, str) else value
+        if name in self.decimal_fields and isinstance(value, str):
+            value = value.replace(",", ".")
+        return value
+
+    def collect(self, names: Iterable[str], *, key=lambda name: name) -> dict:
+        """The posted fields named, blank ones left out (so that the serializer's defaults apply)."""
+        data = {}
+        for name in names:
+            value = self.raw(name)
+            if value in ("", None):
+                continue
+            data[key(name)] = value
+        return data
+
+    def payload(self) -> dict:
+        return self.collect(self.fields)
+
+    def field_for(self, path: tuple) -> str | None:
+        """The form field an error path points at, or None for an error of the whole form."""
+        if not path or path[-1] == "non_field_errors":
+            return None
+        name = str(path[0])
+        name = self.error_aliases.get(name, name)
+        return name if name in self.fields else None
+
+    def add_errors(self, errors) -> None:
+        """Put a serializer's (or an ``InvalidInput``'s) errors next to their fields."""
+        for path, message, _code in flatten_errors(errors):
+            field = self.field_for(path)
+            if field is None and path and path[-1] != "non_field_errors":
+                label = self.label_for(path)
+                message = f"{label}: {message}" if label else message
+            self.add_error(field, message)
+
+    def label_for(self, path: tuple) -> str:
+        return str(path[-1]).replace("_", " ") if path else ""
+
+    def add_conflict(self, conflict) -> None:
+        self.conflict_code = conflict.code
+        self.add_error(None, conflict.detail)
+
+
+# --- New prescription ------------------------------------------------------------------------
+
+PATIENT_FIELDS = ("fiscal_code", "birth_date", "sex", "weight_kg")
+ASSESSMENT_FIELDS = (
+    "hospitalised",
+    "sars_cov_2_confirmed",
+    "pneumonia",
+    "pao2_mmhg",
+    "fio2",
+    "respiratory_support",
+    "supar_ng_ml",
+    "anc_10e9_l",
+    "creatinine_clearance_ml_min",
+    "alt_x_uln",
+    "ast_x_uln",
+    "known_hypersensitivity",
+)
+MEDICATION_FIELDS = ("name", "atc_code", "ongoing", "last_dose_at")
+REGIMEN_FIELDS = ("dose_mg", "route", "interval_hours", "duration_days")
+
+
+def _choices_with_blank(choices) -> list:
+    return [("", "—"), *choices]
+
+
+class PrescriptionForm(SerializerBackedForm):
+    """The new-prescription page: patient, assessment, concomitant medications, regimen, consent."""
+
+    centre = forms.ChoiceField(label=_("Centre"), required=False)
+    fiscal_code = forms.CharField(
+        label=_("Fiscal code"),
+        required=False,
+        help_text=_("Checked against birth date and sex, then kept only as a pseudonym."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
+    )
+    birth_date = forms.CharField(label=_("Birth date"), required=False, widget=date_widget())
+    sex = forms.ChoiceField(label=_("Sex"), required=False, choices=Sex.choices, widget=forms.RadioSelect)
+    weight_kg = forms.CharField(label=_("Weight (kg)"), required=False, widget=decimal_widget())
+
+    hospitalised = forms.ChoiceField(
+        label=_("Admitted to hospital"), required=False, choices=YES_NO, widget=forms.RadioSelect
+    )
+    sars_cov_2_confirmed = forms.ChoiceField(
+        label=_("SARS-CoV-2 infection confirmed (molecular test)"),
+        required=False,
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+    )
+    pneumonia = forms.ChoiceField(
+        label=_("COVID-19 pneumonia"), required=False, choices=_choices_with_blank(PNEUMONIA_CHOICES)
+    )
+    pao2_mmhg = forms.CharField(label=_("PaO2 (mmHg)"), required=False, widget=decimal_widget())
+    fio2 = forms.CharField(
+        label=_("FiO2 (fraction)"),
+        required=False,
+        help_text=_("A fraction from 0.21 to 1.0, e.g. 0.40 (not 40%)."),
+        widget=decimal_widget(),
+    )
+    respiratory_support = forms.ChoiceField(
+        label=_("Respiratory support"), required=False, choices=_choices_with_blank(RESPIRATORY_SUPPORT_CHOICES)
+    )
+    supar_ng_ml = forms.CharField(label=_("suPAR (ng/mL)"), required=False, widget=decimal_widget())
+    anc_10e9_l = forms.CharField(
+        label=_("Neutrophils, ANC (×10⁹/L)"), required=False, help_text=_("Optional."), widget=decimal_widget()
+    )
+    creatinine_clearance_ml_min = forms.CharField(
+        label=_("Creatinine clearance (mL/min)"), required=False, help_text=_("Optional."), widget=decimal_widget()
+    )
+    alt_x_uln = forms.CharField(
+        label=_("ALT (× upper limit of normal)"), required=False, help_text=_("Optional."), widget=decimal_widget()
+    )
+    ast_x_uln = forms.CharField(
+        label=_("AST (× upper limit of normal)"), required=False, help_text=_("Optional."), widget=decimal_widget()
+    )
+    known_hypersensitivity = forms.BooleanField(
+        label=_("Known hypersensitivity to anakinra or to E. coli-derived proteins"), required=False
+    )
+
+    regimen_dose_mg = forms.CharField(
+        label=_("Dose (mg)"), required=False, initial=STANDARD_DOSE_MG, widget=decimal_widget(size="6")
+    )
+    regimen_route = forms.ChoiceField(label=_("Route"), required=False, choices=ROUTE_CHOICES, initial=STANDARD_ROUTE)
+    regimen_interval_hours = forms.CharField(
+        label=_("Every (hours)"), required=False, initial=24, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+    )
+    regimen_duration_days = forms.CharField(
+        label=_("For (days)"),
+        required=False,
+        initial=COURSE_DOSES,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+    informed_consent = forms.BooleanField(label=_("Written informed consent obtained"), required=False)
+    consent_given_by = forms.ChoiceField(
+        label=_("Consent given by"),
+        required=False,
+        choices=ConsentGivenBy.choices,
+        initial=ConsentGivenBy.PATIENT,
+        widget=forms.RadioSelect,
+    )
+    consent_date = forms.CharField(label=_("Consent date"), required=False, widget=date_widget())
+    prescribed_at = forms.CharField(
+        label=_("Prescribed at (late registration only)"),
+        required=False,
+        help_text=_("Leave empty for now; a late registration may go back at most 30 days."),
+        widget=datetime_widget(seconds=False),
+    )
+
+    decimal_fields = (
+        "weight_kg",
+        "pao2_mmhg",
+        "fio2",
+        "supar_ng_ml",
+        "anc_10e9_l",
+        "creatinine_clearance_ml_min",
+        "alt_x_uln",
+        "ast_x_uln",
+        "regimen_dose_mg",
+    )
+    # The assessment is dated at the prescription: its date errors concern prescribed_at.
+    error_aliases = {"assessed_at": "prescribed_at"}
+
+    def __init__(self, *args, centres=(), **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("consent_date", timezone.localdate().isoformat())
+        super().__init__(*args, **kwargs)
+        self.centres = list(centres)
+        self.fields["centre"].choices = _choices_with_blank((str(c.pk), c.name) for c in self.centres)
+        if len(self.centres) == 1:
+            self.fields["centre"].widget = forms.HiddenInput()
+            self.fields["centre"].initial = str(self.centres[0].pk)
+        for row in range(MEDICATION_ROWS):
+            self.fields[f"med-{row}-name"] = forms.CharField(label=_("Medicine"), required=False)
+            self.fields[f"med-{row}-atc_code"] = forms.CharField(
+                label=_("ATC code"),
+                required=False,
+                widget=forms.TextInput(attrs={"size": "8", "class": "upper", "spellcheck": "false"}),
+            )
+            self.fields[f"med-{row}-ongoing"] = forms.BooleanField(label=_("Ongoing"), required=False)
+            self.fields[f"med-{row}-last_dose_at"] = forms.CharField(
+                label=_("Last dose"), required=False, widget=datetime_widget(seconds=False)
+            )
+        # Index in the posted list of medications -> row of the form (blank rows are not sent).
+        self.medication_rows_sent: list[int] = []
+
+    @property
+    def medication_rows(self) -> list[dict]:
+        rows = []
+        for row in range(MEDICATION_ROWS):
+            fields = [self[f"med-{row}-{field}"] for field in MEDICATION_FIELDS]
+            # One message often concerns two fields of the row ("name or ATC code"): say it once, under the row.
+            errors = list(dict.fromkeys(error for field in fields for error in field.errors))
+            rows.append({"number": row + 1, "fields": fields, "errors": errors})
+        return rows
+
+    @property
+    def centre_choice_shown(self) -> bool:
+        return len(self.centres) > 1
+
+    def centre_id(self) -> str | None:
+        value = self.raw("centre")
+        if not value and len(self.centres) == 1:
+            return str(self.centres[0].pk)
+        return value or None
+
+    def chosen_centre(self):
+        return next((c for c in self.centres if str(c.pk) == self.centre_id()), None)
+
+    def patient_payload(self, *, with_fiscal_code: bool = True) -> dict:
+        names = PATIENT_FIELDS if with_fiscal_code else tuple(f for f in PATIENT_FIELDS if f != "fiscal_code")
+        return self.collect(names)
+
+    def assessment_payload(self) -> dict:
+        assessment = self.collect(ASSESSMENT_FIELDS)
+        assessment["known_hypersensitivity"] = bool(self.raw("known_hypersensitivity"))
+        medications = []
+        self.medication_rows_sent = []
+        for row in range(MEDICATION_ROWS):
+            medication = self.collect(
+                (f"med-{row}-{field}" for field in MEDICATION_FIELDS), key=lambda name: name.rsplit("-", 1)[1]
+            )
+            if medication.get("ongoing") is False:
+                del medication["ongoing"]
+            if medication:
+                medications.append(medication)
+                self.medication_rows_sent.append(row)
+        if medications:
+            assessment["concomitant_medications"] = medications
+        regimen = self.collect((f"regimen_{field}" for field in REGIMEN_FIELDS), key=lambda n: n[len("regimen_") :])
+        if regimen:
+            assessment["regimen"] = regimen
+        return assessment
+
+    def payload(self) -> dict:
+        """The body of ``POST /api/v1/prescriptions/`` (API.md) from the posted fields."""
+        data = {
+            "patient": self.patient_payload(),
+            "assessment": self.assessment_payload(),
+            "informed_consent": bool(self.raw("informed_consent")),
+        }
+        data.update(self.collect(("consent_given_by", "consent_date", "prescribed_at")))
+        if centre_id := self.centre_id():
+            data["centre"] = centre_id
+        return data
+
+    def check_payload(self) -> dict:
+        """The body of ``POST /api/v1/eligibility-checks/``, dated at the prescription like the submission."""
+        data = {**self.assessment_payload(), "patient": self.patient_payload(with_fiscal_code=False)}
+        if prescribed_at := self.raw("prescribed_at"):
+            data["assessed_at"] = prescribed_at
+        return data
+
+    def field_for(self, path: tuple) -> str | None:
+        if path and path[0] in ("patient", "assessment"):
+            path = path[1:]
+        if len(path) >= 3 and path[0] == "concomitant_medications":
+            index = int(path[1])
+            if index < len(self.medication_rows_sent):
+                name = f"med-{self.medication_rows_sent[index]}-{path[2]}"
+                return name if name in self.fields else None
+            return None
+        if len(path) >= 2 and path[0] == "regimen":
+            name = f"regimen_{path[1]}"
+            return name if name in self.fields else None
+        return super().field_for(path)
+
+    def label_for(self, path: tuple) -> str:
+        for part in reversed(path):
+            if isinstance(part, str) and part in self.fields:
+                return str(self.fields[part].label)
+        if "concomitant_medications" in path:
+            return str(_("Concomitant medications"))
+        return super().label_for(path)
+
+    def missing_and_invalid(self, errors) -> tuple[list[str], list[tuple[str, str]]]:
+        """For the live verdict: labels of the fields still to fill in, and (label, message) of wrong ones."""
+        missing: list[str] = []
+        invalid: list[tuple[str, str]] = []
+        for path, message, code in flatten_errors(errors):
+            name = self.field_for(path)
+            label = str(self.fields[name].label) if name else self.label_for(path)
+            if name and name.startswith("med-"):
+                label = _("Medication %(row)s") % {"row": int(name.split("-")[1]) + 1}
+            if code in ("required", "null"):
+                if label not in missing:
+                    missing.append(label)
+            elif (label, message) not in invalid:
+                invalid.append((label, message))
+        return missing, invalid
+
+
+# --- Actions on a prescription ------------------------------------------------------------
+
+
+class DispenseForm(SerializerBackedForm):
+    syringes = forms.IntegerField(
+        label=_("Syringes (100 mg)"),
+        required=False,
+        initial=MAX_SYRINGES,
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_SYRINGES}),
+    )
+    lot_number = forms.CharField(
+        label=_("Lot number"), required=False, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    expiry_date = forms.CharField(label=_("Expiry date"), required=False, widget=date_widget())
+
+
+class RefuseForm(SerializerBackedForm):
+    reason = forms.CharField(label=_("Reason for refusing"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AdministerForm(SerializerBackedForm):
+    administered_at = forms.CharField(label=_("Given at"), required=False, widget=datetime_widget())
+    dose_mg = forms.CharField(
+        label=_("Dose (mg)"), required=False, initial=STANDARD_DOSE_MG, widget=decimal_widget(size="6")
+    )
+    route = forms.ChoiceField(label=_("Route"), required=False, choices=Route.choices, initial=STANDARD_ROUTE)
+    decimal_fields = ("dose_mg",)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("administered_at", local_now_input())
+        super().__init__(*args, **kwargs)
+
+
+class StopForm(SerializerBackedForm):
+    reason = forms.ChoiceField(label=_("Reason"), required=False, choices=_choices_with_blank(StopReason.choices))
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    stopped_at = forms.CharField(
+        label=_("Stopped at"), required=False, help_text=_("Leave empty for now."), widget=datetime_widget()
+    )
+
+
+class AdverseEventForm(SerializerBackedForm):
+    category = forms.ChoiceField(
+        label=_("Category"), required=False, choices=_choices_with_blank(AdverseEventCategory.choices)
+    )
+    serious = forms.BooleanField(label=_("Serious"), required=False)
+    onset_date = forms.CharField(label=_("Onset"), required=False, widget=date_widget())
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reported_to_pharmacovigilance = forms.BooleanField(
+        label=_("Reported to the national pharmacovigilance network"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("onset_date", timezone.localdate().isoformat())
+        super().__init__(*args, **kwargs)
+
+    def payload(self) -> dict:
+        data = super().payload()
+        data["serious"] = bool(self.raw("serious"))
+        data["reported_to_pharmacovigilance"] = bool(self.raw("reported_to_pharmacovigilance"))
+        return data
+
+
+class LabResultForm(SerializerBackedForm):
+    test = forms.ChoiceField(label=_("Test"), required=False, choices=_choices_with_blank(LabTest.choices))
+    value = forms.CharField(
+        label=_("Value"),
+        required=False,
+        help_text=_("ANC in ×10⁹/L; ALT and AST in U/L."),
+        widget=decimal_widget(size="8"),
+    )
+    upper_limit_normal = forms.CharField(
+        label=_("Upper limit of normal (U/L)"),
+        required=False,
+        help_text=_("ALT and AST only; 40 U/L when left empty."),
+        widget=decimal_widget(size="8"),
+    )
+    collected_at = forms.CharField(label=_("Collected at"), required=False, widget=datetime_widget())
+    decimal_fields = ("value", "upper_limit_normal")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("collected_at", local_now_input())
+        super().__init__(*args, **kwargs)
+
+
+class OutcomeForm(SerializerBackedForm):
+    day = forms.ChoiceField(label=_("Day of the course"), required=False, choices=((14, "14"), (28, "28")))
+    who_cps = forms.ChoiceField(
+        label=_("WHO Clinical Progression Scale"), required=False, choices=_choices_with_blank(WHO_CPS_CHOICES)
+    )
+    assessed_on = forms.CharField(label=_("Assessed on"), required=False, widget=date_widget())
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("assessed_on", timezone.localdate().isoformat())
+        super().__init__(*args, **kwargs)
+
+
+class PrescriptionFilterForm(forms.Form):
+    """Filters of the prescription list (a read: Django's own validation is enough here)."""
+
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    centre = forms.ChoiceField(label=_("Centre"), required=False)
+    submitted_from = forms.DateField(label=_("Prescribed from"), required=False, widget=date_widget())
+    submitted_to = forms.DateField(label=_("to"), required=False, widget=date_widget())
+
+    def __init__(self, *args, centres=(), statuses=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("any")), *statuses]
+        self.fields["centre"].choices = [("", _("any")), *((str(c.pk), c.name) for c in centres)]
+
+    def filters(self) -> dict:
+        """The valid filters, for ``selectors.prescription_list`` (an invalid one is shown and ignored)."""
+        self.is_valid()
+        data = {field: value for field, value in self.cleaned_data.items() if value}
+        if "status" in data:
+            data["status"] = [data["status"]]
+        return data

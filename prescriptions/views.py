@@ -1,0 +1,544 @@
+"""Pages of the prescription workflow (server-rendered; htmx only for the live eligibility verdict).
+
+Thin like the API (``prescriptions/api.py``) and calling the same code: a page parses its fields with the API's
+input serializer, calls one service or selector, renders. Reads go through the selectors, so whatever lies
+outside the user's scope is a 404; a role refusal is a 403 page saying why. A service's ``InvalidInput`` comes
+back next to its field, a ``Conflict`` as an error of the whole form with its message and code.
+"""
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework import serializers
+from rest_framework.settings import api_settings
+
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import Role
+from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
+from registry.selectors import centre_list, prescribing_centres
+
+from . import selectors, services
+from .alerts import lab_alert
+from .codes import AlertCode
+from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
+from .forms import (
+    AdministerForm,
+    AdverseEventForm,
+    DispenseForm,
+    LabResultForm,
+    OutcomeForm,
+    PrescriptionFilterForm,
+    PrescriptionForm,
+    RefuseForm,
+    SerializerBackedForm,
+    StopForm,
+)
+from .models import (
+    MAX_SYRINGES,
+    STANDARD_DOSE_MG,
+    STANDARD_ROUTE,
+    Prescription,
+    PrescriptionStatus,
+)
+from .serializers import (
+    DATE_OUT_OF_RANGE,
+    AdministrationInputSerializer,
+    AdverseEventInputSerializer,
+    DispensationInputSerializer,
+    DispensingRefusalSerializer,
+    LabResultInputSerializer,
+    OutcomeInputSerializer,
+    PrescriptionSubmitSerializer,
+    StopInputSerializer,
+)
+
+PAGE_SIZE = 25
+ALERT_TITLES = {
+    AlertCode.MISSED_DOSE: gettext_lazy("Missed dose"),
+    AlertCode.NEUTROPENIA: gettext_lazy("Neutropenia"),
+    AlertCode.HEPATIC: gettext_lazy("Liver enzymes"),
+    AlertCode.PROTOCOL_DEVIATION: gettext_lazy("Protocol deviation"),
+    AlertCode.OUTCOME_OVERDUE: gettext_lazy("Outcome overdue"),
+}
+
+
+# --- Errors as pages ---------------------------------------------------------------------------
+
+
+def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "prescriptions/forbidden.html", {"reason": reason}, status=403)
+
+
+def page(view):
+    """A page: sign-in required; PermissionDenied is a 403 page with its reason, NotFound a 404."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            return forbidden(request, str(exc))
+        except NotFound:
+            raise Http404 from None
+
+    return login_required(wrapper)
+
+
+def _ensure_sees_patients(user) -> None:
+    if actor_for(user).role == Role.NATIONAL:
+        raise PermissionDenied(_("The national role sees aggregates only: see the monitoring reports."))
+    if not sees_patients(user):
+        raise PermissionDenied(_("Your account has no role in the registry yet: ask your regional officer."))
+
+
+def _validation_errors(serializer) -> dict | None:
+    """The serializer's errors, or None when the input is valid.
+
+    DRF turns a naive moment into an aware one through UTC, which overflows at the calendar's edge
+    ("0001-01-01T00:00"): wrong input, never a 500 (as ``prescriptions.api._valid``).
+    """
+    try:
+        if serializer.is_valid():
+            return None
+    except OverflowError:
+        return {api_settings.NON_FIELD_ERRORS_KEY: [str(DATE_OUT_OF_RANGE)]}
+    return serializer.errors
+
+
+# --- List ------------------------------------------------------------------------------------------
+
+
+@page
+@require_GET
+def prescription_list(request):
+    """Prescriptions at the user's centres, filtered and paginated."""
+    _ensure_sees_patients(request.user)
+    form = PrescriptionFilterForm(
+        request.GET or None,
+        centres=centre_list(user=request.user),
+        statuses=PrescriptionStatus.choices,
+    )
+    filters = form.filters() if form.is_bound else {}
+    prescriptions = selectors.prescription_list(user=request.user, filters=filters)
+    page_obj = Paginator(prescriptions, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "prescriptions/list.html",
+        {"form": form, "page_obj": page_obj, "query": query.urlencode()},
+    )
+
+
+# --- New prescription --------------------------------------------------------------------------
+
+
+class _RecordEncoder(DjangoJSONEncoder):
+    """Decimals as JSON numbers, as the API stores the validated assessment (``prescriptions.api._as_json``)."""
+
+    def default(self, o):
+        if isinstance(o, Decimal):
+            return float(o)
+        return super().default(o)
+
+
+def _assessment_record(assessment_data: dict, assessed_at) -> dict:
+    return json.loads(json.dumps({**assessment_data, "assessed_at": assessed_at}, cls=_RecordEncoder))
+
+
+def _submit(request, data: dict, centre) -> Prescription:
+    """``prescriptions.api._submit`` for a page: the same validated data into the same service."""
+    prescribed_at = data["prescribed_at"] or timezone.now()
+    patient = data["patient"]
+    assessment = to_assessment(data["assessment"], default_assessed_at=prescribed_at, patient=patient)
+    return services.prescription_submit(
+        prescriber=request.user,
+        centre=centre,
+        patient_data=patient,
+        assessment=assessment,
+        assessment_record=_assessment_record(data["assessment"], assessment.assessed_at),
+        consent_given_by=data["consent_given_by"],
+        consent_date=data["consent_date"] or timezone.localtime(prescribed_at).date(),
+        prescribed_at=data["prescribed_at"],
+    )
+
+
+def _prescribing_centres(user) -> list:
+    ensure_role(user, Role.PRESCRIBER)
+    centres = list(prescribing_centres(user=user))
+    if not centres:
+        raise PermissionDenied(
+            _("You hold no authorisation in force at a designated centre today: you cannot prescribe.")
+        )
+    return centres
+
+
+def _render_new(request, form: PrescriptionForm, status: int = 200) -> HttpResponse:
+    return render(request, "prescriptions/new.html", {"form": form}, status=status)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def prescription_new(request):
+    """The prescriber's request: the engine judges it; eligible awaits dispensing, refused is kept as rejected."""
+    centres = _prescribing_centres(request.user)
+    if request.method == "GET":
+        return _render_new(request, PrescriptionForm(centres=centres))
+
+    form = PrescriptionForm(request.POST, centres=centres)
+    serializer = PrescriptionSubmitSerializer(data=form.payload())
+    errors = _validation_errors(serializer)
+    valid = errors is None
+    if not valid:
+        form.add_errors(errors)
+    centre = form.chosen_centre()
+    if centre is None and not form.has_error("centre"):
+        form.add_error("centre", _("Choose one of the centres where you may prescribe."))
+    if not valid or centre is None:
+        return _render_new(request, form)
+    try:
+        prescription = _submit(request, serializer.validated_data, centre)
+    except InvalidInput as exc:
+        form.add_errors(exc.errors)
+    except Conflict as exc:
+        form.add_conflict(exc)
+    else:
+        if prescription.eligible:
+            messages.success(
+                request, _("Prescription registered: the patient is eligible and the request awaits dispensing.")
+            )
+        else:
+            reasons = "; ".join(
+                result["message"] for result in prescription.eligibility["results"] if result["outcome"] == "fail"
+            )
+            messages.warning(
+                request,
+                _("The patient is not eligible: the request is kept as rejected, for the monitoring. Reasons: %s")
+                % reasons,
+            )
+        return redirect("prescriptions:detail", prescription_id=prescription.pk)
+    return _render_new(request, form)
+
+
+@page
+@require_POST
+def prescription_check(request):
+    """The live verdict (htmx partial): every criterion's outcome, or what is still missing. Nothing stored."""
+    ensure_role(request.user, Role.PRESCRIBER)
+    form = PrescriptionForm(request.POST)
+    now = timezone.now()
+    serializer = EligibilityCheckSerializer(data=form.check_payload(), context={"now": now})
+    context: dict = {"missing": [], "invalid": []}
+    if (errors := _validation_errors(serializer)) is not None:
+        context["missing"], context["invalid"] = form.missing_and_invalid(errors)
+    else:
+        try:
+            verdict = services.evaluate_assessment(to_assessment(serializer.validated_data, default_assessed_at=now))
+        except InvalidInput as exc:
+            context["invalid"] = form.missing_and_invalid(exc.errors)[1]
+        else:
+            context["verdict"] = verdict.as_dict()
+    return render(request, "prescriptions/_check.html", context)
+
+
+# --- The prescription and its actions ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """One action form of the prescription page, validated by the API's serializer for that action."""
+
+    name: str
+    title: str
+    button: str
+    form_class: type[SerializerBackedForm]
+    serializer_class: type[serializers.Serializer]
+    perform: Callable[[HttpRequest, Prescription, dict], None]
+    initial: Callable[[Prescription], dict] = lambda prescription: {}
+    danger: bool = False
+
+
+def _dispense(request, prescription, data):
+    dispensation = services.dispensation_record(pharmacist=request.user, prescription=prescription, **data)
+    messages.success(
+        request,
+        ngettext(
+            "%(n)d syringe dispensed (lot %(lot)s).", "%(n)d syringes dispensed (lot %(lot)s).", dispensation.syringes
+        )
+        % {"n": dispensation.syringes, "lot": dispensation.lot_number},
+    )
+
+
+def _refuse(request, prescription, data):
+    services.dispensing_refuse(pharmacist=request.user, prescription=prescription, reason=data["reason"])
+    messages.success(request, _("Dispensing refused: the prescription is cancelled."))
+
+
+def _administer(request, prescription, data):
+    administration = services.administration_record(user=request.user, prescription=prescription, **data)
+    _dose_messages(request, administration)
+
+
+def _dose_messages(request, administration) -> None:
+    messages.success(request, _("Dose recorded: day %(day)d of the course.") % {"day": administration.course_day})
+    if administration.protocol_deviation:
+        messages.warning(request, _("This dose is not 100 mg SC: it is recorded and flagged as a protocol deviation."))
+    if administration.prescription.status == PrescriptionStatus.COMPLETED:
+        messages.success(request, _("The 10th dose is recorded: the course is complete."))
+
+
+def _stop(request, prescription, data):
+    prescription = services.prescription_stop(prescriber=request.user, prescription=prescription, **data)
+    messages.success(
+        request,
+        _("The course is ended: the prescription is now %(status)s.") % {"status": prescription.get_status_display()},
+    )
+
+
+def _adverse_event(request, prescription, data):
+    services.adverse_event_record(user=request.user, prescription=prescription, **data)
+    messages.success(request, _("Adverse event recorded."))
+
+
+def _lab_result(request, prescription, data):
+    result = services.lab_result_record(user=request.user, prescription=prescription, **data)
+    messages.success(request, _("Lab result recorded."))
+    if (alert := lab_alert(result)) is not None:
+        messages.warning(request, alert.message)
+
+
+def _outcome(request, prescription, data):
+    outcome = services.outcome_record(prescriber=request.user, prescription=prescription, **data)
+    messages.success(request, _("WHO-CPS at day %(day)d recorded.") % {"day": outcome.day})
+
+
+def _outcome_initial(prescription) -> dict:
+    recorded = {o.day for o in prescription.outcomes.all() if o.entered_in_error_at is None}
+    return {"day": 28 if 14 in recorded else 14}
+
+
+ACTIONS: dict[str, PageAction] = {
+    action.name: action
+    for action in (
+        PageAction(
+            "dispense",
+            gettext_lazy("Dispense"),
+            gettext_lazy("Dispense"),
+            DispenseForm,
+            DispensationInputSerializer,
+            _dispense,
+            initial=lambda p: {"syringes": MAX_SYRINGES - p.syringes_dispensed},
+        ),
+        PageAction(
+            "refuse",
+            gettext_lazy("Refuse to dispense"),
+            gettext_lazy("Refuse"),
+            RefuseForm,
+            DispensingRefusalSerializer,
+            _refuse,
+            danger=True,
+        ),
+        PageAction(
+            "administer",
+            gettext_lazy("Record a dose"),
+            gettext_lazy("Record the dose"),
+            AdministerForm,
+            AdministrationInputSerializer,
+            _administer,
+        ),
+        PageAction(
+            "stop",
+            gettext_lazy("Stop the course"),
+            gettext_lazy("Stop"),
+            StopForm,
+            StopInputSerializer,
+            _stop,
+            danger=True,
+        ),
+        PageAction(
+            "adverse_event",
+            gettext_lazy("Adverse event"),
+            gettext_lazy("Record the adverse event"),
+            AdverseEventForm,
+            AdverseEventInputSerializer,
+            _adverse_event,
+        ),
+        PageAction(
+            "lab_result",
+            gettext_lazy("Lab result"),
+            gettext_lazy("Record the result"),
+            LabResultForm,
+            LabResultInputSerializer,
+            _lab_result,
+        ),
+        PageAction(
+            "outcome",
+            gettext_lazy("Outcome (WHO-CPS)"),
+            gettext_lazy("Record the outcome"),
+            OutcomeForm,
+            OutcomeInputSerializer,
+            _outcome,
+            initial=_outcome_initial,
+        ),
+    )
+}
+
+
+def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBackedForm] | None = None):
+    prescription = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
+    if prescription is None:
+        raise Http404
+    names = list(prescription.allowed_actions)
+    if bound is not None and bound[0] not in names:
+        # A refused action stays on the page, with its error, even if the state no longer allows it.
+        names.append(bound[0])
+    action_forms = []
+    for name in ACTIONS:
+        if name not in names:
+            continue
+        action = ACTIONS[name]
+        if bound is not None and bound[0] == name:
+            form = bound[1]
+        else:
+            form = action.form_class(prefix=name, initial=action.initial(prescription))
+        url = reverse(f"prescriptions:{name}", kwargs={"prescription_id": prescription.pk})
+        action_forms.append({"action": action, "form": form, "url": url})
+    context = {
+        "prescription": prescription,
+        "patient_pseudonym": prescription.patient.pseudonym[:12],
+        "alerts": [
+            {"code": alert.code, "title": ALERT_TITLES.get(alert.code, alert.code), "message": alert.message}
+            for alert in prescription.alerts
+        ],
+        "action_forms": action_forms,
+        "lab_results": [_lab_row(result) for result in prescription.lab_results.all()],
+        "dose_given_today": any(cell.get("today") and cell["state"] == "given" for cell in prescription.course),
+        "today": timezone.localdate(),
+    }
+    return render(request, "prescriptions/detail.html", context)
+
+
+def _lab_row(result) -> dict:
+    alert = lab_alert(result)
+    return {
+        "result": result,
+        # 1.200 is shown as 1.2 (1,2 in Italian): the value as measured, not the column's precision.
+        "value": number_format(_plain(result.value)),
+        "upper_limit_normal": number_format(_plain(result.upper_limit_normal)) if result.upper_limit_normal else "",
+        "alert": alert,
+        "alert_title": ALERT_TITLES.get(alert.code, alert.code) if alert else "",
+    }
+
+
+def _plain(value) -> Decimal:
+    """``Decimal("1.200")`` -> ``1.2``, ``Decimal("40.000")`` -> ``40`` (never ``4E+1``)."""
+    return Decimal(format(Decimal(value).normalize(), "f"))
+
+
+@page
+@require_GET
+def prescription_detail(request, prescription_id):
+    return _render_detail(request, prescription_id)
+
+
+def action_view(name: str):
+    """The POST view of one action: 404 outside scope, 403 for the wrong role, errors back on the page."""
+    action = ACTIONS[name]
+
+    @page
+    @require_POST
+    def view(request, prescription_id):
+        prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+        services.ensure_may(request.user, prescription, name)
+        form = action.form_class(request.POST, prefix=name)
+        serializer = action.serializer_class(data=form.payload())
+        if (errors := _validation_errors(serializer)) is not None:
+            form.add_errors(errors)
+        else:
+            try:
+                action.perform(request, prescription, serializer.validated_data)
+            except InvalidInput as exc:
+                form.add_errors(exc.errors)
+            except Conflict as exc:
+                form.add_conflict(exc)
+            else:
+                return redirect("prescriptions:detail", prescription_id=prescription.pk)
+        return _render_detail(request, prescription_id, bound=(name, form))
+
+    view.__name__ = view.__qualname__ = f"prescription_{name}"
+    return view
+
+
+# --- Work lists ------------------------------------------------------------------------------------
+
+
+@page
+@require_GET
+def dispensing_queue(request):
+    """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes."""
+    ensure_role(request.user, Role.PHARMACIST, Role.ADMINISTRATOR)
+    prescriptions = selectors.dispensing_queue(user=request.user)
+    return render(request, "prescriptions/dispensing_queue.html", {"prescriptions": prescriptions})
+
+
+@page
+@require_GET
+def doses_due(request):
+    """Today's doses at the user's centres, each recordable in one click."""
+    ensure_role(request.user, Role.NURSE, Role.PRESCRIBER, Role.ADMINISTRATOR)
+    today = timezone.localdate()
+    rows = []
+    for prescription in selectors.doses_due(user=request.user, day=today):
+        rows.append(
+            {
+                "prescription": prescription,
+                "pseudonym": prescription.patient.pseudonym[:12],
+                "course_day": (today - prescription.first_dose_on).days + 1 if prescription.first_dose_on else 1,
+                "may_record": prescription.syringes_left > 0 and services.may(request.user, prescription, "administer"),
+            }
+        )
+    return render(request, "prescriptions/doses_due.html", {"rows": rows, "today": today})
+
+
+@page
+@require_POST
+def administer_now(request, prescription_id):
+    """One click from the doses due: 100 mg SC, now."""
+    prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+    services.ensure_may(request.user, prescription, "administer")
+    try:
+        administration = services.administration_record(
+            user=request.user,
+            prescription=prescription,
+            administered_at=timezone.now(),
+            dose_mg=Decimal(STANDARD_DOSE_MG),
+            route=STANDARD_ROUTE,
+        )
+    except Conflict as exc:
+        messages.error(request, exc.detail)
+    except InvalidInput as exc:
+        messages.error(request, " ".join(m for msgs in exc.errors.values() for m in msgs))
+    else:
+        _dose_messages(request, administration)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("prescriptions:doses_due")
+    return redirect(next_url)

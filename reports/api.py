@@ -1,0 +1,243 @@
+"""HTTP API of the monitoring reports (API.md, "Monitoring reports"). Thin: parse, call one service or selector.
+
+Files are served only here, after the scope check: ``MEDIA_URL`` is not served, so no file has a public URL.
+Whole-country runs leave the regions: their small counts are suppressed (``REPORTS_SUPPRESS_BELOW``).
+"""
+
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.errors import NotFound
+
+from . import selectors, services
+from .context import MONITORING
+from .metrics import COUNT_KEYS
+from .models import ReportFormat, ReportKind, ReportRun, ReportStatus
+
+CONTENT_TYPES = {
+    ReportFormat.CSV: "text/csv; charset=utf-8",
+    ReportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ReportFormat.PDF: "application/pdf",
+}
+
+
+# "kind" and "status" already name other choice sets in the API: these are described inline. The kind is a
+# pattern rather than an enum, which drf-spectacular would hoist into a clashing "KindEnum" component.
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": f"^({'|'.join(ReportKind.values)})$",
+        "description": " | ".join(ReportKind.values),
+    }
+)
+class ReportKindField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=ReportKind.choices, **kwargs)
+
+
+@extend_schema_field({"type": "string", "enum": ReportStatus.values})
+class ReportStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=ReportStatus.choices, **kwargs)
+
+
+# A count as published: a number, or "<N" where small-count suppression hides it.
+COUNT_SCHEMA = {
+    "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^<[0-9]+$"}],
+    "description": 'A count; "<N" when suppressed (whole-country runs).',
+}
+BREAKDOWN_SCHEMA = {"type": "object", "additionalProperties": COUNT_SCHEMA}
+_BREAKDOWNS = ("rejections_by_criterion", "stops_by_reason", "adverse_events_by_category", "outcomes_day28")
+_COUNTS_SCHEMA = {key: (BREAKDOWN_SCHEMA if key in _BREAKDOWNS else COUNT_SCHEMA) for key in COUNT_KEYS}
+METRICS_SCHEMA = {
+    "type": "object",
+    "description": "Monitoring runs: the figures of API.md, with by_centre one entry a centre. "
+    "Quarterly per-patient runs: {patients: rows in the files}.",
+    "properties": {
+        **_COUNTS_SCHEMA,
+        "by_centre": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "centre_id": {"type": "string", "format": "uuid"},
+                    "centre_name": {"type": "string"},
+                    "region": {"type": "string"},
+                    **_COUNTS_SCHEMA,
+                },
+            },
+        },
+        "patients": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    region = serializers.CharField(
+        allow_null=True, max_length=3, help_text=_("Ministry of Health code (e.g. 030), or null for the country.")
+    )
+    period_start = serializers.DateField()
+    period_end = serializers.DateField(help_text=_("Included; at most two years after period_start."))
+    kind = ReportKindField(default=MONITORING)
+
+
+class ReportPartSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    region = serializers.CharField(source="region_id")
+    status = ReportStatusField()
+    progress = serializers.IntegerField()
+
+
+class ReportRunSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = ReportKindField()
+    region = serializers.CharField(source="region_id", allow_null=True)
+    region_name = serializers.SerializerMethodField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    status = ReportStatusField()
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    error = serializers.CharField()
+    data_as_of = serializers.DateTimeField(allow_null=True)
+    metrics = serializers.SerializerMethodField()
+    suppressed_below = serializers.SerializerMethodField(
+        help_text=_('Counts from 1 to this number − 1 are shown as "<N" (whole-country runs); null: none.')
+    )
+    files = serializers.SerializerMethodField()
+    scheduled = serializers.BooleanField()
+    parent = serializers.UUIDField(source="parent_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_region_name(self, run: ReportRun) -> str:
+        return run.region.name if run.region_id else "Italia"
+
+    @extend_schema_field(METRICS_SCHEMA)
+    def get_metrics(self, run: ReportRun) -> dict:
+        return selectors.report_metrics_published(run)
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_suppressed_below(self, run: ReportRun) -> int | None:
+        return selectors.suppress_below_for(run) or None
+
+    @extend_schema_field(
+        inline_serializer(
+            "ReportFileLinks",
+            {fmt.value: serializers.URLField(required=False) for fmt in ReportFormat},
+        )
+    )
+    def get_files(self, run: ReportRun) -> dict[str, str]:
+        if run.status != ReportStatus.DONE:
+            return {}
+        request = self.context.get("request")
+        urls = {}
+        for report_file in run.files.all():
+            url = reverse("api-report-file", kwargs={"run_id": run.pk, "fmt": report_file.format})
+            urls[report_file.format] = request.build_absolute_uri(url) if request else url
+        return urls
+
+
+class ReportRunDetailSerializer(ReportRunSerializer):
+    parts = serializers.SerializerMethodField(help_text=_("A whole-country run's regional reports."))
+
+    @extend_schema_field(ReportPartSerializer(many=True))
+    def get_parts(self, run: ReportRun) -> list[dict]:
+        return ReportPartSerializer(run.children.all(), many=True).data
+
+
+ReportAccepted = inline_serializer(
+    "ReportAccepted",
+    {
+        "id": serializers.UUIDField(),
+        "status": ReportStatusField(),
+        "url": serializers.URLField(),
+    },
+)
+
+
+class ReportListCreateView(generics.GenericAPIView):
+    """Ask for a report (202, generated in the background), or list the runs the caller may see."""
+
+    serializer_class = ReportRunSerializer
+
+    def get_queryset(self):
+        return selectors.report_run_list(user=self.request.user)
+
+    @extend_schema(responses=ReportRunSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ReportRunSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request=ReportRequestSerializer,
+        responses={
+            202: ReportAccepted,
+            400: OpenApiResponse(description="bad period, kind or region"),
+            403: OpenApiResponse(description="this role may not ask for this region's (or the country's) report"),
+        },
+    )
+    def post(self, request):
+        serializer = ReportRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        run = services.report_request(
+            user=request.user,
+            kind=data["kind"],
+            region_code=data["region"],
+            period_start=data["period_start"],
+            period_end=data["period_end"],
+        )
+        # The status as accepted: with tasks in-process the run may already be done by now.
+        url = request.build_absolute_uri(reverse("api-report", kwargs={"run_id": run.pk}))
+        return Response(
+            {"id": str(run.pk), "status": ReportStatus.QUEUED, "url": url},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": url},
+        )
+
+
+class ReportDetailView(APIView):
+    @extend_schema(responses={200: ReportRunDetailSerializer, 404: OpenApiResponse(description="no such run here")})
+    def get(self, request, run_id):
+        run = selectors.report_run_get(user=request.user, run_id=run_id)
+        if run is None:
+            raise NotFound()
+        return Response(ReportRunDetailSerializer(run, context={"request": request}).data)
+
+
+class ReportFileView(APIView):
+    """One file of a finished run, as an attachment, after the same scope check as the run (else 404)."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=ReportFormat.values)],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="no such file here, or the run is not done"),
+        },
+    )
+    def get(self, request, run_id, fmt):
+        report_file = selectors.report_file_get(user=request.user, run_id=run_id, fmt=fmt)
+        if report_file is None:
+            raise NotFound()
+        response = FileResponse(
+            report_file.file.open("rb"),
+            as_attachment=True,
+            filename=report_file.file.name.rsplit("/", 1)[-1],
+            content_type=CONTENT_TYPES[report_file.format],
+        )
+        response["X-Content-SHA256"] = report_file.sha256
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,0 +1,201 @@
+"""The charts of a monitoring report, drawn once for the PDF (PNG) and the run page (inline SVG).
+
+Drawn with matplotlib's object API on the Agg canvas (no pyplot: no global figure state in a web or Celery
+process). A suppressed count (small-count suppression) is drawn as a hatched bar up to its bound, labelled "<N",
+so the picture tells no more than the table.
+"""
+
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import matplotlib
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .renderers.figures import (
+    COURSE_STATUS_KEYS,
+    METRICS,
+    REQUESTS_BY_WEEK,
+    breakdown_items,
+    code_label,
+    is_count,
+    is_suppressed,
+    shown,
+)
+
+COURSES_BY_STATUS = "courses_by_status"
+REJECTIONS_BY_CRITERION = "rejections_by_criterion"
+ADVERSE_EVENTS_BY_CATEGORY = "adverse_events_by_category"
+OUTCOMES_DAY28 = "outcomes_day28"
+REQUESTS_PER_WEEK = REQUESTS_BY_WEEK
+CHART_NAMES = (
+    COURSES_BY_STATUS,
+    REJECTIONS_BY_CRITERION,
+    ADVERSE_EVENTS_BY_CATEGORY,
+    OUTCOMES_DAY28,
+    REQUESTS_PER_WEEK,
+)
+CHART_TITLES = {
+    COURSES_BY_STATUS: gettext_lazy("Courses by status"),
+    REJECTIONS_BY_CRITERION: gettext_lazy("Refusals by criterion"),
+    ADVERSE_EVENTS_BY_CATEGORY: gettext_lazy("Adverse events by category"),
+    OUTCOMES_DAY28: gettext_lazy("WHO-CPS at day 28"),
+    REQUESTS_PER_WEEK: gettext_lazy("Requests per week"),
+}
+# The palette of static/css/registry.css, so the page and the PDF look alike.
+INK, BRAND, MUTED, LINE = "#1d2733", "#0b5c8a", "#5b6b7c", "#d8dee6"
+OK, FAIL, WARN, INFO = "#1f7a3d", "#b3261e", "#9a6400", "#2e5c9a"
+STATUS_COLOURS = {
+    "courses_completed": OK,
+    "courses_stopped": FAIL,
+    "courses_cancelled": WARN,
+    "courses_in_progress": INFO,
+}
+RC = {
+    "font.family": "DejaVu Sans",  # matplotlib's own font: "≥", "×" and accents are in it
+    "font.size": 8.5,
+    "axes.titlesize": 9,
+    "axes.edgecolor": LINE,
+    "axes.labelcolor": MUTED,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "svg.fonttype": "none",  # SVG text stays text: selectable, searchable, small
+}
+# Sized for the PDF, where they print at about these widths (two a row; requests per week across the page):
+# text comes out near 7 pt. The page scales the SVG to its column.
+WIDTH_INCHES = {REQUESTS_PER_WEEK: 7.0}
+DEFAULT_WIDTH_INCHES = 4.2
+PNG_DPI = 200
+
+
+@dataclass(frozen=True)
+class Bars:
+    labels: list[str]
+    values: list[object]  # raw counts
+    colours: list[str]
+    horizontal: bool
+    axis_label: str = ""
+
+
+def chart_title(name: str) -> str:
+    return str(CHART_TITLES[name])
+
+
+def chart_names(metrics: Mapping) -> list[str]:
+    """The charts a report shows: every one, but requests per week only when the metrics carry it."""
+    return [name for name in CHART_NAMES if name != REQUESTS_PER_WEEK or REQUESTS_BY_WEEK in metrics]
+
+
+def _bars(name: str, metrics: Mapping) -> Bars | None:
+    if name == COURSES_BY_STATUS:
+        keys = [key for key in COURSE_STATUS_KEYS if key in metrics]
+        return Bars(
+            [str(METRICS[key].short) for key in keys],
+            [metrics[key] for key in keys],
+            [STATUS_COLOURS[key] for key in keys],
+            horizontal=True,
+        )
+    if name in (REJECTIONS_BY_CRITERION, ADVERSE_EVENTS_BY_CATEGORY):
+        items = breakdown_items(metrics, name)
+        colour = FAIL if name == REJECTIONS_BY_CRITERION else WARN
+        return Bars(
+            [code_label(name, code) for code, _count in items], [c for _code, c in items], [colour] * len(items), True
+        )
+    if name == OUTCOMES_DAY28:
+        if OUTCOMES_DAY28 not in metrics:
+            return None
+        items = breakdown_items(metrics, name)  # the whole scale, 0 to 10
+        colours = [_who_cps_colour(score) for score, _count in items]
+        return Bars([s for s, _c in items], [c for _s, c in items], colours, False, _("WHO-CPS score (10 = dead)"))
+    if name == REQUESTS_PER_WEEK:
+        items = breakdown_items(metrics, name)
+        return Bars(
+            [_week_label(code) for code, _count in items], [c for _code, c in items], [BRAND] * len(items), False
+        )
+    raise ValueError(f"unknown chart {name!r}")
+
+
+def _who_cps_colour(score: str) -> str:
+    """Green up to 4 (no oxygen), amber for oxygen or NIV (5–6), red when ventilated (7–9), ink for death."""
+    if not score.isdigit():
+        return MUTED
+    return OK if int(score) <= 4 else WARN if int(score) <= 6 else FAIL if int(score) <= 9 else INK
+
+
+def _week_label(iso_week: str) -> str:
+    """ "2025-W07" → "W07" (the year is in the period)."""
+    match = re.fullmatch(r"\d{4}-?(W\d{1,2})(-?\d)?", iso_week)
+    return match.group(1) if match else iso_week
+
+
+def _figure(name: str, metrics: Mapping, suppress_below: int) -> Figure | None:
+    bars = _bars(name, metrics)
+    if bars is None or not bars.values or not any(is_count(v) and v > 0 for v in bars.values):
+        return None
+    suppressed = [is_suppressed(v, suppress_below) for v in bars.values]
+    # A suppressed bar reaches its bound (N - 1): it says "fewer than N", no more.
+    heights = [
+        suppress_below - 1 if hidden else (value if is_count(value) else 0)
+        for value, hidden in zip(bars.values, suppressed, strict=True)
+    ]
+    texts = [str(shown(v, suppress_below)) for v in bars.values]
+    count = len(heights)
+    height = 0.55 + 0.26 * max(count, 3) if bars.horizontal else 2.3
+    figure = Figure(figsize=(WIDTH_INCHES.get(name, DEFAULT_WIDTH_INCHES), height), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    positions = list(range(count))
+    draw = axes.barh if bars.horizontal else axes.bar
+    patches = draw(positions, heights, color=bars.colours, **({"height": 0.62} if bars.horizontal else {"width": 0.7}))
+    for patch, hidden in zip(patches, suppressed, strict=True):
+        if hidden:
+            patch.set_facecolor("white")
+            patch.set_edgecolor(MUTED)
+            patch.set_hatch("///")
+    axes.bar_label(patches, labels=texts, padding=2, fontsize=8, color=INK)
+    axes.spines[["top", "right"]].set_visible(False)
+    if bars.horizontal:
+        axes.set_yticks(positions, bars.labels)
+        axes.invert_yaxis()  # first category on top, as in the table
+        axes.xaxis.get_major_locator().set_params(integer=True)
+        axes.margins(x=0.12)
+        axes.grid(axis="x", color=LINE, linewidth=0.6)
+    else:
+        rotation = 0 if count <= 14 else 60
+        axes.set_xticks(positions, bars.labels, rotation=rotation)
+        axes.yaxis.get_major_locator().set_params(integer=True)
+        axes.margins(y=0.15)
+        axes.grid(axis="y", color=LINE, linewidth=0.6)
+        if bars.axis_label:
+            axes.set_xlabel(bars.axis_label)
+    axes.set_axisbelow(True)
+    return figure
+
+
+def chart_png(name: str, metrics: Mapping, *, suppress_below: int = 0) -> bytes | None:
+    """The chart as PNG (for the PDF); None when the metrics hold nothing to draw."""
+    with matplotlib.rc_context(RC):
+        figure = _figure(name, metrics, suppress_below)
+        if figure is None:
+            return None
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=PNG_DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def chart_svg(name: str, metrics: Mapping, *, suppress_below: int = 0) -> str | None:
+    """The chart as an ``<svg>`` element to inline in a page; None when the metrics hold nothing to draw."""
+    with matplotlib.rc_context({**RC, "svg.hashsalt": name}):  # stable, distinct ids for several charts on a page
+        figure = _figure(name, metrics, suppress_below)
+        if figure is None:
+            return None
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, facecolor="white")
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: this goes inside HTML
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(chart_title(name))}" class="chart" ', 1)

@@ -1,0 +1,363 @@
+"""What a monitoring report shows, in which order, under which label: shared by every file format and the run page.
+
+Everything here reads a ``ReportContext`` only (no ORM), so the CSV, the XLSX, the PDF and the HTML page print the
+same figures with the same small-count suppression.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.utils import formats, timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from prescriptions.models import AdverseEventCategory, PrescriptionStatus, StopReason
+
+from ..context import ReportContext
+
+# Keys of a by_centre entry that identify the centre: never counts, never suppressed.
+CENTRE_IDENTITY_KEYS = ("centre_id", "centre_name", "region")
+BY_CENTRE = "by_centre"
+REQUESTS_BY_WEEK = "requests_by_week"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: Promise
+    short: Promise  # column header of the per-centre table, where space is short
+    breakdown: bool = False  # a dict code → count rather than one count
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: Promise
+    metrics: tuple[Metric, ...]
+
+
+def _m(key: str, label: str, short: str | None = None, *, breakdown: bool = False) -> Metric:
+    return Metric(key, label, short or label, breakdown)
+
+
+# The metrics of API.md ("Monitoring reports"), in the order DOMAIN.md ("Monitoring") lists what Regions and AIFA
+# need. Labels are lazy: a file is written in the language active when it is rendered.
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "requests",
+        gettext_lazy("Requests"),
+        (
+            _m("prescriptions_submitted", gettext_lazy("Requests submitted"), gettext_lazy("Requests")),
+            _m("prescriptions_eligible", gettext_lazy("Eligible"), gettext_lazy("Eligible")),
+            _m("prescriptions_rejected", gettext_lazy("Refused"), gettext_lazy("Refused")),
+            _m("rejections_by_criterion", gettext_lazy("Refusals by criterion"), breakdown=True),
+            _m(REQUESTS_BY_WEEK, gettext_lazy("Requests per week"), breakdown=True),
+        ),
+    ),
+    Section(
+        "courses",
+        gettext_lazy("Courses"),
+        (
+            _m("patients_treated", gettext_lazy("Patients treated (at least one dose)"), gettext_lazy("Treated")),
+            _m("courses_completed", gettext_lazy("Courses completed"), gettext_lazy("Completed")),
+            _m("courses_stopped", gettext_lazy("Courses stopped"), gettext_lazy("Stopped")),
+            _m("courses_cancelled", gettext_lazy("Courses cancelled"), gettext_lazy("Cancelled")),
+            _m("courses_in_progress", gettext_lazy("Courses in progress"), gettext_lazy("In progress")),
+            _m("stops_by_reason", gettext_lazy("Stops by reason"), breakdown=True),
+        ),
+    ),
+    Section(
+        "treatment",
+        gettext_lazy("Doses and dispensing"),
+        (
+            _m("doses_administered", gettext_lazy("Doses administered"), gettext_lazy("Doses")),
+            _m("syringes_dispensed", gettext_lazy("Syringes dispensed"), gettext_lazy("Syringes")),
+            _m("missed_doses", gettext_lazy("Missed doses"), gettext_lazy("Missed doses")),
+            _m("protocol_deviations", gettext_lazy("Protocol deviations"), gettext_lazy("Deviations")),
+        ),
+    ),
+    Section(
+        "safety",
+        gettext_lazy("Safety"),
+        (
+            _m("adverse_events_by_category", gettext_lazy("Adverse events by category"), breakdown=True),
+            _m("serious_adverse_events", gettext_lazy("Serious adverse events"), gettext_lazy("Serious AEs")),
+        ),
+    ),
+    Section(
+        "outcomes",
+        gettext_lazy("Outcomes"),
+        (
+            _m("outcomes_day28", gettext_lazy("WHO-CPS at day 28"), breakdown=True),
+            _m("deaths_day28", gettext_lazy("Deaths by day 28 (WHO-CPS 10)"), gettext_lazy("Deaths d28")),
+        ),
+    ),
+)
+OTHER_SECTION = gettext_lazy("Other")
+
+METRICS: dict[str, Metric] = {metric.key: metric for section in SECTIONS for metric in section.metrics}
+SECTION_OF: dict[str, Section] = {metric.key: section for section in SECTIONS for metric in section.metrics}
+HEADLINE_KEYS: tuple[str, ...] = tuple(key for key, metric in METRICS.items() if not metric.breakdown)
+# The breakdowns that get a sheet, a table and a chart of their own.
+BREAKDOWN_KEYS = ("rejections_by_criterion", "stops_by_reason", "adverse_events_by_category", "outcomes_day28")
+
+CRITERION_LABELS: dict[str, Promise] = {
+    "AGE_ADULT": gettext_lazy("Adult (≥ 18 years)"),
+    "HOSPITALISED": gettext_lazy("Hospitalised"),
+    "SARS_COV_2_CONFIRMED": gettext_lazy("SARS-CoV-2 confirmed"),
+    "PNEUMONIA_MODERATE_SEVERE": gettext_lazy("Moderate or severe pneumonia"),
+    "PAO2_FIO2_ABOVE_150": gettext_lazy("PaO2/FiO2 > 150 mmHg"),
+    "NO_CPAP_OR_VENTILATION": gettext_lazy("No CPAP or ventilation"),
+    "SUPAR_AT_LEAST_6": gettext_lazy("suPAR ≥ 6 ng/mL"),
+    "NO_IL_OR_JAK_INHIBITOR": gettext_lazy("No interleukin or JAK inhibitor"),
+    "REGIMEN_648": gettext_lazy("L.648 regimen (100 mg × 10 days)"),
+    "NO_NEUTROPENIA": gettext_lazy("Neutrophils ≥ 1.5 ×10⁹/L"),
+    "NO_HYPERSENSITIVITY": gettext_lazy("No hypersensitivity"),
+    "TOCILIZUMAB_SHORTAGE": gettext_lazy("Tocilizumab shortage in force"),
+}
+# WHO Clinical Progression Scale (WHO Working Group, Lancet Infect Dis 2020).
+WHO_CPS_LABELS: dict[str, Promise] = {
+    "0": gettext_lazy("uninfected"),
+    "1": gettext_lazy("asymptomatic, viral RNA detected"),
+    "2": gettext_lazy("symptomatic, independent"),
+    "3": gettext_lazy("symptomatic, assistance needed"),
+    "4": gettext_lazy("hospitalised, no oxygen"),
+    "5": gettext_lazy("oxygen by mask or prongs"),
+    "6": gettext_lazy("high-flow oxygen or NIV"),
+    "7": gettext_lazy("ventilated, PaO2/FiO2 ≥ 150"),
+    "8": gettext_lazy("ventilated, PaO2/FiO2 < 150 or vasopressors"),
+    "9": gettext_lazy("ventilated, and vasopressors, dialysis or ECMO"),
+    "10": gettext_lazy("dead"),
+}
+CODE_LABELS: dict[str, Mapping[str, Promise]] = {
+    "rejections_by_criterion": CRITERION_LABELS,
+    "stops_by_reason": dict(StopReason.choices),
+    "adverse_events_by_category": dict(AdverseEventCategory.choices),
+    "outcomes_day28": WHO_CPS_LABELS,
+}
+# The coded columns of the quarterly report, printed as words in the PDF.
+QUARTERLY_CODE_LABELS: dict[str, Mapping[str, Promise]] = {
+    "status": dict(PrescriptionStatus.choices),
+    "stop_reason": dict(StopReason.choices),
+}
+CODE_LABELS.update(QUARTERLY_CODE_LABELS)
+# Courses by status: the chart of the run page and the PDF.
+COURSE_STATUS_KEYS = ("courses_completed", "courses_stopped", "courses_cancelled", "courses_in_progress")
+
+
+def is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def shown(value, suppress_below: int = 0):
+    """A cell as printed: a count from 1 to ``suppress_below - 1`` becomes "<N" (0 stays 0, as it identifies nobody)."""
+    if suppress_below > 0 and is_count(value) and 0 < value < suppress_below:
+        return f"<{suppress_below}"
+    return value
+
+
+def is_suppressed(value, suppress_below: int = 0) -> bool:
+    return shown(value, suppress_below) != value
+
+
+def code_order(metric_key: str, codes: Iterable[str]) -> list[str]:
+    """Codes in the domain's order (criteria as listed, WHO-CPS 0…10, weeks in time), unknown ones after, sorted."""
+    codes = [str(code) for code in codes]
+    known = list(CODE_LABELS.get(metric_key, {}))
+    if metric_key == "outcomes_day28":
+        known = [str(score) for score in range(11)]
+    ordered = [code for code in known if code in codes]
+    return ordered + sorted(code for code in codes if code not in known)
+
+
+def code_label(metric_key: str, code) -> str:
+    label = CODE_LABELS.get(metric_key, {}).get(str(code))
+    return str(label) if label is not None else str(code)
+
+
+def breakdown_items(metrics: Mapping, metric_key: str) -> list[tuple[str, object]]:
+    """(code, raw count) of one breakdown, in the domain's order; empty when the metric is absent."""
+    values = metrics.get(metric_key) or {}
+    if not isinstance(values, Mapping):
+        return []
+    by_code = {str(code): count for code, count in values.items()}
+    if metric_key == "outcomes_day28":
+        # The whole scale, 0 to 10: a score nobody reached reads as 0, not as a gap.
+        by_code = {str(score): 0 for score in range(11)} | by_code
+    return [(code, by_code[code]) for code in code_order(metric_key, by_code)]
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    section: str
+    key: str  # stable; a breakdown's cell is "metric.code"
+    label: str
+    value: object  # as shown (suppressed)
+
+
+def metric_rows(context: ReportContext) -> Iterator[MetricRow]:
+    """Every figure of ``context.metrics`` but the per-centre list, breakdowns flattened as ``key.code``.
+
+    Keys this module does not know are kept (section "Other"), so a metric added by the core is never lost.
+    """
+    metrics = context.metrics
+    known = [metric.key for section in SECTIONS for metric in section.metrics if metric.key in metrics]
+    unknown = sorted(key for key in metrics if key not in METRICS and key != BY_CENTRE)
+    for key in known + unknown:
+        metric = METRICS.get(key)
+        section = str(SECTION_OF[key].label) if metric else str(OTHER_SECTION)
+        label = str(metric.label) if metric else key
+        value = metrics[key]
+        if isinstance(value, Mapping):
+            for code, count in breakdown_items(metrics, key):
+                yield MetricRow(
+                    section, f"{key}.{code}", f"{label}: {code_label(key, code)}", shown(count, context.suppress_below)
+                )
+        else:
+            yield MetricRow(section, key, label, shown(value, context.suppress_below))
+
+
+def headline(context: ReportContext) -> list[tuple[str, str, object]]:
+    """(key, label, value as shown) of the single-count figures present in the metrics, in report order."""
+    return [
+        (key, str(METRICS[key].label), shown(context.metrics[key], context.suppress_below))
+        for key in HEADLINE_KEYS
+        if key in context.metrics
+    ]
+
+
+def headline_sections(context: ReportContext) -> list[tuple[str, list[tuple[str, str, object]]]]:
+    """The headline figures grouped by section: [(section label, [(key, label, value), …]), …]."""
+    rows = headline(context)
+    grouped = []
+    for section in SECTIONS:
+        in_section = [row for row in rows if SECTION_OF[row[0]] is section]
+        if in_section:
+            grouped.append((str(section.label), in_section))
+    return grouped
+
+
+def breakdown_table(
+    context: ReportContext, metric_key: str, *, numbered: bool = False
+) -> list[tuple[str, str, object]]:
+    """(code, label, count as shown) of one breakdown.
+
+    ``numbered``: a WHO-CPS label starts with its score ("10 — dead"), for tables that show no code column.
+    """
+    rows = []
+    for code, count in breakdown_items(context.metrics, metric_key):
+        label = code_label(metric_key, code)
+        if numbered and metric_key == "outcomes_day28":
+            label = f"{code} — {label}"
+        rows.append((code, label, shown(count, context.suppress_below)))
+    return rows
+
+
+def centres(context: ReportContext) -> list[Mapping]:
+    return [entry for entry in context.metrics.get(BY_CENTRE) or [] if isinstance(entry, Mapping)]
+
+
+def centre_columns(context: ReportContext, *, flatten: bool) -> list[str]:
+    """The count columns of the per-centre table: the headline counts in report order, then the rest.
+
+    ``flatten``: breakdowns too, as ``key.code`` (CSV and XLSX, where width costs nothing); otherwise single
+    counts only (PDF and HTML).
+    """
+    present: dict[str, set[str]] = {}
+    for entry in centres(context):
+        for key, value in entry.items():
+            if key in CENTRE_IDENTITY_KEYS:
+                continue
+            codes = present.setdefault(key, set())
+            if isinstance(value, Mapping):
+                codes.update(str(code) for code in value)
+    order = [key for key in METRICS if key in present]
+    order += sorted(key for key in present if key not in METRICS)
+    columns = []
+    for key in order:
+        if present[key]:
+            if flatten:
+                columns += [f"{key}.{code}" for code in code_order(key, present[key])]
+        elif flatten or key in METRICS:
+            columns.append(key)
+    return columns
+
+
+def centre_column_label(column: str, *, short: bool = False) -> str:
+    key, _dot, code = column.partition(".")
+    metric = METRICS.get(key)
+    if metric is None:
+        return column
+    label = str(metric.short if short else metric.label)
+    return f"{label}: {code_label(key, code)}" if code else label
+
+
+def centre_cell(entry: Mapping, column: str, suppress_below: int = 0):
+    key, _dot, code = column.partition(".")
+    value = entry.get(key)
+    if code:
+        if not isinstance(value, Mapping):
+            return ""
+        # A breakdown lists the codes that occurred: a code another centre has is a zero here.
+        value = {str(other): count for other, count in value.items()}.get(code, 0)
+    return "" if value is None else shown(value, suppress_below)
+
+
+def centre_name(entry: Mapping) -> str:
+    return str(entry.get("centre_name") or entry.get("centre_id") or "")
+
+
+def centre_region(entry: Mapping) -> str:
+    region = entry.get("region")
+    if isinstance(region, Mapping):
+        return str(region.get("name") or region.get("code") or "")
+    return "" if region is None else str(region)
+
+
+def region_display(context: ReportContext) -> str:
+    if context.region_code:
+        return f"{context.region_name} ({context.region_code})"
+    return context.region_name
+
+
+def date_display(day: date) -> str:
+    # "j E Y": the day without a leading zero and the month in full, in the active language.
+    return formats.date_format(day, "j E Y")
+
+
+def period_text(start: date, end: date) -> str:
+    return _("%(start)s – %(end)s") % {"start": date_display(start), "end": date_display(end)}
+
+
+def period_display(context: ReportContext) -> str:
+    return period_text(context.period_start, context.period_end)
+
+
+def local_time(moment: datetime) -> datetime:
+    """Rome time (settings.TIME_ZONE) for an aware moment; a naive one is taken as already local."""
+    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+
+
+def as_of_display(context: ReportContext) -> str:
+    if context.data_as_of is None:  # a run that never computed its figures
+        return ""
+    moment = local_time(context.data_as_of)
+    return f"{date_display(moment)} {moment:%H:%M}"
+
+
+def number_display(value) -> str:
+    """A figure for print: thousands grouped the local way (1.234 in Italian); "<3" and text as they are."""
+    if is_count(value):
+        return formats.number_format(value, force_grouping=True)
+    return "" if value is None else str(value)
+
+
+def suppression_note(context: ReportContext) -> str | None:
+    if context.suppress_below <= 0:
+        return None
+    return _("Counts from 1 to %(max)s are shown as “<%(n)s” (small-count suppression).") % {
+        "max": context.suppress_below - 1,
+        "n": context.suppress_below,
+    }

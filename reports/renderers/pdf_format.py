@@ -1,0 +1,538 @@
+"""PDF files for print (reportlab, A4), in DejaVu Sans so "≥", "×" and accents print (Helvetica if it is missing).
+
+Monitoring report: title; region, period, data as of, run; the headline figures grouped by section; the charts of
+``reports.charts`` (courses by status, refusals by criterion, adverse events by category, WHO-CPS at day 28,
+requests per week when the metrics carry it); then, on landscape pages, the per-centre table. Every page has the
+footer "Registro 648 — dati pseudonimizzati" and "page N of M"; pages after the first repeat title, region and
+period at the top.
+
+Quarterly report: landscape pages drawn one at a time as rows come (a page's worth of rows in memory at most):
+identity on top of the first page, the column header on every page, "page N" in the footer (the total is
+unknown while streaming).
+"""
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
+
+from django.utils.translation import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas as pdf_canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Frame,
+    Image,
+    KeepTogether,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from .. import charts
+from ..context import QUARTERLY_COLUMNS, ReportContext
+from . import figures
+
+FOOTER = "Registro 648 — dati pseudonimizzati"  # the registry's stamp, as printed on every page in every language
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+INK = colors.HexColor("#1d2733")
+MUTED = colors.HexColor("#5b6b7c")
+LINE = colors.HexColor("#d8dee6")
+BRAND = colors.HexColor("#0b5c8a")
+ZEBRA = colors.HexColor("#f5f7fa")
+HEAD_BG = colors.HexColor("#e6edf5")
+MARGIN = 15 * mm
+
+
+@dataclass(frozen=True)
+class Fonts:
+    regular: str
+    bold: str
+    mono: str
+
+
+@cache
+def fonts() -> Fonts:
+    """DejaVu (Debian fonts-dejavu-core) registered once; the PDF base fonts when it is not installed."""
+    files = {
+        "DejaVuSans": "DejaVuSans.ttf",
+        "DejaVuSans-Bold": "DejaVuSans-Bold.ttf",
+        "DejaVuSansMono": "DejaVuSansMono.ttf",
+    }
+    try:
+        for name, filename in files.items():
+            pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
+    except Exception:  # noqa: BLE001 (any unreadable font file means: fall back)
+        return Fonts("Helvetica", "Helvetica-Bold", "Courier")
+    pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold")
+    return Fonts("DejaVuSans", "DejaVuSans-Bold", "DejaVuSansMono")
+
+
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    font = fonts()
+    body = ParagraphStyle("body", fontName=font.regular, fontSize=9, leading=12, textColor=INK)
+    return {
+        "body": body,
+        "title": ParagraphStyle("title", body, fontName=font.bold, fontSize=16, leading=20, textColor=BRAND),
+        "h2": ParagraphStyle("h2", body, fontName=font.bold, fontSize=11.5, leading=15, textColor=BRAND, spaceBefore=8),
+        "label": ParagraphStyle("label", body, textColor=MUTED),
+        "muted": ParagraphStyle("muted", body, fontSize=8, leading=10, textColor=MUTED),
+        "cell": ParagraphStyle("cell", body, fontSize=7.5, leading=9),
+        "head": ParagraphStyle("head", body, fontName=font.bold, fontSize=6.2, leading=7.5, textColor=INK),
+        "head_right": ParagraphStyle(
+            "head_right", body, fontName=font.bold, fontSize=6.2, leading=7.5, textColor=INK, alignment=TA_RIGHT
+        ),
+        "chart": ParagraphStyle("chart", body, fontName=font.bold, fontSize=9, leading=11),
+    }
+
+
+def _p(text: str, style: str = "body") -> Paragraph:
+    return Paragraph(_escape(text), styles()[style])
+
+
+def _escape(text) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _footer(canvas, page: int, pages: int | None) -> None:
+    width, _height = canvas._pagesize
+    font = fonts()
+    canvas.saveState()
+    canvas.setStrokeColor(LINE)
+    canvas.line(MARGIN, 11 * mm, width - MARGIN, 11 * mm)
+    canvas.setFont(font.regular, 7.5)
+    canvas.setFillColor(MUTED)
+    canvas.drawString(MARGIN, 7 * mm, FOOTER)
+    if pages is None:
+        number = _("Page %(page)s") % {"page": page}
+    else:
+        number = _("Page %(page)s of %(pages)s") % {"page": page, "pages": pages}
+    canvas.drawRightString(width - MARGIN, 7 * mm, number)
+    canvas.restoreState()
+
+
+def _running_header(canvas, context: ReportContext) -> None:
+    width, height = canvas._pagesize
+    canvas.saveState()
+    font_name = fonts().regular
+    canvas.setFont(font_name, 7.5)
+    canvas.setFillColor(MUTED)
+    text = f"{context.title} · {figures.region_display(context)} · {figures.period_display(context)}"
+    canvas.drawString(MARGIN, height - 9 * mm, _fit_lines(text, font_name, 7.5, width - 2 * MARGIN, max_lines=1))
+    canvas.restoreState()
+
+
+class _NumberedCanvas(pdf_canvas.Canvas):
+    """Holds the pages back until the end, to print "page N of M" (the monitoring report is a few pages)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+
+    def showPage(self):  # noqa: N802 (reportlab's name)
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            _footer(self, number, len(self._pages))
+            super().showPage()
+        super().save()
+
+
+# ---------------------------------------------------------------- monitoring
+
+
+def _identity(context: ReportContext, *, compact: bool = False) -> Table:
+    rows = [
+        (_("Region"), figures.region_display(context)),
+        (_("Period"), figures.period_display(context)),
+        (_("Data as of"), figures.as_of_display(context)),
+    ]
+    if not compact:
+        rows.append((_("Run"), context.run_id))
+    table = Table([[_p(label, "label"), _p(value)] for label, value in rows], colWidths=[32 * mm, None], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return table
+
+
+def _section_table(title: str, rows: list[tuple[str, object]], width: float, *, value_size: float) -> Table:
+    font = fonts()
+    data = [[title, ""]] + [[_p(label), figures.number_display(value)] for label, value in rows]
+    table = Table(data, colWidths=[width - 24 * mm, 24 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("SPAN", (0, 0), (1, 0)),
+                ("FONT", (0, 0), (-1, 0), font.bold, 9),
+                ("TEXTCOLOR", (0, 0), (-1, 0), BRAND),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
+                ("FONT", (1, 1), (1, -1), font.bold if value_size >= 10 else font.regular, value_size),
+                ("ALIGN", (1, 1), (1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.4, LINE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return table
+
+
+def _two_columns(blocks: list[tuple[str, list[tuple[str, object]]]], width: float, *, value_size: float) -> Table:
+    """Small titled tables in two columns, each into the shorter column, in order."""
+    gap = 8 * mm
+    column_width = (width - gap) / 2
+    columns: list[list] = [[], []]
+    heights = [0, 0]
+    for title, rows in blocks:
+        side = 0 if heights[0] <= heights[1] else 1
+        columns[side] += [_section_table(title, rows, column_width, value_size=value_size), Spacer(1, 3 * mm)]
+        heights[side] += len(rows) + 2
+    outer = Table([[columns[0], "", columns[1]]], colWidths=[column_width, gap, column_width])
+    outer.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return outer
+
+
+def _headline(context: ReportContext, width: float) -> Table | Paragraph:
+    sections = figures.headline_sections(context)
+    if not sections:
+        return _p(_("No figures in this report."), "muted")
+    blocks = [(title, [(label, value) for _key, label, value in rows]) for title, rows in sections]
+    return _two_columns(blocks, width, value_size=10)
+
+
+def _breakdowns(context: ReportContext, width: float) -> Table | None:
+    """Every breakdown as a table, so the printed report carries each figure as text, not only as a bar."""
+    blocks = []
+    for key in figures.BREAKDOWN_KEYS:
+        rows = figures.breakdown_table(context, key, numbered=True)
+        if rows:
+            blocks.append((str(figures.METRICS[key].label), [(label, value) for _code, label, value in rows]))
+    return _two_columns(blocks, width, value_size=9) if blocks else None
+
+
+def _chart_cell(name: str, context: ReportContext, width: float) -> list:
+    png = charts.chart_png(name, context.metrics, suppress_below=context.suppress_below)
+    cell = [_p(charts.chart_title(name), "chart"), Spacer(1, 1.5 * mm)]
+    if png is None:
+        cell.append(_p(_("No data in the period."), "muted"))
+        return cell
+    pixels_wide, pixels_high = ImageReader(io.BytesIO(png)).getSize()
+    cell.append(Image(io.BytesIO(png), width=width, height=width * pixels_high / pixels_wide))
+    return cell
+
+
+def _charts(context: ReportContext, width: float) -> list:
+    """Requests per week across the page (a time line), then the breakdowns two by two."""
+    names = charts.chart_names(context.metrics)
+    flowables = []
+    if charts.REQUESTS_PER_WEEK in names:
+        names.remove(charts.REQUESTS_PER_WEEK)
+        flowables += [KeepTogether(_chart_cell(charts.REQUESTS_PER_WEEK, context, width)), Spacer(1, 5 * mm)]
+    gap = 6 * mm
+    column_width = (width - gap) / 2
+    cells = [_chart_cell(name, context, column_width) for name in names]
+    if len(cells) % 2:
+        cells.append("")
+    rows = [[cells[i], "", cells[i + 1]] for i in range(0, len(cells), 2)]
+    table = Table(rows, colWidths=[column_width, gap, column_width])
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5 * mm),
+            ]
+        )
+    )
+    return [*flowables, table]
+
+
+def _centre_table(context: ReportContext, width: float) -> Table:
+    font = fonts()
+    columns = figures.centre_columns(context, flatten=False)
+    centres = figures.centres(context)
+    # A regional report's centres are all in its region: the column would repeat it on every line.
+    with_region = len({figures.centre_region(entry) for entry in centres}) > 1 or not context.region_code
+    header = [_p(_("Centre"), "head")] + ([_p(_("Region"), "head")] if with_region else [])
+    header += [_p(figures.centre_column_label(column, short=True), "head_right") for column in columns]
+    data = [header]
+    for entry in centres:
+        identity = [_p(figures.centre_name(entry), "cell")]
+        if with_region:
+            identity.append(_p(figures.centre_region(entry), "cell"))
+        data.append(
+            identity + [figures.number_display(figures.centre_cell(entry, c, context.suppress_below)) for c in columns]
+        )
+    identity_widths = [40 * mm, 18 * mm] if with_region else [56 * mm]
+    count_width = (width - sum(identity_widths)) / max(len(columns), 1)
+    first_count = len(identity_widths)
+    table = Table(data, colWidths=identity_widths + [count_width] * len(columns), repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (first_count, 1), (-1, -1), font.regular, 7.5),
+                ("ALIGN", (first_count, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+                ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
+                ("LINEBELOW", (0, 1), (-1, -1), 0.3, LINE),
+                ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
+                ("LEFTPADDING", (0, 0), (0, -1), 3),
+            ]
+        )
+    )
+    return table
+
+
+def monitoring(context: ReportContext, out: BinaryIO) -> None:
+    portrait_size, landscape_size = A4, landscape(A4)
+    document = BaseDocTemplate(
+        out,
+        pagesize=portrait_size,
+        title=context.title,
+        subject=f"{figures.region_display(context)} · {figures.period_display(context)}",
+        author="Registro 648",
+        creator="Registro 648",
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+    )
+
+    def on_page(canvas, doc):
+        if doc.page > 1:
+            _running_header(canvas, context)
+
+    def frame(size, name):
+        return Frame(MARGIN, MARGIN, size[0] - 2 * MARGIN, size[1] - 2 * MARGIN, id=name, leftPadding=0, rightPadding=0)
+
+    document.addPageTemplates(
+        [
+            PageTemplate("portrait", [frame(portrait_size, "p")], onPage=on_page, pagesize=portrait_size),
+            PageTemplate("landscape", [frame(landscape_size, "l")], onPage=on_page, pagesize=landscape_size),
+        ]
+    )
+    width = portrait_size[0] - 2 * MARGIN
+    story = [_p(context.title, "title"), Spacer(1, 2 * mm), _identity(context)]
+    note = figures.suppression_note(context)
+    if note:
+        story += [Spacer(1, 2 * mm), _p(note, "muted")]
+    story += [
+        Spacer(1, 3 * mm),
+        KeepTogether([_p(_("Headline figures"), "h2"), Spacer(1, 1 * mm), _headline(context, width)]),
+        _p(_("Charts"), "h2"),
+        Spacer(1, 1 * mm),
+        *_charts(context, width),
+    ]
+    breakdowns = _breakdowns(context, width)
+    if breakdowns is not None:
+        story += [KeepTogether([_p(_("Breakdowns"), "h2"), Spacer(1, 1 * mm), breakdowns])]
+    if figures.centres(context):
+        story += [
+            NextPageTemplate("landscape"),
+            PageBreak(),
+            _p(_("By centre"), "h2"),
+            Spacer(1, 2 * mm),
+            _centre_table(context, landscape_size[0] - 2 * MARGIN),
+        ]
+    else:
+        story += [_p(_("By centre"), "h2"), _p(_("No centre in this report."), "muted")]
+    document.build(story, canvasmaker=_NumberedCanvas)
+
+
+# ---------------------------------------------------------------- quarterly
+
+QUARTERLY_HEADERS = {
+    "pseudonym": lambda: _("Pseudonym"),
+    "centre": lambda: _("Centre"),
+    "prescription_date": lambda: _("Prescribed on"),
+    "criteria_version": lambda: _("Criteria version"),
+    "status": lambda: _("Status"),
+    "doses_administered": lambda: _("Doses"),
+    "syringes_dispensed": lambda: _("Syringes"),
+    "stop_reason": lambda: _("Stop reason"),
+    "adverse_events": lambda: _("Adverse events"),
+    "serious_adverse_events": lambda: _("Serious AEs"),
+    "who_cps_day14": lambda: _("WHO-CPS day 14"),
+    "who_cps_day28": lambda: _("WHO-CPS day 28"),
+}
+# Points, on a landscape A4 page inside 15 mm margins (757 pt): text columns first, counts narrow.
+QUARTERLY_WIDTHS = {
+    "pseudonym": 122,  # 32 characters of DejaVu Sans Mono at 6 pt a line
+    "centre": 125,
+    "prescription_date": 56,
+    "criteria_version": 58,
+    "status": 66,
+    "stop_reason": 70,
+}
+COUNT_WIDTH = 43
+CELL_SIZE = 6.5
+ROW_HEIGHT = 17  # two lines: a 64-character pseudonym prints whole, on two lines
+HEADER_HEIGHT = 24
+QUARTERLY_IDENTITY_HEIGHT = 24 * mm
+
+
+def _fit_lines(text: str, font_name: str, size: float, width: float, max_lines: int = 2) -> str:
+    """At most ``max_lines`` lines of ``width``: words wrapped, a word too long broken, the rest cut with "…"."""
+    lines = []
+    for line in simpleSplit(text, font_name, size, width) or [""]:
+        while pdfmetrics.stringWidth(line, font_name, size) > width and len(line) > 1:
+            cut = len(line)
+            while cut > 1 and pdfmetrics.stringWidth(line[:cut], font_name, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:-1] + "…"
+    return "\n".join(lines)
+
+
+def _quarterly_text(value, column: str, width: float) -> str:
+    if isinstance(value, datetime):
+        text = f"{figures.local_time(value):%Y-%m-%d %H:%M}"
+    elif isinstance(value, date):
+        text = value.isoformat()
+    elif column in figures.QUARTERLY_CODE_LABELS and value:
+        text = figures.code_label(column, value)  # "clinical worsening" reads better on paper than its code
+    else:
+        text = figures.number_display(value)
+    if column == "pseudonym":  # whole, however long: it is the key a reader looks up
+        half = (len(text) + 1) // 2
+        return f"{text[:half]}\n{text[half:]}" if len(text) > 32 else text
+    return _fit_lines(text, fonts().regular, CELL_SIZE, width - 6)
+
+
+def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:
+    font = fonts()
+    page_width, page_height = landscape(A4)
+    canvas = pdf_canvas.Canvas(out, pagesize=(page_width, page_height), pageCompression=1)
+    canvas.setTitle(context.title)
+    canvas.setAuthor("Registro 648")
+    canvas.setSubject(f"{figures.region_display(context)} · {figures.period_display(context)}")
+    widths = [QUARTERLY_WIDTHS.get(column, COUNT_WIDTH) for column in QUARTERLY_COLUMNS]
+    header = [
+        _p(QUARTERLY_HEADERS[column](), "head" if column in QUARTERLY_WIDTHS else "head_right")
+        for column in QUARTERLY_COLUMNS
+    ]
+    style = TableStyle(
+        [
+            ("FONT", (0, 1), (-1, -1), font.regular, CELL_SIZE, 7.5),
+            ("FONT", (0, 1), (0, -1), font.mono, 6, 7.5),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+            ("ALIGN", (5, 1), (6, -1), "RIGHT"),
+            ("ALIGN", (8, 1), (-1, -1), "RIGHT"),
+            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.3, LINE),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 1),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+        ]
+    )
+    top = page_height - MARGIN
+    bottom = 15 * mm
+    first_page_identity = QUARTERLY_IDENTITY_HEIGHT
+
+    def rows_fitting(identity_height: float) -> int:
+        return int((top - identity_height - bottom - HEADER_HEIGHT) // ROW_HEIGHT)
+
+    page = 1
+    size = rows_fitting(first_page_identity)
+    iterator = iter(rows)
+    pending: list[dict] = []  # the row read to learn that another page is needed
+    while True:
+        chunk = pending + list(islice(iterator, size - len(pending)))
+        pending = []
+        if page == 1:
+            y = _quarterly_identity(canvas, context, top)
+        else:
+            _running_header(canvas, context)
+            y = top
+        data = [header] + [
+            [_quarterly_text(row.get(c), c, w) for c, w in zip(QUARTERLY_COLUMNS, widths, strict=True)] for row in chunk
+        ]
+        table = Table(data, colWidths=widths, rowHeights=[HEADER_HEIGHT] + [ROW_HEIGHT] * len(chunk))
+        table.setStyle(style)
+        _width, height = table.wrapOn(canvas, page_width - 2 * MARGIN, y - bottom)
+        table.drawOn(canvas, MARGIN, y - height)
+        if not chunk:
+            canvas.setFont(font.regular, 9)
+            canvas.setFillColor(MUTED)
+            canvas.drawString(MARGIN, y - height - 6 * mm, _("No patient in this period."))
+        _footer(canvas, page, None)
+        # A new page only when another row exists, so a full last page is not followed by an empty one.
+        page_full = len(chunk) == size
+        chunk = data = table = None  # let this page's rows go before reading the next page's
+        following = next(iterator, None) if page_full else None
+        if following is None:
+            break
+        pending = [following]
+        canvas.showPage()
+        page += 1
+        size = rows_fitting(0)
+    canvas.showPage()
+    canvas.save()
+
+
+def _quarterly_identity(canvas, context: ReportContext, top: float) -> float:
+    """Title and identity at the top of the first page; returns where the table starts."""
+    font = fonts()
+    canvas.saveState()
+    canvas.setFillColor(BRAND)
+    canvas.setFont(font.bold, 15)
+    canvas.drawString(MARGIN, top - 14, context.title)
+    canvas.setFillColor(INK)
+    canvas.setFont(font.regular, 9)
+    lines = [
+        f"{_('Region')}: {figures.region_display(context)}",
+        f"{_('Period')}: {figures.period_display(context)}",
+        f"{_('Data as of')}: {figures.as_of_display(context)}",
+    ]
+    for index, line in enumerate(lines):
+        canvas.drawString(MARGIN, top - 30 - 12 * index, line)
+    canvas.restoreState()
+    return top - QUARTERLY_IDENTITY_HEIGHT

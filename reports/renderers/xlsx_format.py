@@ -1,0 +1,191 @@
+"""XLSX workbooks (openpyxl). Counts are numbers; a suppressed count is the text "<N".
+
+Monitoring report, one sheet each (names in the active language):
+
+- "Summary": title, region, period, data as of, run, suppression note; then a table Section | Figure | Value |
+  Key of the single-count figures;
+- one sheet a breakdown: refusals by criterion, stops by reason, adverse events by category, WHO-CPS at day 28
+  (and requests per week when the metrics carry it): Code | Description | Count;
+- "Centres": Centre ID | Centre | Region | one column a count (breakdowns as "Label: code").
+
+Header rows are bold and frozen, columns sized to their content.
+
+Quarterly report: one sheet, a bold header row of ``QUARTERLY_COLUMNS`` then one row a patient, written with a
+write-only workbook so rows go to disk as they come.
+"""
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import BinaryIO
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from ..context import QUARTERLY_COLUMNS, ReportContext
+from . import figures
+
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=14)
+MUTED = Font(color="5B6B7C")
+RIGHT = Alignment(horizontal="right")
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+MAX_WIDTH = 60
+# Quarterly columns' widths (characters): fixed, as a write-only sheet cannot measure rows it has not seen.
+QUARTERLY_WIDTHS = {"pseudonym": 26, "centre": 36, "prescription_date": 16, "criteria_version": 16, "stop_reason": 20}
+
+
+def sheet_title(text: str) -> str:
+    """Excel's rules: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "-", text)[:31]
+
+
+def cell_value(value):
+    if isinstance(value, datetime):
+        return figures.local_time(value).replace(tzinfo=None)  # Excel has no time zones: Rome time
+    return value
+
+
+def _text_width(value) -> int:
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    return len(str(value)) if value is not None else 0
+
+
+def _table(sheet, header: Sequence[str], rows: Iterable[Sequence], *, freeze: bool = True) -> None:
+    """Append a header (bold) and rows; counts stay numbers, "<N" aligned like them."""
+    sheet.append(list(header))
+    header_row = sheet.max_row
+    for cell in sheet[header_row]:
+        cell.font = BOLD
+    for row in rows:
+        sheet.append([cell_value(value) for value in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("<"):
+                cell.alignment = RIGHT
+            elif isinstance(cell.value, datetime):
+                cell.number_format = DATETIME_FORMAT
+            elif isinstance(cell.value, date):
+                cell.number_format = DATE_FORMAT
+    if freeze:
+        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+
+
+def _fit_columns(sheet, *, minimum: int = 8) -> None:
+    widths: dict[int, int] = {}
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value is None or cell.font == TITLE:
+                continue
+            widths[cell.column] = max(widths.get(cell.column, minimum), _text_width(cell.value) + 2)
+    for column, width in widths.items():
+        sheet.column_dimensions[get_column_letter(column)].width = min(width, MAX_WIDTH)
+
+
+def _summary(sheet, context: ReportContext) -> None:
+    sheet.append([context.title])
+    sheet["A1"].font = TITLE
+    identity = [
+        (_("Region"), figures.region_display(context)),
+        (_("Period from"), context.period_start),
+        (_("Period to (included)"), context.period_end),
+        (_("Data as of"), context.data_as_of),
+        (_("Run"), context.run_id),
+    ]
+    note = figures.suppression_note(context)
+    if note:
+        identity.append((_("Suppression"), note))
+    for label, value in identity:
+        sheet.append([label, cell_value(value)])
+        row = sheet[sheet.max_row]
+        row[0].font = BOLD
+        if isinstance(value, datetime):
+            row[1].number_format = DATETIME_FORMAT
+        elif isinstance(value, date):
+            row[1].number_format = DATE_FORMAT
+        row[1].alignment = Alignment(horizontal="left")
+    sheet.append([])
+    _table(
+        sheet,
+        [_("Section"), _("Figure"), _("Value"), _("Key")],
+        (
+            (section, label, value, key)
+            for section, rows in figures.headline_sections(context)
+            for key, label, value in rows
+        ),
+        freeze=False,
+    )
+    for row in sheet.iter_rows(min_row=sheet.max_row - len(figures.headline(context)) + 1, min_col=4, max_col=4):
+        row[0].font = MUTED
+
+
+def monitoring(context: ReportContext, out: BinaryIO) -> None:
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = sheet_title(_("Summary"))
+    _summary(summary, context)
+    _fit_columns(summary)
+    breakdowns = [*figures.BREAKDOWN_KEYS]
+    if figures.REQUESTS_BY_WEEK in context.metrics:
+        breakdowns.append(figures.REQUESTS_BY_WEEK)
+    for key in breakdowns:
+        sheet = workbook.create_sheet(sheet_title(str(figures.METRICS[key].label)))
+        _table(sheet, [_("Code"), _("Description"), _("Count")], figures.breakdown_table(context, key))
+        _fit_columns(sheet)
+    centres = figures.centres(context)
+    sheet = workbook.create_sheet(sheet_title(_("Centres")))
+    columns = figures.centre_columns(context, flatten=True)
+    _table(
+        sheet,
+        [_("Centre ID"), _("Centre"), _("Region"), *(figures.centre_column_label(c) for c in columns)],
+        (
+            [
+                entry.get("centre_id"),
+                figures.centre_name(entry),
+                figures.centre_region(entry),
+                *(figures.centre_cell(entry, column, context.suppress_below) for column in columns),
+            ]
+            for entry in centres
+        ),
+    )
+    _fit_columns(sheet)
+    for column in range(4, len(columns) + 4):  # count headers are long labels: wrap them, keep columns narrow
+        sheet.column_dimensions[get_column_letter(column)].width = 14
+        sheet.cell(row=1, column=column).alignment = Alignment(wrap_text=True, vertical="top")
+    workbook.save(out)
+
+
+def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title(_("Quarterly report")))
+    # A write-only sheet takes widths and panes before its first row.
+    for index, column in enumerate(QUARTERLY_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = QUARTERLY_WIDTHS.get(column, max(len(column), 10) + 2)
+    sheet.freeze_panes = "A2"
+    header = []
+    for column in QUARTERLY_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font = BOLD
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_quarterly_cell(sheet, row.get(column)) for column in QUARTERLY_COLUMNS])
+    workbook.save(out)
+
+
+def _quarterly_cell(sheet, value):
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=cell_value(value))
+        cell.number_format = DATETIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    return value

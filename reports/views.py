@@ -1,0 +1,288 @@
+"""Pages of the monitoring reports: the dashboard (runs and a request form) and one run's page.
+
+Thin like the API (``reports/api.py``): parse, call one service or selector, render. Runs come from the
+selectors, so a run outside the user's scope is a 404; a role refusal is a 403 page saying why. A finished
+monitoring run shows the figures and charts of its PDF, drawn by the same code (``reports.renderers.figures``,
+``reports.charts``) from the same ``ReportContext``, small-count suppression included.
+
+While a run is queued or running its page refreshes itself: htmx polls a fragment every 2 s when
+``static/vendor/htmx.min.js`` is there, otherwise a plain ``<meta http-equiv="refresh">`` reloads the page.
+"""
+
+import functools
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from registry.errors import InvalidInput
+from registry.models import Role
+from registry.permissions import PermissionDenied, ensure_role
+
+from . import charts, selectors, services
+from .context import MONITORING, ReportContext
+from .models import ReportKind, ReportRun, ReportStatus
+from .renderers import figures
+from .tasks import COUNTRY_NAME, report_context  # report_context: what a run's files print
+
+COUNTRY = "IT"  # the form's value for the whole country (region codes are digits)
+RUNS_SHOWN = 50
+ACTIVE = (ReportStatus.QUEUED, ReportStatus.RUNNING)
+POLL_SECONDS = 2
+REFRESH_SECONDS = 3
+
+
+# --- Errors as pages ---------------------------------------------------------------------------
+
+
+def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "reports/forbidden.html", {"reason": reason}, status=403)
+
+
+def page(view):
+    """A reports page: sign-in required; regional officers, the national role and administrators only (403)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            ensure_role(request.user, Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR)
+            return view(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            return forbidden(request, str(exc))
+
+    return login_required(wrapper)
+
+
+@functools.cache
+def htmx_available() -> bool:
+    """Whether the vendored htmx is there (another part of the project vendors it)."""
+    return finders.find("vendor/htmx.min.js") is not None
+
+
+# --- The request form ------------------------------------------------------------------------------
+
+
+class ReportRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Report"),
+        choices=[(value, capfirst(label)) for value, label in ReportKind.choices],
+        initial=MONITORING,
+    )
+    region = forms.ChoiceField(label=gettext_lazy("Region"))
+    # ISO values: a date input shows nothing for a date written the local way.
+    period_start = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    period_end = forms.DateField(
+        label=gettext_lazy("To (included)"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, regions, country: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(region.code, f"{region.code} {region.name}") for region in regions]
+        if country:
+            choices.insert(0, (COUNTRY, _("Italia (whole country)")))
+        self.fields["region"].choices = choices
+        if len(choices) == 1:
+            self.fields["region"].initial = choices[0][0]
+        # The quarter just ended: what the L.648 report and most monitoring requests are about.
+        self.fields["period_start"].initial, self.fields["period_end"].initial = services.previous_quarter(
+            timezone.localdate()
+        )
+        self.fields["period_end"].help_text = _("The quarterly report covers exactly one calendar quarter.")
+
+    def region_code(self) -> str | None:
+        region = self.cleaned_data["region"]
+        return None if region == COUNTRY else region
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        """A service's InvalidInput next to its field; an error about anything else above the form."""
+        for field, messages_ in errors.items():
+            for message in messages_:
+                self.add_error(field if field in self.fields else None, message)
+
+
+# --- Dashboard -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run: ReportRun
+    region: str
+    period: str
+    url: str
+
+
+def _region_name(run: ReportRun) -> str:
+    return run.region.name if run.region_id else COUNTRY_NAME
+
+
+def _run_rows(user) -> tuple[list[RunRow], bool]:
+    runs = list(selectors.report_run_list(user=user)[:RUNS_SHOWN])
+    rows = [
+        RunRow(
+            run,
+            _region_name(run),
+            figures.period_text(run.period_start, run.period_end),
+            reverse("reports:run", args=[run.pk]),
+        )
+        for run in runs
+    ]
+    return rows, any(run.status in ACTIVE for run in runs)
+
+
+def _runs_context(request) -> dict:
+    rows, active = _run_rows(request.user)
+    return {"rows": rows, "active": active, "htmx": htmx_available(), "poll_seconds": POLL_SECONDS}
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def dashboard(request):
+    """The user's report runs, and a form to ask for a new one."""
+    regions, country = selectors.report_request_regions(user=request.user)
+    form = ReportRequestForm(request.POST or None, regions=regions, country=country)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.report_request(
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                region_code=form.region_code(),
+                period_start=form.cleaned_data["period_start"],
+                period_end=form.cleaned_data["period_end"],
+            )
+        except InvalidInput as exc:
+            form.add_service_errors(exc.errors)
+        else:
+            messages.success(request, _("Report requested: it is generated in the background."))
+            return redirect("reports:run", run_id=run.pk)
+    context = {"form": form, **_runs_context(request), "refresh_seconds": REFRESH_SECONDS}
+    return render(request, "reports/dashboard.html", context)
+
+
+@page
+@require_GET
+def run_list_fragment(request):
+    """The runs table alone, polled by the dashboard while a run is under way."""
+    return render(request, "reports/_runs.html", _runs_context(request))
+
+
+# --- One run ---------------------------------------------------------------------------------------
+
+
+def _run_or_404(user, run_id) -> ReportRun:
+    run = selectors.report_run_get(user=user, run_id=run_id)
+    if run is None:
+        raise Http404
+    return run
+
+
+def _downloads(run: ReportRun) -> list[tuple[str, str]]:
+    """(format, API download URL) of the run's files, CSV, XLSX, PDF."""
+    order = {fmt: position for position, fmt in enumerate(("pdf", "xlsx", "csv"))}
+    files = sorted(run.files.all(), key=lambda report_file: order.get(report_file.format, 99))
+    return [
+        (report_file.format, reverse("api-report-file", kwargs={"run_id": run.pk, "fmt": report_file.format}))
+        for report_file in files
+    ]
+
+
+def _monitoring_figures(context: ReportContext) -> dict:
+    """What the PDF prints, for the page: headline figures, charts, breakdowns, the per-centre table."""
+    suppress_below = context.suppress_below
+    headline = [
+        (section, [(key, label, figures.number_display(value)) for key, label, value in rows])
+        for section, rows in figures.headline_sections(context)
+    ]
+    chart_list = [
+        (name, charts.chart_title(name), _svg(charts.chart_svg(name, context.metrics, suppress_below=suppress_below)))
+        for name in charts.chart_names(context.metrics)
+    ]
+    breakdowns = []
+    for key in figures.BREAKDOWN_KEYS:
+        rows = [
+            (code, label, figures.number_display(value))
+            for code, label, value in figures.breakdown_table(context, key, numbered=True)
+        ]
+        if rows:
+            breakdowns.append((key, str(figures.METRICS[key].label), rows))
+    columns = figures.centre_columns(context, flatten=False)
+    centres = [
+        (
+            figures.centre_name(entry),
+            figures.centre_region(entry),
+            [figures.number_display(figures.centre_cell(entry, column, suppress_below)) for column in columns],
+        )
+        for entry in figures.centres(context)
+    ]
+    return {
+        "report": context,
+        "headline": headline,
+        "charts": chart_list,
+        "breakdowns": breakdowns,
+        "centre_headers": [
+            (figures.centre_column_label(column, short=True), figures.centre_column_label(column)) for column in columns
+        ],
+        "centres": centres,
+        "with_region": not context.region_code,
+        "suppression_note": figures.suppression_note(context),
+    }
+
+
+def _svg(svg: str | None):
+    # Drawn by matplotlib from counts and fixed labels; matplotlib escapes the text it writes.
+    return mark_safe(svg) if svg else None  # noqa: S308
+
+
+def _status_context(run: ReportRun) -> dict:
+    return {
+        "run": run,
+        "active": run.status in ACTIVE,
+        "htmx": htmx_available(),
+        "poll_seconds": POLL_SECONDS,
+        "parts": list(run.children.all()) if run.region_id is None else [],
+    }
+
+
+@page
+@require_GET
+def run_detail(request, run_id):
+    """One run: its progress while it runs; its figures, charts and files once done; its error if it failed."""
+    run = _run_or_404(request.user, run_id)
+    context = {
+        **_status_context(run),
+        "region_name": _region_name(run),
+        "period": figures.period_text(run.period_start, run.period_end),
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+    if run.status == ReportStatus.DONE:
+        report = report_context(run)
+        context["downloads"] = _downloads(run)
+        context["as_of"] = figures.as_of_display(report)
+        if run.kind == MONITORING:
+            context.update(_monitoring_figures(report))
+        else:
+            context["patients"] = figures.number_display((run.metrics or {}).get("patients"))
+    return render(request, "reports/run.html", context)
+
+
+@page
+@require_GET
+def run_status_fragment(request, run_id):
+    """The progress block alone, polled every 2 s; once the run has finished htmx reloads the whole page."""
+    run = _run_or_404(request.user, run_id)
+    response = render(request, "reports/_run_status.html", _status_context(run))
+    if run.status not in ACTIVE:
+        response["HX-Refresh"] = "true"
+    return response

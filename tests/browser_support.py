@@ -1,0 +1,67 @@
+"""What the page tests and the browser tests share: demo patients, a filled-in prescription form, Chromium."""
+
+from datetime import date
+
+from django.utils import timezone
+from stdnum.it.codicefiscale import calc_check_digit
+
+DEMO_PASSWORD = "demo-password-648"
+# Chromium in a container: no sandbox, no GPU, nothing phoning home (ENGINEERING.md: the system Chromium).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+MONTHS = "ABCDEHLMPRST"  # the fiscal code's letter for each month
+
+
+def fiscal_code(*, surname: str = "RSS", name: str = "MRA", birth_date: date, sex: str = "M") -> str:
+    """A valid fiscal code for a patient born in Milano (F205)."""
+    day = birth_date.day + (40 if sex == "F" else 0)
+    body = f"{surname}{name}{birth_date:%y}{MONTHS[birth_date.month - 1]}{day:02d}F205"
+    return body + calc_check_digit(body)
+
+
+BIRTH = date(1960, 5, 1)
+PATIENT = fiscal_code(birth_date=BIRTH)
+
+
+def local_input(moment) -> str:
+    """A moment as a datetime field posts it, Rome time; to the microsecond, so that "now" is never before a
+    prescription submitted a moment ago."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def prescription_fields(**overrides) -> dict:
+    """The new-prescription form filled in for an eligible patient; ``None`` leaves a field out."""
+    fields = {
+        "fiscal_code": PATIENT,
+        "birth_date": BIRTH.isoformat(),
+        "sex": "M",
+        "weight_kg": "80",
+        "hospitalised": "true",
+        "sars_cov_2_confirmed": "true",
+        "pneumonia": "severe",
+        "pao2_mmhg": "80",
+        "fio2": "0.40",
+        "respiratory_support": "low_flow_oxygen",
+        "supar_ng_ml": "7.2",
+        "anc_10e9_l": "3.1",
+        "creatinine_clearance_ml_min": "80",
+        "alt_x_uln": "0.8",
+        "ast_x_uln": "1.1",
+        "med-0-name": "warfarin",
+        "med-0-ongoing": "on",
+        "regimen_dose_mg": "100",
+        "regimen_route": "SC",
+        "regimen_interval_hours": "24",
+        "regimen_duration_days": "10",
+        "informed_consent": "on",
+        "consent_given_by": "patient",
+        "consent_date": timezone.localdate().isoformat(),
+    }
+    fields.update(overrides)
+    return {key: value for key, value in fields.items() if value is not None}

@@ -1,0 +1,608 @@
+"""The server-rendered pages of the prescription workflow, through Django's test client.
+
+Each page for each role that uses it, the scope (another region's prescription is a 404, a role refusal a 403
+page saying why), and the whole journey through the forms: prescribe, the live verdict, dispense, record doses,
+stop, lab results, adverse events, outcomes. Every write goes through the services the API calls.
+"""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from prescriptions import views
+from prescriptions.models import Administration, Dispensation, Outcome, Prescription, PrescriptionStatus
+from registry.models import Centre, PrescriberAuthorisation
+from tests.browser_support import BIRTH, PATIENT, fiscal_code, local_input, prescription_fields
+
+
+def field_html(html: str, name: str) -> str:
+    """The markup of one form field: from its ``data-field`` element up to the next field's."""
+    marker = f'data-field="{name}"'
+    assert marker in html, f"no field {name} on the page"
+    start = html.rfind("<", 0, html.index(marker))
+    end = html.find('data-field="', html.index(marker) + len(marker))
+    return html[start : end if end != -1 else len(html)]
+
+
+def verdict_rows(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-code="([A-Z0-9_]+)" data-outcome="(\w+)"', html))
+
+
+@pytest.fixture
+def login(demo):
+    """A test client signed in as a demo user; ``language="en"`` sets the language cookie."""
+
+    def make(username: str, *, language: str | None = None) -> Client:
+        client = Client()
+        client.force_login(demo[username])
+        if language:
+            client.cookies["django_language"] = language
+        return client
+
+    return make
+
+
+@pytest.fixture
+def prescriber(login):
+    return login("prescriber.milano", language="en")
+
+
+@pytest.fixture
+def pharmacist(login):
+    return login("pharmacist.milano", language="en")
+
+
+@pytest.fixture
+def nurse(login):
+    return login("nurse.milano", language="en")
+
+
+def submit(client: Client, **overrides) -> Prescription:
+    response = client.post(reverse("prescriptions:new"), prescription_fields(**overrides))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    prescription_id = response["Location"].rstrip("/").rsplit("/", 1)[1]
+    return Prescription.objects.get(pk=prescription_id)
+
+
+def action_url(name: str, prescription: Prescription) -> str:
+    return reverse(f"prescriptions:{name}", kwargs={"prescription_id": prescription.pk})
+
+
+def detail_url(prescription: Prescription) -> str:
+    return reverse("prescriptions:detail", kwargs={"prescription_id": prescription.pk})
+
+
+def dispense(client: Client, prescription: Prescription, syringes: int = 10, **overrides):
+    fields = {
+        "dispense-syringes": str(syringes),
+        "dispense-lot_number": "KIN-2041",
+        "dispense-expiry_date": (timezone.localdate() + timedelta(days=365)).isoformat(),
+        **overrides,
+    }
+    return client.post(action_url("dispense", prescription), fields, follow=True)
+
+
+def administer(client: Client, prescription: Prescription, moment=None, **overrides):
+    fields = {
+        "administer-administered_at": local_input(moment or timezone.now()),
+        "administer-dose_mg": "100",
+        "administer-route": "SC",
+        **overrides,
+    }
+    return client.post(action_url("administer", prescription), fields, follow=True)
+
+
+@pytest.fixture
+def awaiting(prescriber) -> Prescription:
+    return submit(prescriber)
+
+
+@pytest.fixture
+def dispensed(awaiting, pharmacist) -> Prescription:
+    assert dispense(pharmacist, awaiting).status_code == 200
+    awaiting.refresh_from_db()
+    assert awaiting.status == PrescriptionStatus.DISPENSED
+    return awaiting
+
+
+# --- Every page, every role that uses it -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "page"),
+    [
+        ("prescriber.milano", "prescriptions:list"),
+        ("prescriber.milano", "prescriptions:new"),
+        ("prescriber.milano", "prescriptions:doses_due"),
+        ("pharmacist.milano", "prescriptions:list"),
+        ("pharmacist.milano", "prescriptions:dispensing_queue"),
+        ("nurse.milano", "prescriptions:list"),
+        ("nurse.milano", "prescriptions:doses_due"),
+        ("officer.lombardia", "prescriptions:list"),
+        ("admin", "prescriptions:list"),
+    ],
+)
+def test_each_role_opens_its_pages(login, awaiting, username, page):
+    response = login(username).get(reverse(page))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("username", ["prescriber.milano", "pharmacist.milano", "nurse.milano", "officer.lombardia"])
+def test_everyone_at_the_centre_or_region_opens_the_prescription_page(login, awaiting, username):
+    response = login(username).get(detail_url(awaiting))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert awaiting.patient.pseudonym[:12] in html
+    assert awaiting.patient.pseudonym not in html  # only the first 12 characters
+    assert PATIENT not in html  # never the fiscal code
+    assert 'data-status="awaiting_dispensing"' in html
+    assert len(re.findall(r'class="day to_come', html)) == 10
+
+
+def test_the_lists_show_only_the_prescriptions_in_scope(login, awaiting):
+    roma = submit(login("prescriber.roma", language="en"), fiscal_code=fiscal_code(name="GNN", birth_date=BIRTH))
+    milano_list = login("officer.lombardia").get(reverse("prescriptions:list")).content.decode()
+    lazio_list = login("officer.lazio").get(reverse("prescriptions:list")).content.decode()
+    assert str(awaiting.pk) in milano_list and str(roma.pk) not in milano_list
+    assert str(roma.pk) in lazio_list and str(awaiting.pk) not in lazio_list
+    queue = login("pharmacist.milano").get(reverse("prescriptions:dispensing_queue")).content.decode()
+    assert str(awaiting.pk) in queue and str(roma.pk) not in queue
+
+
+def test_a_signed_out_visitor_is_sent_to_the_login_page(client, demo):
+    response = client.get(reverse("prescriptions:list"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+# --- Scope and roles ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["prescriber.roma", "pharmacist.roma", "officer.lazio"])
+def test_another_regions_prescription_is_not_found(login, awaiting, username):
+    client = login(username)
+    assert client.get(detail_url(awaiting)).status_code == 404
+    assert client.post(action_url("stop", awaiting), {"stop-reason": "other"}).status_code == 404
+    assert client.post(action_url("dispense", awaiting), {"dispense-syringes": "1"}).status_code == 404
+    awaiting.refresh_from_db()
+    assert awaiting.status == PrescriptionStatus.AWAITING_DISPENSING
+
+
+def test_the_national_role_sees_no_patient_rows(login, awaiting):
+    client = login("aifa", language="en")
+    response = client.get(reverse("prescriptions:list"))
+    assert response.status_code == 403
+    assert "aggregates only" in response.content.decode()
+    assert client.get(detail_url(awaiting)).status_code == 404
+
+
+def test_a_pharmacist_cannot_record_a_dose(pharmacist, dispensed):
+    response = pharmacist.post(action_url("administer", dispensed), {"administer-dose_mg": "100"})
+    assert response.status_code == 403
+    assert "Only these roles may do this" in response.content.decode()
+    assert not Administration.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "page", "reason"),
+    [
+        ("pharmacist.milano", "prescriptions:new", "Only these roles may do this"),
+        ("nurse.milano", "prescriptions:new", "Only these roles may do this"),
+        ("prescriber.expired", "prescriptions:new", "no authorisation in force"),
+        ("nurse.milano", "prescriptions:dispensing_queue", "Only these roles may do this"),
+        ("pharmacist.milano", "prescriptions:doses_due", "Only these roles may do this"),
+    ],
+)
+def test_role_refusals_are_a_403_page_with_the_reason(login, username, page, reason):
+    response = login(username, language="en").get(reverse(page))
+    assert response.status_code == 403
+    assert reason in response.content.decode()
+
+
+def test_the_page_offers_only_the_actions_the_user_may_take(login, awaiting):
+    def forms_on(username):
+        html = login(username).get(detail_url(awaiting)).content.decode()
+        return set(re.findall(r'<section class="card action" id="(\w+)"', html))
+
+    assert forms_on("pharmacist.milano") == {"dispense", "refuse"}
+    assert forms_on("prescriber.milano") == {"stop", "adverse_event", "lab_result"}
+    assert forms_on("nurse.milano") == {"adverse_event", "lab_result"}
+    assert forms_on("officer.lombardia") == set()
+
+
+# --- Prescribing -------------------------------------------------------------------------------------
+
+
+def test_an_eligible_prescription_awaits_dispensing(prescriber):
+    response = prescriber.post(reverse("prescriptions:new"), prescription_fields(), follow=True)
+    prescription = Prescription.objects.get()
+    assert response.redirect_chain == [(detail_url(prescription), 302)]
+    assert prescription.status == PrescriptionStatus.AWAITING_DISPENSING
+    assert prescription.centre.name == "Ospedale Demo Milano"
+    assert prescription.assessment["fio2"] == 0.4  # stored as numbers, as an API client sends them
+    assert prescription.assessment["concomitant_medications"][0]["name"] == "warfarin"
+    html = response.content.decode()
+    assert "awaits dispensing" in html
+    assert verdict_rows(html)["CYP450_NARROW_THERAPEUTIC_INDEX"] == "warn"
+
+
+def test_a_refused_request_is_kept_as_rejected_with_its_reasons(prescriber):
+    response = prescriber.post(
+        reverse("prescriptions:new"), prescription_fields(pao2_mmhg="45", fio2="0.30"), follow=True
+    )
+    prescription = Prescription.objects.get()
+    assert prescription.status == PrescriptionStatus.REJECTED
+    html = response.content.decode()
+    assert "kept as rejected" in html
+    assert "150" in html
+    assert verdict_rows(html)["PAO2_FIO2_ABOVE_150"] == "fail"
+
+
+def test_fio2_as_a_percentage_is_an_error_next_to_fio2(prescriber):
+    response = prescriber.post(reverse("prescriptions:new"), prescription_fields(fio2="40"))
+    assert response.status_code == 200
+    fio2 = field_html(response.content.decode(), "fio2")
+    assert "invalid" in fio2.split(">", 1)[0]
+    assert "not a percentage" in fio2
+    assert 'value="40"' in fio2  # what was typed comes back
+    assert not Prescription.objects.exists()
+
+
+def test_consent_is_required(prescriber):
+    response = prescriber.post(reverse("prescriptions:new"), prescription_fields(informed_consent=None))
+    assert response.status_code == 200
+    assert "informed consent is required" in field_html(response.content.decode(), "informed_consent")
+    assert not Prescription.objects.exists()
+
+
+def test_errors_of_a_medication_row_show_in_that_row(prescriber):
+    fields = prescription_fields(**{"med-0-name": None, "med-0-ongoing": None, "med-2-name": "tocilizumab"})
+    response = prescriber.post(reverse("prescriptions:new"), fields)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "last dose" in field_html(html, "med-2-last_dose_at")
+    assert 'class="error"' not in field_html(html, "med-0-last_dose_at")
+
+
+def test_a_date_at_the_calendars_edge_is_an_error_not_a_crash(prescriber):
+    edge = "0001-01-01T00:00"
+    response = prescriber.post(
+        reverse("prescriptions:new"), prescription_fields(prescribed_at=edge, **{"med-0-last_dose_at": edge})
+    )
+    assert response.status_code == 200
+    assert 'class="error' in response.content.decode()
+    assert not Prescription.objects.exists()
+
+
+def test_a_wrong_fiscal_code_is_an_error_next_to_it(prescriber):
+    response = prescriber.post(reverse("prescriptions:new"), prescription_fields(sex="F"))
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), "fiscal_code")
+    assert not Prescription.objects.exists()
+
+
+def test_a_second_active_course_is_refused_with_its_code(prescriber, awaiting):
+    response = prescriber.post(reverse("prescriptions:new"), prescription_fields())
+    assert response.status_code == 200
+    assert 'data-code="ACTIVE_COURSE"' in response.content.decode()
+    assert Prescription.objects.count() == 1
+
+
+def test_a_prescriber_of_several_centres_says_which(demo, prescriber):
+    milano, roma = Centre.objects.get(name="Ospedale Demo Milano"), Centre.objects.get(name="Ospedale Demo Roma")
+    PrescriberAuthorisation.objects.create(
+        prescriber=demo["prescriber.milano"], centre=roma, valid_from=date(2021, 10, 1), granted_by=demo["admin"]
+    )
+    page = prescriber.get(reverse("prescriptions:new")).content.decode()
+    assert f'<option value="{milano.pk}">' in page and f'<option value="{roma.pk}">' in page
+
+    unsaid = prescriber.post(reverse("prescriptions:new"), prescription_fields())
+    assert "Choose one of the centres" in field_html(unsaid.content.decode(), "centre")
+    assert not Prescription.objects.exists()
+    assert submit(prescriber, centre=str(roma.pk)).centre == roma
+
+
+def test_a_late_registration_is_dated_in_the_past_but_not_beyond_30_days(prescriber):
+    late = timezone.now() - timedelta(days=3)
+    prescription = submit(
+        prescriber, prescribed_at=local_input(late), consent_date=timezone.localdate(late).isoformat()
+    )
+    assert abs(prescription.prescribed_at - late) < timedelta(seconds=1)
+    too_late = timezone.now() - timedelta(days=31)
+    response = prescriber.post(
+        reverse("prescriptions:new"),
+        prescription_fields(fiscal_code=fiscal_code(name="LCU", birth_date=BIRTH), prescribed_at=local_input(too_late)),
+    )
+    assert response.status_code == 200
+    assert "30 days" in field_html(response.content.decode(), "prescribed_at")
+
+
+# --- The live verdict (htmx) --------------------------------------------------------------------
+
+
+def check(client: Client, **overrides):
+    return client.post(reverse("prescriptions:check"), prescription_fields(**overrides), HTTP_HX_REQUEST="true")
+
+
+def test_the_live_verdict_lists_every_criterion_with_its_outcome(prescriber):
+    response = check(prescriber, pao2_mmhg="45", fio2="0.30")
+    assert response.status_code == 200
+    rows = verdict_rows(response.content.decode())
+    assert len(rows) == 16
+    assert rows["PAO2_FIO2_ABOVE_150"] == "fail"
+    assert rows["AGE_ADULT"] == "pass"
+    assert rows["CYP450_NARROW_THERAPEUTIC_INDEX"] == "warn"
+    assert not Prescription.objects.exists()  # a dry run
+
+
+def test_the_live_verdict_says_what_is_missing(prescriber):
+    response = check(prescriber, pneumonia=None, supar_ng_ml=None, birth_date=None, fio2="40")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert verdict_rows(html) == {}
+    missing = re.search(r'<ul class="missing">(.*?)</ul>', html, re.S).group(1)
+    for label in ("COVID-19 pneumonia", "suPAR (ng/mL)", "Birth date"):
+        assert label in missing
+    assert "not a percentage" in html
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict.fromkeys(prescription_fields()),  # nothing at all
+        {"pao2_mmhg": "abc", "birth_date": "yesterday", "med-0-last_dose_at": "soon"},
+        {"prescribed_at": "2020-01-01T10:00"},  # before any criteria version
+        {"birth_date": "2999-01-01"},
+        {"prescribed_at": "0001-01-01T00:00", "med-0-last_dose_at": "0001-01-01T00:00"},  # the calendar's edge
+    ],
+)
+def test_the_live_verdict_never_fails_on_incomplete_or_wrong_input(prescriber, overrides):
+    response = check(prescriber, **overrides)
+    assert response.status_code == 200
+    assert b"Check these values" in response.content or b"fill in" in response.content
+
+
+def test_only_prescribers_run_the_live_verdict(nurse):
+    assert check(nurse).status_code == 403
+
+
+# --- Dispensing --------------------------------------------------------------------------------------
+
+
+def test_the_pharmacist_dispenses_from_the_queue(pharmacist, awaiting):
+    queue = pharmacist.get(reverse("prescriptions:dispensing_queue")).content.decode()
+    assert f"{detail_url(awaiting)}#dispense" in queue
+    response = dispense(pharmacist, awaiting, 10)
+    assert response.redirect_chain == [(detail_url(awaiting), 302)]
+    awaiting.refresh_from_db()
+    assert (awaiting.status, awaiting.syringes_dispensed) == (PrescriptionStatus.DISPENSED, 10)
+    html = response.content.decode()
+    assert "10 syringes dispensed (lot KIN-2041)" in html
+    assert 'id="dispense"' not in html  # nothing left to dispense
+    assert str(awaiting.pk) not in pharmacist.get(reverse("prescriptions:dispensing_queue")).content.decode()
+
+
+def test_an_eleventh_syringe_is_refused_over_quantity(pharmacist, dispensed):
+    response = dispense(pharmacist, dispensed, 1)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-code="OVER_QUANTITY"' in html
+    assert "at most 10 syringes" in html
+    assert Dispensation.objects.count() == 1
+
+
+def test_eleven_syringes_at_once_is_an_error_next_to_syringes(pharmacist, awaiting):
+    response = dispense(pharmacist, awaiting, 11)
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), "dispense-syringes")
+    assert not Dispensation.objects.exists()
+
+
+def test_an_expired_lot_is_an_error_next_to_the_expiry(pharmacist, awaiting):
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    response = dispense(pharmacist, awaiting, 10, **{"dispense-expiry_date": yesterday})
+    assert response.status_code == 200
+    assert "expired" in field_html(response.content.decode(), "dispense-expiry_date")
+
+
+def test_the_pharmacist_refuses_with_a_reason(pharmacist, awaiting):
+    response = pharmacist.post(action_url("refuse", awaiting), {"refuse-reason": ""})
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), "refuse-reason")
+    response = pharmacist.post(action_url("refuse", awaiting), {"refuse-reason": "Kineret out of stock"}, follow=True)
+    awaiting.refresh_from_db()
+    assert awaiting.status == PrescriptionStatus.CANCELLED
+    assert "Kineret out of stock" in response.content.decode()
+
+
+# --- The course ----------------------------------------------------------------------------------
+
+
+def test_the_nurse_records_a_dose_and_the_grid_shows_day_1_given(nurse, dispensed):
+    first = timezone.now()
+    response = administer(nurse, dispensed, first)
+    assert response.redirect_chain == [(detail_url(dispensed), 302)]
+    html = response.content.decode()
+    assert "Dose recorded: day 1 of the course." in html
+    assert re.search(r'class="day given today" data-day="1"', html)
+    dispensed.refresh_from_db()
+    assert dispensed.status == PrescriptionStatus.IN_COURSE
+
+    again = administer(nurse, dispensed, first)  # the same Rome day, whatever the clock says
+    assert again.status_code == 200
+    assert 'data-code="DOSE_ALREADY_GIVEN_TODAY"' in again.content.decode()
+    assert Administration.objects.count() == 1
+
+
+def test_a_dose_other_than_100_mg_sc_is_kept_and_flagged(nurse, dispensed):
+    html = administer(nurse, dispensed, **{"administer-dose_mg": "200"}).content.decode()
+    assert "protocol deviation" in html
+    assert 'data-code="PROTOCOL_DEVIATION"' in html
+
+
+def test_doses_due_records_todays_dose_in_one_click(nurse, dispensed):
+    page = nurse.get(reverse("prescriptions:doses_due")).content.decode()
+    one_click = action_url("administer_now", dispensed)
+    assert one_click in page
+    response = nurse.post(one_click, {"next": reverse("prescriptions:doses_due")}, follow=True)
+    assert response.redirect_chain == [(reverse("prescriptions:doses_due"), 302)]
+    assert "Dose recorded: day 1 of the course." in response.content.decode()
+    assert one_click not in response.content.decode()  # no longer due today
+    administration = Administration.objects.get()
+    assert (administration.dose_mg, administration.route) == (100, "SC")
+
+    twice = nurse.post(one_click, follow=True)  # a stale page clicked again
+    assert "one a day" in twice.content.decode()
+    assert Administration.objects.count() == 1
+
+
+def test_the_prescriber_stops_the_course(prescriber, nurse, dispensed):
+    administer(nurse, dispensed)
+    response = prescriber.post(
+        action_url("stop", dispensed),
+        {"stop-reason": "clinical_worsening", "stop-note": "needs CPAP"},
+        follow=True,
+    )
+    dispensed.refresh_from_db()
+    assert dispensed.status == PrescriptionStatus.STOPPED
+    html = response.content.decode()
+    assert "needs CPAP" in html and "clinical worsening" in html
+    assert 'id="stop"' in html and '<section class="card action" id="stop"' not in html
+
+
+def test_a_stop_without_a_reason_is_an_error_next_to_it(prescriber, awaiting):
+    response = prescriber.post(action_url("stop", awaiting), {"stop-reason": ""})
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), "stop-reason")
+
+
+# --- Safety and outcomes ---------------------------------------------------------------------------
+
+
+def test_a_low_neutrophil_count_raises_the_neutropenia_alert(nurse, dispensed):
+    response = nurse.post(
+        action_url("lab_result", dispensed),
+        {"lab_result-test": "anc", "lab_result-value": "1,2", "lab_result-collected_at": local_input(timezone.now())},
+        follow=True,
+    )
+    assert response.redirect_chain == [(detail_url(dispensed), 302)]
+    html = response.content.decode()
+    assert re.search(r'<div class="alert" data-code="NEUTROPENIA">', html)
+    assert "ANC 1.2" in html
+
+
+def test_an_adverse_event_is_recorded(nurse, dispensed):
+    response = nurse.post(
+        action_url("adverse_event", dispensed),
+        {
+            "adverse_event-category": "injection_site_reaction",
+            "adverse_event-onset_date": timezone.localdate().isoformat(),
+            "adverse_event-description": "erythema at the injection site",
+            "adverse_event-reported_to_pharmacovigilance": "on",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain == [(detail_url(dispensed), 302)]
+    assert "erythema at the injection site" in response.content.decode()
+    assert dispensed.adverse_events.get().serious is False
+
+
+def test_the_day_14_outcome_is_recorded_once(prescriber, pharmacist, nurse):
+    # A late registration 20 days ago, so that day 14 of the course has come.
+    prescribed = timezone.now() - timedelta(days=20)
+    prescription = submit(
+        prescriber, prescribed_at=local_input(prescribed), consent_date=timezone.localdate(prescribed).isoformat()
+    )
+    dispense(pharmacist, prescription)
+    administer(nurse, prescription, prescribed + timedelta(days=1))
+    outcome = {"outcome-day": "14", "outcome-who_cps": "4", "outcome-assessed_on": timezone.localdate().isoformat()}
+
+    out_of_scale = prescriber.post(action_url("outcome", prescription), {**outcome, "outcome-who_cps": "11"})
+    assert 'class="error"' in field_html(out_of_scale.content.decode(), "outcome-who_cps")
+
+    response = prescriber.post(action_url("outcome", prescription), outcome, follow=True)
+    assert response.redirect_chain == [(detail_url(prescription), 302)]
+    assert "WHO-CPS at day 14 recorded." in response.content.decode()
+    assert Outcome.objects.get().who_cps == 4
+
+    again = prescriber.post(action_url("outcome", prescription), outcome)
+    assert 'data-code="OUTCOME_ALREADY_RECORDED"' in again.content.decode()
+    assert Outcome.objects.count() == 1
+
+
+# --- List, menu, home, languages ----------------------------------------------------------------
+
+
+def test_the_list_filters_and_paginates(prescriber, pharmacist, monkeypatch):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    first = submit(prescriber)
+    dispense(pharmacist, first)
+    submit(prescriber, fiscal_code=fiscal_code(name="LCU", birth_date=BIRTH), pao2_mmhg="45", fio2="0.30")
+    submit(prescriber, fiscal_code=fiscal_code(name="GNN", birth_date=BIRTH))
+    url = reverse("prescriptions:list")
+
+    everything = prescriber.get(url).content.decode()
+    assert "Page 1 of 2" in everything
+    assert len(re.findall(r"<tr data-id=", everything)) == 2
+    second = prescriber.get(url, {"page": 2}).content.decode()
+    assert len(re.findall(r"<tr data-id=", second)) == 1
+
+    dispensed = prescriber.get(url, {"status": "dispensed"}).content.decode()
+    assert re.findall(r'<tr data-id="([^"]+)"', dispensed) == [str(first.pk)]
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert "<tr data-id=" not in prescriber.get(url, {"submitted_from": tomorrow}).content.decode()
+    bad_date = prescriber.get(url, {"submitted_from": "not a date"})
+    assert bad_date.status_code == 200
+    assert 'class="error"' in field_html(bad_date.content.decode(), "submitted_from")
+
+
+@pytest.mark.parametrize(
+    ("username", "present", "absent"),
+    [
+        (
+            "prescriber.milano",
+            ["prescriptions:new", "prescriptions:list", "prescriptions:doses_due"],
+            ["prescriptions:dispensing_queue"],
+        ),
+        (
+            "pharmacist.milano",
+            ["prescriptions:dispensing_queue", "prescriptions:list"],
+            ["prescriptions:new", "prescriptions:doses_due"],
+        ),
+        (
+            "nurse.milano",
+            ["prescriptions:doses_due", "prescriptions:list"],
+            ["prescriptions:new", "prescriptions:dispensing_queue"],
+        ),
+        ("officer.lombardia", ["prescriptions:list"], ["prescriptions:new", "prescriptions:dispensing_queue"]),
+    ],
+)
+def test_the_menu_and_home_page_offer_each_role_its_pages(login, username, present, absent):
+    html = login(username).get(reverse("home")).content.decode()
+    menu = re.search(r'<nav class="menu">(.*?)</nav>', html, re.S).group(1)
+    panel = re.search(r'<section class="card role-panel">(.*?)</section>', html, re.S).group(1)
+    for name in present:
+        assert f'href="{reverse(name)}"' in menu
+        assert f'href="{reverse(name)}"' in panel
+    for name in absent:
+        assert f'href="{reverse(name)}"' not in menu
+    assert ('href="/reports/"' in menu) == (username == "officer.lombardia")
+
+
+def test_italian_is_the_default_and_english_is_a_choice(login):
+    italian = login("prescriber.milano").get(reverse("prescriptions:new")).content.decode()
+    english = login("prescriber.milano", language="en").get(reverse("prescriptions:new")).content.decode()
+    assert '<html lang="it">' in italian and '<html lang="en">' in english
+    assert "Sì" in field_html(italian, "hospitalised") and "Yes" not in field_html(italian, "hospitalised")
+    assert "Yes" in field_html(english, "hospitalised")
+
+    blank = {"informed_consent": "on"}
+    italian_errors = login("prescriber.milano").post(reverse("prescriptions:new"), blank).content.decode()
+    english = login("prescriber.milano", language="en")
+    english_errors = english.post(reverse("prescriptions:new"), blank).content.decode()
+    assert "Campo obbligatorio." in field_html(italian_errors, "pao2_mmhg")
+    assert "This field is required." in field_html(english_errors, "pao2_mmhg")

@@ -1,0 +1,321 @@
+"""The report pages as each role sees them: the dashboard and its form, a run's page, scope and refusals.
+
+Tasks run in-process (eager) with the on-commit hooks executed, so a run asked for on the form may already be
+done when its page opens. Files go to a temporary MEDIA_ROOT.
+"""
+
+import re
+from datetime import date, timedelta
+from html import unescape
+
+import pytest
+from django.conf import settings
+from django.utils import timezone, translation
+
+from registry.models import Region
+from reports import views
+from reports.models import ReportRun, ReportStatus
+from reports.services import quarter_of
+
+from .test_cohort import LOMBARDIA, Cohort, build_cohort
+
+DASHBOARD = "/reports/"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def cohort(demo) -> Cohort:
+    """The report tests' hand-counted cohort (``test_cohort``): Lombardia's figures are ``LOMBARDIA``."""
+    return build_cohort(demo)
+
+
+@pytest.fixture
+def browser(client, demo):
+    """A browser session signed in as a demo user."""
+
+    def make(username: str):
+        client.force_login(demo[username])
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the msgids, whatever catalogue is compiled
+        return client
+
+    return make
+
+
+@pytest.fixture
+def ask(browser, django_capture_on_commit_callbacks):
+    """Post the dashboard form as ``username``, letting the run's task run once the request commits."""
+
+    def post(username: str, **fields):
+        client = browser(username)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(DASHBOARD, fields)
+        return client, response
+
+    return post
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def squash(text: str) -> str:
+    """The page's text with tags and runs of white space squeezed, to look for a label beside its figure."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+def region_options(page: str) -> list[str]:
+    select = re.search(r'<select name="region".*?</select>', page, re.S).group(0)
+    return re.findall(r'<option value="([^"]*)"', select)
+
+
+# --- Who may open the pages ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["officer.lombardia", "aifa"])
+def test_dashboard_opens_for_regional_officers_and_the_national_role(browser, username):
+    response = browser(username).get(DASHBOARD)
+
+    assert response.status_code == 200
+    assert "Ask for a report" in html(response)
+
+
+@pytest.mark.parametrize("username", ["prescriber.milano", "pharmacist.milano", "nurse.milano"])
+def test_clinical_roles_get_a_403_page_saying_why(browser, username):
+    client = browser(username)
+
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 403
+    assert "Not allowed" in html(response)
+    assert "Only these roles may do this" in html(response)
+    assert client.post(DASHBOARD, {"kind": "monitoring"}).status_code == 403
+    assert ReportRun.objects.count() == 0
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, demo):
+    response = client.get(DASHBOARD)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_region_choice_is_limited_to_what_the_user_may_ask(browser):
+    officer = region_options(html(browser("officer.lombardia").get(DASHBOARD)))
+    national = region_options(html(browser("aifa").get(DASHBOARD)))
+
+    assert officer == ["030"]
+    assert national[0] == "IT"  # the whole country
+    assert national[1:] == list(Region.objects.order_by("code").values_list("code", flat=True))
+
+
+# --- Asking for a report ---------------------------------------------------------------------------
+
+
+def test_posting_the_form_creates_a_run_and_opens_its_page(cohort, ask, demo):
+    client, response = ask(
+        "officer.lombardia",
+        kind="monitoring",
+        region="030",
+        period_start=cohort.period_start.isoformat(),
+        period_end=cohort.period_end.isoformat(),
+    )
+
+    run = ReportRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/reports/{run.pk}/"
+    assert (run.region_id, run.period_start, run.period_end) == ("030", cohort.period_start, cohort.period_end)
+    assert run.requested_by == demo["officer.lombardia"]
+    assert run.status == ReportStatus.DONE, run.error  # generated in-process
+
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Report requested" in html(page)
+    assert "Done" in html(page)
+
+
+def test_the_run_page_shows_the_figures_charts_centres_and_download_links(cohort, ask):
+    client, response = ask(
+        "officer.lombardia",
+        kind="monitoring",
+        region="030",
+        period_start=cohort.period_start.isoformat(),
+        period_end=cohort.period_end.isoformat(),
+    )
+    run = ReportRun.objects.get()
+
+    page = html(client.get(response["Location"]))
+    text = squash(page)
+
+    assert f"Requests submitted {LOMBARDIA['prescriptions_submitted']}" in text
+    assert f"Refused {LOMBARDIA['prescriptions_rejected']}" in text
+    assert f"Doses administered {LOMBARDIA['doses_administered']}" in text
+    assert f"Syringes dispensed {LOMBARDIA['syringes_dispensed']}" in text
+    assert f"Missed doses {LOMBARDIA['missed_doses']}" in text
+    # The PDF's charts, inline; a region's own report suppresses nothing.
+    for chart in ("courses_by_status", "rejections_by_criterion", "adverse_events_by_category", "outcomes_day28"):
+        assert re.search(rf'data-chart="{chart}">\s*<figcaption>[^<]+</figcaption>\s*<svg ', page), chart
+    assert "&lt;3" not in page
+    assert "Ospedale Demo Milano" in text
+    assert "Ospedale Demo Roma" not in text
+    for fmt, magic in (("pdf", b"%PDF"), ("xlsx", b"PK"), ("csv", b"\xef\xbb\xbf")):
+        url = f"/api/v1/reports/{run.pk}/files/{fmt}/"
+        assert f'href="{url}"' in page
+        download = client.get(url)  # the session that shows the link may follow it
+        assert download.status_code == 200
+        assert download["Content-Disposition"].startswith("attachment")
+        assert b"".join(download.streaming_content).startswith(magic)
+
+
+def test_a_quarterly_run_page_shows_the_patients_and_the_files(cohort, ask):
+    start, end = quarter_of(cohort.period_end)
+
+    client, response = ask(
+        "officer.lombardia", kind="quarterly_patients", region="030", period_start=start, period_end=end
+    )
+
+    run = ReportRun.objects.get()
+    assert run.kind == "quarterly_patients" and run.status == ReportStatus.DONE, run.error
+    assert run.metrics["patients"] > 0
+    page = html(client.get(response["Location"]))
+    assert f"Patients treated in the quarter {run.metrics['patients']}" in squash(page)
+    assert f'href="/api/v1/reports/{run.pk}/files/pdf/"' in page
+
+
+def test_errors_come_back_next_to_their_fields(ask):
+    today = timezone.localdate()
+
+    _client, response = ask(
+        "officer.lombardia",
+        kind="monitoring",
+        region="030",
+        period_start=today.isoformat(),
+        period_end=(today - timedelta(days=5)).isoformat(),
+    )
+
+    assert response.status_code == 200
+    assert ReportRun.objects.count() == 0
+    field = re.search(r'<div class="field invalid" data-field="period_end">.*?</div>', html(response), re.S)
+    assert field and "The end of the period cannot come before its start." in field.group(0)
+
+
+def test_a_quarterly_report_must_cover_a_calendar_quarter(ask):
+    _client, response = ask(
+        "officer.lombardia", kind="quarterly_patients", region="030", period_start="2025-01-15", period_end="2025-03-31"
+    )
+
+    assert ReportRun.objects.count() == 0
+    field = re.search(r'<div class="field invalid" data-field="period_start">.*?</div>', html(response), re.S)
+    assert field and "exactly one calendar quarter" in field.group(0)
+
+
+def test_an_officer_cannot_ask_for_another_region(ask):
+    _client, response = ask(
+        "officer.lombardia", kind="monitoring", region="120", period_start="2025-01-01", period_end="2025-01-31"
+    )
+
+    assert response.status_code == 200
+    assert ReportRun.objects.count() == 0
+    assert re.search(r'<div class="field invalid" data-field="region">', html(response))
+
+
+# --- Scope ---------------------------------------------------------------------------------------
+
+
+def _run(**fields) -> ReportRun:
+    values = {
+        "region_id": "030",
+        "period_start": date(2025, 1, 1),
+        "period_end": date(2025, 3, 31),
+        "status": ReportStatus.QUEUED,
+    }
+    values.update(fields)
+    return ReportRun.objects.create(**values)
+
+
+def test_another_regions_run_is_not_found(browser, demo):
+    lazio = _run(region_id="120", status=ReportStatus.FAILED, error="boom")
+    client = browser("officer.lombardia")
+
+    assert client.get(f"/reports/{lazio.pk}/").status_code == 404
+    assert client.get(f"/reports/{lazio.pk}/status/").status_code == 404
+    assert f"/reports/{lazio.pk}/" not in html(client.get(DASHBOARD))
+    assert browser("officer.lazio").get(f"/reports/{lazio.pk}/").status_code == 200
+
+
+def test_a_national_run_is_not_found_for_an_officer_but_listed_for_aifa(browser):
+    national = _run(region_id=None)
+
+    assert browser("officer.lombardia").get(f"/reports/{national.pk}/").status_code == 404
+    dashboard = html(browser("aifa").get(DASHBOARD))
+    assert f"/reports/{national.pk}/" in dashboard
+    assert "Italia" in dashboard
+
+
+# --- Progress, failure, suppression ------------------------------------------------------------------
+
+
+def test_a_running_run_shows_its_progress_and_polls_with_htmx(browser):
+    run = _run(status=ReportStatus.RUNNING, progress=40)
+    client = browser("officer.lombardia")
+
+    page = html(client.get(f"/reports/{run.pk}/"))
+
+    assert 'aria-valuenow="40"' in page and "width: 40%" in page
+    assert f'hx-get="/reports/{run.pk}/status/"' in page and 'hx-trigger="every 2s"' in page
+    assert "vendor/htmx.min.js" in page
+    assert 'http-equiv="refresh"' not in page
+    fragment = client.get(f"/reports/{run.pk}/status/")
+    assert fragment.status_code == 200 and "HX-Refresh" not in fragment
+    # Once it has finished, the fragment has htmx reload the page, which then shows the result.
+    ReportRun.objects.filter(pk=run.pk).update(status=ReportStatus.FAILED, error="x")
+    assert client.get(f"/reports/{run.pk}/status/")["HX-Refresh"] == "true"
+
+
+def test_without_htmx_a_running_run_page_reloads_itself(browser, monkeypatch):
+    monkeypatch.setattr(views, "htmx_available", lambda: False)
+    run = _run(status=ReportStatus.QUEUED)
+
+    page = html(browser("officer.lombardia").get(f"/reports/{run.pk}/"))
+
+    assert '<meta http-equiv="refresh" content="3">' in page
+    assert "hx-get" not in page and "htmx.min.js" not in page
+
+
+def test_a_failed_run_shows_its_error(browser):
+    run = _run(status=ReportStatus.FAILED, error="OperationalError: the database went away")
+
+    page = html(browser("officer.lombardia").get(f"/reports/{run.pk}/"))
+
+    assert "The report could not be generated." in page
+    assert "OperationalError: the database went away" in page
+    assert "/files/" not in page
+
+
+def test_a_whole_country_run_shows_small_counts_suppressed(browser):
+    metrics = {
+        "prescriptions_submitted": 40,
+        "prescriptions_rejected": 2,
+        "deaths_day28": 0,
+        "rejections_by_criterion": {"SUPAR_AT_LEAST_6": 1, "AGE_ADULT": 7},
+        "by_centre": [{"centre_id": "x", "centre_name": "Ospedale Demo Roma", "region": "120", "courses_stopped": 1}],
+    }
+    run = _run(region_id=None, status=ReportStatus.DONE, progress=100, metrics=metrics, data_as_of=timezone.now())
+
+    text = squash(html(browser("aifa").get(f"/reports/{run.pk}/")))
+
+    assert "Requests submitted 40" in text
+    assert "Refused <3" in text
+    assert "Deaths by day 28 (WHO-CPS 10) 0" in text
+    assert "suPAR ≥ 6 ng/mL SUPAR_AT_LEAST_6 <3" in text
+    assert "Counts from 1 to 2 are shown as “<3”" in text
+    assert "Ospedale Demo Roma 120 <3" in text  # a national table names each centre's region

@@ -1,0 +1,512 @@
+"""The report files, read back as a user's tools read them: CSV with ``csv``, XLSX with openpyxl, PDF with pypdf.
+
+No database: each ReportContext is built by hand with known figures. Text is asserted in English (the msgids),
+so the tests hold whether or not the Italian catalogue is compiled.
+"""
+
+import csv
+import io
+import weakref
+from datetime import UTC, date, datetime
+
+import pytest
+from django.utils import translation
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from reports import charts
+from reports.context import MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, ReportContext
+from reports.renderers import render_monitoring, render_quarterly
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+def centre(centre_id: str, name: str, **counts) -> dict:
+    entry = {
+        "centre_id": centre_id,
+        "centre_name": name,
+        "region": "030",
+        "prescriptions_submitted": 7,
+        "prescriptions_eligible": 5,
+        "prescriptions_rejected": 2,
+        "rejections_by_criterion": {"SUPAR_AT_LEAST_6": 2},
+        "patients_treated": 4,
+        "courses_completed": 3,
+        "courses_stopped": 1,
+        "courses_cancelled": 0,
+        "courses_in_progress": 1,
+        "stops_by_reason": {"death": 1},
+        "doses_administered": 36,
+        "syringes_dispensed": 40,
+        "adverse_events_by_category": {"neutropenia": 1, "hepatic": 0},
+        "serious_adverse_events": 1,
+        "outcomes_day28": {"2": 2, "10": 1},
+        "deaths_day28": 1,
+        "missed_doses": 2,
+        "protocol_deviations": 0,
+    }
+    entry.update(counts)
+    return entry
+
+
+METRICS = {
+    "prescriptions_submitted": 1234,
+    "prescriptions_eligible": 1000,
+    "prescriptions_rejected": 234,
+    "rejections_by_criterion": {"SUPAR_AT_LEAST_6": 120, "PAO2_FIO2_ABOVE_150": 80, "AGE_ADULT": 2},
+    "patients_treated": 980,
+    "courses_completed": 850,
+    "courses_stopped": 90,
+    "courses_cancelled": 0,
+    "courses_in_progress": 40,
+    "stops_by_reason": {"adverse_event": 30, "clinical_worsening": 58, "death": 2},
+    "doses_administered": 9200,
+    "syringes_dispensed": 9500,
+    "adverse_events_by_category": {"neutropenia": 25, "hepatic": 9, "hypersensitivity": 1, "other": 0},
+    "serious_adverse_events": 14,
+    "outcomes_day28": {"0": 300, "4": 80, "6": 30, "9": 2, "10": 31},
+    "deaths_day28": 31,
+    "missed_doses": 45,
+    "protocol_deviations": 12,
+    "requests_by_week": {"2025-W01": 90, "2025-W02": 110, "2025-W03": 1},
+    "by_centre": [
+        centre("c-niguarda", "ASST Grande Ospedale Metropolitano Niguarda"),
+        centre("c-pavia", "Fondazione IRCCS Policlinico San Matteo — Pavia", prescriptions_submitted=12),
+    ],
+}
+
+
+def context(metrics=None, *, suppress_below: int = 0, kind: str = MONITORING, region=("030", "Lombardia")):
+    return ReportContext(
+        run_id="3f1c2d9e-1111-4222-8333-944455556666",
+        kind=kind,
+        title="Monitoring report, anakinra for COVID-19 (L.648/96) — Lombardia",
+        region_code=region[0],
+        region_name=region[1],
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 3, 31),
+        data_as_of=datetime(2025, 4, 1, 8, 30, tzinfo=UTC),
+        metrics=METRICS if metrics is None else metrics,
+        suppress_below=suppress_below,
+    )
+
+
+def rendered(ctx: ReportContext, fmt: str) -> bytes:
+    out = io.BytesIO()
+    render_monitoring(ctx, fmt, out)
+    return out.getvalue()
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def csv_blocks(data: bytes) -> list[list[list[str]]]:
+    blocks: list[list[list[str]]] = [[]]
+    for row in csv_rows(data):
+        if row:
+            blocks[-1].append(row)
+        else:
+            blocks.append([])
+    return blocks
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+# --- CSV -----------------------------------------------------------------------------------------------
+
+
+def test_csv_is_utf8_with_bom_semicolons_and_three_blocks():
+    data = rendered(context(), "csv")
+
+    assert data.startswith(BOM)
+    identity, figures, centres = csv_blocks(data)
+    fields = {row[0]: row[1] for row in identity}
+    assert fields["report"] == "Monitoring report, anakinra for COVID-19 (L.648/96) — Lombardia"
+    assert fields["region_code"] == "030"
+    assert fields["region_name"] == "Lombardia"
+    assert fields["period_start"] == "2025-01-01"
+    assert fields["period_end"] == "2025-03-31"
+    assert fields["data_as_of"] == "2025-04-01T10:30:00+02:00"  # Rome time, offset stated
+    assert fields["suppress_below"] == "0"
+    assert figures[0] == ["section", "key", "value", "label"]
+
+
+def test_csv_figures_are_right_and_breakdowns_flattened_as_key_dot_code():
+    _identity, figures, _centres = csv_blocks(rendered(context(), "csv"))
+    values = {row[1]: row[2] for row in figures[1:]}
+    sections = {row[1]: row[0] for row in figures[1:]}
+
+    assert values["prescriptions_submitted"] == "1234"
+    assert values["prescriptions_rejected"] == "234"
+    assert values["deaths_day28"] == "31"
+    assert values["rejections_by_criterion.SUPAR_AT_LEAST_6"] == "120"
+    assert values["stops_by_reason.death"] == "2"
+    assert values["adverse_events_by_category.other"] == "0"
+    assert values["outcomes_day28.10"] == "31"
+    assert values["outcomes_day28.5"] == "0"  # the whole WHO-CPS scale, a score nobody reached included
+    assert values["requests_by_week.2025-W02"] == "110"
+    assert "by_centre" not in values
+    assert sections["courses_stopped"] == "Courses"
+    # Criteria in the order the engine lists them, whatever order the dict had.
+    criteria = [key for key in values if key.startswith("rejections_by_criterion.")]
+    assert criteria == [
+        "rejections_by_criterion.AGE_ADULT",
+        "rejections_by_criterion.PAO2_FIO2_ABOVE_150",
+        "rejections_by_criterion.SUPAR_AT_LEAST_6",
+    ]
+    labels = {row[1]: row[3] for row in figures[1:]}
+    assert labels["rejections_by_criterion.SUPAR_AT_LEAST_6"] == "Refusals by criterion: suPAR ≥ 6 ng/mL"
+
+
+def test_csv_per_centre_table_has_one_line_a_centre_with_flattened_columns():
+    _identity, _figures, centres = csv_blocks(rendered(context(), "csv"))
+    header, *rows = centres
+    table = [dict(zip(header, row, strict=True)) for row in rows]
+
+    assert header[:5] == ["centre_id", "centre_name", "region", "prescriptions_submitted", "prescriptions_eligible"]
+    assert "rejections_by_criterion.SUPAR_AT_LEAST_6" in header
+    assert [row["centre_name"] for row in table] == [
+        "ASST Grande Ospedale Metropolitano Niguarda",
+        "Fondazione IRCCS Policlinico San Matteo — Pavia",
+    ]
+    assert table[1]["prescriptions_submitted"] == "12"
+    assert table[0]["doses_administered"] == "36"
+    assert table[0]["outcomes_day28.10"] == "1"
+
+
+def test_csv_keeps_a_metric_it_does_not_know():
+    _identity, figures, *_rest = csv_blocks(rendered(context({**METRICS, "lab_alerts": 5}), "csv"))
+    rows = {row[1]: row for row in figures[1:]}
+
+    assert rows["lab_alerts"][0] == "Other"
+    assert rows["lab_alerts"][2] == "5"
+
+
+# --- XLSX ----------------------------------------------------------------------------------------------
+
+
+def workbook(data: bytes):
+    return load_workbook(io.BytesIO(data))
+
+
+def test_xlsx_has_a_summary_a_sheet_per_breakdown_and_the_centres():
+    book = workbook(rendered(context(), "xlsx"))
+
+    assert book.sheetnames == [
+        "Summary",
+        "Refusals by criterion",
+        "Stops by reason",
+        "Adverse events by category",
+        "WHO-CPS at day 28",
+        "Requests per week",
+        "Centres",
+    ]
+
+
+def test_xlsx_summary_holds_identity_and_headline_figures_as_numbers():
+    sheet = workbook(rendered(context(), "xlsx"))["Summary"]
+    labels = {row[0].value: row for row in sheet.iter_rows() if row[0].value}
+
+    assert sheet["A1"].value.startswith("Monitoring report")
+    assert sheet["A1"].font.bold
+    assert labels["Region"][1].value == "Lombardia (030)"
+    assert labels["Period from"][1].value.date() == date(2025, 1, 1)
+    assert labels["Data as of"][1].value == datetime(2025, 4, 1, 10, 30)  # Rome wall-clock time
+    header = labels["Section"]
+    assert [cell.value for cell in header] == ["Section", "Figure", "Value", "Key"]
+    assert all(cell.font.bold for cell in header)
+    by_key = {row[3].value: row[2].value for row in sheet.iter_rows(min_row=header[0].row + 1) if row[3].value}
+    assert by_key["prescriptions_submitted"] == 1234
+    assert by_key["patients_treated"] == 980
+    assert by_key["serious_adverse_events"] == 14
+    assert sheet.column_dimensions["B"].width > 20
+
+
+def test_xlsx_breakdown_and_centre_sheets():
+    book = workbook(rendered(context(), "xlsx"))
+
+    refusals = [[cell.value for cell in row] for row in book["Refusals by criterion"].iter_rows()]
+    assert refusals[0] == ["Code", "Description", "Count"]
+    assert ["SUPAR_AT_LEAST_6", "suPAR ≥ 6 ng/mL", 120] in refusals
+    outcomes = {row[0].value: row[2].value for row in book["WHO-CPS at day 28"].iter_rows(min_row=2)}
+    assert list(outcomes) == [str(score) for score in range(11)]
+    assert outcomes["10"] == 31 and outcomes["1"] == 0
+    sheet = book["Centres"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:4] == ["Centre ID", "Centre", "Region", "Requests submitted"]
+    assert all(cell.font.bold for cell in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert rows[1][:4] == ["c-pavia", "Fondazione IRCCS Policlinico San Matteo — Pavia", "030", 12]
+
+
+# --- PDF -----------------------------------------------------------------------------------------------
+
+
+def test_pdf_prints_title_region_period_as_of_figures_and_footer():
+    data = rendered(context(), "pdf")
+    text = pdf_text(data)
+
+    assert data.startswith(b"%PDF")
+    assert "Monitoring report, anakinra for COVID-19 (L.648/96) — Lombardia" in text
+    assert "Lombardia (030)" in text
+    assert "1 January 2025 – 31 March 2025" in text
+    assert "1 April 2025 10:30" in text  # data as of, Rome time
+    for figure in ("1,234", "9,200", "980", "850"):
+        assert figure in text
+    assert "suPAR ≥ 6 ng/mL" in text  # DejaVu: the sign prints
+    assert "Fondazione IRCCS Policlinico San Matteo" in text
+    assert "Registro 648 — dati pseudonimizzati" in text
+    reader = PdfReader(io.BytesIO(data))
+    pages = len(reader.pages)
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+
+
+def _images(page) -> int:
+    return sum(1 for _name in page.images)
+
+
+def test_pdf_embeds_the_five_charts_and_puts_the_centres_on_landscape_pages():
+    reader = PdfReader(io.BytesIO(rendered(context(), "pdf")))
+
+    assert sum(_images(page) for page in reader.pages) == 5
+    last = reader.pages[-1]
+    assert float(last.mediabox.width) > float(last.mediabox.height)
+    assert "By centre" in last.extract_text()
+    first = reader.pages[0]
+    assert float(first.mediabox.width) < float(first.mediabox.height)
+
+
+def test_pdf_without_requests_per_week_leaves_that_chart_out():
+    metrics = {key: value for key, value in METRICS.items() if key != "requests_by_week"}
+    reader = PdfReader(io.BytesIO(rendered(context(metrics), "pdf")))
+
+    assert sum(_images(page) for page in reader.pages) == 4
+    assert "Requests per week" not in "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_pdf_of_a_report_with_no_data_still_renders():
+    text = pdf_text(rendered(context({}, region=(None, "Italia")), "pdf"))
+
+    assert "Italia" in text
+    assert "No figures in this report." in text
+    assert "No centre in this report." in text
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="docx"):
+        render_monitoring(context(), "docx", io.BytesIO())
+
+
+# --- Small-count suppression ------------------------------------------------------------------------
+
+
+def test_suppression_shows_small_counts_as_less_than_n_in_every_format_and_keeps_zeros():
+    ctx = context(suppress_below=3)
+
+    _identity, figures, centres = csv_blocks(rendered(ctx, "csv"))
+    values = {row[1]: row[2] for row in figures[1:]}
+    assert values["rejections_by_criterion.AGE_ADULT"] == "<3"  # 2
+    assert values["adverse_events_by_category.hypersensitivity"] == "<3"  # 1
+    assert values["stops_by_reason.death"] == "<3"
+    assert values["courses_cancelled"] == "0"  # zero names nobody
+    assert values["serious_adverse_events"] == "14"
+    assert values["outcomes_day28.9"] == "<3"
+    header, first, _second = centres
+    row = dict(zip(header, first, strict=True))
+    assert row["prescriptions_rejected"] == "<3"
+    assert row["courses_completed"] == "3"  # 3 is not below 3
+    assert row["centre_id"] == "c-niguarda"
+
+    book = workbook(rendered(ctx, "xlsx"))
+    refusals = {row[0].value: row[2].value for row in book["Refusals by criterion"].iter_rows(min_row=2)}
+    assert refusals == {"AGE_ADULT": "<3", "PAO2_FIO2_ABOVE_150": 80, "SUPAR_AT_LEAST_6": 120}
+    centre_rows = list(book["Centres"].iter_rows(values_only=True))
+    assert centre_rows[1][centre_rows[0].index("Courses stopped")] == "<3"
+
+    text = pdf_text(rendered(ctx, "pdf"))
+    assert "<3" in text
+    assert "Counts from 1 to 2 are shown as “<3” (small-count suppression)." in text
+
+
+def test_without_suppression_small_counts_print_as_they_are():
+    _identity, figures, _centres = csv_blocks(rendered(context(), "csv"))
+    values = {row[1]: row[2] for row in figures[1:]}
+
+    assert values["rejections_by_criterion.AGE_ADULT"] == "2"
+    assert "<" not in "".join(values.values())
+
+
+# --- Quarterly per-patient report ------------------------------------------------------------------
+
+
+class Row(dict):
+    """A row that can be watched: a weak reference tells whether the renderer still holds it."""
+
+
+class WatchedRows:
+    """5,000 rows made one at a time; records how many made rows are still alive each time one is asked for.
+
+    A renderer that gathered the rows (``list(rows)``) would keep them all alive; a streaming one lets each go
+    once written.
+    """
+
+    def __init__(self, count: int, out: io.BytesIO | None = None):
+        self.count = count
+        self.out = out
+        self.alive: list[weakref.ref] = []
+        self.max_alive = 0
+        self.output_sizes: list[int] = []
+        self.consumed = 0
+
+    def __iter__(self):
+        for index in range(self.count):
+            self.alive = [ref for ref in self.alive if ref() is not None]
+            self.max_alive = max(self.max_alive, len(self.alive))
+            if self.out is not None and index % 500 == 0:
+                self.output_sizes.append(self.out.tell())
+            row = Row(
+                pseudonym=f"{index:064x}",
+                centre="Ospedale Demo Milano",
+                prescription_date=date(2025, 1, 1 + index % 28),
+                criteria_version="L648-2021-10",
+                status="completed" if index % 10 else "stopped",
+                doses_administered=10 if index % 10 else 4,
+                syringes_dispensed=10,
+                stop_reason=None if index % 10 else "clinical_worsening",
+                adverse_events=index % 3,
+                serious_adverse_events=0,
+                who_cps_day14=3,
+                who_cps_day28=None if index % 7 == 0 else 0,
+            )
+            self.alive.append(weakref.ref(row))
+            self.consumed += 1
+            yield row
+
+
+def quarterly_context() -> ReportContext:
+    return context({}, kind=QUARTERLY_PATIENTS)
+
+
+def test_quarterly_csv_streams_5000_rows():
+    out = io.BytesIO()
+    rows = WatchedRows(5000, out)
+
+    render_quarterly(quarterly_context(), rows, "csv", out)
+
+    assert rows.consumed == 5000
+    assert rows.max_alive <= 2  # one row at a time
+    # The file grew while rows were still being made: written as they came, not at the end.
+    assert rows.output_sizes[1] > 0
+    assert rows.output_sizes == sorted(rows.output_sizes) and rows.output_sizes[-1] > 4 * rows.output_sizes[1]
+    data = out.getvalue()
+    assert data.startswith(BOM)
+    header, *lines = csv_rows(data)
+    assert tuple(header) == QUARTERLY_COLUMNS
+    assert len(lines) == 5000
+    first = dict(zip(header, lines[0], strict=True))
+    assert first["prescription_date"] == "2025-01-01"
+    assert first["stop_reason"] == "clinical_worsening"
+    assert first["who_cps_day28"] == ""  # not recorded
+    assert dict(zip(header, lines[1], strict=True))["doses_administered"] == "10"
+
+
+def test_quarterly_xlsx_streams_5000_rows_into_one_sheet():
+    out = io.BytesIO()
+    rows = WatchedRows(5000)
+
+    render_quarterly(quarterly_context(), rows, "xlsx", out)
+
+    assert rows.consumed == 5000
+    assert rows.max_alive <= 2
+    book = load_workbook(io.BytesIO(out.getvalue()))
+    assert len(book.sheetnames) == 1
+    sheet = book.active
+    assert sheet.max_row == 5001
+    header = [cell.value for cell in sheet[1]]
+    assert tuple(header) == QUARTERLY_COLUMNS
+    assert all(cell.font.bold for cell in sheet[1])
+    assert sheet.column_dimensions["A"].width >= 20
+    assert sheet["C2"].value.date() == date(2025, 1, 1)
+    assert sheet["F2"].value == 4
+    assert sheet.cell(row=5001, column=1).value == f"{4999:064x}"
+
+
+def test_quarterly_pdf_is_drawn_page_by_page():
+    out = io.BytesIO()
+    rows = WatchedRows(600)
+
+    render_quarterly(quarterly_context(), rows, "pdf", out)
+
+    assert rows.consumed == 600
+    assert rows.max_alive <= 40  # a page's worth of rows, never the whole report
+    reader = PdfReader(io.BytesIO(out.getvalue()))
+    assert len(reader.pages) > 10
+    first = reader.pages[0].extract_text()
+    assert "Monitoring report, anakinra for COVID-19 (L.648/96) — Lombardia" in first
+    assert "Lombardia (030)" in first
+    assert "Pseudonym" in first and "clinical worsening" in first
+    last = reader.pages[-1].extract_text()
+    assert f"Page {len(reader.pages)}" in last
+    assert "Registro 648 — dati pseudonimizzati" in last
+    # The 64-character pseudonym prints whole, on two lines.
+    assert f"{599:064x}"[:32] in last and f"{599:064x}"[32:] in last
+
+
+def test_quarterly_with_no_rows_still_gives_a_header():
+    out = io.BytesIO()
+    render_quarterly(quarterly_context(), iter(()), "csv", out)
+    assert csv_rows(out.getvalue()) == [list(QUARTERLY_COLUMNS)]
+
+    out = io.BytesIO()
+    render_quarterly(quarterly_context(), iter(()), "pdf", out)
+    assert "No patient in this period." in pdf_text(out.getvalue())
+
+
+# --- Charts --------------------------------------------------------------------------------------------
+
+
+def test_charts_come_as_png_and_inline_svg():
+    png = charts.chart_png(charts.OUTCOMES_DAY28, METRICS)
+    svg = charts.chart_svg(charts.REJECTIONS_BY_CRITERION, METRICS)
+
+    assert png.startswith(b"\x89PNG")
+    assert svg.startswith("<svg ") and svg.rstrip().endswith("</svg>")
+    assert 'aria-label="Refusals by criterion"' in svg
+    assert "suPAR ≥ 6 ng/mL" in svg  # text stays text
+
+
+def test_requests_per_week_is_shown_only_when_the_metrics_carry_it():
+    without = {key: value for key, value in METRICS.items() if key != "requests_by_week"}
+
+    assert charts.REQUESTS_PER_WEEK in charts.chart_names(METRICS)
+    assert charts.chart_names(without) == [
+        charts.COURSES_BY_STATUS,
+        charts.REJECTIONS_BY_CRITERION,
+        charts.ADVERSE_EVENTS_BY_CATEGORY,
+        charts.OUTCOMES_DAY28,
+    ]
+    assert charts.chart_svg(charts.REQUESTS_PER_WEEK, without) is None
+
+
+def test_a_chart_with_nothing_to_draw_is_none():
+    assert charts.chart_png(charts.REJECTIONS_BY_CRITERION, {"rejections_by_criterion": {}}) is None
+    assert charts.chart_svg(charts.COURSES_BY_STATUS, {"courses_completed": 0, "courses_stopped": 0}) is None
+
+
+def test_a_suppressed_bar_is_labelled_less_than_n_not_with_its_count():
+    metrics = {"adverse_events_by_category": {"neutropenia": 25, "hypersensitivity": 1}}
+
+    svg = charts.chart_svg(charts.ADVERSE_EVENTS_BY_CATEGORY, metrics, suppress_below=3)
+
+    assert "&lt;3" in svg
+    assert ">1<" not in svg.replace(" ", "")
