@@ -330,14 +330,15 @@ class OutcomeView(_ActionView):
 
 
 class EnteredInErrorView(APIView):
-    """Mark a lab result, adverse event or outcome as entered in error; record the right one anew."""
+    """Mark a dose, dispensation, lab result, adverse event or outcome as entered in error (then record anew)."""
 
     @extend_schema(request=EnteredInErrorSerializer, responses={200: PrescriptionDetailSerializer})
     def post(self, request, prescription_id):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-        # 403 before 400, as for the other actions: only the centre's clinicians correct its records
-        # (the service narrows outcomes to prescribers).
-        services.ensure_may(request.user, prescription, "lab_result")
+        # 403 before 400, as for the other actions: only the centre's clinicians and its pharmacy
+        # correct its records (the service narrows each kind to the role that records it).
+        if not services.may(request.user, prescription, "dispense"):
+            services.ensure_may(request.user, prescription, "lab_result")
         data = _valid(EnteredInErrorSerializer, request.data)
         services.record_mark_entered_in_error(
             user=request.user,

@@ -130,7 +130,7 @@ class OutcomeInputSerializer(serializers.Serializer):
 
 
 class EnteredInErrorSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["lab_result", "adverse_event", "outcome"])
+    kind = serializers.ChoiceField(choices=["lab_result", "adverse_event", "outcome", "administration", "dispensation"])
     record = serializers.UUIDField()
     reason = serializers.CharField(max_length=1000)
 

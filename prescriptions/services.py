@@ -636,36 +636,95 @@ CORRECTABLE = {
     "lab_result": LabResult,
     "adverse_event": AdverseEvent,
     "outcome": Outcome,
+    "administration": Administration,
+    "dispensation": Dispensation,
 }
+
+
+def _ensure_may_correct(user, prescription: Prescription, kind: str, today: date) -> None:
+    """Who records a kind of record corrects it: pharmacists their dispensations, prescribers outcomes."""
+    if kind == "dispensation":
+        _ensure_pharmacist_of(user, prescription)
+        return
+    roles = (Role.PRESCRIBER,) if kind == "outcome" else (Role.NURSE, Role.PRESCRIBER)
+    _ensure_clinician_of_centre(user, prescription.centre, roles=roles, today=today)
+
+
+def _recount_course(prescription: Prescription) -> dict:
+    """Counters, course days and status from the records still standing (after a correction)."""
+    before = {
+        "status": prescription.status,
+        "doses_administered": prescription.doses_administered,
+        "syringes_dispensed": prescription.syringes_dispensed,
+    }
+    doses = list(prescription.administrations.filter(entered_in_error_at__isnull=True).order_by("administered_on"))
+    prescription.syringes_dispensed = sum(
+        prescription.dispensations.filter(entered_in_error_at__isnull=True).values_list("syringes", flat=True)
+    )
+    prescription.doses_administered = len(doses)
+    prescription.first_dose_on = doses[0].administered_on if doses else None
+    prescription.last_dose_on = doses[-1].administered_on if doses else None
+    for dose in doses:
+        # The day of the course is derived from day 1, which a corrected first dose moves.
+        course_day = (dose.administered_on - prescription.first_dose_on).days + 1
+        if dose.course_day != course_day:
+            Administration.objects.filter(pk=dose.pk).update(course_day=course_day)
+    if prescription.status in ACTIVE_STATUSES or prescription.status == PrescriptionStatus.COMPLETED:
+        if prescription.doses_administered == COURSE_DOSES:
+            prescription.status = PrescriptionStatus.COMPLETED
+        elif prescription.doses_administered > 0:
+            prescription.status = PrescriptionStatus.IN_COURSE
+        elif prescription.syringes_dispensed > 0:
+            prescription.status = PrescriptionStatus.DISPENSED
+        else:
+            prescription.status = PrescriptionStatus.AWAITING_DISPENSING
+    prescription.save(
+        update_fields=["syringes_dispensed", "doses_administered", "first_dose_on", "last_dose_on", "status"]
+    )
+    after = {
+        "status": prescription.status,
+        "doses_administered": prescription.doses_administered,
+        "syringes_dispensed": prescription.syringes_dispensed,
+    }
+    return {key: [before[key], after[key]] for key in before if before[key] != after[key]}
 
 
 @transaction.atomic
 def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str, record_id, reason: str):
-    """Mark a lab result, adverse event or outcome as entered in error (it stays, flagged, for the audit).
+    """Mark a record as entered in error: it stays, flagged, for the audit; the right one is recorded anew.
 
-    The correct value is then recorded as a new record through the usual service.
+    Correcting a dose or a dispensation recounts the course (doses, syringes, day 1, status) under the lock.
+    A dispensation whose syringes were already injected cannot be withdrawn.
     """
     prescription = _lock(prescription)
     now = timezone.now()
-    roles = (Role.PRESCRIBER,) if kind == "outcome" else (Role.NURSE, Role.PRESCRIBER)
-    _ensure_clinician_of_centre(user, prescription.centre, roles=roles, today=rome_date(now))
     model = CORRECTABLE.get(kind)
     if model is None:
         raise InvalidInput({"kind": _("Unknown kind of record.")})
+    _ensure_may_correct(user, prescription, kind, rome_date(now))
     if not reason.strip():
         raise InvalidInput({"reason": _("Say why the record is in error.")})
     record = model.objects.filter(prescription=prescription, pk=record_id, entered_in_error_at__isnull=True).first()
     if record is None:
         raise NotFound()
+    if kind in ("administration", "dispensation") and prescription.status in (
+        PrescriptionStatus.STOPPED,
+        PrescriptionStatus.CANCELLED,
+    ):
+        _require_status(prescription, (), _("corrected after it ended"))
+    if kind == "dispensation" and prescription.syringes_dispensed - record.syringes < prescription.doses_administered:
+        raise Conflict(
+            ConflictCode.SYRINGES_ALREADY_USED,
+            _("%(doses)d doses were given: the dispensation of %(syringes)d syringes cannot be withdrawn.")
+            % {"doses": prescription.doses_administered, "syringes": record.syringes},
+        )
     record.entered_in_error_at = now
     record.entered_in_error_reason = reason
     record.save(update_fields=["entered_in_error_at", "entered_in_error_reason"])
-    audit_record(
-        actor=user,
-        action=f"prescription.{kind}_entered_in_error",
-        obj=prescription,
-        changes={kind: record.pk, "reason": reason},
-    )
+    changes = {kind: record.pk, "reason": reason}
+    if kind in ("administration", "dispensation"):
+        changes.update(_recount_course(prescription))
+    audit_record(actor=user, action=f"prescription.{kind}_entered_in_error", obj=prescription, changes=changes)
     return record
 
 
