@@ -257,11 +257,26 @@ def test_a_moment_off_the_calendar_is_a_400_not_a_500(demo, act, action, body, f
     assert field in response.json()
 
 
-@pytest.mark.parametrize("username", ["pharmacist.milano", "officer.lombardia"])
+@pytest.mark.parametrize("username", ["officer.lombardia"])
 def test_entered_in_error_refuses_the_role_before_reading_the_body(demo, act, username):
     prescription = f.prescription_at(demo, "in_course")
 
     assert act(username, prescription, "entered-in-error", {"kind": "nonsense"}).status_code == 403
+
+
+def test_a_pharmacist_corrects_only_dispensations(demo, act):
+    prescription = f.prescription_at(demo, "in_course")
+    result = act("nurse.milano", prescription, "lab-results", lab_body("anc", "0.8")).json()
+
+    response = act(
+        "pharmacist.milano",
+        prescription,
+        "entered-in-error",
+        {"kind": "lab_result", "record": result["id"], "reason": "x"},
+    )
+
+    assert response.status_code == 403
+    assert not LabResult.objects.get(pk=result["id"]).in_error
 
 
 # --- Dispensations ------------------------------------------------------------------------------
@@ -971,7 +986,8 @@ def test_an_adverse_event_in_error(demo, act):
     [
         (lambda r: {"kind": "lab_result", "record": r, "reason": ""}, 400, "reason"),
         (lambda r: {"kind": "lab_result", "record": r, "reason": "   "}, 400, "reason"),
-        (lambda r: {"kind": "administration", "record": r, "reason": "x"}, 400, "kind"),
+        (lambda r: {"kind": "vial", "record": r, "reason": "x"}, 400, "kind"),
+        (lambda r: {"kind": "administration", "record": r, "reason": "x"}, 404, None),  # not a dose
         (lambda r: {"kind": "lab_result", "record": "nope", "reason": "x"}, 400, "record"),
         (lambda r: {"kind": "lab_result", "record": str(uuid4()), "reason": "x"}, 404, None),
         (lambda r: {"kind": "outcome", "record": r, "reason": "x"}, 404, None),  # not an outcome

@@ -3,13 +3,20 @@
 from datetime import date, timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from registry import services
 from registry.models import CentreDesignation, Role
 from registry.permissions import PermissionDenied, ensure_manages_region, ensure_may_prescribe_at
 
 PROGRAMME_START = date(2021, 10, 1)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests assert the English messages; the default language is Italian."""
+    with translation.override("en"):
+        yield
 
 
 def test_a_prescriber_may_prescribe_at_their_designated_centre_today(demo, milano):

@@ -6,12 +6,21 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from stdnum.it.codicefiscale import calc_check_digit
 
 from registry import services
 from registry.errors import InvalidInput
 from registry.models import AuditEvent, Patient
 from registry.pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests assert the English messages; the default language is Italian."""
+    with translation.override("en"):
+        yield
+
 
 CODE = "RSSMRA60E01F205B"  # Mario Rossi, male, born 1960-05-01 in Milano (F205)
 BIRTH = date(1960, 5, 1)

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from registry import services
 from registry.errors import InvalidInput
@@ -17,6 +18,14 @@ from registry.models import (
     StaffProfile,
 )
 from registry.permissions import PermissionDenied
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests assert the English messages; the default language is Italian."""
+    with translation.override("en"):
+        yield
+
 
 User = get_user_model()
 
