@@ -1,13 +1,15 @@
 """HTTP API of eligibility checks and prescriptions (API.md). Thin: parse, call one service or selector, render."""
 
-import json
-from decimal import Decimal
-
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -78,18 +80,8 @@ def _valid(serializer_class, data, **context):
     return serializer.validated_data
 
 
-class _PlainJSONEncoder(DjangoJSONEncoder):
-    """Decimals as JSON numbers, as the API renders them; UUIDs and dates as strings."""
-
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return float(o)
-        return super().default(o)
-
-
 def _as_json(data) -> dict:
-    """Plain JSON, as stored for the record and for idempotent replays."""
-    return json.loads(json.dumps(data, cls=_PlainJSONEncoder))
+    return services.plain_json(data)
 
 
 class EligibilityCheckView(APIView):
@@ -108,19 +100,7 @@ def _submit(request, data) -> tuple[int, dict]:
     user = request.user
     prescribed_at = data["prescribed_at"] or timezone.now()
     centre = _centre_for_submission(user, data["centre"], prescribed_at)
-    patient = data["patient"]
-    assessment = to_assessment(data["assessment"], default_assessed_at=prescribed_at, patient=patient)
-    prescription = services.prescription_submit(
-        prescriber=user,
-        centre=centre,
-        patient_data=patient,
-        assessment=assessment,
-        # The validated assessment only: unknown keys sent by a client are never stored.
-        assessment_record=_as_json({**data["assessment"], "assessed_at": assessment.assessed_at}),
-        consent_given_by=data["consent_given_by"],
-        consent_date=data["consent_date"] or timezone.localtime(prescribed_at).date(),
-        prescribed_at=data["prescribed_at"],
-    )
+    prescription = services.prescription_submit_validated(prescriber=user, centre=centre, data=data)
     # Its author sees it even if no longer authorised today (a late registration): never an empty 201.
     view = selectors.prescription_view(user=user, prescription_id=prescription.pk, own_submission=True)
     return status.HTTP_201_CREATED, _as_json(PrescriptionDetailSerializer(view).data)
@@ -231,39 +211,38 @@ class _ActionView(APIView):
         raise NotImplementedError
 
 
+@extend_schema_view(
+    post=extend_schema(request=DispensationInputSerializer, responses={201: DispensationSerializer, 409: CONFLICT})
+)
 class DispensationView(_ActionView):
     action_name = "dispense"
     input_serializer = DispensationInputSerializer
-
-    @extend_schema(request=DispensationInputSerializer, responses={201: DispensationSerializer, 409: CONFLICT})
-    def post(self, request, prescription_id):
-        return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
         dispensation = services.dispensation_record(pharmacist=request.user, prescription=prescription, **data)
         return Response(DispensationSerializer(dispensation).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    post=extend_schema(
+        request=DispensingRefusalSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT}
+    )
+)
 class DispensingRefusalView(_ActionView):
     action_name = "refuse"
     input_serializer = DispensingRefusalSerializer
-
-    @extend_schema(request=DispensingRefusalSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT})
-    def post(self, request, prescription_id):
-        return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
         services.dispensing_refuse(pharmacist=request.user, prescription=prescription, reason=data["reason"])
         return _detail_response(request, prescription.pk)
 
 
+@extend_schema_view(
+    post=extend_schema(request=AdministrationInputSerializer, responses={201: AdministrationSerializer, 409: CONFLICT})
+)
 class AdministrationView(_ActionView):
     action_name = "administer"
     input_serializer = AdministrationInputSerializer
-
-    @extend_schema(request=AdministrationInputSerializer, responses={201: AdministrationSerializer, 409: CONFLICT})
-    def post(self, request, prescription_id):
-        return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
         administration = services.administration_record(user=request.user, prescription=prescription, **data)
@@ -272,39 +251,36 @@ class AdministrationView(_ActionView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    post=extend_schema(request=StopInputSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT})
+)
 class StopView(_ActionView):
     action_name = "stop"
     input_serializer = StopInputSerializer
-
-    @extend_schema(request=StopInputSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT})
-    def post(self, request, prescription_id):
-        return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
         services.prescription_stop(prescriber=request.user, prescription=prescription, **data)
         return _detail_response(request, prescription.pk)
 
 
+@extend_schema_view(
+    post=extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer, 409: CONFLICT})
+)
 class AdverseEventView(_ActionView):
     action_name = "adverse_event"
     input_serializer = AdverseEventInputSerializer
-
-    @extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer, 409: CONFLICT})
-    def post(self, request, prescription_id):
-        return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
         event = services.adverse_event_record(user=request.user, prescription=prescription, **data)
         return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    post=extend_schema(request=LabResultInputSerializer, responses={201: LabResultSerializer, 409: CONFLICT})
+)
 class LabResultView(_ActionView):
     action_name = "lab_result"
     input_serializer = LabResultInputSerializer
-
-    @extend_schema(request=LabResultInputSerializer, responses={201: LabResultSerializer, 409: CONFLICT})
-    def post(self, request, prescription_id):
-        return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
         from .alerts import lab_alert
@@ -316,13 +292,12 @@ class LabResultView(_ActionView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    post=extend_schema(request=OutcomeInputSerializer, responses={201: OutcomeSerializer, 409: CONFLICT})
+)
 class OutcomeView(_ActionView):
     action_name = "outcome"
     input_serializer = OutcomeInputSerializer
-
-    @extend_schema(request=OutcomeInputSerializer, responses={201: OutcomeSerializer, 409: CONFLICT})
-    def post(self, request, prescription_id):
-        return super().post(request, prescription_id)
 
     def perform(self, request, prescription, data):
         outcome = services.outcome_record(prescriber=request.user, prescription=prescription, **data)

@@ -6,9 +6,11 @@ state and the actor's right to act at that centre, writes, and records the audit
 event in the same transaction. Views, forms and tasks call these and nothing else.
 """
 
+import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,10 +19,11 @@ from registry.audit import audit_record, diff
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Centre, Patient, Role
 from registry.permissions import PermissionDenied, actor_for, ensure_may_prescribe_at, ensure_role
-from registry.services import patient_get_or_create
+from registry.services import check_period, patient_get_or_create
 
 from . import eligibility
 from .codes import ConflictCode
+from .eligibility_serializers import to_assessment
 from .models import (
     ACTIVE_STATUSES,
     COURSE_DOSES,
@@ -43,16 +46,11 @@ from .selectors import prescription_for_action, shortage_periods
 # --- Tocilizumab shortage (national role) ------------------------------------------
 
 
-def _check_shortage_period(starts_on: date, ends_on: date | None) -> None:
-    if ends_on is not None and ends_on < starts_on:
-        raise InvalidInput({"ends_on": _("The end of the period cannot come before its start.")})
-
-
 @transaction.atomic
 def shortage_record(*, actor, starts_on: date, ends_on: date | None = None, aifa_reference: str) -> TocilizumabShortage:
     """The national role records a tocilizumab shortage period (Determina AIFA 114586/2021)."""
     ensure_role(actor, Role.NATIONAL, Role.ADMINISTRATOR)
-    _check_shortage_period(starts_on, ends_on)
+    check_period(starts_on, ends_on, end_field="ends_on")
     shortage = TocilizumabShortage.objects.create(starts_on=starts_on, ends_on=ends_on, aifa_reference=aifa_reference)
     audit_record(
         actor=actor,
@@ -68,7 +66,7 @@ def shortage_update(
     *, actor, shortage: TocilizumabShortage, starts_on: date, ends_on: date | None, aifa_reference: str
 ) -> TocilizumabShortage:
     ensure_role(actor, Role.NATIONAL, Role.ADMINISTRATOR)
-    _check_shortage_period(starts_on, ends_on)
+    check_period(starts_on, ends_on, end_field="ends_on")
     shortage = TocilizumabShortage.objects.select_for_update().get(pk=shortage.pk)
     fields = ["starts_on", "ends_on", "aifa_reference"]
     before = {field: getattr(shortage, field) for field in fields}
@@ -263,6 +261,41 @@ def _under_patient(exc: InvalidInput) -> InvalidInput:
     nested.errors = {"patient": exc.errors}
     nested.args = (str(nested.errors),)
     return nested
+
+
+class _PlainJSONEncoder(DjangoJSONEncoder):
+    """Decimals as JSON numbers, as the API renders them; UUIDs and dates as strings."""
+
+    def default(self, o):
+        if isinstance(o, Decimal):
+            return float(o)
+        return super().default(o)
+
+
+def plain_json(data):
+    """Plain JSON, as stored for the assessment record and for idempotent replays."""
+    return json.loads(json.dumps(data, cls=_PlainJSONEncoder))
+
+
+def prescription_submit_validated(*, prescriber, centre: Centre, data: dict) -> Prescription:
+    """A submission validated by ``PrescriptionSubmitSerializer``, from the API or the page alike.
+
+    The assessment defaults to ``prescribed_at`` and the consent to its day; only the validated
+    assessment is kept as the record (unknown keys a client sends are never stored).
+    """
+    prescribed_at = data["prescribed_at"] or timezone.now()
+    patient = data["patient"]
+    assessment = to_assessment(data["assessment"], default_assessed_at=prescribed_at, patient=patient)
+    return prescription_submit(
+        prescriber=prescriber,
+        centre=centre,
+        patient_data=patient,
+        assessment=assessment,
+        assessment_record=plain_json({**data["assessment"], "assessed_at": assessment.assessed_at}),
+        consent_given_by=data["consent_given_by"],
+        consent_date=data["consent_date"] or rome_date(prescribed_at),
+        prescribed_at=data["prescribed_at"],
+    )
 
 
 def _ensure_no_active_course(patient: Patient) -> None:

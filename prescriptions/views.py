@@ -7,7 +7,6 @@ back next to its field, a ``Conflict`` as an error of the whole form with its me
 """
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,7 +14,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -149,36 +147,6 @@ def prescription_list(request):
 # --- New prescription --------------------------------------------------------------------------
 
 
-class _RecordEncoder(DjangoJSONEncoder):
-    """Decimals as JSON numbers, as the API stores the validated assessment (``prescriptions.api._as_json``)."""
-
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return float(o)
-        return super().default(o)
-
-
-def _assessment_record(assessment_data: dict, assessed_at) -> dict:
-    return json.loads(json.dumps({**assessment_data, "assessed_at": assessed_at}, cls=_RecordEncoder))
-
-
-def _submit(request, data: dict, centre) -> Prescription:
-    """``prescriptions.api._submit`` for a page: the same validated data into the same service."""
-    prescribed_at = data["prescribed_at"] or timezone.now()
-    patient = data["patient"]
-    assessment = to_assessment(data["assessment"], default_assessed_at=prescribed_at, patient=patient)
-    return services.prescription_submit(
-        prescriber=request.user,
-        centre=centre,
-        patient_data=patient,
-        assessment=assessment,
-        assessment_record=_assessment_record(data["assessment"], assessment.assessed_at),
-        consent_given_by=data["consent_given_by"],
-        consent_date=data["consent_date"] or timezone.localtime(prescribed_at).date(),
-        prescribed_at=data["prescribed_at"],
-    )
-
-
 def _prescribing_centres(user) -> list:
     ensure_role(user, Role.PRESCRIBER)
     centres = list(prescribing_centres(user=user))
@@ -213,7 +181,9 @@ def prescription_new(request):
     if not valid or centre is None:
         return _render_new(request, form)
     try:
-        prescription = _submit(request, serializer.validated_data, centre)
+        prescription = services.prescription_submit_validated(
+            prescriber=request.user, centre=centre, data=serializer.validated_data
+        )
     except InvalidInput as exc:
         form.add_errors(exc.errors)
     except Conflict as exc:

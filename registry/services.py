@@ -30,9 +30,10 @@ from .tasks import send_authorisation_notice
 User = get_user_model()
 
 
-def _check_period(valid_from: date, valid_to: date | None) -> None:
-    if valid_to is not None and valid_to < valid_from:
-        raise InvalidInput({"valid_to": _("The end of the period cannot come before its start.")})
+def check_period(start: date, end: date | None, *, end_field: str = "valid_to") -> None:
+    """A period's last day (None: open-ended) cannot come before its first."""
+    if end is not None and end < start:
+        raise InvalidInput({end_field: _("The end of the period cannot come before its start.")})
 
 
 def _snapshot(obj, fields) -> dict:
@@ -115,7 +116,7 @@ def centre_designate(
 ) -> CentreDesignation:
     """The Region designates ``centre`` for the L.648 use over a period."""
     ensure_manages_region(actor, centre.region_id)
-    _check_period(valid_from, valid_to)
+    check_period(valid_from, valid_to)
     # Lock the centre so two overlapping designations cannot be written side by side.
     Centre.objects.select_for_update().get(pk=centre.pk)
     designation = CentreDesignation.objects.create(
@@ -143,7 +144,7 @@ def centre_designate(
 def designation_end(*, actor, designation: CentreDesignation, valid_to: date) -> CentreDesignation:
     designation = CentreDesignation.objects.select_for_update().select_related("centre").get(pk=designation.pk)
     ensure_manages_region(actor, designation.centre.region_id)
-    _check_period(designation.valid_from, valid_to)
+    check_period(designation.valid_from, valid_to)
     before = _snapshot(designation, ["valid_to"])
     designation.valid_to = valid_to
     designation.save(update_fields=["valid_to"])
@@ -157,7 +158,7 @@ def prescriber_authorise(
 ) -> PrescriberAuthorisation:
     """A regional officer of the centre's region enables a prescriber there for a period."""
     ensure_manages_region(actor, centre.region_id)
-    _check_period(valid_from, valid_to)
+    check_period(valid_from, valid_to)
     if actor_for(prescriber).role != Role.PRESCRIBER:
         raise InvalidInput({"prescriber": _("Only a user with the prescriber role can be authorised.")})
     authorisation = PrescriberAuthorisation.objects.create(
@@ -184,7 +185,7 @@ def authorisation_end(*, actor, authorisation: PrescriberAuthorisation, valid_to
         PrescriberAuthorisation.objects.select_for_update().select_related("centre").get(pk=authorisation.pk)
     )
     ensure_manages_region(actor, authorisation.centre.region_id)
-    _check_period(authorisation.valid_from, valid_to)
+    check_period(authorisation.valid_from, valid_to)
     before = _snapshot(authorisation, ["valid_to"])
     authorisation.valid_to = valid_to
     authorisation.save(update_fields=["valid_to"])
