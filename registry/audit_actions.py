@@ -1,0 +1,45 @@
+"""Every kind of audit event, named once.
+
+The value is what the trail stores in ``AuditEvent.action`` (and what the hash covers), so a value never
+changes once events exist; a new kind of event is a new member.
+"""
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    # registry: organisations, people, patients
+    PHARMACY_CREATE = "pharmacy.create"
+    PHARMACY_UPDATE = "pharmacy.update"
+    CENTRE_CREATE = "centre.create"
+    CENTRE_UPDATE = "centre.update"
+    DESIGNATION_CREATE = "designation.create"
+    DESIGNATION_END = "designation.end"
+    AUTHORISATION_GRANT = "authorisation.grant"
+    AUTHORISATION_END = "authorisation.end"
+    STAFF_CREATE = "staff.create"
+    STAFF_BOOTSTRAP = "staff.bootstrap"
+    PATIENT_CREATE = "patient.create"
+    # prescriptions: the listing's shortage condition, the prescription and its course
+    SHORTAGE_RECORD = "shortage.record"
+    SHORTAGE_UPDATE = "shortage.update"
+    PRESCRIPTION_SUBMIT = "prescription.submit"
+    PRESCRIPTION_DISPENSE = "prescription.dispense"
+    PRESCRIPTION_REFUSE_DISPENSING = "prescription.refuse_dispensing"
+    PRESCRIPTION_ADMINISTER = "prescription.administer"
+    PRESCRIPTION_STOP = "prescription.stop"
+    PRESCRIPTION_ADVERSE_EVENT = "prescription.adverse_event"
+    PRESCRIPTION_LAB_RESULT = "prescription.lab_result"
+    PRESCRIPTION_OUTCOME = "prescription.outcome"
+    LAB_RESULT_ENTERED_IN_ERROR = "prescription.lab_result_entered_in_error"
+    ADVERSE_EVENT_ENTERED_IN_ERROR = "prescription.adverse_event_entered_in_error"
+    OUTCOME_ENTERED_IN_ERROR = "prescription.outcome_entered_in_error"
+    ADMINISTRATION_ENTERED_IN_ERROR = "prescription.administration_entered_in_error"
+    DISPENSATION_ENTERED_IN_ERROR = "prescription.dispensation_entered_in_error"
+    # reports
+    REPORT_REQUEST = "report.request"
+
+    @classmethod
+    def entered_in_error(cls, kind: str) -> "AuditAction":
+        """The correction event of a kind of clinical record (``lab_result``, ``dispensation``, …)."""
+        return cls(f"prescription.{kind}_entered_in_error")
