@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from registry.errors import NotFound
 
 from . import selectors, services
-from .context import MONITORING
+from .kinds import MONITORING
 from .metrics import COUNT_KEYS
 from .models import ReportFormat, ReportKind, ReportRun, ReportStatus
 

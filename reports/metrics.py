@@ -28,8 +28,7 @@ Every figure comes from a fixed number of aggregate queries, whatever the number
 
 from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -63,8 +62,10 @@ from prescriptions.models import (
     PrescriptionStatus,
     StopReason,
 )
+from registry.calendar import REGISTRY_TIME_ZONE
 
-ROME = ZoneInfo("Europe/Rome")  # a course day, and a report's period, are calendar days in Rome
+from .periods import period_bounds
+
 WHO_CPS_SCORES = tuple(str(score) for score in range(11))
 WHO_CPS_DEAD = 10
 
@@ -90,14 +91,6 @@ COUNT_KEYS = (
 )
 METRIC_KEYS = (*COUNT_KEYS, "by_centre")
 CENTRE_KEYS = ("centre_id", "centre_name", "region")
-
-
-def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
-    """[start of ``period_start``, start of the day after ``period_end``) in Rome, as aware datetimes."""
-    return (
-        datetime.combine(period_start, time.min, tzinfo=ROME),
-        datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=ROME),
-    )
 
 
 def cohort(*, region_code: str | None, period_start: date, period_end: date) -> QuerySet[Prescription]:
@@ -138,7 +131,7 @@ def course_end_exclusive(today: date) -> Case:
     """SQL twin of ``prescriptions.alerts.course_end_exclusive``: the first day not counted for missed doses."""
     return Case(
         When(status=PrescriptionStatus.COMPLETED, then=F("last_dose_on")),
-        When(stopped_at__isnull=False, then=TruncDate("stopped_at", tzinfo=ROME)),
+        When(stopped_at__isnull=False, then=TruncDate("stopped_at", tzinfo=REGISTRY_TIME_ZONE)),
         default=Value(today),
         output_field=DateField(),
     )

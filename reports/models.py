@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .context import MONITORING, QUARTERLY_PATIENTS
+from .kinds import MONITORING, QUARTERLY_PATIENTS
 
 
 class ReportKind(models.TextChoices):

@@ -6,7 +6,7 @@ their own centres' prescriptions, not reports. The run is created and audited in
 task is queued only once that transaction commits.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -16,29 +16,9 @@ from registry.errors import InvalidInput
 from registry.models import Region, Role
 from registry.permissions import PermissionDenied, actor_for
 
-from .context import MONITORING, QUARTERLY_PATIENTS
+from .kinds import MONITORING, QUARTERLY_PATIENTS
 from .models import ReportKind, ReportRun
-
-# Long enough for a yearly comparison, short enough that a run stays a report, not an export.
-MAX_PERIOD_DAYS = 2 * 366
-
-
-def quarter_of(day: date) -> tuple[date, date]:
-    """The calendar quarter holding ``day``: its first and last day."""
-    first_month = 3 * ((day.month - 1) // 3) + 1
-    start = date(day.year, first_month, 1)
-    next_start = date(day.year + 1, 1, 1) if first_month == 10 else date(day.year, first_month + 3, 1)
-    return start, next_start - timedelta(days=1)
-
-
-def previous_month(today: date) -> tuple[date, date]:
-    end = today.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
-
-
-def previous_quarter(today: date) -> tuple[date, date]:
-    start, _end = quarter_of(today)
-    return quarter_of(start - timedelta(days=1))
+from .periods import MAX_PERIOD_DAYS, is_calendar_quarter, period_days
 
 
 def ensure_may_request(user, *, region_code: str | None) -> None:
@@ -59,12 +39,12 @@ def _check_period(*, kind: str, region_code: str | None, period_start: date, per
         raise InvalidInput({"kind": _("Unknown kind of report.")})
     if period_end < period_start:
         raise InvalidInput({"period_end": _("The end of the period cannot come before its start.")})
-    if (period_end - period_start).days + 1 > MAX_PERIOD_DAYS:
+    if period_days(period_start, period_end) > MAX_PERIOD_DAYS:
         raise InvalidInput({"period_end": _("A report covers at most two years.")})
     if kind == QUARTERLY_PATIENTS:
         if region_code is None:
             raise InvalidInput({"region": _("The quarterly per-patient report is made for one region.")})
-        if quarter_of(period_start) != (period_start, period_end):
+        if not is_calendar_quarter(period_start, period_end):
             raise InvalidInput(
                 {"period_start": _("The quarterly report covers exactly one calendar quarter (e.g. 1 Jan–31 Mar).")}
             )

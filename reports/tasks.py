@@ -30,14 +30,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registry.calendar import rome_date, rome_today
 from registry.models import Region
 
-from .context import MONITORING, QUARTERLY_PATIENTS, ReportContext
-from .metrics import ROME, monitoring_metrics
+from .kinds import MONITORING, QUARTERLY_PATIENTS, ReportContext
+from .metrics import monitoring_metrics
 from .models import ReportFile, ReportFormat, ReportRun, ReportStatus
+from .periods import previous_month, previous_quarter
 from .quarterly import quarterly_rows
 from .selectors import suppress_below_for
-from .services import previous_month, previous_quarter, scheduled_runs_create
+from .services import scheduled_runs_create
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +194,7 @@ def _produce(run: ReportRun) -> None:
             region_code=run.region_id,
             period_start=run.period_start,
             period_end=run.period_end,
-            today=timezone.localtime(data_as_of, ROME).date(),
+            today=rome_date(data_as_of),
         )
         _save_figures(run, metrics=metrics, data_as_of=data_as_of, progress=40)
         _render_files(run, _render_monitoring, 40)
@@ -320,7 +322,7 @@ def _generate_national(run: ReportRun) -> str:
         region_code=None,
         period_start=run.period_start,
         period_end=run.period_end,
-        today=timezone.localtime(data_as_of, ROME).date(),
+        today=rome_date(data_as_of),
     )
     _save_figures(run, metrics=metrics, data_as_of=data_as_of, progress=max(run.progress, PARTS_TO + 5))
     _render_files(run, _render_monitoring, run.progress)
@@ -368,7 +370,7 @@ def _part_finished(parent_id) -> None:
 @shared_task(acks_late=True)
 def schedule_monthly_reports() -> int:
     """On the 1st: each region's monitoring report of the month just ended (never twice)."""
-    period_start, period_end = previous_month(timezone.localdate())
+    period_start, period_end = previous_month(rome_today())
     created = scheduled_runs_create(kind=MONITORING, period_start=period_start, period_end=period_end)
     return len(created)
 
@@ -376,7 +378,7 @@ def schedule_monthly_reports() -> int:
 @shared_task(acks_late=True)
 def schedule_quarterly_reports() -> int:
     """On the 1st day after a quarter: each region's L.648 per-patient report of that quarter (never twice)."""
-    period_start, period_end = previous_quarter(timezone.localdate())
+    period_start, period_end = previous_quarter(rome_today())
     created = scheduled_runs_create(kind=QUARTERLY_PATIENTS, period_start=period_start, period_end=period_end)
     return len(created)
 

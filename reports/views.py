@@ -19,20 +19,21 @@ from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from registry.calendar import rome_today
 from registry.errors import InvalidInput
 from registry.models import Role
 from registry.permissions import PermissionDenied, ensure_role
 
 from . import charts, selectors, services
-from .context import MONITORING, ReportContext
+from .kinds import MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
+from .periods import previous_quarter
 from .renderers import figures
 from .tasks import COUNTRY_NAME, report_context  # report_context: what a run's files print
 
@@ -97,9 +98,7 @@ class ReportRequestForm(forms.Form):
         if len(choices) == 1:
             self.fields["region"].initial = choices[0][0]
         # The quarter just ended: what the L.648 report and most monitoring requests are about.
-        self.fields["period_start"].initial, self.fields["period_end"].initial = services.previous_quarter(
-            timezone.localdate()
-        )
+        self.fields["period_start"].initial, self.fields["period_end"].initial = previous_quarter(rome_today())
         self.fields["period_end"].help_text = _("The quarterly report covers exactly one calendar quarter.")
 
     def region_code(self) -> str | None:

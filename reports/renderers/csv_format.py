@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from ..context import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import QUARTERLY_COLUMNS, ReportContext
 from . import figures
 
 DELIMITER = ";"

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prescriptions.models import AdverseEventCategory, PrescriptionStatus, StopReason
+from registry.calendar import REGISTRY_TIME_ZONE
 
-from ..context import ReportContext
+from ..kinds import ReportContext
 
 # Keys of a by_centre entry that identify the centre: never counts, never suppressed.
 CENTRE_IDENTITY_KEYS = ("centre_id", "centre_name", "region")
@@ -336,8 +337,8 @@ def period_display(context: ReportContext) -> str:
 
 
 def local_time(moment: datetime) -> datetime:
-    """Rome time (settings.TIME_ZONE) for an aware moment; a naive one is taken as already local."""
-    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    """Rome time for an aware moment; a naive one is taken as already local."""
+    return moment.astimezone(REGISTRY_TIME_ZONE) if timezone.is_aware(moment) else moment
 
 
 def as_of_display(context: ReportContext) -> str:

@@ -45,7 +45,7 @@ from reportlab.platypus import (
 )
 
 from .. import charts
-from ..context import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import QUARTERLY_COLUMNS, ReportContext
 from . import figures
 
 FOOTER = "Registro 648 — dati pseudonimizzati"  # the registry's stamp, as printed on every page in every language

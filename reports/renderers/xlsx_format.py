@@ -25,7 +25,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from ..context import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import QUARTERLY_COLUMNS, ReportContext
 from . import figures
 
 BOLD = Font(bold=True)

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from registry.models import Region
 from reports import views
 from reports.models import ReportRun, ReportStatus
-from reports.services import quarter_of
+from reports.periods import quarter_of
 
 from .test_cohort import LOMBARDIA, Cohort, build_cohort
 

@@ -11,8 +11,8 @@ from registry.errors import InvalidInput
 from registry.models import AuditEvent, Region
 from registry.permissions import PermissionDenied
 from registry.regions import REGIONS
-from reports import services
-from reports.context import MONITORING, QUARTERLY_PATIENTS
+from reports import periods, services
+from reports.kinds import MONITORING, QUARTERLY_PATIENTS
 from reports.models import ReportRun, ReportStatus
 
 NOVEMBER = {"period_start": date(2021, 11, 1), "period_end": date(2021, 11, 30)}
@@ -122,7 +122,7 @@ def test_two_years_are_allowed_and_a_quarter_is_a_calendar_quarter(demo):
     ],
 )
 def test_quarter_of(day, quarter):
-    assert services.quarter_of(day) == quarter
+    assert periods.quarter_of(day) == quarter
 
 
 def test_a_scheduled_request_returns_the_run_that_exists(demo):

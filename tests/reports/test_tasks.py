@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from registry.celery import app
 from registry.models import AuditEvent, Region
-from reports import services, tasks
-from reports.context import MONITORING, QUARTERLY_PATIENTS
+from reports import periods, services, tasks
+from reports.kinds import MONITORING, QUARTERLY_PATIENTS
 from reports.metrics import monitoring_metrics
 from reports.models import ReportFile, ReportRun, ReportStatus
 
@@ -261,7 +261,7 @@ def test_a_country_run_redelivered_while_its_parts_run_makes_no_second_part(
 
 
 def test_a_quarterly_run_renders_the_per_patient_files(demo, request_run):
-    start, end = services.previous_quarter(timezone.localdate())
+    start, end = periods.previous_quarter(timezone.localdate())
     run = request_run("officer.lombardia", "030", start, end, kind=QUARTERLY_PATIENTS)
     assert run.status == ReportStatus.DONE, run.error
     assert run.metrics == {"patients": 0}
@@ -297,12 +297,12 @@ def test_scheduled_runs_are_made_once_per_region_and_period(demo):
     ],
 )
 def test_the_schedules_pick_the_month_and_the_quarter_just_ended(today, month, quarter):
-    assert services.previous_month(today) == month
-    assert services.previous_quarter(today) == quarter
+    assert periods.previous_month(today) == month
+    assert periods.previous_quarter(today) == quarter
 
 
 def test_the_schedule_tasks_make_the_runs_of_the_period_just_ended_once(demo):
-    with mock.patch.object(tasks.timezone, "localdate", return_value=date(2022, 4, 1)):
+    with mock.patch.object(tasks, "rome_today", return_value=date(2022, 4, 1)):
         assert tasks.schedule_monthly_reports.delay().get() == 21
         assert tasks.schedule_quarterly_reports.delay().get() == 21
         assert tasks.schedule_monthly_reports.delay().get() == 0
