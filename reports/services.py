@@ -1,8 +1,7 @@
 """Writes of the reports: asking for a run, and the scheduled runs.
 
-Who may ask (DOMAIN.md, "Who does what"): a regional officer for their own region; the national role (AIFA)
-for any region or the whole country; the administrator likewise. Prescribers, pharmacists and nurses read
-their own centres' prescriptions, not reports. The run is created and audited in one transaction, and its
+Who may ask is decided in ``reports.permissions`` (a regional officer for their own region; the national role
+and administrators for any region or the whole country). The run is created and audited in one transaction, and its
 task is queued only once that transaction commits.
 """
 
@@ -11,27 +10,14 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from registry.audit import audit_record
 from registry.errors import InvalidInput
-from registry.models import Region, Role
-from registry.permissions import PermissionDenied, actor_for
+from registry.models import Region
 
+from . import events
 from .kinds import MONITORING, QUARTERLY_PATIENTS
 from .models import ReportKind, ReportRun
 from .periods import MAX_PERIOD_DAYS, is_calendar_quarter, period_days
-
-
-def ensure_may_request(user, *, region_code: str | None) -> None:
-    """A regional officer asks for their own region only; AIFA and administrators for any, or the country."""
-    actor = actor_for(user)
-    if actor.is_admin or actor.role == Role.NATIONAL:
-        return
-    if actor.role != Role.REGIONAL_OFFICER:
-        raise PermissionDenied(_("Only regional officers and the national monitoring may ask for reports."))
-    if region_code is None:
-        raise PermissionDenied(_("A regional officer may ask only for their own region's report, not the country's."))
-    if region_code != actor.region_id:
-        raise PermissionDenied(_("A regional officer may ask only for their own region's report."))
+from .permissions import ensure_may_request
 
 
 def _check_period(*, kind: str, region_code: str | None, period_start: date, period_end: date) -> None:
@@ -122,18 +108,7 @@ def _run_create(
         requested_by=actor if actor is not None and actor.is_authenticated else None,
         scheduled=scheduled,
     )
-    audit_record(
-        actor=actor,
-        action="report.request",
-        obj=run,
-        changes={
-            "kind": kind,
-            "region": region.pk if region else None,
-            "period_start": period_start,
-            "period_end": period_end,
-            "scheduled": scheduled,
-        },
-    )
+    events.report_requested(actor=actor, run=run, region=region)
     run_id = str(run.pk)
     transaction.on_commit(lambda: generate_report.delay(run_id))
     return run

@@ -27,13 +27,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from registry.calendar import rome_today
 from registry.errors import InvalidInput
-from registry.models import Role
-from registry.permissions import PermissionDenied, ensure_role
+from registry.permissions import PermissionDenied
 
 from . import charts, selectors, services
 from .kinds import MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
 from .periods import previous_quarter
+from .permissions import ensure_reads_reports
 from .renderers import figures
 from .tasks import COUNTRY_NAME, report_context  # report_context: what a run's files print
 
@@ -57,7 +57,7 @@ def page(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
-            ensure_role(request.user, Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR)
+            ensure_reads_reports(request.user)
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
             return forbidden(request, str(exc))
