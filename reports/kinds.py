@@ -40,3 +40,7 @@ class ReportContext:
     metrics: dict = field(default_factory=dict)
     # Cells below this count are shown as "<N" in files that leave the region (small-count suppression).
     suppress_below: int = 0
+
+
+# How the whole country is named on a report (the run of no region).
+COUNTRY_NAME = "Italia"

@@ -30,12 +30,12 @@ from registry.errors import InvalidInput
 from registry.permissions import PermissionDenied
 
 from . import charts, selectors, services
-from .kinds import MONITORING, ReportContext
+from .kinds import COUNTRY_NAME, MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
 from .periods import previous_quarter
 from .permissions import ensure_reads_reports
 from .renderers import figures
-from .tasks import COUNTRY_NAME, report_context  # report_context: what a run's files print
+from .runs import report_context  # what a run's files print
 
 COUNTRY = "IT"  # the form's value for the whole country (region codes are digits)
 RUNS_SHOWN = 50

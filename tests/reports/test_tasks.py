@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from registry.celery import app
 from registry.models import AuditEvent, Region
-from reports import periods, services, tasks
+from reports import periods, runs, services, tasks
 from reports.kinds import MONITORING, QUARTERLY_PATIENTS
 from reports.metrics import monitoring_metrics
 from reports.models import ReportFile, ReportRun, ReportStatus
@@ -117,7 +117,7 @@ def test_a_run_held_by_a_live_delivery_is_left_alone_until_its_holder_is_stale(c
     assert tasks.generate_report.delay(str(run.pk)).get() == "skipped"
     assert ReportRun.objects.get(pk=run.pk).status == ReportStatus.RUNNING
 
-    ReportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - tasks.STALE_AFTER - timedelta(1))
+    ReportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - runs.STALE_AFTER - timedelta(1))
     assert tasks.generate_report.delay(str(run.pk)).get() == "done"
     assert ReportRun.objects.get(pk=run.pk).status == ReportStatus.DONE
 
@@ -132,7 +132,7 @@ def test_a_run_that_died_midway_restarts_cleanly(cohort, demo):
         status=ReportStatus.RUNNING,
         progress=60,
         claimed_by="lost-worker:0",
-        heartbeat_at=timezone.now() - tasks.STALE_AFTER - timedelta(minutes=1),
+        heartbeat_at=timezone.now() - runs.STALE_AFTER - timedelta(minutes=1),
         metrics={"stale": True},
     )
     partial = ReportFile(run=run, format="csv", sha256="0" * 64, size=7)
@@ -152,7 +152,7 @@ def test_a_run_that_died_midway_restarts_cleanly(cohort, demo):
 
 
 def test_a_failing_renderer_fails_the_run_with_its_error_and_leaves_no_partial_file(cohort, demo):
-    real = tasks._render_monitoring
+    real = runs._render_monitoring
 
     def pdf_breaks(context, fmt, out):
         if fmt == "pdf":
@@ -165,7 +165,7 @@ def test_a_failing_renderer_fails_the_run_with_its_error_and_leaves_no_partial_f
         period_start=cohort.period_start,
         period_end=cohort.period_end,
     )
-    with mock.patch.object(tasks, "_render_monitoring", pdf_breaks):
+    with mock.patch.object(runs, "_render_monitoring", pdf_breaks):
         assert tasks.generate_report.delay(str(run.pk)).get() == "failed"
     run.refresh_from_db()
     assert run.status == ReportStatus.FAILED
@@ -192,7 +192,7 @@ def test_a_transient_database_error_is_retried_and_the_retry_takes_the_run_over(
             raise OperationalError("server closed the connection unexpectedly")
         return monitoring_metrics(**kwargs)
 
-    with mock.patch.object(tasks, "monitoring_metrics", flaky):
+    with mock.patch.object(runs, "monitoring_metrics", flaky):
         result = tasks.generate_report.delay(str(run.pk))
     assert result.get() == "done"
     assert len(calls) == 2
@@ -205,7 +205,7 @@ def test_a_database_that_stays_down_fails_the_run_after_the_retries(cohort, demo
         user=demo["aifa"], region_code="030", period_start=cohort.period_start, period_end=cohort.period_end
     )
     down = mock.Mock(side_effect=OperationalError("could not connect to server"))
-    with mock.patch.object(tasks, "monitoring_metrics", down):
+    with mock.patch.object(runs, "monitoring_metrics", down):
         assert tasks.generate_report.delay(str(run.pk)).get() == "failed"
     assert down.call_count == tasks.MAX_RETRIES + 1
     run.refresh_from_db()
@@ -250,7 +250,7 @@ def test_a_country_run_redelivered_while_its_parts_run_makes_no_second_part(
     with mock.patch.object(tasks, "group"):
         assert tasks.generate_report.delay(str(run.pk)).get() == "waiting"
     assert run.children.count() == 21
-    assert ReportRun.objects.get(pk=run.pk).claimed_by == tasks.WAITING_FOR_PARTS
+    assert ReportRun.objects.get(pk=run.pk).claimed_by == runs.WAITING_FOR_PARTS
 
     # Picked up again (beat's stale-run recovery): the same parts are queued, then joined.
     with django_capture_on_commit_callbacks(execute=True):
@@ -342,7 +342,7 @@ def test_setup_report_schedules_installs_the_periodic_tasks_once(demo):
 
 def test_stale_runs_are_queued_again(cohort, demo):
     region = Region.objects.get(pk="030")
-    long_ago = timezone.now() - tasks.STALE_AFTER - timedelta(minutes=1)
+    long_ago = timezone.now() - runs.STALE_AFTER - timedelta(minutes=1)
     lost = ReportRun.objects.create(
         kind=MONITORING, region=region, period_start=cohort.period_start, period_end=cohort.period_end
     )
