@@ -295,6 +295,13 @@ def _generate_national(run: ReportRun) -> str:
             parent.save(update_fields=["claimed_by", "heartbeat_at", "progress"])
             transaction.on_commit(lambda: _queue(unfinished))
             return "waiting"
+        failed = list(parent.children.filter(status=ReportStatus.FAILED).select_related("region").order_by("region_id"))
+    if failed:
+        # The country's figures would silently lack what the failed regions could not give: the run fails,
+        # naming them, rather than end "done" with files nobody can trust.
+        regions = ", ".join(f"{part.region_id} {part.region.name}" for part in failed)
+        fail(str(run.pk), _("The report of these regions failed: %(regions)s.") % {"regions": regions})
+        return "failed"
     data_as_of = timezone.now()
     metrics = monitoring_metrics(
         region_code=None,

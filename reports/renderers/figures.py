@@ -267,18 +267,22 @@ def centre_columns(context: ReportContext, *, flatten: bool) -> list[str]:
     counts only (PDF and HTML).
     """
     present: dict[str, set[str]] = {}
+    breakdowns: set[str] = set()
     for entry in centres(context):
         for key, value in entry.items():
             if key in CENTRE_IDENTITY_KEYS:
                 continue
             codes = present.setdefault(key, set())
             if isinstance(value, Mapping):
+                breakdowns.add(key)
                 codes.update(str(code) for code in value)
     order = [key for key in METRICS if key in present]
     order += sorted(key for key in present if key not in METRICS)
     columns = []
     for key in order:
-        if present[key]:
+        if key in breakdowns or (key in METRICS and METRICS[key].breakdown):
+            # A breakdown is one column a code; one that no centre has a code of (no centre refused a request)
+            # has no column at all, never its empty dict written into a cell.
             if flatten:
                 columns += [f"{key}.{code}" for code in code_order(key, present[key])]
         elif flatten or key in METRICS:
@@ -303,7 +307,9 @@ def centre_cell(entry: Mapping, column: str, suppress_below: int = 0):
             return ""
         # A breakdown lists the codes that occurred: a code another centre has is a zero here.
         value = {str(other): count for other, count in value.items()}.get(code, 0)
-    return "" if value is None else shown(value, suppress_below)
+    if value is None or isinstance(value, Mapping):  # a breakdown is never one cell
+        return ""
+    return shown(value, suppress_below)
 
 
 def centre_name(entry: Mapping) -> str:

@@ -359,3 +359,41 @@ def test_stale_runs_are_queued_again(cohort, demo):
     assert tasks.requeue_stale_report_runs.delay().get() == 1
     assert ReportRun.objects.get(pk=lost.pk).status == ReportStatus.DONE
     assert ReportRun.objects.get(pk=alive.pk).status == ReportStatus.RUNNING
+
+
+def test_a_region_whose_centre_refused_no_request_gets_its_files(cohort, request_run):
+    # Lazio before D-12: one course in progress, no refused request (an empty refusals breakdown).
+    run = request_run("officer.lazio", "120", cohort.period_start, cohort.today - timedelta(days=13))
+
+    assert run.status == ReportStatus.DONE, run.error
+    assert run.metrics["by_centre"][0]["rejections_by_criterion"] == {}
+    assert set(_files(run)) == {"csv", "xlsx", "pdf"}
+    assert "{}" not in _read(_files(run)["csv"]).decode("utf-8-sig")
+
+
+def test_a_scheduled_monthly_run_of_a_centre_with_no_refusal_is_done(cohort, django_capture_on_commit_callbacks):
+    start, end = cohort.period_start, cohort.today - timedelta(days=13)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scheduled_runs_create(kind=MONITORING, period_start=start, period_end=end)
+    lazio = ReportRun.objects.get(region_id="120", scheduled=True)
+    assert lazio.status == ReportStatus.DONE, lazio.error
+    assert not ReportRun.objects.filter(status=ReportStatus.FAILED).exists()
+
+
+def test_a_country_run_whose_regional_part_failed_fails_naming_the_region(cohort, request_run):
+    real = runs.monitoring_metrics
+
+    def lazio_breaks(**kwargs):
+        if kwargs["region_code"] == "120":
+            raise ValueError("Lazio's figures broke")
+        return real(**kwargs)
+
+    with mock.patch.object(runs, "monitoring_metrics", lazio_breaks):
+        run = request_run("aifa", None, cohort.period_start, cohort.period_end)
+
+    assert run.status == ReportStatus.FAILED
+    assert "Lazio" in run.error and "120" in run.error
+    assert "Lombardia" not in run.error
+    assert not run.files.exists()
+    assert run.children.get(region_id="120").status == ReportStatus.FAILED
+    assert run.children.get(region_id="030").status == ReportStatus.DONE
