@@ -1,4 +1,4 @@
-"""HTTP API of the monitoring reports (API.md, "Monitoring reports"). Thin: parse, call one service or selector.
+"""HTTP API of the monitoring reports (``/api/v1/reports/``). Thin: parse, call one service or selector.
 
 Files are served only here, after the scope check: ``MEDIA_URL`` is not served, so no file has a public URL.
 Whole-country runs leave the regions: their small counts are suppressed (``REPORTS_SUPPRESS_BELOW``).
@@ -21,9 +21,8 @@ from rest_framework.views import APIView
 
 from registry.errors import NotFound
 
-from . import selectors, services
+from . import metric_definitions, selectors, services
 from .kinds import MONITORING
-from .metrics import COUNT_KEYS
 from .models import ReportFormat, ReportKind, ReportRun, ReportStatus
 
 CONTENT_TYPES = {
@@ -59,11 +58,10 @@ COUNT_SCHEMA = {
     "description": 'A count; "<N" when suppressed (whole-country runs).',
 }
 BREAKDOWN_SCHEMA = {"type": "object", "additionalProperties": COUNT_SCHEMA}
-_BREAKDOWNS = ("rejections_by_criterion", "stops_by_reason", "adverse_events_by_category", "outcomes_day28")
-_COUNTS_SCHEMA = {key: (BREAKDOWN_SCHEMA if key in _BREAKDOWNS else COUNT_SCHEMA) for key in COUNT_KEYS}
+_COUNTS_SCHEMA = {d.key: (BREAKDOWN_SCHEMA if d.breakdown else COUNT_SCHEMA) for d in metric_definitions.COMPUTED}
 METRICS_SCHEMA = {
     "type": "object",
-    "description": "Monitoring runs: the figures of API.md, with by_centre one entry a centre. "
+    "description": "Monitoring runs: the figures of reports.metric_definitions, with by_centre one entry a centre. "
     "Quarterly per-patient runs: {patients: rows in the files}.",
     "properties": {
         **_COUNTS_SCHEMA,

@@ -205,7 +205,12 @@ def _monitoring_figures(context: ReportContext) -> dict:
         for section, rows in figures.headline_sections(context)
     ]
     chart_list = [
-        (name, charts.chart_title(name), _svg(charts.chart_svg(name, context.metrics, suppress_below=suppress_below)))
+        (
+            name,
+            charts.chart_title(name),
+            _svg(charts.chart_svg(name, context.metrics, suppress_below=suppress_below)),
+            charts.is_wide(name),
+        )
         for name in charts.chart_names(context.metrics)
     ]
     breakdowns = []
@@ -215,7 +220,8 @@ def _monitoring_figures(context: ReportContext) -> dict:
             for code, label, value in figures.breakdown_table(context, key, numbered=True)
         ]
         if rows:
-            breakdowns.append((key, str(figures.METRICS[key].label), rows))
+            metric = figures.METRICS[key]
+            breakdowns.append((key, str(metric.label), rows, metric.codes_shown))
     columns = figures.centre_columns(context, flatten=False)
     centres = [
         (

@@ -134,9 +134,9 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
     summary.title = sheet_title(_("Summary"))
     _summary(summary, context)
     _fit_columns(summary)
+    # A sheet a breakdown table, then the other breakdowns the metrics carry (requests per week).
     breakdowns = [*figures.BREAKDOWN_KEYS]
-    if figures.REQUESTS_BY_WEEK in context.metrics:
-        breakdowns.append(figures.REQUESTS_BY_WEEK)
+    breakdowns += [key for key in figures.ALL_BREAKDOWN_KEYS if key not in breakdowns and key in context.metrics]
     for key in breakdowns:
         sheet = workbook.create_sheet(sheet_title(str(figures.METRICS[key].label)))
         _table(sheet, [_("Code"), _("Description"), _("Count")], figures.breakdown_table(context, key))

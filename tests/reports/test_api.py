@@ -1,4 +1,4 @@
-"""The reports API (API.md, "Monitoring reports"), tried with every role, including those it must refuse."""
+"""The reports API (/api/v1/reports/), tried with every role, including those it must refuse."""
 
 import csv
 import hashlib
