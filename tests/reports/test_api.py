@@ -87,6 +87,16 @@ def test_anonymous_callers_are_refused(demo):
         ({"region": "030", "kind": "weekly", **NOVEMBER}, "kind"),
         ({"region": "030", "kind": "quarterly_patients", **NOVEMBER}, "period_start"),
     ],
+    ids=[
+        "end-before-start",
+        "over-two-years",
+        "start-not-a-date",
+        "start-missing",
+        "region-missing",
+        "region-unknown",
+        "kind-unknown",
+        "quarterly-not-a-quarter",
+    ],
 )
 def test_bad_input_is_a_400_naming_the_field(client_for, body, field):
     response = client_for("aifa").post(URL, body, format="json")

@@ -295,6 +295,7 @@ def test_scheduled_runs_are_made_once_per_region_and_period(demo):
         (date(2022, 4, 1), (date(2022, 3, 1), date(2022, 3, 31)), (date(2022, 1, 1), date(2022, 3, 31))),
         (date(2022, 7, 15), (date(2022, 6, 1), date(2022, 6, 30)), (date(2022, 4, 1), date(2022, 6, 30))),
     ],
+    ids=["new-year", "march-1st", "leap-year-march", "april-1st", "mid-july"],
 )
 def test_the_schedules_pick_the_month_and_the_quarter_just_ended(today, month, quarter):
     assert periods.previous_month(today) == month
