@@ -59,6 +59,7 @@ COUNT_SCHEMA = {
 }
 BREAKDOWN_SCHEMA = {"type": "object", "additionalProperties": COUNT_SCHEMA}
 _COUNTS_SCHEMA = {d.key: (BREAKDOWN_SCHEMA if d.breakdown else COUNT_SCHEMA) for d in metric_definitions.COMPUTED}
+_CENTRE_COUNTS_SCHEMA = {key: _COUNTS_SCHEMA[key] for key in (d.key for d in metric_definitions.PER_CENTRE)}
 METRICS_SCHEMA = {
     "type": "object",
     "description": "Monitoring runs: the figures of reports.metric_definitions, with by_centre one entry a centre. "
@@ -73,7 +74,7 @@ METRICS_SCHEMA = {
                     "centre_id": {"type": "string", "format": "uuid"},
                     "centre_name": {"type": "string"},
                     "region": {"type": "string"},
-                    **_COUNTS_SCHEMA,
+                    **_CENTRE_COUNTS_SCHEMA,
                 },
             },
         },

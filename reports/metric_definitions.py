@@ -23,7 +23,9 @@ error are left out everywhere.
 - ``missed_doses``: per prescription, the calendar days after the first dose and before the course's end
   (the 10th dose's day; the stop's day; today while it runs) with no dose recorded, summed.
 - ``protocol_deviations``: administrations flagged as a dose other than 100 mg SC.
-- ``requests_by_week``: ISO week ("2025-W07") → requests submitted in it (the period's whole country or region).
+- ``requests_by_week``: ISO week ("2025-W07") → requests submitted in it (Rome days), every week the period
+  touches listed, zeros included; for the whole report only (not per centre). Runs made before it existed
+  lack it, and show no such chart.
 """
 
 from collections.abc import Callable, Mapping
@@ -45,7 +47,7 @@ ADMINISTRATIONS = "administrations"
 DISPENSATIONS = "dispensations"
 ADVERSE_EVENTS = "adverse_events"
 OUTCOMES = "outcomes"
-REQUEST_WEEKS = "request_weeks"
+REQUEST_WEEKS = "request_weeks"  # the cohort's requests by the ISO week of their Rome day
 
 # How a figure's own chart is drawn.
 BARS = "bars"
@@ -163,7 +165,6 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         source=REQUEST_WEEKS,
         breakdown=True,
         per_centre=False,
-        computed=False,
         optional=True,
         chart=TIMELINE,
     ),
@@ -296,6 +297,12 @@ QUARTERLY_CODE_LABELS: dict[str, Mapping[str, Promise]] = {
     "status": dict(PrescriptionStatus.choices),
     "stop_reason": dict(StopReason.choices),
 }
+
+
+def iso_week(day) -> str:
+    """The ISO week holding ``day``, as "2025-W07" (the key of ``requests_by_week``)."""
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def empty_counts(definitions=PER_CENTRE) -> dict:

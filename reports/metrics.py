@@ -9,7 +9,7 @@ Every figure comes from a fixed number of aggregate queries, whatever the number
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -45,7 +45,7 @@ from prescriptions.models import (
 from registry.calendar import REGISTRY_TIME_ZONE
 
 from . import metric_definitions as definitions
-from .periods import period_bounds
+from .periods import period_bounds, period_days
 
 COUNT_KEYS = definitions.COUNT_KEYS
 METRIC_KEYS = definitions.METRIC_KEYS
@@ -139,7 +139,10 @@ def monitoring_metrics(*, region_code: str | None, period_start: date, period_en
     """
     prescriptions = cohort(region_code=region_code, period_start=period_start, period_end=period_end)
     with _snapshot():
-        return _compute(prescriptions, today=today)
+        metrics = _compute(prescriptions, today=today)
+        weeks = _requests_by_week(prescriptions, period_start=period_start, period_end=period_end)
+    counts = {**metrics, "requests_by_week": weeks}
+    return {key: counts[key] for key in METRIC_KEYS}
 
 
 @contextmanager
@@ -254,6 +257,22 @@ def _from_outcomes(prescriptions: QuerySet[Prescription], *, today: date) -> Ite
     for row in rows:
         deaths = row["outcomes"] if row["who_cps"] == definitions.WHO_CPS_DEAD else 0
         yield str(row["centre_ref"]), {"outcomes_day28": {str(row["who_cps"]): row["outcomes"]}, "deaths_day28": deaths}
+
+
+def _requests_by_week(prescriptions: QuerySet[Prescription], *, period_start: date, period_end: date) -> dict:
+    """Requests submitted a week (ISO weeks of Rome days), every week of the period, zeros included (one query)."""
+    days = period_days(period_start, period_end)
+    weeks = {definitions.iso_week(period_start + timedelta(days=offset)): 0 for offset in range(days)}
+    rows = (
+        prescriptions.annotate(day=TruncDate("prescribed_at", tzinfo=REGISTRY_TIME_ZONE))
+        .values("day")
+        .annotate(requests=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        week = definitions.iso_week(row["day"])
+        weeks[week] = weeks.get(week, 0) + row["requests"]
+    return dict(sorted(weeks.items()))
 
 
 SOURCES = {
