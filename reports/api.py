@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from registry.errors import NotFound
 
 from . import metric_definitions, selectors, services
-from .kinds import MONITORING
+from .kinds import COUNTRY_NAME, MONITORING
 from .models import ReportFormat, ReportKind, ReportRun, ReportStatus
 
 CONTENT_TYPES = {
@@ -122,7 +122,7 @@ class ReportRunSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_region_name(self, run: ReportRun) -> str:
-        return run.region.name if run.region_id else "Italia"
+        return run.region.name if run.region_id else COUNTRY_NAME
 
     @extend_schema_field(METRICS_SCHEMA)
     def get_metrics(self, run: ReportRun) -> dict:

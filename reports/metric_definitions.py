@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
+from prescriptions.eligibility.types import ALL_CRITERION_CODES
 from prescriptions.models import AdverseEventCategory, PrescriptionStatus, StopReason
 
 # Keys of a by_centre entry that identify the centre: never counts, never suppressed.
@@ -104,6 +105,8 @@ class MetricDefinition:
     # codes that occurred, then shown in ``code_labels`` order (or sorted).
     fixed_codes: Callable[[], tuple[str, ...]] = tuple
     code_labels: Callable[[], Mapping[str, Promise]] = dict
+    # The order of an open breakdown's codes (stored and shown); empty: ``fixed_codes``, else ``code_labels``.
+    code_sequence: Callable[[], tuple[str, ...]] = tuple
     additive: bool = True  # the total of several centres (or regions) is their sum
     per_centre: bool = True  # also counted for each centre of ``by_centre``
     computed: bool = True  # computed by ``reports.metrics`` (False: shown when a run's metrics carry it)
@@ -120,7 +123,12 @@ class MetricDefinition:
         return 0
 
     def code_order(self) -> list[str]:
-        return list(self.fixed_codes() or self.code_labels())
+        return list(self.code_sequence() or self.fixed_codes() or self.code_labels())
+
+    def in_order(self, counts: Mapping[str, int]) -> dict[str, int]:
+        """``counts`` with its codes in the domain's order, unknown codes after, sorted."""
+        known = [code for code in self.code_order() if code in counts]
+        return {code: counts[code] for code in known + sorted(code for code in counts if code not in known)}
 
 
 def _m(key, label, short=None, *, section, source, **options) -> MetricDefinition:
@@ -154,6 +162,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         source=CRITERIA,
         breakdown=True,
         code_labels=lambda: CRITERION_LABELS,
+        code_sequence=lambda: ALL_CRITERION_CODES,  # the eligibility engine's order
         chart=BARS,
         table=True,
         codes_shown=True,

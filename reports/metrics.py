@@ -30,7 +30,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
 
-from prescriptions.eligibility.types import ALL_CRITERION_CODES
 from prescriptions.models import (
     ACTIVE_STATUSES,
     Administration,
@@ -329,8 +328,7 @@ def _compute(prescriptions: QuerySet[Prescription], *, today: date) -> dict:
 
 
 def _in_criterion_order(counts: dict[str, int]) -> dict[str, int]:
-    order = {code: position for position, code in enumerate(ALL_CRITERION_CODES)}
-    return {code: counts[code] for code in sorted(counts, key=lambda code: (order.get(code, len(order)), code))}
+    return definitions.BY_KEY["rejections_by_criterion"].in_order(counts)
 
 
 def sum_counts(entries: Iterable[dict]) -> dict:

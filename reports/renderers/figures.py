@@ -143,12 +143,12 @@ def breakdown_table(
 ) -> list[tuple[str, str, object]]:
     """(code, label, count as shown) of one breakdown.
 
-    ``numbered``: a WHO-CPS label starts with its score ("10 — dead"), for tables that show no code column.
+    ``numbered``: a scale's label starts with its score ("10 — dead"), for tables that show no code column.
     """
     rows = []
     for code, count in breakdown_items(context.metrics, metric_key):
         label = code_label(metric_key, code)
-        if numbered and metric_key == "outcomes_day28":
+        if numbered and metric_key in METRICS and METRICS[metric_key].whole_scale:
             label = f"{code} — {label}"
         rows.append((code, label, shown(count, context.suppress_below)))
     return rows
