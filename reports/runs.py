@@ -49,7 +49,8 @@ FINISHED = (ReportStatus.DONE, ReportStatus.FAILED)
 
 
 def generate(run_id: str, token: str) -> str:
-    """Generate a run's metrics and files as delivery ``token``; returns "done", "waiting" or "skipped"."""
+    """Generate a run's metrics and files as delivery ``token``: "done", "failed" (a national run whose part
+    failed), "waiting" (a national run whose parts still run) or "skipped" (done, or held by a live delivery)."""
     run = claim(run_id, token)
     if run is None:
         return "skipped"
