@@ -1,4 +1,4 @@
-"""HTTP API of the monitoring reports (API.md, "Monitoring reports"). Thin: parse, call one service or selector.
+"""HTTP API of the monitoring reports (``/api/v1/reports/``). Thin: parse, call one service or selector.
 
 Files are served only here, after the scope check: ``MEDIA_URL`` is not served, so no file has a public URL.
 Whole-country runs leave the regions: their small counts are suppressed (``REPORTS_SUPPRESS_BELOW``).
@@ -21,9 +21,8 @@ from rest_framework.views import APIView
 
 from registry.errors import NotFound
 
-from . import selectors, services
-from .context import MONITORING
-from .metrics import COUNT_KEYS
+from . import metric_definitions, selectors, services
+from .kinds import COUNTRY_NAME, MONITORING
 from .models import ReportFormat, ReportKind, ReportRun, ReportStatus
 
 CONTENT_TYPES = {
@@ -59,11 +58,11 @@ COUNT_SCHEMA = {
     "description": 'A count; "<N" when suppressed (whole-country runs).',
 }
 BREAKDOWN_SCHEMA = {"type": "object", "additionalProperties": COUNT_SCHEMA}
-_BREAKDOWNS = ("rejections_by_criterion", "stops_by_reason", "adverse_events_by_category", "outcomes_day28")
-_COUNTS_SCHEMA = {key: (BREAKDOWN_SCHEMA if key in _BREAKDOWNS else COUNT_SCHEMA) for key in COUNT_KEYS}
+_COUNTS_SCHEMA = {d.key: (BREAKDOWN_SCHEMA if d.breakdown else COUNT_SCHEMA) for d in metric_definitions.COMPUTED}
+_CENTRE_COUNTS_SCHEMA = {key: _COUNTS_SCHEMA[key] for key in (d.key for d in metric_definitions.PER_CENTRE)}
 METRICS_SCHEMA = {
     "type": "object",
-    "description": "Monitoring runs: the figures of API.md, with by_centre one entry a centre. "
+    "description": "Monitoring runs: the figures of reports.metric_definitions, with by_centre one entry a centre. "
     "Quarterly per-patient runs: {patients: rows in the files}.",
     "properties": {
         **_COUNTS_SCHEMA,
@@ -75,7 +74,7 @@ METRICS_SCHEMA = {
                     "centre_id": {"type": "string", "format": "uuid"},
                     "centre_name": {"type": "string"},
                     "region": {"type": "string"},
-                    **_COUNTS_SCHEMA,
+                    **_CENTRE_COUNTS_SCHEMA,
                 },
             },
         },
@@ -123,7 +122,7 @@ class ReportRunSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_region_name(self, run: ReportRun) -> str:
-        return run.region.name if run.region_id else "Italia"
+        return run.region.name if run.region_id else COUNTRY_NAME
 
     @extend_schema_field(METRICS_SCHEMA)
     def get_metrics(self, run: ReportRun) -> dict:

@@ -17,10 +17,10 @@ from django.utils.translation import gettext_lazy
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import metric_definitions as definitions
 from .renderers.figures import (
     COURSE_STATUS_KEYS,
     METRICS,
-    REQUESTS_BY_WEEK,
     breakdown_items,
     code_label,
     is_count,
@@ -28,25 +28,14 @@ from .renderers.figures import (
     shown,
 )
 
+# One chart of the course counts by status, then one chart a figure that its definition draws.
 COURSES_BY_STATUS = "courses_by_status"
 REJECTIONS_BY_CRITERION = "rejections_by_criterion"
 ADVERSE_EVENTS_BY_CATEGORY = "adverse_events_by_category"
 OUTCOMES_DAY28 = "outcomes_day28"
-REQUESTS_PER_WEEK = REQUESTS_BY_WEEK
-CHART_NAMES = (
-    COURSES_BY_STATUS,
-    REJECTIONS_BY_CRITERION,
-    ADVERSE_EVENTS_BY_CATEGORY,
-    OUTCOMES_DAY28,
-    REQUESTS_PER_WEEK,
-)
-CHART_TITLES = {
-    COURSES_BY_STATUS: gettext_lazy("Courses by status"),
-    REJECTIONS_BY_CRITERION: gettext_lazy("Refusals by criterion"),
-    ADVERSE_EVENTS_BY_CATEGORY: gettext_lazy("Adverse events by category"),
-    OUTCOMES_DAY28: gettext_lazy("WHO-CPS at day 28"),
-    REQUESTS_PER_WEEK: gettext_lazy("Requests per week"),
-}
+REQUESTS_PER_WEEK = "requests_by_week"
+CHART_NAMES = (COURSES_BY_STATUS, *definitions.CHART_KEYS)
+COURSES_BY_STATUS_TITLE = gettext_lazy("Courses by status")
 # The palette of static/css/registry.css, so the page and the PDF look alike.
 INK, BRAND, MUTED, LINE = "#1d2733", "#0b5c8a", "#5b6b7c", "#d8dee6"
 OK, FAIL, WARN, INFO = "#1f7a3d", "#b3261e", "#9a6400", "#2e5c9a"
@@ -68,7 +57,7 @@ RC = {
 }
 # Sized for the PDF, where they print at about these widths (two a row; requests per week across the page):
 # text comes out near 7 pt. The page scales the SVG to its column.
-WIDTH_INCHES = {REQUESTS_PER_WEEK: 7.0}
+WIDE_INCHES = 7.0
 DEFAULT_WIDTH_INCHES = 4.2
 PNG_DPI = 200
 
@@ -83,12 +72,21 @@ class Bars:
 
 
 def chart_title(name: str) -> str:
-    return str(CHART_TITLES[name])
+    return str(COURSES_BY_STATUS_TITLE if name == COURSES_BY_STATUS else definitions.BY_KEY[name].label)
+
+
+def is_wide(name: str) -> bool:
+    """A time line is drawn across the page (the PDF) or the page's width (the run page)."""
+    return name != COURSES_BY_STATUS and definitions.BY_KEY[name].chart == definitions.TIMELINE
 
 
 def chart_names(metrics: Mapping) -> list[str]:
-    """The charts a report shows: every one, but requests per week only when the metrics carry it."""
-    return [name for name in CHART_NAMES if name != REQUESTS_PER_WEEK or REQUESTS_BY_WEEK in metrics]
+    """The charts a report shows: every one, but a figure older runs may lack only when the metrics carry it."""
+    return [
+        name
+        for name in CHART_NAMES
+        if name == COURSES_BY_STATUS or not definitions.BY_KEY[name].optional or name in metrics
+    ]
 
 
 def _bars(name: str, metrics: Mapping) -> Bars | None:
@@ -146,7 +144,7 @@ def _figure(name: str, metrics: Mapping, suppress_below: int) -> Figure | None:
     texts = [str(shown(v, suppress_below)) for v in bars.values]
     count = len(heights)
     height = 0.55 + 0.26 * max(count, 3) if bars.horizontal else 2.3
-    figure = Figure(figsize=(WIDTH_INCHES.get(name, DEFAULT_WIDTH_INCHES), height), layout="constrained")
+    figure = Figure(figsize=(WIDE_INCHES if is_wide(name) else DEFAULT_WIDTH_INCHES, height), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots()
     positions = list(range(count))

@@ -1,35 +1,15 @@
 """The monitoring figures of a region (or the country) over a period, computed in the database.
 
-Definitions (API.md, "Monitoring reports"; DOMAIN.md, "The course" and "Monitoring"):
-
-- The cohort: prescriptions whose ``prescribed_at`` falls between ``period_start`` and ``period_end``, both
-  included, as calendar days in Rome. Each one's whole course is followed, whenever its doses, stops,
-  adverse events or outcomes happened; records entered in error are left out everywhere.
-- ``prescriptions_submitted``: the cohort; ``prescriptions_eligible`` / ``prescriptions_rejected``: by the
-  engine's verdict at submission. ``rejections_by_criterion``: criterion code → requests failing it (a request
-  failing two criteria counts under both); only codes that refused at least one request appear.
-- ``patients_treated``: distinct patients with at least one dose on a cohort prescription (a patient with
-  two courses in the period counts once; in ``by_centre`` once per centre).
-- ``courses_completed`` / ``courses_stopped`` / ``courses_cancelled``: by status now (data as of the run);
-  ``courses_in_progress``: awaiting dispensing + dispensed + in course. Rejected requests are no course.
-- ``stops_by_reason``: reason → stopped courses (after at least one dose); cancellations are not stops.
-- ``doses_administered`` / ``syringes_dispensed``: administrations and syringes dispensed, recorded on the
-  cohort's prescriptions, counted from the records (not the counters).
-- ``adverse_events_by_category`` (every category, zeros included) and ``serious_adverse_events``.
-- ``outcomes_day28``: WHO-CPS score ("0" … "10") → day-28 outcomes; ``deaths_day28``: day-28 WHO-CPS 10.
-- ``missed_doses``: per prescription, exactly ``prescriptions.alerts.missed_days``: the calendar days after
-  the first dose and before the course's end (the 10th dose's day; the stop's day; ``today`` while it runs)
-  with no dose recorded, summed. In SQL: span days − 1 − doses strictly inside the span, never below 0.
-- ``protocol_deviations``: administrations flagged as a dose other than 100 mg SC.
-- ``by_centre``: one entry per centre with at least one cohort prescription, with the same counts.
+What each figure counts, its default, label and section are in ``reports.metric_definitions``; here, one
+function a kind of record (prescriptions, criterion outcomes, administrations, dispensations, adverse events,
+outcomes) fills the figures its definitions name as their ``source``, per centre.
 
 Every figure comes from a fixed number of aggregate queries, whatever the number of prescriptions.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -50,12 +30,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
 
-from prescriptions.eligibility.types import ALL_CRITERION_CODES
 from prescriptions.models import (
     ACTIVE_STATUSES,
     Administration,
     AdverseEvent,
-    AdverseEventCategory,
     CriterionOutcome,
     Dispensation,
     Outcome,
@@ -63,41 +41,14 @@ from prescriptions.models import (
     PrescriptionStatus,
     StopReason,
 )
+from registry.calendar import REGISTRY_TIME_ZONE
 
-ROME = ZoneInfo("Europe/Rome")  # a course day, and a report's period, are calendar days in Rome
-WHO_CPS_SCORES = tuple(str(score) for score in range(11))
-WHO_CPS_DEAD = 10
+from . import metric_definitions as definitions
+from .periods import period_bounds, period_days
 
-COUNT_KEYS = (
-    "prescriptions_submitted",
-    "prescriptions_eligible",
-    "prescriptions_rejected",
-    "rejections_by_criterion",
-    "patients_treated",
-    "courses_completed",
-    "courses_stopped",
-    "courses_cancelled",
-    "courses_in_progress",
-    "stops_by_reason",
-    "doses_administered",
-    "syringes_dispensed",
-    "adverse_events_by_category",
-    "serious_adverse_events",
-    "outcomes_day28",
-    "deaths_day28",
-    "missed_doses",
-    "protocol_deviations",
-)
-METRIC_KEYS = (*COUNT_KEYS, "by_centre")
-CENTRE_KEYS = ("centre_id", "centre_name", "region")
-
-
-def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
-    """[start of ``period_start``, start of the day after ``period_end``) in Rome, as aware datetimes."""
-    return (
-        datetime.combine(period_start, time.min, tzinfo=ROME),
-        datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=ROME),
-    )
+COUNT_KEYS = definitions.COUNT_KEYS
+METRIC_KEYS = definitions.METRIC_KEYS
+CENTRE_KEYS = definitions.CENTRE_IDENTITY_KEYS
 
 
 def cohort(*, region_code: str | None, period_start: date, period_end: date) -> QuerySet[Prescription]:
@@ -138,7 +89,7 @@ def course_end_exclusive(today: date) -> Case:
     """SQL twin of ``prescriptions.alerts.course_end_exclusive``: the first day not counted for missed doses."""
     return Case(
         When(status=PrescriptionStatus.COMPLETED, then=F("last_dose_on")),
-        When(stopped_at__isnull=False, then=TruncDate("stopped_at", tzinfo=ROME)),
+        When(stopped_at__isnull=False, then=TruncDate("stopped_at", tzinfo=REGISTRY_TIME_ZONE)),
         default=Value(today),
         output_field=DateField(),
     )
@@ -172,66 +123,25 @@ def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> 
 
 
 def empty_counts() -> dict:
-    return {
-        "prescriptions_submitted": 0,
-        "prescriptions_eligible": 0,
-        "prescriptions_rejected": 0,
-        "rejections_by_criterion": {},
-        "patients_treated": 0,
-        "courses_completed": 0,
-        "courses_stopped": 0,
-        "courses_cancelled": 0,
-        "courses_in_progress": 0,
-        "stops_by_reason": dict.fromkeys(StopReason.values, 0),
-        "doses_administered": 0,
-        "syringes_dispensed": 0,
-        "adverse_events_by_category": dict.fromkeys(AdverseEventCategory.values, 0),
-        "serious_adverse_events": 0,
-        "outcomes_day28": dict.fromkeys(WHO_CPS_SCORES, 0),
-        "deaths_day28": 0,
-        "missed_doses": 0,
-        "protocol_deviations": 0,
-    }
+    """Every per-centre figure at its default (zero, or a breakdown of zeros)."""
+    return definitions.empty_counts()
 
 
 def _stop_key(reason: str) -> str:
     return f"stopped_{reason}"
 
 
-def _prescription_figures(prescriptions: QuerySet[Prescription], *, today: date) -> list[dict]:
-    """One row per centre: counts over the prescriptions themselves (one query)."""
-    treated = Exists(live_administrations().filter(prescription=OuterRef("pk")))
-    stop_counts = {
-        _stop_key(reason): Count("pk", filter=Q(status=PrescriptionStatus.STOPPED, stop_reason=reason))
-        for reason in StopReason.values
-    }
-    return list(
-        with_missed_doses(prescriptions.annotate(treated=treated), today=today)
-        .values("centre_id", "centre__name", "centre__region_id")
-        .annotate(
-            prescriptions_submitted=Count("pk"),
-            prescriptions_eligible=Count("pk", filter=Q(eligible=True)),
-            prescriptions_rejected=Count("pk", filter=Q(status=PrescriptionStatus.REJECTED)),
-            patients_treated=Count("patient", distinct=True, filter=Q(treated=True)),
-            courses_completed=Count("pk", filter=Q(status=PrescriptionStatus.COMPLETED)),
-            courses_stopped=Count("pk", filter=Q(status=PrescriptionStatus.STOPPED)),
-            courses_cancelled=Count("pk", filter=Q(status=PrescriptionStatus.CANCELLED)),
-            courses_in_progress=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
-            missed_doses=Sum("missed_doses"),
-            **stop_counts,
-        )
-        .order_by("centre__region_id", "centre__name", "centre_id")
-    )
-
-
 def monitoring_metrics(*, region_code: str | None, period_start: date, period_end: date, today: date) -> dict:
-    """The metrics dict of API.md for a region (None: the whole country); ``today`` is the data-as-of Rome date.
+    """The metrics (``metric_definitions.METRIC_KEYS``) of a region (None: the country) as of ``today`` (Rome).
 
     On PostgreSQL the queries read one snapshot, so the figures agree with each other.
     """
     prescriptions = cohort(region_code=region_code, period_start=period_start, period_end=period_end)
     with _snapshot():
-        return _compute(prescriptions, today=today)
+        metrics = _compute(prescriptions, today=today)
+        weeks = _requests_by_week(prescriptions, period_start=period_start, period_end=period_end)
+    counts = {**metrics, "requests_by_week": weeks}
+    return {key: counts[key] for key in METRIC_KEYS}
 
 
 @contextmanager
@@ -249,120 +159,193 @@ def _snapshot():
         yield
 
 
-def _compute(prescriptions: QuerySet[Prescription], *, today: date) -> dict:
-    in_cohort = {"prescription__in": prescriptions.values("pk")}
-    centre = F("prescription__centre_id")
+# --- One function a kind of record: (centre id, {figure: value}) for the figures it counts ------------------
 
-    rows = _prescription_figures(prescriptions, today=today)
-    doses = (
-        live_administrations()
-        .filter(**in_cohort)
-        .values(centre_ref=centre)
-        .annotate(doses=Count("pk"), deviations=Count("pk", filter=Q(protocol_deviation=True)))
+
+def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+    """Requests, verdicts, courses by status, stops by reason, patients treated and missed doses (one query)."""
+    treated = Exists(live_administrations().filter(prescription=OuterRef("pk")))
+    stop_counts = {
+        _stop_key(reason): Count("pk", filter=Q(status=PrescriptionStatus.STOPPED, stop_reason=reason))
+        for reason in StopReason.values
+    }
+    rows = (
+        with_missed_doses(prescriptions.annotate(treated=treated), today=today)
+        .values("centre_id", "centre__name", "centre__region_id")
+        .annotate(
+            prescriptions_submitted=Count("pk"),
+            prescriptions_eligible=Count("pk", filter=Q(eligible=True)),
+            prescriptions_rejected=Count("pk", filter=Q(status=PrescriptionStatus.REJECTED)),
+            patients_treated=Count("patient", distinct=True, filter=Q(treated=True)),
+            courses_completed=Count("pk", filter=Q(status=PrescriptionStatus.COMPLETED)),
+            courses_stopped=Count("pk", filter=Q(status=PrescriptionStatus.STOPPED)),
+            courses_cancelled=Count("pk", filter=Q(status=PrescriptionStatus.CANCELLED)),
+            courses_in_progress=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
+            missed_doses=Sum("missed_doses"),
+            **stop_counts,
+        )
         .order_by()
     )
-    syringes = (
-        Dispensation.objects.filter(entered_in_error_at__isnull=True, **in_cohort)
-        .values(centre_ref=centre)
-        .annotate(syringes=Sum("syringes"))
-        .order_by()
-    )
-    rejections = (
-        CriterionOutcome.objects.filter(outcome="fail", **in_cohort)
-        .values("code", centre_ref=centre)
+    for row in rows:
+        figures = {key: row[key] or 0 for key in _SINGLE_KEYS[definitions.PRESCRIPTIONS]}
+        figures["centre_name"], figures["region"] = row["centre__name"], row["centre__region_id"]
+        figures["stops_by_reason"] = {reason: row[_stop_key(reason)] for reason in StopReason.values}
+        yield str(row["centre_id"]), figures
+
+
+def _from_criteria(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+    """Refusals by criterion: the failed criteria of the cohort's requests."""
+    rows = (
+        CriterionOutcome.objects.filter(outcome="fail", prescription__in=prescriptions.values("pk"))
+        .values("code", centre_ref=F("prescription__centre_id"))
         .annotate(requests=Count("pk"))
         .order_by()
     )
-    adverse_events = (
-        AdverseEvent.objects.filter(entered_in_error_at__isnull=True, **in_cohort)
-        .values("category", centre_ref=centre)
+    for row in rows:
+        yield str(row["centre_ref"]), {"rejections_by_criterion": {row["code"]: row["requests"]}}
+
+
+def _from_administrations(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+    """Doses administered and protocol deviations."""
+    rows = (
+        live_administrations()
+        .filter(prescription__in=prescriptions.values("pk"))
+        .values(centre_ref=F("prescription__centre_id"))
+        .annotate(doses=Count("pk"), deviations=Count("pk", filter=Q(protocol_deviation=True)))
+        .order_by()
+    )
+    for row in rows:
+        yield str(row["centre_ref"]), {"doses_administered": row["doses"], "protocol_deviations": row["deviations"]}
+
+
+def _from_dispensations(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+    """Syringes dispensed."""
+    rows = (
+        Dispensation.objects.filter(entered_in_error_at__isnull=True, prescription__in=prescriptions.values("pk"))
+        .values(centre_ref=F("prescription__centre_id"))
+        .annotate(syringes=Sum("syringes"))
+        .order_by()
+    )
+    for row in rows:
+        yield str(row["centre_ref"]), {"syringes_dispensed": row["syringes"] or 0}
+
+
+def _from_adverse_events(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+    """Adverse events by category, and the serious ones."""
+    rows = (
+        AdverseEvent.objects.filter(entered_in_error_at__isnull=True, prescription__in=prescriptions.values("pk"))
+        .values("category", centre_ref=F("prescription__centre_id"))
         .annotate(events=Count("pk"), serious=Count("pk", filter=Q(serious=True)))
         .order_by()
     )
-    outcomes = (
-        Outcome.objects.filter(entered_in_error_at__isnull=True, day=28, **in_cohort)
-        .values("who_cps", centre_ref=centre)
+    for row in rows:
+        yield (
+            str(row["centre_ref"]),
+            {"adverse_events_by_category": {row["category"]: row["events"]}, "serious_adverse_events": row["serious"]},
+        )
+
+
+def _from_outcomes(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+    """WHO-CPS at day 28, and the deaths (WHO-CPS 10) among them."""
+    rows = (
+        Outcome.objects.filter(entered_in_error_at__isnull=True, day=28, prescription__in=prescriptions.values("pk"))
+        .values("who_cps", centre_ref=F("prescription__centre_id"))
         .annotate(outcomes=Count("pk"))
         .order_by()
     )
-    patients_treated = (
+    for row in rows:
+        deaths = row["outcomes"] if row["who_cps"] == definitions.WHO_CPS_DEAD else 0
+        yield str(row["centre_ref"]), {"outcomes_day28": {str(row["who_cps"]): row["outcomes"]}, "deaths_day28": deaths}
+
+
+def _requests_by_week(prescriptions: QuerySet[Prescription], *, period_start: date, period_end: date) -> dict:
+    """Requests submitted a week (ISO weeks of Rome days), every week of the period, zeros included (one query)."""
+    days = period_days(period_start, period_end)
+    weeks = {definitions.iso_week(period_start + timedelta(days=offset)): 0 for offset in range(days)}
+    rows = (
+        prescriptions.annotate(day=TruncDate("prescribed_at", tzinfo=REGISTRY_TIME_ZONE))
+        .values("day")
+        .annotate(requests=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        week = definitions.iso_week(row["day"])
+        weeks[week] = weeks.get(week, 0) + row["requests"]
+    return dict(sorted(weeks.items()))
+
+
+SOURCES = {
+    definitions.PRESCRIPTIONS: _from_prescriptions,
+    definitions.CRITERIA: _from_criteria,
+    definitions.ADMINISTRATIONS: _from_administrations,
+    definitions.DISPENSATIONS: _from_dispensations,
+    definitions.ADVERSE_EVENTS: _from_adverse_events,
+    definitions.OUTCOMES: _from_outcomes,
+}
+_SINGLE_KEYS = {
+    source: tuple(d.key for d in definitions.PER_CENTRE if d.source == source and not d.breakdown) for source in SOURCES
+}
+
+
+def _add(entry: dict, figures: dict) -> None:
+    for key, value in figures.items():
+        if key in definitions.CENTRE_IDENTITY_KEYS:
+            entry[key] = value
+        elif isinstance(value, dict):
+            for code, count in value.items():
+                entry[key][code] = entry[key].get(code, 0) + count
+        else:
+            entry[key] += value
+
+
+def _compute(prescriptions: QuerySet[Prescription], *, today: date) -> dict:
+    by_centre: dict[str, dict] = {}
+    # Prescriptions first: every centre with a cohort prescription has its entry, named, before other records.
+    sources = dict.fromkeys([definitions.PRESCRIPTIONS, *(d.source for d in definitions.PER_CENTRE)])
+    for source in sources:
+        for centre_id, figures in SOURCES[source](prescriptions, today=today):
+            entry = by_centre.setdefault(centre_id, {"centre_id": centre_id, **empty_counts()})
+            _add(entry, figures)
+
+    centres = sorted(
+        (
+            {"centre_id": e["centre_id"], "centre_name": e["centre_name"], "region": e["region"], **e}
+            for e in by_centre.values()
+        ),
+        key=lambda e: (e["region"], e["centre_name"], e["centre_id"]),
+    )
+    for entry in centres:
+        entry["rejections_by_criterion"] = _in_criterion_order(entry["rejections_by_criterion"])
+    totals = sum_counts(centres)
+    # Distinct patients: not the sum over centres (a patient treated at two centres counts once).
+    totals["patients_treated"] = (
         prescriptions.filter(Exists(live_administrations().filter(prescription=OuterRef("pk")))).aggregate(
             patients=Count("patient", distinct=True)
         )["patients"]
         or 0
     )
-
-    by_centre: dict[str, dict] = {}
-    for row in rows:
-        counts = empty_counts()
-        for key in (
-            "prescriptions_submitted",
-            "prescriptions_eligible",
-            "prescriptions_rejected",
-            "patients_treated",
-            "courses_completed",
-            "courses_stopped",
-            "courses_cancelled",
-            "courses_in_progress",
-        ):
-            counts[key] = row[key]
-        counts["missed_doses"] = row["missed_doses"] or 0
-        counts["stops_by_reason"] = {reason: row[_stop_key(reason)] for reason in StopReason.values}
-        by_centre[str(row["centre_id"])] = {
-            "centre_id": str(row["centre_id"]),
-            "centre_name": row["centre__name"],
-            "region": row["centre__region_id"],
-            **counts,
-        }
-
-    for row in doses:
-        entry = by_centre[str(row["centre_ref"])]
-        entry["doses_administered"] = row["doses"]
-        entry["protocol_deviations"] = row["deviations"]
-    for row in syringes:
-        by_centre[str(row["centre_ref"])]["syringes_dispensed"] = row["syringes"] or 0
-    for row in rejections:
-        by_centre[str(row["centre_ref"])]["rejections_by_criterion"][row["code"]] = row["requests"]
-    for row in adverse_events:
-        entry = by_centre[str(row["centre_ref"])]
-        entry["adverse_events_by_category"][row["category"]] = row["events"]
-        entry["serious_adverse_events"] += row["serious"]
-    for row in outcomes:
-        entry = by_centre[str(row["centre_ref"])]
-        entry["outcomes_day28"][str(row["who_cps"])] = row["outcomes"]
-        if row["who_cps"] == WHO_CPS_DEAD:
-            entry["deaths_day28"] += row["outcomes"]
-
-    centres = list(by_centre.values())
-    for entry in centres:
-        entry["rejections_by_criterion"] = _in_criterion_order(entry["rejections_by_criterion"])
-    totals = sum_counts(centres)
-    totals["patients_treated"] = patients_treated  # distinct patients: not the sum over centres
     return {**totals, "by_centre": centres}
 
 
 def _in_criterion_order(counts: dict[str, int]) -> dict[str, int]:
-    order = {code: position for position, code in enumerate(ALL_CRITERION_CODES)}
-    return {code: counts[code] for code in sorted(counts, key=lambda code: (order.get(code, len(order)), code))}
+    return definitions.BY_KEY["rejections_by_criterion"].in_order(counts)
 
 
 def sum_counts(entries: Iterable[dict]) -> dict:
-    """Add up the counts of several entries (centres, or regions), key by key."""
+    """Add up the per-centre figures of several entries (centres, or regions), key by key.
+
+    A figure that is not additive (patients treated: distinct people) is summed too; the caller that can
+    count it exactly (``_compute``) replaces it.
+    """
     totals = empty_counts()
     for entry in entries:
-        for key in COUNT_KEYS:
-            value = entry[key]
-            if isinstance(value, dict):
-                for sub_key, count in value.items():
-                    totals[key][sub_key] = totals[key].get(sub_key, 0) + count
-            else:
-                totals[key] += value
+        _add(totals, {key: entry[key] for key in totals})
     totals["rejections_by_criterion"] = _in_criterion_order(totals["rejections_by_criterion"])
     return totals
 
 
 def suppress_small_counts(metrics: dict, *, below: int) -> dict:
-    """Cells from 1 to ``below`` − 1 shown as ``"<below"`` (DOMAIN.md: where a report leaves the region).
+    """Cells from 1 to ``below`` − 1 shown as ``"<below"``: where a report leaves the region (whole-country runs).
 
     Zero stays: it names nobody. Totals are suppressed by the same rule; this is primary suppression only
     (a suppressed cell may still be derived from a total and its visible neighbours).

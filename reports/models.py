@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .context import MONITORING, QUARTERLY_PATIENTS
+from .kinds import MONITORING, QUARTERLY_PATIENTS
 
 
 class ReportKind(models.TextChoices):
@@ -35,7 +35,7 @@ class ReportFormat(models.TextChoices):
 
 
 class ReportRun(models.Model):
-    """One generation of a report; its status and progress change only in ``reports.tasks``."""
+    """One generation of a report; its status and progress change only in ``reports.runs``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("kind"), max_length=24, choices=ReportKind.choices, default=ReportKind.MONITORING)
@@ -71,7 +71,7 @@ class ReportRun(models.Model):
     metrics = models.JSONField(_("metrics"), default=dict, blank=True)
 
     # Which delivery of the task holds the run ("<task id>:<retries>"), and when it last showed life:
-    # a redelivered task leaves a run alone while its holder is alive (see reports.tasks).
+    # a redelivered task leaves a run alone while its holder is alive (see reports.runs).
     claimed_by = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 

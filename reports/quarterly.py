@@ -26,9 +26,10 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 
 from prescriptions.models import AdverseEvent, Dispensation, Outcome
+from registry.calendar import REGISTRY_TIME_ZONE
 
-from .context import QUARTERLY_COLUMNS
-from .metrics import ROME, cohort, live_administrations
+from .kinds import QUARTERLY_COLUMNS
+from .metrics import cohort, live_administrations
 
 CHUNK_SIZE = 500
 _SEPARATOR = "|"  # between adverse events inside the query; never in a category or an ISO date
@@ -78,7 +79,7 @@ def quarterly_rows(*, region_code: str, period_start: date, period_end: date) ->
         cohort(region_code=region_code, period_start=period_start, period_end=period_end)
         .filter(Exists(live_doses))
         .annotate(
-            prescription_day=TruncDate("prescribed_at", tzinfo=ROME),
+            prescription_day=TruncDate("prescribed_at", tzinfo=REGISTRY_TIME_ZONE),
             doses=Coalesce(_per_prescription(live_doses, Count("pk"), IntegerField()), 0),
             syringes=Coalesce(_per_prescription(_live(Dispensation), Sum("syringes"), IntegerField()), 0),
             serious_events=Coalesce(

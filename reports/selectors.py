@@ -1,47 +1,29 @@
-"""Reads of report runs, scoped to what the user may see (the one place that decides it).
-
-- administrator and national role (AIFA): every run, of every region and of the country. DOMAIN.md
-  ("Monitoring") has Regions and AIFA receive the quarterly per-patient report, which carries pseudonyms only.
-- regional officer: the runs of their own region (including their region's part of a national run).
-- prescribers, pharmacists, nurses: none (they see their centres' prescriptions instead).
-"""
+"""Reads of report runs, scoped to what the user may see (decided in ``reports.permissions``)."""
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
-from registry.models import Region, Role
-from registry.permissions import actor_for
+from registry.models import Region
 
+from . import permissions
 from .metrics import suppress_small_counts
 from .models import ReportFile, ReportRun, ReportStatus
 
 DEFAULT_SUPPRESS_BELOW = 3
 
 
-def report_runs_visible_to(user) -> QuerySet[ReportRun]:
-    actor = actor_for(user)
-    if actor.is_admin or actor.role == Role.NATIONAL:
-        return ReportRun.objects.all()
-    if actor.role == Role.REGIONAL_OFFICER:
-        return ReportRun.objects.filter(region_id=actor.region_id)
-    return ReportRun.objects.none()
-
-
 def report_run_list(*, user, include_parts: bool = False) -> QuerySet[ReportRun]:
     """Runs the user may see, newest first; a national run's regional parts only when asked for."""
-    runs = report_runs_visible_to(user).select_related("region", "requested_by")
-    if not include_parts:
-        actor = actor_for(user)
-        # An officer's region's part of a national run is still their region's report: keep it listed.
-        if actor.role != Role.REGIONAL_OFFICER:
-            runs = runs.filter(parent__isnull=True)
+    runs = permissions.report_runs_visible_to(user).select_related("region", "requested_by")
+    if not include_parts and not permissions.lists_national_parts(user):
+        runs = runs.filter(parent__isnull=True)
     return runs.prefetch_related(_files()).order_by("-created_at")
 
 
 def report_run_get(*, user, run_id) -> ReportRun | None:
     """The run with its files and parts, or None when it does not exist or lies outside the user's scope."""
     return (
-        report_runs_visible_to(user)
+        permissions.report_runs_visible_to(user)
         .select_related("region", "requested_by", "parent")
         .prefetch_related(
             _files(), Prefetch("children", queryset=ReportRun.objects.select_related("region").order_by("region_id"))
@@ -54,7 +36,7 @@ def report_run_get(*, user, run_id) -> ReportRun | None:
 def report_file_get(*, user, run_id, fmt: str) -> ReportFile | None:
     """A finished run's file in ``fmt``, only for a user who may see the run."""
     return (
-        ReportFile.objects.filter(run__in=report_runs_visible_to(user), run__status=ReportStatus.DONE)
+        ReportFile.objects.filter(run__in=permissions.report_runs_visible_to(user), run__status=ReportStatus.DONE)
         .select_related("run", "run__region")
         .filter(run_id=run_id, format=fmt)
         .first()
@@ -63,12 +45,7 @@ def report_file_get(*, user, run_id, fmt: str) -> ReportFile | None:
 
 def report_request_regions(*, user) -> tuple[QuerySet[Region], bool]:
     """The regions the user may ask a report for, and whether the whole country too (for forms)."""
-    actor = actor_for(user)
-    if actor.is_admin or actor.role == Role.NATIONAL:
-        return Region.objects.order_by("code"), True
-    if actor.role == Role.REGIONAL_OFFICER:
-        return Region.objects.filter(pk=actor.region_id), False
-    return Region.objects.none(), False
+    return permissions.report_request_regions(user)
 
 
 def suppress_below_for(run: ReportRun) -> int:

@@ -1,57 +1,23 @@
 """Writes of the reports: asking for a run, and the scheduled runs.
 
-Who may ask (DOMAIN.md, "Who does what"): a regional officer for their own region; the national role (AIFA)
-for any region or the whole country; the administrator likewise. Prescribers, pharmacists and nurses read
-their own centres' prescriptions, not reports. The run is created and audited in one transaction, and its
+Who may ask is decided in ``reports.permissions`` (a regional officer for their own region; the national role
+and administrators for any region or the whole country). The run is created and audited in one transaction, and its
 task is queued only once that transaction commits.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from registry.audit import audit_record
 from registry.errors import InvalidInput
-from registry.models import Region, Role
-from registry.permissions import PermissionDenied, actor_for
+from registry.models import Region
 
-from .context import MONITORING, QUARTERLY_PATIENTS
+from . import events
+from .kinds import MONITORING, QUARTERLY_PATIENTS
 from .models import ReportKind, ReportRun
-
-# Long enough for a yearly comparison, short enough that a run stays a report, not an export.
-MAX_PERIOD_DAYS = 2 * 366
-
-
-def quarter_of(day: date) -> tuple[date, date]:
-    """The calendar quarter holding ``day``: its first and last day."""
-    first_month = 3 * ((day.month - 1) // 3) + 1
-    start = date(day.year, first_month, 1)
-    next_start = date(day.year + 1, 1, 1) if first_month == 10 else date(day.year, first_month + 3, 1)
-    return start, next_start - timedelta(days=1)
-
-
-def previous_month(today: date) -> tuple[date, date]:
-    end = today.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
-
-
-def previous_quarter(today: date) -> tuple[date, date]:
-    start, _end = quarter_of(today)
-    return quarter_of(start - timedelta(days=1))
-
-
-def ensure_may_request(user, *, region_code: str | None) -> None:
-    """A regional officer asks for their own region only; AIFA and administrators for any, or the country."""
-    actor = actor_for(user)
-    if actor.is_admin or actor.role == Role.NATIONAL:
-        return
-    if actor.role != Role.REGIONAL_OFFICER:
-        raise PermissionDenied(_("Only regional officers and the national monitoring may ask for reports."))
-    if region_code is None:
-        raise PermissionDenied(_("A regional officer may ask only for their own region's report, not the country's."))
-    if region_code != actor.region_id:
-        raise PermissionDenied(_("A regional officer may ask only for their own region's report."))
+from .periods import MAX_PERIOD_DAYS, is_calendar_quarter, period_days
+from .permissions import ensure_may_request
 
 
 def _check_period(*, kind: str, region_code: str | None, period_start: date, period_end: date) -> None:
@@ -59,12 +25,12 @@ def _check_period(*, kind: str, region_code: str | None, period_start: date, per
         raise InvalidInput({"kind": _("Unknown kind of report.")})
     if period_end < period_start:
         raise InvalidInput({"period_end": _("The end of the period cannot come before its start.")})
-    if (period_end - period_start).days + 1 > MAX_PERIOD_DAYS:
+    if period_days(period_start, period_end) > MAX_PERIOD_DAYS:
         raise InvalidInput({"period_end": _("A report covers at most two years.")})
     if kind == QUARTERLY_PATIENTS:
         if region_code is None:
             raise InvalidInput({"region": _("The quarterly per-patient report is made for one region.")})
-        if quarter_of(period_start) != (period_start, period_end):
+        if not is_calendar_quarter(period_start, period_end):
             raise InvalidInput(
                 {"period_start": _("The quarterly report covers exactly one calendar quarter (e.g. 1 Jan–31 Mar).")}
             )
@@ -142,18 +108,7 @@ def _run_create(
         requested_by=actor if actor is not None and actor.is_authenticated else None,
         scheduled=scheduled,
     )
-    audit_record(
-        actor=actor,
-        action="report.request",
-        obj=run,
-        changes={
-            "kind": kind,
-            "region": region.pk if region else None,
-            "period_start": period_start,
-            "period_end": period_end,
-            "scheduled": scheduled,
-        },
-    )
+    events.report_requested(actor=actor, run=run, region=region)
     run_id = str(run.pk)
     transaction.on_commit(lambda: generate_report.delay(run_id))
     return run

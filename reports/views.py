@@ -19,22 +19,23 @@ from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from registry.calendar import rome_today
 from registry.errors import InvalidInput
-from registry.models import Role
-from registry.permissions import PermissionDenied, ensure_role
+from registry.permissions import PermissionDenied
 
 from . import charts, selectors, services
-from .context import MONITORING, ReportContext
+from .kinds import COUNTRY_NAME, MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
+from .periods import previous_quarter
+from .permissions import ensure_reads_reports
 from .renderers import figures
-from .tasks import COUNTRY_NAME, report_context  # report_context: what a run's files print
+from .runs import report_context  # what a run's files print
 
 COUNTRY = "IT"  # the form's value for the whole country (region codes are digits)
 RUNS_SHOWN = 50
@@ -56,7 +57,7 @@ def page(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
-            ensure_role(request.user, Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR)
+            ensure_reads_reports(request.user)
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
             return forbidden(request, str(exc))
@@ -97,9 +98,7 @@ class ReportRequestForm(forms.Form):
         if len(choices) == 1:
             self.fields["region"].initial = choices[0][0]
         # The quarter just ended: what the L.648 report and most monitoring requests are about.
-        self.fields["period_start"].initial, self.fields["period_end"].initial = services.previous_quarter(
-            timezone.localdate()
-        )
+        self.fields["period_start"].initial, self.fields["period_end"].initial = previous_quarter(rome_today())
         self.fields["period_end"].help_text = _("The quarterly report covers exactly one calendar quarter.")
 
     def region_code(self) -> str | None:
@@ -206,7 +205,12 @@ def _monitoring_figures(context: ReportContext) -> dict:
         for section, rows in figures.headline_sections(context)
     ]
     chart_list = [
-        (name, charts.chart_title(name), _svg(charts.chart_svg(name, context.metrics, suppress_below=suppress_below)))
+        (
+            name,
+            charts.chart_title(name),
+            _svg(charts.chart_svg(name, context.metrics, suppress_below=suppress_below)),
+            charts.is_wide(name),
+        )
         for name in charts.chart_names(context.metrics)
     ]
     breakdowns = []
@@ -216,7 +220,8 @@ def _monitoring_figures(context: ReportContext) -> dict:
             for code, label, value in figures.breakdown_table(context, key, numbered=True)
         ]
         if rows:
-            breakdowns.append((key, str(figures.METRICS[key].label), rows))
+            metric = figures.METRICS[key]
+            breakdowns.append((key, str(metric.label), rows, metric.codes_shown))
     columns = figures.centre_columns(context, flatten=False)
     centres = [
         (

@@ -10,7 +10,7 @@ The layout of each format is described in its module (``csv_format``, ``xlsx_for
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from ..context import ReportContext
+from ..kinds import ReportContext
 from . import csv_format, pdf_format, xlsx_format
 
 FORMATS = ("csv", "xlsx", "pdf")

@@ -14,8 +14,11 @@ Monitoring report, three blocks separated by an empty line:
 3. the per-centre table: a header ``centre_id;centre_name;region;<count keys…>`` (breakdowns as ``key.code``),
    then one line a centre.
 
-Keys are stable (API.md); labels are in the language active when the file is written. Suppressed counts read
-"<N".
+Keys are stable (the metric keys of the API); labels are in the language active when the file is written.
+Suppressed counts read "<N".
+
+Text that a spreadsheet would take for a formula (first character "=", "+", "-", "@", tab or carriage return)
+is written with a leading apostrophe (``cells.safe_text``), in every block of both reports.
 
 Quarterly report: one header line of ``QUARTERLY_COLUMNS``, then one line a patient, written as the rows come.
 """
@@ -29,18 +32,33 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from ..context import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import QUARTERLY_COLUMNS, ReportContext
 from . import figures
+from .cells import safe_text
 
 DELIMITER = ";"
 ENCODING = "utf-8-sig"  # UTF-8 with BOM
+
+
+class _SafeWriter:
+    """A ``csv.writer`` whose every cell goes through ``cell``: no text is ever written as a formula."""
+
+    def __init__(self, writer):
+        self._writer = writer
+
+    def writerow(self, row) -> None:
+        self._writer.writerow([cell(value) for value in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 @contextmanager
 def _writer(out: BinaryIO):
     text = io.TextIOWrapper(out, encoding=ENCODING, newline="", write_through=False)
     try:
-        yield csv.writer(text, delimiter=DELIMITER, lineterminator="\r\n")
+        yield _SafeWriter(csv.writer(text, delimiter=DELIMITER, lineterminator="\r\n"))
     finally:
         text.flush()
         text.detach()  # the caller owns ``out``: leave it open
@@ -55,7 +73,7 @@ def cell(value) -> str | int | float:
         return value.isoformat()
     if isinstance(value, bool):
         return int(value)
-    return value
+    return safe_text(value)
 
 
 def monitoring(context: ReportContext, out: BinaryIO) -> None:

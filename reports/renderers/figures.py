@@ -11,140 +11,39 @@ from datetime import date, datetime
 from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from prescriptions.models import AdverseEventCategory, PrescriptionStatus, StopReason
+from registry.calendar import REGISTRY_TIME_ZONE
 
-from ..context import ReportContext
+from .. import metric_definitions as definitions
+from ..kinds import ReportContext
+from ..metric_definitions import MetricDefinition
 
-# Keys of a by_centre entry that identify the centre: never counts, never suppressed.
-CENTRE_IDENTITY_KEYS = ("centre_id", "centre_name", "region")
-BY_CENTRE = "by_centre"
-REQUESTS_BY_WEEK = "requests_by_week"
-
-
-@dataclass(frozen=True)
-class Metric:
-    key: str
-    label: Promise
-    short: Promise  # column header of the per-centre table, where space is short
-    breakdown: bool = False  # a dict code → count rather than one count
+# The figures and their labels are defined once, in ``reports.metric_definitions``; this module lays them out.
+CENTRE_IDENTITY_KEYS = definitions.CENTRE_IDENTITY_KEYS
+BY_CENTRE = definitions.BY_CENTRE
 
 
 @dataclass(frozen=True)
 class Section:
     key: str
     label: Promise
-    metrics: tuple[Metric, ...]
+    metrics: tuple[MetricDefinition, ...]
 
 
-def _m(key: str, label: str, short: str | None = None, *, breakdown: bool = False) -> Metric:
-    return Metric(key, label, short or label, breakdown)
-
-
-# The metrics of API.md ("Monitoring reports"), in the order DOMAIN.md ("Monitoring") lists what Regions and AIFA
-# need. Labels are lazy: a file is written in the language active when it is rendered.
-SECTIONS: tuple[Section, ...] = (
-    Section(
-        "requests",
-        gettext_lazy("Requests"),
-        (
-            _m("prescriptions_submitted", gettext_lazy("Requests submitted"), gettext_lazy("Requests")),
-            _m("prescriptions_eligible", gettext_lazy("Eligible"), gettext_lazy("Eligible")),
-            _m("prescriptions_rejected", gettext_lazy("Refused"), gettext_lazy("Refused")),
-            _m("rejections_by_criterion", gettext_lazy("Refusals by criterion"), breakdown=True),
-            _m(REQUESTS_BY_WEEK, gettext_lazy("Requests per week"), breakdown=True),
-        ),
-    ),
-    Section(
-        "courses",
-        gettext_lazy("Courses"),
-        (
-            _m("patients_treated", gettext_lazy("Patients treated (at least one dose)"), gettext_lazy("Treated")),
-            _m("courses_completed", gettext_lazy("Courses completed"), gettext_lazy("Completed")),
-            _m("courses_stopped", gettext_lazy("Courses stopped"), gettext_lazy("Stopped")),
-            _m("courses_cancelled", gettext_lazy("Courses cancelled"), gettext_lazy("Cancelled")),
-            _m("courses_in_progress", gettext_lazy("Courses in progress"), gettext_lazy("In progress")),
-            _m("stops_by_reason", gettext_lazy("Stops by reason"), breakdown=True),
-        ),
-    ),
-    Section(
-        "treatment",
-        gettext_lazy("Doses and dispensing"),
-        (
-            _m("doses_administered", gettext_lazy("Doses administered"), gettext_lazy("Doses")),
-            _m("syringes_dispensed", gettext_lazy("Syringes dispensed"), gettext_lazy("Syringes")),
-            _m("missed_doses", gettext_lazy("Missed doses"), gettext_lazy("Missed doses")),
-            _m("protocol_deviations", gettext_lazy("Protocol deviations"), gettext_lazy("Deviations")),
-        ),
-    ),
-    Section(
-        "safety",
-        gettext_lazy("Safety"),
-        (
-            _m("adverse_events_by_category", gettext_lazy("Adverse events by category"), breakdown=True),
-            _m("serious_adverse_events", gettext_lazy("Serious adverse events"), gettext_lazy("Serious AEs")),
-        ),
-    ),
-    Section(
-        "outcomes",
-        gettext_lazy("Outcomes"),
-        (
-            _m("outcomes_day28", gettext_lazy("WHO-CPS at day 28"), breakdown=True),
-            _m("deaths_day28", gettext_lazy("Deaths by day 28 (WHO-CPS 10)"), gettext_lazy("Deaths d28")),
-        ),
-    ),
+SECTIONS: tuple[Section, ...] = tuple(
+    Section(section.key, section.label, tuple(d for d in definitions.SHOWN if d.section == section.key))
+    for section in definitions.SECTIONS
 )
-OTHER_SECTION = gettext_lazy("Other")
+OTHER_SECTION = definitions.OTHER_SECTION
 
-METRICS: dict[str, Metric] = {metric.key: metric for section in SECTIONS for metric in section.metrics}
+METRICS: dict[str, MetricDefinition] = {definition.key: definition for definition in definitions.SHOWN}
 SECTION_OF: dict[str, Section] = {metric.key: section for section in SECTIONS for metric in section.metrics}
 HEADLINE_KEYS: tuple[str, ...] = tuple(key for key, metric in METRICS.items() if not metric.breakdown)
 # The breakdowns that get a sheet, a table and a chart of their own.
-BREAKDOWN_KEYS = ("rejections_by_criterion", "stops_by_reason", "adverse_events_by_category", "outcomes_day28")
-
-CRITERION_LABELS: dict[str, Promise] = {
-    "AGE_ADULT": gettext_lazy("Adult (≥ 18 years)"),
-    "HOSPITALISED": gettext_lazy("Hospitalised"),
-    "SARS_COV_2_CONFIRMED": gettext_lazy("SARS-CoV-2 confirmed"),
-    "PNEUMONIA_MODERATE_SEVERE": gettext_lazy("Moderate or severe pneumonia"),
-    "PAO2_FIO2_ABOVE_150": gettext_lazy("PaO2/FiO2 > 150 mmHg"),
-    "NO_CPAP_OR_VENTILATION": gettext_lazy("No CPAP or ventilation"),
-    "SUPAR_AT_LEAST_6": gettext_lazy("suPAR ≥ 6 ng/mL"),
-    "NO_IL_OR_JAK_INHIBITOR": gettext_lazy("No interleukin or JAK inhibitor"),
-    "REGIMEN_648": gettext_lazy("L.648 regimen (100 mg × 10 days)"),
-    "NO_NEUTROPENIA": gettext_lazy("Neutrophils ≥ 1.5 ×10⁹/L"),
-    "NO_HYPERSENSITIVITY": gettext_lazy("No hypersensitivity"),
-    "TOCILIZUMAB_SHORTAGE": gettext_lazy("Tocilizumab shortage in force"),
-}
-# WHO Clinical Progression Scale (WHO Working Group, Lancet Infect Dis 2020).
-WHO_CPS_LABELS: dict[str, Promise] = {
-    "0": gettext_lazy("uninfected"),
-    "1": gettext_lazy("asymptomatic, viral RNA detected"),
-    "2": gettext_lazy("symptomatic, independent"),
-    "3": gettext_lazy("symptomatic, assistance needed"),
-    "4": gettext_lazy("hospitalised, no oxygen"),
-    "5": gettext_lazy("oxygen by mask or prongs"),
-    "6": gettext_lazy("high-flow oxygen or NIV"),
-    "7": gettext_lazy("ventilated, PaO2/FiO2 ≥ 150"),
-    "8": gettext_lazy("ventilated, PaO2/FiO2 < 150 or vasopressors"),
-    "9": gettext_lazy("ventilated, and vasopressors, dialysis or ECMO"),
-    "10": gettext_lazy("dead"),
-}
-CODE_LABELS: dict[str, Mapping[str, Promise]] = {
-    "rejections_by_criterion": CRITERION_LABELS,
-    "stops_by_reason": dict(StopReason.choices),
-    "adverse_events_by_category": dict(AdverseEventCategory.choices),
-    "outcomes_day28": WHO_CPS_LABELS,
-}
-# The coded columns of the quarterly report, printed as words in the PDF.
-QUARTERLY_CODE_LABELS: dict[str, Mapping[str, Promise]] = {
-    "status": dict(PrescriptionStatus.choices),
-    "stop_reason": dict(StopReason.choices),
-}
-CODE_LABELS.update(QUARTERLY_CODE_LABELS)
-# Courses by status: the chart of the run page and the PDF.
-COURSE_STATUS_KEYS = ("courses_completed", "courses_stopped", "courses_cancelled", "courses_in_progress")
+BREAKDOWN_KEYS = definitions.TABLE_KEYS
+ALL_BREAKDOWN_KEYS = definitions.BREAKDOWN_KEYS
+QUARTERLY_CODE_LABELS = definitions.QUARTERLY_CODE_LABELS
+COURSE_STATUS_KEYS = definitions.COURSE_STATUS_KEYS
 
 
 def is_count(value) -> bool:
@@ -165,15 +64,14 @@ def is_suppressed(value, suppress_below: int = 0) -> bool:
 def code_order(metric_key: str, codes: Iterable[str]) -> list[str]:
     """Codes in the domain's order (criteria as listed, WHO-CPS 0…10, weeks in time), unknown ones after, sorted."""
     codes = [str(code) for code in codes]
-    known = list(CODE_LABELS.get(metric_key, {}))
-    if metric_key == "outcomes_day28":
-        known = [str(score) for score in range(11)]
+    definition = METRICS.get(metric_key)
+    known = definition.code_order() if definition else list(definitions.code_labels(metric_key))
     ordered = [code for code in known if code in codes]
     return ordered + sorted(code for code in codes if code not in known)
 
 
 def code_label(metric_key: str, code) -> str:
-    label = CODE_LABELS.get(metric_key, {}).get(str(code))
+    label = definitions.code_labels(metric_key).get(str(code))
     return str(label) if label is not None else str(code)
 
 
@@ -183,9 +81,10 @@ def breakdown_items(metrics: Mapping, metric_key: str) -> list[tuple[str, object
     if not isinstance(values, Mapping):
         return []
     by_code = {str(code): count for code, count in values.items()}
-    if metric_key == "outcomes_day28":
-        # The whole scale, 0 to 10: a score nobody reached reads as 0, not as a gap.
-        by_code = {str(score): 0 for score in range(11)} | by_code
+    definition = METRICS.get(metric_key)
+    if definition is not None and definition.whole_scale:
+        # The whole scale (WHO-CPS 0 to 10): a score nobody reached reads as 0, not as a gap.
+        by_code = definition.default() | by_code
     return [(code, by_code[code]) for code in code_order(metric_key, by_code)]
 
 
@@ -244,12 +143,12 @@ def breakdown_table(
 ) -> list[tuple[str, str, object]]:
     """(code, label, count as shown) of one breakdown.
 
-    ``numbered``: a WHO-CPS label starts with its score ("10 — dead"), for tables that show no code column.
+    ``numbered``: a scale's label starts with its score ("10 — dead"), for tables that show no code column.
     """
     rows = []
     for code, count in breakdown_items(context.metrics, metric_key):
         label = code_label(metric_key, code)
-        if numbered and metric_key == "outcomes_day28":
+        if numbered and metric_key in METRICS and METRICS[metric_key].whole_scale:
             label = f"{code} — {label}"
         rows.append((code, label, shown(count, context.suppress_below)))
     return rows
@@ -266,18 +165,22 @@ def centre_columns(context: ReportContext, *, flatten: bool) -> list[str]:
     counts only (PDF and HTML).
     """
     present: dict[str, set[str]] = {}
+    breakdowns: set[str] = set()
     for entry in centres(context):
         for key, value in entry.items():
             if key in CENTRE_IDENTITY_KEYS:
                 continue
             codes = present.setdefault(key, set())
             if isinstance(value, Mapping):
+                breakdowns.add(key)
                 codes.update(str(code) for code in value)
     order = [key for key in METRICS if key in present]
     order += sorted(key for key in present if key not in METRICS)
     columns = []
     for key in order:
-        if present[key]:
+        if key in breakdowns or (key in METRICS and METRICS[key].breakdown):
+            # A breakdown is one column a code; one that no centre has a code of (no centre refused a request)
+            # has no column at all, never its empty dict written into a cell.
             if flatten:
                 columns += [f"{key}.{code}" for code in code_order(key, present[key])]
         elif flatten or key in METRICS:
@@ -302,7 +205,9 @@ def centre_cell(entry: Mapping, column: str, suppress_below: int = 0):
             return ""
         # A breakdown lists the codes that occurred: a code another centre has is a zero here.
         value = {str(other): count for other, count in value.items()}.get(code, 0)
-    return "" if value is None else shown(value, suppress_below)
+    if value is None or isinstance(value, Mapping):  # a breakdown is never one cell
+        return ""
+    return shown(value, suppress_below)
 
 
 def centre_name(entry: Mapping) -> str:
@@ -336,8 +241,8 @@ def period_display(context: ReportContext) -> str:
 
 
 def local_time(moment: datetime) -> datetime:
-    """Rome time (settings.TIME_ZONE) for an aware moment; a naive one is taken as already local."""
-    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    """Rome time for an aware moment; a naive one is taken as already local."""
+    return moment.astimezone(REGISTRY_TIME_ZONE) if timezone.is_aware(moment) else moment
 
 
 def as_of_display(context: ReportContext) -> str:

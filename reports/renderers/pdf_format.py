@@ -45,7 +45,7 @@ from reportlab.platypus import (
 )
 
 from .. import charts
-from ..context import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import QUARTERLY_COLUMNS, ReportContext
 from . import figures
 
 FOOTER = "Registro 648 — dati pseudonimizzati"  # the registry's stamp, as printed on every page in every language
@@ -260,9 +260,9 @@ def _charts(context: ReportContext, width: float) -> list:
     """Requests per week across the page (a time line), then the breakdowns two by two."""
     names = charts.chart_names(context.metrics)
     flowables = []
-    if charts.REQUESTS_PER_WEEK in names:
-        names.remove(charts.REQUESTS_PER_WEEK)
-        flowables += [KeepTogether(_chart_cell(charts.REQUESTS_PER_WEEK, context, width)), Spacer(1, 5 * mm)]
+    for name in [name for name in names if charts.is_wide(name)]:
+        names.remove(name)
+        flowables += [KeepTogether(_chart_cell(name, context, width)), Spacer(1, 5 * mm)]
     gap = 6 * mm
     column_width = (width - gap) / 2
     cells = [_chart_cell(name, context, column_width) for name in names]

@@ -8,6 +8,7 @@ Monitoring report, one sheet each (names in the active language):
   (and requests per week when the metrics carry it): Code | Description | Count;
 - "Centres": Centre ID | Centre | Region | one column a count (breakdowns as "Label: code").
 
+Text that a spreadsheet would take for a formula is written with a leading apostrophe (``cells.safe_text``).
 Header rows are bold and frozen, columns sized to their content.
 
 Quarterly report: one sheet, a bold header row of ``QUARTERLY_COLUMNS`` then one row a patient, written with a
@@ -25,8 +26,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from ..context import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import QUARTERLY_COLUMNS, ReportContext
 from . import figures
+from .cells import safe_text
 
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
@@ -45,9 +47,10 @@ def sheet_title(text: str) -> str:
 
 
 def cell_value(value):
+    """What a cell holds: Rome wall-clock time for a moment, text never taken for a formula, numbers as numbers."""
     if isinstance(value, datetime):
         return figures.local_time(value).replace(tzinfo=None)  # Excel has no time zones: Rome time
-    return value
+    return safe_text(value)
 
 
 def _text_width(value) -> int:
@@ -60,7 +63,7 @@ def _text_width(value) -> int:
 
 def _table(sheet, header: Sequence[str], rows: Iterable[Sequence], *, freeze: bool = True) -> None:
     """Append a header (bold) and rows; counts stay numbers, "<N" aligned like them."""
-    sheet.append(list(header))
+    sheet.append([cell_value(value) for value in header])
     header_row = sheet.max_row
     for cell in sheet[header_row]:
         cell.font = BOLD
@@ -89,7 +92,7 @@ def _fit_columns(sheet, *, minimum: int = 8) -> None:
 
 
 def _summary(sheet, context: ReportContext) -> None:
-    sheet.append([context.title])
+    sheet.append([cell_value(context.title)])
     sheet["A1"].font = TITLE
     identity = [
         (_("Region"), figures.region_display(context)),
@@ -102,7 +105,7 @@ def _summary(sheet, context: ReportContext) -> None:
     if note:
         identity.append((_("Suppression"), note))
     for label, value in identity:
-        sheet.append([label, cell_value(value)])
+        sheet.append([cell_value(label), cell_value(value)])
         row = sheet[sheet.max_row]
         row[0].font = BOLD
         if isinstance(value, datetime):
@@ -131,9 +134,9 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
     summary.title = sheet_title(_("Summary"))
     _summary(summary, context)
     _fit_columns(summary)
+    # A sheet a breakdown table, then the other breakdowns the metrics carry (requests per week).
     breakdowns = [*figures.BREAKDOWN_KEYS]
-    if figures.REQUESTS_BY_WEEK in context.metrics:
-        breakdowns.append(figures.REQUESTS_BY_WEEK)
+    breakdowns += [key for key in figures.ALL_BREAKDOWN_KEYS if key not in breakdowns and key in context.metrics]
     for key in breakdowns:
         sheet = workbook.create_sheet(sheet_title(str(figures.METRICS[key].label)))
         _table(sheet, [_("Code"), _("Description"), _("Count")], figures.breakdown_table(context, key))
@@ -170,7 +173,7 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
     sheet.freeze_panes = "A2"
     header = []
     for column in QUARTERLY_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=column)
+        cell = WriteOnlyCell(sheet, value=cell_value(column))
         cell.font = BOLD
         header.append(cell)
     sheet.append(header)
@@ -188,4 +191,4 @@ def _quarterly_cell(sheet, value):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = DATE_FORMAT
         return cell
-    return value
+    return cell_value(value)

@@ -244,6 +244,11 @@ def build_cohort(users: dict) -> Cohort:
     return cohort
 
 
+def per_centre_figures(metrics: dict) -> dict:
+    """A report's figures but the per-centre list and the report-only requests per week (as in LOMBARDIA)."""
+    return {key: value for key, value in metrics.items() if key not in ("by_centre", "requests_by_week")}
+
+
 def zeros(keys) -> dict:
     return dict.fromkeys(keys, 0)
 

@@ -9,7 +9,7 @@ from prescriptions.alerts import missed_days
 from reports.metrics import METRIC_KEYS, monitoring_metrics, suppress_small_counts
 from reports.metrics import cohort as report_cohort
 
-from .test_cohort import LAZIO, LOMBARDIA, Builder, build_cohort, rome
+from .test_cohort import LAZIO, LOMBARDIA, Builder, build_cohort, per_centre_figures, rome
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def _metrics(cohort, region_code, *, today=None, **period):
 
 
 def _counts(metrics: dict) -> dict:
-    return {key: value for key, value in metrics.items() if key != "by_centre"}
+    return per_centre_figures(metrics)
 
 
 def test_the_keys_are_exactly_those_of_the_contract(cohort):
@@ -38,6 +38,7 @@ def test_the_keys_are_exactly_those_of_the_contract(cohort):
         "prescriptions_eligible",
         "prescriptions_rejected",
         "rejections_by_criterion",
+        "requests_by_week",
         "patients_treated",
         "courses_completed",
         "courses_stopped",
@@ -54,6 +55,28 @@ def test_the_keys_are_exactly_those_of_the_contract(cohort):
         "protocol_deviations",
         "by_centre",
     }
+
+
+def test_requests_per_week_count_every_request_by_its_rome_day_with_empty_weeks_at_zero(cohort):
+    # P1 … P11 were submitted D-29 (at 00:00:00 Rome), 28, 20, 15, 14, 10, 9, 8, 6, 3 and D-2 (at 23:59:59 Rome).
+    expected = {}
+    day = cohort.period_start
+    while day <= cohort.period_end:
+        year, week, _weekday = day.isocalendar()
+        expected[f"{year}-W{week:02d}"] = 0
+        day += timedelta(days=1)
+    for offset in (29, 28, 20, 15, 14, 10, 9, 8, 6, 3, 2):
+        year, week, _weekday = (cohort.today - timedelta(days=offset)).isocalendar()
+        expected[f"{year}-W{week:02d}"] += 1
+
+    weeks = _metrics(cohort, "030")["requests_by_week"]
+
+    assert weeks == expected
+    assert list(weeks) == sorted(weeks)
+    assert sum(weeks.values()) == LOMBARDIA["prescriptions_submitted"]
+    assert len(weeks) in (4, 5)  # 28 days touch four or five ISO weeks
+    country = _metrics(cohort, None)["requests_by_week"]
+    assert sum(country.values()) == LOMBARDIA["prescriptions_submitted"] + LAZIO["prescriptions_submitted"]
 
 
 def test_lombardia_figures_are_those_counted_by_hand(cohort):
@@ -159,12 +182,12 @@ def _many_prescriptions(demo, count: int) -> None:
 def test_the_number_of_queries_does_not_grow_with_the_prescriptions(demo, count, django_assert_max_num_queries):
     _many_prescriptions(demo, count)
     today = timezone.localdate()
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         metrics = monitoring_metrics(
             region_code="030", period_start=today - timedelta(days=29), period_end=today, today=today
         )
     assert metrics["prescriptions_submitted"] == count
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         monitoring_metrics(region_code=None, period_start=today - timedelta(days=29), period_end=today, today=today)
 
 

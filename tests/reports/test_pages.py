@@ -4,6 +4,7 @@ Tasks run in-process (eager) with the on-commit hooks executed, so a run asked f
 done when its page opens. Files go to a temporary MEDIA_ROOT.
 """
 
+import io
 import re
 from datetime import date, timedelta
 from html import unescape
@@ -11,11 +12,13 @@ from html import unescape
 import pytest
 from django.conf import settings
 from django.utils import timezone, translation
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from registry.models import Region
 from reports import views
 from reports.models import ReportRun, ReportStatus
-from reports.services import quarter_of
+from reports.periods import quarter_of
 
 from .test_cohort import LOMBARDIA, Cohort, build_cohort
 
@@ -162,8 +165,16 @@ def test_the_run_page_shows_the_figures_charts_centres_and_download_links(cohort
     assert f"Syringes dispensed {LOMBARDIA['syringes_dispensed']}" in text
     assert f"Missed doses {LOMBARDIA['missed_doses']}" in text
     # The PDF's charts, inline; a region's own report suppresses nothing.
-    for chart in ("courses_by_status", "rejections_by_criterion", "adverse_events_by_category", "outcomes_day28"):
+    charts = ("courses_by_status", "rejections_by_criterion", "adverse_events_by_category", "outcomes_day28")
+    for chart in (*charts, "requests_by_week"):
         assert re.search(rf'data-chart="{chart}">\s*<figcaption>[^<]+</figcaption>\s*<svg ', page), chart
+    # Requests per week, promised by the README: drawn across the page, in the PDF and as an XLSX sheet too.
+    assert 'class="chart-card wide" data-chart="requests_by_week"' in page
+    pdf = PdfReader(io.BytesIO(b"".join(client.get(f"/api/v1/reports/{run.pk}/files/pdf/").streaming_content)))
+    assert "Requests per week" in "".join(p.extract_text() for p in pdf.pages)
+    xlsx = b"".join(client.get(f"/api/v1/reports/{run.pk}/files/xlsx/").streaming_content)
+    weeks = load_workbook(io.BytesIO(xlsx))["Requests per week"]
+    assert sum(row[2].value for row in weeks.iter_rows(min_row=2)) == LOMBARDIA["prescriptions_submitted"]
     assert "&lt;3" not in page
     assert "Ospedale Demo Milano" in text
     assert "Ospedale Demo Roma" not in text

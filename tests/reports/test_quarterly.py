@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from reports.context import QUARTERLY_COLUMNS
+from reports.kinds import QUARTERLY_COLUMNS
 from reports.quarterly import quarterly_rows
 
 from .test_cohort import Builder, build_cohort

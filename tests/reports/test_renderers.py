@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from reports import charts
-from reports.context import MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, ReportContext
+from reports.kinds import MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, ReportContext
 from reports.renderers import render_monitoring, render_quarterly
 
 BOM = b"\xef\xbb\xbf"

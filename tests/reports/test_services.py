@@ -11,8 +11,8 @@ from registry.errors import InvalidInput
 from registry.models import AuditEvent, Region
 from registry.permissions import PermissionDenied
 from registry.regions import REGIONS
-from reports import services
-from reports.context import MONITORING, QUARTERLY_PATIENTS
+from reports import periods, services
+from reports.kinds import MONITORING, QUARTERLY_PATIENTS
 from reports.models import ReportRun, ReportStatus
 
 NOVEMBER = {"period_start": date(2021, 11, 1), "period_end": date(2021, 11, 30)}
@@ -93,6 +93,15 @@ def test_the_task_is_queued_only_when_the_request_commits(demo, django_capture_o
         ),
         (QUARTERLY_PATIENTS, None, {"period_start": date(2021, 10, 1), "period_end": date(2021, 12, 31)}, "region"),
     ],
+    ids=[
+        "end-before-start",
+        "over-two-years",
+        "region-unknown",
+        "kind-unknown",
+        "quarterly-a-month",
+        "quarterly-short-of-a-day",
+        "quarterly-for-the-country",
+    ],
 )
 def test_bad_requests_are_invalid_input(demo, kind, region, period, field):
     with pytest.raises(InvalidInput) as error:
@@ -120,9 +129,10 @@ def test_two_years_are_allowed_and_a_quarter_is_a_calendar_quarter(demo):
         (date(2021, 9, 30), (date(2021, 7, 1), date(2021, 9, 30))),
         (date(2021, 12, 31), (date(2021, 10, 1), date(2021, 12, 31))),
     ],
+    ids=["q1-first-day", "q2-last-of-may", "q3-last-day", "q4-last-day"],
 )
 def test_quarter_of(day, quarter):
-    assert services.quarter_of(day) == quarter
+    assert periods.quarter_of(day) == quarter
 
 
 def test_a_scheduled_request_returns_the_run_that_exists(demo):

@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from registry.celery import app
 from registry.models import AuditEvent, Region
-from reports import services, tasks
-from reports.context import MONITORING, QUARTERLY_PATIENTS
+from reports import periods, runs, services, tasks
+from reports.kinds import MONITORING, QUARTERLY_PATIENTS
 from reports.metrics import monitoring_metrics
 from reports.models import ReportFile, ReportRun, ReportStatus
 
-from .test_cohort import LOMBARDIA, build_cohort
+from .test_cohort import LOMBARDIA, build_cohort, per_centre_figures
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_a_regional_run_stores_its_figures_and_three_hashed_files(cohort, reques
     assert run.progress == 100
     assert run.error == ""
     assert run.data_as_of is not None and run.started_at <= run.finished_at
-    assert {k: v for k, v in run.metrics.items() if k != "by_centre"} == LOMBARDIA
+    assert per_centre_figures(run.metrics) == LOMBARDIA
     files = _files(run)
     assert set(files) == {"csv", "xlsx", "pdf"}
     for fmt, report_file in files.items():
@@ -117,7 +117,7 @@ def test_a_run_held_by_a_live_delivery_is_left_alone_until_its_holder_is_stale(c
     assert tasks.generate_report.delay(str(run.pk)).get() == "skipped"
     assert ReportRun.objects.get(pk=run.pk).status == ReportStatus.RUNNING
 
-    ReportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - tasks.STALE_AFTER - timedelta(1))
+    ReportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - runs.STALE_AFTER - timedelta(1))
     assert tasks.generate_report.delay(str(run.pk)).get() == "done"
     assert ReportRun.objects.get(pk=run.pk).status == ReportStatus.DONE
 
@@ -132,7 +132,7 @@ def test_a_run_that_died_midway_restarts_cleanly(cohort, demo):
         status=ReportStatus.RUNNING,
         progress=60,
         claimed_by="lost-worker:0",
-        heartbeat_at=timezone.now() - tasks.STALE_AFTER - timedelta(minutes=1),
+        heartbeat_at=timezone.now() - runs.STALE_AFTER - timedelta(minutes=1),
         metrics={"stale": True},
     )
     partial = ReportFile(run=run, format="csv", sha256="0" * 64, size=7)
@@ -152,7 +152,7 @@ def test_a_run_that_died_midway_restarts_cleanly(cohort, demo):
 
 
 def test_a_failing_renderer_fails_the_run_with_its_error_and_leaves_no_partial_file(cohort, demo):
-    real = tasks._render_monitoring
+    real = runs._render_monitoring
 
     def pdf_breaks(context, fmt, out):
         if fmt == "pdf":
@@ -165,7 +165,7 @@ def test_a_failing_renderer_fails_the_run_with_its_error_and_leaves_no_partial_f
         period_start=cohort.period_start,
         period_end=cohort.period_end,
     )
-    with mock.patch.object(tasks, "_render_monitoring", pdf_breaks):
+    with mock.patch.object(runs, "_render_monitoring", pdf_breaks):
         assert tasks.generate_report.delay(str(run.pk)).get() == "failed"
     run.refresh_from_db()
     assert run.status == ReportStatus.FAILED
@@ -192,7 +192,7 @@ def test_a_transient_database_error_is_retried_and_the_retry_takes_the_run_over(
             raise OperationalError("server closed the connection unexpectedly")
         return monitoring_metrics(**kwargs)
 
-    with mock.patch.object(tasks, "monitoring_metrics", flaky):
+    with mock.patch.object(runs, "monitoring_metrics", flaky):
         result = tasks.generate_report.delay(str(run.pk))
     assert result.get() == "done"
     assert len(calls) == 2
@@ -205,7 +205,7 @@ def test_a_database_that_stays_down_fails_the_run_after_the_retries(cohort, demo
         user=demo["aifa"], region_code="030", period_start=cohort.period_start, period_end=cohort.period_end
     )
     down = mock.Mock(side_effect=OperationalError("could not connect to server"))
-    with mock.patch.object(tasks, "monitoring_metrics", down):
+    with mock.patch.object(runs, "monitoring_metrics", down):
         assert tasks.generate_report.delay(str(run.pk)).get() == "failed"
     assert down.call_count == tasks.MAX_RETRIES + 1
     run.refresh_from_db()
@@ -222,7 +222,7 @@ def test_the_whole_country_fans_out_one_part_per_region_then_joins(cohort, reque
     assert len(parts) == 21
     assert all(part.status == ReportStatus.DONE and part.files.count() == 3 for part in parts)
     lombardia = next(part for part in parts if part.region_id == "030")
-    assert {k: v for k, v in lombardia.metrics.items() if k != "by_centre"} == LOMBARDIA
+    assert per_centre_figures(lombardia.metrics) == LOMBARDIA
     # The country's figures are computed once in the database: exactly the country's, not a mix.
     expected = monitoring_metrics(
         region_code=None,
@@ -250,7 +250,7 @@ def test_a_country_run_redelivered_while_its_parts_run_makes_no_second_part(
     with mock.patch.object(tasks, "group"):
         assert tasks.generate_report.delay(str(run.pk)).get() == "waiting"
     assert run.children.count() == 21
-    assert ReportRun.objects.get(pk=run.pk).claimed_by == tasks.WAITING_FOR_PARTS
+    assert ReportRun.objects.get(pk=run.pk).claimed_by == runs.WAITING_FOR_PARTS
 
     # Picked up again (beat's stale-run recovery): the same parts are queued, then joined.
     with django_capture_on_commit_callbacks(execute=True):
@@ -261,7 +261,7 @@ def test_a_country_run_redelivered_while_its_parts_run_makes_no_second_part(
 
 
 def test_a_quarterly_run_renders_the_per_patient_files(demo, request_run):
-    start, end = services.previous_quarter(timezone.localdate())
+    start, end = periods.previous_quarter(timezone.localdate())
     run = request_run("officer.lombardia", "030", start, end, kind=QUARTERLY_PATIENTS)
     assert run.status == ReportStatus.DONE, run.error
     assert run.metrics == {"patients": 0}
@@ -295,14 +295,15 @@ def test_scheduled_runs_are_made_once_per_region_and_period(demo):
         (date(2022, 4, 1), (date(2022, 3, 1), date(2022, 3, 31)), (date(2022, 1, 1), date(2022, 3, 31))),
         (date(2022, 7, 15), (date(2022, 6, 1), date(2022, 6, 30)), (date(2022, 4, 1), date(2022, 6, 30))),
     ],
+    ids=["new-year", "march-1st", "leap-year-march", "april-1st", "mid-july"],
 )
 def test_the_schedules_pick_the_month_and_the_quarter_just_ended(today, month, quarter):
-    assert services.previous_month(today) == month
-    assert services.previous_quarter(today) == quarter
+    assert periods.previous_month(today) == month
+    assert periods.previous_quarter(today) == quarter
 
 
 def test_the_schedule_tasks_make_the_runs_of_the_period_just_ended_once(demo):
-    with mock.patch.object(tasks.timezone, "localdate", return_value=date(2022, 4, 1)):
+    with mock.patch.object(tasks, "rome_today", return_value=date(2022, 4, 1)):
         assert tasks.schedule_monthly_reports.delay().get() == 21
         assert tasks.schedule_quarterly_reports.delay().get() == 21
         assert tasks.schedule_monthly_reports.delay().get() == 0
@@ -342,7 +343,7 @@ def test_setup_report_schedules_installs_the_periodic_tasks_once(demo):
 
 def test_stale_runs_are_queued_again(cohort, demo):
     region = Region.objects.get(pk="030")
-    long_ago = timezone.now() - tasks.STALE_AFTER - timedelta(minutes=1)
+    long_ago = timezone.now() - runs.STALE_AFTER - timedelta(minutes=1)
     lost = ReportRun.objects.create(
         kind=MONITORING, region=region, period_start=cohort.period_start, period_end=cohort.period_end
     )
@@ -359,3 +360,41 @@ def test_stale_runs_are_queued_again(cohort, demo):
     assert tasks.requeue_stale_report_runs.delay().get() == 1
     assert ReportRun.objects.get(pk=lost.pk).status == ReportStatus.DONE
     assert ReportRun.objects.get(pk=alive.pk).status == ReportStatus.RUNNING
+
+
+def test_a_region_whose_centre_refused_no_request_gets_its_files(cohort, request_run):
+    # Lazio before D-12: one course in progress, no refused request (an empty refusals breakdown).
+    run = request_run("officer.lazio", "120", cohort.period_start, cohort.today - timedelta(days=13))
+
+    assert run.status == ReportStatus.DONE, run.error
+    assert run.metrics["by_centre"][0]["rejections_by_criterion"] == {}
+    assert set(_files(run)) == {"csv", "xlsx", "pdf"}
+    assert "{}" not in _read(_files(run)["csv"]).decode("utf-8-sig")
+
+
+def test_a_scheduled_monthly_run_of_a_centre_with_no_refusal_is_done(cohort, django_capture_on_commit_callbacks):
+    start, end = cohort.period_start, cohort.today - timedelta(days=13)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.scheduled_runs_create(kind=MONITORING, period_start=start, period_end=end)
+    lazio = ReportRun.objects.get(region_id="120", scheduled=True)
+    assert lazio.status == ReportStatus.DONE, lazio.error
+    assert not ReportRun.objects.filter(status=ReportStatus.FAILED).exists()
+
+
+def test_a_country_run_whose_regional_part_failed_fails_naming_the_region(cohort, request_run):
+    real = runs.monitoring_metrics
+
+    def lazio_breaks(**kwargs):
+        if kwargs["region_code"] == "120":
+            raise ValueError("Lazio's figures broke")
+        return real(**kwargs)
+
+    with mock.patch.object(runs, "monitoring_metrics", lazio_breaks):
+        run = request_run("aifa", None, cohort.period_start, cohort.period_end)
+
+    assert run.status == ReportStatus.FAILED
+    assert "Lazio" in run.error and "120" in run.error
+    assert "Lombardia" not in run.error
+    assert not run.files.exists()
+    assert run.children.get(region_id="120").status == ReportStatus.FAILED
+    assert run.children.get(region_id="030").status == ReportStatus.DONE

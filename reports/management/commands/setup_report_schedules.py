@@ -7,10 +7,11 @@ they exist (as the schedules themselves would on the 1st).
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from reports.context import MONITORING, QUARTERLY_PATIENTS
-from reports.services import previous_month, previous_quarter, scheduled_runs_create
+from registry.calendar import rome_today
+from reports.kinds import MONITORING, QUARTERLY_PATIENTS
+from reports.periods import previous_month, previous_quarter
+from reports.services import scheduled_runs_create
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             ModelEntry.from_entry(name, app=app, **entry)
             self.stdout.write(f"{name}: {entry['task']} ({entry['schedule']})")
         if backfill:
-            today = timezone.localdate()
+            today = rome_today()
             for kind, (period_start, period_end) in (
                 (MONITORING, previous_month(today)),
                 (QUARTERLY_PATIENTS, previous_quarter(today)),

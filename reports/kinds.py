@@ -1,4 +1,4 @@
-"""What a report renderer receives: the run's identity and its figures (shared by every output format)."""
+"""The kinds of report, and what a renderer receives: the run's identity and its figures (every format)."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,8 +35,12 @@ class ReportContext:
     period_start: date
     period_end: date
     data_as_of: datetime
-    # Monitoring: the metrics dict of API.md ("Monitoring reports"), with "by_centre" a list of dicts
+    # Monitoring: the metrics dict (keys in reports.metric_definitions), with "by_centre" a list of dicts
     # holding "centre_id", "centre_name", "region" and the same counts. Empty for the quarterly report.
     metrics: dict = field(default_factory=dict)
     # Cells below this count are shown as "<N" in files that leave the region (small-count suppression).
     suppress_below: int = 0
+
+
+# How the whole country is named on a report (the run of no region).
+COUNTRY_NAME = "Italia"
