@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from registry.calendar import rome_date
 from registry.errors import NotFound
-from registry.models import Centre, Role
-from registry.permissions import PermissionDenied, ensure_role
-from registry.selectors import prescribing_centres
+from registry.models import Role
+from registry.permissions import ensure_role
 
 from . import selectors, services
 from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
@@ -98,27 +98,12 @@ class EligibilityCheckView(APIView):
 
 def _submit(request, data) -> tuple[int, dict]:
     user = request.user
-    prescribed_at = data["prescribed_at"] or timezone.now()
-    centre = _centre_for_submission(user, data["centre"], prescribed_at)
+    day = rome_date(data["prescribed_at"] or timezone.now())
+    centre = selectors.submission_centre(user=user, centre_id=data["centre"], day=day)
     prescription = services.prescription_submit_validated(prescriber=user, centre=centre, data=data)
     # Its author sees it even if no longer authorised today (a late registration): never an empty 201.
     view = selectors.prescription_view(user=user, prescription_id=prescription.pk, own_submission=True)
     return status.HTTP_201_CREATED, _as_json(PrescriptionDetailSerializer(view).data)
-
-
-def _centre_for_submission(user, centre_id, prescribed_at) -> Centre:
-    """The centre named, or the only one where the prescriber is authorised on that day."""
-    if centre_id is not None:
-        centre = Centre.objects.filter(pk=centre_id).first()
-        if centre is None:
-            raise ValidationError({"centre": [_("Unknown centre.")]})
-        return centre
-    centres = list(prescribing_centres(user=user, day=timezone.localtime(prescribed_at).date()))
-    if len(centres) == 1:
-        return centres[0]
-    if not centres:
-        raise PermissionDenied(_("You are not authorised to prescribe at any centre on that day."))
-    raise ValidationError({"centre": [_("You are authorised at several centres: say which.")]})
 
 
 class PrescriptionListCreateView(generics.GenericAPIView):

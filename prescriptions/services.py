@@ -42,6 +42,7 @@ from .models import (
     TocilizumabShortage,
 )
 from .selectors import prescription_for_action, shortage_periods
+from .workflow import LATE_REGISTRATION_DAYS
 
 # --- Tocilizumab shortage (national role) ------------------------------------------
 
@@ -79,9 +80,6 @@ def shortage_update(
 
 
 # --- Prescriptions ---------------------------------------------------------------------
-
-LATE_REGISTRATION_DAYS = 30
-
 
 def rome_date(moment: datetime) -> date:
     return timezone.localtime(moment).date()

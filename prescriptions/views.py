@@ -26,10 +26,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Role
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
-from registry.selectors import centre_list, prescribing_centres
+from registry.selectors import centre_list
 
 from . import selectors, services
 from .alerts import lab_alert
@@ -65,6 +66,7 @@ from .serializers import (
     PrescriptionSubmitSerializer,
     StopInputSerializer,
 )
+from .workflow import LATE_REGISTRATION_DAYS
 
 PAGE_SIZE = 25
 ALERT_TITLES = {
@@ -148,11 +150,13 @@ def prescription_list(request):
 
 
 def _prescribing_centres(user) -> list:
+    """The centres offered: where ``user`` may prescribe today or on a day a late registration may be dated."""
     ensure_role(user, Role.PRESCRIBER)
-    centres = list(prescribing_centres(user=user))
+    centres = list(selectors.centres_for_submission(user=user, today=rome_today()))
     if not centres:
         raise PermissionDenied(
-            _("You hold no authorisation in force at a designated centre today: you cannot prescribe.")
+            _("You held no authorisation at a designated centre in the last %(days)d days: you cannot prescribe.")
+            % {"days": LATE_REGISTRATION_DAYS}
         )
     return centres
 
@@ -175,19 +179,25 @@ def prescription_new(request):
     valid = errors is None
     if not valid:
         form.add_errors(errors)
-    centre = form.chosen_centre()
-    if centre is None and not form.has_error("centre"):
+    chosen = form.chosen_centre()
+    if chosen is None and not form.has_error("centre"):
         form.add_error("centre", _("Choose one of the centres where you may prescribe."))
-    if not valid or centre is None:
+    if not valid or chosen is None:
         return _render_new(request, form)
+    data = serializer.validated_data
     try:
-        prescription = services.prescription_submit_validated(
-            prescriber=request.user, centre=centre, data=serializer.validated_data
+        # The same centre and the same day as the API: the prescription's own date, not today.
+        centre = selectors.submission_centre(
+            user=request.user, centre_id=chosen.pk, day=rome_date(data["prescribed_at"] or timezone.now())
         )
+        prescription = services.prescription_submit_validated(prescriber=request.user, centre=centre, data=data)
     except InvalidInput as exc:
         form.add_errors(exc.errors)
     except Conflict as exc:
         form.add_conflict(exc)
+    except PermissionDenied as exc:
+        # A refusal of this submission (not of the page): the form comes back, filled in, saying why.
+        form.add_error(None, str(exc))
     else:
         if prescription.eligible:
             messages.success(

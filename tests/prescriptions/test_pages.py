@@ -192,7 +192,6 @@ def test_a_pharmacist_cannot_record_a_dose(pharmacist, dispensed):
     [
         ("pharmacist.milano", "prescriptions:new", "Only these roles may do this"),
         ("nurse.milano", "prescriptions:new", "Only these roles may do this"),
-        ("prescriber.expired", "prescriptions:new", "no authorisation in force"),
         ("nurse.milano", "prescriptions:dispensing_queue", "Only these roles may do this"),
         ("pharmacist.milano", "prescriptions:doses_due", "Only these roles may do this"),
     ],
@@ -319,6 +318,49 @@ def test_a_late_registration_is_dated_in_the_past_but_not_beyond_30_days(prescri
     )
     assert response.status_code == 200
     assert "30 days" in field_html(response.content.decode(), "prescribed_at")
+
+
+def test_the_page_and_the_api_agree_on_a_late_registration_within_an_ended_authorisation(login, client_for, demo):
+    """prescriber.expired's authorisation ended yesterday: a prescription dated two days ago is within it."""
+    from tests.prescriptions import factories as f
+
+    two_days_ago = timezone.now() - timedelta(days=2)
+    api = client_for("prescriber.expired").post(
+        "/api/v1/prescriptions/", f.submission_body(prescribed_at=two_days_ago), format="json"
+    )
+    assert api.status_code == 201, api.json()
+
+    page = login("prescriber.expired", language="en")
+    assert page.get(reverse("prescriptions:new")).status_code == 200
+    prescription = submit(
+        page,
+        fiscal_code=fiscal_code(name="LTE", birth_date=BIRTH),
+        prescribed_at=local_input(two_days_ago),
+        consent_date=timezone.localdate(two_days_ago).isoformat(),
+    )
+    assert prescription.status == PrescriptionStatus.AWAITING_DISPENSING
+    assert str(prescription.centre_id) == api.json()["centre"]
+
+
+def test_a_day_outside_the_authorisation_is_a_form_error_not_a_403_page(login):
+    page = login("prescriber.expired", language="en")
+    code = fiscal_code(name="OUT", birth_date=BIRTH)
+    response = page.post(reverse("prescriptions:new"), prescription_fields(fiscal_code=code))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "not authorised to prescribe" in html
+    assert 'class="errors form-errors"' in html
+    assert f'value="{code}"' in html  # what was typed comes back
+    assert not Prescription.objects.exists()
+
+
+def test_no_authorisation_within_the_late_registration_window_is_a_403_page(login, demo):
+    PrescriberAuthorisation.objects.filter(prescriber=demo["prescriber.expired"]).update(
+        valid_to=timezone.localdate() - timedelta(days=31)
+    )
+    response = login("prescriber.expired", language="en").get(reverse("prescriptions:new"))
+    assert response.status_code == 403
+    assert "no authorisation" in response.content.decode()
 
 
 # --- The live verdict (htmx) --------------------------------------------------------------------
