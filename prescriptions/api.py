@@ -21,8 +21,9 @@ from registry.errors import NotFound
 from registry.models import Role
 from registry.permissions import ensure_role
 
-from . import selectors, services
-from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
+from . import permissions, selectors, services
+from .assessment import to_assessment
+from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from .models import PrescriptionStatus
 from .serializers import (
@@ -188,7 +189,7 @@ class _ActionView(APIView):
 
     def post(self, request, prescription_id):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-        services.ensure_may(request.user, prescription, self.action_name)
+        permissions.ensure_may(request.user, prescription, self.action_name)
         data = _valid(self.input_serializer, request.data)
         return self.perform(request, prescription, data)
 
@@ -297,8 +298,8 @@ class EnteredInErrorView(APIView):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
         # 403 before 400, as for the other actions: only the centre's clinicians and its pharmacy
         # correct its records (the service narrows each kind to the role that records it).
-        if not services.may(request.user, prescription, "dispense"):
-            services.ensure_may(request.user, prescription, "lab_result")
+        if not permissions.may(request.user, prescription, "dispense"):
+            permissions.ensure_may(request.user, prescription, "lab_result")
         data = _valid(EnteredInErrorSerializer, request.data)
         services.record_mark_entered_in_error(
             user=request.user,

@@ -5,11 +5,13 @@ from datetime import date, timedelta
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from registry.calendar import rome_today
 from registry.errors import InvalidInput
 from registry.models import Centre, CentreDesignation, PrescriberAuthorisation
 from registry.permissions import PermissionDenied, authorised_centres, centre_scope, sees_patients
 
 from . import eligibility
+from .alerts import course_grid, prescription_alerts
 from .models import (
     MAX_SYRINGES,
     Administration,
@@ -21,7 +23,8 @@ from .models import (
     PrescriptionStatus,
     TocilizumabShortage,
 )
-from .workflow import LATE_REGISTRATION_DAYS
+from .permissions import may
+from .workflow import LATE_REGISTRATION_DAYS, actions_open
 
 
 def shortage_periods() -> tuple[eligibility.ShortagePeriod, ...]:
@@ -148,38 +151,15 @@ def doses_due(*, user, day: date) -> QuerySet[Prescription]:
     )
 
 
-# Which actions make sense in which status (the service enforces it again).
-ACTIONS_BY_STATUS = {
-    PrescriptionStatus.REJECTED: (),
-    PrescriptionStatus.AWAITING_DISPENSING: ("dispense", "refuse", "stop", "adverse_event", "lab_result"),
-    PrescriptionStatus.DISPENSED: ("dispense", "administer", "stop", "adverse_event", "lab_result"),
-    PrescriptionStatus.IN_COURSE: (
-        "dispense",
-        "administer",
-        "stop",
-        "adverse_event",
-        "lab_result",
-        "outcome",
-    ),
-    PrescriptionStatus.COMPLETED: ("adverse_event", "lab_result", "outcome"),
-    PrescriptionStatus.STOPPED: ("adverse_event", "lab_result", "outcome"),
-    PrescriptionStatus.CANCELLED: ("adverse_event", "lab_result"),
-}
-
-
 def prescription_view(
     *, user, prescription_id, today: date | None = None, own_submission: bool = False
 ) -> Prescription | None:
     """The detail, with ``alerts``, the ``course`` grid and the caller's ``allowed_actions`` attached."""
-    from django.utils import timezone
-
-    from .alerts import course_grid, prescription_alerts
-    from .services import may
 
     prescription = prescription_detail(user=user, prescription_id=prescription_id, own_submission=own_submission)
     if prescription is None:
         return None
-    today = today or timezone.localdate()
+    today = today or rome_today()
     administrations = list(prescription.administrations.all())
     prescription.alerts = prescription_alerts(
         prescription,
@@ -189,8 +169,5 @@ def prescription_view(
         today=today,
     )
     prescription.course = course_grid(prescription, administrations, today=today)
-    actions = ACTIONS_BY_STATUS[PrescriptionStatus(prescription.status)]
-    if prescription.syringes_dispensed >= 10:
-        actions = tuple(a for a in actions if a != "dispense")
-    prescription.allowed_actions = [action for action in actions if may(user, prescription, action)]
+    prescription.allowed_actions = [action for action in actions_open(prescription) if may(user, prescription, action)]
     return prescription

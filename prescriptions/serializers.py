@@ -1,4 +1,4 @@
-"""API input and output shapes of prescriptions (API.md, "Prescriptions"). One input serializer per action."""
+"""API input and output shapes of prescriptions (docs/api.md, "Prescriptions"). One input serializer per action."""
 
 from decimal import Decimal
 
@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from .assessment import birth_date_error
 from .eligibility_serializers import AssessmentFieldsSerializer, PatientInputSerializer
 from .models import (
     AdverseEventCategory,
@@ -67,8 +68,8 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
         errors = {}
         prescribed_at = attrs.get("prescribed_at")
         assessed_at = attrs["assessment"].get("assessed_at") or prescribed_at or timezone.now()
-        if attrs["patient"]["birth_date"] > timezone.localtime(assessed_at).date():
-            errors["patient"] = {"birth_date": [_("The birth date is after the assessment.")]}
+        if error := birth_date_error(attrs["patient"]["birth_date"], assessed_at):
+            errors["patient"] = {"birth_date": [error]}
         if (
             prescribed_at
             and attrs["assessment"].get("assessed_at")

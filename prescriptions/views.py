@@ -32,10 +32,11 @@ from registry.models import Role
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
 from registry.selectors import centre_list
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .alerts import lab_alert
+from .assessment import to_assessment
 from .codes import AlertCode
-from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
+from .eligibility_serializers import EligibilityCheckSerializer
 from .forms import (
     AdministerForm,
     AdverseEventForm,
@@ -445,7 +446,7 @@ def action_view(name: str):
     @require_POST
     def view(request, prescription_id):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-        services.ensure_may(request.user, prescription, name)
+        permissions.ensure_may(request.user, prescription, name)
         form = action.form_class(request.POST, prefix=name)
         serializer = action.serializer_class(data=form.payload())
         if (errors := _validation_errors(serializer)) is not None:
@@ -490,7 +491,8 @@ def doses_due(request):
                 "prescription": prescription,
                 "pseudonym": prescription.patient.pseudonym[:12],
                 "course_day": (today - prescription.first_dose_on).days + 1 if prescription.first_dose_on else 1,
-                "may_record": prescription.syringes_left > 0 and services.may(request.user, prescription, "administer"),
+                "may_record": prescription.syringes_left > 0
+                and permissions.may(request.user, prescription, "administer"),
             }
         )
     return render(request, "prescriptions/doses_due.html", {"rows": rows, "today": today})
@@ -501,7 +503,7 @@ def doses_due(request):
 def administer_now(request, prescription_id):
     """One click from the doses due: 100 mg SC, now."""
     prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-    services.ensure_may(request.user, prescription, "administer")
+    permissions.ensure_may(request.user, prescription, "administer")
     try:
         administration = services.administration_record(
             user=request.user,
