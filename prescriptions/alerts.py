@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from registry.calendar import rome_date
 
 from .codes import AlertCode
 from .models import COURSE_DOSES, PrescriptionStatus
@@ -47,7 +48,7 @@ def course_end_exclusive(prescription, *, today: date) -> date | None:
     if prescription.status == PrescriptionStatus.COMPLETED:
         return prescription.last_dose_on  # the 10th dose's day, which has its dose
     if prescription.stopped_at is not None:
-        return timezone.localtime(prescription.stopped_at).date()  # the stop's day is not counted
+        return rome_date(prescription.stopped_at)  # the stop's day is not counted
     return today  # running: today is not counted
 
 
@@ -68,7 +69,7 @@ def missed_days(prescription, dose_days: Iterable[date], *, today: date) -> list
 
 def lab_alert(result) -> Alert | None:
     value = Decimal(result.value)
-    day = timezone.localtime(result.collected_at).date()
+    day = rome_date(result.collected_at)
     if result.test == "anc":
         if value < NEUTROPENIA_BELOW:
             return Alert(

@@ -84,6 +84,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.renderers import JSONRenderer
 
+from registry.calendar import REGISTRY_TIME_ZONE, rome_today
+
 from .alerts import Alert, lab_alert, prescription_alerts
 from .codes import AlertCode
 from .models import (
@@ -184,7 +186,7 @@ def _decimal(value) -> Decimal | None:
 
 
 def _datetime(moment: datetime) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
+    return moment.astimezone(REGISTRY_TIME_ZONE).isoformat(timespec="seconds")
 
 
 def _date(day: date) -> str:
@@ -667,7 +669,7 @@ def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, 
             administrations=administrations,
             lab_results=lab_results,
             outcomes=outcomes,
-            today=timezone.localdate(now),
+            today=rome_today(now),
         )
 
     patient = _patient(prescription.patient)

@@ -410,7 +410,7 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         "action_forms": action_forms,
         "lab_results": [_lab_row(result) for result in prescription.lab_results.all()],
         "dose_given_today": any(cell.get("today") and cell["state"] == "given" for cell in prescription.course),
-        "today": timezone.localdate(),
+        "today": rome_today(),
     }
     return render(request, "prescriptions/detail.html", context)
 
@@ -483,7 +483,7 @@ def dispensing_queue(request):
 def doses_due(request):
     """Today's doses at the user's centres, each recordable in one click."""
     ensure_role(request.user, Role.NURSE, Role.PRESCRIBER, Role.ADMINISTRATOR)
-    today = timezone.localdate()
+    today = rome_today()
     rows = []
     for prescription in selectors.doses_due(user=request.user, day=today):
         rows.append(

@@ -7,7 +7,6 @@ at a stage is exactly what the registry would have stored, counters and audit tr
 import itertools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from stdnum.it.codicefiscale import calc_check_digit
@@ -16,9 +15,10 @@ from prescriptions import services
 from prescriptions.assessment import to_assessment
 from prescriptions.models import Prescription, PrescriptionStatus
 from prescriptions.serializers import PrescriptionSubmitSerializer
+from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from registry.models import Centre
 
-ROME = ZoneInfo("Europe/Rome")
+ROME = REGISTRY_TIME_ZONE
 MILANO = "Ospedale Demo Milano"
 ROMA = "Ospedale Demo Roma"
 
@@ -32,7 +32,7 @@ _serial = itertools.count()
 
 def today() -> date:
     """Today in Rome (the registry's calendar)."""
-    return timezone.localdate()
+    return rome_today()
 
 
 def rome(day: date, hour: int = 12, minute: int = 0) -> datetime:

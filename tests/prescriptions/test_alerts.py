@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from prescriptions import services
 from prescriptions.alerts import course_end_exclusive, course_grid, lab_alert, missed_days, prescription_alerts
+from registry.calendar import rome_date
 
 from . import factories as f
 
@@ -88,7 +88,7 @@ def test_a_stopped_course_ends_on_the_stop_day_not_counted():
 def test_the_stop_day_is_the_rome_day():
     # 23:30 UTC on day 4 is 00:30 (or 01:30) on day 5 in Rome: day 4 is counted, day 5 is not.
     stopped = datetime.combine(day(4), time(23, 30), tzinfo=UTC)
-    assert timezone.localtime(stopped).date() == day(5)
+    assert rome_date(stopped) == day(5)
     course = Course("stopped", first_dose_on=day(1), last_dose_on=day(1), stopped_at=stopped)
 
     assert missed_days(course, [day(1)], today=day(20)) == [day(2), day(3), day(4)]
