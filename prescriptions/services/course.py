@@ -11,11 +11,10 @@ from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 
 from .. import events, workflow
+from ..alerts import is_protocol_deviation
 from ..codes import ConflictCode
 from ..models import (
     COURSE_DOSES,
-    STANDARD_DOSE_MG,
-    STANDARD_ROUTE,
     Administration,
     Prescription,
     PrescriptionStatus,
@@ -74,7 +73,7 @@ def administration_record(
             }
         )
     first_dose_on = prescription.first_dose_on or day
-    deviation = Decimal(dose_mg) != STANDARD_DOSE_MG or route != STANDARD_ROUTE
+    deviation = is_protocol_deviation(prescription, dose_mg=dose_mg, route=route)
     administration = Administration.objects.create(
         prescription=prescription,
         administered_at=administered_at,
