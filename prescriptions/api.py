@@ -1,4 +1,4 @@
-"""HTTP API of eligibility checks and prescriptions (API.md). Thin: parse, call one service or selector, render."""
+"""HTTP API of eligibility checks and prescriptions (docs/api.md). Thin: parse, call one service or selector, render."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _

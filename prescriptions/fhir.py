@@ -1,4 +1,4 @@
-"""A prescription and everything recorded on it as a FHIR R4 ``Bundle`` (API.md, ``GET {id}/fhir/``).
+"""A prescription and everything recorded on it as a FHIR R4 ``Bundle`` (docs/api.md, ``GET {id}/fhir/``).
 
 Pure apart from the clock: a prescription read through ``selectors.prescription_view`` (records prefetched,
 ``alerts`` attached) in, a JSON-ready ``dict`` out. No HTTP here but ``FhirJsonRenderer``, the media type's

@@ -1,6 +1,6 @@
 """Forms of the prescription pages: they render the fields, the API's input serializers judge them.
 
-A page posts plain form fields. ``payload()`` turns them into the JSON shape of the API (API.md), so the same
+A page posts plain form fields. ``payload()`` turns them into the JSON shape of the API (docs/api.md), so the same
 serializer validates a page and an API call alike; ``add_errors()`` puts each of its errors, nested ones
 included (``assessment.fio2``, ``assessment.concomitant_medications[1].last_dose_at``), back next to the field
 it concerns. Django's own field cleaning is switched off (``full_clean``): one validator, one set of messages.
@@ -346,7 +346,7 @@ class PrescriptionForm(SerializerBackedForm):
         return assessment
 
     def payload(self) -> dict:
-        """The body of ``POST /api/v1/prescriptions/`` (API.md) from the posted fields."""
+        """The body of ``POST /api/v1/prescriptions/`` (docs/api.md) from the posted fields."""
         data = {
             "patient": self.patient_payload(),
             "assessment": self.assessment_payload(),

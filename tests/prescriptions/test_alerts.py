@@ -1,4 +1,4 @@
-"""Alerts on a prescription (DOMAIN.md, "The course"): the pure functions, then the detail that shows them."""
+"""Alerts on a prescription (docs/rules.md, "The course"): the pure functions, then the detail that shows them."""
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta

@@ -30,7 +30,7 @@ from prescriptions.eligibility_serializers import (
 
 NOW = datetime(2021, 11, 3, 12, 0, tzinfo=ROME)
 
-# The body of API.md, as a client sends it (numbers as JSON numbers, so floats once parsed).
+# The example body of docs/api.md, as a client sends it (numbers as JSON numbers, so floats once parsed).
 API_EXAMPLE = json.loads(
     """{
   "assessed_at": "2021-11-03T10:00:00+01:00",

@@ -1,4 +1,4 @@
-"""FHIR R4 export of a prescription (API.md, ``GET /api/v1/prescriptions/{id}/fhir/``).
+"""FHIR R4 export of a prescription (docs/api.md, ``GET /api/v1/prescriptions/{id}/fhir/``).
 
 Every bundle is validated against fhir.resources' R4B models (an independent implementation of the FHIR
 structures), the Bundle as a whole and each entry with its own class; the codes of required bindings, which
