@@ -21,6 +21,7 @@ from registry.calendar import rome_date
 from . import eligibility
 from .codes import AlertCode
 from .models import COURSE_DOSES, PrescriptionStatus
+from .workflow import FINAL_OUTCOME_DAY
 
 # Kineret SmPC: liver enzymes at 3 × ULN or more during treatment suggest a hepatic event. Not in the criteria
 # versions (see the module docstring); it moves there if a version ever changes it.
@@ -158,8 +159,8 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
                 )
             )
     if prescription.first_dose_on is not None:
-        day_28 = prescription.first_dose_on + timedelta(days=27)
-        has_day_28 = any(o.day == 28 and o.entered_in_error_at is None for o in outcomes)
+        day_28 = prescription.first_dose_on + timedelta(days=FINAL_OUTCOME_DAY - 1)
+        has_day_28 = any(o.day == FINAL_OUTCOME_DAY and o.entered_in_error_at is None for o in outcomes)
         if today > day_28 and not has_day_28:
             alerts.append(
                 Alert(

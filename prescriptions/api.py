@@ -21,7 +21,7 @@ from registry.errors import NotFound
 from registry.models import Role
 from registry.permissions import ensure_role
 
-from . import permissions, selectors, services
+from . import permissions, selectors, services, workflow
 from .assessment import to_assessment
 from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
@@ -201,7 +201,7 @@ class _ActionView(APIView):
     post=extend_schema(request=DispensationInputSerializer, responses={201: DispensationSerializer, 409: CONFLICT})
 )
 class DispensationView(_ActionView):
-    action_name = "dispense"
+    action_name = workflow.DISPENSE
     input_serializer = DispensationInputSerializer
 
     def perform(self, request, prescription, data):
@@ -215,7 +215,7 @@ class DispensationView(_ActionView):
     )
 )
 class DispensingRefusalView(_ActionView):
-    action_name = "refuse"
+    action_name = workflow.REFUSE
     input_serializer = DispensingRefusalSerializer
 
     def perform(self, request, prescription, data):
@@ -227,7 +227,7 @@ class DispensingRefusalView(_ActionView):
     post=extend_schema(request=AdministrationInputSerializer, responses={201: AdministrationSerializer, 409: CONFLICT})
 )
 class AdministrationView(_ActionView):
-    action_name = "administer"
+    action_name = workflow.ADMINISTER
     input_serializer = AdministrationInputSerializer
 
     def perform(self, request, prescription, data):
@@ -241,7 +241,7 @@ class AdministrationView(_ActionView):
     post=extend_schema(request=StopInputSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT})
 )
 class StopView(_ActionView):
-    action_name = "stop"
+    action_name = workflow.STOP
     input_serializer = StopInputSerializer
 
     def perform(self, request, prescription, data):
@@ -253,7 +253,7 @@ class StopView(_ActionView):
     post=extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer, 409: CONFLICT})
 )
 class AdverseEventView(_ActionView):
-    action_name = "adverse_event"
+    action_name = workflow.ADVERSE_EVENT
     input_serializer = AdverseEventInputSerializer
 
     def perform(self, request, prescription, data):
@@ -265,7 +265,7 @@ class AdverseEventView(_ActionView):
     post=extend_schema(request=LabResultInputSerializer, responses={201: LabResultSerializer, 409: CONFLICT})
 )
 class LabResultView(_ActionView):
-    action_name = "lab_result"
+    action_name = workflow.LAB_RESULT
     input_serializer = LabResultInputSerializer
 
     def perform(self, request, prescription, data):
@@ -282,7 +282,7 @@ class LabResultView(_ActionView):
     post=extend_schema(request=OutcomeInputSerializer, responses={201: OutcomeSerializer, 409: CONFLICT})
 )
 class OutcomeView(_ActionView):
-    action_name = "outcome"
+    action_name = workflow.OUTCOME
     input_serializer = OutcomeInputSerializer
 
     def perform(self, request, prescription, data):
@@ -298,8 +298,8 @@ class EnteredInErrorView(APIView):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
         # 403 before 400, as for the other actions: only the centre's clinicians and its pharmacy
         # correct its records (the service narrows each kind to the role that records it).
-        if not permissions.may(request.user, prescription, "dispense"):
-            permissions.ensure_may(request.user, prescription, "lab_result")
+        if not permissions.may(request.user, prescription, workflow.DISPENSE):
+            permissions.ensure_may(request.user, prescription, workflow.LAB_RESULT)
         data = _valid(EnteredInErrorSerializer, request.data)
         services.record_mark_entered_in_error(
             user=request.user,

@@ -30,6 +30,9 @@ ACTION_ROLES: dict[str, tuple[Role, ...]] = {
     workflow.OUTCOME: (Role.PRESCRIBER,),
 }
 
+# Tocilizumab shortages (Determina AIFA 114586/2021) are recorded by the national role.
+SHORTAGE_ROLES: tuple[Role, ...] = (Role.NATIONAL, Role.ADMINISTRATOR)
+
 # A record marked as entered in error is corrected by whoever may record it: the action that records each kind.
 CORRECTED_AS: dict[str, str] = {
     "lab_result": workflow.LAB_RESULT,
@@ -73,6 +76,15 @@ def ensure_may(user, prescription: Prescription, action: str, *, today: date | N
         _ensure_pharmacist_of(user, prescription)
     else:
         _ensure_clinician_of_centre(user, prescription.centre, roles=roles, today=today or rome_today())
+
+
+def ensure_may_record_shortage(user) -> None:
+    ensure_role(user, *SHORTAGE_ROLES)
+
+
+def ensure_may_work_on(user, action: str) -> None:
+    """For a work list (the dispensing queue, the doses due): a role that may take ``action`` somewhere."""
+    ensure_role(user, *ACTION_ROLES[action], Role.ADMINISTRATOR)
 
 
 def may(user, prescription: Prescription, action: str) -> bool:

@@ -10,6 +10,7 @@ from rest_framework.settings import api_settings
 from .assessment import birth_date_error
 from .eligibility_serializers import AssessmentFieldsSerializer, PatientInputSerializer
 from .models import (
+    MAX_SYRINGES,
     AdverseEventCategory,
     ConsentGivenBy,
     LabTest,
@@ -17,6 +18,7 @@ from .models import (
     Route,
     StopReason,
 )
+from .workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 
 # --- Input ---------------------------------------------------------------------------
 
@@ -82,7 +84,7 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
 
 
 class DispensationInputSerializer(serializers.Serializer):
-    syringes = serializers.IntegerField(min_value=1, max_value=10)
+    syringes = serializers.IntegerField(min_value=1, max_value=MAX_SYRINGES)
     lot_number = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}$",
         max_length=40,
@@ -125,8 +127,8 @@ class LabResultInputSerializer(serializers.Serializer):
 
 
 class OutcomeInputSerializer(serializers.Serializer):
-    day = serializers.ChoiceField(choices=[14, 28])
-    who_cps = serializers.IntegerField(min_value=0, max_value=10)
+    day = serializers.ChoiceField(choices=list(OUTCOME_DAYS))
+    who_cps = serializers.IntegerField(min_value=WHO_CPS_MIN, max_value=WHO_CPS_MAX)
     assessed_on = serializers.DateField()
 
 

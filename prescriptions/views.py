@@ -32,7 +32,7 @@ from registry.models import Role
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
 from registry.selectors import centre_list
 
-from . import permissions, selectors, services
+from . import permissions, selectors, services, workflow
 from .alerts import lab_alert
 from .assessment import to_assessment
 from .codes import AlertCode
@@ -67,7 +67,7 @@ from .serializers import (
     PrescriptionSubmitSerializer,
     StopInputSerializer,
 )
-from .workflow import LATE_REGISTRATION_DAYS
+from .workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
 
 PAGE_SIZE = 25
 ALERT_TITLES = {
@@ -311,14 +311,14 @@ def _outcome(request, prescription, data):
 
 def _outcome_initial(prescription) -> dict:
     recorded = {o.day for o in prescription.outcomes.all() if o.entered_in_error_at is None}
-    return {"day": 28 if 14 in recorded else 14}
+    return {"day": next((day for day in OUTCOME_DAYS if day not in recorded), FINAL_OUTCOME_DAY)}
 
 
 ACTIONS: dict[str, PageAction] = {
     action.name: action
     for action in (
         PageAction(
-            "dispense",
+            workflow.DISPENSE,
             gettext_lazy("Dispense"),
             gettext_lazy("Dispense"),
             DispenseForm,
@@ -327,7 +327,7 @@ ACTIONS: dict[str, PageAction] = {
             initial=lambda p: {"syringes": MAX_SYRINGES - p.syringes_dispensed},
         ),
         PageAction(
-            "refuse",
+            workflow.REFUSE,
             gettext_lazy("Refuse to dispense"),
             gettext_lazy("Refuse"),
             RefuseForm,
@@ -336,7 +336,7 @@ ACTIONS: dict[str, PageAction] = {
             danger=True,
         ),
         PageAction(
-            "administer",
+            workflow.ADMINISTER,
             gettext_lazy("Record a dose"),
             gettext_lazy("Record the dose"),
             AdministerForm,
@@ -344,7 +344,7 @@ ACTIONS: dict[str, PageAction] = {
             _administer,
         ),
         PageAction(
-            "stop",
+            workflow.STOP,
             gettext_lazy("Stop the course"),
             gettext_lazy("Stop"),
             StopForm,
@@ -353,7 +353,7 @@ ACTIONS: dict[str, PageAction] = {
             danger=True,
         ),
         PageAction(
-            "adverse_event",
+            workflow.ADVERSE_EVENT,
             gettext_lazy("Adverse event"),
             gettext_lazy("Record the adverse event"),
             AdverseEventForm,
@@ -361,7 +361,7 @@ ACTIONS: dict[str, PageAction] = {
             _adverse_event,
         ),
         PageAction(
-            "lab_result",
+            workflow.LAB_RESULT,
             gettext_lazy("Lab result"),
             gettext_lazy("Record the result"),
             LabResultForm,
@@ -369,7 +369,7 @@ ACTIONS: dict[str, PageAction] = {
             _lab_result,
         ),
         PageAction(
-            "outcome",
+            workflow.OUTCOME,
             gettext_lazy("Outcome (WHO-CPS)"),
             gettext_lazy("Record the outcome"),
             OutcomeForm,
@@ -473,7 +473,7 @@ def action_view(name: str):
 @require_GET
 def dispensing_queue(request):
     """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes."""
-    ensure_role(request.user, Role.PHARMACIST, Role.ADMINISTRATOR)
+    permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
     prescriptions = selectors.dispensing_queue(user=request.user)
     return render(request, "prescriptions/dispensing_queue.html", {"prescriptions": prescriptions})
 
@@ -482,7 +482,7 @@ def dispensing_queue(request):
 @require_GET
 def doses_due(request):
     """Today's doses at the user's centres, each recordable in one click."""
-    ensure_role(request.user, Role.NURSE, Role.PRESCRIBER, Role.ADMINISTRATOR)
+    permissions.ensure_may_work_on(request.user, workflow.ADMINISTER)
     today = rome_today()
     rows = []
     for prescription in selectors.doses_due(user=request.user, day=today):
@@ -492,7 +492,7 @@ def doses_due(request):
                 "pseudonym": prescription.patient.pseudonym[:12],
                 "course_day": (today - prescription.first_dose_on).days + 1 if prescription.first_dose_on else 1,
                 "may_record": prescription.syringes_left > 0
-                and permissions.may(request.user, prescription, "administer"),
+                and permissions.may(request.user, prescription, workflow.ADMINISTER),
             }
         )
     return render(request, "prescriptions/doses_due.html", {"rows": rows, "today": today})
@@ -503,7 +503,7 @@ def doses_due(request):
 def administer_now(request, prescription_id):
     """One click from the doses due: 100 mg SC, now."""
     prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-    permissions.ensure_may(request.user, prescription, "administer")
+    permissions.ensure_may(request.user, prescription, workflow.ADMINISTER)
     try:
         administration = services.administration_record(
             user=request.user,

@@ -16,6 +16,13 @@ from .models import ACTIVE_STATUSES, COURSE_DOSES, MAX_SYRINGES, Prescription, P
 # and the centre's designation are judged on the prescription's date).
 LATE_REGISTRATION_DAYS = 30
 
+# The follow-up: the WHO-CPS is recorded at these days of the course (day 1: the first dose's Rome day);
+# the last one is due for every course that had a dose (SAVE-MORE's primary endpoint at day 28).
+OUTCOME_DAYS = (14, 28)
+FINAL_OUTCOME_DAY = OUTCOME_DAYS[-1]
+# The WHO Clinical Progression Scale runs from 0 (uninfected) to 10 (dead).
+WHO_CPS_MIN, WHO_CPS_MAX = 0, 10
+
 DISPENSE = "dispense"
 REFUSE = "refuse"
 ADMINISTER = "administer"

@@ -14,11 +14,9 @@ from .. import events, workflow
 from ..codes import ConflictCode
 from ..models import AdverseEvent, LabResult, Outcome, Prescription
 from ..permissions import ensure_may
+from ..workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 from ._common import _lock
 from .course import CLOCK_TOLERANCE
-
-OUTCOME_DAYS = (14, 28)
-WHO_CPS_MIN, WHO_CPS_MAX = 0, 10
 
 
 @transaction.atomic
