@@ -213,6 +213,9 @@ def prescription_new(request):
                 _("The patient is not eligible: the request is kept as rejected, for the monitoring. Reasons: %s")
                 % reasons,
             )
+        if selectors.prescription_for_action(user=request.user, prescription_id=prescription.pk) is None:
+            # A late registration by a prescriber no longer authorised today: registered, but not theirs to read.
+            return redirect("prescriptions:list")
         return redirect("prescriptions:detail", prescription_id=prescription.pk)
     return _render_new(request, form)
 
