@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from registry.models import Role
 from registry.permissions import actor_for
 
 from . import services
@@ -17,7 +18,7 @@ class TocilizumabShortageAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         actor = actor_for(request.user)
-        return actor.is_admin or actor.role == "national"
+        return actor.is_admin or actor.role == Role.NATIONAL
 
     def save_model(self, request, obj, form, change):
         fields = {"starts_on": obj.starts_on, "ends_on": obj.ends_on, "aifa_reference": obj.aifa_reference}

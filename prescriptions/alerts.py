@@ -1,9 +1,12 @@
 """Alerts on a prescription, computed when it is read (never stored, so never stale).
 
 Pure: the prescription's records and today's Rome date in, alerts out.
-Thresholds: ANC < 1.5 ×10⁹/L (neutropenia, Kineret SmPC), ALT/AST ≥ 3 × ULN
-(hepatic events, CTS warning), a dose other than 100 mg SC (protocol deviation),
-a course day with no dose (missed dose, DOMAIN.md), no day-28 outcome after day 28.
+Thresholds come from the criteria version the prescription was judged by (``AlertThresholds``): ANC below the
+version's ``anc_at_least_10e9_l`` (neutropenia, Kineret SmPC: 1.5 ×10⁹/L), a dose other than the version's
+regimen (protocol deviation: 100 mg SC once a day, CTS 23/09/2021); ALT/AST ≥ 3 × ULN (hepatic events, Kineret
+SmPC), which the criteria versions do not carry (their liver threshold, 1.5 × ULN, is the start-of-therapy
+warning). Also a course day with no dose (missed dose: from day 1, the first dose's Rome day, every calendar
+day up to the end of the course must have its dose) and no day-28 outcome after day 28.
 """
 
 from collections.abc import Iterable
@@ -11,13 +14,17 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registry.calendar import rome_date
+
+from . import eligibility
 from .codes import AlertCode
 from .models import COURSE_DOSES, PrescriptionStatus
+from .workflow import FINAL_OUTCOME_DAY
 
-NEUTROPENIA_BELOW = Decimal("1.5")
+# Kineret SmPC: liver enzymes at 3 × ULN or more during treatment suggest a hepatic event. Not in the criteria
+# versions (see the module docstring); it moves there if a version ever changes it.
 HEPATIC_FROM_X_ULN = Decimal(3)
 # Used when a lab gives no upper limit of normal: common adult reference for ALT and AST (U/L).
 DEFAULT_ULN = {"alt": Decimal(40), "ast": Decimal(40)}
@@ -26,6 +33,34 @@ DEFAULT_ULN = {"alt": Decimal(40), "ast": Decimal(40)}
 def _plain(value) -> str:
     """150, 1.2, 0.75: no trailing zeros and never scientific notation."""
     return f"{Decimal(value).normalize():f}"
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    """The limits the alerts apply, from the criteria version a prescription was judged by."""
+
+    neutropenia_below_10e9_l: Decimal
+    hepatic_from_x_uln: Decimal
+    regimen: eligibility.Regimen
+
+    @classmethod
+    def of_version(cls, identifier: str) -> "AlertThresholds":
+        version = eligibility.criteria_version(identifier)
+        return cls(
+            neutropenia_below_10e9_l=version.thresholds.anc_at_least_10e9_l,
+            hepatic_from_x_uln=HEPATIC_FROM_X_ULN,
+            regimen=version.regimen,
+        )
+
+    @classmethod
+    def of(cls, prescription) -> "AlertThresholds":
+        return cls.of_version(prescription.criteria_version)
+
+
+def is_protocol_deviation(prescription, *, dose_mg, route: str) -> bool:
+    """A dose other than the regimen of the prescription's criteria version (L.648: 100 mg SC)."""
+    regimen = AlertThresholds.of(prescription).regimen
+    return Decimal(dose_mg) != regimen.dose_mg or route != regimen.route
 
 
 @dataclass(frozen=True)
@@ -41,13 +76,14 @@ class Alert:
 
 
 def course_end_exclusive(prescription, *, today: date) -> date | None:
-    """The first day not counted for missed doses (DOMAIN.md, "The course")."""
+    """The first day not counted for missed doses: the 10th dose's day once complete, the stop's day once
+    stopped, today while running."""
     if prescription.first_dose_on is None:
         return None
     if prescription.status == PrescriptionStatus.COMPLETED:
         return prescription.last_dose_on  # the 10th dose's day, which has its dose
     if prescription.stopped_at is not None:
-        return timezone.localtime(prescription.stopped_at).date()  # the stop's day is not counted
+        return rome_date(prescription.stopped_at)  # the stop's day is not counted
     return today  # running: today is not counted
 
 
@@ -66,11 +102,13 @@ def missed_days(prescription, dose_days: Iterable[date], *, today: date) -> list
     return missed
 
 
-def lab_alert(result) -> Alert | None:
+def lab_alert(result, thresholds: AlertThresholds | None = None) -> Alert | None:
+    """The alert a lab result raises, if any; ``thresholds`` default to its prescription's."""
+    thresholds = thresholds or AlertThresholds.of(result.prescription)
     value = Decimal(result.value)
-    day = timezone.localtime(result.collected_at).date()
+    day = rome_date(result.collected_at)
     if result.test == "anc":
-        if value < NEUTROPENIA_BELOW:
+        if value < thresholds.neutropenia_below_10e9_l:
             return Alert(
                 AlertCode.NEUTROPENIA,
                 _("ANC %(value)s ×10⁹/L on %(day)s is below 1.5: monitor closely and consider stopping anakinra.")
@@ -80,7 +118,7 @@ def lab_alert(result) -> Alert | None:
         return None
     uln = Decimal(result.upper_limit_normal) if result.upper_limit_normal else DEFAULT_ULN[result.test]
     ratio = value / uln
-    if ratio >= HEPATIC_FROM_X_ULN:
+    if ratio >= thresholds.hepatic_from_x_uln:
         return Alert(
             AlertCode.HEPATIC,
             _("%(test)s %(value)s U/L on %(day)s is %(ratio)s × the upper limit of normal (%(uln)s): hepatic event?")
@@ -98,12 +136,13 @@ def lab_alert(result) -> Alert | None:
 
 def prescription_alerts(prescription, *, administrations, lab_results, outcomes, today: date) -> list[Alert]:
     """Every alert on the prescription, from its records not entered in error."""
+    thresholds = AlertThresholds.of(prescription)
     administrations = [a for a in administrations if a.entered_in_error_at is None]
     alerts: list[Alert] = []
     for day in missed_days(prescription, (a.administered_on for a in administrations), today=today):
         alerts.append(Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": day.isoformat()}, day))
     for result in lab_results:
-        if result.entered_in_error_at is None and (alert := lab_alert(result)) is not None:
+        if result.entered_in_error_at is None and (alert := lab_alert(result, thresholds)) is not None:
             alerts.append(alert)
     for administration in administrations:
         if administration.protocol_deviation:
@@ -120,8 +159,8 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
                 )
             )
     if prescription.first_dose_on is not None:
-        day_28 = prescription.first_dose_on + timedelta(days=27)
-        has_day_28 = any(o.day == 28 and o.entered_in_error_at is None for o in outcomes)
+        day_28 = prescription.first_dose_on + timedelta(days=FINAL_OUTCOME_DAY - 1)
+        has_day_28 = any(o.day == FINAL_OUTCOME_DAY and o.entered_in_error_at is None for o in outcomes)
         if today > day_28 and not has_day_28:
             alerts.append(
                 Alert(

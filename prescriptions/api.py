@@ -1,4 +1,4 @@
-"""HTTP API of eligibility checks and prescriptions (API.md). Thin: parse, call one service or selector, render."""
+"""HTTP API of eligibility checks and prescriptions (docs/api.md). Thin: parse, call one service or selector, render."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,13 +16,14 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from registry.calendar import rome_date
 from registry.errors import NotFound
-from registry.models import Centre, Role
-from registry.permissions import PermissionDenied, ensure_role
-from registry.selectors import prescribing_centres
+from registry.models import Role
+from registry.permissions import ensure_role
 
-from . import selectors, services
-from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
+from . import permissions, selectors, services, workflow
+from .assessment import to_assessment
+from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from .models import PrescriptionStatus
 from .serializers import (
@@ -98,27 +99,12 @@ class EligibilityCheckView(APIView):
 
 def _submit(request, data) -> tuple[int, dict]:
     user = request.user
-    prescribed_at = data["prescribed_at"] or timezone.now()
-    centre = _centre_for_submission(user, data["centre"], prescribed_at)
+    day = rome_date(data["prescribed_at"] or timezone.now())
+    centre = selectors.submission_centre(user=user, centre_id=data["centre"], day=day)
     prescription = services.prescription_submit_validated(prescriber=user, centre=centre, data=data)
     # Its author sees it even if no longer authorised today (a late registration): never an empty 201.
     view = selectors.prescription_view(user=user, prescription_id=prescription.pk, own_submission=True)
     return status.HTTP_201_CREATED, _as_json(PrescriptionDetailSerializer(view).data)
-
-
-def _centre_for_submission(user, centre_id, prescribed_at) -> Centre:
-    """The centre named, or the only one where the prescriber is authorised on that day."""
-    if centre_id is not None:
-        centre = Centre.objects.filter(pk=centre_id).first()
-        if centre is None:
-            raise ValidationError({"centre": [_("Unknown centre.")]})
-        return centre
-    centres = list(prescribing_centres(user=user, day=timezone.localtime(prescribed_at).date()))
-    if len(centres) == 1:
-        return centres[0]
-    if not centres:
-        raise PermissionDenied(_("You are not authorised to prescribe at any centre on that day."))
-    raise ValidationError({"centre": [_("You are authorised at several centres: say which.")]})
 
 
 class PrescriptionListCreateView(generics.GenericAPIView):
@@ -203,7 +189,7 @@ class _ActionView(APIView):
 
     def post(self, request, prescription_id):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-        services.ensure_may(request.user, prescription, self.action_name)
+        permissions.ensure_may(request.user, prescription, self.action_name)
         data = _valid(self.input_serializer, request.data)
         return self.perform(request, prescription, data)
 
@@ -215,7 +201,7 @@ class _ActionView(APIView):
     post=extend_schema(request=DispensationInputSerializer, responses={201: DispensationSerializer, 409: CONFLICT})
 )
 class DispensationView(_ActionView):
-    action_name = "dispense"
+    action_name = workflow.DISPENSE
     input_serializer = DispensationInputSerializer
 
     def perform(self, request, prescription, data):
@@ -229,7 +215,7 @@ class DispensationView(_ActionView):
     )
 )
 class DispensingRefusalView(_ActionView):
-    action_name = "refuse"
+    action_name = workflow.REFUSE
     input_serializer = DispensingRefusalSerializer
 
     def perform(self, request, prescription, data):
@@ -241,7 +227,7 @@ class DispensingRefusalView(_ActionView):
     post=extend_schema(request=AdministrationInputSerializer, responses={201: AdministrationSerializer, 409: CONFLICT})
 )
 class AdministrationView(_ActionView):
-    action_name = "administer"
+    action_name = workflow.ADMINISTER
     input_serializer = AdministrationInputSerializer
 
     def perform(self, request, prescription, data):
@@ -255,7 +241,7 @@ class AdministrationView(_ActionView):
     post=extend_schema(request=StopInputSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT})
 )
 class StopView(_ActionView):
-    action_name = "stop"
+    action_name = workflow.STOP
     input_serializer = StopInputSerializer
 
     def perform(self, request, prescription, data):
@@ -267,7 +253,7 @@ class StopView(_ActionView):
     post=extend_schema(request=AdverseEventInputSerializer, responses={201: AdverseEventSerializer, 409: CONFLICT})
 )
 class AdverseEventView(_ActionView):
-    action_name = "adverse_event"
+    action_name = workflow.ADVERSE_EVENT
     input_serializer = AdverseEventInputSerializer
 
     def perform(self, request, prescription, data):
@@ -279,7 +265,7 @@ class AdverseEventView(_ActionView):
     post=extend_schema(request=LabResultInputSerializer, responses={201: LabResultSerializer, 409: CONFLICT})
 )
 class LabResultView(_ActionView):
-    action_name = "lab_result"
+    action_name = workflow.LAB_RESULT
     input_serializer = LabResultInputSerializer
 
     def perform(self, request, prescription, data):
@@ -296,7 +282,7 @@ class LabResultView(_ActionView):
     post=extend_schema(request=OutcomeInputSerializer, responses={201: OutcomeSerializer, 409: CONFLICT})
 )
 class OutcomeView(_ActionView):
-    action_name = "outcome"
+    action_name = workflow.OUTCOME
     input_serializer = OutcomeInputSerializer
 
     def perform(self, request, prescription, data):
@@ -312,8 +298,8 @@ class EnteredInErrorView(APIView):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
         # 403 before 400, as for the other actions: only the centre's clinicians and its pharmacy
         # correct its records (the service narrows each kind to the role that records it).
-        if not services.may(request.user, prescription, "dispense"):
-            services.ensure_may(request.user, prescription, "lab_result")
+        if not permissions.may(request.user, prescription, workflow.DISPENSE):
+            permissions.ensure_may(request.user, prescription, workflow.LAB_RESULT)
         data = _valid(EnteredInErrorSerializer, request.data)
         services.record_mark_entered_in_error(
             user=request.user,

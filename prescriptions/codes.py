@@ -1,4 +1,4 @@
-"""Stable codes the API returns in 409 bodies and the tests assert (API.md)."""
+"""Stable codes the API returns in 409 bodies and the tests assert (docs/api.md)."""
 
 from enum import StrEnum
 

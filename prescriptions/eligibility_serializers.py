@@ -1,8 +1,9 @@
-"""Input serializers of the eligibility check (API.md, "Eligibility check").
+"""Input serializers of the eligibility check (``POST /api/v1/eligibility-checks/``, docs/api.md).
 
 ``EligibilityCheckSerializer`` reads the whole body of ``POST /api/v1/eligibility-checks/``. Its assessment
 part, everything but ``patient``, is ``AssessmentFieldsSerializer``, which the prescription submission nests
-as its ``assessment``; ``to_assessment`` turns either's validated data into the engine's ``Assessment``.
+as its ``assessment``; ``prescriptions.assessment.to_assessment`` turns either's validated data into the
+engine's ``Assessment``.
 
 Numbers are read as ``Decimal`` exactly as written (never through a float, never rounded), and every
 implausible value is a 400 naming its field: the engine judges clinical values, it does not guess them.
@@ -25,17 +26,17 @@ from django.utils.translation import pgettext_lazy
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from prescriptions.eligibility import (
-    Assessment,
-    ConcomitantMedication,
-    NoCriteriaInForce,
-    Pneumonia,
-    Regimen,
-    RespiratorySupport,
-    Route,
-    criteria_in_force,
-    rome_date,
-)
+from prescriptions.assessment import birth_date_error, criteria_for, to_assessment
+from prescriptions.eligibility import Assessment, Pneumonia, RespiratorySupport, Route
+from registry.calendar import rome_date
+from registry.errors import InvalidInput
+
+__all__ = [
+    "AssessmentFieldsSerializer",
+    "EligibilityCheckSerializer",
+    "PatientInputSerializer",
+    "to_assessment",  # prescriptions.assessment's, named here for the callers of the serializers
+]
 
 # A clock a few minutes ahead of ours is not a clinical claim about the future.
 ASSESSED_AT_FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -196,11 +197,9 @@ class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
         if value > self.now() + ASSESSED_AT_FUTURE_TOLERANCE:
             raise serializers.ValidationError(_("The assessment is dated in the future."))
         try:
-            criteria_in_force(value, self.context.get("criteria_versions"))
-        except NoCriteriaInForce:
-            raise serializers.ValidationError(
-                _("No eligibility criteria are in force on %(date)s.") % {"date": rome_date(value).isoformat()}
-            ) from None
+            criteria_for(value, self.context.get("criteria_versions"))
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.errors["assessed_at"]) from None
         return value
 
     def validate(self, attrs: dict) -> dict:
@@ -236,60 +235,11 @@ class EligibilityCheckSerializer(AssessmentFieldsSerializer):
 
     def cross_field_errors(self, attrs: dict) -> dict:
         errors = super().cross_field_errors(attrs)
-        assessed_on = rome_date(attrs.get("assessed_at") or self.default_assessed_at())
-        if attrs["patient"]["birth_date"] > assessed_on:
-            errors["patient"] = {"birth_date": [_("The birth date is after the assessment.")]}
+        if error := birth_date_error(
+            attrs["patient"]["birth_date"], attrs.get("assessed_at") or self.default_assessed_at()
+        ):
+            errors["patient"] = {"birth_date": [error]}
         return errors
 
     def to_assessment(self, *, default_assessed_at: datetime | None = None) -> Assessment:
         return to_assessment(self.validated_data, default_assessed_at=default_assessed_at or self.default_assessed_at())
-
-
-# The name the view imports: the eligibility check's whole input.
-AssessmentInputSerializer = EligibilityCheckSerializer
-
-
-def to_assessment(
-    validated_data: Mapping,
-    *,
-    default_assessed_at: datetime,
-    patient: Mapping | None = None,
-) -> Assessment:
-    """The engine's ``Assessment`` from validated data of either serializer above.
-
-    ``patient`` (``birth_date``, ``sex``, ``weight_kg``) is taken from ``validated_data["patient"]`` when
-    present, else from the argument: a prescription validates its patient separately. A missing
-    ``assessed_at`` becomes ``default_assessed_at``; a missing regimen, the L.648 regimen.
-    """
-    patient = validated_data.get("patient") or patient
-    if patient is None:
-        raise ValueError("to_assessment needs the patient's data")
-    regimen = validated_data.get("regimen")
-    return Assessment(
-        assessed_at=validated_data.get("assessed_at") or default_assessed_at,
-        birth_date=patient["birth_date"],
-        sex=patient.get("sex"),
-        weight_kg=patient.get("weight_kg"),
-        hospitalised=validated_data["hospitalised"],
-        sars_cov_2_confirmed=validated_data["sars_cov_2_confirmed"],
-        pneumonia=validated_data["pneumonia"],
-        pao2_mmhg=validated_data["pao2_mmhg"],
-        fio2=validated_data["fio2"],
-        respiratory_support=validated_data["respiratory_support"],
-        supar_ng_ml=validated_data["supar_ng_ml"],
-        anc_10e9_l=validated_data.get("anc_10e9_l"),
-        creatinine_clearance_ml_min=validated_data.get("creatinine_clearance_ml_min"),
-        alt_x_uln=validated_data.get("alt_x_uln"),
-        ast_x_uln=validated_data.get("ast_x_uln"),
-        known_hypersensitivity=validated_data.get("known_hypersensitivity", False),
-        concomitant_medications=tuple(
-            ConcomitantMedication(
-                name=medication.get("name"),
-                atc_code=medication.get("atc_code"),
-                ongoing=medication.get("ongoing", False),
-                last_dose_at=medication.get("last_dose_at"),
-            )
-            for medication in validated_data.get("concomitant_medications", ())
-        ),
-        regimen=Regimen(**regimen) if regimen else Regimen.l648(),
-    )

@@ -1,4 +1,4 @@
-"""A prescription and everything recorded on it as a FHIR R4 ``Bundle`` (API.md, ``GET {id}/fhir/``).
+"""A prescription and everything recorded on it as a FHIR R4 ``Bundle`` (docs/api.md, ``GET {id}/fhir/``).
 
 Pure apart from the clock: a prescription read through ``selectors.prescription_view`` (records prefetched,
 ``alerts`` attached) in, a JSON-ready ``dict`` out. No HTTP here but ``FhirJsonRenderer``, the media type's
@@ -83,6 +83,8 @@ from html import escape
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.renderers import JSONRenderer
+
+from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 
 from .alerts import Alert, lab_alert, prescription_alerts
 from .codes import AlertCode
@@ -184,7 +186,7 @@ def _decimal(value) -> Decimal | None:
 
 
 def _datetime(moment: datetime) -> str:
-    return timezone.localtime(moment).isoformat(timespec="seconds")
+    return moment.astimezone(REGISTRY_TIME_ZONE).isoformat(timespec="seconds")
 
 
 def _date(day: date) -> str:
@@ -667,7 +669,7 @@ def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, 
             administrations=administrations,
             lab_results=lab_results,
             outcomes=outcomes,
-            today=timezone.localdate(now),
+            today=rome_today(now),
         )
 
     patient = _patient(prescription.patient)

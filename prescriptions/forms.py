@@ -1,6 +1,6 @@
 """Forms of the prescription pages: they render the fields, the API's input serializers judge them.
 
-A page posts plain form fields. ``payload()`` turns them into the JSON shape of the API (API.md), so the same
+A page posts plain form fields. ``payload()`` turns them into the JSON shape of the API (docs/api.md), so the same
 serializer validates a page and an API call alike; ``add_errors()`` puts each of its errors, nested ones
 included (``assessment.fio2``, ``assessment.concomitant_medications[1].last_dose_at``), back next to the field
 it concerns. Django's own field cleaning is switched off (``full_clean``): one validator, one set of messages.
@@ -14,6 +14,7 @@ from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from registry.models import Sex
 
 from .eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
@@ -52,7 +53,7 @@ def local_now_input() -> str:
 
 
 def datetime_input(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+    return moment.astimezone(REGISTRY_TIME_ZONE).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def flatten_errors(errors, path: tuple = ()) -> Iterator[tuple[tuple, str, str]]:
@@ -275,7 +276,7 @@ class PrescriptionForm(SerializerBackedForm):
     error_aliases = {"assessed_at": "prescribed_at"}
 
     def __init__(self, *args, centres=(), **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("consent_date", timezone.localdate().isoformat())
+        kwargs.setdefault("initial", {}).setdefault("consent_date", rome_today().isoformat())
         super().__init__(*args, **kwargs)
         self.centres = list(centres)
         self.fields["centre"].choices = _choices_with_blank((str(c.pk), c.name) for c in self.centres)
@@ -345,7 +346,7 @@ class PrescriptionForm(SerializerBackedForm):
         return assessment
 
     def payload(self) -> dict:
-        """The body of ``POST /api/v1/prescriptions/`` (API.md) from the posted fields."""
+        """The body of ``POST /api/v1/prescriptions/`` (docs/api.md) from the posted fields."""
         data = {
             "patient": self.patient_payload(),
             "assessment": self.assessment_payload(),
@@ -455,7 +456,7 @@ class AdverseEventForm(SerializerBackedForm):
     )
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("onset_date", timezone.localdate().isoformat())
+        kwargs.setdefault("initial", {}).setdefault("onset_date", rome_today().isoformat())
         super().__init__(*args, **kwargs)
 
     def payload(self) -> dict:
@@ -495,7 +496,7 @@ class OutcomeForm(SerializerBackedForm):
     assessed_on = forms.CharField(label=_("Assessed on"), required=False, widget=date_widget())
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("assessed_on", timezone.localdate().isoformat())
+        kwargs.setdefault("initial", {}).setdefault("assessed_on", rome_today().isoformat())
         super().__init__(*args, **kwargs)
 
 

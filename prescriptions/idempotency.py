@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on submissions: a retry returns the first response and creates nothing (API.md).
+"""``Idempotency-Key`` on submissions: a retry returns the first response and creates nothing (docs/api.md).
 
 The key, a hash of the request and the response are stored in the same transaction
 as what the request created, so a retry after a crash either finds both or neither.

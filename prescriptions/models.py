@@ -312,7 +312,7 @@ class Outcome(ClinicalRecord):
 
 
 class IdempotentRequest(models.Model):
-    """A request made with an ``Idempotency-Key``: a retry returns the first response (API.md)."""
+    """A request made with an ``Idempotency-Key``: a retry returns the first response (docs/api.md)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)

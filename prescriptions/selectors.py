@@ -1,12 +1,17 @@
 """Reads of prescriptions, always scoped to what the user may see (registry.permissions)."""
 
-from datetime import date
+from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from registry.permissions import centre_scope, sees_patients
+from registry.calendar import rome_today
+from registry.errors import InvalidInput
+from registry.models import Centre, CentreDesignation, PrescriberAuthorisation
+from registry.permissions import PermissionDenied, authorised_centres, centre_scope, sees_patients
 
 from . import eligibility
+from .alerts import course_grid, prescription_alerts
 from .models import (
     MAX_SYRINGES,
     Administration,
@@ -18,6 +23,8 @@ from .models import (
     PrescriptionStatus,
     TocilizumabShortage,
 )
+from .permissions import may
+from .workflow import LATE_REGISTRATION_DAYS, actions_open
 
 
 def shortage_periods() -> tuple[eligibility.ShortagePeriod, ...]:
@@ -26,6 +33,42 @@ def shortage_periods() -> tuple[eligibility.ShortagePeriod, ...]:
         eligibility.ShortagePeriod(starts_on=s.starts_on, ends_on=s.ends_on, reference=s.aifa_reference)
         for s in TocilizumabShortage.objects.order_by("starts_on")
     )
+
+
+def _in_force_between(first: date, last: date) -> Q:
+    """Rows of a validity period (``valid_from``..``valid_to``, inclusive) overlapping ``first``..``last``."""
+    return Q(valid_from__lte=last) & (Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+
+
+def centres_for_submission(*, user, today: date) -> QuerySet[Centre]:
+    """The centres a prescriber may name on the new-prescription page: those where they may have prescribed on
+    some day a late registration can still be dated (today and the ``LATE_REGISTRATION_DAYS`` before).
+
+    Which day is judged is the prescription's own: :func:`submission_centre` and the service decide that.
+    """
+    window = _in_force_between(today - timedelta(days=LATE_REGISTRATION_DAYS), today)
+    authorised = PrescriberAuthorisation.objects.filter(window, prescriber=user, centre=OuterRef("pk"))
+    designated = CentreDesignation.objects.filter(window, centre=OuterRef("pk"))
+    return Centre.objects.filter(Exists(authorised), Exists(designated)).select_related("region").order_by("name")
+
+
+def submission_centre(*, user, centre_id, day: date) -> Centre:
+    """The centre of a submission, for the API and the page alike: the one named, or else the only one where
+    ``user`` may prescribe on ``day`` (the prescription's Rome date).
+
+    Whether ``user`` may prescribe at a named centre on ``day`` is the service's check (PermissionDenied).
+    """
+    if centre_id is not None:
+        centre = Centre.objects.filter(pk=centre_id).first()
+        if centre is None:
+            raise InvalidInput({"centre": _("Unknown centre.")})
+        return centre
+    centres = list(authorised_centres(user, day).order_by("name")[:2])
+    if not centres:
+        raise PermissionDenied(_("You are not authorised to prescribe at any centre on that day."))
+    if len(centres) > 1:
+        raise InvalidInput({"centre": _("You are authorised at several centres: say which.")})
+    return centres[0]
 
 
 def prescriptions_visible_to(user) -> QuerySet[Prescription]:
@@ -108,38 +151,15 @@ def doses_due(*, user, day: date) -> QuerySet[Prescription]:
     )
 
 
-# Which actions make sense in which status (the service enforces it again).
-ACTIONS_BY_STATUS = {
-    PrescriptionStatus.REJECTED: (),
-    PrescriptionStatus.AWAITING_DISPENSING: ("dispense", "refuse", "stop", "adverse_event", "lab_result"),
-    PrescriptionStatus.DISPENSED: ("dispense", "administer", "stop", "adverse_event", "lab_result"),
-    PrescriptionStatus.IN_COURSE: (
-        "dispense",
-        "administer",
-        "stop",
-        "adverse_event",
-        "lab_result",
-        "outcome",
-    ),
-    PrescriptionStatus.COMPLETED: ("adverse_event", "lab_result", "outcome"),
-    PrescriptionStatus.STOPPED: ("adverse_event", "lab_result", "outcome"),
-    PrescriptionStatus.CANCELLED: ("adverse_event", "lab_result"),
-}
-
-
 def prescription_view(
     *, user, prescription_id, today: date | None = None, own_submission: bool = False
 ) -> Prescription | None:
     """The detail, with ``alerts``, the ``course`` grid and the caller's ``allowed_actions`` attached."""
-    from django.utils import timezone
-
-    from .alerts import course_grid, prescription_alerts
-    from .services import may
 
     prescription = prescription_detail(user=user, prescription_id=prescription_id, own_submission=own_submission)
     if prescription is None:
         return None
-    today = today or timezone.localdate()
+    today = today or rome_today()
     administrations = list(prescription.administrations.all())
     prescription.alerts = prescription_alerts(
         prescription,
@@ -149,8 +169,5 @@ def prescription_view(
         today=today,
     )
     prescription.course = course_grid(prescription, administrations, today=today)
-    actions = ACTIONS_BY_STATUS[PrescriptionStatus(prescription.status)]
-    if prescription.syringes_dispensed >= 10:
-        actions = tuple(a for a in actions if a != "dispense")
-    prescription.allowed_actions = [action for action in actions if may(user, prescription, action)]
+    prescription.allowed_actions = [action for action in actions_open(prescription) if may(user, prescription, action)]
     return prescription

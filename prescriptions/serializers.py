@@ -1,4 +1,4 @@
-"""API input and output shapes of prescriptions (API.md, "Prescriptions"). One input serializer per action."""
+"""API input and output shapes of prescriptions (docs/api.md, "Prescriptions"). One input serializer per action."""
 
 from decimal import Decimal
 
@@ -7,8 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from .assessment import birth_date_error
 from .eligibility_serializers import AssessmentFieldsSerializer, PatientInputSerializer
 from .models import (
+    MAX_SYRINGES,
     AdverseEventCategory,
     ConsentGivenBy,
     LabTest,
@@ -16,6 +18,7 @@ from .models import (
     Route,
     StopReason,
 )
+from .workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 
 # --- Input ---------------------------------------------------------------------------
 
@@ -67,8 +70,8 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
         errors = {}
         prescribed_at = attrs.get("prescribed_at")
         assessed_at = attrs["assessment"].get("assessed_at") or prescribed_at or timezone.now()
-        if attrs["patient"]["birth_date"] > timezone.localtime(assessed_at).date():
-            errors["patient"] = {"birth_date": [_("The birth date is after the assessment.")]}
+        if error := birth_date_error(attrs["patient"]["birth_date"], assessed_at):
+            errors["patient"] = {"birth_date": [error]}
         if (
             prescribed_at
             and attrs["assessment"].get("assessed_at")
@@ -81,7 +84,7 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
 
 
 class DispensationInputSerializer(serializers.Serializer):
-    syringes = serializers.IntegerField(min_value=1, max_value=10)
+    syringes = serializers.IntegerField(min_value=1, max_value=MAX_SYRINGES)
     lot_number = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}$",
         max_length=40,
@@ -124,8 +127,8 @@ class LabResultInputSerializer(serializers.Serializer):
 
 
 class OutcomeInputSerializer(serializers.Serializer):
-    day = serializers.ChoiceField(choices=[14, 28])
-    who_cps = serializers.IntegerField(min_value=0, max_value=10)
+    day = serializers.ChoiceField(choices=list(OUTCOME_DAYS))
+    who_cps = serializers.IntegerField(min_value=WHO_CPS_MIN, max_value=WHO_CPS_MAX)
     assessed_on = serializers.DateField()
 
 

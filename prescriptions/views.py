@@ -26,15 +26,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Role
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
-from registry.selectors import centre_list, prescribing_centres
+from registry.selectors import centre_list
 
-from . import selectors, services
+from . import permissions, selectors, services, workflow
 from .alerts import lab_alert
+from .assessment import to_assessment
 from .codes import AlertCode
-from .eligibility_serializers import EligibilityCheckSerializer, to_assessment
+from .eligibility_serializers import EligibilityCheckSerializer
 from .forms import (
     AdministerForm,
     AdverseEventForm,
@@ -65,6 +67,7 @@ from .serializers import (
     PrescriptionSubmitSerializer,
     StopInputSerializer,
 )
+from .workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
 
 PAGE_SIZE = 25
 ALERT_TITLES = {
@@ -148,11 +151,13 @@ def prescription_list(request):
 
 
 def _prescribing_centres(user) -> list:
+    """The centres offered: where ``user`` may prescribe today or on a day a late registration may be dated."""
     ensure_role(user, Role.PRESCRIBER)
-    centres = list(prescribing_centres(user=user))
+    centres = list(selectors.centres_for_submission(user=user, today=rome_today()))
     if not centres:
         raise PermissionDenied(
-            _("You hold no authorisation in force at a designated centre today: you cannot prescribe.")
+            _("You held no authorisation at a designated centre in the last %(days)d days: you cannot prescribe.")
+            % {"days": LATE_REGISTRATION_DAYS}
         )
     return centres
 
@@ -175,19 +180,25 @@ def prescription_new(request):
     valid = errors is None
     if not valid:
         form.add_errors(errors)
-    centre = form.chosen_centre()
-    if centre is None and not form.has_error("centre"):
+    chosen = form.chosen_centre()
+    if chosen is None and not form.has_error("centre"):
         form.add_error("centre", _("Choose one of the centres where you may prescribe."))
-    if not valid or centre is None:
+    if not valid or chosen is None:
         return _render_new(request, form)
+    data = serializer.validated_data
     try:
-        prescription = services.prescription_submit_validated(
-            prescriber=request.user, centre=centre, data=serializer.validated_data
+        # The same centre and the same day as the API: the prescription's own date, not today.
+        centre = selectors.submission_centre(
+            user=request.user, centre_id=chosen.pk, day=rome_date(data["prescribed_at"] or timezone.now())
         )
+        prescription = services.prescription_submit_validated(prescriber=request.user, centre=centre, data=data)
     except InvalidInput as exc:
         form.add_errors(exc.errors)
     except Conflict as exc:
         form.add_conflict(exc)
+    except PermissionDenied as exc:
+        # A refusal of this submission (not of the page): the form comes back, filled in, saying why.
+        form.add_error(None, str(exc))
     else:
         if prescription.eligible:
             messages.success(
@@ -202,6 +213,9 @@ def prescription_new(request):
                 _("The patient is not eligible: the request is kept as rejected, for the monitoring. Reasons: %s")
                 % reasons,
             )
+        if selectors.prescription_for_action(user=request.user, prescription_id=prescription.pk) is None:
+            # A late registration by a prescriber no longer authorised today: registered, but not theirs to read.
+            return redirect("prescriptions:list")
         return redirect("prescriptions:detail", prescription_id=prescription.pk)
     return _render_new(request, form)
 
@@ -300,14 +314,14 @@ def _outcome(request, prescription, data):
 
 def _outcome_initial(prescription) -> dict:
     recorded = {o.day for o in prescription.outcomes.all() if o.entered_in_error_at is None}
-    return {"day": 28 if 14 in recorded else 14}
+    return {"day": next((day for day in OUTCOME_DAYS if day not in recorded), FINAL_OUTCOME_DAY)}
 
 
 ACTIONS: dict[str, PageAction] = {
     action.name: action
     for action in (
         PageAction(
-            "dispense",
+            workflow.DISPENSE,
             gettext_lazy("Dispense"),
             gettext_lazy("Dispense"),
             DispenseForm,
@@ -316,7 +330,7 @@ ACTIONS: dict[str, PageAction] = {
             initial=lambda p: {"syringes": MAX_SYRINGES - p.syringes_dispensed},
         ),
         PageAction(
-            "refuse",
+            workflow.REFUSE,
             gettext_lazy("Refuse to dispense"),
             gettext_lazy("Refuse"),
             RefuseForm,
@@ -325,7 +339,7 @@ ACTIONS: dict[str, PageAction] = {
             danger=True,
         ),
         PageAction(
-            "administer",
+            workflow.ADMINISTER,
             gettext_lazy("Record a dose"),
             gettext_lazy("Record the dose"),
             AdministerForm,
@@ -333,7 +347,7 @@ ACTIONS: dict[str, PageAction] = {
             _administer,
         ),
         PageAction(
-            "stop",
+            workflow.STOP,
             gettext_lazy("Stop the course"),
             gettext_lazy("Stop"),
             StopForm,
@@ -342,7 +356,7 @@ ACTIONS: dict[str, PageAction] = {
             danger=True,
         ),
         PageAction(
-            "adverse_event",
+            workflow.ADVERSE_EVENT,
             gettext_lazy("Adverse event"),
             gettext_lazy("Record the adverse event"),
             AdverseEventForm,
@@ -350,7 +364,7 @@ ACTIONS: dict[str, PageAction] = {
             _adverse_event,
         ),
         PageAction(
-            "lab_result",
+            workflow.LAB_RESULT,
             gettext_lazy("Lab result"),
             gettext_lazy("Record the result"),
             LabResultForm,
@@ -358,7 +372,7 @@ ACTIONS: dict[str, PageAction] = {
             _lab_result,
         ),
         PageAction(
-            "outcome",
+            workflow.OUTCOME,
             gettext_lazy("Outcome (WHO-CPS)"),
             gettext_lazy("Record the outcome"),
             OutcomeForm,
@@ -399,7 +413,7 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         "action_forms": action_forms,
         "lab_results": [_lab_row(result) for result in prescription.lab_results.all()],
         "dose_given_today": any(cell.get("today") and cell["state"] == "given" for cell in prescription.course),
-        "today": timezone.localdate(),
+        "today": rome_today(),
     }
     return render(request, "prescriptions/detail.html", context)
 
@@ -435,7 +449,7 @@ def action_view(name: str):
     @require_POST
     def view(request, prescription_id):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-        services.ensure_may(request.user, prescription, name)
+        permissions.ensure_may(request.user, prescription, name)
         form = action.form_class(request.POST, prefix=name)
         serializer = action.serializer_class(data=form.payload())
         if (errors := _validation_errors(serializer)) is not None:
@@ -462,7 +476,7 @@ def action_view(name: str):
 @require_GET
 def dispensing_queue(request):
     """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes."""
-    ensure_role(request.user, Role.PHARMACIST, Role.ADMINISTRATOR)
+    permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
     prescriptions = selectors.dispensing_queue(user=request.user)
     return render(request, "prescriptions/dispensing_queue.html", {"prescriptions": prescriptions})
 
@@ -471,8 +485,8 @@ def dispensing_queue(request):
 @require_GET
 def doses_due(request):
     """Today's doses at the user's centres, each recordable in one click."""
-    ensure_role(request.user, Role.NURSE, Role.PRESCRIBER, Role.ADMINISTRATOR)
-    today = timezone.localdate()
+    permissions.ensure_may_work_on(request.user, workflow.ADMINISTER)
+    today = rome_today()
     rows = []
     for prescription in selectors.doses_due(user=request.user, day=today):
         rows.append(
@@ -480,7 +494,8 @@ def doses_due(request):
                 "prescription": prescription,
                 "pseudonym": prescription.patient.pseudonym[:12],
                 "course_day": (today - prescription.first_dose_on).days + 1 if prescription.first_dose_on else 1,
-                "may_record": prescription.syringes_left > 0 and services.may(request.user, prescription, "administer"),
+                "may_record": prescription.syringes_left > 0
+                and permissions.may(request.user, prescription, workflow.ADMINISTER),
             }
         )
     return render(request, "prescriptions/doses_due.html", {"rows": rows, "today": today})
@@ -491,7 +506,7 @@ def doses_due(request):
 def administer_now(request, prescription_id):
     """One click from the doses due: 100 mg SC, now."""
     prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
-    services.ensure_may(request.user, prescription, "administer")
+    permissions.ensure_may(request.user, prescription, workflow.ADMINISTER)
     try:
         administration = services.administration_record(
             user=request.user,

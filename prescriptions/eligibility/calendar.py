@@ -1,18 +1,15 @@
 """Calendar arithmetic of the rules: Rome dates and ages.
 
-The registry's day is a calendar day in Europe/Rome (API.md conventions), whatever zone a client sends. The
-zone is fixed here rather than read from Django's settings, so the engine stays a pure function.
+The registry's day is a calendar day in Europe/Rome, whatever zone a client sends (docs/rules.md). The zone and
+``rome_date`` are ``registry.calendar``'s, re-exported here for the engine: a fixed zone, never read from
+Django's settings, so the engine stays a pure function.
 """
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-REGISTRY_TIME_ZONE = ZoneInfo("Europe/Rome")
+from registry.calendar import REGISTRY_TIME_ZONE, rome_date
 
-
-def rome_date(moment: datetime) -> date:
-    """The calendar date in Rome of an aware moment."""
-    return moment.astimezone(REGISTRY_TIME_ZONE).date()
+__all__ = ["REGISTRY_TIME_ZONE", "age_in_years", "rome_date"]
 
 
 def age_in_years(birth_date: date, on: date) -> int:

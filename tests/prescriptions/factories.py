@@ -7,17 +7,18 @@ at a stage is exactly what the registry would have stored, counters and audit tr
 import itertools
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from stdnum.it.codicefiscale import calc_check_digit
 
 from prescriptions import services
+from prescriptions.assessment import to_assessment
 from prescriptions.models import Prescription, PrescriptionStatus
 from prescriptions.serializers import PrescriptionSubmitSerializer
+from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from registry.models import Centre
 
-ROME = ZoneInfo("Europe/Rome")
+ROME = REGISTRY_TIME_ZONE
 MILANO = "Ospedale Demo Milano"
 ROMA = "Ospedale Demo Roma"
 
@@ -31,7 +32,7 @@ _serial = itertools.count()
 
 def today() -> date:
     """Today in Rome (the registry's calendar)."""
-    return timezone.localdate()
+    return rome_today()
 
 
 def rome(day: date, hour: int = 12, minute: int = 0) -> datetime:
@@ -134,16 +135,13 @@ def submit(prescriber, *, centre_obj: Centre | None = None, **body_options) -> P
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     prescribed_at = data["prescribed_at"] or timezone.now()
-    from prescriptions.eligibility_serializers import to_assessment
-
     return services.prescription_submit(
         prescriber=prescriber,
         centre=centre_obj or centre(MILANO),
-        patient_data=data["patient"],
+        patient=services.PatientData.from_dict(data["patient"]),
         assessment=to_assessment(data["assessment"], default_assessed_at=prescribed_at, patient=data["patient"]),
         assessment_record=body["assessment"],
-        consent_given_by=data["consent_given_by"],
-        consent_date=data["consent_date"] or timezone.localtime(prescribed_at).date(),
+        consent=services.Consent(given_by=data["consent_given_by"], given_on=data["consent_date"]),
         prescribed_at=data["prescribed_at"],
     )
 

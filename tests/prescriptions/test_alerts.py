@@ -1,14 +1,21 @@
-"""Alerts on a prescription (DOMAIN.md, "The course"): the pure functions, then the detail that shows them."""
+"""Alerts on a prescription (docs/rules.md, "The course"): the pure functions, then the detail that shows them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from prescriptions import services
-from prescriptions.alerts import course_end_exclusive, course_grid, lab_alert, missed_days, prescription_alerts
+from prescriptions.alerts import (
+    AlertThresholds,
+    course_end_exclusive,
+    course_grid,
+    lab_alert,
+    missed_days,
+    prescription_alerts,
+)
+from registry.calendar import rome_date
 
 from . import factories as f
 
@@ -20,6 +27,10 @@ def day(n: int) -> date:
     return D + timedelta(days=n - 1)
 
 
+# The criteria version the thresholds come from (ANC 1.5 ×10⁹/L, 100 mg SC).
+VERSION = "L648-2021-10"
+
+
 @dataclass
 class Course:
     """Just what the alert functions read of a prescription."""
@@ -28,6 +39,7 @@ class Course:
     first_dose_on: date | None = None
     last_dose_on: date | None = None
     stopped_at: datetime | None = None
+    criteria_version: str = VERSION
 
 
 @dataclass
@@ -46,6 +58,7 @@ class Lab:
     upper_limit_normal: Decimal | None = None
     collected_at: datetime = f.rome(D, 8)
     entered_in_error_at: datetime | None = None
+    prescription: Course = field(default_factory=lambda: Course("in_course"))
 
 
 @dataclass
@@ -88,7 +101,7 @@ def test_a_stopped_course_ends_on_the_stop_day_not_counted():
 def test_the_stop_day_is_the_rome_day():
     # 23:30 UTC on day 4 is 00:30 (or 01:30) on day 5 in Rome: day 4 is counted, day 5 is not.
     stopped = datetime.combine(day(4), time(23, 30), tzinfo=UTC)
-    assert timezone.localtime(stopped).date() == day(5)
+    assert rome_date(stopped) == day(5)
     course = Course("stopped", first_dose_on=day(1), last_dose_on=day(1), stopped_at=stopped)
 
     assert missed_days(course, [day(1)], today=day(20)) == [day(2), day(3), day(4)]
@@ -353,3 +366,13 @@ def test_the_detail_shows_the_course_grid_days(demo, client_for):
 
     assert [a["course_day"] for a in body["administrations"]] == list(range(1, 11))
     assert body["first_dose_on"] == ago(29)
+
+
+def test_the_alert_thresholds_are_those_of_the_prescriptions_criteria_version():
+    thresholds = AlertThresholds.of(Course("in_course"))
+    assert thresholds.neutropenia_below_10e9_l == Decimal("1.5")
+    assert (thresholds.regimen.dose_mg, thresholds.regimen.route) == (Decimal(100), "SC")
+    # Another version's limit is applied as it stands.
+    stricter = replace(thresholds, neutropenia_below_10e9_l=Decimal("2"))
+    assert lab_alert(Lab("anc", Decimal("1.8")), stricter).code == "NEUTROPENIA"
+    assert lab_alert(Lab("anc", Decimal("1.8"))) is None

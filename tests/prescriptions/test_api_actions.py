@@ -1,4 +1,4 @@
-"""Actions on a prescription (API.md, "Actions on a prescription"): every action, every role, every rule."""
+"""Actions on a prescription (docs/api.md, "Actions on a prescription"): every action, every role, every rule."""
 
 from datetime import UTC, date, timedelta
 from decimal import Decimal
@@ -32,7 +32,7 @@ USERS = [
     "aifa",
     "admin",
 ]
-# Who cannot see a Milano prescription at all: 404, never 403 (API.md: never reveal it exists).
+# Who cannot see a Milano prescription at all: 404, never 403 (docs/api.md: never reveal it exists).
 # prescriber.expired sees no centre today, so Milano's prescriptions are outside their scope.
 OUT_OF_SCOPE = {"prescriber.roma", "prescriber.expired", "pharmacist.roma", "officer.lazio", "aifa"}
 
@@ -816,6 +816,7 @@ def test_a_lab_result_answers_with_its_alerts(demo, act, body, alerts):
         (lab_body("alt", "50", collected_at="now"), "collected_at"),
         (lambda: lab_body("anc", "2", collected_at=(timezone.now() + timedelta(hours=2)).isoformat()), "collected_at"),
     ],
+    ids=["unknown-test", "negative", "not-a-number", "uln-on-anc", "zero-uln", "bad-moment", "collected-in-the-future"],
 )
 def test_a_bad_lab_result_is_a_400(demo, act, body, field):
     prescription = f.prescription_at(demo, "in_course")
@@ -857,6 +858,17 @@ def test_outcomes_at_day_14_and_day_28(demo, act, client_for):
         (lambda: outcome_body(28, 3, f.today() - timedelta(days=3)), "assessed_on"),  # day 28 is 2 days ago
         (lambda: outcome_body(14, 3, f.today() + timedelta(days=1)), "assessed_on"),
         (lambda: {"day": 14, "who_cps": 3, "assessed_on": "today"}, "assessed_on"),
+    ],
+    ids=[
+        "day-7",
+        "day-30",
+        "who-cps-11",
+        "who-cps-negative",
+        "who-cps-not-a-number",
+        "before-day-14",
+        "before-day-28",
+        "in-the-future",
+        "not-a-date",
     ],
 )
 def test_a_bad_outcome_is_a_400(demo, act, body, field):
@@ -991,6 +1003,15 @@ def test_an_adverse_event_in_error(demo, act):
         (lambda r: {"kind": "lab_result", "record": "nope", "reason": "x"}, 400, "record"),
         (lambda r: {"kind": "lab_result", "record": str(uuid4()), "reason": "x"}, 404, None),
         (lambda r: {"kind": "outcome", "record": r, "reason": "x"}, 404, None),  # not an outcome
+    ],
+    ids=[
+        "empty-reason",
+        "blank-reason",
+        "unknown-kind",
+        "not-a-dose",
+        "bad-record-id",
+        "unknown-record",
+        "not-an-outcome",
     ],
 )
 def test_a_bad_entered_in_error_request(demo, act, body, status, field):

@@ -1,4 +1,4 @@
-"""``POST/GET /api/v1/prescriptions/`` and the detail (API.md, "Prescriptions"): submission, listing, scope."""
+"""``POST/GET /api/v1/prescriptions/`` and the detail (docs/api.md, "Prescriptions"): submission, listing, scope."""
 
 from datetime import date, timedelta
 

@@ -14,9 +14,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from prescriptions.models import Prescription, PrescriptionStatus
+from registry.calendar import rome_today
 from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, prescription_fields
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls there unless told.
@@ -84,7 +84,7 @@ def prepare(live_demo, *, dispensed: bool) -> Prescription:
             {
                 "dispense-syringes": "10",
                 "dispense-lot_number": "KIN-1",
-                "dispense-expiry_date": (timezone.localdate() + timedelta(days=365)).isoformat(),
+                "dispense-expiry_date": (rome_today() + timedelta(days=365)).isoformat(),
             },
         )
         prescription.refresh_from_db()
@@ -147,7 +147,7 @@ def test_the_pharmacist_dispenses_ten_syringes_from_the_queue(new_page, live_dem
     form = page.locator("#dispense form")
     assert form.locator("input[name='dispense-syringes']").input_value() == "10"
     form.locator("input[name='dispense-lot_number']").fill("KIN-2041")
-    expiry = (timezone.localdate() + timedelta(days=365)).isoformat()
+    expiry = (rome_today() + timedelta(days=365)).isoformat()
     form.locator("input[name='dispense-expiry_date']").fill(expiry)
     form.locator("button[type=submit]").click()
 

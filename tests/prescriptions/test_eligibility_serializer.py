@@ -23,7 +23,6 @@ from prescriptions.eligibility import (
 from prescriptions.eligibility.calendar import REGISTRY_TIME_ZONE as ROME
 from prescriptions.eligibility_serializers import (
     AssessmentFieldsSerializer,
-    AssessmentInputSerializer,
     EligibilityCheckSerializer,
     PatientInputSerializer,
     to_assessment,
@@ -31,7 +30,7 @@ from prescriptions.eligibility_serializers import (
 
 NOW = datetime(2021, 11, 3, 12, 0, tzinfo=ROME)
 
-# The body of API.md, as a client sends it (numbers as JSON numbers, so floats once parsed).
+# The example body of docs/api.md, as a client sends it (numbers as JSON numbers, so floats once parsed).
 API_EXAMPLE = json.loads(
     """{
   "assessed_at": "2021-11-03T10:00:00+01:00",
@@ -181,10 +180,6 @@ def test_case_of_sex_and_route_and_atc_code_is_forgiven():
     assert subject.sex == "F"
     assert subject.regimen.route == "SC"
     assert subject.concomitant_medications[0].atc_code == "L04AC07"
-
-
-def test_the_view_may_import_either_name():
-    assert AssessmentInputSerializer is EligibilityCheckSerializer
 
 
 # -- bad input: one row per kind, the error keyed by the field --------------------------------------------------

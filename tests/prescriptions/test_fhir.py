@@ -1,4 +1,4 @@
-"""FHIR R4 export of a prescription (API.md, ``GET /api/v1/prescriptions/{id}/fhir/``).
+"""FHIR R4 export of a prescription (docs/api.md, ``GET /api/v1/prescriptions/{id}/fhir/``).
 
 Every bundle is validated against fhir.resources' R4B models (an independent implementation of the FHIR
 structures), the Bundle as a whole and each entry with its own class; the codes of required bindings, which
@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from prescriptions import fhir, services
 from prescriptions.models import Prescription, PrescriptionStatus
+from registry.calendar import rome_today
 from registry.models import Patient
 
 FISCAL_CODE = "RSSMRA60E01F205B"
@@ -116,7 +117,7 @@ def course(client_for, demo):
         prescription=prescription,
         syringes=10,
         lot_number=LOT,
-        expiry_date=timezone.localdate() + timedelta(days=365),
+        expiry_date=rome_today() + timedelta(days=365),
     )
     for offset, dose in ((0, "100"), (1, "100"), (2, "50"), (4, "100")):
         services.administration_record(
@@ -360,7 +361,7 @@ def test_course_bundle(client_for, course):
     assert medication["resourceType"] == "Medication"
     assert medication["batch"] == {
         "lotNumber": LOT,
-        "expirationDate": (timezone.localdate() + timedelta(days=365)).isoformat(),
+        "expirationDate": (rome_today() + timedelta(days=365)).isoformat(),
     }
     assert codes(medication["code"]) == {("http://www.whocc.no/atc", "L04AC03")}
     assert dispense["medicationReference"]["reference"] == "#medication"

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on ``POST /api/v1/prescriptions/`` (API.md): a retry returns the first response."""
+"""``Idempotency-Key`` on ``POST /api/v1/prescriptions/`` (docs/api.md): a retry returns the first response."""
 
 import json
 

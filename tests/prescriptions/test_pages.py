@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from prescriptions import views
 from prescriptions.models import Administration, Dispensation, Outcome, Prescription, PrescriptionStatus
+from registry.calendar import rome_date, rome_today
 from registry.models import Centre, PrescriberAuthorisation
 from tests.browser_support import BIRTH, PATIENT, fiscal_code, local_input, prescription_fields
 
@@ -80,7 +81,7 @@ def dispense(client: Client, prescription: Prescription, syringes: int = 10, **o
     fields = {
         "dispense-syringes": str(syringes),
         "dispense-lot_number": "KIN-2041",
-        "dispense-expiry_date": (timezone.localdate() + timedelta(days=365)).isoformat(),
+        "dispense-expiry_date": (rome_today() + timedelta(days=365)).isoformat(),
         **overrides,
     }
     return client.post(action_url("dispense", prescription), fields, follow=True)
@@ -192,7 +193,6 @@ def test_a_pharmacist_cannot_record_a_dose(pharmacist, dispensed):
     [
         ("pharmacist.milano", "prescriptions:new", "Only these roles may do this"),
         ("nurse.milano", "prescriptions:new", "Only these roles may do this"),
-        ("prescriber.expired", "prescriptions:new", "no authorisation in force"),
         ("nurse.milano", "prescriptions:dispensing_queue", "Only these roles may do this"),
         ("pharmacist.milano", "prescriptions:doses_due", "Only these roles may do this"),
     ],
@@ -308,9 +308,7 @@ def test_a_prescriber_of_several_centres_says_which(demo, prescriber):
 
 def test_a_late_registration_is_dated_in_the_past_but_not_beyond_30_days(prescriber):
     late = timezone.now() - timedelta(days=3)
-    prescription = submit(
-        prescriber, prescribed_at=local_input(late), consent_date=timezone.localdate(late).isoformat()
-    )
+    prescription = submit(prescriber, prescribed_at=local_input(late), consent_date=rome_date(late).isoformat())
     assert abs(prescription.prescribed_at - late) < timedelta(seconds=1)
     too_late = timezone.now() - timedelta(days=31)
     response = prescriber.post(
@@ -319,6 +317,53 @@ def test_a_late_registration_is_dated_in_the_past_but_not_beyond_30_days(prescri
     )
     assert response.status_code == 200
     assert "30 days" in field_html(response.content.decode(), "prescribed_at")
+
+
+def test_the_page_and_the_api_agree_on_a_late_registration_within_an_ended_authorisation(login, client_for, demo):
+    """prescriber.expired's authorisation ended yesterday: a prescription dated two days ago is within it."""
+    from tests.prescriptions import factories as f
+
+    two_days_ago = timezone.now() - timedelta(days=2)
+    api = client_for("prescriber.expired").post(
+        "/api/v1/prescriptions/", f.submission_body(prescribed_at=two_days_ago), format="json"
+    )
+    assert api.status_code == 201, api.json()
+
+    page = login("prescriber.expired", language="en")
+    assert page.get(reverse("prescriptions:new")).status_code == 200
+    fields = prescription_fields(
+        fiscal_code=fiscal_code(name="LTE", birth_date=BIRTH),
+        prescribed_at=local_input(two_days_ago),
+        consent_date=rome_date(two_days_ago).isoformat(),
+    )
+    response = page.post(reverse("prescriptions:new"), fields, follow=True)
+    # Registered, and the page it lands on says so (not a 404: the author no longer sees the centre's rows).
+    assert response.status_code == 200
+    assert "Prescription registered" in response.content.decode()
+    prescription = Prescription.objects.exclude(pk=api.json()["id"]).get()
+    assert prescription.status == PrescriptionStatus.AWAITING_DISPENSING
+    assert str(prescription.centre_id) == api.json()["centre"]
+
+
+def test_a_day_outside_the_authorisation_is_a_form_error_not_a_403_page(login):
+    page = login("prescriber.expired", language="en")
+    code = fiscal_code(name="OUT", birth_date=BIRTH)
+    response = page.post(reverse("prescriptions:new"), prescription_fields(fiscal_code=code))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "not authorised to prescribe" in html
+    assert 'class="errors form-errors"' in html
+    assert f'value="{code}"' in html  # what was typed comes back
+    assert not Prescription.objects.exists()
+
+
+def test_no_authorisation_within_the_late_registration_window_is_a_403_page(login, demo):
+    PrescriberAuthorisation.objects.filter(prescriber=demo["prescriber.expired"]).update(
+        valid_to=rome_today() - timedelta(days=31)
+    )
+    response = login("prescriber.expired", language="en").get(reverse("prescriptions:new"))
+    assert response.status_code == 403
+    assert "no authorisation" in response.content.decode()
 
 
 # --- The live verdict (htmx) --------------------------------------------------------------------
@@ -403,7 +448,7 @@ def test_eleven_syringes_at_once_is_an_error_next_to_syringes(pharmacist, awaiti
 
 
 def test_an_expired_lot_is_an_error_next_to_the_expiry(pharmacist, awaiting):
-    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+    yesterday = (rome_today() - timedelta(days=1)).isoformat()
     response = dispense(pharmacist, awaiting, 10, **{"dispense-expiry_date": yesterday})
     assert response.status_code == 200
     assert "expired" in field_html(response.content.decode(), "dispense-expiry_date")
@@ -500,7 +545,7 @@ def test_an_adverse_event_is_recorded(nurse, dispensed):
         action_url("adverse_event", dispensed),
         {
             "adverse_event-category": "injection_site_reaction",
-            "adverse_event-onset_date": timezone.localdate().isoformat(),
+            "adverse_event-onset_date": rome_today().isoformat(),
             "adverse_event-description": "erythema at the injection site",
             "adverse_event-reported_to_pharmacovigilance": "on",
         },
@@ -515,11 +560,11 @@ def test_the_day_14_outcome_is_recorded_once(prescriber, pharmacist, nurse):
     # A late registration 20 days ago, so that day 14 of the course has come.
     prescribed = timezone.now() - timedelta(days=20)
     prescription = submit(
-        prescriber, prescribed_at=local_input(prescribed), consent_date=timezone.localdate(prescribed).isoformat()
+        prescriber, prescribed_at=local_input(prescribed), consent_date=rome_date(prescribed).isoformat()
     )
     dispense(pharmacist, prescription)
     administer(nurse, prescription, prescribed + timedelta(days=1))
-    outcome = {"outcome-day": "14", "outcome-who_cps": "4", "outcome-assessed_on": timezone.localdate().isoformat()}
+    outcome = {"outcome-day": "14", "outcome-who_cps": "4", "outcome-assessed_on": rome_today().isoformat()}
 
     out_of_scale = prescriber.post(action_url("outcome", prescription), {**outcome, "outcome-who_cps": "11"})
     assert 'class="error"' in field_html(out_of_scale.content.decode(), "outcome-who_cps")
@@ -553,7 +598,7 @@ def test_the_list_filters_and_paginates(prescriber, pharmacist, monkeypatch):
 
     dispensed = prescriber.get(url, {"status": "dispensed"}).content.decode()
     assert re.findall(r'<tr data-id="([^"]+)"', dispensed) == [str(first.pk)]
-    tomorrow = timezone.localdate() + timedelta(days=1)
+    tomorrow = rome_today() + timedelta(days=1)
     assert "<tr data-id=" not in prescriber.get(url, {"submitted_from": tomorrow}).content.decode()
     bad_date = prescriber.get(url, {"submitted_from": "not a date"})
     assert bad_date.status_code == 200

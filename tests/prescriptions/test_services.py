@@ -294,6 +294,7 @@ def test_doses_move_the_course_and_the_tenth_completes_it(demo, nurse):
         (lambda: f.days_ago(27, 0, 1), None),
         (lambda: f.days_ago(28, 0, 1), "DOSE_ALREADY_GIVEN_TODAY"),
     ],
+    ids=["same-day-evening", "next-day-just-after-midnight", "same-day-just-after-midnight"],
 )
 def test_one_dose_per_rome_day(demo, nurse, at, code):
     prescription = f.prescription_at(demo, "dispensed")

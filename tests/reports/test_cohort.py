@@ -102,11 +102,10 @@ class Builder:
         return rx.prescription_submit(
             prescriber=self._user(region, "prescriber"),
             centre=self.centres[region],
-            patient_data=data["patient"],
+            patient=rx.PatientData.from_dict(data["patient"]),
             assessment=to_assessment(data["assessment"], default_assessed_at=at, patient=data["patient"]),
             assessment_record=body["assessment"],
-            consent_given_by=data["consent_given_by"],
-            consent_date=timezone.localtime(at).date(),
+            consent=rx.Consent(given_by=data["consent_given_by"], given_on=timezone.localtime(at).date()),
             prescribed_at=at,
         )
 

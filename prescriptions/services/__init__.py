@@ -1,0 +1,48 @@
+"""Writes of the prescription workflow: submission, dispensing, the course, safety, outcomes, corrections.
+
+Every function here is a service: it opens the transaction, locks the prescription row (``select_for_update``;
+always patient first, then prescription), checks the state (``prescriptions.workflow``) and the actor's right to
+act at that centre (``prescriptions.permissions``), writes, and records the audit event in the same transaction
+(``prescriptions.events``). Views, forms and tasks call these and nothing else.
+"""
+
+from ..permissions import ensure_may, may
+from ._common import _lock, prescription_for
+from .corrections import record_mark_entered_in_error
+from .course import administration_record, prescription_stop
+from .dispensing import dispensation_record, dispensing_refuse
+from .safety import adverse_event_record, lab_result_record, outcome_record
+from .shortages import shortage_record, shortage_update
+from .submission import (
+    Consent,
+    PatientData,
+    check_prescribed_at,
+    evaluate_assessment,
+    plain_json,
+    prescription_submit,
+    prescription_submit_validated,
+)
+
+__all__ = [
+    "Consent",
+    "PatientData",
+    "_lock",
+    "administration_record",
+    "adverse_event_record",
+    "check_prescribed_at",
+    "dispensation_record",
+    "dispensing_refuse",
+    "ensure_may",
+    "evaluate_assessment",
+    "lab_result_record",
+    "may",
+    "outcome_record",
+    "plain_json",
+    "prescription_for",
+    "prescription_stop",
+    "prescription_submit",
+    "prescription_submit_validated",
+    "record_mark_entered_in_error",
+    "shortage_record",
+    "shortage_update",
+]

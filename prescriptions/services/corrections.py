@@ -1,0 +1,85 @@
+"""Records entered in error: flagged, never deleted (the audit keeps them); the right one is recorded anew."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registry.calendar import rome_date
+from registry.errors import Conflict, InvalidInput, NotFound
+
+from .. import events, workflow
+from ..codes import ConflictCode
+from ..models import Administration, AdverseEvent, Dispensation, LabResult, Outcome, Prescription
+from ..permissions import ensure_may_correct
+from ._common import _lock
+
+CORRECTABLE = {
+    "lab_result": LabResult,
+    "adverse_event": AdverseEvent,
+    "outcome": Outcome,
+    "administration": Administration,
+    "dispensation": Dispensation,
+}
+# Correcting one of these recounts the course.
+COUNTED = ("administration", "dispensation")
+
+
+def _recount_course(prescription: Prescription) -> None:
+    """Counters, course days and status from the records still standing (after a correction)."""
+    doses = list(prescription.administrations.filter(entered_in_error_at__isnull=True).order_by("administered_on"))
+    prescription.syringes_dispensed = sum(
+        prescription.dispensations.filter(entered_in_error_at__isnull=True).values_list("syringes", flat=True)
+    )
+    prescription.doses_administered = len(doses)
+    prescription.first_dose_on = doses[0].administered_on if doses else None
+    prescription.last_dose_on = doses[-1].administered_on if doses else None
+    for dose in doses:
+        # The day of the course is derived from day 1, which a corrected first dose moves.
+        course_day = (dose.administered_on - prescription.first_dose_on).days + 1
+        if dose.course_day != course_day:
+            Administration.objects.filter(pk=dose.pk).update(course_day=course_day)
+    prescription.status = workflow.status_after_recount(
+        prescription.status,
+        doses_administered=prescription.doses_administered,
+        syringes_dispensed=prescription.syringes_dispensed,
+    )
+    prescription.save(
+        update_fields=["syringes_dispensed", "doses_administered", "first_dose_on", "last_dose_on", "status"]
+    )
+
+
+@transaction.atomic
+def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str, record_id, reason: str):
+    """Mark a record as entered in error: it stays, flagged, for the audit; the right one is recorded anew.
+
+    Correcting a dose or a dispensation recounts the course (doses, syringes, day 1, status) under the lock.
+    A dispensation whose syringes were already injected cannot be withdrawn.
+    """
+    prescription = _lock(prescription)
+    now = timezone.now()
+    model = CORRECTABLE.get(kind)
+    if model is None:
+        raise InvalidInput({"kind": _("Unknown kind of record.")})
+    ensure_may_correct(user, prescription, kind, rome_date(now))
+    if not reason.strip():
+        raise InvalidInput({"reason": _("Say why the record is in error.")})
+    record = model.objects.filter(prescription=prescription, pk=record_id, entered_in_error_at__isnull=True).first()
+    if record is None:
+        raise NotFound()
+    if kind in COUNTED:
+        workflow.require_counts_correctable(prescription)
+    if kind == "dispensation" and prescription.syringes_dispensed - record.syringes < prescription.doses_administered:
+        raise Conflict(
+            ConflictCode.SYRINGES_ALREADY_USED,
+            _("%(doses)d doses were given: the dispensation of %(syringes)d syringes cannot be withdrawn.")
+            % {"doses": prescription.doses_administered, "syringes": record.syringes},
+        )
+    record.entered_in_error_at = now
+    record.entered_in_error_reason = reason
+    record.save(update_fields=["entered_in_error_at", "entered_in_error_reason"])
+    counters_before = None
+    if kind in COUNTED:
+        counters_before = events.snapshot(prescription, events.COURSE_COUNTERS)
+        _recount_course(prescription)
+    events.entered_in_error(user, prescription, kind=kind, record=record, counters_before=counters_before)
+    return record

@@ -1,0 +1,123 @@
+"""Safety and outcomes: adverse events, lab results and the WHO-CPS at day 14 and 28."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registry.calendar import rome_date
+from registry.errors import Conflict, InvalidInput
+
+from .. import events, workflow
+from ..codes import ConflictCode
+from ..models import AdverseEvent, LabResult, Outcome, Prescription
+from ..permissions import ensure_may
+from ..workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
+from ._common import _lock
+from .course import CLOCK_TOLERANCE
+
+
+@transaction.atomic
+def adverse_event_record(
+    *,
+    user,
+    prescription: Prescription,
+    category: str,
+    serious: bool,
+    onset_date: date,
+    description: str,
+    reported_to_pharmacovigilance: bool,
+) -> AdverseEvent:
+    prescription = _lock(prescription)
+    now = timezone.now()
+    ensure_may(user, prescription, workflow.ADVERSE_EVENT, today=rome_date(now))
+    workflow.require_status(prescription, workflow.ADVERSE_EVENT)
+    if onset_date > rome_date(now):
+        raise InvalidInput({"onset_date": _("The onset cannot be in the future.")})
+    if onset_date < rome_date(prescription.prescribed_at):
+        raise InvalidInput({"onset_date": _("The onset cannot come before the prescription.")})
+    event = AdverseEvent.objects.create(
+        prescription=prescription,
+        category=category,
+        serious=serious,
+        onset_date=onset_date,
+        description=description,
+        reported_to_pharmacovigilance=reported_to_pharmacovigilance,
+        recorded_by=user,
+        recorded_at=now,
+    )
+    events.adverse_event_recorded(user, prescription, event)
+    return event
+
+
+@transaction.atomic
+def lab_result_record(
+    *,
+    user,
+    prescription: Prescription,
+    test: str,
+    value: Decimal,
+    upper_limit_normal: Decimal | None,
+    collected_at: datetime,
+) -> LabResult:
+    prescription = _lock(prescription)
+    now = timezone.now()
+    ensure_may(user, prescription, workflow.LAB_RESULT, today=rome_date(now))
+    workflow.require_status(prescription, workflow.LAB_RESULT)
+    if collected_at > now + CLOCK_TOLERANCE:
+        raise InvalidInput({"collected_at": _("A sample cannot be collected in the future.")})
+    if test == "anc" and upper_limit_normal is not None:
+        raise InvalidInput({"upper_limit_normal": _("An ANC is judged on its value, not on a ULN.")})
+    result = LabResult.objects.create(
+        prescription=prescription,
+        test=test,
+        value=value,
+        upper_limit_normal=upper_limit_normal,
+        collected_at=collected_at,
+        recorded_by=user,
+        recorded_at=now,
+    )
+    events.lab_result_recorded(user, prescription, result)
+    return result
+
+
+@transaction.atomic
+def outcome_record(*, prescriber, prescription: Prescription, day: int, who_cps: int, assessed_on: date) -> Outcome:
+    """WHO-CPS at day 14 or 28; day 1 is the first dose's date; one per day."""
+    prescription = _lock(prescription)
+    now = timezone.now()
+    ensure_may(prescriber, prescription, workflow.OUTCOME, today=rome_date(now))
+    if day not in OUTCOME_DAYS:
+        raise InvalidInput({"day": _("The outcome is recorded at day 14 or day 28.")})
+    if not WHO_CPS_MIN <= who_cps <= WHO_CPS_MAX:
+        raise InvalidInput({"who_cps": _("The WHO Clinical Progression Scale runs from 0 to 10.")})
+    if prescription.first_dose_on is None:
+        raise Conflict(ConflictCode.NO_DOSE_GIVEN, _("No dose was ever given: there is no course to follow up."))
+    workflow.require_status(prescription, workflow.OUTCOME)
+    if assessed_on > rome_date(now):
+        raise InvalidInput({"assessed_on": _("An outcome cannot be assessed in the future.")})
+    due = prescription.first_dose_on + timedelta(days=day - 1)
+    if assessed_on < due:
+        raise InvalidInput(
+            {
+                "assessed_on": _("Day %(day)d of this course is %(due)s: the outcome cannot be assessed before.")
+                % {"day": day, "due": due.isoformat()}
+            }
+        )
+    if prescription.outcomes.filter(day=day, entered_in_error_at__isnull=True).exists():
+        raise Conflict(
+            ConflictCode.OUTCOME_ALREADY_RECORDED,
+            _("The day-%(day)d outcome is already recorded.") % {"day": day},
+        )
+    outcome = Outcome.objects.create(
+        prescription=prescription,
+        day=day,
+        who_cps=who_cps,
+        assessed_on=assessed_on,
+        recorded_by=prescriber,
+        recorded_at=now,
+    )
+    events.outcome_recorded(prescriber, prescription, outcome)
+    return outcome

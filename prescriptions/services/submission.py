@@ -1,0 +1,195 @@
+"""Submitting a prescription: the engine decides; eligible awaits dispensing, refused is kept as ``rejected``."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registry.calendar import rome_date
+from registry.errors import Conflict, InvalidInput
+from registry.models import Centre, Patient
+from registry.permissions import ensure_may_prescribe_at
+from registry.services import patient_get_or_create
+
+from .. import eligibility, events
+from ..assessment import criteria_for, to_assessment
+from ..codes import ConflictCode
+from ..models import ACTIVE_STATUSES, CriterionOutcome, Prescription, PrescriptionStatus
+from ..selectors import shortage_periods
+from ..workflow import LATE_REGISTRATION_DAYS
+
+
+@dataclass(frozen=True)
+class PatientData:
+    """Who the prescription is for, as the prescriber enters it (the registry keeps only a pseudonym)."""
+
+    fiscal_code: str
+    birth_date: date
+    sex: str
+    weight_kg: Decimal | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "PatientData":
+        return cls(
+            fiscal_code=data["fiscal_code"],
+            birth_date=data["birth_date"],
+            sex=data["sex"],
+            weight_kg=data.get("weight_kg"),
+        )
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The written informed consent L.648 requires: who gave it and on which day (default: the prescription's)."""
+
+    given_by: str
+    given_on: date | None = None
+
+
+def evaluate_assessment(assessment: eligibility.Assessment) -> eligibility.Verdict:
+    """The one path from an assessment to a verdict, for the dry run and the submission alike."""
+    criteria = criteria_for(assessment.assessed_at)
+    return eligibility.evaluate(assessment, criteria=criteria, shortages=shortage_periods())
+
+
+def check_prescribed_at(prescribed_at: datetime, *, now: datetime) -> None:
+    if prescribed_at > now:
+        raise InvalidInput({"prescribed_at": _("A prescription cannot be dated in the future.")})
+    if prescribed_at < now - timedelta(days=LATE_REGISTRATION_DAYS):
+        raise InvalidInput(
+            {
+                "prescribed_at": _("A late registration may go back at most %(days)d days.")
+                % {"days": LATE_REGISTRATION_DAYS}
+            }
+        )
+
+
+class _PlainJSONEncoder(DjangoJSONEncoder):
+    """Decimals as JSON numbers, as the API renders them; UUIDs and dates as strings."""
+
+    def default(self, o):
+        if isinstance(o, Decimal):
+            return float(o)
+        return super().default(o)
+
+
+def plain_json(data):
+    """Plain JSON, as stored for the assessment record and for idempotent replays."""
+    return json.loads(json.dumps(data, cls=_PlainJSONEncoder))
+
+
+def prescription_submit(
+    *,
+    prescriber,
+    centre: Centre,
+    patient: PatientData,
+    assessment: eligibility.Assessment,
+    consent: Consent,
+    prescribed_at: datetime | None = None,
+    assessment_record: dict | None = None,
+    now: datetime | None = None,
+) -> Prescription:
+    """Register a request: the engine decides, refused requests are kept as ``rejected``.
+
+    ``prescribed_at`` defaults to ``now`` (itself the clock's); a late registration goes back at most
+    ``LATE_REGISTRATION_DAYS``, and the prescriber's authorisation is judged on its Rome day.
+    ``assessment_record`` is the assessment as received (JSON), kept with the verdict (default: the
+    engine's ``assessment`` as plain JSON).
+    """
+    now = now or timezone.now()
+    prescribed_at = prescribed_at or now
+    check_prescribed_at(prescribed_at, now=now)
+    if consent.given_on is not None and consent.given_on > rome_date(now):
+        raise InvalidInput({"consent_date": _("The consent cannot be dated in the future.")})
+    ensure_may_prescribe_at(prescriber, centre, rome_date(prescribed_at))
+    verdict = evaluate_assessment(assessment)
+    if assessment_record is None:
+        assessment_record = plain_json(asdict(assessment))
+
+    try:
+        with transaction.atomic():
+            try:
+                patient_row = patient_get_or_create(
+                    actor=prescriber, fiscal_code=patient.fiscal_code, birth_date=patient.birth_date, sex=patient.sex
+                )
+            except InvalidInput as exc:
+                raise _under_patient(exc) from None
+            # Submissions for one patient queue here, so only one can find no active course.
+            Patient.objects.select_for_update().get(pk=patient_row.pk)
+            if verdict.eligible:
+                _ensure_no_active_course(patient_row)
+            prescription = Prescription.objects.create(
+                patient=patient_row,
+                centre=centre,
+                prescriber=prescriber,
+                status=PrescriptionStatus.AWAITING_DISPENSING if verdict.eligible else PrescriptionStatus.REJECTED,
+                prescribed_at=prescribed_at,
+                registered_at=now,
+                criteria_version=verdict.criteria_version,
+                eligible=verdict.eligible,
+                eligibility=verdict.as_dict(),
+                assessment=assessment_record,
+                pao2_fio2_ratio=verdict.pao2_fio2_ratio.quantize(Decimal("0.01")),
+                weight_kg=patient.weight_kg,
+                consent_given_by=consent.given_by,
+                consent_date=consent.given_on or rome_date(prescribed_at),
+            )
+            CriterionOutcome.objects.bulk_create(
+                CriterionOutcome(prescription=prescription, code=result.code, outcome=result.outcome)
+                for result in verdict.results
+            )
+            events.prescription_submitted(prescriber, prescription, failed_criteria=verdict.failed_codes)
+    except IntegrityError as exc:
+        # The conditional unique constraint caught a race the lock did not (belt and braces).
+        if "one_active_course_per_patient" in str(exc):
+            raise Conflict(ConflictCode.ACTIVE_COURSE, _("This patient already has an active course.")) from None
+        raise
+    return prescription
+
+
+def _under_patient(exc: InvalidInput) -> InvalidInput:
+    """The patient's errors nested under ``patient``, where the submission's body has them (API: 400).
+
+    ``InvalidInput`` flattens its values to lists, so the nested shape is set after construction.
+    """
+    nested = InvalidInput({})
+    nested.errors = {"patient": exc.errors}
+    nested.args = (str(nested.errors),)
+    return nested
+
+
+def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) -> Prescription:
+    """A submission validated by ``PrescriptionSubmitSerializer``, from the API or the page alike.
+
+    The assessment defaults to ``prescribed_at`` and the consent to its day; only the validated
+    assessment is kept as the record (unknown keys a client sends are never stored).
+    """
+    now = timezone.now()
+    prescribed_at = data["prescribed_at"] or now
+    assessment = to_assessment(data["assessment"], default_assessed_at=prescribed_at, patient=data["patient"])
+    return prescription_submit(
+        prescriber=prescriber,
+        centre=centre,
+        patient=PatientData.from_dict(data["patient"]),
+        assessment=assessment,
+        consent=Consent(given_by=data["consent_given_by"], given_on=data["consent_date"]),
+        prescribed_at=prescribed_at,
+        assessment_record=plain_json({**data["assessment"], "assessed_at": assessment.assessed_at}),
+        now=now,
+    )
+
+
+def _ensure_no_active_course(patient: Patient) -> None:
+    active = Prescription.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).first()
+    if active is not None:
+        raise Conflict(
+            ConflictCode.ACTIVE_COURSE,
+            _("This patient already has an active course (prescription %(id)s, %(status)s).")
+            % {"id": active.pk, "status": active.get_status_display()},
+        )
