@@ -18,6 +18,7 @@ from uuid import UUID
 from django.db import models, transaction
 from django.utils import timezone
 
+from .audit_actions import AuditAction
 from .models import AuditEvent
 
 GENESIS_HASH = ""
@@ -73,8 +74,13 @@ def object_label(obj: models.Model) -> str:
     return obj._meta.label_lower
 
 
-def audit_record(*, actor, action: str, obj: models.Model, changes: dict | None = None) -> AuditEvent:
-    """Append an event to ``obj``'s chain. Must run inside the service's transaction."""
+def audit_record(*, actor, action: AuditAction | str, obj: models.Model, changes: dict | None = None) -> AuditEvent:
+    """Append an event to ``obj``'s chain. Must run inside the service's transaction.
+
+    ``action`` is an :class:`AuditAction`; a plain string is accepted only if it is the value of one
+    (anything else raises ``ValueError`` before anything is written).
+    """
+    action = AuditAction(action)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the service's transaction")
     object_type = object_label(obj)
@@ -97,7 +103,7 @@ def audit_record(*, actor, action: str, obj: models.Model, changes: dict | None 
         occurred_at=occurred_at,
         actor_id=actor_id,
         actor_username=actor_username,
-        action=action,
+        action=action.value,
         object_type=object_type,
         object_id=object_id,
         sequence=sequence,
@@ -107,7 +113,7 @@ def audit_record(*, actor, action: str, obj: models.Model, changes: dict | None 
         occurred_at=occurred_at,
         actor_id=actor_id,
         actor_username=actor_username,
-        action=action,
+        action=action.value,
         object_type=object_type,
         object_id=object_id,
         sequence=sequence,

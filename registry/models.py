@@ -155,17 +155,17 @@ class StaffProfile(models.Model):
             # Each role names exactly the place it works at.
             models.CheckConstraint(
                 condition=(
-                    Q(role="nurse", centre__isnull=False, pharmacy__isnull=True, region__isnull=True)
-                    | Q(role="prescriber", pharmacy__isnull=True, region__isnull=True)
-                    | Q(role="pharmacist", pharmacy__isnull=False, centre__isnull=True, region__isnull=True)
+                    Q(role=Role.NURSE, centre__isnull=False, pharmacy__isnull=True, region__isnull=True)
+                    | Q(role=Role.PRESCRIBER, pharmacy__isnull=True, region__isnull=True)
+                    | Q(role=Role.PHARMACIST, pharmacy__isnull=False, centre__isnull=True, region__isnull=True)
                     | Q(
-                        role="regional_officer",
+                        role=Role.REGIONAL_OFFICER,
                         region__isnull=False,
                         centre__isnull=True,
                         pharmacy__isnull=True,
                     )
                     | Q(
-                        role__in=["national", "administrator"],
+                        role__in=[Role.NATIONAL, Role.ADMINISTRATOR],
                         region__isnull=True,
                         centre__isnull=True,
                         pharmacy__isnull=True,

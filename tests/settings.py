@@ -20,3 +20,11 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 # Tasks run in-process unless a test starts a real worker (the `live_celery_worker` fixture
 # turns this off): a test never leaves messages behind in a shared broker.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# `pytest -n N` (pytest-xdist) runs N processes side by side against the same Redis: each names its own
+# cache keys and Celery queue after its worker id (gw0, gw1, …), so one worker's live Celery worker never takes
+# another's tasks and clearing the cache between tests removes only this worker's keys. (pytest-django already
+# gives each worker its own test database, test_<name>_gw0, …)
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+CACHES["default"]["KEY_PREFIX"] = f"registry-test-{XDIST_WORKER}"  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"registry-test-{XDIST_WORKER}"

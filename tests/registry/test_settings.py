@@ -97,3 +97,44 @@ def test_the_test_database_runs_with_the_options_of_its_backend():
         # Persistent connections are checked before reuse, so a restarted server is no 500.
         assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
         assert "transaction_mode" not in connection.settings_dict.get("OPTIONS", {})
+
+
+# --- Parallel test processes (pytest -n) ---------------------------------------------------------------
+
+PRINT_WORKER_NAMES = (
+    "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'; "
+    "import tests.settings as s; print(s.CACHES['default']['KEY_PREFIX'], s.CELERY_TASK_DEFAULT_QUEUE)"
+)
+
+
+def test_each_xdist_worker_has_its_own_cache_prefix_and_celery_queue():
+    names = {}
+    for worker in ("gw0", "gw1"):
+        result = run_settings(
+            {"PYTEST_XDIST_WORKER": worker, "CACHE_URL": "redis://127.0.0.1:6379/2"}, PRINT_WORKER_NAMES
+        )
+        assert result.returncode == 0, result.stderr
+        names[worker] = result.stdout.split()
+    assert names["gw0"] == ["registry-test-gw0", "registry-test-gw0"]
+    assert names["gw1"] == ["registry-test-gw1", "registry-test-gw1"]
+
+
+@pytest.mark.services
+def test_clearing_the_cache_between_tests_leaves_other_workers_keys(redis_broker_url):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from tests.conftest import clear_own_cache
+
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        pytest.skip("the cache is in-process here (set CACHE_URL=redis://…): nobody else can see it")
+    neighbour = RedisCache(cache._servers[0], {"KEY_PREFIX": "registry-test-neighbour"})
+    neighbour.set("throttle", 1, timeout=60)
+    cache.set("throttle", 1, timeout=60)
+    try:
+        clear_own_cache()
+        assert cache.get("throttle") is None
+        assert neighbour.get("throttle") == 1
+    finally:
+        neighbour.delete("throttle")
