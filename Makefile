@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes for `make test` (pytest-xdist): auto = one per CPU; 0 runs the suite in this process.
+PYTEST_WORKERS ?= auto
 # The demo: SQLite under var/, tasks in-process, debug on. Override any of these from the environment.
 DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
@@ -35,7 +37,7 @@ run: seed
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 lint: install-dev
 	$(BIN)/ruff check .

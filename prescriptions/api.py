@@ -16,9 +16,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from registry.access_log import access_log_record
 from registry.calendar import rome_date
 from registry.errors import NotFound
-from registry.models import Role
+from registry.models import AccessKind, Role
 from registry.permissions import ensure_role
 
 from . import permissions, selectors, services, workflow
@@ -172,6 +173,7 @@ def _detail_response(request, prescription_id, code=status.HTTP_200_OK):
     view = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
     if view is None:
         raise NotFound()
+    access_log_record(user=request.user, obj=view, kind=AccessKind.PRESCRIPTION_API)
     return Response(PrescriptionDetailSerializer(view).data, status=code)
 
 
@@ -328,4 +330,5 @@ class PrescriptionFhirView(APIView):
         view = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
         if view is None:
             raise NotFound()
+        access_log_record(user=request.user, obj=view, kind=AccessKind.PRESCRIPTION_FHIR)
         return Response(prescription_bundle(view), content_type=FHIR_JSON)

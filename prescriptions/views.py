@@ -26,9 +26,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from registry.access_log import access_log_record
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import Role
+from registry.models import AccessKind, Role
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
 from registry.selectors import centre_list
 
@@ -388,6 +389,7 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
     prescription = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
     if prescription is None:
         raise Http404
+    access_log_record(user=request.user, obj=prescription, kind=AccessKind.PRESCRIPTION_PAGE)
     names = list(prescription.allowed_actions)
     if bound is not None and bound[0] not in names:
         # A refused action stays on the page, with its error, even if the state no longer allows it.

@@ -13,7 +13,17 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .errors import InvalidInput
-from .models import AuditEvent, Centre, CentreDesignation, Pharmacy, PrescriberAuthorisation, Region, Role
+from .models import (
+    AccessLog,
+    AuditAnchor,
+    AuditEvent,
+    Centre,
+    CentreDesignation,
+    Pharmacy,
+    PrescriberAuthorisation,
+    Region,
+    Role,
+)
 from .permissions import PermissionDenied, actor_for
 
 User = get_user_model()
@@ -212,3 +222,61 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return actor_for(request.user).is_admin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(ReadOnlyAdmin):
+    """Read-only, administrators only: the signed anchors of the audit chains' heads."""
+
+    list_display = ["id", "created_at", "last_event_id", "event_count"]
+    exclude = ["heads"]
+    readonly_fields = ["created_at", "last_event_id", "event_count", "previous_signature", "signature"]
+
+    def has_module_permission(self, request):
+        return actor_for(request.user).is_admin
+
+    def has_view_permission(self, request, obj=None):
+        return actor_for(request.user).is_admin
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Who read which patient record: administrators see every entry, a regional officer their region's."""
+
+    list_display = ["occurred_at", "username", "kind", "object_type", "object_id", "region"]
+    list_filter = ["kind", "region"]
+    search_fields = ["object_id", "username"]
+    date_hierarchy = "occurred_at"
+
+    def _may_read(self, request) -> bool:
+        actor = actor_for(request.user)
+        return actor.is_admin or actor.role == Role.REGIONAL_OFFICER
+
+    def has_module_permission(self, request):
+        return self._may_read(request)
+
+    def has_view_permission(self, request, obj=None):
+        if not self._may_read(request):
+            return False
+        actor = actor_for(request.user)
+        return obj is None or actor.is_admin or obj.region_id == actor.region_id
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("region")
+        actor = actor_for(request.user)
+        if actor.is_admin:
+            return queryset
+        if actor.role == Role.REGIONAL_OFFICER:
+            return queryset.filter(region_id=actor.region_id)
+        return queryset.none()

@@ -9,8 +9,8 @@ class RegistryConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from .admin_groups import sync_role_groups
         from .regions import ensure_regions
-        from .roles import sync_role_groups
 
         post_migrate.connect(ensure_regions, sender=self)
         # Not limited to this app: the groups also hold permissions of apps migrated after it.

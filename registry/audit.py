@@ -1,13 +1,19 @@
-"""The audit trail: append-only, hash-chained per object.
+"""The audit trail: append-only, hash-chained per object, keyed.
 
 Services call :func:`audit_record` inside their transaction, after locking the
 object they change; the event therefore commits or rolls back with the write it
 describes. Each object has its own chain (``sequence`` 1, 2, …), so unrelated
 writes never wait for one another; two writers racing on one object collide on
 the unique (object, sequence) constraint instead of forking the chain.
+
+Each hash is an HMAC-SHA256 under ``AUDIT_HMAC_KEY``, a key kept outside the database: someone who can write
+the table (its owner, a restored dump, a stolen backup) but does not hold the key cannot recompute a hash after
+changing a row. What a valid chain cannot show (its last events deleted, a whole chain gone) is caught by the
+signed anchors of ``registry.audit_anchors``.
 """
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +21,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from .audit_actions import AuditAction
 from .models import AuditEvent
 
 GENESIS_HASH = ""
@@ -38,7 +46,16 @@ def to_audit_json(changes: dict) -> dict:
     return json.loads(json.dumps(changes, default=_json_default))
 
 
-def compute_hash(
+def audit_key() -> bytes:
+    return settings.AUDIT_HMAC_KEY.encode()
+
+
+def keyed_digest(payload: str, *, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of ``payload`` under the audit key (or ``key``), as 64 hex digits."""
+    return hmac.new(key if key is not None else audit_key(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _payload(
     *,
     previous_hash: str,
     occurred_at: datetime,
@@ -50,7 +67,7 @@ def compute_hash(
     sequence: int,
     changes: dict,
 ) -> str:
-    payload = json.dumps(
+    return json.dumps(
         {
             "previous_hash": previous_hash,
             "occurred_at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
@@ -66,15 +83,44 @@ def compute_hash(
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def compute_hash(*, key: bytes | None = None, **fields) -> str:
+    """The keyed hash of an event: HMAC-SHA256 under ``AUDIT_HMAC_KEY`` of every field and the previous hash."""
+    return keyed_digest(_payload(**fields), key=key)
+
+
+def unkeyed_hash(**fields) -> str:
+    """The plain SHA-256 the trail used before its hashes were keyed (read only by migration 0005)."""
+    return hashlib.sha256(_payload(**fields).encode()).hexdigest()
+
+
+def event_fields(event) -> dict:
+    """What an event's hash covers, read from a stored row."""
+    return {
+        "previous_hash": event.previous_hash,
+        "occurred_at": event.occurred_at,
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "sequence": event.sequence,
+        "changes": event.changes,
+    }
 
 
 def object_label(obj: models.Model) -> str:
     return obj._meta.label_lower
 
 
-def audit_record(*, actor, action: str, obj: models.Model, changes: dict | None = None) -> AuditEvent:
-    """Append an event to ``obj``'s chain. Must run inside the service's transaction."""
+def audit_record(*, actor, action: AuditAction | str, obj: models.Model, changes: dict | None = None) -> AuditEvent:
+    """Append an event to ``obj``'s chain. Must run inside the service's transaction.
+
+    ``action`` is an :class:`AuditAction`; a plain string is accepted only if it is the value of one
+    (anything else raises ``ValueError`` before anything is written).
+    """
+    action = AuditAction(action)
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the service's transaction")
     object_type = object_label(obj)
@@ -97,7 +143,7 @@ def audit_record(*, actor, action: str, obj: models.Model, changes: dict | None 
         occurred_at=occurred_at,
         actor_id=actor_id,
         actor_username=actor_username,
-        action=action,
+        action=action.value,
         object_type=object_type,
         object_id=object_id,
         sequence=sequence,
@@ -107,7 +153,7 @@ def audit_record(*, actor, action: str, obj: models.Model, changes: dict | None 
         occurred_at=occurred_at,
         actor_id=actor_id,
         actor_username=actor_username,
-        action=action,
+        action=action.value,
         object_type=object_type,
         object_id=object_id,
         sequence=sequence,
@@ -141,6 +187,7 @@ def verify_chains(events=None) -> Iterator[BrokenLink]:
     """Recompute every chain, yielding each broken link (streamed, constant memory)."""
     queryset = events if events is not None else AuditEvent.objects.all()
     queryset = queryset.order_by("object_type", "object_id", "sequence")
+    hmac_key = audit_key()
     current_object = None
     previous_hash = GENESIS_HASH
     expected_sequence = 1
@@ -167,18 +214,8 @@ def verify_chains(events=None) -> Iterator[BrokenLink]:
                 "does not point at the hash of the event before it",
             )
         else:
-            recomputed = compute_hash(
-                previous_hash=event.previous_hash,
-                occurred_at=event.occurred_at,
-                actor_id=event.actor_id,
-                actor_username=event.actor_username,
-                action=event.action,
-                object_type=event.object_type,
-                object_id=event.object_id,
-                sequence=event.sequence,
-                changes=event.changes,
-            )
-            if recomputed != event.entry_hash:
+            recomputed = compute_hash(key=hmac_key, **event_fields(event))
+            if not hmac.compare_digest(recomputed, event.entry_hash):
                 yield BrokenLink(
                     event.id,
                     event.object_type,

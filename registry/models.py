@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -155,17 +156,17 @@ class StaffProfile(models.Model):
             # Each role names exactly the place it works at.
             models.CheckConstraint(
                 condition=(
-                    Q(role="nurse", centre__isnull=False, pharmacy__isnull=True, region__isnull=True)
-                    | Q(role="prescriber", pharmacy__isnull=True, region__isnull=True)
-                    | Q(role="pharmacist", pharmacy__isnull=False, centre__isnull=True, region__isnull=True)
+                    Q(role=Role.NURSE, centre__isnull=False, pharmacy__isnull=True, region__isnull=True)
+                    | Q(role=Role.PRESCRIBER, pharmacy__isnull=True, region__isnull=True)
+                    | Q(role=Role.PHARMACIST, pharmacy__isnull=False, centre__isnull=True, region__isnull=True)
                     | Q(
-                        role="regional_officer",
+                        role=Role.REGIONAL_OFFICER,
                         region__isnull=False,
                         centre__isnull=True,
                         pharmacy__isnull=True,
                     )
                     | Q(
-                        role__in=["national", "administrator"],
+                        role__in=[Role.NATIONAL, Role.ADMINISTRATOR],
                         region__isnull=True,
                         centre__isnull=True,
                         pharmacy__isnull=True,
@@ -265,3 +266,74 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"
+
+
+class AuditAnchor(models.Model):
+    """A signed record of the audit chains' heads at one moment, kept outside the audited table.
+
+    Each anchor lists the head (position and hash) of every chain that changed since the anchor before it and
+    how many events the trail held up to ``last_event_id``; its ``signature`` (HMAC under ``AUDIT_HMAC_KEY``)
+    covers all of that and the previous anchor's signature. ``verify_audit`` compares the trail with the
+    anchors, so deleting the last events of a chain, a whole chain or the whole table is found even though
+    what is left forms intact chains. Each anchor is also appended to a file under ``AUDIT_ANCHOR_DIR``.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(_("when"))
+    last_event_id = models.BigIntegerField(_("last event anchored"))
+    event_count = models.BigIntegerField(_("events up to the last one anchored"))
+    heads = models.JSONField(_("chain heads"), default=dict)
+    previous_signature = models.CharField(max_length=64, blank=True)
+    signature = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("audit anchor")
+        verbose_name_plural = _("audit anchors")
+        constraints = [
+            # Two anchor runs at once: one fails, the anchors never fork.
+            models.UniqueConstraint(fields=["previous_signature"], name="audit_anchor_single_successor"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} #{self.last_event_id}"
+
+
+class AccessKind(models.TextChoices):
+    PRESCRIPTION_PAGE = "prescription.page", _("prescription page")
+    PRESCRIPTION_API = "prescription.api", _("prescription (API)")
+    PRESCRIPTION_FHIR = "prescription.fhir", _("prescription (FHIR export)")
+    REPORT_FILE = "report.file", _("report file download")
+
+
+class AccessLog(models.Model):
+    """Who read which patient record or per-patient file, and when (not hash-chained: it is high volume).
+
+    Written by ``registry.access_log.access_log_record`` from the views; ``region`` is the region the record
+    belongs to (none for a whole-country file), so a regional officer sees their region's entries.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    username = models.CharField(_("who"), max_length=150, blank=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=AccessKind.choices)
+    object_type = models.CharField(_("object type"), max_length=80)
+    object_id = models.CharField(_("object id"), max_length=64)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("read access")
+        verbose_name_plural = _("read accesses")
+        indexes = [
+            models.Index(fields=["occurred_at"], name="access_occurred_at"),
+            models.Index(fields=["object_type", "object_id"], name="access_object"),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.username} {self.get_kind_display()} {self.object_id}"

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import Centre, CentreDesignation, PrescriberAuthorisation, Region
+from .models import Centre, CentreDesignation, PrescriberAuthorisation, Region, Role
 from .permissions import actor_for, authorised_centres, region_scope, today, visible_centres
 
 
@@ -37,8 +37,8 @@ def authorisation_list(*, user) -> QuerySet[PrescriberAuthorisation]:
     authorisations = PrescriberAuthorisation.objects.select_related("prescriber", "centre", "granted_by")
     if actor.is_admin:
         return authorisations
-    if actor.role == "regional_officer":
+    if actor.role == Role.REGIONAL_OFFICER:
         return authorisations.filter(centre__region_id=actor.region_id)
-    if actor.role == "prescriber":
+    if actor.role == Role.PRESCRIBER:
         return authorisations.filter(prescriber=user)
     return authorisations.none()

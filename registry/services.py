@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .audit import audit_record, diff
+from . import events
 from .errors import InvalidInput
 from .models import (
     Centre,
@@ -36,10 +36,6 @@ def check_period(start: date, end: date | None, *, end_field: str = "valid_to") 
         raise InvalidInput({end_field: _("The end of the period cannot come before its start.")})
 
 
-def _snapshot(obj, fields) -> dict:
-    return {field: getattr(obj, field) for field in fields}
-
-
 # --- Pharmacies and centres ------------------------------------------------------
 
 
@@ -49,7 +45,7 @@ def pharmacy_create(*, actor, region: Region, name: str) -> Pharmacy:
     if Pharmacy.objects.filter(region=region, name=name).exists():
         raise InvalidInput({"name": _("This region already has a pharmacy with this name.")})
     pharmacy = Pharmacy.objects.create(region=region, name=name)
-    audit_record(actor=actor, action="pharmacy.create", obj=pharmacy, changes={"region": region.pk, "name": name})
+    events.pharmacy_created(actor, pharmacy)
     return pharmacy
 
 
@@ -59,10 +55,10 @@ def pharmacy_update(*, actor, pharmacy: Pharmacy, name: str) -> Pharmacy:
     ensure_manages_region(actor, pharmacy.region_id)
     if Pharmacy.objects.filter(region_id=pharmacy.region_id, name=name).exclude(pk=pharmacy.pk).exists():
         raise InvalidInput({"name": _("This region already has a pharmacy with this name.")})
-    before = _snapshot(pharmacy, ["name"])
+    before = events.snapshot(pharmacy, ["name"])
     pharmacy.name = name
     pharmacy.save(update_fields=["name"])
-    audit_record(actor=actor, action="pharmacy.update", obj=pharmacy, changes=diff(before, {"name": name}))
+    events.pharmacy_updated(actor, pharmacy, before=before)
     return pharmacy
 
 
@@ -78,12 +74,7 @@ def centre_create(*, actor, region: Region, name: str, pharmacy: Pharmacy | None
     if Centre.objects.filter(region=region, name=name).exists():
         raise InvalidInput({"name": _("This region already has a centre with this name.")})
     centre = Centre.objects.create(region=region, name=name, pharmacy=pharmacy)
-    audit_record(
-        actor=actor,
-        action="centre.create",
-        obj=centre,
-        changes={"region": region.pk, "name": name, "pharmacy": pharmacy.pk if pharmacy else None},
-    )
+    events.centre_created(actor, centre)
     return centre
 
 
@@ -94,16 +85,11 @@ def centre_update(*, actor, centre: Centre, name: str, pharmacy: Pharmacy | None
     _check_pharmacy_in_region(pharmacy, centre.region_id)
     if Centre.objects.filter(region_id=centre.region_id, name=name).exclude(pk=centre.pk).exists():
         raise InvalidInput({"name": _("This region already has a centre with this name.")})
-    before = _snapshot(centre, ["name", "pharmacy_id"])
+    before = events.snapshot(centre, ["name", "pharmacy_id"])
     centre.name = name
     centre.pharmacy = pharmacy
     centre.save(update_fields=["name", "pharmacy"])
-    audit_record(
-        actor=actor,
-        action="centre.update",
-        obj=centre,
-        changes=diff(before, {"name": name, "pharmacy_id": pharmacy.pk if pharmacy else None}),
-    )
+    events.centre_updated(actor, centre, before=before)
     return centre
 
 
@@ -126,17 +112,7 @@ def centre_designate(
         act_reference=act_reference,
         designated_by=actor,
     )
-    audit_record(
-        actor=actor,
-        action="designation.create",
-        obj=designation,
-        changes={
-            "centre": centre.pk,
-            "valid_from": valid_from,
-            "valid_to": valid_to,
-            "act_reference": act_reference,
-        },
-    )
+    events.designation_created(actor, designation)
     return designation
 
 
@@ -145,10 +121,10 @@ def designation_end(*, actor, designation: CentreDesignation, valid_to: date) ->
     designation = CentreDesignation.objects.select_for_update().select_related("centre").get(pk=designation.pk)
     ensure_manages_region(actor, designation.centre.region_id)
     check_period(designation.valid_from, valid_to)
-    before = _snapshot(designation, ["valid_to"])
+    before = events.snapshot(designation, ["valid_to"])
     designation.valid_to = valid_to
     designation.save(update_fields=["valid_to"])
-    audit_record(actor=actor, action="designation.end", obj=designation, changes=diff(before, {"valid_to": valid_to}))
+    events.designation_ended(actor, designation, before=before)
     return designation
 
 
@@ -164,17 +140,7 @@ def prescriber_authorise(
     authorisation = PrescriberAuthorisation.objects.create(
         prescriber=prescriber, centre=centre, valid_from=valid_from, valid_to=valid_to, granted_by=actor
     )
-    audit_record(
-        actor=actor,
-        action="authorisation.grant",
-        obj=authorisation,
-        changes={
-            "prescriber": prescriber.pk,
-            "centre": centre.pk,
-            "valid_from": valid_from,
-            "valid_to": valid_to,
-        },
-    )
+    events.authorisation_granted(actor, authorisation)
     transaction.on_commit(lambda: send_authorisation_notice.delay(str(authorisation.pk)))
     return authorisation
 
@@ -186,15 +152,10 @@ def authorisation_end(*, actor, authorisation: PrescriberAuthorisation, valid_to
     )
     ensure_manages_region(actor, authorisation.centre.region_id)
     check_period(authorisation.valid_from, valid_to)
-    before = _snapshot(authorisation, ["valid_to"])
+    before = events.snapshot(authorisation, ["valid_to"])
     authorisation.valid_to = valid_to
     authorisation.save(update_fields=["valid_to"])
-    audit_record(
-        actor=actor,
-        action="authorisation.end",
-        obj=authorisation,
-        changes=diff(before, {"valid_to": valid_to}),
-    )
+    events.authorisation_ended(actor, authorisation, before=before)
     return authorisation
 
 
@@ -263,20 +224,9 @@ def staff_create(
     else:
         user.set_unusable_password()
     user.save()
-    StaffProfile.objects.create(user=user, role=role, centre=centre, pharmacy=pharmacy, region=region)
+    profile = StaffProfile.objects.create(user=user, role=role, centre=centre, pharmacy=pharmacy, region=region)
     user.groups.add(Group.objects.get_or_create(name=role)[0])
-    audit_record(
-        actor=actor,
-        action="staff.create",
-        obj=user,
-        changes={
-            "username": username,
-            "role": role,
-            "centre": centre.pk if centre else None,
-            "pharmacy": pharmacy.pk if pharmacy else None,
-            "region": region.pk if region else None,
-        },
-    )
+    events.staff_created(actor, user, profile)
     return user
 
 
@@ -298,12 +248,7 @@ def patient_get_or_create(*, actor, fiscal_code: str, birth_date: date, sex: str
             pseudonym=pseudonym, defaults={"birth_date": birth_date, "sex": sex}
         )
         if created:
-            audit_record(
-                actor=actor,
-                action="patient.create",
-                obj=patient,
-                changes={"birth_date": birth_date, "sex": sex},
-            )
+            events.patient_created(actor, patient)
         elif (patient.birth_date, patient.sex) != (birth_date, sex):
             raise InvalidInput({"birth_date": _("This patient is already registered with another birth date or sex.")})
     return patient
@@ -317,10 +262,5 @@ def administrator_bootstrap(*, username: str, password: str, email: str = ""):
     user = User.objects.create_superuser(username=username, password=password, email=email)
     StaffProfile.objects.create(user=user, role=Role.ADMINISTRATOR)
     user.groups.add(Group.objects.get_or_create(name=Role.ADMINISTRATOR)[0])
-    audit_record(
-        actor=None,
-        action="staff.bootstrap",
-        obj=user,
-        changes={"username": username, "role": "administrator"},
-    )
+    events.administrator_bootstrapped(user)
     return user

@@ -2,7 +2,7 @@
 
 Every setting is listed in the README. Without any environment the registry
 refuses to start unless ``DJANGO_DEBUG`` is on: production must give a real
-``DJANGO_SECRET_KEY`` and ``PSEUDONYM_KEY``.
+``DJANGO_SECRET_KEY``, ``PSEUDONYM_KEY`` and ``AUDIT_HMAC_KEY``.
 """
 
 from pathlib import Path
@@ -21,10 +21,14 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-648"  # noqa: S105
 _DEV_PSEUDONYM_KEY = "dev-only-insecure-pseudonym-key-648"
+_DEV_AUDIT_HMAC_KEY = "dev-only-insecure-audit-hmac-key-648"
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 # Keyed pseudonyms of fiscal codes (HMAC-SHA256). Changing it orphans every patient.
 PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default=_DEV_PSEUDONYM_KEY if DEBUG else "")
+# Keys the audit trail's hash chains and anchors (HMAC-SHA256): whoever can write the database but does not hold
+# this key cannot recompute a hash. Kept outside the database; changing it makes the trail unverifiable.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default=_DEV_AUDIT_HMAC_KEY if DEBUG else "")
 
 if not DEBUG:
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
@@ -34,6 +38,10 @@ if not DEBUG:
     if not PSEUDONYM_KEY or PSEUDONYM_KEY == _DEV_PSEUDONYM_KEY or len(PSEUDONYM_KEY) < 32:
         raise ImproperlyConfigured(
             "PSEUDONYM_KEY must be set to a random value of at least 32 characters when DJANGO_DEBUG is off."
+        )
+    if not AUDIT_HMAC_KEY or AUDIT_HMAC_KEY == _DEV_AUDIT_HMAC_KEY or len(AUDIT_HMAC_KEY) < 32:
+        raise ImproperlyConfigured(
+            "AUDIT_HMAC_KEY must be set to a random value of at least 32 characters when DJANGO_DEBUG is off."
         )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
@@ -205,6 +213,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Schedules defined in code; django-celery-beat's scheduler shows them in the admin.
 CELERY_BEAT_SCHEDULE = {
+    # A signed anchor of every audit chain head changed since the last one (table + AUDIT_ANCHOR_DIR file).
+    "audit-anchor": {
+        "task": "registry.tasks.anchor_audit_trail",
+        "schedule": crontab(minute=f"*/{env.int('AUDIT_ANCHOR_EVERY_MINUTES', default=15)}"),
+    },
     "verify-audit-trail-nightly": {
         "task": "registry.tasks.verify_audit_trail",
         "schedule": crontab(hour=2, minute=30),
@@ -225,6 +238,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
     },
 }
+# Where each audit anchor is also appended, one JSON line per anchor (anchors.jsonl); empty: the table only.
+# Point it at storage the database's owner cannot rewrite (another host, a WORM bucket mount).
+AUDIT_ANCHOR_DIR = env.str("AUDIT_ANCHOR_DIR", default="")
 # Report cells below this count are shown as "<N" where a report leaves the region (whole-country runs).
 REPORTS_SUPPRESS_BELOW = env.int("REPORTS_SUPPRESS_BELOW", default=3)
 

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from . import selectors
+from .models import Role
 from .permissions import actor_for
 
 
@@ -15,7 +16,9 @@ def home(request):
     context = {
         "actor": actor,
         "centres": selectors.centre_list(user=request.user)[:50],
-        "prescribing_centres": selectors.prescribing_centres(user=request.user) if actor.role == "prescriber" else [],
+        "prescribing_centres": selectors.prescribing_centres(user=request.user)
+        if actor.role == Role.PRESCRIBER
+        else [],
     }
     return render(request, "registry/home.html", context)
 

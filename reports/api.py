@@ -19,7 +19,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registry.access_log import access_log_record
 from registry.errors import NotFound
+from registry.models import AccessKind
 
 from . import metric_definitions, selectors, services
 from .kinds import COUNTRY_NAME, MONITORING
@@ -231,6 +233,7 @@ class ReportFileView(APIView):
         report_file = selectors.report_file_get(user=request.user, run_id=run_id, fmt=fmt)
         if report_file is None:
             raise NotFound()
+        access_log_record(user=request.user, obj=report_file, kind=AccessKind.REPORT_FILE)
         response = FileResponse(
             report_file.file.open("rb"),
             as_attachment=True,

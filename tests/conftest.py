@@ -111,11 +111,28 @@ def client_for(demo):
     return make
 
 
+def clear_own_cache() -> None:
+    """Empty this test process's cache without touching the keys of other processes sharing the Redis db.
+
+    Django's ``cache.clear()`` on Redis is FLUSHDB, which would wipe a parallel worker's throttle counters
+    mid-test; here only the keys under this process's KEY_PREFIX (tests/settings.py) are deleted.
+    """
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]  # the backend itself (django.core.cache.cache is a proxy)
+    if not isinstance(cache, RedisCache):
+        cache.clear()  # in-process (locmem): nobody else sees it
+        return
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    from django.core.cache import cache
-
-    cache.clear()
+    clear_own_cache()
     yield
 
 

@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("PSEUDONYM_KEY", "test-pseudonym-key-" + "y" * 40)
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-audit-hmac-key-" + "z" * 40)
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
@@ -20,3 +21,16 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 # Tasks run in-process unless a test starts a real worker (the `live_celery_worker` fixture
 # turns this off): a test never leaves messages behind in a shared broker.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# `pytest -n N` (pytest-xdist) runs N processes side by side against the same Redis: each names its own
+# cache keys and Celery queue after its worker id (gw0, gw1, …), so one worker's live Celery worker never takes
+# another's tasks and clearing the cache between tests removes only this worker's keys. (pytest-django already
+# gives each worker its own test database, test_<name>_gw0, …)
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+CACHES["default"]["KEY_PREFIX"] = f"registry-test-{XDIST_WORKER}"  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"registry-test-{XDIST_WORKER}"
+
+# PostgreSQL refuses TRUNCATE of the audit trail (migration registry 0005) except in a test database whose
+# connection asks for it: pytest-django empties the tables with TRUNCATE between transactional tests.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c registry.allow_audit_truncate=on"  # noqa: F405

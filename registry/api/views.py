@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from registry import selectors
-from registry.models import CentreDesignation
+from registry.models import CentreDesignation, Role
 from registry.permissions import actor_for
 
 from .serializers import CentreSerializer, MeSerializer, RegionSerializer
@@ -53,7 +53,9 @@ class MeView(APIView):
     def get(self, request):
         actor = actor_for(request.user)
         centres = (
-            [str(c.pk) for c in selectors.prescribing_centres(user=request.user)] if actor.role == "prescriber" else []
+            [str(c.pk) for c in selectors.prescribing_centres(user=request.user)]
+            if actor.role == Role.PRESCRIBER
+            else []
         )
         data = {
             "username": request.user.get_username(),

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from prescriptions import services as prescription_services
 from prescriptions.models import TocilizumabShortage
-from registry import services
-from registry.audit import verify_chains
+from registry import events, services
+from registry.audit import audit_record, verify_chains
+from registry.audit_actions import AuditAction
 from registry.errors import InvalidInput
 from registry.models import AuditEvent, Centre, CentreDesignation, Patient, Pharmacy, Role
 from registry.permissions import PermissionDenied
@@ -308,12 +309,33 @@ def test_when_the_event_cannot_be_written_the_change_is_rolled_back(demo, lombar
     def broken_audit(**kwargs):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(events, "audit_record", broken_audit)
     before = _row_and_event_counts()
     with pytest.raises(RuntimeError):
         services.centre_create(actor=demo["officer.lombardia"], region=lombardia, name="Ospedale Fantasma")
     assert _row_and_event_counts() == before
     assert not Centre.objects.filter(name="Ospedale Fantasma").exists()
+
+
+# --- Actions are members of AuditAction ---------------------------------------------------
+
+
+def test_an_unknown_action_is_refused_before_anything_is_written(demo, milano):
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValueError, match="centre.view"), transaction.atomic():
+        audit_record(actor=demo["officer.lombardia"], action="centre.view", obj=milano)
+    assert AuditEvent.objects.count() == before
+
+
+def test_the_value_of_an_action_is_accepted_and_stored_as_that_value(demo, milano):
+    with transaction.atomic():
+        event = audit_record(actor=demo["officer.lombardia"], action="centre.update", obj=milano, changes={})
+    event.refresh_from_db()
+    assert event.action == AuditAction.CENTRE_UPDATE.value == "centre.update"
+
+
+def test_every_event_of_the_demo_is_a_known_action(demo):
+    assert set(AuditEvent.objects.values_list("action", flat=True)) <= set(AuditAction)
 
 
 # --- Chains ------------------------------------------------------------------------------

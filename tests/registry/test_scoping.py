@@ -140,7 +140,10 @@ def test_a_centre_shows_its_designation(client_for, milano):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/v1/centres/", "/api/v1/regions/", "/api/v1/me/", f"/api/v1/centres/{uuid.uuid4()}/"]
+    "path",
+    ["/api/v1/centres/", "/api/v1/regions/", "/api/v1/me/", f"/api/v1/centres/{uuid.uuid4()}/"],
+    # Named, not derived from the value: the random id would give each xdist worker a different test.
+    ids=["centres", "regions", "me", "centre-detail"],
 )
 def test_unauthenticated_requests_are_401(demo, path):
     assert APIClient().get(path).status_code == 401

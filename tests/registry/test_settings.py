@@ -12,6 +12,9 @@ from django.db import connection
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "s" * 60
 PSEUDONYM_KEY = "p" * 40
+AUDIT_HMAC_KEY = "a" * 40
+BOTH_KEYS = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PSEUDONYM_KEY": PSEUDONYM_KEY}
+ALL_KEYS = {**BOTH_KEYS, "AUDIT_HMAC_KEY": AUDIT_HMAC_KEY}
 PRINT_DATABASE = "import json, registry.settings as s; print(json.dumps(s.DATABASES['default'], default=str))"
 
 
@@ -46,6 +49,9 @@ def run_settings(environment: dict, code: str = "import registry.settings") -> s
             },
             "PSEUDONYM_KEY",
         ),
+        (BOTH_KEYS, "AUDIT_HMAC_KEY"),
+        ({**BOTH_KEYS, "AUDIT_HMAC_KEY": "short"}, "AUDIT_HMAC_KEY"),
+        ({**BOTH_KEYS, "AUDIT_HMAC_KEY": "dev-only-insecure-audit-hmac-key-648"}, "AUDIT_HMAC_KEY"),
     ],
     ids=[
         "nothing-set",
@@ -54,6 +60,9 @@ def run_settings(environment: dict, code: str = "import registry.settings") -> s
         "no-pseudonym-key",
         "short-pseudonym-key",
         "dev-pseudonym-key",
+        "no-audit-key",
+        "short-audit-key",
+        "dev-audit-key",
     ],
 )
 def test_production_refuses_to_start_without_real_keys(environment, named):
@@ -63,25 +72,26 @@ def test_production_refuses_to_start_without_real_keys(environment, named):
     assert named in result.stderr
 
 
-def test_production_starts_with_both_keys():
+def test_production_starts_with_the_three_keys():
     result = run_settings(
-        {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PSEUDONYM_KEY": PSEUDONYM_KEY},
-        "import registry.settings as s; print(s.DEBUG, s.PSEUDONYM_KEY == 'p' * 40, s.SESSION_COOKIE_SECURE)",
+        ALL_KEYS,
+        "import registry.settings as s; "
+        "print(s.DEBUG, s.PSEUDONYM_KEY == 'p' * 40, s.AUDIT_HMAC_KEY == 'a' * 40, s.SESSION_COOKIE_SECURE)",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "True", "True"]
+    assert result.stdout.split() == ["False", "True", "True", "True"]
 
 
 def test_development_starts_without_keys():
-    result = run_settings({"DJANGO_DEBUG": "true"}, "import registry.settings as s; print(bool(s.PSEUDONYM_KEY))")
+    result = run_settings(
+        {"DJANGO_DEBUG": "true"}, "import registry.settings as s; print(bool(s.PSEUDONYM_KEY), bool(s.AUDIT_HMAC_KEY))"
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "True"
+    assert result.stdout.split() == ["True", "True"]
 
 
 def test_the_default_sqlite_database_waits_for_the_write_lock():
-    result = run_settings(
-        {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PSEUDONYM_KEY": PSEUDONYM_KEY}, PRINT_DATABASE
-    )
+    result = run_settings(ALL_KEYS, PRINT_DATABASE)
     assert result.returncode == 0, result.stderr
     database = json.loads(result.stdout)
     assert database["ENGINE"] == "django.db.backends.sqlite3"
@@ -97,3 +107,44 @@ def test_the_test_database_runs_with_the_options_of_its_backend():
         # Persistent connections are checked before reuse, so a restarted server is no 500.
         assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
         assert "transaction_mode" not in connection.settings_dict.get("OPTIONS", {})
+
+
+# --- Parallel test processes (pytest -n) ---------------------------------------------------------------
+
+PRINT_WORKER_NAMES = (
+    "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'; "
+    "import tests.settings as s; print(s.CACHES['default']['KEY_PREFIX'], s.CELERY_TASK_DEFAULT_QUEUE)"
+)
+
+
+def test_each_xdist_worker_has_its_own_cache_prefix_and_celery_queue():
+    names = {}
+    for worker in ("gw0", "gw1"):
+        result = run_settings(
+            {"PYTEST_XDIST_WORKER": worker, "CACHE_URL": "redis://127.0.0.1:6379/2"}, PRINT_WORKER_NAMES
+        )
+        assert result.returncode == 0, result.stderr
+        names[worker] = result.stdout.split()
+    assert names["gw0"] == ["registry-test-gw0", "registry-test-gw0"]
+    assert names["gw1"] == ["registry-test-gw1", "registry-test-gw1"]
+
+
+@pytest.mark.services
+def test_clearing_the_cache_between_tests_leaves_other_workers_keys(redis_broker_url):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from tests.conftest import clear_own_cache
+
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        pytest.skip("the cache is in-process here (set CACHE_URL=redis://…): nobody else can see it")
+    neighbour = RedisCache(cache._servers[0], {"KEY_PREFIX": "registry-test-neighbour"})
+    neighbour.set("throttle", 1, timeout=60)
+    cache.set("throttle", 1, timeout=60)
+    try:
+        clear_own_cache()
+        assert cache.get("throttle") is None
+        assert neighbour.get("throttle") == 1
+    finally:
+        neighbour.delete("throttle")

@@ -17,8 +17,6 @@ def cohort(demo):
     return build_cohort(demo)
 
 
-pytest.importorskip("reports.renderers", reason="reports/renderers.py is not written yet")
-
 URL = "/api/v1/reports/"
 NOVEMBER = {"period_start": "2021-11-01", "period_end": "2021-11-30"}
 

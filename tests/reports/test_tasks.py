@@ -31,9 +31,6 @@ def cohort(demo):
     return build_cohort(demo)
 
 
-renderers = pytest.importorskip("reports.renderers", reason="reports/renderers.py is not written yet")
-
-
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")

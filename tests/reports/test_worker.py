@@ -20,8 +20,6 @@ from reports.tasks import generate_report
 
 from .test_cohort import LOMBARDIA, build_cohort, per_centre_figures
 
-pytest.importorskip("reports.renderers", reason="reports/renderers.py is not written yet")
-
 URL = "/api/v1/reports/"
 
 

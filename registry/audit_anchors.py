@@ -1,0 +1,245 @@
+"""Signed anchors of the audit chains' heads, kept outside the audited table, and the check of the whole trail.
+
+A valid hash chain proves that what is there was not altered, not that nothing was removed: deleting the
+last events of a chain, a whole chain or every row leaves chains that still verify. An anchor (written every
+few minutes by beat and by ``manage.py audit_anchor``) records, signed with ``AUDIT_HMAC_KEY``:
+
+- the head (position and hash) of every chain that gained events since the previous anchor;
+- the highest event id seen and how many events existed up to it;
+- the previous anchor's signature, so the anchors form a chain of their own.
+
+It is stored in ``AuditAnchor`` and, when ``AUDIT_ANCHOR_DIR`` is set, appended as one JSON line to
+``anchors.jsonl`` there. :func:`verify_trail` recomputes the event chains and then compares the trail with every
+anchor: an anchored head that is gone or differs, a chain with no events left, fewer events than anchored, an
+anchor altered or missing from the table are each reported. Events written after the last anchor are covered
+only by their chain until the next anchor.
+"""
+
+import hmac
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from .audit import keyed_digest, verify_chains
+from .models import AuditAnchor, AuditEvent
+
+ANCHOR_FILE = "anchors.jsonl"
+# An event committed late (its transaction began before the previous anchor) still gets its head anchored.
+LATE_COMMIT_MARGIN = timedelta(minutes=10)
+
+
+def chain_key(object_type: str, object_id: str) -> str:
+    return f"{object_type}|{object_id}"
+
+
+def _signed_content(
+    *, created_at: datetime, last_event_id: int, event_count: int, heads: dict, previous_signature: str
+) -> str:
+    return "audit-anchor:" + json.dumps(
+        {
+            "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "last_event_id": last_event_id,
+            "event_count": event_count,
+            "heads": heads,
+            "previous_signature": previous_signature,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def anchor_signature(anchor) -> str:
+    """The signature an anchor (a row or a line of the file, as an object with the same attributes) must carry."""
+    return keyed_digest(
+        _signed_content(
+            created_at=anchor.created_at,
+            last_event_id=anchor.last_event_id,
+            event_count=anchor.event_count,
+            heads=anchor.heads,
+            previous_signature=anchor.previous_signature,
+        )
+    )
+
+
+def anchor_path() -> Path | None:
+    directory = settings.AUDIT_ANCHOR_DIR
+    return Path(directory) / ANCHOR_FILE if directory else None
+
+
+def _as_line(anchor: AuditAnchor) -> str:
+    return json.dumps(
+        {
+            "id": anchor.id,
+            "created_at": anchor.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "last_event_id": anchor.last_event_id,
+            "event_count": anchor.event_count,
+            "heads": anchor.heads,
+            "previous_signature": anchor.previous_signature,
+            "signature": anchor.signature,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+
+
+def _append_to_file(anchor: AuditAnchor) -> None:
+    path = anchor_path()
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_APPEND: each anchor is one whole line added at the end, never a rewrite of the file.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, (_as_line(anchor) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def anchor_write() -> AuditAnchor | None:
+    """Anchor the heads of the chains changed since the last anchor; None if another run anchored first."""
+    try:
+        with transaction.atomic():
+            previous = AuditAnchor.objects.order_by("-id").first()
+            created_at = timezone.now()
+            last_event_id = AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
+            changed = AuditEvent.objects.filter(id__lte=last_event_id)
+            if previous is not None:
+                changed = changed.filter(
+                    Q(id__gt=previous.last_event_id) | Q(occurred_at__gte=previous.created_at - LATE_COMMIT_MARGIN)
+                )
+            heads = {}
+            rows = changed.order_by("object_type", "object_id", "sequence").values_list(
+                "object_type", "object_id", "sequence", "entry_hash"
+            )
+            for object_type, object_id, sequence, entry_hash in rows.iterator(chunk_size=2000):
+                heads[chain_key(object_type, object_id)] = [sequence, entry_hash]
+            anchor = AuditAnchor(
+                created_at=created_at,
+                last_event_id=last_event_id,
+                event_count=AuditEvent.objects.filter(id__lte=last_event_id).count(),
+                heads=heads,
+                previous_signature=previous.signature if previous else "",
+            )
+            anchor.signature = anchor_signature(anchor)
+            anchor.save()
+    except IntegrityError:
+        return None  # a concurrent run wrote the successor of the same anchor
+    _append_to_file(anchor)
+    return anchor
+
+
+@dataclass(frozen=True)
+class TrailProblem:
+    """Something the anchors say the trail should hold and it does not."""
+
+    reason: str
+
+    def __str__(self):
+        return self.reason
+
+
+@dataclass
+class _FileAnchor:
+    id: int
+    created_at: datetime
+    last_event_id: int
+    event_count: int
+    heads: dict
+    previous_signature: str
+    signature: str
+
+
+def _file_anchors() -> Iterator[_FileAnchor | TrailProblem]:
+    path = anchor_path()
+    if path is None or not path.exists():
+        return
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                data = json.loads(line)
+                data["created_at"] = datetime.fromisoformat(data["created_at"])
+                yield _FileAnchor(**data)
+            except (ValueError, TypeError, KeyError):
+                yield TrailProblem(f"line {number} of {path} is not an anchor")
+
+
+def verify_anchors() -> Iterator[TrailProblem]:
+    """Compare the trail with the anchors (the table's and the file's); yield each discrepancy."""
+    anchors: dict[str, AuditAnchor | _FileAnchor] = {}
+    previous_signature = ""
+    for anchor in AuditAnchor.objects.order_by("id").iterator():
+        if not hmac.compare_digest(anchor_signature(anchor), anchor.signature):
+            yield TrailProblem(f"audit anchor {anchor.id}: its signature does not match (altered)")
+            continue
+        if anchor.previous_signature != previous_signature:
+            yield TrailProblem(f"audit anchor {anchor.id}: the anchor before it is missing (an anchor was deleted)")
+        anchors[anchor.signature] = anchor
+        previous_signature = anchor.signature
+    for anchor in _file_anchors():
+        if isinstance(anchor, TrailProblem):
+            yield anchor
+            continue
+        if not hmac.compare_digest(anchor_signature(anchor), anchor.signature):
+            yield TrailProblem(f"audit anchor {anchor.id} in {anchor_path()}: its signature does not match (altered)")
+            continue
+        if anchor.signature not in anchors:
+            yield TrailProblem(f"audit anchor {anchor.id} of {anchor_path()} is missing from the database (deleted)")
+            anchors[anchor.signature] = anchor
+    if not anchors:
+        return
+    ordered = sorted(anchors.values(), key=lambda a: (a.last_event_id, a.created_at))
+    expected: dict[str, tuple[int, str]] = {}
+    for anchor in ordered:
+        for key, (sequence, entry_hash) in anchor.heads.items():
+            if key not in expected or sequence >= expected[key][0]:
+                expected[key] = (sequence, entry_hash)
+    latest = ordered[-1]
+    present = AuditEvent.objects.filter(id__lte=latest.last_event_id).count()
+    if present < latest.event_count:
+        yield TrailProblem(
+            f"the audit trail holds {present} events up to event {latest.last_event_id}, the anchor of "
+            f"{latest.created_at:%Y-%m-%d %H:%M} counted {latest.event_count}: events were deleted (truncated trail)"
+        )
+    yield from _compare_heads(expected)
+
+
+def _compare_heads(expected: dict[str, tuple[int, str]]) -> Iterator[TrailProblem]:
+    found: dict[str, str] = {}
+    last_position: dict[str, int] = {}
+    rows = AuditEvent.objects.values_list("object_type", "object_id", "sequence", "entry_hash")
+    for object_type, object_id, sequence, entry_hash in rows.iterator(chunk_size=5000):
+        key = chain_key(object_type, object_id)
+        if key not in expected:
+            continue
+        last_position[key] = max(sequence, last_position.get(key, 0))
+        if sequence == expected[key][0]:
+            found[key] = entry_hash
+    for key in sorted(expected):
+        sequence, entry_hash = expected[key]
+        object_type, object_id = key.split("|", 1)
+        where = f"{object_type} {object_id}"
+        if key not in last_position:
+            yield TrailProblem(f"{where}: its whole chain is gone (anchored up to position {sequence})")
+        elif key not in found:
+            yield TrailProblem(
+                f"{where}: the chain ends at position {last_position[key]}, anchored up to position {sequence} "
+                "(its last events were deleted)"
+            )
+        elif not hmac.compare_digest(found[key], entry_hash):
+            yield TrailProblem(f"{where}, position {sequence}: differs from its anchored hash (rewritten)")
+
+
+def verify_trail() -> Iterator[object]:
+    """Every problem of the audit trail: broken links of the chains, then discrepancies with the anchors."""
+    yield from verify_chains()
+    yield from verify_anchors()
