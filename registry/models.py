@@ -265,3 +265,6 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"
+
+
+from .auth.models import ApiToken  # noqa: E402,F401 - the registry app's model kept beside the sign-in code
