@@ -39,7 +39,9 @@ def test_every_page_carries_a_policy_without_inline_script(demo, signed_in):
     assert "script-src" in policy(Client().get("/accounts/login/"))
 
 
-@pytest.mark.parametrize("template", sorted(TEMPLATES.rglob("*.html")), ids=lambda path: str(path.relative_to(TEMPLATES)))
+@pytest.mark.parametrize(
+    "template", sorted(TEMPLATES.rglob("*.html")), ids=lambda path: str(path.relative_to(TEMPLATES))
+)
 def test_no_template_has_inline_script_or_event_handlers(template):
     html = template.read_text()
     assert not INLINE_SCRIPT.search(html)
