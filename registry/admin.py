@@ -10,8 +10,11 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 
 from . import services
+from .auth.models import ApiToken
+from .auth.tokens import token_revoke
 from .errors import InvalidInput
 from .models import (
     AccessLog,
@@ -280,3 +283,46 @@ class AccessLogAdmin(ReadOnlyAdmin):
         if actor.role == Role.REGIONAL_OFFICER:
             return queryset.filter(region_id=actor.region_id)
         return queryset.none()
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Administrators see who holds API tokens and revoke them (the keys themselves are never stored)."""
+
+    list_display = ["user", "created_at", "expires_at"]
+    search_fields = ["user__username"]
+    actions = ["revoke"]
+
+    def has_module_permission(self, request):
+        return actor_for(request.user).is_admin
+
+    def has_view_permission(self, request, obj=None):
+        return actor_for(request.user).is_admin
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return actor_for(request.user).is_admin
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj):
+        token_revoke(actor=request.user, token=obj)
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["delete"])
+    def revoke(self, request, queryset):
+        for token in queryset.select_related("user"):
+            token_revoke(actor=request.user, token=token)
+        self.message_user(request, _("Tokens revoked."))
+
+
+# DRF's own token table is no longer used (tokens are stored hashed in ApiToken).
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)

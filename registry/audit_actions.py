@@ -20,6 +20,13 @@ class AuditAction(StrEnum):
     STAFF_CREATE = "staff.create"
     STAFF_BOOTSTRAP = "staff.bootstrap"
     PATIENT_CREATE = "patient.create"
+    # sign-in and credentials (the chain is the user's)
+    LOGIN_FAILURE = "auth.login_failure"
+    LOGIN_LOCKOUT = "auth.lockout"
+    PASSWORD_CHANGE = "auth.password_change"  # noqa: S105 - an event name
+    TOKEN_ISSUE = "auth.token_issue"  # noqa: S105 - an event name
+    TOKEN_REVOKE = "auth.token_revoke"  # noqa: S105 - an event name
+    OTP_ENROL = "auth.otp_enrol"
     # prescriptions: the listing's shortage condition, the prescription and its course
     SHORTAGE_RECORD = "shortage.record"
     SHORTAGE_UPDATE = "shortage.update"

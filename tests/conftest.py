@@ -14,7 +14,6 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -101,11 +100,11 @@ def api_client():
 @pytest.fixture
 def client_for(demo):
     """An API client authenticated with a token, for a demo username."""
+    from registry.auth.tokens import token_issue
 
     def make(username: str) -> APIClient:
         client = APIClient()
-        token, _created = Token.objects.get_or_create(user=demo[username])
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=demo[username])}")
         return client
 
     return make

@@ -1,64 +1,102 @@
-"""POST /api/v1/auth/token/: a token for a username and password, with lockout."""
+"""/api/v1/auth/token/: POST exchanges credentials (and the second factor) for a token; DELETE revokes it.
 
-from django.conf import settings
+Failures are counted by django-axes per username and client address together; the fifth locks that pair
+out for LOGIN_LOCKOUT_MINUTES (429), whatever the password, while the same user signs in from elsewhere.
+"""
+
 from django.contrib.auth import authenticate
-from django.core.cache import cache
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-MAX_FAILURES = getattr(settings, "LOGIN_MAX_FAILURES", 5)
-LOCKOUT_SECONDS = getattr(settings, "LOGIN_LOCKOUT_SECONDS", 15 * 60)
+from registry.auth.lockout import lockout_response
+from registry.auth.otp import has_second_factor, otp_check, otp_required_for
+from registry.auth.tokens import HashedTokenAuthentication, token_issue, token_revoke
 
-
-def _failures_key(username: str) -> str:
-    return f"login-failures:{username.lower()}"
+from .throttles import ClientAddressScopedRateThrottle
 
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
-    otp = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    otp = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        help_text="The current code of the user's authenticator app, or one unused backup code.",
+    )
+    otp_code = serializers.CharField(max_length=16, required=False, allow_blank=True, help_text="Same as `otp`.")
+
+
+def _bad_credentials():
+    return Response(
+        {"non_field_errors": [_("Unable to log in with the credentials provided.")]},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 class TokenView(APIView):
-    """Exchange credentials for an API token. Five wrong passwords lock the username for 15 minutes (429)."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientAddressScopedRateThrottle]
     throttle_scope = "login"
+
+    def _revoking(self) -> bool:
+        return getattr(self.request, "method", None) == "DELETE"
+
+    def get_authenticators(self):
+        # POST is the sign-in itself; only DELETE acts on a token already held.
+        return [HashedTokenAuthentication()] if self._revoking() else []
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self._revoking() else [AllowAny()]
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong credentials, or the one-time code missing or wrong."),
+            429: OpenApiResponse(description="Locked out: too many failures for this username from this address."),
+        },
         auth=[],
     )
     def post(self, request):
+        """A token valid for TOKEN_TTL_HOURS; each call issues a new one."""
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        username = serializer.validated_data["username"]
-        key = _failures_key(username)
-        if cache.get(key, 0) >= MAX_FAILURES:
-            return Response(
-                {"detail": _("Too many failed attempts: try again in 15 minutes.")},
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-            )
-        user = authenticate(request, username=username, password=serializer.validated_data["password"])
+        data = serializer.validated_data
+        http_request = request._request  # axes marks the lockout on Django's request
+        user = authenticate(http_request, username=data["username"], password=data["password"])
+        if getattr(http_request, "axes_locked_out", False):
+            return lockout_response(http_request)
         if user is None or not user.is_active:
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, LOCKOUT_SECONDS)
+            return _bad_credentials()
+        if has_second_factor(user):
+            code = data.get("otp") or data.get("otp_code") or ""
+            if not code:
+                return Response({"otp": [_("This user needs a one-time code.")]}, status=status.HTTP_400_BAD_REQUEST)
+            if otp_check(user=user, code=code) is None:
+                user_login_failed.send(
+                    sender=__name__, credentials={"username": data["username"]}, request=http_request
+                )
+                if getattr(http_request, "axes_locked_out", False):
+                    return lockout_response(http_request)
+                return Response(
+                    {"otp": [_("The code is wrong, expired or already used.")]}, status=status.HTTP_400_BAD_REQUEST
+                )
+        elif otp_required_for(user):
             return Response(
-                {"non_field_errors": [_("Unable to log in with the credentials provided.")]},
+                {"otp": [_("Set up a second factor on the registry's pages (/accounts/otp/setup/) first.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        cache.delete(key)
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        # Clears this username and address's failures (axes) and records the sign-in time.
+        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+        return Response({"token": token_issue(user=user)})
+
+    @extend_schema(request=None, responses={204: None}, auth=[{"tokenAuth": []}])
+    def delete(self, request):
+        """Revoke the token this request is made with."""
+        token_revoke(actor=request.user, token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

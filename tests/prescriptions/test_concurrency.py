@@ -13,7 +13,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from prescriptions import services
@@ -25,6 +24,7 @@ from prescriptions.models import (
     Prescription,
 )
 from registry.audit import verify_chains
+from registry.auth.tokens import token_issue
 from registry.models import Centre, Patient, Region
 from registry.regions import REGIONS
 
@@ -47,7 +47,7 @@ def people(postgresql, transactional_db):
 
 def client(user) -> APIClient:
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
     return api
 
 

@@ -12,9 +12,9 @@ import pytest
 from celery.signals import task_postrun
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from registry.auth.tokens import token_issue
 from reports.models import ReportRun, ReportStatus
 from reports.tasks import generate_report
 
@@ -62,7 +62,7 @@ def users(live_celery_worker, settings, tmp_path):
 
 def _client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user)}")
     return client
 
 

@@ -3,6 +3,8 @@
 import getpass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from registry import services
@@ -43,6 +45,17 @@ class Command(BaseCommand):
         password = None
         if not options["no_password"]:
             password = getpass.getpass(f"Password for {options['username']}: ")
+            # The same rules as every other password (length, not common, not like the name or e-mail).
+            candidate = User(
+                username=options["username"],
+                first_name=options["first_name"],
+                last_name=options["last_name"],
+                email=options["email"],
+            )
+            try:
+                validate_password(password, user=candidate)
+            except ValidationError as exc:
+                raise CommandError("password: " + " ".join(exc.messages)) from None
         try:
             user = services.staff_create(
                 actor=actor,

@@ -1,0 +1,98 @@
+"""Pages of signing in: the second factor (set-up and check) and the password change."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
+from django_otp import login as otp_login
+
+from .lockout import lockout_response
+from .otp import has_second_factor, otp_check, pending_totp_device, qr_svg, totp_confirm
+from .services import password_changed
+
+
+class OtpCodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("One-time code"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
+def _next_url(request) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = {request.get_host()}
+    if url_has_allowed_host_and_scheme(candidate, allowed_hosts=allowed, require_https=request.is_secure()):
+        return candidate
+    return reverse_lazy("home")
+
+
+@login_required
+@sensitive_post_parameters("code")
+def otp_verify(request):
+    """The second step of signing in: a code from the authenticator app, or one backup code."""
+    if not has_second_factor(request.user):
+        return redirect("otp-setup")
+    form = OtpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = otp_check(user=request.user, code=form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(_next_url(request))
+        # A wrong code counts towards the same lockout as a wrong password.
+        user_login_failed.send(sender=__name__, credentials={"username": request.user.get_username()}, request=request)
+        if getattr(request, "axes_locked_out", False):
+            return lockout_response(request)
+        form.add_error("code", _("The code is wrong, expired or already used."))
+    return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
+
+
+@login_required
+@sensitive_post_parameters("code")
+def otp_setup(request):
+    """Enrolment: scan the QR code, confirm with a first code, write down the backup codes."""
+    user = request.user
+    if has_second_factor(user) and not user.is_verified():
+        return redirect("otp-verify")
+    device = pending_totp_device(user)
+    form = OtpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = totp_confirm(user=user, device=device, code=form.cleaned_data["code"])
+        if codes is not None:
+            otp_login(request, device)
+            return render(request, "registration/otp_backup_codes.html", {"codes": codes, "next": _next_url(request)})
+        form.add_error("code", _("The code is wrong or expired: check the clock of your phone and try again."))
+    context = {
+        "form": form,
+        "qr_svg": qr_svg(device.config_url),
+        "secret": _base32(device.bin_key),
+        "replacing": has_second_factor(user),
+        "next": _next_url(request),
+    }
+    return render(request, "registration/otp_setup.html", context)
+
+
+def _base32(key: bytes) -> str:
+    from base64 import b32encode
+
+    return b32encode(key).decode().rstrip("=")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Changing the password ends every other session (Django's session hash) and revokes every API token."""
+
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        password_changed(user=self.request.user)
+        messages.success(self.request, _("Password changed: your other sessions and API tokens have ended."))
+        return response

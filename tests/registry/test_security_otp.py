@@ -1,0 +1,150 @@
+"""The second factor: TOTP with single-use backup codes, required for every account when OTP_REQUIRED."""
+
+import re
+import time
+
+import pytest
+from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+import registry.settings as production_settings
+from registry.audit_actions import AuditAction
+from registry.auth.otp import pending_totp_device, totp_confirm
+from registry.models import AuditEvent
+from tests.conftest import DEMO_PASSWORD
+
+USERNAME = "prescriber.milano"
+
+
+@pytest.fixture(autouse=True)
+def otp_required(settings):
+    settings.OTP_REQUIRED = True
+    settings.OTP_EXEMPT_USERNAMES = []
+    # django-otp also slows a device down after a wrong code (1 s, 2 s, 4 s…); these tests follow a wrong code
+    # with a right one at once, and the lockout they test is the registry's own.
+    settings.OTP_TOTP_THROTTLE_FACTOR = settings.OTP_STATIC_THROTTLE_FACTOR = 0
+
+
+def code(device, steps_ahead=0) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+@pytest.fixture
+def enrolled(demo):
+    """The user with a confirmed authenticator and their backup codes."""
+    user = demo[USERNAME]
+    device = pending_totp_device(user)
+    backup_codes = totp_confirm(user=user, device=device, code=code(device))
+    device.refresh_from_db()
+    return device, backup_codes
+
+
+def sign_in_with_password(username=USERNAME) -> Client:
+    client = Client()
+    response = client.post("/accounts/login/", {"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def ask_token(**extra):
+    body = {"username": USERNAME, "password": DEMO_PASSWORD, **extra}
+    return APIClient().post("/api/v1/auth/token/", body, format="json")
+
+
+def test_production_requires_the_second_factor_and_exempts_nobody():
+    # tests run with DJANGO_DEBUG off, as production does
+    assert production_settings.OTP_REQUIRED is True
+    assert production_settings.OTP_EXEMPT_USERNAMES == []
+
+
+def test_a_user_without_a_device_must_enrol_before_anything_else(demo):
+    client = sign_in_with_password()
+    for url in ["/", "/prescriptions/", "/admin/"]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/accounts/otp/setup/"), url
+    assert client.get("/api/v1/me/").status_code == 403
+
+
+def test_enrolment_shows_a_qr_code_drawn_by_the_app_then_the_backup_codes(demo):
+    client = sign_in_with_password()
+    page = client.get("/accounts/otp/setup/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", html), "nothing is loaded from another site"
+
+    device = TOTPDevice.objects.get(user=demo[USERNAME], confirmed=False)
+    assert client.post("/accounts/otp/setup/", {"code": "000000"}).status_code == 200
+    done = client.post("/accounts/otp/setup/", {"code": code(device)})
+    assert done.status_code == 200
+    assert len(done.context["codes"]) == 10
+    assert client.get("/").status_code == 200
+    assert AuditEvent.objects.filter(action=AuditAction.OTP_ENROL).exists()
+
+
+def test_an_enrolled_user_signs_in_with_a_code(enrolled):
+    device, _backup = enrolled
+    client = sign_in_with_password()
+    response = client.get("/prescriptions/")
+    assert response["Location"].startswith("/accounts/otp/?")
+
+    wrong = client.post("/accounts/otp/", {"code": "123456", "next": "/prescriptions/"})
+    assert wrong.status_code == 200
+    assert wrong.context["form"].errors["code"]
+    assert client.get("/").status_code == 302
+
+    right = client.post("/accounts/otp/", {"code": code(device, steps_ahead=1), "next": "/prescriptions/"})
+    assert right.status_code == 302
+    assert right["Location"] == "/prescriptions/"
+    assert client.get("/prescriptions/").status_code == 200
+
+
+def test_an_enrolled_user_cannot_replace_the_device_without_the_code(enrolled):
+    client = sign_in_with_password()
+    response = client.get("/accounts/otp/setup/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/otp/"
+
+
+def test_a_backup_code_works_once(enrolled):
+    _device, backup_codes = enrolled
+    assert sign_in_with_password().post("/accounts/otp/", {"code": backup_codes[0]}).status_code == 302
+    reused = sign_in_with_password().post("/accounts/otp/", {"code": backup_codes[0]})
+    assert reused.status_code == 200
+    assert not StaticToken.objects.filter(token=backup_codes[0]).exists()
+
+
+def test_wrong_codes_count_towards_the_lockout(enrolled):
+    client = sign_in_with_password()
+    for _attempt in range(4):
+        assert client.post("/accounts/otp/", {"code": "000000"}).status_code == 200
+    assert client.post("/accounts/otp/", {"code": "000000"}).status_code == 429
+
+
+def test_the_token_endpoint_takes_the_code(enrolled):
+    device, backup_codes = enrolled
+    missing = ask_token()
+    assert missing.status_code == 400
+    assert list(missing.json()) == ["otp"]
+    assert ask_token(otp="000000").status_code == 400
+    assert ask_token(otp=code(device, steps_ahead=1)).status_code == 200
+    assert ask_token(otp_code=backup_codes[1]).status_code == 200
+    assert ask_token(otp=backup_codes[1]).status_code == 400
+
+
+def test_without_a_device_the_token_endpoint_says_to_enrol_first(demo):
+    response = ask_token()
+    assert response.status_code == 400
+    assert "otp" in response.json()
+
+
+def test_the_demo_users_are_exempt_only_when_listed(demo, settings):
+    settings.OTP_EXEMPT_USERNAMES = [USERNAME]
+    assert ask_token().status_code == 200
+    assert sign_in_with_password().get("/").status_code == 200
