@@ -337,4 +337,6 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.username} {self.get_kind_display()} {self.object_id}"
+
+
 from .auth.models import ApiToken  # noqa: E402,F401 - the registry app's model kept beside the sign-in code
