@@ -154,6 +154,10 @@ class PrescriptionListCreateView(generics.GenericAPIView):
                 fingerprint=request_fingerprint(request.data),
                 produce=lambda: _submit(request, data),
             )
+        except services.ActiveCourseElsewhere as exc:
+            # The idempotent run's transaction rolled the audit back with the rest: record it now.
+            services.active_course_elsewhere_record(exc)
+            raise
         except IdempotencyKeyReused:
             return Response(
                 {"detail": _("This Idempotency-Key was used with another request body.")},

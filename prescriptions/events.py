@@ -68,6 +68,19 @@ def prescription_submitted(actor, prescription, *, failed_criteria):
     )
 
 
+def active_course_elsewhere(actor, patient, *, centre, active_prescription):
+    """A submission refused (409) for a patient whose active course lies outside the prescriber's scope.
+
+    Recorded on the patient's chain; the caller was told only that a course is active elsewhere.
+    """
+    return audit_record(
+        actor=actor,
+        action=AuditAction.PRESCRIPTION_ACTIVE_COURSE_ELSEWHERE,
+        obj=patient,
+        changes={"centre": centre.pk, "active_prescription": active_prescription.pk},
+    )
+
+
 def dispensed(actor, prescription, dispensation, *, before: dict):
     """``before``: the snapshot of ``status`` and ``syringes_dispensed`` taken before the dispensation."""
     return audit_record(

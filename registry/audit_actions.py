@@ -31,6 +31,8 @@ class AuditAction(StrEnum):
     SHORTAGE_RECORD = "shortage.record"
     SHORTAGE_UPDATE = "shortage.update"
     PRESCRIPTION_SUBMIT = "prescription.submit"
+    # A submission refused because the patient has an active course at a centre the prescriber cannot see.
+    PRESCRIPTION_ACTIVE_COURSE_ELSEWHERE = "prescription.active_course_elsewhere"
     PRESCRIPTION_DISPENSE = "prescription.dispense"
     PRESCRIPTION_REFUSE_DISPENSING = "prescription.refuse_dispensing"
     PRESCRIPTION_ADMINISTER = "prescription.administer"

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # NUL in a path → 404; JSON 404/413 under /api/; database down → 503 (registry/middleware.py).
+    "registry.middleware.RobustRequestMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -264,13 +266,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON bounded by DATA_UPLOAD_MAX_MEMORY_SIZE (413) and JSON_MAX_DEPTH (400).
+    "DEFAULT_PARSER_CLASSES": ["registry.api.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
 }
+# Arrays and objects in a request body nest at most this deep (deeper: 400, never a RecursionError).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+# Each check of /health/ (database, cache, broker) is cut after this many seconds.
+HEALTH_CHECK_TIMEOUT = env.float("HEALTH_CHECK_TIMEOUT", default=2.0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Registro 648 — anakinra COVID-19",
     "DESCRIPTION": "Prescriptions of anakinra for COVID-19 under Law 648/96: eligibility, "

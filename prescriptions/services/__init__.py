@@ -14,8 +14,10 @@ from .dispensing import dispensation_record, dispensing_refuse
 from .safety import adverse_event_record, lab_result_record, outcome_record
 from .shortages import shortage_record, shortage_update
 from .submission import (
+    ActiveCourseElsewhere,
     Consent,
     PatientData,
+    active_course_elsewhere_record,
     check_prescribed_at,
     evaluate_assessment,
     plain_json,
@@ -24,10 +26,12 @@ from .submission import (
 )
 
 __all__ = [
+    "ActiveCourseElsewhere",
     "Consent",
     "PatientData",
     "_lock",
     "administration_record",
+    "active_course_elsewhere_record",
     "adverse_event_record",
     "check_prescribed_at",
     "dispensation_record",

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
-from registry.models import Centre, Patient
+from registry.models import AuditEvent, Centre, Patient
 from registry.permissions import ensure_may_prescribe_at
 from registry.services import patient_get_or_create
 
@@ -21,7 +21,7 @@ from .. import eligibility, events
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
 from ..models import ACTIVE_STATUSES, CriterionOutcome, Prescription, PrescriptionStatus
-from ..selectors import shortage_periods
+from ..selectors import prescriptions_visible_to, shortage_periods
 from ..workflow import LATE_REGISTRATION_DAYS
 
 
@@ -123,7 +123,7 @@ def prescription_submit(
             # Submissions for one patient queue here, so only one can find no active course.
             Patient.objects.select_for_update().get(pk=patient_row.pk)
             if verdict.eligible:
-                _ensure_no_active_course(patient_row)
+                _ensure_no_active_course(patient_row, prescriber=prescriber, centre=centre)
             prescription = Prescription.objects.create(
                 patient=patient_row,
                 centre=centre,
@@ -145,6 +145,10 @@ def prescription_submit(
                 for result in verdict.results
             )
             events.prescription_submitted(prescriber, prescription, failed_criteria=verdict.failed_codes)
+    except ActiveCourseElsewhere as exc:
+        # Audited once the submission's own transaction is rolled back, so the record survives it.
+        active_course_elsewhere_record(exc)
+        raise
     except IntegrityError as exc:
         # The conditional unique constraint caught a race the lock did not (belt and braces).
         if "one_active_course_per_patient" in str(exc):
@@ -185,11 +189,48 @@ def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) 
     )
 
 
-def _ensure_no_active_course(patient: Patient) -> None:
-    active = Prescription.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).first()
-    if active is not None:
-        raise Conflict(
+class ActiveCourseElsewhere(Conflict):
+    """``ACTIVE_COURSE`` for a course the prescriber may not see: the message names neither its id nor status.
+
+    It carries what the audit of the refused attempt needs (``active_course_elsewhere_record``).
+    """
+
+    def __init__(self, *, prescriber, patient: Patient, centre: Centre, active: Prescription):
+        super().__init__(
             ConflictCode.ACTIVE_COURSE,
-            _("This patient already has an active course (prescription %(id)s, %(status)s).")
-            % {"id": active.pk, "status": active.get_status_display()},
+            _("This patient already has an active course at another centre."),
         )
+        self.prescriber = prescriber
+        self.patient = patient
+        self.centre = centre
+        self.active = active
+        self.audit_event_id = None
+
+
+def active_course_elsewhere_record(exc: ActiveCourseElsewhere) -> None:
+    """Audit the refused attempt once, after the submission's transaction was rolled back.
+
+    Called again by a caller whose own transaction held the submission (an idempotent replay's), after that
+    one rolled back too: the event is recorded again only if the rollback took it away.
+    """
+    if exc.audit_event_id is not None and AuditEvent.objects.filter(pk=exc.audit_event_id).exists():
+        return
+    with transaction.atomic():
+        event = events.active_course_elsewhere(
+            exc.prescriber, exc.patient, centre=exc.centre, active_prescription=exc.active
+        )
+    exc.audit_event_id = event.pk
+
+
+def _ensure_no_active_course(patient: Patient, *, prescriber, centre: Centre) -> None:
+    active = Prescription.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).first()
+    if active is None:
+        return
+    if not prescriptions_visible_to(prescriber).filter(pk=active.pk).exists():
+        # Another region's (or centre's) prescription: its id and status are not the prescriber's to know.
+        raise ActiveCourseElsewhere(prescriber=prescriber, patient=patient, centre=centre, active=active)
+    raise Conflict(
+        ConflictCode.ACTIVE_COURSE,
+        _("This patient already has an active course (prescription %(id)s, %(status)s).")
+        % {"id": active.pk, "status": active.get_status_display()},
+    )

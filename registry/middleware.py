@@ -1,0 +1,74 @@
+"""Answers for requests that never reach a view's own error handling (issue 9): the contract's shapes, not a 500.
+
+- A NUL byte anywhere in the path is a 404 before any view runs (PostgreSQL refuses NUL in a text value, so a
+  lookup by such a path segment was a 500).
+- Under ``/api/`` a 404 or 413 that Django produced itself (no URL matched, a malformed UUID, an oversize body
+  read through ``request.body``) is rendered as JSON ``{"detail": ...}``, as the API's own errors are.
+- A database that does not answer (``OperationalError``, ``InterfaceError``) is a 503 with ``Retry-After``:
+  JSON under ``/api/``, a friendly page elsewhere; the reason goes to the log, never to the client.
+"""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+RETRY_AFTER_SECONDS = 30
+
+
+def is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _is_json(response) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
+
+
+def not_found(request):
+    if is_api(request):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, Http404())
+
+
+def service_unavailable(request):
+    message = _("The registry cannot reach its database right now. Nothing was saved; try again in a minute.")
+    if is_api(request):
+        response = JsonResponse({"detail": message, "code": "SERVICE_UNAVAILABLE"}, status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class RobustRequestMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path:
+            return not_found(request)
+        response = self.get_response(request)
+        if is_api(request) and not _is_json(response):
+            if response.status_code == 404:
+                return not_found(request)
+            if response.status_code == 413:
+                return JsonResponse({"detail": _("The request body is too large.")}, status=413)
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.error("database unavailable on %s %s", request.method, request.path, exc_info=exception)
+            return service_unavailable(request)
+        if isinstance(exception, RequestDataTooBig):
+            if is_api(request):
+                return JsonResponse({"detail": _("The request body is too large.")}, status=413)
+            return HttpResponse(_("The request body is too large."), status=413, content_type="text/plain")
+        return None
