@@ -20,3 +20,10 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 # Tasks run in-process unless a test starts a real worker (the `live_celery_worker` fixture
 # turns this off): a test never leaves messages behind in a shared broker.
 CELERY_TASK_ALWAYS_EAGER = True
+
+# Reports: in-process runs happen inside the test (not in a thread after it); a worker started by a test may be
+# slowed down (tests/reports/test_worker_killed.py) to be killed in the middle of a report.
+REPORTS_IN_PROCESS_THREAD = False
+REPORTS_TEST_RENDER_DELAY_SECONDS = float(os.environ.get("REPORTS_TEST_RENDER_DELAY_SECONDS", "0"))
+REPORTS_STALE_AFTER_SECONDS = float(os.environ.get("REPORTS_STALE_AFTER_SECONDS", "45"))
+REPORTS_HEARTBEAT_SECONDS = float(os.environ.get("REPORTS_HEARTBEAT_SECONDS", "10"))
