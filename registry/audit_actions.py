@@ -47,6 +47,9 @@ class AuditAction(StrEnum):
     DISPENSATION_ENTERED_IN_ERROR = "prescription.dispensation_entered_in_error"
     # reports
     REPORT_REQUEST = "report.request"
+    REPORT_FINISH = "report.finish"
+    REPORT_FAIL = "report.fail"
+    REPORT_FILE_DOWNLOAD = "report.file_download"
 
     @classmethod
     def entered_in_error(cls, kind: str) -> "AuditAction":

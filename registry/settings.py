@@ -327,10 +327,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.schedule_quarterly_reports",
         "schedule": crontab(month_of_year="1,4,7,10", day_of_month=1, hour=3, minute=30),
     },
-    # Report runs whose worker vanished, or whose message was lost, are queued again.
+    # The reports' sweep: runs never sent (broker down), whose message was lost or whose worker died are sent.
     "reports-requeue-stale-runs": {
         "task": "reports.tasks.requeue_stale_report_runs",
-        "schedule": crontab(minute="*/10"),
+        "schedule": env.float("REPORTS_SWEEP_SECONDS", default=30.0),
     },
 }
 # Where each audit anchor is also appended, one JSON line per anchor (anchors.jsonl); empty: the table only.
@@ -338,6 +338,14 @@ CELERY_BEAT_SCHEDULE = {
 AUDIT_ANCHOR_DIR = env.str("AUDIT_ANCHOR_DIR", default="")
 # Report cells below this count are shown as "<N" where a report leaves the region (whole-country runs).
 REPORTS_SUPPRESS_BELOW = env.int("REPORTS_SUPPRESS_BELOW", default=3)
+# A worker generating a report shows life this often; a holder silent for REPORTS_STALE_AFTER_SECONDS is taken
+# for dead and its run handed to another worker by the sweep (so recovery takes about a minute).
+REPORTS_HEARTBEAT_SECONDS = env.float("REPORTS_HEARTBEAT_SECONDS", default=10.0)
+REPORTS_STALE_AFTER_SECONDS = env.float("REPORTS_STALE_AFTER_SECONDS", default=45.0)
+# A run queued this long and never sent (the broker was down when asked for) is sent by the sweep.
+REPORTS_QUEUED_GRACE_SECONDS = env.float("REPORTS_QUEUED_GRACE_SECONDS", default=60.0)
+# With tasks in-process (no broker): generate a requested report in a thread after the response, not inside it.
+REPORTS_IN_PROCESS_THREAD = env.bool("REPORTS_IN_PROCESS_THREAD", default=True)
 
 # --- E-mail (notices to prescribers) ------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -1,9 +1,15 @@
 """HTTP API of the monitoring reports (``/api/v1/reports/``). Thin: parse, call one service or selector.
 
 Files are served only here, after the scope check: ``MEDIA_URL`` is not served, so no file has a public URL.
-Whole-country runs leave the regions: their small counts are suppressed (``REPORTS_SUPPRESS_BELOW``).
+Whole-country runs leave the regions: their small counts are suppressed (``REPORTS_SUPPRESS_BELOW``), and so are a
+region's figures and files read by the national role, who downloads the per-patient file in its national form
+(``reports.national``). Every file download is audited.
+
+Asking for a report never fails because the broker is down: the run is committed and answered 202 ``queued`` with
+``"delayed": true`` and a note; the sweep sends it later. ``Idempotency-Key`` makes a retry return the first answer.
 """
 
+from django.db import transaction
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -19,11 +25,12 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from prescriptions.idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from registry.access_log import access_log_record
 from registry.errors import NotFound
 from registry.models import AccessKind
 
-from . import metric_definitions, selectors, services
+from . import events, metric_definitions, selectors, services
 from .kinds import COUNTRY_NAME, MONITORING
 from .models import ReportFormat, ReportKind, ReportRun, ReportStatus
 
@@ -126,13 +133,26 @@ class ReportRunSerializer(serializers.Serializer):
     def get_region_name(self, run: ReportRun) -> str:
         return run.region.name if run.region_id else COUNTRY_NAME
 
+    delayed = serializers.SerializerMethodField(
+        help_text=_("True while a queued run could not yet be sent to the workers (broker unreachable).")
+    )
+
+    def _audience(self, run: ReportRun) -> str:
+        request = self.context.get("request")
+        if request is None:
+            return selectors.default_audience(run)
+        return selectors.report_audience(user=request.user, run=run)
+
     @extend_schema_field(METRICS_SCHEMA)
     def get_metrics(self, run: ReportRun) -> dict:
-        return selectors.report_metrics_published(run)
+        return selectors.report_metrics_published(run, self._audience(run))
 
     @extend_schema_field({"type": "integer", "nullable": True})
     def get_suppressed_below(self, run: ReportRun) -> int | None:
-        return selectors.suppress_below_for(run) or None
+        return selectors.suppress_below_for(run, self._audience(run)) or None
+
+    def get_delayed(self, run: ReportRun) -> bool:
+        return run.status == ReportStatus.QUEUED and run.dispatched_at is None
 
     @extend_schema_field(
         inline_serializer(
@@ -145,7 +165,10 @@ class ReportRunSerializer(serializers.Serializer):
             return {}
         request = self.context.get("request")
         urls = {}
+        audience = self._audience(run)
         for report_file in run.files.all():
+            if report_file.audience != audience:
+                continue
             url = reverse("api-report-file", kwargs={"run_id": run.pk, "fmt": report_file.format})
             urls[report_file.format] = request.build_absolute_uri(url) if request else url
         return urls
@@ -165,8 +188,22 @@ ReportAccepted = inline_serializer(
         "id": serializers.UUIDField(),
         "status": ReportStatusField(),
         "url": serializers.URLField(),
+        "delayed": serializers.BooleanField(),
+        "detail": serializers.CharField(),
     },
 )
+
+
+def _accepted_body(request, run_id, *, delayed: bool) -> dict:
+    url = request.build_absolute_uri(reverse("api-report", kwargs={"run_id": run_id}))
+    if delayed:
+        detail = _(
+            "Report accepted; its generation is delayed: the task queue cannot be reached, the report will be "
+            "sent to it as soon as it is back."
+        )
+    else:
+        detail = _("Report accepted: it is generated in the background.")
+    return {"id": str(run_id), "status": ReportStatus.QUEUED, "url": url, "delayed": delayed, "detail": str(detail)}
 
 
 class ReportListCreateView(generics.GenericAPIView):
@@ -188,26 +225,47 @@ class ReportListCreateView(generics.GenericAPIView):
             202: ReportAccepted,
             400: OpenApiResponse(description="bad period, kind or region"),
             403: OpenApiResponse(description="this role may not ask for this region's (or the country's) report"),
+            422: OpenApiResponse(description="Idempotency-Key reused with another body"),
         },
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     )
     def post(self, request):
         serializer = ReportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        run = services.report_request(
-            user=request.user,
-            kind=data["kind"],
-            region_code=data["region"],
-            period_start=data["period_start"],
-            period_end=data["period_end"],
+
+        def ask():
+            run = services.report_request(
+                user=request.user,
+                kind=data["kind"],
+                region_code=data["region"],
+                period_start=data["period_start"],
+                period_end=data["period_end"],
+            )
+            return status.HTTP_202_ACCEPTED, {"id": str(run.pk)}
+
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            _code, body = ask()
+        elif len(key) > 200:
+            raise serializers.ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
+        else:
+            try:
+                _code, body = run_idempotent(
+                    user=request.user, key=key, fingerprint=request_fingerprint(request.data), produce=ask
+                )
+            except IdempotencyKeyReused:
+                return Response(
+                    {"detail": _("This Idempotency-Key was used with another request body.")},
+                    status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                )
+        # The status as accepted (with tasks in-process the run may already be done by now); "delayed" from the
+        # database, so that a retry with the same key tells the run's state rather than the first answer's.
+        run = ReportRun.objects.only("status", "dispatched_at").get(pk=body["id"])
+        answer = _accepted_body(
+            request, run.pk, delayed=run.status == ReportStatus.QUEUED and run.dispatched_at is None
         )
-        # The status as accepted: with tasks in-process the run may already be done by now.
-        url = request.build_absolute_uri(reverse("api-report", kwargs={"run_id": run.pk}))
-        return Response(
-            {"id": str(run.pk), "status": ReportStatus.QUEUED, "url": url},
-            status=status.HTTP_202_ACCEPTED,
-            headers={"Location": url},
-        )
+        return Response(answer, status=status.HTTP_202_ACCEPTED, headers={"Location": answer["url"]})
 
 
 class ReportDetailView(APIView):
@@ -230,10 +288,20 @@ class ReportFileView(APIView):
         },
     )
     def get(self, request, run_id, fmt):
-        report_file = selectors.report_file_get(user=request.user, run_id=run_id, fmt=fmt)
-        if report_file is None:
-            raise NotFound()
-        access_log_record(user=request.user, obj=report_file, kind=AccessKind.REPORT_FILE)
+        with transaction.atomic():
+            report_file = selectors.report_file_get(user=request.user, run_id=run_id, fmt=fmt)
+            if report_file is None:
+                raise NotFound()
+            access_log_record(user=request.user, obj=report_file, kind=AccessKind.REPORT_FILE)
+            # Every download is audited (who, which run, which form): the run's chain, its row locked.
+            run = ReportRun.objects.select_for_update().get(pk=report_file.run_id)
+            events.report_file_downloaded(
+                actor=request.user,
+                run=run,
+                fmt=report_file.format,
+                audience=report_file.audience,
+                sha256=report_file.sha256,
+            )
         response = FileResponse(
             report_file.file.open("rb"),
             as_attachment=True,

@@ -40,6 +40,10 @@ class ReportContext:
     metrics: dict = field(default_factory=dict)
     # Cells below this count are shown as "<N" in files that leave the region (small-count suppression).
     suppress_below: int = 0
+    # Who the file is for ("region" or "national", see reports.models.ReportAudience).
+    audience: str = "region"
+    # The quarterly report's columns for this audience (the national form: reports.national.national_columns).
+    columns: tuple[str, ...] = QUARTERLY_COLUMNS
 
 
 # How the whole country is named on a report (the run of no region).

@@ -74,6 +74,9 @@ class ReportRun(models.Model):
     # a redelivered task leaves a run alone while its holder is alive (see reports.runs).
     claimed_by = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the run's task was last handed to the broker (None: never, e.g. the broker was down when asked).
+    # Set by a conditional UPDATE before sending, so a run is sent by one request or sweep at a time.
+    dispatched_at = models.DateTimeField(_("sent to the workers at"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -129,12 +132,25 @@ def report_file_path(instance: "ReportFile", filename: str) -> str:
     return f"reports/{instance.run_id}/{filename}"
 
 
+class ReportAudience(models.TextChoices):
+    """Who a run's file set is for (see ``reports.permissions.file_audience``).
+
+    A regional run keeps two sets: the region's own, and the national role's, in which small counts are
+    suppressed (monitoring) and patients appear by a national pseudonym and an age band only (quarterly).
+    A whole-country run has the national set only.
+    """
+
+    REGION = "region", _("the region")
+    NATIONAL = "national", _("national monitoring (AIFA)")
+
+
 class ReportFile(models.Model):
-    """One rendering of a run (CSV, XLSX or PDF), with its SHA-256 so a copy sent on can be checked."""
+    """One rendering of a run (CSV, XLSX or PDF) for one audience, with its SHA-256 so a copy can be checked."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     run = models.ForeignKey(ReportRun, on_delete=models.CASCADE, related_name="files")
     format = models.CharField(_("format"), max_length=8, choices=ReportFormat.choices)
+    audience = models.CharField(_("for"), max_length=8, choices=ReportAudience.choices, default=ReportAudience.REGION)
     file = models.FileField(_("file"), upload_to=report_file_path, max_length=300)
     sha256 = models.CharField("SHA-256", max_length=64)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
@@ -144,7 +160,9 @@ class ReportFile(models.Model):
         ordering = ["format"]
         verbose_name = _("report file")
         verbose_name_plural = _("report files")
-        constraints = [models.UniqueConstraint(fields=["run", "format"], name="one_file_per_format")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "audience", "format"], name="one_file_per_audience_format")
+        ]
 
     def __str__(self):
-        return f"{self.run_id} {self.format}"
+        return f"{self.run_id} {self.audience} {self.format}"

@@ -34,6 +34,11 @@ def is_calendar_quarter(period_start: date, period_end: date) -> bool:
     return quarter_of(period_start) == (period_start, period_end)
 
 
+def current_month(today: date) -> tuple[date, date]:
+    """The month holding ``today``, from its first day to ``today``."""
+    return today.replace(day=1), today
+
+
 def previous_month(today: date) -> tuple[date, date]:
     """The calendar month before the one holding ``today``: its first and last day."""
     end = today.replace(day=1) - timedelta(days=1)

@@ -1,7 +1,10 @@
 """Who may ask for which report, and who sees which runs: the one place that decides it for reports.
 
 - administrator and national role (AIFA): ask for any region's report or the whole country's; see every run,
-  of every region and of the country (the quarterly per-patient report carries pseudonyms only).
+  of every region and of the country.
+- the national role reads a region's run in its national form (``file_audience``): small counts suppressed as in
+  whole-country reports, and the quarterly per-patient file with a national pseudonym and an age band, no birth
+  date (``reports.national``). The region's officer and administrators read the region's own form.
 - regional officer: asks for their own region only; sees their region's runs, including their region's part
   of a national run.
 - prescribers, pharmacists, nurses: no reports (they see their own centres' prescriptions instead).
@@ -15,7 +18,7 @@ from django.utils.translation import gettext as _
 from registry.models import Region, Role
 from registry.permissions import Actor, PermissionDenied, actor_for, ensure_role
 
-from .models import ReportRun
+from .models import ReportAudience, ReportRun
 
 # The roles that read reports at all (the pages answer 403 to the others).
 REPORT_ROLES = (Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR)
@@ -52,6 +55,14 @@ def report_runs_visible_to(user) -> QuerySet[ReportRun]:
     if actor.role == Role.REGIONAL_OFFICER:
         return ReportRun.objects.filter(region_id=actor.region_id)
     return ReportRun.objects.none()
+
+
+def file_audience(user, run: ReportRun) -> str:
+    """Which form of ``run`` the user reads: a whole-country run has only the national one; the national role
+    reads every region's run in the national form; the region's officer and administrators the region's own."""
+    if run.region_id is None or actor_for(user).role == Role.NATIONAL:
+        return ReportAudience.NATIONAL
+    return ReportAudience.REGION
 
 
 def lists_national_parts(user) -> bool:

@@ -7,7 +7,7 @@ from registry.models import Region
 
 from . import permissions
 from .metrics import suppress_small_counts
-from .models import ReportFile, ReportRun, ReportStatus
+from .models import ReportAudience, ReportFile, ReportRun, ReportStatus
 
 DEFAULT_SUPPRESS_BELOW = 3
 
@@ -34,13 +34,21 @@ def report_run_get(*, user, run_id) -> ReportRun | None:
 
 
 def report_file_get(*, user, run_id, fmt: str) -> ReportFile | None:
-    """A finished run's file in ``fmt``, only for a user who may see the run."""
+    """A finished run's file in ``fmt``, in the form the user reads (``permissions.file_audience``), only for a
+    user who may see the run."""
+    run = permissions.report_runs_visible_to(user).filter(pk=run_id, status=ReportStatus.DONE).first()
+    if run is None:
+        return None
+    audience = permissions.file_audience(user, run)
     return (
-        ReportFile.objects.filter(run__in=permissions.report_runs_visible_to(user), run__status=ReportStatus.DONE)
-        .select_related("run", "run__region")
-        .filter(run_id=run_id, format=fmt)
-        .first()
+        ReportFile.objects.select_related("run", "run__region").filter(run=run, audience=audience, format=fmt).first()
     )
+
+
+def report_files_for(*, user, run: ReportRun) -> list[ReportFile]:
+    """The files of ``run`` in the form the user reads (prefetched ``files`` reused)."""
+    audience = permissions.file_audience(user, run)
+    return [report_file for report_file in run.files.all() if report_file.audience == audience]
 
 
 def report_request_regions(*, user) -> tuple[QuerySet[Region], bool]:
@@ -48,16 +56,27 @@ def report_request_regions(*, user) -> tuple[QuerySet[Region], bool]:
     return permissions.report_request_regions(user)
 
 
-def suppress_below_for(run: ReportRun) -> int:
-    """Small-count suppression threshold of a run: only whole-country runs leave a region (0: none)."""
-    if run.region_id is not None:
+def default_audience(run: ReportRun) -> str:
+    """A whole-country run is national; a region's run is the region's (unless read by the national role)."""
+    return ReportAudience.NATIONAL if run.region_id is None else ReportAudience.REGION
+
+
+def suppress_below_for(run: ReportRun, audience: str | None = None) -> int:
+    """Small-count suppression threshold of a run's form (0: none): whatever leaves the region is suppressed,
+    a whole-country run and a region's run read by the national role alike."""
+    if (audience or default_audience(run)) != ReportAudience.NATIONAL:
         return 0
     return getattr(settings, "REPORTS_SUPPRESS_BELOW", DEFAULT_SUPPRESS_BELOW)
 
 
-def report_metrics_published(run: ReportRun) -> dict:
-    """The run's metrics as shown outside the database: small counts suppressed where the run leaves the region."""
-    return suppress_small_counts(run.metrics or {}, below=suppress_below_for(run))
+def report_audience(*, user, run: ReportRun) -> str:
+    """The form of ``run`` that ``user`` reads (figures and files alike)."""
+    return permissions.file_audience(user, run)
+
+
+def report_metrics_published(run: ReportRun, audience: str | None = None) -> dict:
+    """The run's metrics as shown outside the database: small counts suppressed where the form leaves the region."""
+    return suppress_small_counts(run.metrics or {}, below=suppress_below_for(run, audience))
 
 
 def _files() -> Prefetch:

@@ -2,7 +2,8 @@
 
 Who may ask is decided in ``reports.permissions`` (a regional officer for their own region; the national role
 and administrators for any region or the whole country). The run is created and audited in one transaction, and its
-task is queued only once that transaction commits.
+task is queued only once that transaction commits. A broker that cannot be reached then does not undo the request:
+the run stays queued, ``run.dispatch_delayed`` is set, and the sweep sends it later (``reports.tasks.dispatch``).
 """
 
 from datetime import date
@@ -98,7 +99,7 @@ def _run_create(
     *, actor, kind: str, region: Region | None, period_start: date, period_end: date, scheduled: bool
 ) -> ReportRun:
     """Create the run, audit it and queue its generation after commit. Call inside a transaction."""
-    from .tasks import generate_report
+    from .tasks import dispatch
 
     run = ReportRun.objects.create(
         kind=kind,
@@ -109,8 +110,12 @@ def _run_create(
         scheduled=scheduled,
     )
     events.report_requested(actor=actor, run=run, region=region)
-    run_id = str(run.pk)
-    transaction.on_commit(lambda: generate_report.delay(run_id))
+    run.dispatch_delayed = False
+
+    def send():
+        run.dispatch_delayed = not dispatch(str(run.pk))
+
+    transaction.on_commit(send)
     return run
 
 

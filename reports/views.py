@@ -5,8 +5,13 @@ selectors, so a run outside the user's scope is a 404; a role refusal is a 403 p
 monitoring run shows the figures and charts of its PDF, drawn by the same code (``reports.renderers.figures``,
 ``reports.charts``) from the same ``ReportContext``, small-count suppression included.
 
-While a run is queued or running its page refreshes itself: htmx polls a fragment every 2 s when
-``static/vendor/htmx.min.js`` is there, otherwise a plain ``<meta http-equiv="refresh">`` reloads the page.
+While a run is queued or running its page shows its progress: ``static/js/reports.js`` (no inline script) fetches
+the status fragment every 2 s and swaps it in, and reloads the page once the run has finished; without JavaScript
+a ``<noscript>`` refresh reloads the page. With tasks in-process a requested run is generated in a thread after the
+response (``REPORTS_IN_PROCESS_THREAD``), so the request never waits for the report.
+
+The national role reads a region's run in its national form (small counts suppressed, the per-patient file
+pseudonymised for AIFA): ``selectors.report_audience``.
 """
 
 import functools
@@ -15,7 +20,6 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,7 +36,7 @@ from registry.permissions import PermissionDenied
 from . import charts, selectors, services
 from .kinds import COUNTRY_NAME, MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
-from .periods import previous_quarter
+from .periods import current_month
 from .permissions import ensure_reads_reports
 from .renderers import figures
 from .runs import report_context  # what a run's files print
@@ -65,12 +69,6 @@ def page(view):
     return login_required(wrapper)
 
 
-@functools.cache
-def htmx_available() -> bool:
-    """Whether the vendored htmx is there (another part of the project vendors it)."""
-    return finders.find("vendor/htmx.min.js") is not None
-
-
 # --- The request form ------------------------------------------------------------------------------
 
 
@@ -97,8 +95,8 @@ class ReportRequestForm(forms.Form):
         self.fields["region"].choices = choices
         if len(choices) == 1:
             self.fields["region"].initial = choices[0][0]
-        # The quarter just ended: what the L.648 report and most monitoring requests are about.
-        self.fields["period_start"].initial, self.fields["period_end"].initial = previous_quarter(rome_today())
+        # The current month up to today: a period with data (a new user's first report shows real figures).
+        self.fields["period_start"].initial, self.fields["period_end"].initial = current_month(rome_today())
         self.fields["period_end"].help_text = _("The quarterly report covers exactly one calendar quarter.")
 
     def region_code(self) -> str | None:
@@ -143,7 +141,7 @@ def _run_rows(user) -> tuple[list[RunRow], bool]:
 
 def _runs_context(request) -> dict:
     rows, active = _run_rows(request.user)
-    return {"rows": rows, "active": active, "htmx": htmx_available(), "poll_seconds": POLL_SECONDS}
+    return {"rows": rows, "active": active, "poll_seconds": POLL_SECONDS}
 
 
 @page
@@ -164,10 +162,29 @@ def dashboard(request):
         except InvalidInput as exc:
             form.add_service_errors(exc.errors)
         else:
-            messages.success(request, _("Report requested: it is generated in the background."))
+            _requested_message(request, run)
             return redirect("reports:run", run_id=run.pk)
     context = {"form": form, **_runs_context(request), "refresh_seconds": REFRESH_SECONDS}
     return render(request, "reports/dashboard.html", context)
+
+
+def _requested_message(request, run: ReportRun) -> None:
+    """What the page says once a report is asked for: never "being generated" for a run already finished."""
+    run.refresh_from_db(fields=["status", "dispatched_at"])
+    if run.status == ReportStatus.DONE:
+        messages.success(request, _("Report ready."))
+    elif run.status == ReportStatus.FAILED:
+        messages.error(request, _("The report could not be generated."))
+    elif getattr(run, "dispatch_delayed", False) or (run.status == ReportStatus.QUEUED and run.dispatched_at is None):
+        messages.warning(
+            request,
+            _(
+                "Report requested, but its generation is delayed: the task queue cannot be reached. "
+                "It will start as soon as the queue is back."
+            ),
+        )
+    else:
+        messages.success(request, _("Report requested: its progress is shown below."))
 
 
 @page
@@ -187,10 +204,13 @@ def _run_or_404(user, run_id) -> ReportRun:
     return run
 
 
-def _downloads(run: ReportRun) -> list[tuple[str, str]]:
-    """(format, API download URL) of the run's files, CSV, XLSX, PDF."""
+def _downloads(user, run: ReportRun) -> list[tuple[str, str]]:
+    """(format, API download URL) of the run's files in the form the user reads, PDF, XLSX, CSV."""
     order = {fmt: position for position, fmt in enumerate(("pdf", "xlsx", "csv"))}
-    files = sorted(run.files.all(), key=lambda report_file: order.get(report_file.format, 99))
+    files = sorted(
+        selectors.report_files_for(user=user, run=run),
+        key=lambda report_file: order.get(report_file.format, 99),
+    )
     return [
         (report_file.format, reverse("api-report-file", kwargs={"run_id": run.pk, "fmt": report_file.format}))
         for report_file in files
@@ -254,7 +274,7 @@ def _status_context(run: ReportRun) -> dict:
     return {
         "run": run,
         "active": run.status in ACTIVE,
-        "htmx": htmx_available(),
+        "delayed": run.status == ReportStatus.QUEUED and run.dispatched_at is None,
         "poll_seconds": POLL_SECONDS,
         "parts": list(run.children.all()) if run.region_id is None else [],
     }
@@ -272,22 +292,25 @@ def run_detail(request, run_id):
         "refresh_seconds": REFRESH_SECONDS,
     }
     if run.status == ReportStatus.DONE:
-        report = report_context(run)
-        context["downloads"] = _downloads(run)
+        audience = selectors.report_audience(user=request.user, run=run)
+        report = report_context(run, audience)
+        context["downloads"] = _downloads(request.user, run)
+        context["national_form"] = audience == "national" and run.region_id is not None
         context["as_of"] = figures.as_of_display(report)
         if run.kind == MONITORING:
             context.update(_monitoring_figures(report))
         else:
-            context["patients"] = figures.number_display((run.metrics or {}).get("patients"))
+            published = selectors.report_metrics_published(run, audience)
+            context["patients"] = figures.number_display(published.get("patients"))
     return render(request, "reports/run.html", context)
 
 
 @page
 @require_GET
 def run_status_fragment(request, run_id):
-    """The progress block alone, polled every 2 s; once the run has finished htmx reloads the whole page."""
+    """The progress block alone, polled every 2 s; once the run has finished the page reloads itself whole."""
     run = _run_or_404(request.user, run_id)
     response = render(request, "reports/_run_status.html", _status_context(run))
     if run.status not in ACTIVE:
-        response["HX-Refresh"] = "true"
+        response["X-Run-Finished"] = "true"
     return response

@@ -35,3 +35,10 @@ CELERY_TASK_DEFAULT_QUEUE = f"registry-test-{XDIST_WORKER}"
 # connection asks for it: pytest-django empties the tables with TRUNCATE between transactional tests.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c registry.allow_audit_truncate=on"  # noqa: F405
+
+# Reports: in-process runs happen inside the test (not in a thread after it); a worker started by a test may be
+# slowed down (tests/reports/test_worker_killed.py) to be killed in the middle of a report.
+REPORTS_IN_PROCESS_THREAD = False
+REPORTS_TEST_RENDER_DELAY_SECONDS = float(os.environ.get("REPORTS_TEST_RENDER_DELAY_SECONDS", "0"))
+REPORTS_STALE_AFTER_SECONDS = float(os.environ.get("REPORTS_STALE_AFTER_SECONDS", "45"))
+REPORTS_HEARTBEAT_SECONDS = float(os.environ.get("REPORTS_HEARTBEAT_SECONDS", "10"))

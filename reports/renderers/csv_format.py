@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
-from ..kinds import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import ReportContext
 from . import figures
 from .cells import safe_text
 
@@ -118,6 +118,6 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
 def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:
     # Per-patient rows are not aggregates: small-count suppression does not apply to them.
     with _writer(out) as writer:
-        writer.writerow(QUARTERLY_COLUMNS)
+        writer.writerow(context.columns)
         for row in rows:
-            writer.writerow([cell(row.get(column)) for column in QUARTERLY_COLUMNS])
+            writer.writerow([cell(row.get(column)) for column in context.columns])

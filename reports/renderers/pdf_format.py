@@ -45,7 +45,7 @@ from reportlab.platypus import (
 )
 
 from .. import charts
-from ..kinds import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import ReportContext
 from . import figures
 
 FOOTER = "Registro 648 — dati pseudonimizzati"  # the registry's stamp, as printed on every page in every language
@@ -383,6 +383,7 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
 
 QUARTERLY_HEADERS = {
     "pseudonym": lambda: _("Pseudonym"),
+    "age_band": lambda: _("Age band"),
     "centre": lambda: _("Centre"),
     "prescription_date": lambda: _("Prescribed on"),
     "criteria_version": lambda: _("Criteria version"),
@@ -398,6 +399,7 @@ QUARTERLY_HEADERS = {
 # Points, on a landscape A4 page inside 15 mm margins (757 pt): text columns first, counts narrow.
 QUARTERLY_WIDTHS = {
     "pseudonym": 122,  # 32 characters of DejaVu Sans Mono at 6 pt a line
+    "age_band": 36,
     "centre": 125,
     "prescription_date": 56,
     "criteria_version": 58,
@@ -450,10 +452,14 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
     canvas.setTitle(context.title)
     canvas.setAuthor("Registro 648")
     canvas.setSubject(f"{figures.region_display(context)} · {figures.period_display(context)}")
-    widths = [QUARTERLY_WIDTHS.get(column, COUNT_WIDTH) for column in QUARTERLY_COLUMNS]
+    columns = context.columns
+    widths = [QUARTERLY_WIDTHS.get(column, COUNT_WIDTH) for column in columns]
+    overflow = sum(widths) - (page_width - 2 * MARGIN)
+    if overflow > 0 and "centre" in columns:  # the centre's name wraps; the pseudonym must print whole
+        widths[columns.index("centre")] -= overflow
     header = [
-        _p(QUARTERLY_HEADERS[column](), "head" if column in QUARTERLY_WIDTHS else "head_right")
-        for column in QUARTERLY_COLUMNS
+        _p(QUARTERLY_HEADERS.get(column, lambda c=column: c)(), "head" if column in QUARTERLY_WIDTHS else "head_right")
+        for column in columns
     ]
     style = TableStyle(
         [
@@ -461,8 +467,8 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
             ("FONT", (0, 1), (0, -1), font.mono, 6, 7.5),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
-            ("ALIGN", (5, 1), (6, -1), "RIGHT"),
-            ("ALIGN", (8, 1), (-1, -1), "RIGHT"),
+            # Counts (every column without a text width) to the right.
+            *(("ALIGN", (i, 1), (i, -1), "RIGHT") for i, c in enumerate(columns) if c not in QUARTERLY_WIDTHS),
             ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
             ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
             ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
@@ -493,7 +499,7 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
             _running_header(canvas, context)
             y = top
         data = [header] + [
-            [_quarterly_text(row.get(c), c, w) for c, w in zip(QUARTERLY_COLUMNS, widths, strict=True)] for row in chunk
+            [_quarterly_text(row.get(c), c, w) for c, w in zip(columns, widths, strict=True)] for row in chunk
         ]
         table = Table(data, colWidths=widths, rowHeights=[HEADER_HEIGHT] + [ROW_HEIGHT] * len(chunk))
         table.setStyle(style)

@@ -26,7 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from ..kinds import QUARTERLY_COLUMNS, ReportContext
+from ..kinds import ReportContext
 from . import figures
 from .cells import safe_text
 
@@ -168,17 +168,17 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title(_("Quarterly report")))
     # A write-only sheet takes widths and panes before its first row.
-    for index, column in enumerate(QUARTERLY_COLUMNS, start=1):
+    for index, column in enumerate(context.columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = QUARTERLY_WIDTHS.get(column, max(len(column), 10) + 2)
     sheet.freeze_panes = "A2"
     header = []
-    for column in QUARTERLY_COLUMNS:
+    for column in context.columns:
         cell = WriteOnlyCell(sheet, value=cell_value(column))
         cell.font = BOLD
         header.append(cell)
     sheet.append(header)
     for row in rows:
-        sheet.append([_quarterly_cell(sheet, row.get(column)) for column in QUARTERLY_COLUMNS])
+        sheet.append([_quarterly_cell(sheet, row.get(column)) for column in context.columns])
     workbook.save(out)
 
 

@@ -125,18 +125,19 @@ def test_files_are_streamed_as_attachments_only_within_scope(cohort, post, clien
     run_id = post("aifa", body).json()["id"]
     run = ReportRun.objects.get(pk=run_id)
 
-    for username in ("officer.lombardia", "aifa"):
+    # The region's officer reads the region's form; the national role its national form (small counts hidden).
+    for username, audience in (("officer.lombardia", "region"), ("aifa", "national")):
         for fmt in ("csv", "xlsx", "pdf"):
             response = client_for(username).get(f"{URL}{run_id}/files/{fmt}/")
             assert response.status_code == 200, (username, fmt)
             content = b"".join(response.streaming_content)
             assert response["Content-Disposition"].startswith("attachment; filename=")
-            assert hashlib.sha256(content).hexdigest() == run.files.get(format=fmt).sha256
+            assert hashlib.sha256(content).hexdigest() == run.files.get(format=fmt, audience=audience).sha256
     for username in ("officer.lazio", "prescriber.milano", "pharmacist.milano", "nurse.milano"):
         assert client_for(username).get(f"{URL}{run_id}/files/csv/").status_code == 404, username
     assert client_for("aifa").get(f"{URL}{run_id}/files/docx/").status_code == 404
     # No public URL: media files are not served.
-    path = run.files.get(format="csv").file.name
+    path = run.files.get(format="csv", audience="region").file.name
     assert client_for("aifa").get(f"/media/{path}").status_code == 404
     assert client_for("aifa").get(f"/{path}").status_code == 404
 

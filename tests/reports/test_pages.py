@@ -16,7 +16,6 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from registry.models import Region
-from reports import views
 from reports.models import ReportRun, ReportStatus
 from reports.periods import quarter_of
 
@@ -275,31 +274,33 @@ def test_a_national_run_is_not_found_for_an_officer_but_listed_for_aifa(browser)
 # --- Progress, failure, suppression ------------------------------------------------------------------
 
 
-def test_a_running_run_shows_its_progress_and_polls_with_htmx(browser):
+def test_a_running_run_shows_its_progress_and_polls_with_a_static_script(browser):
     run = _run(status=ReportStatus.RUNNING, progress=40)
     client = browser("officer.lombardia")
 
     page = html(client.get(f"/reports/{run.pk}/"))
 
     assert 'aria-valuenow="40"' in page and "width: 40%" in page
-    assert f'hx-get="/reports/{run.pk}/status/"' in page and 'hx-trigger="every 2s"' in page
-    assert "vendor/htmx.min.js" in page
-    assert 'http-equiv="refresh"' not in page
+    assert f'data-poll-url="/reports/{run.pk}/status/"' in page and 'data-poll-seconds="2"' in page
+    assert "js/reports.js" in page
+    # No inline script (Content-Security-Policy); without JavaScript the page reloads itself.
+    assert "<script>" not in page and "hx-get" not in page
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
     fragment = client.get(f"/reports/{run.pk}/status/")
-    assert fragment.status_code == 200 and "HX-Refresh" not in fragment
-    # Once it has finished, the fragment has htmx reload the page, which then shows the result.
+    assert fragment.status_code == 200 and "X-Run-Finished" not in fragment
+    assert "Being generated." in html(fragment)
+    # Once it has finished, the fragment tells the script to reload the page, which then shows the result.
     ReportRun.objects.filter(pk=run.pk).update(status=ReportStatus.FAILED, error="x")
-    assert client.get(f"/reports/{run.pk}/status/")["HX-Refresh"] == "true"
+    assert client.get(f"/reports/{run.pk}/status/")["X-Run-Finished"] == "true"
 
 
-def test_without_htmx_a_running_run_page_reloads_itself(browser, monkeypatch):
-    monkeypatch.setattr(views, "htmx_available", lambda: False)
-    run = _run(status=ReportStatus.QUEUED)
+def test_a_finished_run_page_neither_polls_nor_says_it_is_being_generated(browser):
+    run = _run(status=ReportStatus.DONE, progress=100, data_as_of=timezone.now())
 
     page = html(browser("officer.lombardia").get(f"/reports/{run.pk}/"))
 
-    assert '<meta http-equiv="refresh" content="3">' in page
-    assert "hx-get" not in page and "htmx.min.js" not in page
+    assert "Being generated" not in page and "Waiting for a worker" not in page
+    assert "data-poll-url" not in page and "reports.js" not in page and "refresh" not in page
 
 
 def test_a_failed_run_shows_its_error(browser):

@@ -56,8 +56,10 @@ def request_run(demo, django_capture_on_commit_callbacks):
     return make
 
 
-def _files(run: ReportRun) -> dict[str, ReportFile]:
-    return {f.format: f for f in ReportFile.objects.filter(run=run)}
+def _files(run: ReportRun, audience: str | None = None) -> dict[str, ReportFile]:
+    """The run's files by format, in the form of ``audience`` (default: the run's own)."""
+    audience = audience or ("national" if run.region_id is None else "region")
+    return {f.format: f for f in ReportFile.objects.filter(run=run, audience=audience)}
 
 
 def _read(report_file: ReportFile) -> bytes:
@@ -98,7 +100,7 @@ def test_delivering_the_task_twice_makes_one_set_of_files(cohort, request_run):
     assert {(f.pk, f.sha256, f.file.name) for f in ReportFile.objects.filter(run=run)} == before
     assert again.metrics == run.metrics and again.finished_at == run.finished_at
     assert ReportRun.objects.count() == 1
-    assert len(default_storage.listdir(f"reports/{run.pk}")[1]) == 3
+    assert len(default_storage.listdir(f"reports/{run.pk}")[1]) == 6  # the region's three and AIFA's three
 
 
 def test_a_run_held_by_a_live_delivery_is_left_alone_until_its_holder_is_stale(cohort, demo):
@@ -114,7 +116,7 @@ def test_a_run_held_by_a_live_delivery_is_left_alone_until_its_holder_is_stale(c
     assert tasks.generate_report.delay(str(run.pk)).get() == "skipped"
     assert ReportRun.objects.get(pk=run.pk).status == ReportStatus.RUNNING
 
-    ReportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - runs.STALE_AFTER - timedelta(1))
+    ReportRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - runs.stale_after() - timedelta(1))
     assert tasks.generate_report.delay(str(run.pk)).get() == "done"
     assert ReportRun.objects.get(pk=run.pk).status == ReportStatus.DONE
 
@@ -129,7 +131,7 @@ def test_a_run_that_died_midway_restarts_cleanly(cohort, demo):
         status=ReportStatus.RUNNING,
         progress=60,
         claimed_by="lost-worker:0",
-        heartbeat_at=timezone.now() - runs.STALE_AFTER - timedelta(minutes=1),
+        heartbeat_at=timezone.now() - runs.stale_after() - timedelta(minutes=1),
         metrics={"stale": True},
     )
     partial = ReportFile(run=run, format="csv", sha256="0" * 64, size=7)
@@ -143,7 +145,7 @@ def test_a_run_that_died_midway_restarts_cleanly(cohort, demo):
     assert run.status == ReportStatus.DONE and "stale" not in run.metrics
     assert not ReportFile.objects.filter(pk=partial.pk).exists()
     names = sorted(default_storage.listdir(f"reports/{run.pk}")[1])
-    assert len(names) == 3 and "stray.xlsx" not in names and "partial.csv" not in names
+    assert len(names) == 6 and "stray.xlsx" not in names and "partial.csv" not in names
     assert not os.path.exists(partial_path)
     assert ReportRun.objects.count() == 1
 
@@ -173,7 +175,7 @@ def test_a_failing_renderer_fails_the_run_with_its_error_and_leaves_no_partial_f
     # Delivered again (or re-run by hand), the same run starts over and completes.
     assert tasks.generate_report.delay(str(run.pk)).get() == "done"
     run.refresh_from_db()
-    assert run.status == ReportStatus.DONE and run.error == "" and run.files.count() == 3
+    assert run.status == ReportStatus.DONE and run.error == "" and run.files.count() == 6
     assert ReportRun.objects.count() == 1
 
 
@@ -217,7 +219,7 @@ def test_the_whole_country_fans_out_one_part_per_region_then_joins(cohort, reque
     parts = list(run.children.order_by("region_id"))
     assert [part.region_id for part in parts] == list(Region.objects.order_by("code").values_list("pk", flat=True))
     assert len(parts) == 21
-    assert all(part.status == ReportStatus.DONE and part.files.count() == 3 for part in parts)
+    assert all(part.status == ReportStatus.DONE and part.files.count() == 6 for part in parts)
     lombardia = next(part for part in parts if part.region_id == "030")
     assert per_centre_figures(lombardia.metrics) == LOMBARDIA
     # The country's figures are computed once in the database: exactly the country's, not a mix.
@@ -338,25 +340,88 @@ def test_setup_report_schedules_installs_the_periodic_tasks_once(demo):
     assert (quarterly.day_of_month, quarterly.month_of_year) == ("1", "1,4,7,10")
 
 
-def test_stale_runs_are_queued_again(cohort, demo):
+def test_the_sweep_sends_runs_never_sent_or_with_a_dead_holder_and_leaves_the_others(cohort, demo):
     region = Region.objects.get(pk="030")
-    long_ago = timezone.now() - runs.STALE_AFTER - timedelta(minutes=1)
-    lost = ReportRun.objects.create(
-        kind=MONITORING, region=region, period_start=cohort.period_start, period_end=cohort.period_end
+    now = timezone.now()
+    period = {
+        "kind": MONITORING,
+        "region": region,
+        "period_start": cohort.period_start,
+        "period_end": cohort.period_end,
+    }
+    never_sent = ReportRun.objects.create(**period)  # the broker was down when it was asked for
+    just_asked = ReportRun.objects.create(**period)  # its request may still be sending it
+    sent = ReportRun.objects.create(**period, dispatched_at=now)  # in the queue, waiting for a worker
+    dead = ReportRun.objects.create(
+        **period, status=ReportStatus.RUNNING, claimed_by="dead:0", heartbeat_at=now - runs.stale_after() - timedelta(1)
     )
-    ReportRun.objects.filter(pk=lost.pk).update(created_at=long_ago)
-    alive = ReportRun.objects.create(
+    alive = ReportRun.objects.create(**period, status=ReportStatus.RUNNING, claimed_by="alive:0", heartbeat_at=now)
+    ReportRun.objects.filter(pk__in=[never_sent.pk, sent.pk, dead.pk, alive.pk]).update(
+        created_at=now - runs.queued_grace() - timedelta(seconds=1)
+    )
+
+    assert tasks.requeue_stale_report_runs.delay().get() == 2
+
+    status = dict(ReportRun.objects.values_list("pk", "status"))
+    assert status[never_sent.pk] == status[dead.pk] == ReportStatus.DONE
+    assert status[just_asked.pk] == status[sent.pk] == ReportStatus.QUEUED
+    assert status[alive.pk] == ReportStatus.RUNNING
+    assert ReportFile.objects.filter(run=dead).count() == 6
+
+
+def test_two_sweeps_send_a_run_once(cohort, demo):
+    """The claim is a conditional UPDATE: a second sweep (beat and the command together) finds nothing to send."""
+    run = ReportRun.objects.create(
         kind=MONITORING,
-        region=region,
+        region=Region.objects.get(pk="030"),
         period_start=cohort.period_start,
         period_end=cohort.period_end,
         status=ReportStatus.RUNNING,
-        claimed_by="alive:0",
-        heartbeat_at=timezone.now(),
+        claimed_by="dead:0",
+        heartbeat_at=timezone.now() - runs.stale_after() - timedelta(1),
     )
-    assert tasks.requeue_stale_report_runs.delay().get() == 1
-    assert ReportRun.objects.get(pk=lost.pk).status == ReportStatus.DONE
-    assert ReportRun.objects.get(pk=alive.pk).status == ReportStatus.RUNNING
+    first = runs.runs_to_send()
+    second = runs.runs_to_send()
+    assert [run_id for run_id, _stamp in first] == [str(run.pk)] and second == []
+    run.refresh_from_db()
+    assert run.claimed_by.startswith(runs.HANDED_OVER)
+    # Handed over, the run is taken at once by the message the sweep sent (no wait for a stale heartbeat).
+    assert tasks.generate_report.delay(str(run.pk)).get() == "done"
+
+
+def test_a_holder_taken_for_dead_that_wakes_up_stops_without_touching_the_run(cohort, demo):
+    run = ReportRun.objects.create(
+        kind=MONITORING,
+        region=Region.objects.get(pk="030"),
+        period_start=cohort.period_start,
+        period_end=cohort.period_end,
+    )
+    real = runs._render_monitoring
+
+    def taken_over_midway(context, fmt, out):
+        # While this delivery renders, the sweep hands the run to another delivery, which holds it.
+        ReportRun.objects.filter(pk=run.pk).update(claimed_by="successor:0", heartbeat_at=timezone.now())
+        real(context, fmt, out)
+
+    with mock.patch.object(runs, "_render_monitoring", taken_over_midway):
+        assert runs.generate(str(run.pk), "sleeper:0", heartbeat=False) == "skipped"
+    run.refresh_from_db()
+    assert (run.status, run.claimed_by) == (ReportStatus.RUNNING, "successor:0")
+    assert not run.files.exists()
+    assert not AuditEvent.objects.filter(object_id=str(run.pk), action="report.finish").exists()
+
+
+def test_a_finished_run_is_audited_once_with_its_files(cohort, request_run):
+    run = request_run("officer.lombardia", "030", cohort.period_start, cohort.period_end)
+    tasks.generate_report.delay(str(run.pk)).get()  # delivered again: skipped
+
+    finished = AuditEvent.objects.filter(object_id=str(run.pk), action="report.finish")
+    assert finished.count() == 1
+    files = finished.get().changes["files"]
+    assert {(f["audience"], f["format"]) for f in files} == {
+        (audience, fmt) for audience in ("region", "national") for fmt in ("csv", "xlsx", "pdf")
+    }
+    assert {f["sha256"] for f in files} == set(ReportFile.objects.filter(run=run).values_list("sha256", flat=True))
 
 
 def test_a_region_whose_centre_refused_no_request_gets_its_files(cohort, request_run):
