@@ -22,9 +22,13 @@ def counts() -> dict:
 
 @pytest.fixture
 def post(client_for):
+    clients = {}  # one sign-in per user: issuing a token is itself audited
+
     def make(body, key=None, username="prescriber.milano"):
         headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-        return client_for(username).post(URL, body, format="json", **headers)
+        if username not in clients:
+            clients[username] = client_for(username)
+        return clients[username].post(URL, body, format="json", **headers)
 
     return make
 

@@ -46,6 +46,7 @@ def test_a_database_down_is_503_degraded(client, database_down):
 
 
 def test_a_cache_down_is_503_degraded(client, db, settings):
+    settings.HEALTH_CHECK_TIMEOUT = 30  # a refused connection is "down" however busy the machine (not "timeout")
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
@@ -57,6 +58,7 @@ def test_a_cache_down_is_503_degraded(client, db, settings):
 
 
 def test_a_broker_down_is_503_degraded(client, db, settings, monkeypatch):
+    settings.HEALTH_CHECK_TIMEOUT = 30  # a refused connection is "down" however busy the machine (not "timeout")
     monkeypatch.setattr(health, "_tasks_in_process", lambda: False)
     monkeypatch.setattr(health, "_broker_url", lambda: "redis://127.0.0.1:1/0")
 
