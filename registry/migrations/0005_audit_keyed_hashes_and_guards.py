@@ -53,6 +53,8 @@ def key_the_existing_chains(apps, schema_editor):
         return
     postgresql = schema_editor.connection.vendor == "postgresql"
     if postgresql:
+        # ALTER TABLE refuses to run while deferred foreign-key checks of this transaction are pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         schema_editor.execute("ALTER TABLE registry_auditevent DISABLE TRIGGER registry_auditevent_append_only")
     current = None
     old_previous = new_previous = GENESIS_HASH

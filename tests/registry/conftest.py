@@ -2,6 +2,7 @@
 
 import pytest
 
+from registry import services
 from registry.models import Centre, Pharmacy, Region
 
 
@@ -33,3 +34,13 @@ def milano_pharmacy(demo):
 @pytest.fixture
 def roma_pharmacy(demo):
     return Pharmacy.objects.get(name="Farmacia Ospedaliera Demo Roma")
+
+
+@pytest.fixture
+def renamed_centre(demo, lombardia):
+    """A centre with a chain of three audit events: created, renamed, renamed again."""
+    officer = demo["officer.lombardia"]
+    centre = services.centre_create(actor=officer, region=lombardia, name="Ospedale A")
+    services.centre_update(actor=officer, centre=centre, name="Ospedale B", pharmacy=None)
+    services.centre_update(actor=officer, centre=centre, name="Ospedale C", pharmacy=None)
+    return centre

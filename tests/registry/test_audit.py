@@ -341,16 +341,6 @@ def test_every_event_of_the_demo_is_a_known_action(demo):
 # --- Chains ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def renamed_centre(demo, lombardia):
-    """A centre with a chain of three events: created, renamed, renamed again."""
-    officer = demo["officer.lombardia"]
-    centre = services.centre_create(actor=officer, region=lombardia, name="Ospedale A")
-    services.centre_update(actor=officer, centre=centre, name="Ospedale B", pharmacy=None)
-    services.centre_update(actor=officer, centre=centre, name="Ospedale C", pharmacy=None)
-    return centre
-
-
 def chain_of(obj):
     return list(
         AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).order_by("sequence")
