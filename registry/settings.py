@@ -196,6 +196,8 @@ AXES_CLIENT_IP_CALLABLE = "registry.http.client_ip"
 AXES_USERNAME_CALLABLE = "registry.auth.lockout.lockout_username"
 AXES_LOCKOUT_CALLABLE = "registry.auth.lockout.lockout_response"
 AXES_VERBOSE = False
+# Every failure is also kept in a log of its own, unknown usernames included (the audit trail has no object for them).
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # API tokens: stored as a SHA-256 digest, valid this many hours after they are issued.
 TOKEN_TTL_HOURS = env.int("TOKEN_TTL_HOURS", default=12)
