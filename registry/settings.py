@@ -190,7 +190,7 @@ AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Attempts during a lockout are refused without being counted: the lock ends 15 minutes after it began.
+# Attempts during a lockout are refused without being counted: the lock ends LOGIN_LOCKOUT_MINUTES after it began.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "registry.http.client_ip"
 AXES_USERNAME_CALLABLE = "registry.auth.lockout.lockout_username"
