@@ -27,23 +27,20 @@ def token_digest(key: str) -> str:
 
 
 def token_issue(*, user) -> str:
-    """A new token for ``user``; returns the key, which is not stored anywhere."""
+    """A new token for ``user``; returns the key, which is not stored anywhere.
+
+    Not an audit event: the sign-in that asks for it is logged by django-axes (AccessLog, with the address).
+    """
     key = secrets.token_hex(20)
     now = timezone.now()
     with transaction.atomic():
         # Expired tokens of the user go as a new one comes: the table does not grow without end.
         ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
-        token = ApiToken.objects.create(
+        ApiToken.objects.create(
             user=user,
             digest=token_digest(key),
             created_at=now,
             expires_at=now + timedelta(hours=settings.TOKEN_TTL_HOURS),
-        )
-        audit_record(
-            actor=user,
-            action=AuditAction.TOKEN_ISSUE,
-            obj=user,
-            changes={"token": token.pk, "expires_at": token.expires_at},
         )
     return key
 
