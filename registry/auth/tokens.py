@@ -75,3 +75,14 @@ class HashedTokenAuthentication(TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)
+
+
+def revoke_tokens_when_the_password_changes(sender, instance, raw=False, **kwargs):
+    """Whatever sets a new password (the page, the admin, ``changepassword``), the user's API tokens end with it.
+
+    ``_password`` is Django's mark of a ``set_password`` not yet saved; the hash upgrade at sign-in (to Argon2)
+    clears it before saving, so it revokes nothing.
+    """
+    if raw or instance.pk is None or getattr(instance, "_password", None) is None:
+        return
+    ApiToken.objects.filter(user_id=instance.pk).delete()

@@ -115,3 +115,31 @@ def test_a_malformed_authorization_header_is_401(demo, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_password_set_anywhere_else_also_ends_the_tokens(demo):
+    key = new_token("nurse.milano")
+    user = demo["nurse.milano"]
+    user.first_name = "Anna"
+    user.save()
+    assert works(key), "saving the user without a new password keeps the tokens"
+
+    user.set_password("tall-green-kettle-9481")
+    user.save()
+    assert not works(key)
+
+
+def test_upgrading_the_password_hash_at_sign_in_keeps_the_tokens(demo, settings):
+    user = demo["nurse.milano"]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    key = new_token("nurse.milano")
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    new_token("nurse.milano")  # the sign-in rewrites the hash with the new first hasher
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha256$")
+    assert works(key)
