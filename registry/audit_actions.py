@@ -24,7 +24,6 @@ class AuditAction(StrEnum):
     LOGIN_FAILURE = "auth.login_failure"
     LOGIN_LOCKOUT = "auth.lockout"
     PASSWORD_CHANGE = "auth.password_change"  # noqa: S105 - an event name
-    TOKEN_ISSUE = "auth.token_issue"  # noqa: S105 - an event name
     TOKEN_REVOKE = "auth.token_revoke"  # noqa: S105 - an event name
     OTP_ENROL = "auth.otp_enrol"
     # prescriptions: the listing's shortage condition, the prescription and its course

@@ -200,12 +200,14 @@ AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-# Attempts during a lockout are refused without being counted: the lock ends 15 minutes after it began.
+# Attempts during a lockout are refused without being counted: the lock ends LOGIN_LOCKOUT_MINUTES after it began.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "registry.http.client_ip"
 AXES_USERNAME_CALLABLE = "registry.auth.lockout.lockout_username"
 AXES_LOCKOUT_CALLABLE = "registry.auth.lockout.lockout_response"
 AXES_VERBOSE = False
+# Every failure is also kept in a log of its own, unknown usernames included (the audit trail has no object for them).
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # API tokens: stored as a SHA-256 digest, valid this many hours after they are issued.
 TOKEN_TTL_HOURS = env.int("TOKEN_TTL_HOURS", default=12)

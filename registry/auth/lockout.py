@@ -1,5 +1,6 @@
 """django-axes glue: how a username is counted, what a locked-out client is told, and the audit of failures."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import JsonResponse
@@ -18,15 +19,10 @@ def lockout_username(request, credentials) -> str | None:
     return username.strip().lower() if isinstance(username, str) else None
 
 
-def lockout_minutes() -> int:
-    from django.conf import settings
-
-    return settings.LOGIN_LOCKOUT_MINUTES
-
-
 def lockout_response(request, original_response=None, credentials=None):
     """429 for a locked username and address: JSON on the API, a page elsewhere."""
-    message = _("Too many failed attempts: try again in %(minutes)d minutes.") % {"minutes": lockout_minutes()}
+    minutes = settings.LOGIN_LOCKOUT_MINUTES
+    message = _("Too many failed attempts: try again in %(minutes)d minutes.") % {"minutes": minutes}
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "registration/locked.html", {"message": message}, status=429)
@@ -46,15 +42,14 @@ def _audit_on_user(username: str | None, action: AuditAction, changes: dict) -> 
 def audit_login_failed(sender, credentials, request=None, **kwargs):
     """Every refused sign-in of an existing user goes in that user's audit chain (unknown names: axes's log).
 
-    Runs after axes's own receiver (axes is installed first), so the attempt is already counted: the one that
-    reaches the limit is recorded as the lockout.
+    Runs after axes's own receiver (axes is installed first), so the attempt is already counted: a counted
+    attempt at the limit is recorded as the lockout (attempts refused during a lockout are not counted, so
+    one at a time only the one that reaches it; several if they raced past it together).
     """
     if request is None:
         return
-    from django.conf import settings
-
     counted = getattr(request, "axes_failures_since_start", None)
-    locked_now = counted == settings.LOGIN_MAX_FAILURES
+    locked_now = counted is not None and counted >= settings.LOGIN_MAX_FAILURES
     _audit_on_user(
         lockout_username(request, credentials),
         AuditAction.LOGIN_LOCKOUT if locked_now else AuditAction.LOGIN_FAILURE,

@@ -27,23 +27,20 @@ def token_digest(key: str) -> str:
 
 
 def token_issue(*, user) -> str:
-    """A new token for ``user``; returns the key, which is not stored anywhere."""
+    """A new token for ``user``; returns the key, which is not stored anywhere.
+
+    Not an audit event: the sign-in that asks for it is logged by django-axes (AccessLog, with the address).
+    """
     key = secrets.token_hex(20)
     now = timezone.now()
     with transaction.atomic():
         # Expired tokens of the user go as a new one comes: the table does not grow without end.
         ApiToken.objects.filter(user=user, expires_at__lte=now).delete()
-        token = ApiToken.objects.create(
+        ApiToken.objects.create(
             user=user,
             digest=token_digest(key),
             created_at=now,
             expires_at=now + timedelta(hours=settings.TOKEN_TTL_HOURS),
-        )
-        audit_record(
-            actor=user,
-            action=AuditAction.TOKEN_ISSUE,
-            obj=user,
-            changes={"token": token.pk, "expires_at": token.expires_at},
         )
     return key
 
@@ -78,3 +75,14 @@ class HashedTokenAuthentication(TokenAuthentication):
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return (token.user, token)
+
+
+def revoke_tokens_when_the_password_changes(sender, instance, raw=False, **kwargs):
+    """Whatever sets a new password (the page, the admin, ``changepassword``), the user's API tokens end with it.
+
+    ``_password`` is Django's mark of a ``set_password`` not yet saved; the hash upgrade at sign-in (to Argon2)
+    clears it before saving, so it revokes nothing.
+    """
+    if raw or instance.pk is None or getattr(instance, "_password", None) is None:
+        return
+    ApiToken.objects.filter(user_id=instance.pk).delete()

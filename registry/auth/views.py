@@ -1,7 +1,9 @@
 """Pages of signing in: the second factor (set-up and check) and the password change."""
 
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
@@ -40,15 +42,21 @@ def otp_verify(request):
     """The second step of signing in: a code from the authenticator app, or one backup code."""
     if not has_second_factor(request.user):
         return redirect("otp-setup")
+    credentials = {"username": request.user.get_username()}
     form = OtpCodeForm(request.POST or None)
+    if request.method == "POST" and AxesProxyHandler.is_locked(request, credentials):
+        # Checked before the code: a locked-out client guesses no more codes, and signs in again after the lock.
+        logout(request)
+        return lockout_response(request)
     if request.method == "POST" and form.is_valid():
         device = otp_check(user=request.user, code=form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)
             return redirect(_next_url(request))
         # A wrong code counts towards the same lockout as a wrong password.
-        user_login_failed.send(sender=__name__, credentials={"username": request.user.get_username()}, request=request)
+        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
         if getattr(request, "axes_locked_out", False):
+            logout(request)
             return lockout_response(request)
         form.add_error("code", _("The code is wrong, expired or already used."))
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})

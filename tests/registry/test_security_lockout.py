@@ -125,3 +125,11 @@ def test_a_success_clears_the_failures_of_that_address(demo):
     for _attempt in range(4):
         form_login(Client(), "officer.lazio", "guess")
     assert signed_in("form", form_login(Client(), "officer.lazio", DEMO_PASSWORD))
+
+
+def test_a_failure_for_an_unknown_username_is_logged_too(demo):
+    from axes.models import AccessFailureLog
+
+    token_login(APIClient(), "nobody.here", "guess")
+    logged = AccessFailureLog.objects.get()
+    assert (logged.username, logged.ip_address) == ("nobody.here", ATTACKER)

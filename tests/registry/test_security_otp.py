@@ -120,11 +120,32 @@ def test_a_backup_code_works_once(enrolled):
     assert not StaticToken.objects.filter(token=backup_codes[0]).exists()
 
 
-def test_wrong_codes_count_towards_the_lockout(enrolled):
+def test_wrong_codes_count_towards_the_lockout_and_the_right_code_is_then_refused(enrolled):
+    device, _backup = enrolled
     client = sign_in_with_password()
     for _attempt in range(4):
         assert client.post("/accounts/otp/", {"code": "000000"}).status_code == 200
     assert client.post("/accounts/otp/", {"code": "000000"}).status_code == 429
+
+    again = sign_in_with_password_refused()
+    assert again.status_code == 429
+    assert client.post("/accounts/otp/", {"code": code(device, steps_ahead=1)}).status_code != 200
+    assert client.get("/prescriptions/").status_code == 302
+
+
+def test_a_locked_out_session_cannot_go_on_guessing_codes(enrolled):
+    device, _backup = enrolled
+    guesser, other_session = sign_in_with_password(), sign_in_with_password()
+    for _attempt in range(5):
+        guesser.post("/accounts/otp/", {"code": "000000"})
+    # A session opened before the lock: the right code is not even checked, and the session ends.
+    response = other_session.post("/accounts/otp/", {"code": code(device, steps_ahead=1)})
+    assert response.status_code == 429
+    assert other_session.get("/prescriptions/")["Location"].startswith("/accounts/login/")
+
+
+def sign_in_with_password_refused():
+    return Client().post("/accounts/login/", {"username": USERNAME, "password": DEMO_PASSWORD})
 
 
 def test_the_token_endpoint_takes_the_code(enrolled):

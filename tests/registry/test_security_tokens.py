@@ -92,11 +92,14 @@ def test_only_administrators_see_the_tokens_in_the_admin(demo):
     assert officer.get("/admin/registry/apitoken/").status_code == 403
 
 
-def test_issuing_a_token_is_audited_without_the_key(demo):
-    key = new_token("aifa")
-    event = AuditEvent.objects.get(action=AuditAction.TOKEN_ISSUE)
-    assert event.actor_username == "aifa"
-    assert key not in repr(event.changes)
+def test_each_sign_in_for_a_token_is_logged_with_its_address(demo):
+    from axes.models import AccessLog
+
+    APIClient().post(
+        TOKEN_URL, {"username": "aifa", "password": DEMO_PASSWORD}, format="json", REMOTE_ADDR="198.51.100.20"
+    )
+    logged = AccessLog.objects.get(username="aifa")
+    assert (logged.ip_address, logged.path_info) == ("198.51.100.20", TOKEN_URL)
 
 
 def test_the_migration_hashes_the_existing_plain_tokens(demo):
@@ -112,3 +115,31 @@ def test_a_malformed_authorization_header_is_401(demo, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)
     assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_password_set_anywhere_else_also_ends_the_tokens(demo):
+    key = new_token("nurse.milano")
+    user = demo["nurse.milano"]
+    user.first_name = "Anna"
+    user.save()
+    assert works(key), "saving the user without a new password keeps the tokens"
+
+    user.set_password("tall-green-kettle-9481")
+    user.save()
+    assert not works(key)
+
+
+def test_upgrading_the_password_hash_at_sign_in_keeps_the_tokens(demo, settings):
+    user = demo["nurse.milano"]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    key = new_token("nurse.milano")
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    new_token("nurse.milano")  # the sign-in rewrites the hash with the new first hasher
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha256$")
+    assert works(key)

@@ -1,0 +1,70 @@
+"""The lockout counter under parallel guessing, on PostgreSQL: no failure is lost, no request fails."""
+
+import os
+import threading
+from collections import Counter
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connections
+from rest_framework.test import APIClient
+
+from registry.audit import verify_chains
+from registry.audit_actions import AuditAction
+from registry.models import AuditEvent
+from tests.conftest import DEMO_PASSWORD
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def people(postgresql, transactional_db):
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", force=True, stdout=devnull)
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+def guess(password="guess"):  # noqa: S107 - a wrong password on purpose
+    return APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": "prescriber.milano", "password": password},
+        format="json",
+        REMOTE_ADDR="203.0.113.7",
+    )
+
+
+def test_parallel_wrong_passwords_are_each_counted_once(people):
+    count = 8
+    barrier = threading.Barrier(count)
+    answers: list = [None] * count
+
+    def run(index):
+        try:
+            barrier.wait(timeout=30)
+            answers[index] = guess().status_code
+        except BaseException as exc:  # reported below
+            answers[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert set(Counter(answers)) <= {400, 429}, answers
+    counted = AccessAttempt.objects.get(username="prescriber.milano").failures_since_start
+    assert 5 <= counted <= count  # requests that arrived once the lock was on are refused uncounted
+    assert guess(DEMO_PASSWORD).status_code == 429
+
+    user = people["prescriber.milano"]
+    events = AuditEvent.objects.filter(
+        object_id=str(user.pk), action__in=[AuditAction.LOGIN_FAILURE, AuditAction.LOGIN_LOCKOUT]
+    )
+    assert events.count() == count + 1  # each guess, and the right password refused
+    assert events.filter(changes__refused_while_locked=False).count() == counted
+    assert events.filter(action=AuditAction.LOGIN_LOCKOUT).exists()
+    assert list(verify_chains()) == []
