@@ -325,7 +325,7 @@ class PrescriptionFhirView(APIView):
 
         return [FhirJsonRenderer(), JSONRenderer()]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT})
     def get(self, request, prescription_id):
         from .fhir import FHIR_JSON, prescription_bundle
 
