@@ -323,7 +323,8 @@ class PrescriptionFhirView(APIView):
 
         from .fhir import FhirJsonRenderer
 
-        return [FhirJsonRenderer(), JSONRenderer()]
+        # Errors in plain JSON, as everywhere in the API; the bundle itself is sent as application/fhir+json.
+        return [JSONRenderer(), FhirJsonRenderer()]
 
     @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT})
     def get(self, request, prescription_id):
