@@ -1,9 +1,9 @@
 """Schemathesis against the served schema, as each demo role: no 5xx, and every response as the schema says.
 
 The schema is read from ``/api/schema/`` of the in-process WSGI application; every operation is tried with a
-bounded number of generated requests (``FUZZ_MAX_EXAMPLES``, default 10), each sent as the next role of ``ROLES``
-(the demo roles and no credentials), over the demo data. Checks: no server error; a status code, a content type and a body that the
-schema documents for that operation. Runs in ``make test`` (issue 9: "Fuzzing in make test").
+bounded number of generated requests (``FUZZ_MAX_EXAMPLES``, default 10), each sent as the next role of
+``ROLES`` (the demo roles and no credentials), over the demo data. Checks: no server error; a status code, a
+content type and a body that the schema documents for that operation. Runs in ``make test`` (issue 9).
 """
 
 import os
