@@ -325,9 +325,10 @@ class PrescriptionFhirView(APIView):
 
         from .fhir import FhirJsonRenderer
 
-        return [FhirJsonRenderer(), JSONRenderer()]
+        # Errors in plain JSON, as everywhere in the API; the bundle itself is sent as application/fhir+json.
+        return [JSONRenderer(), FhirJsonRenderer()]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT})
     def get(self, request, prescription_id):
         from .fhir import FHIR_JSON, prescription_bundle
 

@@ -33,6 +33,10 @@ from registry.errors import InvalidInput
 
 __all__ = [
     "AssessmentFieldsSerializer",
+    "StrictDecimalField",
+    "CalendarDateField",
+    "CalendarDateTimeField",
+    "JSONBooleanField",
     "EligibilityCheckSerializer",
     "PatientInputSerializer",
     "to_assessment",  # prescriptions.assessment's, named here for the callers of the serializers
@@ -41,6 +45,11 @@ __all__ = [
 # A clock a few minutes ahead of ours is not a clinical claim about the future.
 ASSESSED_AT_FUTURE_TOLERANCE = timedelta(minutes=10)
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+# The registry's calendar: no date it records lies outside these (year 1 or 9999 is a typing slip or a probe).
+EARLIEST_DATE = EARLIEST_BIRTH_DATE
+LATEST_DATE = date(2100, 12, 31)
+# No prescription, dose, sample or outcome of a COVID-19 course can precede the pandemic.
+EARLIEST_CLINICAL_DATE = date(2020, 1, 1)
 MAX_CONCOMITANT_MEDICATIONS = 50
 # WHO ATC: anatomical group, then therapeutic, pharmacological, chemical subgroups, substance ("L04AC07").
 ATC_CODE = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
@@ -64,7 +73,23 @@ RESPIRATORY_SUPPORT_CHOICES = (
 ROUTE_CHOICES = ((Route.SC.value, _("subcutaneous")), (Route.IV.value, _("intravenous")))
 
 
-class ExactDecimalField(serializers.DecimalField):
+class StrictDecimalField(serializers.DecimalField):
+    """A number: a JSON number (a numeric string is read too), typed as a number in the schema.
+
+    ``""`` is refused, never read as null as DRF reads it for an optional decimal; leave the field out instead.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data):
+        if isinstance(data, str) and not data.strip():
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+
+class ExactDecimalField(StrictDecimalField):
     """A ``DecimalField`` that keeps the number as written: ``0.40`` stays ``0.40``, ``6`` stays ``6``.
 
     Precision is still checked (``decimal_places``), but nothing is rounded or padded, so that a message can
@@ -89,6 +114,68 @@ def _measurement(
     )
 
 
+OUT_OF_RANGE = _("Give a date between {earliest} and {latest}.")
+
+
+class CalendarDateField(serializers.DateField):
+    """A date within ``earliest``..``latest`` (default the registry's calendar), else a 400 naming the field."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def __init__(self, *, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE, **kwargs):
+        self.earliest, self.latest = earliest, latest
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not self.earliest <= day <= self.latest:
+            self.fail("out_of_range", earliest=self.earliest.isoformat(), latest=self.latest.isoformat())
+        return day
+
+
+class CalendarDateTimeField(serializers.DateTimeField):
+    """A moment whose day lies within ``earliest``..``latest``, else a 400 naming the field (never a 500).
+
+    DRF makes a naive value aware in Rome, or moves an aware one to Rome, and either overflows at the calendar's
+    edge ("0001-01-01T00:00", "9999-12-31T23:59-05:00"); that is the same refusal, in the same translated words.
+    """
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE, "overflow": OUT_OF_RANGE}
+
+    def __init__(self, *, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE, **kwargs):
+        self.earliest, self.latest = earliest, latest
+        super().__init__(**kwargs)
+
+    def _refuse(self):
+        self.fail("out_of_range", earliest=self.earliest.isoformat(), latest=self.latest.isoformat())
+
+    def enforce_timezone(self, value):
+        # Judged on the day as written, before any conversion can overflow.
+        if not self.earliest <= value.date() <= self.latest:
+            self._refuse()
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self._refuse()
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not self.earliest <= moment.date() <= self.latest:
+            self._refuse()
+        return moment
+
+
+class JSONBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` as JSON has them: ``"yes"``, ``"true"``, ``1`` are refused, never guessed."""
+
+    default_error_messages = {"invalid": _("Must be a valid boolean: true or false, as JSON writes them.")}
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+
+
 class UpperCaseChoiceField(serializers.ChoiceField):
     """A choice written in any case: ``sc`` is ``SC``."""
 
@@ -111,7 +198,7 @@ class _ClockMixin:
 
 
 class PatientInputSerializer(_ClockMixin, serializers.Serializer):
-    birth_date = serializers.DateField()
+    birth_date = serializers.DateField()  # its own bounds and messages below
     sex = UpperCaseChoiceField(choices=SEX_CHOICES)
     weight_kg = _measurement("1", "500", decimal_places=2, optional=True)
 
@@ -128,8 +215,8 @@ class PatientInputSerializer(_ClockMixin, serializers.Serializer):
 class ConcomitantMedicationSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     atc_code = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=16)
-    ongoing = serializers.BooleanField(default=False)
-    last_dose_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    ongoing = JSONBooleanField(default=False)
+    last_dose_at = CalendarDateTimeField(required=False, allow_null=True, default=None)
 
     def validate_name(self, value: str | None) -> str | None:
         return (value or "").strip() or None
@@ -165,9 +252,9 @@ class RegimenSerializer(serializers.Serializer):
 class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
     """Every field of the eligibility check but ``patient``: the ``assessment`` of a prescription."""
 
-    assessed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    hospitalised = serializers.BooleanField()
-    sars_cov_2_confirmed = serializers.BooleanField()
+    assessed_at = CalendarDateTimeField(earliest=EARLIEST_CLINICAL_DATE, required=False, allow_null=True, default=None)
+    hospitalised = JSONBooleanField()
+    sars_cov_2_confirmed = JSONBooleanField()
     pneumonia = serializers.ChoiceField(choices=PNEUMONIA_CHOICES)
     pao2_mmhg = _measurement("20", "700", decimal_places=2)
     fio2 = _measurement(
@@ -185,7 +272,7 @@ class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
     creatinine_clearance_ml_min = _measurement("0", "400", decimal_places=2, optional=True)
     alt_x_uln = _measurement("0", "500", decimal_places=2, optional=True)
     ast_x_uln = _measurement("0", "500", decimal_places=2, optional=True)
-    known_hypersensitivity = serializers.BooleanField(default=False)
+    known_hypersensitivity = JSONBooleanField(default=False)
     concomitant_medications = ConcomitantMedicationSerializer(
         many=True, required=False, max_length=MAX_CONCOMITANT_MEDICATIONS
     )

@@ -326,6 +326,10 @@ class PrescriptionForm(SerializerBackedForm):
 
     def assessment_payload(self) -> dict:
         assessment = self.collect(ASSESSMENT_FIELDS)
+        # The API takes JSON booleans only: the radio buttons' "true"/"false" become one.
+        for name in ("hospitalised", "sars_cov_2_confirmed"):
+            if name in assessment:
+                assessment[name] = {"true": True, "false": False}.get(assessment[name], assessment[name])
         assessment["known_hypersensitivity"] = bool(self.raw("known_hypersensitivity"))
         medications = []
         self.medication_rows_sent = []

@@ -8,7 +8,15 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from .assessment import birth_date_error
-from .eligibility_serializers import AssessmentFieldsSerializer, PatientInputSerializer
+from .eligibility_serializers import (
+    EARLIEST_CLINICAL_DATE,
+    AssessmentFieldsSerializer,
+    CalendarDateField,
+    CalendarDateTimeField,
+    JSONBooleanField,
+    PatientInputSerializer,
+    StrictDecimalField,
+)
 from .models import (
     MAX_SYRINGES,
     AdverseEventCategory,
@@ -25,17 +33,20 @@ from .workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 DATE_OUT_OF_RANGE = _("This date is out of range.")
 
 
-class DateTimeField(serializers.DateTimeField):
-    """DRF's, but a naive moment at the calendar's edge ("0001-01-01T00:00") is a 400, never a 500.
+class DateTimeField(CalendarDateTimeField):
+    """A moment of a course (prescription, dose, sample, stop): from 2020 (COVID-19) to the calendar's end."""
 
-    DRF makes a naive value aware in Rome, then checks it through UTC, which overflows uncaught.
-    """
+    def __init__(self, **kwargs):
+        kwargs.setdefault("earliest", EARLIEST_CLINICAL_DATE)
+        super().__init__(**kwargs)
 
-    def enforce_timezone(self, value):
-        try:
-            return super().enforce_timezone(value)
-        except OverflowError:
-            self.fail("overflow")
+
+class ClinicalDateField(CalendarDateField):
+    """A day of a course (consent, onset, outcome): from 2020 (COVID-19) to the calendar's end."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("earliest", EARLIEST_CLINICAL_DATE)
+        super().__init__(**kwargs)
 
 
 class PrescriptionPatientSerializer(PatientInputSerializer):
@@ -57,9 +68,9 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
     prescribed_at = DateTimeField(required=False, allow_null=True, default=None)
     patient = PrescriptionPatientSerializer()
     assessment = PrescriptionAssessmentSerializer()
-    informed_consent = serializers.BooleanField()
+    informed_consent = JSONBooleanField()
     consent_given_by = serializers.ChoiceField(choices=ConsentGivenBy.choices, default=ConsentGivenBy.PATIENT)
-    consent_date = serializers.DateField(required=False, allow_null=True, default=None)
+    consent_date = ClinicalDateField(required=False, allow_null=True, default=None)
 
     def validate_informed_consent(self, value: bool) -> bool:
         if not value:
@@ -90,7 +101,7 @@ class DispensationInputSerializer(serializers.Serializer):
         max_length=40,
         error_messages={"invalid": _("A lot number is 1–40 letters, digits, '-', '/', '.' or spaces.")},
     )
-    expiry_date = serializers.DateField()
+    expiry_date = CalendarDateField()
 
 
 class DispensingRefusalSerializer(serializers.Serializer):
@@ -99,7 +110,7 @@ class DispensingRefusalSerializer(serializers.Serializer):
 
 class AdministrationInputSerializer(serializers.Serializer):
     administered_at = DateTimeField()
-    dose_mg = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=1, max_value=1000)
+    dose_mg = StrictDecimalField(max_digits=6, decimal_places=1, min_value=1, max_value=1000)
     route = serializers.ChoiceField(choices=Route.choices)
 
 
@@ -111,16 +122,16 @@ class StopInputSerializer(serializers.Serializer):
 
 class AdverseEventInputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=AdverseEventCategory.choices)
-    serious = serializers.BooleanField()
-    onset_date = serializers.DateField()
+    serious = JSONBooleanField()
+    onset_date = ClinicalDateField()
     description = serializers.CharField(max_length=5000)
-    reported_to_pharmacovigilance = serializers.BooleanField()
+    reported_to_pharmacovigilance = JSONBooleanField()
 
 
 class LabResultInputSerializer(serializers.Serializer):
     test = serializers.ChoiceField(choices=LabTest.choices)
-    value = serializers.DecimalField(max_digits=9, decimal_places=3, min_value=0)
-    upper_limit_normal = serializers.DecimalField(
+    value = StrictDecimalField(max_digits=9, decimal_places=3, min_value=0)
+    upper_limit_normal = StrictDecimalField(
         max_digits=9, decimal_places=3, min_value=Decimal("0.001"), required=False, allow_null=True, default=None
     )
     collected_at = DateTimeField()
@@ -129,7 +140,7 @@ class LabResultInputSerializer(serializers.Serializer):
 class OutcomeInputSerializer(serializers.Serializer):
     day = serializers.ChoiceField(choices=list(OUTCOME_DAYS))
     who_cps = serializers.IntegerField(min_value=WHO_CPS_MIN, max_value=WHO_CPS_MAX)
-    assessed_on = serializers.DateField()
+    assessed_on = ClinicalDateField()
 
 
 class EnteredInErrorSerializer(serializers.Serializer):
@@ -142,8 +153,8 @@ class PrescriptionFilterSerializer(serializers.Serializer):
     status = serializers.MultipleChoiceField(choices=PrescriptionStatus.choices, required=False)
     centre = serializers.UUIDField(required=False)
     region = serializers.RegexField(r"^\d{3}$", required=False)
-    submitted_from = serializers.DateField(required=False)
-    submitted_to = serializers.DateField(required=False)
+    submitted_from = CalendarDateField(required=False)
+    submitted_to = CalendarDateField(required=False)
 
 
 # --- Output --------------------------------------------------------------------------
@@ -160,7 +171,7 @@ class _RecordSerializer(serializers.Serializer):
 class DispensationSerializer(_RecordSerializer):
     syringes = serializers.IntegerField()
     lot_number = serializers.CharField()
-    expiry_date = serializers.DateField()
+    expiry_date = CalendarDateField()
 
 
 class AdministrationSerializer(_RecordSerializer):
@@ -228,8 +239,8 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     assessment = serializers.JSONField()
     consent_given_by = serializers.CharField()
     consent_date = serializers.DateField()
-    first_dose_on = serializers.DateField()
-    stopped_at = serializers.DateTimeField()
+    first_dose_on = serializers.DateField(allow_null=True)
+    stopped_at = serializers.DateTimeField(allow_null=True)
     stop_reason = serializers.CharField()
     stop_note = serializers.CharField()
     dispensing_refusal_reason = serializers.CharField()

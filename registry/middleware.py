@@ -9,12 +9,14 @@
 """
 
 import logging
+import sys
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.defaults import page_not_found
 
 logger = logging.getLogger(__name__)
@@ -72,3 +74,16 @@ class RobustRequestMiddleware:
                 return JsonResponse({"detail": _("The request body is too large.")}, status=413)
             return HttpResponse(_("The request body is too large."), status=413, content_type="text/plain")
         return None
+
+
+def server_error(request):
+    """``handler500``: an error raised outside a view (a middleware's, a session's save) in the same shapes.
+
+    The database down is a 503 there too; any other error is a 500, in JSON under ``/api/``.
+    """
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return service_unavailable(request)
+    if is_api(request):
+        return JsonResponse({"detail": _("Server error.")}, status=500)
+    return defaults.server_error(request)

@@ -24,3 +24,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("health/", views.health, name="health"),
 ]
+
+# Errors raised outside a view: the database down is a 503, API errors are JSON (registry/middleware.py).
+handler500 = "registry.middleware.server_error"

@@ -283,7 +283,7 @@ class ReportFileView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=ReportFormat.values)],
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            **{(200, content_type.split(";")[0]): OpenApiTypes.BINARY for content_type in CONTENT_TYPES.values()},
             404: OpenApiResponse(description="no such file here, or the run is not done"),
         },
     )

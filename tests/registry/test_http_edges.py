@@ -181,3 +181,40 @@ def test_a_page_answers_a_friendly_503_when_the_database_is_down(client, demo, d
     assert "5432" not in text
     assert "Traceback" not in text
     assert "<html" in text.lower()
+
+
+# --- Errors raised outside a view (handler500) ------------------------------------------------
+
+
+def _handled(path: str, error: Exception):
+    from django.test import RequestFactory
+
+    from registry.middleware import server_error
+
+    try:
+        raise error
+    except Exception:
+        return server_error(RequestFactory().get(path))
+
+
+def test_a_database_error_outside_a_view_is_a_503_too(db):
+    response = _handled("/api/v1/me/", OperationalError("server closed the connection unexpectedly"))
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert "closed" not in response.content.decode()
+
+
+def test_a_page_database_error_outside_a_view_is_the_friendly_page(db):
+    response = _handled("/prescriptions/", InterfaceError("connection already closed"))
+
+    assert response.status_code == 503
+    assert "<html" in response.content.decode().lower()
+
+
+def test_another_error_outside_a_view_is_a_json_500_under_the_api(db):
+    response = _handled("/api/v1/me/", RuntimeError("boom"))
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert "boom" not in response.content.decode()
