@@ -126,3 +126,16 @@ def test_once_redis_is_back_the_sweep_command_sends_the_run_once(committed, brok
     assert run.dispatched_at is not None and run.status == ReportStatus.QUEUED
     assert queue.llen("celery") == before + 1  # one message, whoever sweeps
     queue.delete("celery")  # this test's own broker db: nothing left for a worker
+
+
+def test_the_page_says_the_report_is_delayed_when_the_broker_is_down(committed, broker_down, demo, client, settings):
+    client.force_login(demo["officer.lombardia"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    response = client.post("/reports/", {"kind": "monitoring", "region": "030", **BODY})
+
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "its generation is delayed: the task queue cannot be reached" in page
+    assert "Delayed: the task queue cannot be reached" in page
+    assert "Being generated" not in page
