@@ -11,7 +11,7 @@ from .models import ReportFile, ReportRun
 
 class ReportFileInline(admin.TabularInline):
     model = ReportFile
-    fields = ["format", "size", "sha256", "created_at"]
+    fields = ["audience", "format", "size", "sha256", "created_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -55,6 +55,7 @@ class ReportRunAdmin(admin.ModelAdmin):
         "metrics",
         "claimed_by",
         "heartbeat_at",
+        "dispatched_at",
         "created_at",
         "started_at",
         "finished_at",

@@ -170,12 +170,12 @@ def dashboard(request):
 
 def _requested_message(request, run: ReportRun) -> None:
     """What the page says once a report is asked for: never "being generated" for a run already finished."""
-    run.refresh_from_db(fields=["status", "dispatched_at"])
+    run.refresh_from_db(fields=["status"])
     if run.status == ReportStatus.DONE:
         messages.success(request, _("Report ready."))
     elif run.status == ReportStatus.FAILED:
         messages.error(request, _("The report could not be generated."))
-    elif getattr(run, "dispatch_delayed", False) or (run.status == ReportStatus.QUEUED and run.dispatched_at is None):
+    elif getattr(run, "dispatch_delayed", False):
         messages.warning(
             request,
             _(

@@ -8,6 +8,7 @@ import io
 import re
 from datetime import date, timedelta
 from html import unescape
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -15,9 +16,10 @@ from django.utils import timezone, translation
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from registry.calendar import rome_today
 from registry.models import Region
 from reports.models import ReportRun, ReportStatus
-from reports.periods import quarter_of
+from reports.periods import current_month, quarter_of
 
 from .test_cohort import LOMBARDIA, Cohort, build_cohort
 
@@ -141,8 +143,62 @@ def test_posting_the_form_creates_a_run_and_opens_its_page(cohort, ask, demo):
 
     page = client.get(response["Location"])
     assert page.status_code == 200
-    assert "Report requested" in html(page)
     assert "Done" in html(page)
+
+
+def test_the_form_offers_the_current_month_up_to_today(browser):
+    page = html(browser("officer.lombardia").get(DASHBOARD))
+    today = rome_today()
+
+    assert f'name="period_start" value="{today.replace(day=1).isoformat()}"' in page
+    assert f'name="period_end" value="{today.isoformat()}"' in page
+
+
+def test_a_report_generated_in_process_says_ready_never_being_generated(transactional_db, browser):
+    """Requests commit for real here: the in-process run is done before the page opens."""
+    client = browser("officer.lombardia")
+    response = client.post(DASHBOARD, {"kind": "monitoring", "region": "030", **_this_month()})
+
+    page = html(client.get(response["Location"]))
+
+    assert ReportRun.objects.get().status == ReportStatus.DONE
+    assert "Report ready." in page and "Done" in page
+    assert "Being generated" not in page and "progress is shown below" not in page and "data-poll-url" not in page
+
+
+def test_with_the_in_process_thread_the_request_does_not_wait_for_the_report(transactional_db, browser, settings):
+    settings.REPORTS_IN_PROCESS_THREAD = True
+    started = []
+
+    class Deferred:
+        """The thread, held back until the page has been read: what the user sees while the report runs."""
+
+        def __init__(self, target, name, daemon):
+            started.append(target)
+
+        def start(self):
+            pass
+
+    client = browser("officer.lombardia")
+    with mock.patch("reports.tasks.threading.Thread", Deferred):
+        response = client.post(DASHBOARD, {"kind": "monitoring", "region": "030", **_this_month()})
+    page = html(client.get(response["Location"]))
+
+    run = ReportRun.objects.get()
+    assert run.status == ReportStatus.QUEUED and len(started) == 1
+    assert "Report requested: its progress is shown below." in page
+    assert "Waiting for a worker." in page and f'data-poll-url="/reports/{run.pk}/status/"' in page
+    assert "Report ready" not in page and "Done" not in page
+
+    started[0]()  # the thread runs the report
+    run.refresh_from_db()
+    assert run.status == ReportStatus.DONE, run.error
+    assert client.get(f"/reports/{run.pk}/status/")["X-Run-Finished"] == "true"
+
+
+def _this_month() -> dict:
+    start, end = current_month(rome_today())
+    return {"period_start": start.isoformat(), "period_end": end.isoformat()}
 
 
 def test_the_run_page_shows_the_figures_charts_centres_and_download_links(cohort, ask):
