@@ -26,6 +26,7 @@ from .assessment import to_assessment
 from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from .models import PrescriptionStatus
+from .pagination import KeysetPagination
 from .serializers import (
     DATE_OUT_OF_RANGE,
     AdministrationInputSerializer,
@@ -109,6 +110,7 @@ def _submit(request, data) -> tuple[int, dict]:
 
 class PrescriptionListCreateView(generics.GenericAPIView):
     serializer_class = PrescriptionListSerializer
+    pagination_class = KeysetPagination
 
     def get_queryset(self):
         filters = _valid(PrescriptionFilterSerializer, _query_dict(self.request.query_params))
@@ -121,6 +123,9 @@ class PrescriptionListCreateView(generics.GenericAPIView):
             OpenApiParameter("region", str, description="Ministry of Health code, e.g. 030"),
             OpenApiParameter("submitted_from", OpenApiTypes.DATE),
             OpenApiParameter("submitted_to", OpenApiTypes.DATE),
+            OpenApiParameter(
+                "q", str, description="a fiscal code (matched through its pseudonym) or a prescription number"
+            ),
         ],
         responses=PrescriptionListSerializer(many=True),
     )
@@ -162,7 +167,7 @@ class PrescriptionListCreateView(generics.GenericAPIView):
 
 
 def _query_dict(params) -> dict:
-    data = {key: params.get(key) for key in params if key != "status" and key != "page"}
+    data = {key: params.get(key) for key in params if key not in ("status", "page", "cursor")}
     if "status" in params:
         data["status"] = [v for value in params.getlist("status") for v in value.split(",") if v]
     return data

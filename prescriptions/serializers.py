@@ -144,6 +144,7 @@ class PrescriptionFilterSerializer(serializers.Serializer):
     region = serializers.RegexField(r"^\d{3}$", required=False)
     submitted_from = serializers.DateField(required=False)
     submitted_to = serializers.DateField(required=False)
+    q = serializers.CharField(required=False, max_length=64, trim_whitespace=True)
 
 
 # --- Output --------------------------------------------------------------------------
