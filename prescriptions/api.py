@@ -26,7 +26,7 @@ from .assessment import to_assessment
 from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from .models import PrescriptionStatus
-from .pagination import KeysetPagination
+from .pagination import KeysetPagination, OldestFirstPagination
 from .serializers import (
     DATE_OUT_OF_RANGE,
     AdministrationInputSerializer,
@@ -164,6 +164,19 @@ class PrescriptionListCreateView(generics.GenericAPIView):
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         return Response(body, status=code)
+
+
+class DispensingQueueView(generics.GenericAPIView):
+    """The pharmacist's queue (as the page): prescriptions still waiting for syringes, oldest first, paginated."""
+
+    serializer_class = PrescriptionListSerializer
+    pagination_class = OldestFirstPagination
+
+    @extend_schema(responses=PrescriptionListSerializer(many=True))
+    def get(self, request):
+        permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
+        page = self.paginate_queryset(selectors.dispensing_queue(user=request.user))
+        return self.get_paginated_response(PrescriptionListSerializer(page, many=True).data)
 
 
 def _query_dict(params) -> dict:

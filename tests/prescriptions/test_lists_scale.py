@@ -259,6 +259,23 @@ def test_the_dispensing_queue_is_paginated_oldest_first(login, demo, monkeypatch
     assert "Page 1 of 2" in first and "Page 2 of 2" in second
 
 
+def test_the_dispensing_queue_api_is_paginated_oldest_first(client_for, demo, monkeypatch):
+    monkeypatch.setattr(pagination.KeysetPagination, "page_size", 2)
+    prescriber = demo["prescriber.milano"]
+    waiting = [f.submit(prescriber, prescribed_at=f.days_ago(n)) for n in (3, 1, 2)]
+    f.submit(prescriber, eligible=False)  # refused: nothing to dispense
+    client = client_for("pharmacist.milano")
+
+    first = client.get("/api/v1/dispensing-queue/").json()
+    second = client.get(first["next"]).json()
+
+    assert first["count"] == 3
+    rows = [row["id"] for row in first["results"] + second["results"]]
+    assert rows == [str(p.pk) for p in sorted(waiting, key=lambda p: p.prescribed_at)]
+    assert client_for("pharmacist.roma").get("/api/v1/dispensing-queue/").json()["count"] == 0
+    assert client_for("nurse.milano").get("/api/v1/dispensing-queue/").status_code == 403
+
+
 def test_doses_due_asks_who_may_record_once_per_centre(login, demo, django_assert_max_num_queries):
     prescriber = demo["prescriber.milano"]
 
