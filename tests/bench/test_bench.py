@@ -55,14 +55,7 @@ def test_a_database_with_more_than_n_is_refused(seeded):
 def test_bench_smoke_code_path_on_a_tiny_database(tmp_path, settings):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     config = bench.Config(
-        sizes=[60],
-        repeat=1,
-        clients=2,
-        submissions_per_client=1,
-        eligibility_requests=2,
-        months=3,
-        out=None,
-        national_report=False,
+        sizes=[60], repeat=1, clients=2, submissions_per_client=1, eligibility_requests=2, months=3, out=None
     )
 
     results = bench.run(config)
