@@ -371,8 +371,8 @@ def run(config: Config) -> dict:
         bench_submissions(config, row, prescribers)
         results["sizes"][str(n)] = row
         print(f"N={n} done", file=sys.stderr)
-    if config.out:
-        config.out.write_text(json.dumps(results, indent=2) + "\n")
+        if config.out:  # after each size: a long run stopped midway keeps what it measured
+            config.out.write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 
