@@ -11,7 +11,7 @@ from django.db import connection
 from registry.calendar import day_bounds
 
 COHORT = """
-WITH cohort AS (
+WITH cohort AS NOT MATERIALIZED (
     SELECT p.* FROM prescriptions_prescription p
     {join}
     WHERE p.prescribed_at >= %(start)s AND p.prescribed_at < %(end)s {region}
@@ -20,12 +20,10 @@ WITH cohort AS (
 
 QUERIES = {
     "prescriptions": """
-        , doses AS (
-            SELECT a.prescription_id, a.administered_on FROM prescriptions_administration a
-            JOIN cohort c ON c.id = a.prescription_id WHERE a.entered_in_error_at IS NULL
-        ), courses AS (
+        , courses AS (
             SELECT c.*,
-                   EXISTS (SELECT 1 FROM doses d WHERE d.prescription_id = c.id) AS treated,
+                   EXISTS (SELECT 1 FROM prescriptions_administration d
+                           WHERE d.prescription_id = c.id AND d.entered_in_error_at IS NULL) AS treated,
                    CASE WHEN c.status = 'completed' THEN c.last_dose_on
                         WHEN c.stopped_at IS NOT NULL THEN (c.stopped_at AT TIME ZONE 'Europe/Rome')::date
                         ELSE %(today)s::date END AS course_end
@@ -41,7 +39,8 @@ QUERIES = {
                count(*) FILTER (WHERE k.status IN ('awaiting_dispensing', 'dispensed', 'in_course')),
                sum(CASE WHEN k.first_dose_on IS NULL THEN 0 ELSE greatest(
                    k.course_end - k.first_dose_on - 1 - (
-                       SELECT count(*) FROM doses d WHERE d.prescription_id = k.id
+                       SELECT count(*) FROM prescriptions_administration d
+                       WHERE d.prescription_id = k.id AND d.entered_in_error_at IS NULL
                        AND d.administered_on > k.first_dose_on AND d.administered_on < k.course_end), 0) END),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'adverse_event'),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'clinical_worsening'),

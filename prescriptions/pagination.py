@@ -96,14 +96,24 @@ def _order(descending: bool) -> tuple[str, str]:
 def bounded_count(queryset: QuerySet) -> tuple[int, bool]:
     """``(count, is_estimate)``: exact up to ``EXACT_COUNT_UP_TO`` rows, else the planner's estimate on PostgreSQL."""
     narrow = queryset.order_by().values("pk")
+    postgresql = connections[queryset.db].vendor == "postgresql"
+    estimate = _planner_estimate(narrow) if postgresql else None
+    # Far above the limit by the planner's reckoning: not even the capped count is worth reading.
+    if estimate is not None and estimate > 10 * EXACT_COUNT_UP_TO:
+        return estimate, True
     capped = narrow[: EXACT_COUNT_UP_TO + 1].count()
     if capped <= EXACT_COUNT_UP_TO:
         return capped, False
-    if connections[queryset.db].vendor != "postgresql":
+    if estimate is None:
         return narrow.count(), False
-    plan = json.loads(narrow.explain(format="json"))
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
     return max(estimate, EXACT_COUNT_UP_TO + 1), True
+
+
+def _planner_estimate(queryset: QuerySet) -> int:
+    """The rows PostgreSQL's planner expects ``queryset`` to return (EXPLAIN: no row is read)."""
+    plan = queryset.explain(format="json")
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def paginate(
