@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= auto
 # The demo: SQLite under var/, tasks in-process, debug on. Override any of these from the environment.
 DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: install install-dev run test lint migrate seed worker beat messages clean
+.PHONY: install install-dev run test lint migrate seed worker beat messages clean bench bench-smoke
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ beat: install
 messages: install-dev
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemessages -l it --ignore=.venv --ignore=var
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py compilemessages -l it --ignore=.venv
+
+# The benchmark (PostgreSQL; bench/run.py): BENCH_SIZES and DATABASE_URL from the environment, writes bench/results.json.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reg_bench
+bench: install-dev
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} BENCH_SIZES=$${BENCH_SIZES:-10000,100000,1000000} $(BIN)/python bench/run.py
+
+bench-smoke: install-dev
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} BENCH_SIZES=10000 BENCH_QUICK=1 $(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -27,6 +27,7 @@ from .assessment import to_assessment
 from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from .models import PrescriptionStatus
+from .pagination import KeysetPagination, OldestFirstPagination
 from .serializers import (
     DATE_OUT_OF_RANGE,
     AdministrationInputSerializer,
@@ -110,6 +111,7 @@ def _submit(request, data) -> tuple[int, dict]:
 
 class PrescriptionListCreateView(generics.GenericAPIView):
     serializer_class = PrescriptionListSerializer
+    pagination_class = KeysetPagination
 
     def get_queryset(self):
         filters = _valid(PrescriptionFilterSerializer, _query_dict(self.request.query_params))
@@ -122,6 +124,9 @@ class PrescriptionListCreateView(generics.GenericAPIView):
             OpenApiParameter("region", str, description="Ministry of Health code, e.g. 030"),
             OpenApiParameter("submitted_from", OpenApiTypes.DATE),
             OpenApiParameter("submitted_to", OpenApiTypes.DATE),
+            OpenApiParameter(
+                "q", str, description="a fiscal code (matched through its pseudonym) or a prescription number"
+            ),
         ],
         responses=PrescriptionListSerializer(many=True),
     )
@@ -166,8 +171,21 @@ class PrescriptionListCreateView(generics.GenericAPIView):
         return Response(body, status=code)
 
 
+class DispensingQueueView(generics.GenericAPIView):
+    """The pharmacist's queue (as the page): prescriptions still waiting for syringes, oldest first, paginated."""
+
+    serializer_class = PrescriptionListSerializer
+    pagination_class = OldestFirstPagination
+
+    @extend_schema(responses=PrescriptionListSerializer(many=True))
+    def get(self, request):
+        permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
+        page = self.paginate_queryset(selectors.dispensing_queue(user=request.user))
+        return self.get_paginated_response(PrescriptionListSerializer(page, many=True).data)
+
+
 def _query_dict(params) -> dict:
-    data = {key: params.get(key) for key in params if key != "status" and key != "page"}
+    data = {key: params.get(key) for key in params if key not in ("status", "page", "cursor")}
     if "status" in params:
         data["status"] = [v for value in params.getlist("status") for v in value.split(",") if v]
     return data

@@ -5,6 +5,7 @@ from . import api
 urlpatterns = [
     path("eligibility-checks/", api.EligibilityCheckView.as_view(), name="api-eligibility-check"),
     path("prescriptions/", api.PrescriptionListCreateView.as_view(), name="api-prescription-list"),
+    path("dispensing-queue/", api.DispensingQueueView.as_view(), name="api-dispensing-queue"),
     path("prescriptions/<uuid:prescription_id>/", api.PrescriptionDetailView.as_view(), name="api-prescription"),
     path(
         "prescriptions/<uuid:prescription_id>/dispensations/",

@@ -507,6 +507,14 @@ class OutcomeForm(SerializerBackedForm):
 class PrescriptionFilterForm(forms.Form):
     """Filters of the prescription list (a read: Django's own validation is enough here)."""
 
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("fiscal code or prescription number"), "autocomplete": "off"}
+        ),
+    )
     status = forms.ChoiceField(label=_("Status"), required=False)
     centre = forms.ChoiceField(label=_("Centre"), required=False)
     submitted_from = forms.DateField(label=_("Prescribed from"), required=False, widget=date_widget())

@@ -141,6 +141,10 @@ class Prescription(models.Model):
         indexes = [
             models.Index(fields=["centre", "status"], name="prescription_centre_status"),
             models.Index(fields=["prescribed_at"], name="prescription_prescribed_at"),
+            # The lists (prescriptions.selectors): newest first, keyset-paginated on (prescribed_at, id), for
+            # everyone (officers: joined to their region's centres) and for one centre's staff.
+            models.Index(fields=["-prescribed_at", "-id"], name="prescription_newest"),
+            models.Index(fields=["centre", "-prescribed_at", "-id"], name="prescription_centre_newest"),
         ]
 
     def __str__(self):

@@ -1,14 +1,19 @@
 """Reads of prescriptions, always scoped to what the user may see (registry.permissions)."""
 
+import re
+import uuid
 from datetime import date, timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.it import codicefiscale
 
-from registry.calendar import rome_today
+from registry.calendar import day_bounds, day_start, rome_today
 from registry.errors import InvalidInput
-from registry.models import Centre, CentreDesignation, PrescriberAuthorisation
-from registry.permissions import PermissionDenied, authorised_centres, centre_scope, sees_patients
+from registry.models import Centre, CentreDesignation, PrescriberAuthorisation, Role
+from registry.permissions import PermissionDenied, actor_for, authorised_centres, centre_scope, sees_patients
+from registry.pseudonym import pseudonymise
 
 from . import eligibility
 from .alerts import course_grid, prescription_alerts
@@ -25,6 +30,8 @@ from .models import (
 )
 from .permissions import may
 from .workflow import LATE_REGISTRATION_DAYS, actions_open
+
+_HEX_PREFIX = re.compile(r"[0-9a-fA-F]+")
 
 
 def shortage_periods() -> tuple[eligibility.ShortagePeriod, ...]:
@@ -78,20 +85,79 @@ def prescriptions_visible_to(user) -> QuerySet[Prescription]:
     return Prescription.objects.filter(centre__in=centre_scope(user))
 
 
+# The JSON records of a prescription (verdict and assessment, ~3 KB a row): detail pages read them, lists never.
+LIST_DEFERRED = ("eligibility", "assessment")
+
+
+def _scope_condition(user) -> Q | None:
+    """The user's scope as a condition on the prescription's own columns or its centre's (a join, not an
+    ``IN (subquery)``, so the planner can walk the list's index); None: everything (administrators)."""
+    actor = actor_for(user)
+    if actor.is_admin:
+        return None
+    match actor.role:
+        case Role.NURSE:
+            return Q(centre_id=actor.centre_id)
+        case Role.PHARMACIST:
+            return Q(centre__pharmacy_id=actor.pharmacy_id)
+        case Role.REGIONAL_OFFICER:
+            return Q(centre__region_id=actor.region_id)
+    # Prescribers: their few authorised centres, resolved once.
+    return Q(centre_id__in=list(centre_scope(user).values_list("pk", flat=True)))
+
+
+def prescriptions_listed(user) -> QuerySet[Prescription]:
+    """:func:`prescriptions_visible_to` for the lists: the same rows, scoped by a join, without the JSON."""
+    if not sees_patients(user):
+        return Prescription.objects.none()
+    condition = _scope_condition(user)
+    prescriptions = Prescription.objects.all() if condition is None else Prescription.objects.filter(condition)
+    return prescriptions.defer(*LIST_DEFERRED)
+
+
+def search_condition(text: str) -> Q:
+    """What the list's search box finds: a fiscal code (through its pseudonym: the code itself is never stored
+    nor compared) or a prescription's number (the first characters of its id, at least 8) or its whole id.
+
+    Raises ``InvalidInput`` on ``q`` for anything else.
+    """
+    text = text.strip()
+    compact = text.replace(" ", "").upper()
+    if len(compact) == 16 and not compact.isdigit():
+        try:
+            return Q(patient__pseudonym=pseudonymise(codicefiscale.validate(compact)))
+        except StdnumValidationError:
+            if not _HEX_PREFIX.fullmatch(text.replace("-", "")):
+                raise InvalidInput({"q": _("Not a valid fiscal code.")}) from None
+    digits = text.replace("-", "").lower()
+    if _HEX_PREFIX.fullmatch(digits) and 8 <= len(digits) <= 32:
+        # A prefix of the id is a range of ids: the primary key's index answers it.
+        return Q(pk__gte=uuid.UUID(digits.ljust(32, "0")), pk__lte=uuid.UUID(digits.ljust(32, "f")))
+    raise InvalidInput(
+        {"q": _("Search by fiscal code (16 characters) or by prescription number (at least 8 characters).")}
+    )
+
+
 def prescription_list(*, user, filters: dict | None = None) -> QuerySet[Prescription]:
+    """The list of prescriptions ``user`` may see, newest first (``-prescribed_at``, ``-id``: an index each scope
+    walks). ``filters``: ``status`` (list), ``centre``, ``region``, ``submitted_from``/``submitted_to`` (Rome days,
+    both included) and ``q`` (:func:`search_condition`)."""
     filters = filters or {}
-    prescriptions = prescriptions_visible_to(user).select_related("centre", "centre__region", "patient", "prescriber")
+    prescriptions = prescriptions_listed(user).select_related("centre", "patient", "prescriber")
     if filters.get("status"):
         prescriptions = prescriptions.filter(status__in=filters["status"])
     if filters.get("centre"):
         prescriptions = prescriptions.filter(centre_id=filters["centre"])
     if filters.get("region"):
         prescriptions = prescriptions.filter(centre__region_id=filters["region"])
+    # Rome-day bounds on the timestamp itself, not ``prescribed_at__date``: the index is used.
     if filters.get("submitted_from"):
-        prescriptions = prescriptions.filter(prescribed_at__date__gte=filters["submitted_from"])
+        prescriptions = prescriptions.filter(prescribed_at__gte=day_start(filters["submitted_from"]))
     if filters.get("submitted_to"):
-        prescriptions = prescriptions.filter(prescribed_at__date__lte=filters["submitted_to"])
-    return prescriptions.order_by("-prescribed_at", "-registered_at")
+        prescriptions = prescriptions.filter(prescribed_at__lt=day_bounds(filters["submitted_to"])[1])
+    if filters.get("q"):
+        prescriptions = prescriptions.filter(search_condition(filters["q"]))
+    return prescriptions.order_by("-prescribed_at", "-id")
 
 
 def prescription_for_action(*, user, prescription_id) -> Prescription | None:
@@ -121,21 +187,22 @@ def prescription_detail(*, user, prescription_id, own_submission: bool = False) 
 
 
 def dispensing_queue(*, user) -> QuerySet[Prescription]:
-    """For a pharmacist: prescriptions of the centres their pharmacy serves still waiting for syringes."""
+    """For a pharmacist: prescriptions of the centres their pharmacy serves still waiting for syringes, oldest
+    first (``prescribed_at``, ``id``)."""
     return (
-        prescriptions_visible_to(user)
+        prescriptions_listed(user)
         .filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
         # A course whose 10 syringes are all out has nothing left to dispense.
         .filter(syringes_dispensed__lt=MAX_SYRINGES)
         .select_related("centre", "patient", "prescriber")
-        .order_by("prescribed_at")
+        .order_by("prescribed_at", "id")
     )
 
 
 def doses_due(*, user, day: date) -> QuerySet[Prescription]:
     """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day."""
     return (
-        prescriptions_visible_to(user)
+        prescriptions_listed(user)
         .filter(status__in=[PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE])
         # One Exists, not two conditions on the relation: exclude() would let them match different doses
         # (one that day in error, another day's live one) and hide a course whose dose is still due.

@@ -155,6 +155,7 @@ class PrescriptionFilterSerializer(serializers.Serializer):
     region = serializers.RegexField(r"^\d{3}$", required=False)
     submitted_from = CalendarDateField(required=False)
     submitted_to = CalendarDateField(required=False)
+    q = serializers.CharField(required=False, max_length=64, trim_whitespace=True)
 
 
 # --- Output --------------------------------------------------------------------------

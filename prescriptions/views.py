@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,7 +32,7 @@ from registry.models import AccessKind, Role
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
 from registry.selectors import centre_list
 
-from . import permissions, selectors, services, workflow
+from . import pagination, permissions, selectors, services, workflow
 from .alerts import lab_alert
 from .assessment import to_assessment
 from .codes import AlertCode
@@ -137,15 +136,37 @@ def prescription_list(request):
         statuses=PrescriptionStatus.choices,
     )
     filters = form.filters() if form.is_bound else {}
-    prescriptions = selectors.prescription_list(user=request.user, filters=filters)
-    page_obj = Paginator(prescriptions, PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        prescriptions = selectors.prescription_list(user=request.user, filters=filters)
+    except InvalidInput as exc:
+        for message in exc.errors.get("q", []):
+            form.add_error("q", message)
+        filters.pop("q", None)
+        prescriptions = selectors.prescription_list(user=request.user, filters=filters)
+    window = _window(prescriptions, request)
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("cursor", None)
     return render(
         request,
         "prescriptions/list.html",
-        {"form": form, "page_obj": page_obj, "query": query.urlencode()},
+        {"form": form, "page_obj": window, "query": query.urlencode(), "filtered": bool(query)},
     )
+
+
+def _window(queryset, request, *, descending: bool = True) -> pagination.Window:
+    """A page of a long list (prescriptions.pagination): by the ``cursor`` of a next/previous link, else by
+    ``page``; a page past the end or a cursor from elsewhere shows the first page."""
+    try:
+        return pagination.paginate(
+            queryset,
+            page=request.GET.get("page"),
+            cursor=request.GET.get("cursor"),
+            size=PAGE_SIZE,
+            descending=descending,
+        )
+    except (pagination.PageNotFound, pagination.BadCursor):
+        return pagination.paginate(queryset, size=PAGE_SIZE, descending=descending)
 
 
 # --- New prescription --------------------------------------------------------------------------
@@ -479,8 +500,12 @@ def action_view(name: str):
 def dispensing_queue(request):
     """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    prescriptions = selectors.dispensing_queue(user=request.user)
-    return render(request, "prescriptions/dispensing_queue.html", {"prescriptions": prescriptions})
+    window = _window(selectors.dispensing_queue(user=request.user), request, descending=False)
+    return render(
+        request,
+        "prescriptions/dispensing_queue.html",
+        {"prescriptions": window.rows, "page_obj": window, "query": ""},
+    )
 
 
 @page
@@ -490,14 +515,17 @@ def doses_due(request):
     permissions.ensure_may_work_on(request.user, workflow.ADMINISTER)
     today = rome_today()
     rows = []
+    # Who may record a dose depends on the centre, not the course: asked once per centre.
+    may_record_at: dict = {}
     for prescription in selectors.doses_due(user=request.user, day=today):
+        if prescription.centre_id not in may_record_at:
+            may_record_at[prescription.centre_id] = permissions.may(request.user, prescription, workflow.ADMINISTER)
         rows.append(
             {
                 "prescription": prescription,
                 "pseudonym": prescription.patient.pseudonym[:12],
                 "course_day": (today - prescription.first_dose_on).days + 1 if prescription.first_dose_on else 1,
-                "may_record": prescription.syringes_left > 0
-                and permissions.may(request.user, prescription, workflow.ADMINISTER),
+                "may_record": prescription.syringes_left > 0 and may_record_at[prescription.centre_id],
             }
         )
     return render(request, "prescriptions/doses_due.html", {"rows": rows, "today": today})

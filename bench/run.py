@@ -1,0 +1,408 @@
+"""make bench: the registry's speed at N = 10k, 100k, 1M prescriptions, on PostgreSQL.
+
+    BENCH_SIZES=10000,100000 DATABASE_URL=postgres://postgres@127.0.0.1:5432/reg_bench .venv/bin/python bench/run.py
+
+For each N (ascending) the database is topped up to N prescriptions with ``seed_synthetic`` (a database holding
+more than N is refused: use a fresh one), then it measures:
+
+- the monthly monitoring metrics of the largest region and of the whole country (``reports.metrics``) against
+  the same figures written by hand in SQL (``bench/hand_sql.py``): the ratio;
+- the peak Python memory (tracemalloc) of generating a report end to end, three formats each: the quarterly
+  per-patient report and the monthly monitoring report of the largest region (``BENCH_NATIONAL_REPORT=1``: the
+  national one instead, 21 regional parts);
+- the eligibility check API against a trivial endpoint (``/api/v1/me/``): the ratio of their medians;
+- submissions through the API from 20 concurrent clients (threads): throughput, p50 and p95;
+- the prescription list (API and page) of a regional officer and of an administrator: page 1, a deep page
+  reached by its cursor (any depth costs the same), a deep ``?page=N`` (OFFSET) and a one-month date filter.
+
+It prints one table and writes ``bench/results.json``. ``BENCH_QUICK=1`` (make bench-smoke) repeats less.
+"""
+
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/reg_bench"
+RESULTS = ROOT / "bench" / "results.json"
+LARGEST_REGION = "030"  # Lombardia
+TARGETS = {
+    "metrics_region_ratio": ("≤", 1.2),
+    "metrics_national_ratio": ("≤", 1.2),
+    "list_officer_page1_ms": ("<", 100),
+    "list_officer_deep_cursor_ms": ("<", 100),
+    "list_admin_page1_ms": ("<", 100),
+    "list_admin_deep_cursor_ms": ("<", 100),
+    "list_page_officer_page1_ms": ("<", 100),
+    "list_page_officer_deep_cursor_ms": ("<", 100),
+    "list_officer_month_filter_ms": ("<", 100),
+}
+
+
+@dataclass
+class Config:
+    sizes: list[int]
+    repeat: int = 5
+    clients: int = 20
+    submissions_per_client: int = 10
+    eligibility_requests: int = 50
+    months: int = 24
+    # The national report is 21 regional parts of three files each, generated one after the other: its peak is a
+    # regional part's, and under tracemalloc it takes many minutes. BENCH_NATIONAL_REPORT=1 measures it anyway.
+    national_report: bool = False
+    out: Path | None = RESULTS
+    results: dict = field(default_factory=dict)
+
+
+def setup_django():
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # throwaway keys, tasks in-process
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def timed(fn, repeat: int) -> float:
+    """Median seconds of ``repeat`` runs after one warm-up."""
+    fn()
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+# --- Data ----------------------------------------------------------------------------------------------------
+
+
+def top_up(n: int, months: int) -> float:
+    """Seed up to ``n`` prescriptions; the seconds it took (0 when already there)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from prescriptions.models import Prescription
+
+    have = Prescription.objects.count()
+    # A few hundred over N are the benchmark's own submissions at a smaller size.
+    if have > n + 1000:
+        raise SystemExit(f"The bench database holds {have} prescriptions, more than {n}: use a fresh database.")
+    started = time.perf_counter()
+    if have < n:
+        call_command("seed_synthetic", prescriptions=n - have, months=months, force=True, stdout=sys.stderr)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    return time.perf_counter() - started
+
+
+def actors():
+    from django.contrib.auth import get_user_model
+
+    from registry.models import Role, StaffProfile
+
+    User = get_user_model()
+    admin = User.objects.filter(is_superuser=True).order_by("pk").first()
+    officer = StaffProfile.objects.filter(role=Role.REGIONAL_OFFICER, region_id=LARGEST_REGION).first().user
+    prescribers = [
+        p.user
+        for p in StaffProfile.objects.filter(role=Role.PRESCRIBER, user__username__startswith="syn.").order_by("pk")
+    ]
+    return admin, officer, prescribers
+
+
+# --- Metrics -------------------------------------------------------------------------------------------------
+
+
+def bench_metrics(config: Config, row: dict) -> None:
+    from django.db import connection
+
+    from bench import hand_sql
+    from registry.calendar import rome_today
+    from reports.metrics import monitoring_metrics
+    from reports.periods import previous_month
+
+    today = rome_today()
+    start, end = previous_month(today)
+    for label, region in (("region", LARGEST_REGION), ("national", None)):
+        ours = timed(
+            lambda r=region: monitoring_metrics(region_code=r, period_start=start, period_end=end, today=today),
+            config.repeat,
+        )
+        row[f"metrics_{label}_ms"] = _ms(ours)
+        if connection.vendor == "postgresql":
+            hand = timed(
+                lambda r=region: hand_sql.monthly_figures(
+                    region_code=r, period_start=start, period_end=end, today=today
+                ),
+                config.repeat,
+            )
+            row[f"metrics_{label}_hand_sql_ms"] = _ms(hand)
+            row[f"metrics_{label}_ratio"] = round(ours / hand, 2) if hand else None
+
+
+def bench_report_memory(config: Config, row: dict, admin) -> None:
+    from registry.calendar import rome_today
+    from reports.kinds import MONITORING, QUARTERLY_PATIENTS
+    from reports.models import ReportRun
+    from reports.periods import previous_month, quarter_of
+    from reports.services import report_request
+
+    today = rome_today()
+    quarter = quarter_of(quarter_of(today)[0] - timedelta(days=1))
+    month = previous_month(today)
+    reports = [("report_quarterly_region", QUARTERLY_PATIENTS, LARGEST_REGION, quarter)]
+    if config.national_report:
+        reports.append(("report_monthly_national", MONITORING, None, month))
+    else:
+        reports.append(("report_monthly_region", MONITORING, LARGEST_REGION, month))
+    for label, kind, region, (start, end) in reports:
+        tracemalloc.start()
+        started = time.perf_counter()
+        run = report_request(user=admin, kind=kind, region_code=region, period_start=start, period_end=end)
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        run = ReportRun.objects.get(pk=run.pk)
+        row[f"{label}_status"] = run.status
+        row[f"{label}_s"] = round(elapsed, 2)
+        row[f"{label}_peak_mib"] = round(peak / 2**20, 1)
+
+
+# --- API -----------------------------------------------------------------------------------------------------
+
+
+def _client(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user=user)
+    return client
+
+
+def bench_eligibility(config: Config, row: dict, prescriber) -> None:
+    from registry.calendar import rome_today
+
+    client = _client(prescriber)
+    body = {
+        **_assessment(),
+        "patient": {"birth_date": "1960-05-01", "sex": "M", "weight_kg": 80},
+        "assessed_at": f"{rome_today() - timedelta(days=1)}T10:00:00+01:00",
+    }
+
+    def check():
+        response = client.post("/api/v1/eligibility-checks/", body, format="json")
+        assert response.status_code == 200, response.content
+
+    def trivial():
+        assert client.get("/api/v1/me/").status_code == 200
+
+    n = config.eligibility_requests
+    eligibility = timed(lambda: [check() for _ in range(n)], 3) / n
+    me = timed(lambda: [trivial() for _ in range(n)], 3) / n
+    row["eligibility_api_ms"] = _ms(eligibility)
+    row["trivial_api_ms"] = _ms(me)
+    row["eligibility_vs_trivial_ratio"] = round(eligibility / me, 2)
+
+
+def _assessment() -> dict:
+    from registry.management.commands.seed_synthetic import BASE_ASSESSMENT
+
+    return dict(BASE_ASSESSMENT)
+
+
+_serial_lock = threading.Lock()
+_serial = [0]
+
+
+def _next_code():
+    from datetime import date
+
+    from registry.management.commands.seed_synthetic import syn_fiscal_code
+
+    with _serial_lock:
+        _serial[0] += 1
+        serial = 20_000_000 + int(time.time()) % 1_000_000 * 1000 + _serial[0]
+    birth = date(1960, 5, 1)
+    return syn_fiscal_code(serial, birth, "M"), birth
+
+
+def bench_submissions(config: Config, row: dict, prescribers) -> None:
+    from django.db import connection
+
+    clients = min(config.clients, len(prescribers))
+
+    def work(prescriber, close=True):
+        client = _client(prescriber)
+        latencies = []
+        try:
+            for _ in range(config.submissions_per_client):
+                code, birth = _next_code()
+                body = {
+                    "patient": {"fiscal_code": code, "birth_date": birth.isoformat(), "sex": "M", "weight_kg": 80},
+                    "assessment": _assessment(),
+                    "informed_consent": True,
+                }
+                started = time.perf_counter()
+                response = client.post("/api/v1/prescriptions/", body, format="json")
+                latencies.append(time.perf_counter() - started)
+                assert response.status_code == 201, response.content
+        finally:
+            if close:
+                connection.close()
+        return latencies
+
+    started = time.perf_counter()
+    if connection.vendor == "sqlite":
+        # SQLite (the tests' database) locks whole tables: the clients take turns.
+        latencies = sorted(x for prescriber in prescribers[:clients] for x in work(prescriber, close=False))
+    else:
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            latencies = sorted(x for batch in pool.map(work, prescribers[:clients]) for x in batch)
+    wall = time.perf_counter() - started
+    row["submission_clients"] = clients
+    row["submissions_per_s"] = round(len(latencies) / wall, 1)
+    row["submission_p50_ms"] = _ms(latencies[len(latencies) // 2])
+    row["submission_p95_ms"] = _ms(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))])
+
+
+# --- Lists ---------------------------------------------------------------------------------------------------
+
+
+def _deep_cursor(user, depth: int) -> tuple[str, int]:
+    """The cursor of the page ``depth`` rows into the user's list, as a next link would carry it."""
+    from prescriptions import pagination, selectors
+
+    rows = selectors.prescription_list(user=user)
+    total = rows.count()
+    depth = max(0, min(depth, total - 1))
+    row = rows[depth]
+    return pagination._encode(row, "next", depth // 50 + 2), depth
+
+
+def bench_lists(config: Config, row: dict, officer, admin) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from registry.calendar import rome_today
+
+    month_to = rome_today().replace(day=1) - timedelta(days=1)
+    month_from = month_to.replace(day=1)
+    for label, user in (("officer", officer), ("admin", admin)):
+        api = _client(user)
+        cursor, depth = _deep_cursor(user, 100_000)
+        page_n = depth // 50 + 1
+
+        def get(url, params=None, api=api):
+            response = api.get(url, params or {})
+            assert response.status_code == 200, response.content
+
+        row[f"list_{label}_page1_ms"] = _ms(timed(lambda: get("/api/v1/prescriptions/"), config.repeat))
+        row[f"list_{label}_deep_cursor_ms"] = _ms(
+            timed(lambda c=cursor: get("/api/v1/prescriptions/", {"cursor": c}), config.repeat)
+        )
+        row[f"list_{label}_deep_offset_ms"] = _ms(
+            timed(lambda n=page_n: get("/api/v1/prescriptions/", {"page": n}), config.repeat)
+        )
+        row[f"list_{label}_deep_rows"] = depth
+        row[f"list_{label}_month_filter_ms"] = _ms(
+            timed(
+                lambda: get(
+                    "/api/v1/prescriptions/",
+                    {"submitted_from": month_from.isoformat(), "submitted_to": month_to.isoformat()},
+                ),
+                config.repeat,
+            )
+        )
+    page = Client()
+    page.force_login(officer)
+    url = reverse("prescriptions:list")
+    cursor, _ = _deep_cursor(officer, 100_000)
+
+    def html(params=None):
+        assert page.get(url, params or {}).status_code == 200
+
+    row["list_page_officer_page1_ms"] = _ms(timed(html, config.repeat))
+    row["list_page_officer_deep_cursor_ms"] = _ms(timed(lambda: html({"cursor": cursor}), config.repeat))
+
+
+# --- The run -------------------------------------------------------------------------------------------------
+
+
+def run(config: Config) -> dict:
+    from django.db import connection
+
+    from prescriptions.models import Prescription
+
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "database": connection.vendor,
+    }
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            machine["postgresql"] = cursor.fetchone()[0]
+    results = {"machine": machine, "sizes": {}}
+    for n in sorted(config.sizes):
+        row = {"seed_s": round(top_up(n, config.months), 1), "prescriptions": Prescription.objects.count()}
+        admin, officer, prescribers = actors()
+        bench_metrics(config, row)
+        bench_lists(config, row, officer, admin)
+        bench_eligibility(config, row, prescribers[0])
+        bench_report_memory(config, row, admin)
+        bench_submissions(config, row, prescribers)
+        results["sizes"][str(n)] = row
+        print(f"N={n} done", file=sys.stderr)
+        if config.out:  # after each size: a long run stopped midway keeps what it measured
+            config.out.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def table(results: dict) -> str:
+    sizes = list(results["sizes"])
+    keys = list(dict.fromkeys(k for row in results["sizes"].values() for k in row))
+    width = max(len(k) for k in keys) + 2
+    lines = [
+        "measure".ljust(width) + "".join(f"N={n}".rjust(14) for n in sizes) + "   target",
+        "-" * (width + 14 * len(sizes) + 12),
+    ]
+    for key in keys:
+        cells = "".join(str(results["sizes"][n].get(key, "")).rjust(14) for n in sizes)
+        target = " ".join(str(t) for t in TARGETS[key]) if key in TARGETS else ""
+        lines.append(key.ljust(width) + cells + f"   {target}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",") if s.strip()]
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    config = Config(sizes=sizes, national_report=os.environ.get("BENCH_NATIONAL_REPORT") == "1")
+    if quick:
+        config.repeat, config.submissions_per_client, config.eligibility_requests = 3, 3, 20
+    setup_django()
+    results = run(config)
+    print(table(results))
+    print(f"\nwritten to {config.out}")
+
+
+if __name__ == "__main__":
+    main()
