@@ -53,9 +53,15 @@ class Consent:
 
 
 def evaluate_assessment(assessment: eligibility.Assessment) -> eligibility.Verdict:
-    """The one path from an assessment to a verdict, for the dry run and the submission alike."""
+    """The one path from an assessment to a verdict, for the dry run and the submission alike.
+
+    Values the engine refuses to judge (``eligibility.InvalidAssessment``) are wrong input: 400 naming the field.
+    """
     criteria = criteria_for(assessment.assessed_at)
-    return eligibility.evaluate(assessment, criteria=criteria, shortages=shortage_periods())
+    try:
+        return eligibility.evaluate(assessment, criteria=criteria, shortages=shortage_periods())
+    except eligibility.InvalidAssessment as exc:
+        raise InvalidInput({exc.field: exc.reason}) from None
 
 
 def check_prescribed_at(prescribed_at: datetime, *, now: datetime) -> None:
