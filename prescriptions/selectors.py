@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_today
@@ -13,7 +13,7 @@ from registry.permissions import PermissionDenied, authorised_centres, centre_sc
 from . import eligibility
 from .alerts import course_grid, prescription_alerts
 from .models import (
-    MAX_SYRINGES,
+    COURSE_DAYS,
     Administration,
     AdverseEvent,
     Dispensation,
@@ -24,7 +24,7 @@ from .models import (
     TocilizumabShortage,
 )
 from .permissions import may
-from .workflow import LATE_REGISTRATION_DAYS, actions_open
+from .workflow import LATE_REGISTRATION_DAYS, actions_open, course_doses
 
 
 def shortage_periods() -> tuple[eligibility.ShortagePeriod, ...]:
@@ -125,8 +125,9 @@ def dispensing_queue(*, user) -> QuerySet[Prescription]:
     return (
         prescriptions_visible_to(user)
         .filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
-        # A course whose 10 syringes are all out has nothing left to dispense.
-        .filter(syringes_dispensed__lt=MAX_SYRINGES)
+        # A course whose syringes are all out (10, or 5 every 48 h) has nothing left to dispense.
+        .alias(course_syringes=Value(COURSE_DAYS * 24) / F("dose_interval_hours"))
+        .filter(syringes_dispensed__lt=F("course_syringes"))
         .select_related("centre", "patient", "prescriber")
         .order_by("prescribed_at")
     )
@@ -169,5 +170,6 @@ def prescription_view(
         today=today,
     )
     prescription.course = course_grid(prescription, administrations, today=today)
+    prescription.course_doses = course_doses(prescription)
     prescription.allowed_actions = [action for action in actions_open(prescription) if may(user, prescription, action)]
     return prescription

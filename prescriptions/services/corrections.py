@@ -42,6 +42,7 @@ def _recount_course(prescription: Prescription) -> None:
         prescription.status,
         doses_administered=prescription.doses_administered,
         syringes_dispensed=prescription.syringes_dispensed,
+        doses_in_course=workflow.course_doses(prescription),
     )
     prescription.save(
         update_fields=["syringes_dispensed", "doses_administered", "first_dose_on", "last_dose_on", "status"]

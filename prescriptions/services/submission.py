@@ -20,7 +20,7 @@ from registry.services import patient_get_or_create
 from .. import eligibility, events
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
-from ..models import ACTIVE_STATUSES, CriterionOutcome, Prescription, PrescriptionStatus
+from ..models import ACTIVE_STATUSES, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
 from ..selectors import shortage_periods
 from ..workflow import LATE_REGISTRATION_DAYS
 
@@ -143,6 +143,7 @@ def prescription_submit(
                 assessment=assessment_record,
                 pao2_fio2_ratio=verdict.pao2_fio2_ratio.quantize(Decimal("0.01")),
                 weight_kg=patient.weight_kg,
+                dose_interval_hours=_accepted_interval(assessment, verdict),
                 consent_given_by=consent.given_by,
                 consent_date=consent.given_on or rome_date(prescribed_at),
             )
@@ -157,6 +158,14 @@ def prescription_submit(
             raise Conflict(ConflictCode.ACTIVE_COURSE, _("This patient already has an active course.")) from None
         raise
     return prescription
+
+
+def _accepted_interval(assessment: eligibility.Assessment, verdict: eligibility.Verdict) -> int:
+    """The dose interval the course follows: the regimen's when REGIMEN_648 accepted it (every 24 h, or every
+    48 h with creatinine clearance < 30), else the listing's 24 h."""
+    accepted = verdict.result(eligibility.CriterionCode.REGIMEN_648).outcome == eligibility.Outcome.PASS
+    interval = assessment.regimen.interval_hours
+    return interval if accepted and interval in DoseInterval.values else DoseInterval.EVERY_24_H
 
 
 def _under_patient(exc: InvalidInput) -> InvalidInput:
