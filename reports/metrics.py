@@ -102,7 +102,7 @@ def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> 
     of the interval on a scheduled day (``prescriptions.alerts.missed_days``)."""
     doses_inside = (
         live_administrations()
-        .alias(off_schedule=Mod(F("course_day") - 1, OuterRef("dose_interval_hours") / 24))
+        .alias(off_schedule=Mod(F("course_day") - 1, F("prescription__dose_interval_hours") / 24))
         .filter(
             prescription=OuterRef("pk"),
             administered_on__gt=OuterRef("first_dose_on"),
