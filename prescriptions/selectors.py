@@ -17,6 +17,7 @@ from .models import (
     Administration,
     AdverseEvent,
     Dispensation,
+    DoseInterval,
     LabResult,
     Outcome,
     Prescription,
@@ -133,11 +134,22 @@ def dispensing_queue(*, user) -> QuerySet[Prescription]:
     )
 
 
+# How far back a course every 48 h may have started and still be running (5 doses, missed ones included).
+_LONGEST_COURSE_DAYS = 60
+
+
 def doses_due(*, user, day: date) -> QuerySet[Prescription]:
-    """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day."""
+    """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day (a course
+    every 48 h only on its scheduled days: an even number of days after the first dose)."""
+    scheduled_starts = [day - timedelta(days=n) for n in range(0, _LONGEST_COURSE_DAYS, 2)]
     return (
         prescriptions_visible_to(user)
         .filter(status__in=[PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE])
+        .filter(
+            Q(dose_interval_hours=DoseInterval.EVERY_24_H)
+            | Q(first_dose_on__isnull=True)
+            | Q(first_dose_on__in=scheduled_starts)
+        )
         # One Exists, not two conditions on the relation: exclude() would let them match different doses
         # (one that day in error, another day's live one) and hide a course whose dose is still due.
         .exclude(

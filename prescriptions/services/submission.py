@@ -151,7 +151,13 @@ def prescription_submit(
                 CriterionOutcome(prescription=prescription, code=result.code, outcome=result.outcome)
                 for result in verdict.results
             )
-            events.prescription_submitted(prescriber, prescription, failed_criteria=verdict.failed_codes)
+            il_jak = verdict.result(eligibility.CriterionCode.NO_IL_OR_JAK_INHIBITOR)
+            events.prescription_submitted(
+                prescriber,
+                prescription,
+                failed_criteria=verdict.failed_codes,
+                confirmed_not_il_jak=(il_jak.details or {}).get("confirmed_not_il_jak", ()),
+            )
     except IntegrityError as exc:
         # The conditional unique constraint caught a race the lock did not (belt and braces).
         if "one_active_course_per_patient" in str(exc):

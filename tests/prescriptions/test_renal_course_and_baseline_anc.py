@@ -244,3 +244,53 @@ def test_values_the_engine_refuses_are_a_400_naming_the_field(demo):
     with pytest.raises(InvalidInput) as refused:
         evaluate_assessment(subject)
     assert list(refused.value.errors) == ["fio2"]
+
+
+def test_the_page_submits_the_confirmation_of_a_medicine_row(demo):
+    from tests.browser_support import prescription_fields
+
+    client = page_client(demo, "prescriber.milano")
+    refused = client.post(
+        reverse("prescriptions:new"), prescription_fields(**{"med-1-name": "Zyxolumab", "med-1-ongoing": "on"})
+    )
+    assert refused.status_code in (200, 302)
+    assert Prescription.objects.get().status == PrescriptionStatus.REJECTED
+
+    Prescription.objects.all().delete()
+    fields = prescription_fields(
+        **{"med-1-name": "Zyxolumab", "med-1-ongoing": "on", "med-1-confirmed_not_il_jak": "on"}
+    )
+    client.post(reverse("prescriptions:new"), fields)
+    prescription = Prescription.objects.get()
+    assert prescription.status == PrescriptionStatus.AWAITING_DISPENSING
+    assert prescription.assessment["concomitant_medications"][1]["confirmed_not_il_jak"] is True
+
+
+def test_the_audit_records_the_confirmation_and_the_regimen(demo):
+    from registry.models import AuditEvent
+
+    unknown = [{"name": "Zyxolumab", "ongoing": True, "confirmed_not_il_jak": True}]
+    prescription = f.submit(
+        demo["prescriber.milano"], assessment=f.eligible_assessment(concomitant_medications=unknown, **RENAL)
+    )
+
+    event = AuditEvent.objects.get(action="prescription.submit", object_id=str(prescription.pk))
+    assert event.changes["confirmed_not_il_jak"] == ["Zyxolumab"]
+    assert event.changes["dose_interval_hours"] == 48
+
+
+def test_doses_due_every_48_h_only_on_scheduled_days(demo):
+    from prescriptions import selectors
+
+    prescription = f.submit(
+        demo["prescriber.milano"], prescribed_at=f.days_ago(3, 6), assessment=f.eligible_assessment(**RENAL)
+    )
+    f.dispense(demo["pharmacist.milano"], prescription, syringes=5)
+    f.administer(demo["nurse.milano"], prescription, f.days_ago(3))
+
+    def due(days_ago):
+        return prescription in set(
+            selectors.doses_due(user=demo["nurse.milano"], day=f.today() - timedelta(days=days_ago))
+        )
+
+    assert (due(2), due(1), due(0)) == (False, True, False)
