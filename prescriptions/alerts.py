@@ -20,8 +20,8 @@ from registry.calendar import rome_date
 
 from . import eligibility
 from .codes import AlertCode
-from .models import COURSE_DOSES, PrescriptionStatus
-from .workflow import FINAL_OUTCOME_DAY
+from .models import PrescriptionStatus
+from .workflow import FINAL_OUTCOME_DAY, course_doses, dose_interval_days
 
 # Kineret SmPC: liver enzymes at 3 × ULN or more during treatment suggest a hepatic event. Not in the criteria
 # versions (see the module docstring); it moves there if a version ever changes it.
@@ -88,17 +88,19 @@ def course_end_exclusive(prescription, *, today: date) -> date | None:
 
 
 def missed_days(prescription, dose_days: Iterable[date], *, today: date) -> list[date]:
-    """Calendar days after the first dose and before the course's end with no dose recorded."""
+    """Scheduled days after the first dose and before the course's end with no dose recorded (every calendar
+    day; every other day on a course every 48 h)."""
     end = course_end_exclusive(prescription, today=today)
     if end is None:
         return []
     given = set(dose_days)
-    day = prescription.first_dose_on + timedelta(days=1)
+    step = timedelta(days=dose_interval_days(prescription))
+    day = prescription.first_dose_on + step
     missed = []
     while day < end:
         if day not in given:
             missed.append(day)
-        day += timedelta(days=1)
+        day += step
     return missed
 
 
@@ -144,20 +146,23 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
     for result in lab_results:
         if result.entered_in_error_at is None and (alert := lab_alert(result, thresholds)) is not None:
             alerts.append(alert)
+    every_48_h = dose_interval_days(prescription) == 2
     for administration in administrations:
         if administration.protocol_deviation:
-            alerts.append(
-                Alert(
-                    AlertCode.PROTOCOL_DEVIATION,
-                    _("Dose of %(dose)s mg %(route)s on %(day)s: the L.648 regimen is 100 mg SC once a day.")
-                    % {
-                        "dose": _plain(administration.dose_mg),
-                        "route": administration.route,
-                        "day": administration.administered_on.isoformat(),
-                    },
-                    administration.administered_on,
+            values = {
+                "dose": _plain(administration.dose_mg),
+                "route": administration.route,
+                "day": administration.administered_on.isoformat(),
+            }
+            message = (
+                _(
+                    "Dose of %(dose)s mg %(route)s on %(day)s: the regimen prescribed is 100 mg SC every 48 h "
+                    "(every other day from the first dose)."
                 )
+                if every_48_h
+                else _("Dose of %(dose)s mg %(route)s on %(day)s: the L.648 regimen is 100 mg SC once a day.")
             )
+            alerts.append(Alert(AlertCode.PROTOCOL_DEVIATION, message % values, administration.administered_on))
     if prescription.first_dose_on is not None:
         day_28 = prescription.first_dose_on + timedelta(days=FINAL_OUTCOME_DAY - 1)
         has_day_28 = any(o.day == FINAL_OUTCOME_DAY and o.entered_in_error_at is None for o in outcomes)
@@ -173,23 +178,32 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
 
 
 def course_grid(prescription, administrations, *, today: date) -> list[dict]:
-    """The 10-day course as a grid for the page: each day given, missed or to come."""
+    """The course as a grid for the page: each dose given, missed or to come (10 daily doses, or 5 every
+    other day on the renal regimen). ``day`` is the dose's day of the course (day 1: the first dose's)."""
     administrations = sorted(
         (a for a in administrations if a.entered_in_error_at is None), key=lambda a: a.administered_on
     )
+    doses = course_doses(prescription)
+    interval = dose_interval_days(prescription)
     if prescription.first_dose_on is None:
-        return [{"day": n, "date": None, "state": "to_come", "dose": None} for n in range(1, COURSE_DOSES + 1)]
+        return [{"day": 1 + n * interval, "date": None, "state": "to_come", "dose": None} for n in range(doses)]
+    first = prescription.first_dose_on
     by_day = {a.administered_on: a for a in administrations}
     missed = set(missed_days(prescription, by_day, today=today))
-    cells = []
-    day = prescription.first_dose_on
     ended = prescription.status in (PrescriptionStatus.STOPPED, PrescriptionStatus.COMPLETED)
+    # Scheduled days, plus any off-schedule day a dose was given on (shown, as a deviation, where it fell).
+    cells = []
+    day = first
     doses_seen = 0
-    while len(cells) < COURSE_DOSES + len(missed) and (doses_seen < COURSE_DOSES):
+    while doses_seen < doses:
         dose = by_day.get(day)
+        scheduled = (day - first).days % interval == 0
         if dose is not None:
             state = "given"
             doses_seen += 1
+        elif not scheduled:
+            day += timedelta(days=1)
+            continue
         elif day in missed:
             state = "missed"
         elif ended:
@@ -197,6 +211,6 @@ def course_grid(prescription, administrations, *, today: date) -> list[dict]:
         else:
             state = "to_come"
             doses_seen += 1
-        cells.append({"day": len(cells) + 1, "date": day, "state": state, "dose": dose, "today": day == today})
+        cells.append({"day": (day - first).days + 1, "date": day, "state": state, "dose": dose, "today": day == today})
         day += timedelta(days=1)
     return cells

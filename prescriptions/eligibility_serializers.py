@@ -217,6 +217,9 @@ class ConcomitantMedicationSerializer(serializers.Serializer):
     atc_code = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=16)
     ongoing = JSONBooleanField(default=False)
     last_dose_at = CalendarDateTimeField(required=False, allow_null=True, default=None)
+    # The prescriber confirms that a medicine the catalogue does not recognise is neither an interleukin nor a
+    # JAK inhibitor (else NO_IL_OR_JAK_INHIBITOR fails); recorded in the verdict.
+    confirmed_not_il_jak = JSONBooleanField(default=False)
 
     def validate_name(self, value: str | None) -> str | None:
         return (value or "").strip() or None

@@ -51,21 +51,22 @@ def shortage_updated(actor, shortage, *, before: dict):
 # --- The prescription -----------------------------------------------------------------------
 
 
-def prescription_submitted(actor, prescription, *, failed_criteria):
-    return audit_record(
-        actor=actor,
-        action=AuditAction.PRESCRIPTION_SUBMIT,
-        obj=prescription,
-        changes={
-            "status": prescription.status,
-            "centre": prescription.centre_id,
-            "patient": prescription.patient_id,
-            "prescribed_at": prescription.prescribed_at,
-            "criteria_version": prescription.criteria_version,
-            "failed_criteria": list(failed_criteria),
-            "consent_given_by": prescription.consent_given_by,
-        },
-    )
+def prescription_submitted(actor, prescription, *, failed_criteria, confirmed_not_il_jak=()):
+    """``confirmed_not_il_jak``: medicines the prescriber confirmed as neither interleukin nor JAK inhibitors
+    (recorded only when there are some), with the dose interval the course follows."""
+    changes = {
+        "status": prescription.status,
+        "centre": prescription.centre_id,
+        "patient": prescription.patient_id,
+        "prescribed_at": prescription.prescribed_at,
+        "criteria_version": prescription.criteria_version,
+        "failed_criteria": list(failed_criteria),
+        "consent_given_by": prescription.consent_given_by,
+        "dose_interval_hours": prescription.dose_interval_hours,
+    }
+    if confirmed_not_il_jak:
+        changes["confirmed_not_il_jak"] = list(confirmed_not_il_jak)
+    return audit_record(actor=actor, action=AuditAction.PRESCRIPTION_SUBMIT, obj=prescription, changes=changes)
 
 
 def active_course_elsewhere(actor, patient, *, centre, active_prescription):

@@ -86,11 +86,11 @@ from rest_framework.renderers import JSONRenderer
 
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 
+from . import workflow
 from .alerts import Alert, lab_alert, prescription_alerts
 from .codes import AlertCode
 from .models import (
-    COURSE_DOSES,
-    MAX_SYRINGES,
+    COURSE_DAYS,
     STANDARD_DOSE_MG,
     STANDARD_ROUTE,
     AdverseEventCategory,
@@ -256,8 +256,9 @@ def _assessed_at(prescription) -> str:
 
 
 def _regimen(prescription) -> tuple[Decimal, str, int, int]:
-    """(dose mg, route, interval hours, duration days) asked for in the assessment; default the L.648 one."""
-    standard = (Decimal(STANDARD_DOSE_MG), STANDARD_ROUTE, 24, COURSE_DOSES)
+    """(dose mg, route, interval hours, duration days) asked for in the assessment; default the L.648 one at
+    the interval the course follows (every 24 h, or every 48 h in severe renal impairment)."""
+    standard = (Decimal(STANDARD_DOSE_MG), STANDARD_ROUTE, prescription.dose_interval_hours or 24, COURSE_DAYS)
     raw = (prescription.assessment or {}).get("regimen")
     if not isinstance(raw, dict):
         return standard
@@ -403,7 +404,7 @@ def _medication_request(prescription, patient_ref: dict, supporting: list[dict],
         "note": [{"text": text} for text in notes],
         "dosageInstruction": [_dosage_instruction(prescription)],
         "dispenseRequest": {
-            "quantity": _syringes(MAX_SYRINGES),
+            "quantity": _syringes(workflow.max_syringes(prescription)),
             "expectedSupplyDuration": _days(duration),
         },
         "detectedIssue": issues,

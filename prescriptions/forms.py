@@ -170,7 +170,7 @@ ASSESSMENT_FIELDS = (
     "ast_x_uln",
     "known_hypersensitivity",
 )
-MEDICATION_FIELDS = ("name", "atc_code", "ongoing", "last_dose_at")
+MEDICATION_FIELDS = ("name", "atc_code", "ongoing", "last_dose_at", "confirmed_not_il_jak")
 REGIMEN_FIELDS = ("dose_mg", "route", "interval_hours", "duration_days")
 
 
@@ -294,6 +294,9 @@ class PrescriptionForm(SerializerBackedForm):
             self.fields[f"med-{row}-last_dose_at"] = forms.CharField(
                 label=_("Last dose"), required=False, widget=datetime_widget(seconds=False)
             )
+            self.fields[f"med-{row}-confirmed_not_il_jak"] = forms.BooleanField(
+                label=_("Not an IL or JAK inhibitor (confirmed)"), required=False
+            )
         # Index in the posted list of medications -> row of the form (blank rows are not sent).
         self.medication_rows_sent: list[int] = []
 
@@ -337,8 +340,9 @@ class PrescriptionForm(SerializerBackedForm):
             medication = self.collect(
                 (f"med-{row}-{field}" for field in MEDICATION_FIELDS), key=lambda name: name.rsplit("-", 1)[1]
             )
-            if medication.get("ongoing") is False:
-                del medication["ongoing"]
+            for flag in ("ongoing", "confirmed_not_il_jak"):
+                if medication.get(flag) is False:
+                    del medication[flag]
             if medication:
                 medications.append(medication)
                 self.medication_rows_sent.append(row)

@@ -54,9 +54,18 @@ ACTIVE_STATUSES = (
     PrescriptionStatus.IN_COURSE,
 )
 
-# One L.648 course: 10 doses of 100 mg SC, one a day (CTS 23/09/2021).
+# One L.648 course: 10 doses of 100 mg SC, one a day (CTS 23/09/2021); with creatinine clearance < 30 mL/min
+# 100 mg every 48 h over the 10 days, 5 doses (Kineret SmPC). The most a course ever takes:
 COURSE_DOSES = 10
 MAX_SYRINGES = 10
+COURSE_DAYS = 10
+
+
+class DoseInterval(models.IntegerChoices):
+    EVERY_24_H = 24, _("every 24 h")
+    EVERY_48_H = 48, _("every 48 h (severe renal impairment)")
+
+
 STANDARD_DOSE_MG = 100
 STANDARD_ROUTE = "SC"
 
@@ -103,6 +112,11 @@ class Prescription(models.Model):
 
     consent_given_by = models.CharField(_("consent given by"), max_length=24, choices=ConsentGivenBy.choices)
     consent_date = models.DateField(_("consent date"))
+
+    # The regimen REGIMEN_648 accepted: 100 mg SC every 24 h, or every 48 h with creatinine clearance < 30.
+    dose_interval_hours = models.PositiveSmallIntegerField(
+        _("dose interval (hours)"), choices=DoseInterval.choices, default=DoseInterval.EVERY_24_H
+    )
 
     syringes_dispensed = models.PositiveSmallIntegerField(default=0)
     doses_administered = models.PositiveSmallIntegerField(default=0)

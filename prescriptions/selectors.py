@@ -4,7 +4,7 @@ import re
 import uuid
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.utils.translation import gettext as _
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.it import codicefiscale
@@ -18,10 +18,11 @@ from registry.pseudonym import pseudonymise
 from . import eligibility
 from .alerts import course_grid, prescription_alerts
 from .models import (
-    MAX_SYRINGES,
+    COURSE_DAYS,
     Administration,
     AdverseEvent,
     Dispensation,
+    DoseInterval,
     LabResult,
     Outcome,
     Prescription,
@@ -29,7 +30,7 @@ from .models import (
     TocilizumabShortage,
 )
 from .permissions import may
-from .workflow import LATE_REGISTRATION_DAYS, actions_open
+from .workflow import LATE_REGISTRATION_DAYS, actions_open, course_doses
 
 _HEX_PREFIX = re.compile(r"[0-9a-fA-F]+")
 
@@ -192,18 +193,30 @@ def dispensing_queue(*, user) -> QuerySet[Prescription]:
     return (
         prescriptions_listed(user)
         .filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
-        # A course whose 10 syringes are all out has nothing left to dispense.
-        .filter(syringes_dispensed__lt=MAX_SYRINGES)
+        # A course whose syringes are all out (10, or 5 every 48 h) has nothing left to dispense.
+        .alias(course_syringes=Value(COURSE_DAYS * 24) / F("dose_interval_hours"))
+        .filter(syringes_dispensed__lt=F("course_syringes"))
         .select_related("centre", "patient", "prescriber")
         .order_by("prescribed_at", "id")
     )
 
 
+# How far back a course every 48 h may have started and still be running (5 doses, missed ones included).
+_LONGEST_COURSE_DAYS = 60
+
+
 def doses_due(*, user, day: date) -> QuerySet[Prescription]:
-    """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day."""
+    """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day (a course
+    every 48 h only on its scheduled days: an even number of days after the first dose)."""
+    scheduled_starts = [day - timedelta(days=n) for n in range(0, _LONGEST_COURSE_DAYS, 2)]
     return (
         prescriptions_listed(user)
         .filter(status__in=[PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE])
+        .filter(
+            Q(dose_interval_hours=DoseInterval.EVERY_24_H)
+            | Q(first_dose_on__isnull=True)
+            | Q(first_dose_on__in=scheduled_starts)
+        )
         # One Exists, not two conditions on the relation: exclude() would let them match different doses
         # (one that day in error, another day's live one) and hide a course whose dose is still due.
         .exclude(
@@ -236,5 +249,6 @@ def prescription_view(
         today=today,
     )
     prescription.course = course_grid(prescription, administrations, today=today)
+    prescription.course_doses = course_doses(prescription)
     prescription.allowed_actions = [action for action in actions_open(prescription) if may(user, prescription, action)]
     return prescription

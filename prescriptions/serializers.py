@@ -238,6 +238,8 @@ class PrescriptionListSerializer(serializers.Serializer):
 class PrescriptionDetailSerializer(PrescriptionListSerializer):
     eligibility = serializers.JSONField()
     assessment = serializers.JSONField()
+    # The regimen the course follows: 24 (10 doses), or 48 with creatinine clearance < 30 (5 doses).
+    dose_interval_hours = serializers.IntegerField()
     consent_given_by = serializers.CharField()
     consent_date = serializers.DateField()
     first_dose_on = serializers.DateField(allow_null=True)

@@ -50,7 +50,6 @@ from .forms import (
     StopForm,
 )
 from .models import (
-    MAX_SYRINGES,
     STANDARD_DOSE_MG,
     STANDARD_ROUTE,
     Prescription,
@@ -304,9 +303,15 @@ def _administer(request, prescription, data):
 def _dose_messages(request, administration) -> None:
     messages.success(request, _("Dose recorded: day %(day)d of the course.") % {"day": administration.course_day})
     if administration.protocol_deviation:
-        messages.warning(request, _("This dose is not 100 mg SC: it is recorded and flagged as a protocol deviation."))
+        messages.warning(
+            request,
+            _(
+                "This dose is not 100 mg SC on a day of the schedule: it is recorded and flagged as a "
+                "protocol deviation."
+            ),
+        )
     if administration.prescription.status == PrescriptionStatus.COMPLETED:
-        messages.success(request, _("The 10th dose is recorded: the course is complete."))
+        messages.success(request, _("The last dose is recorded: the course is complete."))
 
 
 def _stop(request, prescription, data):
@@ -349,7 +354,7 @@ ACTIONS: dict[str, PageAction] = {
             DispenseForm,
             DispensationInputSerializer,
             _dispense,
-            initial=lambda p: {"syringes": MAX_SYRINGES - p.syringes_dispensed},
+            initial=lambda p: {"syringes": workflow.max_syringes(p) - p.syringes_dispensed},
         ),
         PageAction(
             workflow.REFUSE,

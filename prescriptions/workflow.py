@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from registry.errors import Conflict
 
 from .codes import ConflictCode
-from .models import ACTIVE_STATUSES, COURSE_DOSES, MAX_SYRINGES, Prescription, PrescriptionStatus
+from .models import ACTIVE_STATUSES, COURSE_DAYS, Prescription, PrescriptionStatus
 
 # A prescription may be registered late, dated up to this many days back (the prescriber's authorisation
 # and the centre's designation are judged on the prescription's date).
@@ -57,14 +57,37 @@ _REFUSED_AS = {
 COUNTS_FROZEN = (PrescriptionStatus.STOPPED, PrescriptionStatus.CANCELLED)
 
 
+def dose_interval_days(prescription: Prescription) -> int:
+    """Days between two scheduled doses: 1 (every 24 h) or 2 (every 48 h, severe renal impairment)."""
+    return max(1, prescription.dose_interval_hours // 24)
+
+
+def course_doses(prescription: Prescription) -> int:
+    """The doses of the prescription's course: 10 every 24 h, 5 every 48 h (over the same 10 days)."""
+    return COURSE_DAYS // dose_interval_days(prescription)
+
+
+def max_syringes(prescription: Prescription) -> int:
+    """At most one syringe per dose of the course."""
+    return course_doses(prescription)
+
+
+def is_scheduled_day(prescription: Prescription, day) -> bool:
+    """Whether ``day`` is a dosing day of the course (day 1 is the first dose's day; every other day at 48 h)."""
+    if prescription.first_dose_on is None:
+        return True
+    return (day - prescription.first_dose_on).days % dose_interval_days(prescription) == 0
+
+
 def statuses_allowing(action: str) -> tuple[PrescriptionStatus, ...]:
     return tuple(status for status, actions in ACTIONS_BY_STATUS.items() if action in actions)
 
 
 def actions_open(prescription: Prescription) -> tuple[str, ...]:
-    """The actions the prescription's state allows (whoever asks); nothing left to dispense past 10 syringes."""
+    """The actions the prescription's state allows (whoever asks); nothing left to dispense once the course's
+    syringes are out."""
     actions = ACTIONS_BY_STATUS[PrescriptionStatus(prescription.status)]
-    if prescription.syringes_dispensed >= MAX_SYRINGES:
+    if prescription.syringes_dispensed >= max_syringes(prescription):
         actions = tuple(action for action in actions if action != DISPENSE)
     return actions
 
@@ -93,9 +116,9 @@ def status_after_dispense(status: str) -> str:
     return PrescriptionStatus.DISPENSED if status == PrescriptionStatus.AWAITING_DISPENSING else status
 
 
-def status_after_dose(doses_administered: int) -> str:
-    """The dose that makes ``COURSE_DOSES`` completes the course."""
-    return PrescriptionStatus.COMPLETED if doses_administered == COURSE_DOSES else PrescriptionStatus.IN_COURSE
+def status_after_dose(doses_administered: int, *, doses_in_course: int) -> str:
+    """The dose that makes the course's doses (10, or 5 every 48 h) completes the course."""
+    return PrescriptionStatus.COMPLETED if doses_administered >= doses_in_course else PrescriptionStatus.IN_COURSE
 
 
 def status_after_stop(doses_administered: int) -> str:
@@ -106,11 +129,11 @@ def status_after_stop(doses_administered: int) -> str:
 STATUS_AFTER_REFUSAL = PrescriptionStatus.CANCELLED
 
 
-def status_after_recount(status: str, *, doses_administered: int, syringes_dispensed: int) -> str:
+def status_after_recount(status: str, *, doses_administered: int, syringes_dispensed: int, doses_in_course: int) -> str:
     """The status of a course recounted after a correction; a rejected, stopped or cancelled one keeps its own."""
     if status not in ACTIVE_STATUSES and status != PrescriptionStatus.COMPLETED:
         return status
-    if doses_administered == COURSE_DOSES:
+    if doses_administered >= doses_in_course:
         return PrescriptionStatus.COMPLETED
     if doses_administered > 0:
         return PrescriptionStatus.IN_COURSE

@@ -20,8 +20,9 @@ error are left out everywhere.
   prescriptions, counted from the records (not the counters).
 - ``adverse_events_by_category`` (every category, zeros included) and ``serious_adverse_events``.
 - ``outcomes_day28``: WHO-CPS score ("0" … "10") → day-28 outcomes; ``deaths_day28``: day-28 WHO-CPS 10.
-- ``missed_doses``: per prescription, the calendar days after the first dose and before the course's end
-  (the 10th dose's day; the stop's day; today while it runs) with no dose recorded, summed.
+- ``missed_doses``: per prescription, the scheduled days after the first dose and before the course's end
+  (the last dose's day; the stop's day; today while it runs) with no dose recorded, summed. Scheduled: every
+  calendar day, or every other day on the renal regimen (100 mg every 48 h, 5 doses).
 - ``protocol_deviations``: administrations flagged as a dose other than 100 mg SC.
 - ``requests_by_week``: ISO week ("2025-W07") → requests submitted in it (Rome days), every week the period
   touches listed, zeros included; for the whole report only (not per centre). Runs made before it existed

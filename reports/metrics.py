@@ -28,7 +28,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
+from django.db.models.functions import Cast, Coalesce, Greatest, Mod, TruncDate
 
 from prescriptions.models import (
     ACTIVE_STATUSES,
@@ -96,13 +96,18 @@ def course_end_exclusive(today: date) -> Case:
 
 
 def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> QuerySet[Prescription]:
-    """Annotate ``missed_doses``: span days − 1 − doses strictly inside (first dose, course end), at least 0."""
+    """Annotate ``missed_doses``: scheduled days strictly inside (first dose, course end) − doses on them, at
+    least 0. Scheduled: every day, or every other day from the first dose on a course every 48 h
+    (``dose_interval_hours``), so (span days − 1) // interval days of them; ``course_day`` − 1 is a multiple
+    of the interval on a scheduled day (``prescriptions.alerts.missed_days``)."""
     doses_inside = (
         live_administrations()
+        .alias(off_schedule=Mod(F("course_day") - 1, F("prescription__dose_interval_hours") / 24))
         .filter(
             prescription=OuterRef("pk"),
             administered_on__gt=OuterRef("first_dose_on"),
             administered_on__lt=OuterRef("course_end"),
+            off_schedule=0,
         )
         .order_by()
         .values("prescription")
@@ -115,7 +120,11 @@ def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> 
         .annotate(
             missed_doses=Case(
                 When(first_dose_on__isnull=True, then=Value(0)),
-                default=Greatest(DaysBetween("course_end", "first_dose_on") - 1 - F("doses_inside"), Value(0)),
+                default=Greatest(
+                    (DaysBetween("course_end", "first_dose_on") - 1) / (F("dose_interval_hours") / 24)
+                    - F("doses_inside"),
+                    Value(0),
+                ),
                 output_field=IntegerField(),
             )
         )

@@ -9,13 +9,14 @@ Pure: plain dataclasses in, a ``Verdict`` out, no ORM and no clock (ENGINEERING.
 
 from .calendar import REGISTRY_TIME_ZONE, age_in_years, rome_date
 from .catalogue import Catalogue, CatalogueMatch, DrugClass, Substance
-from .engine import evaluate
+from .engine import check_assessment, evaluate
 from .types import (
     ALL_CRITERION_CODES,
     Assessment,
     ConcomitantMedication,
     CriterionCode,
     CriterionResult,
+    InvalidAssessment,
     Outcome,
     Pneumonia,
     Regimen,
@@ -49,6 +50,7 @@ __all__ = [
     "CriterionCode",
     "CriterionResult",
     "DrugClass",
+    "InvalidAssessment",
     "InvalidCriteriaVersion",
     "NoCriteriaInForce",
     "Outcome",
@@ -61,6 +63,7 @@ __all__ = [
     "Thresholds",
     "Verdict",
     "age_in_years",
+    "check_assessment",
     "criteria_in_force",
     "criteria_version",
     "evaluate",

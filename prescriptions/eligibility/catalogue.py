@@ -5,6 +5,12 @@ criterion code and matched by ATC prefix, and substances, matched by their curre
 their names and brands. Clinicians write names and legacy data carry old codes (DOMAIN.md, "Drug classes"), so a
 medicine is recognised by its code **or** by any name or brand found in what was written, ignoring case,
 accents, punctuation and strength ("ROACTEMRA 20 mg/ml", " Tocilizumab ", "Théo-Dur").
+
+A complete ATC code that names no catalogued substance is still recognised when it falls in a class's prefix
+(a future L04AC code is an interleukin inhibitor) or, outside the groups that hold interleukin or JAK
+inhibitors beside other medicines (``atc_code_recognition``), as a medicine no rule concerns. Topical forms of a
+systemic substance (ruxolitinib cream) are their own substance, in a class marked ``topical``: a written name
+with a topical word ("ruxolitinib crema 1,5%") is the topical form, never the systemic one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from .types import ConcomitantMedication
 _WORD = re.compile(r"[^\W_]+")
 # The longest name or brand, in words, that a written medicine may spread over ("certolizumab pegol").
 _MAX_TERM_WORDS = 4
+# A complete (substance-level) ATC code: L04AC07.
+_COMPLETE_ATC = re.compile(r"^[ABCDGHJLMNPRSV]\d{2}[A-Z]{2}\d{2}$")
 
 
 def name_words(text: str) -> tuple[str, ...]:
@@ -46,6 +54,7 @@ class DrugClass:
     atc_prefixes: tuple[str, ...]
     default_washout_days: int
     note: str = ""
+    topical: bool = False  # a topical form: warned about, never blocking
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,10 @@ class Substance:
     brands: tuple[str, ...] = ()
     washout_days: int | None = None
     note: str = ""
+    # Where the window comes from: five terminal half-lives, from the SmPC named here.
+    washout_source: str = ""
+    # The systemic substance this is a topical form of (ruxolitinib cream: "ruxolitinib").
+    topical_form_of: str | None = None
 
     @property
     def atc_code(self) -> str:
@@ -67,6 +80,21 @@ class Substance:
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.synonyms, *self.brands)
+
+    @property
+    def generic_names(self) -> tuple[str, ...]:
+        return (self.name, *self.synonyms)
+
+
+@dataclass(frozen=True)
+class AtcCodeRecognition:
+    """A complete ATC code outside every class prefix and outside ``ambiguous_prefixes`` is known by its code
+    alone, as a medicine of ``drug_class`` (no rule applies). Under an ambiguous group (one that holds
+    interleukin or JAK inhibitors beside other medicines, or their legacy codes) only a catalogued substance is
+    recognised."""
+
+    drug_class: str
+    ambiguous_prefixes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +112,9 @@ class CatalogueMatch:
 class Catalogue:
     drug_classes: tuple[DrugClass, ...]
     substances: tuple[Substance, ...]
+    atc_code_recognition: AtcCodeRecognition | None = None
+    # Words that make a written name a topical form ("ruxolitinib cream", "ruxolitinib crema").
+    topical_words: tuple[str, ...] = ()
 
     def drug_class(self, key: str) -> DrugClass:
         return self._classes_by_key[key]
@@ -99,12 +130,23 @@ class Catalogue:
 
         Code and name are both tried: a wrong or legacy code next to a recognisable name still matches, and a
         medicine written as "tocilizumab" with the code of warfarin is both. A code inside a class's ATC
-        prefix that names no listed substance matches the class itself, with the class's default window.
+        prefix that names no listed substance matches the class itself, with the class's default window; a
+        complete code outside them is known by ``atc_code_recognition``. A systemic substance named by its
+        generic name is replaced by its topical form when the name carries a topical word or the code is
+        the topical form's; never when its code or a brand of it names the systemic form.
         """
         atc_code = normalise_atc(medication.atc_code)
         by_code = self._substances_by_code.get(atc_code) if atc_code else None
         substances = [by_code] if by_code else []
-        for substance in self._substances_in_name(medication.name or ""):
+        words = set(name_words(medication.name or ""))
+        topical_written = bool(words & {name_key(word) for word in self.topical_words})
+        for substance, by_generic_name in self._substances_in_name(medication.name or ""):
+            topical = self._topical_forms.get(substance.name)
+            if topical is not None and by_generic_name and substance is not by_code:
+                if topical is by_code:
+                    continue  # "ruxolitinib" with the cream's code: the cream
+                if topical_written:
+                    substance = topical
             if substance not in substances:
                 substances.append(substance)
 
@@ -119,7 +161,7 @@ class Catalogue:
             for substance in substances
         ]
         if atc_code and by_code is None:
-            drug_class = self._class_by_prefix(atc_code)
+            drug_class = self._class_by_prefix(atc_code) or self._class_by_complete_code(atc_code)
             if drug_class and all(substance.drug_class != drug_class.key for substance in substances):
                 matches.append(
                     CatalogueMatch(
@@ -159,11 +201,34 @@ class Catalogue:
                     raise ValueError(f"{substance.name}: unusable name {name!r}")
                 if seen_names.setdefault(key, substance.name) != substance.name:
                     raise ValueError(f"{name!r} names both {seen_names[key]} and {substance.name}")
+            drug_class = self._classes_by_key[substance.drug_class]
+            if drug_class.criterion is not None and not substance.washout_source:
+                raise ValueError(f"{substance.name}: a washout window needs its source (the SmPC)")
+            if (
+                drug_class.criterion is not None
+                and substance.washout_days is not None
+                and substance.washout_days > drug_class.default_washout_days
+            ):
+                raise ValueError(
+                    f"{drug_class.key}: the default window must be the longest member's ({substance.name})"
+                )
+            if substance.topical_form_of is not None:
+                systemic = self._substances_by_name.get(name_key(substance.topical_form_of))
+                if systemic is None or systemic.name != substance.topical_form_of:
+                    raise ValueError(f"{substance.name}: topical form of unknown {substance.topical_form_of!r}")
+                if not drug_class.topical:
+                    raise ValueError(f"{substance.name}: a topical form needs a topical class")
             for code in substance.atc_codes:
                 if code != normalise_atc(code):
                     raise ValueError(f"{substance.name}: ATC code {code!r} is not in canonical form")
                 if seen_codes.setdefault(code, substance.name) != substance.name:
                     raise ValueError(f"ATC code {code} names both {seen_codes[code]} and {substance.name}")
+        recognition = self.atc_code_recognition
+        if recognition is not None:
+            if recognition.drug_class not in self._classes_by_key:
+                raise ValueError(f"atc_code_recognition: unknown drug class {recognition.drug_class!r}")
+            if self._classes_by_key[recognition.drug_class].criterion is not None:
+                raise ValueError("atc_code_recognition: codes recognised alone must be of a class no rule judges")
 
     # -- indexes, built once per catalogue --------------------------------------------------------------
 
@@ -179,6 +244,23 @@ class Catalogue:
     def _substances_by_name(self) -> dict[str, Substance]:
         return {name_key(name): substance for substance in self.substances for name in substance.names}
 
+    @cached_property
+    def _generic_name_keys(self) -> frozenset[str]:
+        return frozenset(name_key(name) for substance in self.substances for name in substance.generic_names)
+
+    @cached_property
+    def _topical_forms(self) -> dict[str, Substance]:
+        """Systemic substance name -> its topical form."""
+        return {substance.topical_form_of: substance for substance in self.substances if substance.topical_form_of}
+
+    def _class_by_complete_code(self, atc_code: str) -> DrugClass | None:
+        recognition = self.atc_code_recognition
+        if recognition is None or not _COMPLETE_ATC.match(atc_code):
+            return None
+        if any(atc_code.startswith(prefix) for prefix in recognition.ambiguous_prefixes):
+            return None
+        return self._classes_by_key[recognition.drug_class]
+
     def _class_by_prefix(self, atc_code: str) -> DrugClass | None:
         candidates = [
             (len(prefix), drug_class)
@@ -188,13 +270,22 @@ class Catalogue:
         ]
         return max(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
 
-    def _substances_in_name(self, written: str) -> list[Substance]:
-        """Substances whose name or brand appears in ``written`` as whole words (run together or not)."""
+    def _substances_in_name(self, written: str) -> list[tuple[Substance, bool]]:
+        """Substances whose name or brand appears in ``written`` as whole words (run together or not), the
+        longest term first ("ruxolitinib cream" before "ruxolitinib"), each with whether it was named by a
+        generic name (not a brand)."""
         words = name_words(written)
-        found: list[Substance] = []
-        for start in range(len(words)):
-            for end in range(start + 1, min(start + _MAX_TERM_WORDS, len(words)) + 1):
-                substance = self._substances_by_name.get("".join(words[start:end]))
-                if substance and substance not in found:
-                    found.append(substance)
+        found: list[tuple[Substance, bool]] = []
+        start = 0
+        while start < len(words):
+            for end in range(min(start + _MAX_TERM_WORDS, len(words)), start, -1):
+                key = "".join(words[start:end])
+                substance = self._substances_by_name.get(key)
+                if substance is not None:
+                    if all(substance is not seen for seen, _generic in found):
+                        found.append((substance, key in self._generic_name_keys))
+                    start = end
+                    break
+            else:
+                start += 1
         return found

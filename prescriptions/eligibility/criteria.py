@@ -12,7 +12,7 @@ always agrees with the JSON beside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -45,7 +45,8 @@ class Context:
     medications: MedicationReview
 
 
-Judgement = tuple[Outcome, str]
+# An outcome and its message, and optionally details the verdict records (a mapping).
+Judgement = tuple[Outcome, str] | tuple[Outcome, str, Mapping | None]
 
 
 @dataclass(frozen=True)
@@ -237,48 +238,118 @@ def supar_at_least(assessment: Assessment, context: Context) -> Judgement:
 def no_il_or_jak_inhibitor(assessment: Assessment, context: Context) -> Judgement:
     """No other interleukin or JAK inhibitor on board (CTS: "non è consentita la co-somministrazione").
 
-    Medicines the catalogue does not know are never an error and never refuse: they cannot be judged, so
-    the criterion says so, naming them, with outcome ``info`` instead of ``pass``. When the criterion fails
-    they are left out, so that the message stays on the reason for refusal. Unknown medicines are reported
-    here, not under the warnings, because this is the one co-medication rule that can refuse.
+    Fails for a systemic interleukin or JAK inhibitor ongoing or inside its washout window, and for a medicine
+    the catalogue does not recognise (by name, brand or ATC code) unless the prescriber confirmed it is
+    neither (``confirmed_not_il_jak``): an unrecognised medicine never leaves the patient silently eligible.
+    A topical form (ruxolitinib cream) warns instead. The confirmations are kept in the result's details.
     """
     exposures = context.medications.for_criterion(CriterionCode.NO_IL_OR_JAK_INHIBITOR)
-    counted = [exposure for exposure in exposures if exposure.counts]
-    if counted:
+    systemic = [exposure for exposure in exposures if not exposure.match.drug_class.topical]
+    topical = [exposure for exposure in exposures if exposure.match.drug_class.topical and exposure.counts]
+    counted = [exposure for exposure in systemic if exposure.counts]
+    unknown = context.medications.not_in_catalogue
+    unconfirmed = [medication for medication in unknown if not medication.confirmed_not_il_jak]
+    confirmed = [medication for medication in unknown if medication.confirmed_not_il_jak]
+    details = {"confirmed_not_il_jak": [medication.label for medication in confirmed]} if confirmed else None
+    unrecognised = (
+        _(
+            "Not recognised by the interaction catalogue: %(medicines)s. Give its ATC code, or confirm that it is "
+            "neither an interleukin inhibitor nor a JAK inhibitor"
+        )
+        % {"medicines": ", ".join(medication.label for medication in unconfirmed)}
+        if unconfirmed
+        else ""
+    )
+    if counted or unconfirmed:
         listed = context.criteria.catalogue.substance(context.criteria.listed_substance)
         already_running = any(exposure.match.substance == listed for exposure in counted)
-        return Outcome.FAIL, _sentences(
-            _exposures_text(counted),
-            _("Co-administration with another interleukin inhibitor or a JAK inhibitor is not allowed"),
-            _("Anakinra itself is listed: a course is already running") if already_running else "",
+        return (
+            Outcome.FAIL,
+            _sentences(
+                _exposures_text(counted),
+                _("Co-administration with another interleukin inhibitor or a JAK inhibitor is not allowed")
+                if counted
+                else "",
+                _("Anakinra itself is listed: a course is already running") if already_running else "",
+                unrecognised,
+            ),
+            details,
         )
-    if exposures:
+    if systemic:
         message = _("No interleukin or JAK inhibitor ongoing or inside its washout window: %(medicines)s") % {
-            "medicines": _exposures_text(exposures)
+            "medicines": _exposures_text(systemic)
         }
     else:
         message = _("No interleukin or JAK inhibitor among the concomitant medications")
-    unknown = context.medications.not_in_catalogue
-    if unknown:
-        return Outcome.INFO, _sentences(
-            message,
-            _("Not in the interaction catalogue, check by hand: %(medicines)s")
-            % {"medicines": ", ".join(medication.label for medication in unknown)},
+    confirmation = (
+        _(
+            "Not in the interaction catalogue, confirmed by the prescriber as neither an interleukin "
+            "nor a JAK inhibitor: %(medicines)s"
         )
-    return Outcome.PASS, message
+        % {"medicines": ", ".join(medication.label for medication in confirmed)}
+        if confirmed
+        else ""
+    )
+    if topical:
+        return (
+            Outcome.WARN,
+            _sentences(
+                _exposures_text(topical),
+                _("A topical JAK inhibitor: little reaches the blood, so it does not block, but watch for infections"),
+                message,
+                confirmation,
+            ),
+            details,
+        )
+    return Outcome.PASS, _sentences(message, confirmation), details
 
 
-def regimen_648(assessment: Assessment, context: Context) -> Judgement:
-    required = context.criteria.regimen
-    given = assessment.regimen
-    values = {"regimen": _regimen_text(given), "required": _regimen_text(required)}
-    if (
+def _regimen_matches(given: Regimen, required: Regimen) -> bool:
+    return (
         given.dose_mg == required.dose_mg
         and given.route.upper() == required.route.upper()
         and given.interval_hours == required.interval_hours
         and given.duration_days == required.duration_days
-    ):
+    )
+
+
+def regimen_648(assessment: Assessment, context: Context) -> Judgement:
+    """The listing's regimen; with creatinine clearance below the threshold, also the renal one (SmPC: every
+    other day in severe renal impairment), which the message then names."""
+    required = context.criteria.regimen
+    renal = context.criteria.renal_regimen
+    given = assessment.regimen
+    accepted = context.criteria.accepted_regimens(assessment.creatinine_clearance_ml_min)
+    values = {
+        "regimen": _regimen_text(given),
+        "required": _regimen_text(required),
+        "clearance": number(assessment.creatinine_clearance_ml_min or Decimal(0)),
+        "threshold": number(context.criteria.thresholds.creatinine_clearance_below_ml_min),
+    }
+    if renal is not None and renal in accepted:
+        values.update(renal=_regimen_text(renal), doses=context.criteria.course_doses(renal))
+        if _regimen_matches(given, renal):
+            return Outcome.PASS, _(
+                "%(regimen)s (%(doses)s doses): the listing's regimen in severe renal impairment "
+                "(creatinine clearance %(clearance)s mL/min, below %(threshold)s)"
+            ) % values
+        if _regimen_matches(given, required):
+            return Outcome.PASS, _(
+                "%(regimen)s: the regimen of the listing; with creatinine clearance %(clearance)s mL/min "
+                "(below %(threshold)s) %(renal)s (%(doses)s doses) is also accepted"
+            ) % values
+        return Outcome.FAIL, _(
+            "%(regimen)s: not the regimen of the listing (%(required)s, or %(renal)s with creatinine clearance "
+            "below %(threshold)s), not reimbursable under Law 648/96"
+        ) % values
+    if _regimen_matches(given, required):
         return Outcome.PASS, _("%(regimen)s: the regimen of the listing") % values
+    if renal is not None and _regimen_matches(given, renal):
+        values["renal"] = _regimen_text(renal)
+        return Outcome.FAIL, _(
+            "%(regimen)s: accepted only with creatinine clearance below %(threshold)s mL/min; otherwise the "
+            "regimen of the listing is %(required)s"
+        ) % values
     return Outcome.FAIL, _(
         "%(regimen)s: not the regimen of the listing (%(required)s), not reimbursable under Law 648/96"
     ) % values
@@ -365,6 +436,13 @@ def renal_impairment(assessment: Assessment, context: Context) -> Judgement:
         return Outcome.INFO, _("Creatinine clearance not given: renal function not checked")
     values["value"] = number(assessment.creatinine_clearance_ml_min)
     if assessment.creatinine_clearance_ml_min < threshold:
+        renal = context.criteria.renal_regimen
+        if renal is not None:
+            values.update(renal=_regimen_text(renal), doses=context.criteria.course_doses(renal))
+            return Outcome.WARN, _(
+                "Creatinine clearance %(value)s mL/min, below %(threshold)s: daily dosing may not suit; "
+                "the listing also accepts %(renal)s (%(doses)s doses), as the SmPC advises in severe renal impairment"
+            ) % values
         return Outcome.WARN, _(
             "Creatinine clearance %(value)s mL/min, below %(threshold)s: daily dosing may not suit "
             "(consider a dose every other day)"
@@ -406,7 +484,7 @@ CRITERIA: tuple[Criterion, ...] = (
         frozenset({"concomitant_medications", "assessed_at"}),
         no_il_or_jak_inhibitor,
     ),
-    Criterion(CriterionCode.REGIMEN_648, frozenset({"regimen"}), regimen_648),
+    Criterion(CriterionCode.REGIMEN_648, frozenset({"regimen", "creatinine_clearance_ml_min"}), regimen_648),
     Criterion(CriterionCode.NO_NEUTROPENIA, frozenset({"anc_10e9_l"}), no_neutropenia),
     Criterion(CriterionCode.NO_HYPERSENSITIVITY, frozenset({"known_hypersensitivity"}), no_hypersensitivity),
     Criterion(CriterionCode.TOCILIZUMAB_SHORTAGE, frozenset({"assessed_at"}), tocilizumab_shortage),

@@ -6,7 +6,8 @@ engine can be called from the API, the prescription service or a batch re-evalua
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -65,9 +66,22 @@ class Route(StrEnum):
     IV = "IV"
 
 
+class InvalidAssessment(ValueError):
+    """The engine refuses to judge this assessment: ``field`` names what is wrong, ``reason`` says why.
+
+    The input serializers refuse the same values first; the engine checks again so that no caller (a batch
+    re-evaluation, a test, a future path) can get a verdict on impossible values.
+    """
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 def _require_aware(name: str, moment: datetime | None) -> None:
     if moment is not None and (moment.tzinfo is None or moment.utcoffset() is None):
-        raise ValueError(f"{name} must be a timezone-aware datetime")
+        raise InvalidAssessment(name, "must be a timezone-aware datetime")
 
 
 @dataclass(frozen=True)
@@ -76,13 +90,16 @@ class ConcomitantMedication:
 
     ``name`` is an INN or a brand in any case; ``atc_code`` may be current or legacy. At least one of the two
     should be given, and ``ongoing`` or ``last_dose_at`` (the input serializer enforces both; the engine
-    counts a blocking medicine with neither as ongoing, the prudent reading).
+    counts a blocking medicine with neither as ongoing, the prudent reading). ``confirmed_not_il_jak``: the
+    prescriber confirms that a medicine the catalogue does not recognise is neither an interleukin nor a JAK
+    inhibitor (without it, an unrecognised medicine fails NO_IL_OR_JAK_INHIBITOR).
     """
 
     name: str | None = None
     atc_code: str | None = None
     ongoing: bool = False
     last_dose_at: datetime | None = None
+    confirmed_not_il_jak: bool = False
 
     def __post_init__(self) -> None:
         _require_aware("last_dose_at", self.last_dose_at)
@@ -134,11 +151,11 @@ class Assessment:
     regimen: Regimen = Regimen.l648()
 
     def __post_init__(self) -> None:
-        # The two things the engine cannot judge at all: a moment without a zone has no Rome date, and
-        # PaO2/FiO2 has no value without a positive FiO2. Ranges are the input serializer's business.
+        # The two things the engine cannot even hold: a moment without a zone has no Rome date, and
+        # PaO2/FiO2 has no value without a positive FiO2. Ranges are checked by ``evaluate`` (check_assessment).
         _require_aware("assessed_at", self.assessed_at)
         if not self.fio2 > 0:
-            raise ValueError("fio2 must be a positive fraction")
+            raise InvalidAssessment("fio2", "must be a positive fraction")
         if not isinstance(self.concomitant_medications, tuple):
             object.__setattr__(self, "concomitant_medications", tuple(self.concomitant_medications))
 
@@ -161,14 +178,20 @@ class CriterionResult:
     outcome: str
     message: str
     source: str
+    # What else the verdict records for the audit (for NO_IL_OR_JAK_INHIBITOR: the medicines the prescriber
+    # confirmed as neither interleukin nor JAK inhibitors); None: nothing, and no key in ``as_dict``.
+    details: Mapping | None = field(default=None, hash=False, compare=False)
 
-    def as_dict(self) -> dict[str, str]:
-        return {
+    def as_dict(self) -> dict:
+        data = {
             "code": str(self.code),
             "outcome": str(self.outcome),
             "message": self.message,
             "source": self.source,
         }
+        if self.details:
+            data["details"] = dict(self.details)
+        return data
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from .calendar import rome_date
-from .catalogue import Catalogue, DrugClass, Substance, normalise_atc
+from .catalogue import AtcCodeRecognition, Catalogue, DrugClass, Substance, normalise_atc
 from .types import ALL_CRITERION_CODES, Pneumonia, Regimen, RespiratorySupport
 
 VERSIONS_DIR = Path(__file__).resolve().parent / "versions"
@@ -60,6 +60,22 @@ class CriteriaVersion:
     listed_substance: str
     catalogue: Catalogue
     sources: Mapping[str, str] = field(hash=False)
+    # Also accepted when creatinine clearance is below ``thresholds.creatinine_clearance_below_ml_min``
+    # (Kineret SmPC: 100 mg every other day in severe renal impairment); None: no such alternative.
+    renal_regimen: Regimen | None = None
+
+    def accepted_regimens(self, creatinine_clearance_ml_min: Decimal | None) -> tuple[Regimen, ...]:
+        """The regimens REGIMEN_648 accepts for a patient with this clearance (None: not measured)."""
+        renal = (
+            self.renal_regimen is not None
+            and creatinine_clearance_ml_min is not None
+            and creatinine_clearance_ml_min < self.thresholds.creatinine_clearance_below_ml_min
+        )
+        return (self.regimen, self.renal_regimen) if renal and self.renal_regimen else (self.regimen,)
+
+    def course_doses(self, regimen: Regimen) -> int:
+        """How many doses ``regimen`` gives over its days (10 once a day, 5 every 48 h)."""
+        return regimen.duration_days * 24 // regimen.interval_hours
 
     def in_force_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
@@ -169,6 +185,24 @@ def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(value) for value in values)
 
 
+def _regimen(regimen: Mapping, where: str) -> Regimen:
+    return Regimen(
+        dose_mg=_decimal(regimen["dose_mg"], f"{where}.dose_mg"),
+        route=str(regimen["route"]).upper(),
+        interval_hours=int(regimen["interval_hours"]),
+        duration_days=int(regimen["duration_days"]),
+    )
+
+
+def _atc_code_recognition(data: Mapping | None) -> AtcCodeRecognition | None:
+    if not data:
+        return None
+    return AtcCodeRecognition(
+        drug_class=str(data["class"]),
+        ambiguous_prefixes=tuple(normalise_atc(prefix) for prefix in data.get("ambiguous_prefixes", ())),
+    )
+
+
 def parse_version(data: Mapping) -> CriteriaVersion:
     """Build a ``CriteriaVersion`` from the JSON shape of ``versions/*.json`` (unchecked; see ``validate``)."""
     identifier = data.get("identifier", "?")
@@ -198,12 +232,8 @@ def parse_version(data: Mapping) -> CriteriaVersion:
             ),
             pneumonia_eligible=_strings(data["pneumonia_eligible"]),
             respiratory_support_allowed=_strings(data["respiratory_support_allowed"]),
-            regimen=Regimen(
-                dose_mg=_decimal(regimen["dose_mg"], "regimen.dose_mg"),
-                route=str(regimen["route"]).upper(),
-                interval_hours=int(regimen["interval_hours"]),
-                duration_days=int(regimen["duration_days"]),
-            ),
+            regimen=_regimen(regimen, "regimen"),
+            renal_regimen=_regimen(data["renal_regimen"], "renal_regimen") if data.get("renal_regimen") else None,
             requires_tocilizumab_shortage=bool(data["requires_tocilizumab_shortage"]),
             listed_substance=str(data["listed_substance"]),
             catalogue=Catalogue(
@@ -214,6 +244,7 @@ def parse_version(data: Mapping) -> CriteriaVersion:
                         atc_prefixes=tuple(normalise_atc(prefix) for prefix in item.get("atc_prefixes", ())),
                         default_washout_days=int(item["default_washout_days"]),
                         note=str(item.get("note", "")),
+                        topical=bool(item.get("topical", False)),
                     )
                     for item in catalogue["drug_classes"]
                 ),
@@ -226,9 +257,13 @@ def parse_version(data: Mapping) -> CriteriaVersion:
                         brands=_strings(item.get("brands", ())),
                         washout_days=None if item.get("washout_days") is None else int(item["washout_days"]),
                         note=str(item.get("note", "")),
+                        washout_source=str(item.get("washout_source", "")),
+                        topical_form_of=item.get("topical_form_of"),
                     )
                     for item in catalogue["substances"]
                 ),
+                atc_code_recognition=_atc_code_recognition(catalogue.get("atc_code_recognition")),
+                topical_words=_strings(catalogue.get("topical_words", ())),
             ),
             sources=MappingProxyType({str(code): str(source) for code, source in data["sources"].items()}),
         )

@@ -8,6 +8,7 @@ from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput, NotFound
 
 from .. import events, workflow
+from ..alerts import is_protocol_deviation
 from ..codes import ConflictCode
 from ..models import Administration, AdverseEvent, Dispensation, LabResult, Outcome, Prescription
 from ..permissions import ensure_may_correct
@@ -33,15 +34,21 @@ def _recount_course(prescription: Prescription) -> None:
     prescription.doses_administered = len(doses)
     prescription.first_dose_on = doses[0].administered_on if doses else None
     prescription.last_dose_on = doses[-1].administered_on if doses else None
+    interval = workflow.dose_interval_days(prescription)
     for dose in doses:
-        # The day of the course is derived from day 1, which a corrected first dose moves.
+        # The day of the course is derived from day 1, which a corrected first dose moves; so is the schedule
+        # of a course every 48 h, and with it whether a dose fell off it (a protocol deviation).
         course_day = (dose.administered_on - prescription.first_dose_on).days + 1
-        if dose.course_day != course_day:
-            Administration.objects.filter(pk=dose.pk).update(course_day=course_day)
+        deviation = (course_day - 1) % interval != 0 or is_protocol_deviation(
+            prescription, dose_mg=dose.dose_mg, route=dose.route
+        )
+        if (dose.course_day, dose.protocol_deviation) != (course_day, deviation):
+            Administration.objects.filter(pk=dose.pk).update(course_day=course_day, protocol_deviation=deviation)
     prescription.status = workflow.status_after_recount(
         prescription.status,
         doses_administered=prescription.doses_administered,
         syringes_dispensed=prescription.syringes_dispensed,
+        doses_in_course=workflow.course_doses(prescription),
     )
     prescription.save(
         update_fields=["syringes_dispensed", "doses_administered", "first_dose_on", "last_dose_on", "status"]

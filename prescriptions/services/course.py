@@ -1,4 +1,4 @@
-"""The course: one dose a Rome calendar day, and ending it early."""
+"""The course: one dose a Rome calendar day (every other day on the renal regimen), and ending it early."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -14,7 +14,6 @@ from .. import events, workflow
 from ..alerts import is_protocol_deviation
 from ..codes import ConflictCode
 from ..models import (
-    COURSE_DOSES,
     Administration,
     Prescription,
     PrescriptionStatus,
@@ -27,21 +26,27 @@ from ._common import _lock
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
-def _course_complete() -> Conflict:
-    # The message names the number: COURSE_DOSES is 10 under the listing (regimen of CTS 23/09/2021).
-    return Conflict(ConflictCode.COURSE_COMPLETE, _("The course is complete: all 10 doses are recorded."))
+def _course_complete(prescription: Prescription) -> Conflict:
+    # 10 doses under the listing (regimen of CTS 23/09/2021), 5 every 48 h in severe renal impairment.
+    return Conflict(
+        ConflictCode.COURSE_COMPLETE,
+        _("The course is complete: all %(n)d doses are recorded.") % {"n": workflow.course_doses(prescription)},
+    )
 
 
 @transaction.atomic
 def administration_record(
     *, user, prescription: Prescription, administered_at: datetime, dose_mg: Decimal, route: str
 ) -> Administration:
-    """One dose a Rome calendar day; never more doses than syringes; the last dose completes the course."""
+    """One dose a Rome calendar day; never more doses than syringes; the last dose completes the course.
+
+    A dose other than the regimen's (100 mg SC), or on a day off the schedule of a course every 48 h, is kept
+    and flagged as a protocol deviation."""
     prescription = _lock(prescription)
     now = timezone.now()
     ensure_may(user, prescription, workflow.ADMINISTER, today=rome_date(now))
     if prescription.status == PrescriptionStatus.COMPLETED:
-        raise _course_complete()
+        raise _course_complete(prescription)
     if prescription.status == PrescriptionStatus.AWAITING_DISPENSING:
         # A dose past the syringes dispensed (here none yet) is NO_SYRINGE_LEFT (docs/api.md).
         raise Conflict(ConflictCode.NO_SYRINGE_LEFT, _("No syringe has been dispensed yet."))
@@ -51,8 +56,8 @@ def administration_record(
     if administered_at < prescription.prescribed_at:
         raise InvalidInput({"administered_at": _("A dose cannot come before the prescription.")})
     day = rome_date(administered_at)
-    if prescription.doses_administered >= COURSE_DOSES:
-        raise _course_complete()
+    if prescription.doses_administered >= workflow.course_doses(prescription):
+        raise _course_complete(prescription)
     if prescription.doses_administered >= prescription.syringes_dispensed:
         raise Conflict(
             ConflictCode.NO_SYRINGE_LEFT,
@@ -73,7 +78,8 @@ def administration_record(
             }
         )
     first_dose_on = prescription.first_dose_on or day
-    deviation = is_protocol_deviation(prescription, dose_mg=dose_mg, route=route)
+    off_schedule = (day - first_dose_on).days % workflow.dose_interval_days(prescription) != 0
+    deviation = off_schedule or is_protocol_deviation(prescription, dose_mg=dose_mg, route=route)
     administration = Administration.objects.create(
         prescription=prescription,
         administered_at=administered_at,
@@ -89,7 +95,9 @@ def administration_record(
     prescription.doses_administered += 1
     prescription.first_dose_on = first_dose_on
     prescription.last_dose_on = max(day, prescription.last_dose_on or day)
-    prescription.status = workflow.status_after_dose(prescription.doses_administered)
+    prescription.status = workflow.status_after_dose(
+        prescription.doses_administered, doses_in_course=workflow.course_doses(prescription)
+    )
     prescription.save(update_fields=["doses_administered", "first_dose_on", "last_dose_on", "status"])
     events.dose_recorded(user, prescription, administration, before=before)
     return administration

@@ -1,27 +1,95 @@
 """The pharmacy's part: dispensing syringes against a prescription, or refusing to."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 
 from .. import events, workflow
+from ..alerts import AlertThresholds
 from ..codes import ConflictCode
-from ..models import MAX_SYRINGES, Dispensation, Prescription, StopReason
+from ..models import Dispensation, LabTest, Prescription, StopReason
 from ..permissions import ensure_may
 from ._common import _lock
+
+
+@dataclass(frozen=True)
+class BaselineAnc:
+    value: Decimal
+    measured_at: datetime
+    source: str  # "assessment" or "lab_result"
+
+
+def _assessment_anc(prescription: Prescription) -> BaselineAnc | None:
+    record = prescription.assessment or {}
+    raw = record.get("anc_10e9_l")
+    if raw is None:
+        return None
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        return None
+    moment = parse_datetime(record["assessed_at"]) if isinstance(record.get("assessed_at"), str) else None
+    if moment is None or timezone.is_naive(moment):
+        moment = prescription.prescribed_at
+    return BaselineAnc(value, moment, "assessment")
+
+
+def baseline_anc(prescription: Prescription, *, on: date) -> BaselineAnc | None:
+    """The baseline ANC for dispensing on ``on``: the latest one measured on or before that Rome day (and, once
+    the course has started, on or before the first dose's day), the assessment's or a lab result's."""
+    limit = min(on, prescription.first_dose_on) if prescription.first_dose_on else on
+    candidates = [anc for anc in [_assessment_anc(prescription)] if anc is not None]
+    candidates += [
+        BaselineAnc(result.value, result.collected_at, "lab_result")
+        for result in prescription.lab_results.filter(test=LabTest.ANC, entered_in_error_at__isnull=True)
+    ]
+    candidates = [anc for anc in candidates if rome_date(anc.measured_at) <= limit]
+    return max(candidates, key=lambda anc: anc.measured_at) if candidates else None
+
+
+def ensure_baseline_anc(prescription: Prescription, *, on: date) -> None:
+    """409 ``BASELINE_ANC_REQUIRED`` unless a baseline ANC at or above the threshold of the prescription's criteria
+    version (Kineret SmPC: do not start below 1.5 ×10⁹/L) was recorded on or before the dispensing day."""
+    threshold = AlertThresholds.of(prescription).neutropenia_below_10e9_l
+    anc = baseline_anc(prescription, on=on)
+    if anc is None:
+        raise Conflict(
+            ConflictCode.BASELINE_ANC_REQUIRED,
+            _(
+                "No baseline neutrophil count (ANC) is recorded on or before %(day)s: record one of at least "
+                "%(threshold)s ×10⁹/L (a lab result) before dispensing."
+            )
+            % {"day": on.isoformat(), "threshold": f"{threshold.normalize():f}"},
+        )
+    if anc.value < threshold:
+        raise Conflict(
+            ConflictCode.BASELINE_ANC_REQUIRED,
+            _(
+                "The baseline neutrophil count is %(value)s ×10⁹/L (%(day)s), below %(threshold)s: anakinra must "
+                "not be started. Record a new ANC of at least %(threshold)s before dispensing."
+            )
+            % {
+                "value": f"{Decimal(anc.value).normalize():f}",
+                "day": rome_date(anc.measured_at).isoformat(),
+                "threshold": f"{threshold.normalize():f}",
+            },
+        )
 
 
 @transaction.atomic
 def dispensation_record(
     *, pharmacist, prescription: Prescription, syringes: int, lot_number: str, expiry_date: date
 ) -> Dispensation:
-    """Hand out syringes against the prescription: at most ``MAX_SYRINGES`` in all (the lock: no two
-    pharmacists exceed it)."""
+    """Hand out syringes against the prescription: at most the course's doses in all (the lock: no two
+    pharmacists exceed it), and only with a baseline ANC of at least 1.5 ×10⁹/L on record."""
     prescription = _lock(prescription)
     ensure_may(pharmacist, prescription, workflow.DISPENSE)
     workflow.require_status(prescription, workflow.DISPENSE)
@@ -30,11 +98,13 @@ def dispensation_record(
         raise InvalidInput({"syringes": _("Dispense at least one syringe.")})
     if expiry_date < rome_date(now):
         raise InvalidInput({"expiry_date": _("This lot expired on %(date)s.") % {"date": expiry_date.isoformat()}})
-    if prescription.syringes_dispensed + syringes > MAX_SYRINGES:
+    ensure_baseline_anc(prescription, on=rome_date(now))
+    max_syringes = workflow.max_syringes(prescription)
+    if prescription.syringes_dispensed + syringes > max_syringes:
         raise Conflict(
             ConflictCode.OVER_QUANTITY,
             _("A course needs at most %(max)d syringes: %(given)d already dispensed, %(asked)d more asked.")
-            % {"max": MAX_SYRINGES, "given": prescription.syringes_dispensed, "asked": syringes},
+            % {"max": max_syringes, "given": prescription.syringes_dispensed, "asked": syringes},
         )
     dispensation = Dispensation.objects.create(
         prescription=prescription,

@@ -20,7 +20,7 @@ from registry.services import patient_get_or_create
 from .. import eligibility, events
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
-from ..models import ACTIVE_STATUSES, CriterionOutcome, Prescription, PrescriptionStatus
+from ..models import ACTIVE_STATUSES, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
 from ..selectors import prescriptions_visible_to, shortage_periods
 from ..workflow import LATE_REGISTRATION_DAYS
 
@@ -53,9 +53,15 @@ class Consent:
 
 
 def evaluate_assessment(assessment: eligibility.Assessment) -> eligibility.Verdict:
-    """The one path from an assessment to a verdict, for the dry run and the submission alike."""
+    """The one path from an assessment to a verdict, for the dry run and the submission alike.
+
+    Values the engine refuses to judge (``eligibility.InvalidAssessment``) are wrong input: 400 naming the field.
+    """
     criteria = criteria_for(assessment.assessed_at)
-    return eligibility.evaluate(assessment, criteria=criteria, shortages=shortage_periods())
+    try:
+        return eligibility.evaluate(assessment, criteria=criteria, shortages=shortage_periods())
+    except eligibility.InvalidAssessment as exc:
+        raise InvalidInput({exc.field: exc.reason}) from None
 
 
 def check_prescribed_at(prescribed_at: datetime, *, now: datetime) -> None:
@@ -137,6 +143,7 @@ def prescription_submit(
                 assessment=assessment_record,
                 pao2_fio2_ratio=verdict.pao2_fio2_ratio.quantize(Decimal("0.01")),
                 weight_kg=patient.weight_kg,
+                dose_interval_hours=_accepted_interval(assessment, verdict),
                 consent_given_by=consent.given_by,
                 consent_date=consent.given_on or rome_date(prescribed_at),
             )
@@ -144,7 +151,13 @@ def prescription_submit(
                 CriterionOutcome(prescription=prescription, code=result.code, outcome=result.outcome)
                 for result in verdict.results
             )
-            events.prescription_submitted(prescriber, prescription, failed_criteria=verdict.failed_codes)
+            il_jak = verdict.result(eligibility.CriterionCode.NO_IL_OR_JAK_INHIBITOR)
+            events.prescription_submitted(
+                prescriber,
+                prescription,
+                failed_criteria=verdict.failed_codes,
+                confirmed_not_il_jak=(il_jak.details or {}).get("confirmed_not_il_jak", ()),
+            )
     except ActiveCourseElsewhere as exc:
         # Audited once the submission's own transaction is rolled back, so the record survives it.
         active_course_elsewhere_record(exc)
@@ -155,6 +168,14 @@ def prescription_submit(
             raise Conflict(ConflictCode.ACTIVE_COURSE, _("This patient already has an active course.")) from None
         raise
     return prescription
+
+
+def _accepted_interval(assessment: eligibility.Assessment, verdict: eligibility.Verdict) -> int:
+    """The dose interval the course follows: the regimen's when REGIMEN_648 accepted it (every 24 h, or every
+    48 h with creatinine clearance < 30), else the listing's 24 h."""
+    accepted = verdict.result(eligibility.CriterionCode.REGIMEN_648).outcome == eligibility.Outcome.PASS
+    interval = assessment.regimen.interval_hours
+    return interval if accepted and interval in DoseInterval.values else DoseInterval.EVERY_24_H
 
 
 def _under_patient(exc: InvalidInput) -> InvalidInput:

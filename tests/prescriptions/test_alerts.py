@@ -40,6 +40,7 @@ class Course:
     last_dose_on: date | None = None
     stopped_at: datetime | None = None
     criteria_version: str = VERSION
+    dose_interval_hours: int = 24
 
 
 @dataclass
@@ -145,6 +146,60 @@ def test_the_grid_of_a_running_course():
     assert len(grid) == 12
     assert [cell["date"] for cell in grid] == [day(n) for n in range(1, 13)]
     assert [cell["today"] for cell in grid].index(True) == 5
+
+
+# -- the renal regimen: 100 mg every 48 h, 5 doses over the 10 days -------------------------------------------
+
+
+def every_48_h(status, **kwargs) -> Course:
+    return Course(status, dose_interval_hours=48, **kwargs)
+
+
+def test_every_48_h_only_scheduled_days_can_be_missed():
+    course = every_48_h("in_course", first_dose_on=day(1), last_dose_on=day(3))
+
+    # Days 2 and 4 are off the schedule; day 5 has no dose; today (day 7) is not counted.
+    assert missed_days(course, [day(1), day(3)], today=day(7)) == [day(5)]
+    assert missed_days(course, [day(1), day(3), day(5)], today=day(7)) == []
+    assert missed_days(course, [day(1)], today=day(3)) == []
+
+
+def test_every_48_h_a_completed_course_ends_on_its_fifth_dose():
+    doses = [day(1), day(3), day(5), day(7), day(9)]
+    course = every_48_h("completed", first_dose_on=day(1), last_dose_on=day(9))
+
+    assert missed_days(course, doses, today=day(20)) == []
+    assert course_end_exclusive(course, today=day(20)) == day(9)
+
+
+def test_every_48_h_the_grid_has_five_doses_every_other_day():
+    before = course_grid(every_48_h("dispensed"), [], today=day(1))
+    assert [cell["day"] for cell in before] == [1, 3, 5, 7, 9]
+
+    course = every_48_h("in_course", first_dose_on=day(1), last_dose_on=day(3))
+    grid = course_grid(course, [Dose(day(1)), Dose(day(3))], today=day(8))
+
+    assert [(cell["day"], cell["state"]) for cell in grid] == [
+        (1, "given"),
+        (3, "given"),
+        (5, "missed"),
+        (7, "missed"),
+        (9, "to_come"),
+        (11, "to_come"),
+        (13, "to_come"),
+    ]
+
+
+def test_every_48_h_an_off_schedule_dose_shows_where_it_fell_and_is_a_deviation():
+    course = every_48_h("in_course", first_dose_on=day(1), last_dose_on=day(4))
+    doses = [Dose(day(1)), Dose(day(4), protocol_deviation=True)]
+
+    grid = course_grid(course, doses, today=day(5))
+    alerts = prescription_alerts(course, administrations=doses, lab_results=[], outcomes=[], today=day(5))
+
+    assert [(cell["day"], cell["state"]) for cell in grid][:3] == [(1, "given"), (3, "missed"), (4, "given")]
+    assert {alert.code for alert in alerts} == {"MISSED_DOSE", "PROTOCOL_DEVIATION"}
+    assert "every 48 h" in next(a.message for a in alerts if a.code == "PROTOCOL_DEVIATION")
 
 
 def test_the_grid_ignores_doses_in_error():

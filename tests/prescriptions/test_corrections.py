@@ -108,3 +108,31 @@ def test_a_nurse_cannot_withdraw_a_dispensation_nor_a_pharmacist_a_dose(demo, cl
     )
     assert nurse.status_code == 403
     assert pharmacist.status_code == 403
+
+
+def test_every_48_h_correcting_the_first_dose_moves_the_schedule_and_its_deviations(demo, client_for):
+    from .factories import eligible_assessment
+
+    renal = {
+        "creatinine_clearance_ml_min": 25,
+        "regimen": {"dose_mg": 100, "route": "SC", "interval_hours": 48, "duration_days": 10},
+    }
+    prescription = prescription_at(
+        demo,
+        "in_course",
+        prescribed_days_ago=6,
+        dose_days_ago=[6, 5],
+        syringes=5,
+        assessment=eligible_assessment(**renal),
+    )
+    first, second = prescription.administrations.order_by("administered_on")
+    assert (first.protocol_deviation, second.protocol_deviation) == (False, True)  # day 2 is off the schedule
+
+    response = client_for("prescriber.milano").post(
+        URL.format(prescription.pk),
+        {"kind": "administration", "record": str(first.pk), "reason": "never given"},
+        format="json",
+    )
+
+    (standing,) = [a for a in response.json()["administrations"] if not a["entered_in_error"]]
+    assert (standing["course_day"], standing["protocol_deviation"]) == (1, False)

@@ -66,8 +66,16 @@ def judge(subject: Assessment, shortages=(SHORTAGE,), criteria=None) -> Verdict:
         return evaluate(subject, criteria=criteria or criteria_in_force(subject.assessed_at), shortages=shortages)
 
 
-def medication(name=None, atc_code=None, *, ongoing=False, last_dose_at=None) -> ConcomitantMedication:
-    return ConcomitantMedication(name=name, atc_code=atc_code, ongoing=ongoing, last_dose_at=last_dose_at)
+def medication(
+    name=None, atc_code=None, *, ongoing=False, last_dose_at=None, confirmed_not_il_jak=False
+) -> ConcomitantMedication:
+    return ConcomitantMedication(
+        name=name,
+        atc_code=atc_code,
+        ongoing=ongoing,
+        last_dose_at=last_dose_at,
+        confirmed_not_il_jak=confirmed_not_il_jak,
+    )
 
 
 def days_before(days: float) -> datetime:
@@ -104,7 +112,7 @@ def test_the_api_example_gives_the_api_answer():
     outcomes = {result["code"]: result for result in body["results"]}
     assert outcomes["NO_IL_OR_JAK_INHIBITOR"]["outcome"] == "fail"
     assert outcomes["NO_IL_OR_JAK_INHIBITOR"]["message"].startswith(
-        "tocilizumab (L04AC07), last dose 2021-11-01: inside its 35-day washout window"
+        "tocilizumab (L04AC07), last dose 2021-11-01: inside its 65-day washout window"
     )
     assert outcomes["CYP450_NARROW_THERAPEUTIC_INDEX"]["outcome"] == "warn"
     assert outcomes["CYP450_NARROW_THERAPEUTIC_INDEX"]["message"].startswith("warfarin")
@@ -258,7 +266,13 @@ ROWS = [
     ("clearance 29.9", {"creatinine_clearance_ml_min": Decimal("29.9")}, "RENAL_IMPAIRMENT", "warn", "29.9"),
     ("clearance 30", {"creatinine_clearance_ml_min": Decimal("30")}, "RENAL_IMPAIRMENT", "pass", "not below"),
     ("clearance 30.1", {"creatinine_clearance_ml_min": Decimal("30.1")}, "RENAL_IMPAIRMENT", "pass", "30.1"),
-    ("clearance 0", {"creatinine_clearance_ml_min": Decimal("0")}, "RENAL_IMPAIRMENT", "warn", "every other"),
+    (
+        "clearance 0",
+        {"creatinine_clearance_ml_min": Decimal("0")},
+        "RENAL_IMPAIRMENT",
+        "warn",
+        "also accepts 100 mg SC every 48 h for 10 days (5 doses)",
+    ),
     ("clearance not given", {"creatinine_clearance_ml_min": None}, "RENAL_IMPAIRMENT", "info", "not given"),
     # LIVER_ENZYMES (warning): ALT or AST at or above 1.5 × ULN.
     ("ALT 1.5", {"alt_x_uln": Decimal("1.5")}, "LIVER_ENZYMES", "warn", "ALT 1.5 × ULN"),
@@ -413,14 +427,14 @@ def test_concomitant_medicine_ongoing(taken, code, outcome, fragment):
 
 WASHOUT_ROWS = [
     # (substance written, its window in days)
-    ("tocilizumab", 35),
+    ("tocilizumab", 65),
     ("Kevzara", 45),
     ("baricitinib", 3),
-    ("Xeljanz", 2),
+    ("Xeljanz", 1),
     ("upadacitinib", 3),
     ("Jakavi", 2),
-    ("filgotinib", 5),
-    ("Kineret", 1),
+    ("filgotinib", 4),
+    ("Kineret", 2),
 ]
 
 
@@ -442,22 +456,22 @@ def test_washout_window_inside_at_the_edge_and_outside(written, window):
 
 
 def test_washout_message_names_drug_code_last_dose_and_window():
-    taken = medication(atc_code="L04AC07", last_dose_at=datetime(2021, 9, 1, 9, 0, tzinfo=ROME))
+    taken = medication(atc_code="L04AC07", last_dose_at=datetime(2021, 8, 1, 9, 0, tzinfo=ROME))
     result = judge(assessment(concomitant_medications=(taken,))).result("NO_IL_OR_JAK_INHIBITOR")
 
     assert result.outcome == "pass"
     assert result.message == (
         "No interleukin or JAK inhibitor ongoing or inside its washout window: tocilizumab (L04AC07), "
-        "last dose 2021-09-01: outside its 35-day washout window (ended 2021-10-06)"
+        "last dose 2021-08-01: outside its 65-day washout window (ended 2021-10-05)"
     )
 
 
 def test_washout_is_elapsed_time_across_a_clock_change():
-    # 35 × 24 h after 10:00 summer time on 1 October is 09:00 winter time on 5 November.
-    taken = medication("tocilizumab", last_dose_at=datetime(2021, 10, 1, 10, 0, tzinfo=ROME))
+    # 45 × 24 h after 10:00 summer time on 1 October is 09:00 winter time on 15 November.
+    taken = medication("sarilumab", last_dose_at=datetime(2021, 10, 1, 10, 0, tzinfo=ROME))
 
     def outcome_at(hour, minute):
-        at = datetime(2021, 11, 5, hour, minute, tzinfo=ROME)
+        at = datetime(2021, 11, 15, hour, minute, tzinfo=ROME)
         return judge(assessment(assessed_at=at, concomitant_medications=(taken,))).result("NO_IL_OR_JAK_INHIBITOR")
 
     assert outcome_at(8, 59).outcome == "fail"
@@ -506,42 +520,47 @@ def test_a_name_and_a_code_of_different_classes_are_both_judged():
     assert verdict.result("CYP450_NARROW_THERAPEUTIC_INDEX").outcome == "warn"
 
 
-# -- unknown medicines: info, never an error -----------------------------------------------------------------------
+# -- unknown medicines: never silently eligible (tests/prescriptions/test_eligibility_comedication.py) --------------
 
 
-def test_unknown_medicine_is_an_info_naming_it():
-    verdict = judge(assessment(concomitant_medications=(medication("Tachipirina 1000", ongoing=True),)))
+def test_unknown_medicine_fails_naming_it():
+    verdict = judge(assessment(concomitant_medications=(medication("Zyxolumab 100", ongoing=True),)))
     result = verdict.result("NO_IL_OR_JAK_INHIBITOR")
 
-    assert verdict.eligible
-    assert result.outcome == "info"
-    assert "Not in the interaction catalogue, check by hand: Tachipirina 1000" in result.message
+    assert not verdict.eligible
+    assert result.outcome == "fail"
+    assert "Not recognised by the interaction catalogue: Zyxolumab 100" in result.message
 
 
-def test_unknown_atc_code_is_named_by_its_code():
-    result = judge(assessment(concomitant_medications=(medication(atc_code="N02BE01", ongoing=True),))).result(
+def test_unknown_incomplete_atc_code_is_named_by_its_code():
+    result = judge(assessment(concomitant_medications=(medication(atc_code="L04A", ongoing=True),))).result(
         "NO_IL_OR_JAK_INHIBITOR"
     )
 
-    assert result.outcome == "info"
-    assert "N02BE01" in result.message
+    assert result.outcome == "fail"
+    assert "L04A" in result.message
 
 
-def test_unknown_medicine_is_left_out_when_the_criterion_fails():
-    taken = (medication("Tachipirina", ongoing=True), medication("tocilizumab", ongoing=True))
+def test_unknown_medicine_is_named_alongside_a_blocking_one():
+    taken = (medication("Zyxolumab", ongoing=True), medication("tocilizumab", ongoing=True))
     result = judge(assessment(concomitant_medications=taken)).result("NO_IL_OR_JAK_INHIBITOR")
 
     assert result.outcome == "fail"
-    assert "Tachipirina" not in result.message
+    assert "tocilizumab (L04AC07), ongoing" in result.message
+    assert "Zyxolumab" in result.message
 
 
-def test_unknown_medicine_alongside_a_washed_out_one_is_info():
-    taken = (medication("Tachipirina", ongoing=True), medication("tocilizumab", last_dose_at=days_before(60)))
+def test_confirmed_unknown_medicine_alongside_a_washed_out_one_passes_and_is_recorded():
+    taken = (
+        medication("Zyxolumab", ongoing=True, confirmed_not_il_jak=True),
+        medication("tocilizumab", last_dose_at=days_before(66)),
+    )
     result = judge(assessment(concomitant_medications=taken)).result("NO_IL_OR_JAK_INHIBITOR")
 
-    assert result.outcome == "info"
-    assert "outside its 35-day washout window" in result.message
-    assert "Tachipirina" in result.message
+    assert result.outcome == "pass"
+    assert "outside its 65-day washout window" in result.message
+    assert "confirmed by the prescriber" in result.message
+    assert result.as_dict()["details"] == {"confirmed_not_il_jak": ["Zyxolumab"]}
 
 
 def test_standard_of_care_is_known_and_not_reported():
@@ -699,7 +718,7 @@ def test_messages_follow_the_active_language():
     assert messages["AGE_ADULT"] == "Nato/a il 1960-05-01: 61 anni il 2021-11-03, almeno 18"
     assert messages["PAO2_FIO2_ABOVE_150"] == "PaO2/FiO2 = 80/0.40 = 200.0 mmHg, superiore a 150"
     assert messages["NO_IL_OR_JAK_INHIBITOR"].startswith(
-        "tocilizumab (L04AC07), ultima dose 2021-11-01: entro la finestra di washout di 35 giorni"
+        "tocilizumab (L04AC07), ultima dose 2021-11-01: entro la finestra di washout di 65 giorni"
     )
     assert messages["NO_NEUTROPENIA"].startswith("ANC non indicata")
     # Everything of the listing is translated, and nothing else changes with the language.

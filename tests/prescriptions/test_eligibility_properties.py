@@ -149,7 +149,13 @@ def test_eligible_exactly_when_nothing_fails(subject, shortages):
 def test_raising_supar_or_pao2_never_turns_a_pass_into_a_fail(subject, supar_rise, pao2_rise):
     before = judge(subject, [])
     after = judge(
-        replace(subject, supar_ng_ml=subject.supar_ng_ml + supar_rise, pao2_mmhg=subject.pao2_mmhg + pao2_rise), []
+        replace(
+            subject,
+            supar_ng_ml=subject.supar_ng_ml + supar_rise,
+            # The engine refuses a PaO2 no patient can have (above 800 mmHg): raise within what can be.
+            pao2_mmhg=min(subject.pao2_mmhg + pao2_rise, Decimal("700")),
+        ),
+        [],
     )
 
     for code in ("SUPAR_AT_LEAST_6", "PAO2_FIO2_ABOVE_150"):
@@ -177,6 +183,14 @@ def test_a_criterion_ignores_every_field_it_does_not_read(subject, other, shorta
     verdict = judge(subject, shortages)
     for criterion in CRITERIA:
         hybrid = replace(other, **{field: getattr(subject, field) for field in criterion.reads})
+        if "concomitant_medications" not in criterion.reads:
+            # The engine refuses a last dose after the assessment: keep only the other's medications that fit.
+            fitting = tuple(
+                medication
+                for medication in hybrid.concomitant_medications
+                if medication.last_dose_at is None or medication.last_dose_at <= hybrid.assessed_at
+            )
+            hybrid = replace(hybrid, concomitant_medications=fitting)
         assert judge(hybrid, shortages).result(criterion.code) == verdict.result(criterion.code), criterion.code
 
 
@@ -224,19 +238,24 @@ def test_the_shortage_criterion_is_exactly_coverage_of_the_rome_date(subject, sh
 
 @EXAMPLES
 @given(assessments(), st.lists(st.text(max_size=20).filter(lambda text: not _known(text)), min_size=1, max_size=3))
-def test_unknown_medicines_never_refuse(subject, unknown_names):
-    unknown = tuple(
-        ConcomitantMedication(name=f"zz-unknown {name}", atc_code="Z99ZZ99", ongoing=True) for name in unknown_names
-    )
-    with_unknown = replace(subject, concomitant_medications=subject.concomitant_medications + unknown)
-    plain, extended = judge(subject, []), judge(with_unknown, [])
+def test_unknown_medicines_fail_only_the_il_jak_criterion_unless_confirmed(subject, unknown_names):
+    def unknown(confirmed):
+        return tuple(
+            ConcomitantMedication(name=f"zz-unknown {name}", ongoing=True, confirmed_not_il_jak=confirmed)
+            for name in unknown_names
+        )
 
-    assert extended.eligible == plain.eligible
-    assert extended.failed_codes == plain.failed_codes
-    result = extended.result("NO_IL_OR_JAK_INHIBITOR")
-    assert result.outcome in {"fail", "info"}
-    if result.outcome == "info":
-        assert "zz-unknown" in result.message
+    plain = judge(subject, [])
+    unconfirmed = judge(replace(subject, concomitant_medications=subject.concomitant_medications + unknown(False)), [])
+    confirmed = judge(replace(subject, concomitant_medications=subject.concomitant_medications + unknown(True)), [])
+
+    assert not unconfirmed.eligible
+    assert set(unconfirmed.failed_codes) == set(plain.failed_codes) | {"NO_IL_OR_JAK_INHIBITOR"}
+    assert "zz-unknown" in unconfirmed.result("NO_IL_OR_JAK_INHIBITOR").message
+    assert confirmed.failed_codes == plain.failed_codes
+    assert confirmed.eligible == plain.eligible
+    recorded = confirmed.result("NO_IL_OR_JAK_INHIBITOR").details["confirmed_not_il_jak"]
+    assert recorded == [medication.label for medication in unknown(True)]
 
 
 def _known(name: str) -> bool:

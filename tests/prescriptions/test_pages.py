@@ -264,8 +264,9 @@ def test_errors_of_a_medication_row_show_in_that_row(prescriber):
     response = prescriber.post(reverse("prescriptions:new"), fields)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "last dose" in field_html(html, "med-2-last_dose_at")
-    assert 'class="error"' not in field_html(html, "med-0-last_dose_at")
+    # The row's errors follow its last field.
+    assert "last dose" in field_html(html, "med-2-confirmed_not_il_jak")
+    assert 'class="error"' not in field_html(html, "med-0-confirmed_not_il_jak")
 
 
 def test_a_date_at_the_calendars_edge_is_an_error_not_a_crash(prescriber):
