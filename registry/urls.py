@@ -20,3 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("health/", views.health, name="health"),
 ]
+
+handler403 = "registry.views.permission_denied"
+handler404 = "registry.views.page_not_found"
+handler500 = "registry.views.server_error"

@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.http import require_GET
 
 from . import selectors
@@ -26,3 +27,28 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# --- Error pages (handler403/404/500 in registry/urls.py) ------------------------------------------
+# Each renders a self-contained template (templates/errors/base.html: no static files, no user, no database),
+# in the language LocaleMiddleware chose, and falls back to plain text if even that fails.
+
+
+def _error_page(template_name: str, status: int, fallback: str) -> HttpResponse:
+    try:
+        body = loader.get_template(template_name).render({})
+    except Exception:  # noqa: BLE001 - an error page must not fail in turn
+        return HttpResponse(fallback, status=status, content_type="text/plain; charset=utf-8")
+    return HttpResponse(body, status=status)
+
+
+def permission_denied(request, exception=None):
+    return _error_page("403.html", 403, "403 Forbidden")
+
+
+def page_not_found(request, exception=None):
+    return _error_page("404.html", 404, "404 Not Found")
+
+
+def server_error(request):
+    return _error_page("500.html", 500, "500 Server Error")
