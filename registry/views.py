@@ -4,6 +4,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularAPIView
 
 from . import selectors
 from .permissions import actor_for
@@ -52,3 +53,19 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return _error_page("500.html", 500, "500 Server Error")
+
+
+# --- The OpenAPI schema, readable in a browser ---------------------------------------------------------------
+
+
+class SchemaView(SpectacularAPIView):
+    """``/api/schema/``: YAML for API clients (``?format=json`` for JSON); a browser, which asks for HTML, gets the
+    same YAML as plain text to read instead of a file to download."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        accept = request.META.get("HTTP_ACCEPT", "")
+        renderer = getattr(request, "accepted_renderer", None)
+        if "text/html" in accept and renderer is not None and renderer.format == "yaml":
+            response.content_type = "text/plain; charset=utf-8"
+        return response

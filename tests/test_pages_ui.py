@@ -252,3 +252,22 @@ def test_no_table_has_an_empty_header(login, demo):
         html = login(username).get(url).content.decode()
         assert "<th></th>" not in html, url
         assert "<th>" in html or "<th " in html, url
+
+
+# --- The API schema in a browser ---------------------------------------------------------------------------
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def test_the_schema_opens_in_a_browser_as_text(client, db):
+    response = client.get("/api/schema/", HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Content-Disposition" not in response or "attachment" not in response["Content-Disposition"]
+    assert response.content.decode().startswith("openapi:")
+
+
+def test_api_clients_still_get_the_openapi_yaml_or_json(client, db):
+    yaml = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
+    assert yaml["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert client.get("/api/schema/", {"format": "json"})["Content-Type"].startswith("application/vnd.oai.openapi+json")
