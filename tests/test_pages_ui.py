@@ -271,3 +271,25 @@ def test_api_clients_still_get_the_openapi_yaml_or_json(client, db):
     yaml = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
     assert yaml["Content-Type"].startswith("application/vnd.oai.openapi")
     assert client.get("/api/schema/", {"format": "json"})["Content-Type"].startswith("application/vnd.oai.openapi+json")
+
+
+# --- The national report's page ----------------------------------------------------------------------------
+
+
+def test_a_finished_national_report_says_its_status_once(
+    login, demo, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from datetime import timedelta
+
+    from registry.calendar import rome_today
+    from reports import services as report_services
+    from tests.test_pages_i18n import visible_text
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    today = rome_today()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = report_services.report_request(
+            user=demo["aifa"], region_code=None, period_start=today - timedelta(days=31), period_end=today
+        )
+    text = visible_text(login("aifa").get(reverse("reports:run", args=[run.pk])).content.decode())
+    assert text.count("Status") == 1
