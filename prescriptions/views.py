@@ -187,6 +187,9 @@ def prescription_new(request):
     valid = errors is None
     if not valid:
         form.add_errors(errors)
+        # The fiscal code is checked by the service, after the fields: say what is wrong with it now, with the rest.
+        if not form.has_error("fiscal_code") and (fiscal_code_error := _fiscal_code_error(form)):
+            form.add_error("fiscal_code", fiscal_code_error)
     chosen = form.chosen_centre()
     if chosen is None and not form.has_error("centre"):
         form.add_error("centre", _("Choose one of the centres where you may prescribe."))

@@ -293,3 +293,12 @@ def test_a_finished_national_report_says_its_status_once(
         )
     text = visible_text(login("aifa").get(reverse("reports:run", args=[run.pk])).content.decode())
     assert text.count("Status") == 1
+
+
+def test_submitting_says_every_wrong_field_at_once_fiscal_code_included(login):
+    fields = prescription_fields(fiscal_code="RSSMRA60E01F205X", fio2="", informed_consent=None)
+    html = login("prescriber.milano").post(reverse("prescriptions:new"), fields).content.decode()
+    for name in ("fiscal_code", "fio2", "informed_consent"):
+        marker = f'data-field="{name}"'
+        field = html[html.rfind("<", 0, html.index(marker)) : html.find('data-field="', html.index(marker) + 1)]
+        assert 'class="error"' in field, name
