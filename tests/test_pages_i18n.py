@@ -31,10 +31,15 @@ AWAITING_TRANSLATION: set[str] = {
     "Page not found",
     "This page does not exist, or it is not in your scope: a prescription of another centre or region is not shown.",
     "Error 404",
+    "Error 403",
+    "Error 500",
+    "Something went wrong",
+    "Your role does not allow this page. If you think it should, ask your regional officer.",
     "Other actions",
     "Record",
     "Alert",
     "Seriousness",
+    "Regional parts",
 }
 
 
