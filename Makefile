@@ -30,7 +30,7 @@ migrate: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
 
 seed: migrate
-	$(DEV_ENV) $(BIN)/python manage.py seed_demo
+	$(DEV_ENV) $(BIN)/python manage.py seed_demo --history
 
 run: seed
 	@echo "Registro 648 on http://$(HOST):$(PORT)/ (demo users: see README; password demo-password-648)"

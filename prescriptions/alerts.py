@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
@@ -31,8 +32,14 @@ DEFAULT_ULN = {"alt": Decimal(40), "ast": Decimal(40)}
 
 
 def _plain(value) -> str:
-    """150, 1.2, 0.75: no trailing zeros and never scientific notation."""
-    return f"{Decimal(value).normalize():f}"
+    """150, 1.2, 0.75 (1,2 and 0,75 in Italian): no trailing zeros, never scientific notation, the reader's
+    decimal separator."""
+    return number_format(Decimal(f"{Decimal(value).normalize():f}"))
+
+
+def _day(day: date) -> str:
+    """A day as the reader writes it: 01/12/2026 in Italian, 01 Dec 2026 in English (never ISO)."""
+    return date_format(day, "SHORT_DATE_FORMAT")
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ def lab_alert(result, thresholds: AlertThresholds | None = None) -> Alert | None
             return Alert(
                 AlertCode.NEUTROPENIA,
                 _("ANC %(value)s ×10⁹/L on %(day)s is below 1.5: monitor closely and consider stopping anakinra.")
-                % {"value": _plain(value), "day": day.isoformat()},
+                % {"value": _plain(value), "day": _day(day)},
                 day,
             )
         return None
@@ -127,8 +134,8 @@ def lab_alert(result, thresholds: AlertThresholds | None = None) -> Alert | None
             % {
                 "test": result.test.upper(),
                 "value": _plain(value),
-                "day": day.isoformat(),
-                "ratio": ratio.quantize(Decimal("0.1")),
+                "day": _day(day),
+                "ratio": number_format(ratio.quantize(Decimal("0.1"))),
                 "uln": _plain(uln),
             },
             day,
@@ -142,17 +149,23 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
     administrations = [a for a in administrations if a.entered_in_error_at is None]
     alerts: list[Alert] = []
     for day in missed_days(prescription, (a.administered_on for a in administrations), today=today):
-        alerts.append(Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": day.isoformat()}, day))
-    for result in lab_results:
+        alerts.append(Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": _day(day)}, day))
+    neutropenia = None  # one alert per course, from the latest low count, however many counts were low
+    for result in sorted(lab_results, key=lambda r: r.collected_at):
         if result.entered_in_error_at is None and (alert := lab_alert(result, thresholds)) is not None:
-            alerts.append(alert)
+            if alert.code == AlertCode.NEUTROPENIA:
+                neutropenia = alert
+            else:
+                alerts.append(alert)
+    if neutropenia is not None:
+        alerts.append(neutropenia)
     every_48_h = dose_interval_days(prescription) == 2
     for administration in administrations:
         if administration.protocol_deviation:
             values = {
                 "dose": _plain(administration.dose_mg),
                 "route": administration.route,
-                "day": administration.administered_on.isoformat(),
+                "day": _day(administration.administered_on),
             }
             message = (
                 _(
@@ -170,7 +183,7 @@ def prescription_alerts(prescription, *, administrations, lab_results, outcomes,
             alerts.append(
                 Alert(
                     AlertCode.OUTCOME_OVERDUE,
-                    _("Day 28 was %(day)s: the WHO-CPS outcome at day 28 is missing.") % {"day": day_28.isoformat()},
+                    _("Day 28 was %(day)s: the WHO-CPS outcome at day 28 is missing.") % {"day": _day(day_28)},
                     day_28,
                 )
             )

@@ -9,6 +9,7 @@ back next to its field, a ``Conflict`` as an error of the whole form with its me
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -24,12 +25,15 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework import serializers
 from rest_framework.settings import api_settings
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.it import codicefiscale
 
 from registry.access_log import access_log_record
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import AccessKind, Role
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
+from registry.pseudonym import InvalidFiscalCode, validate_fiscal_code
 from registry.selectors import centre_list
 
 from . import pagination, permissions, selectors, services, workflow
@@ -69,6 +73,9 @@ from .serializers import (
 from .workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
 
 PAGE_SIZE = 25
+# What the prescription page leads with: the day's work. The rarer actions (refuse, stop, adverse event, lab result,
+# outcome) are one click away, folded in a <details>.
+DUE_NOW_ACTIONS = (workflow.DISPENSE, workflow.ADMINISTER)
 ALERT_TITLES = {
     AlertCode.MISSED_DOSE: gettext_lazy("Missed dose"),
     AlertCode.NEUTROPENIA: gettext_lazy("Neutropenia"),
@@ -201,6 +208,9 @@ def prescription_new(request):
     valid = errors is None
     if not valid:
         form.add_errors(errors)
+        # The fiscal code is checked by the service, after the fields: say what is wrong with it now, with the rest.
+        if not form.has_error("fiscal_code") and (fiscal_code_error := _fiscal_code_error(form)):
+            form.add_error("fiscal_code", fiscal_code_error)
     chosen = form.chosen_centre()
     if chosen is None and not form.has_error("centre"):
         form.add_error("centre", _("Choose one of the centres where you may prescribe."))
@@ -249,7 +259,7 @@ def prescription_check(request):
     form = PrescriptionForm(request.POST)
     now = timezone.now()
     serializer = EligibilityCheckSerializer(data=form.check_payload(), context={"now": now})
-    context: dict = {"missing": [], "invalid": []}
+    context: dict = {"missing": [], "invalid": [], "fiscal_code_error": _fiscal_code_error(form)}
     if (errors := _validation_errors(serializer)) is not None:
         context["missing"], context["invalid"] = form.missing_and_invalid(errors)
     else:
@@ -260,6 +270,32 @@ def prescription_check(request):
         else:
             context["verdict"] = verdict.as_dict()
     return render(request, "prescriptions/_check.html", context)
+
+
+def _fiscal_code_error(form: PrescriptionForm) -> str | None:
+    """What is wrong with the fiscal code typed so far, for the live verdict (which does not send the code to the
+    engine): its format and check character at once, its birth date and sex once those are given."""
+    code = form.raw("fiscal_code")
+    if not code:
+        return None
+    try:
+        birth_date = date.fromisoformat(form.raw("birth_date") or "")
+    except ValueError:
+        birth_date = None
+    sex = form.raw("sex")
+    if birth_date is None or sex not in ("M", "F"):
+        try:
+            number = codicefiscale.validate(code)
+        except StdnumValidationError:
+            number = None
+        if number is not None and len(number) == 16:
+            return None  # well formed: compared with the birth date and sex once they are given
+        birth_date, sex = date(2000, 1, 1), "M"  # the format fails first: these are never compared
+    try:
+        validate_fiscal_code(code, birth_date=birth_date, sex=sex)
+    except InvalidFiscalCode as exc:
+        return str(exc)
+    return None
 
 
 # --- The prescription and its actions ----------------------------------------------------------
@@ -421,6 +457,7 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         # A refused action stays on the page, with its error, even if the state no longer allows it.
         names.append(bound[0])
     action_forms = []
+    outcome_due = any(alert.code == AlertCode.OUTCOME_OVERDUE for alert in prescription.alerts)
     for name in ACTIONS:
         if name not in names:
             continue
@@ -430,7 +467,17 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         else:
             form = action.form_class(prefix=name, initial=action.initial(prescription))
         url = reverse(f"prescriptions:{name}", kwargs={"prescription_id": prescription.pk})
-        action_forms.append({"action": action, "form": form, "url": url})
+        due = name in DUE_NOW_ACTIONS or (name == workflow.OUTCOME and outcome_due)
+        action_forms.append(
+            {
+                "action": action,
+                "form": form,
+                "url": url,
+                "due": due,
+                # A rarer action is folded away (one click to open), unless it comes back with its errors.
+                "open": due or (bound is not None and bound[0] == name),
+            }
+        )
     context = {
         "prescription": prescription,
         "patient_pseudonym": prescription.patient.pseudonym[:12],
@@ -439,6 +486,11 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
             for alert in prescription.alerts
         ],
         "action_forms": action_forms,
+        "due_forms": [item for item in action_forms if item["due"]],
+        "other_forms": [item for item in action_forms if not item["due"]],
+        # A request refused (not eligible, or cancelled before any dose) never had a course: no grid to show.
+        "has_course": prescription.first_dose_on is not None
+        or prescription.status not in (PrescriptionStatus.REJECTED, PrescriptionStatus.CANCELLED),
         "lab_results": [_lab_row(result) for result in prescription.lab_results.all()],
         "dose_given_today": any(cell.get("today") and cell["state"] == "given" for cell in prescription.course),
         "today": rome_today(),

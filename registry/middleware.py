@@ -16,7 +16,6 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.views import defaults
 from django.views.defaults import page_not_found
 
 logger = logging.getLogger(__name__)
@@ -86,4 +85,6 @@ def server_error(request):
         return service_unavailable(request)
     if is_api(request):
         return JsonResponse({"detail": _("Server error.")}, status=500)
-    return defaults.server_error(request)
+    from .views import server_error as friendly_server_error
+
+    return friendly_server_error(request)

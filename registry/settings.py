@@ -159,6 +159,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "it"
 LANGUAGES = [("it", _("Italian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["registry.formats"]  # dates as each language writes them (registry/formats/)
 TIME_ZONE = "Europe/Rome"  # a course day is a calendar day in Rome
 USE_I18N = True
 USE_TZ = True
@@ -303,7 +304,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
-    CELERY_BROKER_URL = "memory://"
+    # In-process tasks still open a (memory) producer: with a host named, kombu logs no "No hostname" warning.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

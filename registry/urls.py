@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from . import views
 from .auth import views as auth_pages
@@ -20,10 +20,13 @@ urlpatterns = [
     path("api/v1/", include("reports.api_urls")),
     path("prescriptions/", include("prescriptions.urls")),
     path("reports/", include("reports.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("health/", views.health, name="health"),
 ]
 
-# Errors raised outside a view: the database down is a 503, API errors are JSON (registry/middleware.py).
+handler403 = "registry.views.permission_denied"
+handler404 = "registry.views.page_not_found"
+# Errors raised outside a view too: the database down is a 503, API errors are JSON, pages the friendly 500
+# (registry/middleware.py).
 handler500 = "registry.middleware.server_error"

@@ -1,10 +1,12 @@
 """Alerts on a prescription (docs/rules.md, "The course"): the pure functions, then the detail that shows them."""
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from prescriptions import services
 from prescriptions.alerts import (
@@ -431,3 +433,40 @@ def test_the_alert_thresholds_are_those_of_the_prescriptions_criteria_version():
     stricter = replace(thresholds, neutropenia_below_10e9_l=Decimal("2"))
     assert lab_alert(Lab("anc", Decimal("1.8")), stricter).code == "NEUTROPENIA"
     assert lab_alert(Lab("anc", Decimal("1.8"))) is None
+
+
+def test_neutropenia_is_one_alert_per_course_however_many_low_results():
+    """Three low ANC counts are one clinical problem: one alert, dated by the latest low count, not three."""
+    course = Course("in_course", first_dose_on=day(1), last_dose_on=day(4))
+    doses = [Dose(day(n)) for n in range(1, 5)]
+    labs = [
+        Lab("anc", Decimal("1.2"), collected_at=f.rome(day(2), 8)),
+        Lab("anc", Decimal("0.9"), collected_at=f.rome(day(4), 8)),
+        Lab("anc", Decimal("1.1"), collected_at=f.rome(day(3), 8)),
+        Lab("anc", Decimal("0.5"), collected_at=f.rome(day(4), 9), entered_in_error_at=f.rome(day(4), 10)),
+        Lab("alt", Decimal("200"), collected_at=f.rome(day(3), 8)),
+    ]
+
+    with translation.override("en"):
+        alerts = prescription_alerts(course, administrations=doses, lab_results=labs, outcomes=[], today=day(5))
+
+    assert sorted((a.code, a.on) for a in alerts) == [("HEPATIC", day(3)), ("NEUTROPENIA", day(4))]
+    (neutropenia,) = [a for a in alerts if a.code == "NEUTROPENIA"]
+    assert "0.9 " in neutropenia.message  # the latest low count
+
+
+def test_alert_texts_follow_the_readers_language():
+    """Dates and decimals in an alert's text as the reader writes them: 0,9 and 04/11/2021 in Italian."""
+    course = Course("in_course", first_dose_on=day(1), last_dose_on=day(4))
+    doses = [Dose(day(n)) for n in (1, 2, 4)]
+    labs = [Lab("anc", Decimal("0.9"), collected_at=f.rome(day(4), 8))]
+    texts = {}
+    for language in ("it", "en"):
+        with translation.override(language):
+            alerts = prescription_alerts(course, administrations=doses, lab_results=labs, outcomes=[], today=day(5))
+        texts[language] = " ".join(a.message for a in alerts)
+
+    assert "0,9" in texts["it"] and "04/11/2021" in texts["it"] and "03/11/2021" in texts["it"]
+    assert "0.9" in texts["en"]
+    for text in texts.values():
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", text)

@@ -60,7 +60,7 @@ def new_page(browser, live_server, live_demo):
         page.goto("/accounts/login/")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", DEMO_PASSWORD)
-        page.click("form button[type=submit]")
+        page.click("main form button[type=submit]")
         page.wait_for_url(f"{live_server.url}/")
         return page
 

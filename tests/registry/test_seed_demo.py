@@ -146,3 +146,72 @@ def test_runs_without_force_when_debug_is_on(db, settings):
     settings.DEBUG = True
     seed()
     assert User.objects.count() == len(USERS)
+
+
+# --- The demo with history (seed_demo --history, used by `make run`) --------------------------------------
+
+
+@pytest.fixture
+def history(demo):
+    seed(force=True, history=True)
+
+
+def test_history_tells_every_stage_in_both_regions(history):
+    from collections import Counter
+
+    from prescriptions.models import Prescription
+
+    by_region = Counter(Prescription.objects.values_list("centre__region_id", "status"))
+    for region in ("030", "120"):
+        for status in ("rejected", "in_course", "completed", "stopped"):
+            assert by_region[(region, status)] >= 1, (region, status)
+    assert by_region[("030", "awaiting_dispensing")] >= 1  # work for the pharmacist
+    assert by_region[("030", "dispensed")] >= 1  # a first dose due for the nurse
+
+
+def test_history_has_missed_days_outcomes_adverse_events_and_one_neutropenia(history):
+    from prescriptions.models import AdverseEvent, Outcome, Prescription, PrescriptionStatus
+    from prescriptions.selectors import prescription_view
+
+    assert Outcome.objects.filter(day=28).count() >= 2
+    assert Outcome.objects.filter(day=14).count() >= 3
+    stopped = Prescription.objects.filter(status=PrescriptionStatus.STOPPED, stop_reason="adverse_event")
+    assert stopped.count() == 2
+    assert AdverseEvent.objects.filter(prescription__in=stopped).count() == 2
+    officer = User.objects.get(username="officer.lombardia")
+    codes = []
+    for prescription in Prescription.objects.filter(status=PrescriptionStatus.IN_COURSE, centre__region_id="030"):
+        codes += [alert.code for alert in prescription_view(user=officer, prescription_id=prescription.pk).alerts]
+    assert "MISSED_DOSE" in codes
+    assert codes.count("NEUTROPENIA") == 1  # two low counts, one alert
+
+
+def test_history_is_made_through_the_services_and_audited(history):
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {
+        "prescription.submit",
+        "prescription.dispense",
+        "prescription.administer",
+        "prescription.stop",
+        "prescription.adverse_event",
+        "prescription.lab_result",
+        "prescription.outcome",
+    } <= actions
+
+
+def test_history_is_made_once(history):
+    before = row_counts()
+    seed(force=True, history=True)
+    assert row_counts() == before
+
+
+def test_seeding_with_in_process_tasks_logs_no_warning(db, caplog, django_capture_on_commit_callbacks, settings):
+    from kombu import Connection
+
+    with caplog.at_level("WARNING"):
+        # The connection a fresh `make run` opens for its first in-process task (kombu warns if it names no host).
+        Connection(settings.CELERY_BROKER_URL).info()
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            seed(force=True, history=True)
+    assert callbacks  # the tasks were queued, and ran in-process
+    assert [record.getMessage() for record in caplog.records if record.levelno >= 30] == []

@@ -1,0 +1,247 @@
+"""Each role's day in a real browser (Playwright on the system Chromium, against live_server and the demo with
+history), in Italian and in English, with axe-core run on every main page: no serious or critical violation.
+
+axe-core (tests/browser/vendor/axe.min.js, the npm package's build) is injected by the test, never served to users.
+With SCREENSHOTS=1 the main pages are saved to docs/screenshots/ for the README ("What a user sees").
+Selectors use names, URLs and data attributes, never translated text, so the journeys hold in either language.
+"""
+
+import io
+import json
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from prescriptions.models import Prescription, PrescriptionStatus
+from registry.calendar import rome_today
+from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, fiscal_code
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls there unless told.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+LOCALES = {"it": "it-IT", "en": "en-GB"}
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_history(transactional_db, live_server, settings, tmp_path):
+    """The demo with its history, committed, so that the live server's thread sees it."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    call_command("seed_demo", force=True, history=True, stdout=io.StringIO())
+    from django.contrib.auth import get_user_model
+
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+@pytest.fixture
+def sign_in(browser, live_server, live_history):
+    contexts = []
+
+    def make(username: str, language: str, viewport: dict = DESKTOP):
+        context = browser.new_context(
+            base_url=live_server.url, locale=LOCALES[language], viewport=viewport, bypass_csp=True
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto("/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        assert page.locator("html").get_attribute("lang") == language
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def axe(page, name: str) -> None:
+    """axe-core on the page as it is: no serious or critical violation (WCAG 2.1 AA and best practices)."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+        })"""
+    )
+    grave = [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert grave == [], f"{name}: {json.dumps(grave, indent=1)}"
+
+
+def shot(page, name: str, language: str) -> None:
+    if os.environ.get("SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{language}.png"), full_page=True)
+
+
+def check_page(page, name: str, language: str) -> None:
+    axe(page, name)
+    shot(page, name, language)
+
+
+def no_sideways_scrolling(page) -> None:
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    wide = page.evaluate(
+        """(limit) => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > limit + 1)
+            .slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)""",
+        page.viewport_size["width"],
+    )
+    assert width <= page.viewport_size["width"], f"{page.url}: {width}px wide: {wide}"
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_prescriber_prescribes_and_records_a_dose(sign_in, live_history, live_server, language):
+    page = sign_in("prescriber.milano", language)
+    check_page(page, "home-prescriber", language)
+
+    page.click(f"nav.menu a[href='{reverse('prescriptions:new')}']")
+    page.wait_for_selector("#verdict ul.missing")
+    page.fill("input[name=fiscal_code]", "RSSMRA60E01F205")  # one character short: said before anything else
+    page.locator("#verdict [data-field-error=fiscal_code]").wait_for()
+    birth = rome_today().replace(year=1961, day=2)
+    page.fill("input[name=fiscal_code]", fiscal_code(surname="VRD", birth_date=birth))
+    page.fill("input[name=birth_date]", birth.isoformat())
+    page.check("input[name=sex][value=M]")
+    page.check("input[name=hospitalised][value=true]")
+    page.check("input[name=sars_cov_2_confirmed][value=true]")
+    page.select_option("select[name=pneumonia]", "severe")
+    page.select_option("select[name=respiratory_support]", "low_flow_oxygen")
+    page.fill("input[name=pao2_mmhg]", "80")
+    page.fill("input[name=fio2]", "0.40")
+    page.fill("input[name=supar_ng_ml]", "7.2")
+    page.check("input[name=informed_consent]")
+    page.keyboard.press("Tab")
+    page.locator("#verdict [data-eligible=true]").wait_for()
+    assert page.locator("#verdict [data-field-error=fiscal_code]").count() == 0
+    check_page(page, "new-prescription", language)
+    page.click("#prescription-form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/prescriptions/{UUID}/$"))
+    assert page.locator(".page-head [data-status=awaiting_dispensing]").is_visible()
+    assert page.locator("#course").count() == 1
+
+    # A course dispensed yesterday: today's first dose, from the doses due, in one click.
+    page.click(f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
+    waiting = Prescription.objects.get(
+        status=PrescriptionStatus.DISPENSED, centre__name="Ospedale Demo Milano", doses_administered=0
+    )
+    check_page(page, "doses-due", language)
+    page.click(f"tr[data-id='{waiting.pk}'] form button[type=submit]")
+    page.locator("ul.messages li.success").wait_for()
+    page.goto(reverse("prescriptions:detail", args=[waiting.pk]))
+    assert page.locator(".course .day[data-day='1']").get_attribute("data-state") == "given"
+    # The rarer actions are folded, one click away.
+    assert page.locator("#stop details").get_attribute("open") is None
+    page.click("#stop summary")
+    assert page.locator("#stop form").is_visible()
+    check_page(page, "prescription", language)
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_pharmacist_dispenses_from_the_queue(sign_in, live_history, language):
+    page = sign_in("pharmacist.milano", language)
+    page.click(f"nav.menu a[href='{reverse('prescriptions:dispensing_queue')}']")
+    check_page(page, "dispensing-queue", language)
+    awaiting = Prescription.objects.filter(
+        status=PrescriptionStatus.AWAITING_DISPENSING, centre__name="Ospedale Demo Milano"
+    ).first()
+    page.click(f"tr[data-id='{awaiting.pk}'] a.button")
+    form = page.locator("#dispense form")
+    form.locator("input[name='dispense-lot_number']").fill("KIN-3001")
+    form.locator("input[name='dispense-expiry_date']").fill((rome_today() + timedelta(days=200)).isoformat())
+    check_page(page, "dispense", language)
+    form.locator("button[type=submit]").click()
+    page.locator(".page-head [data-status=dispensed]").wait_for()
+    assert "KIN-3001" in page.locator("#dispensations").inner_text()
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_regional_officer_reads_the_list_and_a_report(sign_in, live_history, language):
+    page = sign_in("officer.lombardia", language)
+    check_page(page, "home-officer", language)
+    page.click(f"nav.menu a[href='{reverse('prescriptions:list')}']")
+    assert page.locator("table.prescriptions tbody tr").count() >= 10
+    assert page.locator("table.prescriptions [data-status=rejected]").count() >= 2
+    check_page(page, "prescriptions", language)
+
+    page.click(f"nav.menu a[href='{reverse('reports:dashboard')}']")
+    check_page(page, "reports", language)
+    today = rome_today()
+    page.fill("input[name=period_start]", (today - timedelta(days=31)).isoformat())
+    page.fill("input[name=period_end]", today.isoformat())
+    page.click("form.report-request button[type=submit]", timeout=120_000)  # in-process: the report is made now
+    page.wait_for_url(re.compile(rf"/reports/{UUID}/$"), timeout=120_000)
+    page.locator("[data-metric]").first.wait_for()
+    region = page.locator("[role=region][tabindex='0']")  # the per-centre table scrolls inside itself, by keyboard
+    assert region.count() == 1 and region.get_attribute("aria-labelledby")
+    check_page(page, "report", language)
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_national_role_opens_the_dashboard(sign_in, language):
+    page = sign_in("aifa", language)
+    assert page.locator(f"nav.menu a[href='{reverse('api-docs')}']").count() == 1
+    assert page.locator(f"nav.menu a[href='{reverse('prescriptions:list')}']").count() == 0
+    page.click(f"nav.menu a[href='{reverse('reports:dashboard')}']")
+    assert page.locator("nav.menu a.active").get_attribute("href") == reverse("reports:dashboard")
+    check_page(page, "reports-national", language)
+
+
+def test_clinicians_see_no_api_link_and_the_expired_prescriber_no_new_prescription(sign_in):
+    for username in ("prescriber.milano", "pharmacist.milano", "nurse.milano"):
+        page = sign_in(username, "it")
+        assert page.locator(f"nav.menu a[href='{reverse('api-docs')}']").count() == 0
+    page = sign_in("prescriber.expired", "it")
+    assert page.locator(f"a[href='{reverse('prescriptions:new')}']").count() == 0
+
+
+def test_a_missing_page_in_both_languages(sign_in):
+    for language in ("it", "en"):
+        page = sign_in("nurse.milano", language)
+        response = page.goto("/prescriptions/00000000-0000-0000-0000-000000000000/")
+        assert response.status == 404
+        assert page.locator("[data-status='404']").is_visible()
+        assert page.locator("html").get_attribute("lang") == language
+        check_page(page, "not-found", language)
+
+
+def test_the_phone_pages_do_not_scroll_sideways(sign_in):
+    """The new-prescription and prescription pages on a 390 px phone."""
+    page = sign_in("prescriber.milano", "it", viewport=PHONE)
+    page.goto(reverse("prescriptions:new"))
+    page.wait_for_selector("#verdict ul.missing")
+    no_sideways_scrolling(page)
+    shot(page, "new-prescription-phone", "it")
+    for status in (PrescriptionStatus.COMPLETED, PrescriptionStatus.STOPPED, PrescriptionStatus.IN_COURSE):
+        prescription = Prescription.objects.filter(status=status, centre__name="Ospedale Demo Milano").first()
+        response = page.goto(reverse("prescriptions:detail", args=[prescription.pk]))
+        assert response.status == 200
+        no_sideways_scrolling(page)
+    shot(page, "prescription-phone", "it")
