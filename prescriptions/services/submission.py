@@ -94,13 +94,15 @@ def prescription_submit(
     prescribed_at: datetime | None = None,
     assessment_record: dict | None = None,
     now: datetime | None = None,
+    baseline: Mapping | None = None,
 ) -> Prescription:
     """Register a request: the engine decides, refused requests are kept as ``rejected``.
 
     ``prescribed_at`` defaults to ``now`` (itself the clock's); a late registration goes back at most
     ``LATE_REGISTRATION_DAYS``, and the prescriber's authorisation is judged on its Rome day.
     ``assessment_record`` is the assessment as received (JSON), kept with the verdict (default: the
-    engine's ``assessment`` as plain JSON).
+    engine's ``assessment`` as plain JSON). ``baseline``: the optional baseline fields
+    (``serializers.BASELINE_FIELDS``), stored as given and never judged.
     """
     now = now or timezone.now()
     prescribed_at = prescribed_at or now
@@ -139,6 +141,7 @@ def prescription_submit(
                 weight_kg=patient.weight_kg,
                 consent_given_by=consent.given_by,
                 consent_date=consent.given_on or rome_date(prescribed_at),
+                **_baseline_fields(baseline),
             )
             CriterionOutcome.objects.bulk_create(
                 CriterionOutcome(prescription=prescription, code=result.code, outcome=result.outcome)
@@ -182,7 +185,29 @@ def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) 
         prescribed_at=prescribed_at,
         assessment_record=plain_json({**data["assessment"], "assessed_at": assessment.assessed_at}),
         now=now,
+        baseline=data.get("baseline"),
     )
+
+
+# The baseline as the model stores it when a field is left out.
+_BASELINE_DEFAULTS = {
+    "symptom_onset_on": None,
+    "sars_cov_2_test_on": None,
+    "sars_cov_2_test_type": "",
+    "vaccination_status": "",
+    "pregnancy_status": "",
+    "dexamethasone_dose_mg": None,
+    "remdesivir": None,
+    "active_serious_infection": None,
+}
+
+
+def _baseline_fields(baseline: Mapping | None) -> dict:
+    baseline = baseline or {}
+    unknown = set(baseline) - set(_BASELINE_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown baseline fields: {sorted(unknown)}")
+    return {field: baseline.get(field, default) for field, default in _BASELINE_DEFAULTS.items()}
 
 
 def _ensure_no_active_course(patient: Patient) -> None:
