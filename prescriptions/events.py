@@ -9,17 +9,7 @@ that already has events.
 from registry.audit import audit_record, diff
 from registry.audit_actions import AuditAction
 
-# The baseline of a submission, recorded in its event when given (prescriptions.models, issue 10).
-BASELINE_FIELDS = (
-    "symptom_onset_on",
-    "sars_cov_2_test_on",
-    "sars_cov_2_test_type",
-    "vaccination_status",
-    "pregnancy_status",
-    "dexamethasone_dose_mg",
-    "remdesivir",
-    "active_serious_infection",
-)
+from .models import BASELINE_FIELDS
 
 # The counters of a course, as a correction's event reports those it changed.
 COURSE_COUNTERS = ("status", "doses_administered", "syringes_dispensed")

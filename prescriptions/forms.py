@@ -19,6 +19,7 @@ from registry.models import Sex
 
 from .eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
 from .models import (
+    BASELINE_FIELDS,
     COURSE_DOSES,
     MAX_SYRINGES,
     STANDARD_DOSE_MG,
@@ -177,16 +178,6 @@ ASSESSMENT_FIELDS = (
     "known_hypersensitivity",
 )
 MEDICATION_FIELDS = ("name", "atc_code", "ongoing", "last_dose_at")
-BASELINE_FIELDS = (
-    "symptom_onset_on",
-    "sars_cov_2_test_on",
-    "sars_cov_2_test_type",
-    "vaccination_status",
-    "pregnancy_status",
-    "dexamethasone_dose_mg",
-    "remdesivir",
-    "active_serious_infection",
-)
 REGIMEN_FIELDS = ("dose_mg", "route", "interval_hours", "duration_days")
 
 

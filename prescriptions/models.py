@@ -99,6 +99,18 @@ class PregnancyStatus(models.TextChoices):
 # symptom onset's day). Outside it the page warns; it is no criterion of the listing.
 ILLNESS_DAYS_HYPERINFLAMMATORY = (6, 13)
 
+# The baseline's fields of a prescription (optional at submission; never judged by the engine).
+BASELINE_FIELDS = (
+    "symptom_onset_on",
+    "sars_cov_2_test_on",
+    "sars_cov_2_test_type",
+    "vaccination_status",
+    "pregnancy_status",
+    "dexamethasone_dose_mg",
+    "remdesivir",
+    "active_serious_infection",
+)
+
 
 class Prescription(models.Model):
     """A request to treat one patient with one L.648 course, judged by the rule engine.

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from registry.calendar import rome_date
+
 from .alerts import baseline_warnings
 from .assessment import birth_date_error
 from .eligibility_serializers import AssessmentFieldsSerializer, PatientInputSerializer
@@ -97,9 +99,6 @@ class BaselineSerializer(serializers.Serializer):
         return attrs
 
 
-BASELINE_FIELDS = tuple(BaselineSerializer().fields)
-
-
 class PrescriptionSubmitSerializer(serializers.Serializer):
     centre = serializers.UUIDField(required=False, allow_null=True, default=None)
     prescribed_at = DateTimeField(required=False, allow_null=True, default=None)
@@ -127,7 +126,7 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
             and attrs["assessment"]["assessed_at"] > prescribed_at
         ):
             errors["assessment"] = {"assessed_at": [_("The assessment cannot come after the prescription.")]}
-        day = (prescribed_at or timezone.now()).astimezone(timezone.get_default_timezone()).date()
+        day = rome_date(prescribed_at or timezone.now())
         baseline = attrs.get("baseline") or {}
         for field in ("symptom_onset_on", "sars_cov_2_test_on"):
             if baseline.get(field) is not None and baseline[field] > day:

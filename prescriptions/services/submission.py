@@ -20,7 +20,7 @@ from registry.services import patient_get_or_create
 from .. import eligibility, events
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
-from ..models import ACTIVE_STATUSES, CriterionOutcome, Prescription, PrescriptionStatus
+from ..models import ACTIVE_STATUSES, BASELINE_FIELDS, CriterionOutcome, Prescription, PrescriptionStatus
 from ..selectors import shortage_periods
 from ..workflow import LATE_REGISTRATION_DAYS
 
@@ -102,7 +102,7 @@ def prescription_submit(
     ``LATE_REGISTRATION_DAYS``, and the prescriber's authorisation is judged on its Rome day.
     ``assessment_record`` is the assessment as received (JSON), kept with the verdict (default: the
     engine's ``assessment`` as plain JSON). ``baseline``: the optional baseline fields
-    (``serializers.BASELINE_FIELDS``), stored as given and never judged.
+    (``models.BASELINE_FIELDS``), stored as given and never judged.
     """
     now = now or timezone.now()
     prescribed_at = prescribed_at or now
@@ -189,25 +189,16 @@ def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) 
     )
 
 
-# The baseline as the model stores it when a field is left out.
-_BASELINE_DEFAULTS = {
-    "symptom_onset_on": None,
-    "sars_cov_2_test_on": None,
-    "sars_cov_2_test_type": "",
-    "vaccination_status": "",
-    "pregnancy_status": "",
-    "dexamethasone_dose_mg": None,
-    "remdesivir": None,
-    "active_serious_infection": None,
-}
-
-
 def _baseline_fields(baseline: Mapping | None) -> dict:
+    """The baseline as the model stores it, a field left out as empty (None, or "" for a text field)."""
     baseline = baseline or {}
-    unknown = set(baseline) - set(_BASELINE_DEFAULTS)
+    unknown = set(baseline) - set(BASELINE_FIELDS)
     if unknown:
         raise ValueError(f"unknown baseline fields: {sorted(unknown)}")
-    return {field: baseline.get(field, default) for field, default in _BASELINE_DEFAULTS.items()}
+    return {
+        field: baseline.get(field, None if Prescription._meta.get_field(field).null else "")
+        for field in BASELINE_FIELDS
+    }
 
 
 def _ensure_no_active_course(patient: Patient) -> None:
