@@ -6,7 +6,10 @@ version's ``anc_at_least_10e9_l`` (neutropenia, Kineret SmPC: 1.5 ×10⁹/L), a 
 regimen (protocol deviation: 100 mg SC once a day, CTS 23/09/2021); ALT/AST ≥ 3 × ULN (hepatic events, Kineret
 SmPC), which the criteria versions do not carry (their liver threshold, 1.5 × ULN, is the start-of-therapy
 warning). Also a course day with no dose (missed dose: from day 1, the first dose's Rome day, every calendar
-day up to the end of the course must have its dose) and no day-28 outcome after day 28.
+day up to the end of the course must have its dose) and no day-28 outcome after day 28. While the course is
+active, a medicine started during it that the catalogue recognises as an interleukin or JAK inhibitor
+(``COMEDICATION_IL_JAK``, blocking: L.648 does not allow the co-administration) or does not recognise at all
+(``COMEDICATION_UNRECOGNISED``, until someone confirms it is neither).
 """
 
 from collections.abc import Iterable
@@ -20,8 +23,8 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date
 
 from . import eligibility
-from .codes import AlertCode
-from .models import PrescriptionStatus
+from .codes import AlertCode, BaselineWarning
+from .models import ACTIVE_STATUSES, ILLNESS_DAYS_HYPERINFLAMMATORY, PrescriptionStatus
 from .workflow import FINAL_OUTCOME_DAY, course_doses, dose_interval_days
 
 # Kineret SmPC: liver enzymes at 3 × ULN or more during treatment suggest a hepatic event. Not in the criteria
@@ -143,11 +146,42 @@ def lab_alert(result, thresholds: AlertThresholds | None = None) -> Alert | None
     return None
 
 
-def prescription_alerts(prescription, *, administrations, lab_results, outcomes, today: date) -> list[Alert]:
+def comedication_alert(record) -> Alert | None:
+    """The alert a medicine started during the course raises, if any."""
+    if record.il_jak_inhibitor:
+        return Alert(
+            AlertCode.COMEDICATION_IL_JAK,
+            _(
+                "%(medicine)s, started on %(day)s, is an interleukin or JAK inhibitor: co-administration not "
+                "allowed under L.648. Stop the course or withdraw the medicine."
+            )
+            % {"medicine": record.name or record.atc_code, "day": record.started_on.isoformat()},
+            record.started_on,
+        )
+    if not record.drug_classes and not record.confirmed_not_il_jak:
+        return Alert(
+            AlertCode.COMEDICATION_UNRECOGNISED,
+            _(
+                "%(medicine)s, started on %(day)s, is not in the catalogue: check its ATC code, or confirm it "
+                "is neither an interleukin nor a JAK inhibitor."
+            )
+            % {"medicine": record.name or record.atc_code, "day": record.started_on.isoformat()},
+            record.started_on,
+        )
+    return None
+
+
+def prescription_alerts(
+    prescription, *, administrations, lab_results, outcomes, today: date, comedications=()
+) -> list[Alert]:
     """Every alert on the prescription, from its records not entered in error."""
     thresholds = AlertThresholds.of(prescription)
     administrations = [a for a in administrations if a.entered_in_error_at is None]
     alerts: list[Alert] = []
+    if prescription.status in ACTIVE_STATUSES:
+        for record in comedications:
+            if record.entered_in_error_at is None and (alert := comedication_alert(record)) is not None:
+                alerts.append(alert)
     for day in missed_days(prescription, (a.administered_on for a in administrations), today=today):
         alerts.append(Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": _day(day)}, day))
     neutropenia = None  # one alert per course, from the latest low count, however many counts were low
@@ -227,3 +261,43 @@ def course_grid(prescription, administrations, *, today: date) -> list[dict]:
         cells.append({"day": (day - first).days + 1, "date": day, "state": state, "dose": dose, "today": day == today})
         day += timedelta(days=1)
     return cells
+
+
+def baseline_warnings(prescription) -> list[Alert]:
+    """What the baseline asks the prescriber to weigh: shown and recorded, never a criterion.
+
+    The day of illness outside the hyperinflammatory phase (days 6–13, day 1: the symptom onset's day) in which
+    anakinra was studied; an active serious infection other than COVID-19 (Kineret SmPC: do not start
+    anakinra in patients with an active serious infection).
+    """
+    warnings: list[Alert] = []
+    illness_day = prescription.day_of_illness
+    first, last = ILLNESS_DAYS_HYPERINFLAMMATORY
+    if illness_day is not None and not first <= illness_day <= last:
+        warnings.append(
+            Alert(
+                BaselineWarning.ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE,
+                _(
+                    "Day %(day)d of illness (symptom onset on %(onset)s): anakinra was studied in the "
+                    "hyperinflammatory phase, days %(first)d–%(last)d."
+                )
+                % {
+                    "day": illness_day,
+                    "onset": _day(prescription.symptom_onset_on),
+                    "first": first,
+                    "last": last,
+                },
+                prescription.symptom_onset_on,
+            )
+        )
+    if prescription.active_serious_infection:
+        warnings.append(
+            Alert(
+                BaselineWarning.ACTIVE_SERIOUS_INFECTION,
+                _(
+                    "Active serious infection other than COVID-19: the Kineret SmPC advises against starting "
+                    "anakinra; weigh it and monitor closely."
+                ),
+            )
+        )
+    return warnings

@@ -34,6 +34,8 @@ from .serializers import (
     AdministrationSerializer,
     AdverseEventInputSerializer,
     AdverseEventSerializer,
+    ConcomitantMedicationInputSerializer,
+    ConcomitantMedicationSerializer,
     DispensationInputSerializer,
     DispensationSerializer,
     DispensingRefusalSerializer,
@@ -314,8 +316,30 @@ class OutcomeView(_ActionView):
         return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    post=extend_schema(
+        request=ConcomitantMedicationInputSerializer, responses={201: ConcomitantMedicationSerializer, 409: CONFLICT}
+    )
+)
+class ConcomitantMedicationView(_ActionView):
+    """A medicine started during the course, classified by the catalogue; 201 with the alerts it raised."""
+
+    action_name = workflow.COMEDICATION
+    input_serializer = ConcomitantMedicationInputSerializer
+
+    def perform(self, request, prescription, data):
+        from .alerts import comedication_alert
+
+        record = services.concomitant_medication_record(user=request.user, prescription=prescription, **data)
+        body = ConcomitantMedicationSerializer(record).data
+        alert = comedication_alert(record)
+        body["alerts"] = [alert.as_dict()] if alert else []
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
 class EnteredInErrorView(APIView):
-    """Mark a dose, dispensation, lab result, adverse event or outcome as entered in error (then record anew)."""
+    """Mark a dose, dispensation, lab result, adverse event, outcome or concomitant medication as entered in error
+    (then record anew)."""
 
     @extend_schema(request=EnteredInErrorSerializer, responses={200: PrescriptionDetailSerializer})
     def post(self, request, prescription_id):

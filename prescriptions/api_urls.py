@@ -39,6 +39,11 @@ urlpatterns = [
         name="api-prescription-outcome",
     ),
     path(
+        "prescriptions/<uuid:prescription_id>/concomitant-medications/",
+        api.ConcomitantMedicationView.as_view(),
+        name="api-prescription-concomitant-medication",
+    ),
+    path(
         "prescriptions/<uuid:prescription_id>/entered-in-error/",
         api.EnteredInErrorView.as_view(),
         name="api-prescription-entered-in-error",

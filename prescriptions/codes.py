@@ -22,3 +22,18 @@ class AlertCode(StrEnum):
     HEPATIC = "HEPATIC"
     PROTOCOL_DEVIATION = "PROTOCOL_DEVIATION"
     OUTCOME_OVERDUE = "OUTCOME_OVERDUE"
+    # A medicine started during the course is an interleukin or JAK inhibitor: not allowed under L.648.
+    COMEDICATION_IL_JAK = "COMEDICATION_IL_JAK"
+    # A medicine started during the course that the catalogue does not recognise, and nobody confirmed.
+    COMEDICATION_UNRECOGNISED = "COMEDICATION_UNRECOGNISED"
+
+
+class BaselineWarning(StrEnum):
+    """Shown with the baseline, never criteria: the engine does not judge them."""
+
+    ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE = "ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE"
+    ACTIVE_SERIOUS_INFECTION = "ACTIVE_SERIOUS_INFECTION"
+
+
+# Alerts that ask for the course to stop (or the cause to go) before anything else is done.
+BLOCKING_ALERTS = frozenset({AlertCode.COMEDICATION_IL_JAK})

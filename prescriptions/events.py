@@ -9,6 +9,8 @@ that already has events.
 from registry.audit import audit_record, diff
 from registry.audit_actions import AuditAction
 
+from .models import BASELINE_FIELDS
+
 # The counters of a course, as a correction's event reports those it changed.
 COURSE_COUNTERS = ("status", "doses_administered", "syringes_dispensed")
 
@@ -63,6 +65,7 @@ def prescription_submitted(actor, prescription, *, failed_criteria, confirmed_no
         "failed_criteria": list(failed_criteria),
         "consent_given_by": prescription.consent_given_by,
         "dose_interval_hours": prescription.dose_interval_hours,
+        **_given(prescription, BASELINE_FIELDS),
     }
     if confirmed_not_il_jak:
         changes["confirmed_not_il_jak"] = list(confirmed_not_il_jak)
@@ -141,6 +144,21 @@ def prescription_stopped(actor, prescription, *, before: dict):
 # --- Safety and outcomes ---------------------------------------------------------------------
 
 
+def _given(obj, fields) -> dict:
+    """The optional fields of ``obj`` that were given: an event recorded without them keeps its older shape."""
+    return {field: getattr(obj, field) for field in fields if getattr(obj, field) not in (None, "")}
+
+
+AE_DETAILS = (
+    "meddra_preferred_term",
+    "causality",
+    "outcome",
+    "pharmacovigilance_report_number",
+    "pharmacovigilance_report_date",
+)
+OUTCOME_DETAILS = ("icu_admission", "severe_respiratory_failure", "death_on", "death_cause")
+
+
 def adverse_event_recorded(actor, prescription, event):
     return audit_record(
         actor=actor,
@@ -152,6 +170,7 @@ def adverse_event_recorded(actor, prescription, event):
             "serious": event.serious,
             "onset_date": event.onset_date,
             "reported_to_pharmacovigilance": event.reported_to_pharmacovigilance,
+            **_given(event, AE_DETAILS),
         },
     )
 
@@ -182,6 +201,26 @@ def outcome_recorded(actor, prescription, outcome):
             "day": outcome.day,
             "who_cps": outcome.who_cps,
             "assessed_on": outcome.assessed_on,
+            **_given(outcome, OUTCOME_DETAILS),
+        },
+    )
+
+
+def concomitant_medication_recorded(actor, prescription, record):
+    return audit_record(
+        actor=actor,
+        action=AuditAction.PRESCRIPTION_CONCOMITANT_MEDICATION,
+        obj=prescription,
+        changes={
+            "concomitant_medication": record.pk,
+            "name": record.name,
+            "atc_code": record.atc_code,
+            "started_on": record.started_on,
+            "dose": record.dose,
+            "drug_classes": list(record.drug_classes),
+            "substances": list(record.substances),
+            "il_jak_inhibitor": record.il_jak_inhibitor,
+            "confirmed_not_il_jak": record.confirmed_not_il_jak,
         },
     )
 

@@ -59,6 +59,22 @@ Lab result                 Observation: ANC LOINC 751-8 (10*9/L), ALT 1742-6 (U/
                            result raised an alert (``alerts.lab_alert``), whose message goes in ``note``.
 Outcome                    Observation WHO-CPS at day 14 / 28 (``urn:registro648:observation``), valueInteger,
                            effective = assessed_on.
+Baseline (issue 10)        Condition COVID-19 (SNOMED 840539006), ``onsetDateTime`` the symptom onset's day, when
+                           an onset or a test is recorded; Observation of the SARS-CoV-2 test (LOINC 94500-6
+                           molecular, 94558-4 antigen; value SNOMED 10828004 positive when the assessment says
+                           the infection is confirmed), effective the test's day; dexamethasone (ATC H02AB02,
+                           with its daily dose) and remdesivir (J05AB16) as MedicationStatement ``active``.
+Medicine started during    MedicationStatement ``active`` (``entered-in-error`` when so marked): the medicine as
+the course                 written (text) with its ATC coding when given, ``effectivePeriod.start`` the day it
+                           started, ``dateAsserted`` when recorded, the dose as ``dosage.text``, the catalogue's
+                           reading in ``note``; an IL or JAK inhibitor's alert is a DetectedIssue ``high``.
+Adverse event details      AdverseEvent ``identifier`` the national pharmacovigilance report number
+                           (``urn:registro648:pharmacovigilance-report``), ``outcome`` (HL7 adverse-event-outcome),
+                           ``suspectEntity.causality.assessment`` (HL7 adverse-event-causality-assess, WHO-UMC),
+                           the MedDRA preferred term as ``event.text`` (no MedDRA code is kept: text only).
+Outcome details            The WHO-CPS Observation's components: ICU admission and severe respiratory failure by
+                           that day (``valueBoolean``); a death sets ``Patient.deceasedDateTime`` and its cause
+                           goes in the Observation's ``note``.
 Eligibility fail / warn    DetectedIssue ``final``, code = the criterion code, detail = the message, severity
                            ``high`` (fail) / ``moderate`` (warn), implicated → the MedicationRequest. ``pass``
                            and ``info`` results are not issues.
@@ -117,6 +133,39 @@ ALERT_SYSTEM = "urn:registro648:alert"
 STOP_REASON_SYSTEM = "urn:registro648:stop-reason"
 ADVERSE_EVENT_CATEGORY_SYSTEM = "urn:registro648:adverse-event-category"
 OBSERVATION_SYSTEM = "urn:registro648:observation"
+PHARMACOVIGILANCE_REPORT_SYSTEM = "urn:registro648:pharmacovigilance-report"
+AE_OUTCOME_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+CAUSALITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-causality-assess"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+COVID_19 = ("840539006", "Disease caused by severe acute respiratory syndrome coronavirus 2")
+SARS_COV_2_TESTS = {
+    "molecular": (
+        "94500-6",
+        "SARS-CoV-2 (COVID-19) RNA [Presence] in Respiratory specimen by NAA with probe detection",
+    ),
+    "antigen": ("94558-4", "SARS-CoV-2 (COVID-19) Ag [Presence] in Respiratory specimen by Rapid immunoassay"),
+}
+POSITIVE = ("10828004", "Positive")
+# Our adverse-event outcome (E2B) → HL7 adverse-event-outcome; causality (WHO-UMC) → adverse-event-causality-assess.
+AE_OUTCOMES = {
+    "recovered": ("resolved", "Resolved"),
+    "recovering": ("recovering", "Recovering"),
+    "not_recovered": ("ongoing", "Ongoing"),
+    "recovered_with_sequelae": ("resolvedWithSequelae", "Resolved with Sequelae"),
+    "fatal": ("fatal", "Fatal"),
+    "unknown": ("unknown", "Unknown"),
+}
+CAUSALITY = {
+    "certain": ("Certain", "Certain"),
+    "probable": ("Probably-Likely", "Probably/Likely"),
+    "possible": ("Possible", "Possible"),
+    "unlikely": ("Unlikely", "Unlikely"),
+    "conditional": ("Conditional-Classified", "Conditional/Classified"),
+    "unassessable": ("Unassessable-Unclassifiable", "Unassessable/Unclassifiable"),
+}
+DEXAMETHASONE = ("H02AB02", "dexamethasone")
+REMDESIVIR = ("J05AB16", "remdesivir")
 
 MEDICATION_TEXT = "anakinra 100 mg/0,67 mL (Kineret)"
 ANAKINRA = {"coding": [{"system": ATC, "code": "L04AC03", "display": "anakinra"}], "text": MEDICATION_TEXT}
@@ -149,6 +198,7 @@ ALERT_INTERPRETATION = {
     AlertCode.HEPATIC: ("H", "High"),
 }
 ALERT_SEVERITY = {
+    AlertCode.COMEDICATION_IL_JAK: "high",
     AlertCode.NEUTROPENIA: "high",
     AlertCode.HEPATIC: "high",
     AlertCode.OUTCOME_OVERDUE: "low",
@@ -487,21 +537,44 @@ def _adverse_event(event, patient_ref: dict) -> dict:
         f"{escape(event.description)}</p>"
         f"<p>Reported to the national pharmacovigilance network: {reported}.</p>"
     )
-    return {
+    if event.pharmacovigilance_report_number or event.pharmacovigilance_report_date:
+        report = " ".join(
+            part
+            for part in (
+                escape(event.pharmacovigilance_report_number),
+                _date(event.pharmacovigilance_report_date) if event.pharmacovigilance_report_date else "",
+            )
+            if part
+        )
+        narrative += f"<p>Pharmacovigilance report: {report}.</p>"
+    suspect = {"instance": {"reference": "#anakinra", "display": MEDICATION_TEXT}}
+    if event.causality in CAUSALITY:
+        code, display = CAUSALITY[event.causality]
+        suspect["causality"] = [{"assessment": _concept(CAUSALITY_SYSTEM, code, display)}]
+    resource = {
         "resourceType": "AdverseEvent",
         "id": str(event.pk),
         "text": {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{narrative}</div>'},
         "contained": [{"resourceType": "Medication", "id": "anakinra", "code": ANAKINRA}],
         "actuality": "actual",
         "category": [_concept(ADVERSE_EVENT_CATEGORY_SYSTEM, event.category, category)],
-        "event": {"text": event.description},
+        "event": {"text": event.meddra_preferred_term or event.description},
         "subject": patient_ref,
         "date": _date(event.onset_date),
         "recordedDate": _datetime(event.recorded_at),
         "recorder": {"display": event.recorded_by.username},
         "seriousness": _concept(SERIOUSNESS, seriousness[0], seriousness[1]),
-        "suspectEntity": [{"instance": {"reference": "#anakinra", "display": MEDICATION_TEXT}}],
+        "suspectEntity": [suspect],
     }
+    if event.pharmacovigilance_report_number:
+        resource["identifier"] = {
+            "system": PHARMACOVIGILANCE_REPORT_SYSTEM,
+            "value": event.pharmacovigilance_report_number,
+        }
+    if event.outcome in AE_OUTCOMES:
+        code, display = AE_OUTCOMES[event.outcome]
+        resource["outcome"] = _concept(AE_OUTCOME_SYSTEM, code, display)
+    return resource
 
 
 def _lab_observation(result, patient_ref: dict, request_ref: dict) -> dict:
@@ -545,8 +618,141 @@ def _outcome_observation(outcome, patient_ref: dict, request_ref: dict) -> dict:
         "issued": _datetime(outcome.recorded_at),
         "valueInteger": outcome.who_cps,
     }
-    if notes := _error_note(outcome):
+    components = []
+    if outcome.icu_admission is not None:
+        components.append(
+            {
+                "code": _concept(OBSERVATION_SYSTEM, "icu-admission", f"ICU admission by day {outcome.day}"),
+                "valueBoolean": outcome.icu_admission,
+            }
+        )
+    if outcome.severe_respiratory_failure is not None:
+        components.append(
+            {
+                "code": _concept(
+                    OBSERVATION_SYSTEM,
+                    "severe-respiratory-failure",
+                    f"Severe respiratory failure (PaO2/FiO2 < 150, NIV or ventilation) by day {outcome.day}",
+                ),
+                "valueBoolean": outcome.severe_respiratory_failure,
+            }
+        )
+    if components:
+        resource["component"] = components
+    notes = []
+    if outcome.death_on is not None:
+        cause = f": {outcome.death_cause}" if outcome.death_cause else ""
+        notes.append({"text": f"Died on {_date(outcome.death_on)}{cause}"})
+    notes += _error_note(outcome)
+    if notes:
         resource["note"] = notes
+    return resource
+
+
+# --- Baseline and co-medication (issue 10) -----------------------------------------------------
+
+
+def _covid_condition(prescription, patient_ref: dict) -> dict | None:
+    """COVID-19, with its onset, when the baseline gives the onset or a test."""
+    if prescription.symptom_onset_on is None and prescription.sars_cov_2_test_on is None:
+        return None
+    resource = {
+        "resourceType": "Condition",
+        "id": _derived_id(prescription, "condition", "covid-19"),
+        "clinicalStatus": _concept(CONDITION_CLINICAL, "active", "Active"),
+        "verificationStatus": _concept(CONDITION_VERIFICATION, "confirmed", "Confirmed"),
+        "code": _concept(SNOMED, COVID_19[0], COVID_19[1], "COVID-19"),
+        "subject": patient_ref,
+        "recordedDate": _datetime(prescription.registered_at),
+    }
+    if prescription.symptom_onset_on is not None:
+        resource["onsetDateTime"] = _date(prescription.symptom_onset_on)
+    return resource
+
+
+def _sars_cov_2_test(prescription, patient_ref: dict) -> dict | None:
+    if prescription.sars_cov_2_test_on is None:
+        return None
+    test_type = prescription.sars_cov_2_test_type
+    if test_type in SARS_COV_2_TESTS:
+        code = _concept(LOINC, *SARS_COV_2_TESTS[test_type])
+    else:
+        code = _concept(OBSERVATION_SYSTEM, "sars-cov-2-test", "SARS-CoV-2 test")
+    resource = {
+        "resourceType": "Observation",
+        "id": _derived_id(prescription, "observation", "sars-cov-2-test"),
+        "status": "final",
+        "category": _observation_category("laboratory"),
+        "code": code,
+        "subject": patient_ref,
+        "effectiveDateTime": _date(prescription.sars_cov_2_test_on),
+    }
+    if (prescription.assessment or {}).get("sars_cov_2_confirmed") is True:
+        resource["valueCodeableConcept"] = _concept(SNOMED, *POSITIVE)
+    return resource
+
+
+def _baseline_co_therapies(prescription, patient_ref: dict) -> list[dict]:
+    statements = []
+    if prescription.dexamethasone_dose_mg is not None:
+        dose = _number(prescription.dexamethasone_dose_mg)
+        statements.append(
+            {
+                "resourceType": "MedicationStatement",
+                "id": _derived_id(prescription, "medicationstatement", "dexamethasone"),
+                "status": "active",
+                "medicationCodeableConcept": _concept(ATC, *DEXAMETHASONE, DEXAMETHASONE[1]),
+                "subject": patient_ref,
+                "dateAsserted": _datetime(prescription.registered_at),
+                "dosage": [
+                    {
+                        "text": f"{dose} mg a day",
+                        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                        "doseAndRate": [{"doseQuantity": _quantity(prescription.dexamethasone_dose_mg, "mg")}],
+                    }
+                ],
+            }
+        )
+    if prescription.remdesivir:
+        statements.append(
+            {
+                "resourceType": "MedicationStatement",
+                "id": _derived_id(prescription, "medicationstatement", "remdesivir"),
+                "status": "active",
+                "medicationCodeableConcept": _concept(ATC, *REMDESIVIR, REMDESIVIR[1]),
+                "subject": patient_ref,
+                "dateAsserted": _datetime(prescription.registered_at),
+            }
+        )
+    return statements
+
+
+def _comedication_statement(record, patient_ref: dict) -> dict:
+    """A medicine started during the course, as written, with what the catalogue recognised it as."""
+    medication = {"text": record.name or record.atc_code}
+    if record.atc_code:
+        medication["coding"] = [{"system": ATC, "code": record.atc_code}]
+    if record.il_jak_inhibitor:
+        reading = "interleukin or JAK inhibitor: co-administration not allowed under L.648"
+    elif record.drug_classes:
+        reading = "recognised: " + ", ".join([*record.substances] or record.drug_classes)
+    elif record.confirmed_not_il_jak:
+        reading = "not in the catalogue; confirmed neither interleukin nor JAK inhibitor"
+    else:
+        reading = "not in the catalogue"
+    resource = {
+        "resourceType": "MedicationStatement",
+        "id": str(record.pk),
+        "status": "entered-in-error" if record.in_error else "active",
+        "medicationCodeableConcept": medication,
+        "subject": patient_ref,
+        "effectivePeriod": {"start": _date(record.started_on)},
+        "dateAsserted": _datetime(record.recorded_at),
+        "informationSource": {"display": record.recorded_by.username},
+        "note": [{"text": f"Registro 648 catalogue: {reading}"}, *_error_note(record)],
+    }
+    if record.dose:
+        resource["dosage"] = [{"text": record.dose}]
     return resource
 
 
@@ -638,7 +844,7 @@ def _alert_issues(
 # --- The bundle -----------------------------------------------------------------------------
 
 
-def _patient(patient) -> dict:
+def _patient(patient, *, died_on: date | None = None) -> dict:
     resource = {
         "resourceType": "Patient",
         "id": str(patient.pk),
@@ -647,6 +853,8 @@ def _patient(patient) -> dict:
     }
     if patient.sex in GENDER:
         resource["gender"] = GENDER[patient.sex]
+    if died_on is not None:
+        resource["deceasedDateTime"] = _date(died_on)
     return resource
 
 
@@ -662,6 +870,7 @@ def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, 
     adverse_events = list(prescription.adverse_events.all())
     lab_results = list(prescription.lab_results.all())
     outcomes = list(prescription.outcomes.all())
+    comedications = list(prescription.concomitant_medications.all())
     if alerts is None:
         alerts = getattr(prescription, "alerts", None)
     if alerts is None:
@@ -671,13 +880,20 @@ def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, 
             lab_results=lab_results,
             outcomes=outcomes,
             today=rome_today(now),
+            comedications=comedications,
         )
 
-    patient = _patient(prescription.patient)
+    deaths = sorted(o.death_on for o in outcomes if o.death_on is not None and not o.in_error)
+    patient = _patient(prescription.patient, died_on=deaths[0] if deaths else None)
     patient_ref = _reference(patient)
     request_ref = {"reference": f"urn:uuid:{prescription.pk}", "type": "MedicationRequest"}
 
     baseline = _baseline_observations(prescription, patient_ref)
+    condition = _covid_condition(prescription, patient_ref)
+    test = _sars_cov_2_test(prescription, patient_ref)
+    baseline += [test] if test else []
+    co_therapies = _baseline_co_therapies(prescription, patient_ref)
+    started_during = [_comedication_statement(record, patient_ref) for record in comedications]
     dispenses = [
         _medication_dispense(d, patient_ref, request_ref) for d in dispensations if d.entered_in_error_at is None
     ]
@@ -710,7 +926,20 @@ def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, 
         issues=[_reference(i) for i in issues],
     )
 
-    resources = [patient, request, *baseline, *dispenses, *doses, *labs, *events, *followed, *issues]
+    resources = [
+        patient,
+        *([condition] if condition else []),
+        request,
+        *baseline,
+        *co_therapies,
+        *dispenses,
+        *doses,
+        *started_during,
+        *labs,
+        *events,
+        *followed,
+        *issues,
+    ]
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -19,19 +19,26 @@ from registry.models import Sex
 
 from .eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
 from .models import (
+    BASELINE_FIELDS,
     COURSE_DOSES,
     MAX_SYRINGES,
     STANDARD_DOSE_MG,
     STANDARD_ROUTE,
     AdverseEventCategory,
+    AdverseEventOutcome,
+    Causality,
     ConsentGivenBy,
     LabTest,
+    PregnancyStatus,
     Route,
+    SarsCov2TestType,
     StopReason,
+    VaccinationStatus,
 )
 
 MEDICATION_ROWS = 4
 YES_NO = (("true", _("Yes")), ("false", _("No")))
+YES_NO_UNSAID = (("", "—"), *YES_NO)
 WHO_CPS_CHOICES = (
     (0, _("0 · uninfected")),
     (1, _("1 · ambulatory, asymptomatic")),
@@ -271,9 +278,33 @@ class PrescriptionForm(SerializerBackedForm):
         "alt_x_uln",
         "ast_x_uln",
         "regimen_dose_mg",
+        "dexamethasone_dose_mg",
     )
     # The assessment is dated at the prescription: its date errors concern prescribed_at.
     error_aliases = {"assessed_at": "prescribed_at"}
+
+    # The baseline (optional, never judged by the engine: docs/rules.md, "Baseline").
+    symptom_onset_on = forms.CharField(label=_("Symptom onset"), required=False, widget=date_widget())
+    sars_cov_2_test_on = forms.CharField(label=_("SARS-CoV-2 test date"), required=False, widget=date_widget())
+    sars_cov_2_test_type = forms.ChoiceField(
+        label=_("SARS-CoV-2 test type"), required=False, choices=_choices_with_blank(SarsCov2TestType.choices)
+    )
+    vaccination_status = forms.ChoiceField(
+        label=_("COVID-19 vaccination"), required=False, choices=_choices_with_blank(VaccinationStatus.choices)
+    )
+    pregnancy_status = forms.ChoiceField(
+        label=_("Pregnancy or breastfeeding"), required=False, choices=_choices_with_blank(PregnancyStatus.choices)
+    )
+    dexamethasone_dose_mg = forms.CharField(
+        label=_("Dexamethasone (mg a day)"),
+        required=False,
+        help_text=_("Empty when not given."),
+        widget=decimal_widget(size="6"),
+    )
+    remdesivir = forms.ChoiceField(label=_("Remdesivir"), required=False, choices=YES_NO_UNSAID)
+    active_serious_infection = forms.ChoiceField(
+        label=_("Active serious infection other than COVID-19"), required=False, choices=YES_NO_UNSAID
+    )
 
     def __init__(self, *args, centres=(), **kwargs):
         kwargs.setdefault("initial", {}).setdefault("consent_date", rome_today().isoformat())
@@ -361,6 +392,8 @@ class PrescriptionForm(SerializerBackedForm):
             "informed_consent": bool(self.raw("informed_consent")),
         }
         data.update(self.collect(("consent_given_by", "consent_date", "prescribed_at")))
+        if baseline := self.collect(BASELINE_FIELDS):
+            data["baseline"] = baseline
         if centre_id := self.centre_id():
             data["centre"] = centre_id
         return data
@@ -373,7 +406,7 @@ class PrescriptionForm(SerializerBackedForm):
         return data
 
     def field_for(self, path: tuple) -> str | None:
-        if path and path[0] in ("patient", "assessment"):
+        if path and path[0] in ("patient", "assessment", "baseline"):
             path = path[1:]
         if len(path) >= 3 and path[0] == "concomitant_medications":
             index = int(path[1])
@@ -462,6 +495,17 @@ class AdverseEventForm(SerializerBackedForm):
     reported_to_pharmacovigilance = forms.BooleanField(
         label=_("Reported to the national pharmacovigilance network"), required=False
     )
+    meddra_preferred_term = forms.CharField(label=_("MedDRA preferred term"), required=False)
+    causality = forms.ChoiceField(
+        label=_("Causality (WHO-UMC)"), required=False, choices=_choices_with_blank(Causality.choices)
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome of the event"), required=False, choices=_choices_with_blank(AdverseEventOutcome.choices)
+    )
+    pharmacovigilance_report_number = forms.CharField(label=_("Pharmacovigilance report number"), required=False)
+    pharmacovigilance_report_date = forms.CharField(
+        label=_("Pharmacovigilance report date"), required=False, widget=date_widget()
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("onset_date", rome_today().isoformat())
@@ -502,10 +546,43 @@ class OutcomeForm(SerializerBackedForm):
         label=_("WHO Clinical Progression Scale"), required=False, choices=_choices_with_blank(WHO_CPS_CHOICES)
     )
     assessed_on = forms.CharField(label=_("Assessed on"), required=False, widget=date_widget())
+    icu_admission = forms.ChoiceField(label=_("ICU admission by this day"), required=False, choices=YES_NO_UNSAID)
+    severe_respiratory_failure = forms.ChoiceField(
+        label=_("Severe respiratory failure by this day"),
+        required=False,
+        choices=YES_NO_UNSAID,
+        help_text=_("PaO2/FiO2 < 150, NIV or mechanical ventilation."),
+    )
+    death_on = forms.CharField(
+        label=_("Date of death"), required=False, help_text=_("WHO-CPS 10 only."), widget=date_widget()
+    )
+    death_cause = forms.CharField(label=_("Cause of death"), required=False)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("assessed_on", rome_today().isoformat())
         super().__init__(*args, **kwargs)
+
+
+class ConcomitantMedicationForm(SerializerBackedForm):
+    """A medicine started during the course: the catalogue classifies it when it is recorded."""
+
+    name = forms.CharField(label=_("Medicine (INN or brand)"), required=False)
+    atc_code = forms.CharField(label=_("ATC code"), required=False, help_text=_("Optional, e.g. B01AB05."))
+    started_on = forms.CharField(label=_("Started on"), required=False, widget=date_widget())
+    dose = forms.CharField(label=_("Dose"), required=False, help_text=_("Optional, as prescribed."))
+    confirmed_not_il_jak = forms.BooleanField(
+        label=_("I confirm it is neither an interleukin nor a JAK inhibitor (for a medicine not in the catalogue)"),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("started_on", rome_today().isoformat())
+        super().__init__(*args, **kwargs)
+
+    def payload(self) -> dict:
+        data = super().payload()
+        data["confirmed_not_il_jak"] = bool(self.raw("confirmed_not_il_jak"))
+        return data
 
 
 class PrescriptionFilterForm(forms.Form):

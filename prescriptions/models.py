@@ -84,6 +84,43 @@ class StopReason(models.TextChoices):
     OTHER = "other", _("other")
 
 
+class SarsCov2TestType(models.TextChoices):
+    MOLECULAR = "molecular", _("molecular (RT-PCR)")
+    ANTIGEN = "antigen", _("antigen")
+
+
+class VaccinationStatus(models.TextChoices):
+    UNVACCINATED = "unvaccinated", _("not vaccinated")
+    PARTIAL = "partial", _("primary cycle incomplete")
+    COMPLETE = "complete", _("primary cycle complete")
+    BOOSTED = "boosted", _("primary cycle and booster")
+    UNKNOWN = "unknown", _("unknown")
+
+
+class PregnancyStatus(models.TextChoices):
+    NOT_APPLICABLE = "not_applicable", _("not applicable")
+    NONE = "none", _("neither pregnant nor breastfeeding")
+    PREGNANT = "pregnant", _("pregnant")
+    BREASTFEEDING = "breastfeeding", _("breastfeeding")
+
+
+# The hyperinflammatory phase of COVID-19 in which anakinra was studied: days 6–13 of illness (day 1: the
+# symptom onset's day). Outside it the page warns; it is no criterion of the listing.
+ILLNESS_DAYS_HYPERINFLAMMATORY = (6, 13)
+
+# The baseline's fields of a prescription (optional at submission; never judged by the engine).
+BASELINE_FIELDS = (
+    "symptom_onset_on",
+    "sars_cov_2_test_on",
+    "sars_cov_2_test_type",
+    "vaccination_status",
+    "pregnancy_status",
+    "dexamethasone_dose_mg",
+    "remdesivir",
+    "active_serious_infection",
+)
+
+
 class Prescription(models.Model):
     """A request to treat one patient with one L.648 course, judged by the rule engine.
 
@@ -131,6 +168,27 @@ class Prescription(models.Model):
     )
     dispensing_refusal_reason = models.TextField(blank=True)
 
+    # The baseline (issue 10): optional, given at submission, shown and exported; never judged by the engine.
+    symptom_onset_on = models.DateField(_("symptom onset"), null=True, blank=True)
+    sars_cov_2_test_on = models.DateField(_("SARS-CoV-2 test date"), null=True, blank=True)
+    sars_cov_2_test_type = models.CharField(
+        _("SARS-CoV-2 test type"), max_length=16, choices=SarsCov2TestType.choices, blank=True
+    )
+    vaccination_status = models.CharField(
+        _("vaccination status"), max_length=16, choices=VaccinationStatus.choices, blank=True
+    )
+    pregnancy_status = models.CharField(
+        _("pregnancy or breastfeeding"), max_length=16, choices=PregnancyStatus.choices, blank=True
+    )
+    # None: no dexamethasone (or not said).
+    dexamethasone_dose_mg = models.DecimalField(
+        _("dexamethasone (mg a day)"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    remdesivir = models.BooleanField(_("remdesivir"), null=True, blank=True)
+    active_serious_infection = models.BooleanField(
+        _("active serious infection other than COVID-19"), null=True, blank=True
+    )
+
     class Meta:
         ordering = ["-prescribed_at"]
         verbose_name = _("prescription")
@@ -167,6 +225,15 @@ class Prescription(models.Model):
     @property
     def syringes_left(self) -> int:
         return self.syringes_dispensed - self.doses_administered
+
+    @property
+    def day_of_illness(self) -> int | None:
+        """The day of illness on the prescription's Rome day (day 1: the symptom onset's day)."""
+        if self.symptom_onset_on is None:
+            return None
+        from registry.calendar import rome_date
+
+        return (rome_date(self.prescribed_at) - self.symptom_onset_on).days + 1
 
 
 class CriterionOutcome(models.Model):
@@ -269,6 +336,28 @@ class AdverseEventCategory(models.TextChoices):
     OTHER = "other", _("other")
 
 
+class Causality(models.TextChoices):
+    """WHO-UMC causality categories."""
+
+    CERTAIN = "certain", _("certain")
+    PROBABLE = "probable", _("probable / likely")
+    POSSIBLE = "possible", _("possible")
+    UNLIKELY = "unlikely", _("unlikely")
+    CONDITIONAL = "conditional", _("conditional / unclassified")
+    UNASSESSABLE = "unassessable", _("unassessable / unclassifiable")
+
+
+class AdverseEventOutcome(models.TextChoices):
+    """The outcome of a reaction, as the ICH E2B individual case safety report codes it."""
+
+    RECOVERED = "recovered", _("recovered / resolved")
+    RECOVERING = "recovering", _("recovering / resolving")
+    NOT_RECOVERED = "not_recovered", _("not recovered / not resolved")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("recovered with sequelae")
+    FATAL = "fatal", _("fatal")
+    UNKNOWN = "unknown", _("unknown")
+
+
 class AdverseEvent(ClinicalRecord):
     prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="adverse_events")
     category = models.CharField(_("category"), max_length=32, choices=AdverseEventCategory.choices)
@@ -276,6 +365,12 @@ class AdverseEvent(ClinicalRecord):
     onset_date = models.DateField(_("onset"))
     description = models.TextField(_("description"))
     reported_to_pharmacovigilance = models.BooleanField(_("reported to pharmacovigilance"))
+    meddra_preferred_term = models.CharField(_("MedDRA preferred term"), max_length=200, blank=True)
+    causality = models.CharField(_("causality"), max_length=16, choices=Causality.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=32, choices=AdverseEventOutcome.choices, blank=True)
+    # The national pharmacovigilance network's report (Rete Nazionale di Farmacovigilanza), once reported.
+    pharmacovigilance_report_number = models.CharField(_("pharmacovigilance report number"), max_length=40, blank=True)
+    pharmacovigilance_report_date = models.DateField(_("pharmacovigilance report date"), null=True, blank=True)
 
     class Meta:
         ordering = ["onset_date", "recorded_at"]
@@ -313,6 +408,12 @@ class Outcome(ClinicalRecord):
     day = models.PositiveSmallIntegerField(_("day"), choices=[(14, "14"), (28, "28")])
     who_cps = models.PositiveSmallIntegerField(_("WHO-CPS"))
     assessed_on = models.DateField(_("assessed on"))
+    # By this day of the course (None: not said). Severe respiratory failure: PaO2/FiO2 < 150, NIV or
+    # mechanical ventilation (SAVE-MORE's key secondary endpoint).
+    icu_admission = models.BooleanField(_("ICU admission by this day"), null=True, blank=True)
+    severe_respiratory_failure = models.BooleanField(_("severe respiratory failure by this day"), null=True, blank=True)
+    death_on = models.DateField(_("date of death"), null=True, blank=True)
+    death_cause = models.CharField(_("cause of death"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["day"]
@@ -327,6 +428,39 @@ class Outcome(ClinicalRecord):
 
     def __str__(self):
         return f"day {self.day}: WHO-CPS {self.who_cps}"
+
+
+class ConcomitantMedicationRecord(ClinicalRecord):
+    """A medicine started during the course, with what the catalogue recognised it as when recorded.
+
+    The classification is kept as it was judged (by the catalogue of the prescription's criteria version), so
+    a later catalogue never rewrites what the clinicians were told.
+    """
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="concomitant_medications")
+    name = models.CharField(_("medicine"), max_length=200)
+    atc_code = models.CharField(_("ATC code"), max_length=16, blank=True)
+    started_on = models.DateField(_("started on"))
+    dose = models.CharField(_("dose"), max_length=200, blank=True)
+    # What the catalogue recognised: drug class keys and substances (empty: not recognised).
+    drug_classes = models.JSONField(_("drug classes"), default=list)
+    substances = models.JSONField(_("substances"), default=list)
+    # An interleukin or JAK inhibitor: co-administration not allowed under L.648.
+    il_jak_inhibitor = models.BooleanField(_("interleukin or JAK inhibitor"), default=False)
+    confirmed_not_il_jak = models.BooleanField(_("confirmed neither interleukin nor JAK inhibitor"), default=False)
+
+    class Meta:
+        ordering = ["started_on", "recorded_at"]
+        verbose_name = _("concomitant medication")
+        verbose_name_plural = _("concomitant medications")
+        indexes = [models.Index(fields=["prescription", "il_jak_inhibitor"], name="comedication_il_jak")]
+
+    def __str__(self):
+        return f"{self.name} ({self.started_on})"
+
+    @property
+    def recognised(self) -> bool:
+        return bool(self.drug_classes)
 
 
 class IdempotentRequest(models.Model):

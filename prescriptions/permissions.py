@@ -2,7 +2,7 @@
 
 - pharmacists of the pharmacy serving the centre dispense and refuse to dispense;
 - nurses of the centre, and prescribers authorised there on the day, record doses, adverse events and lab
-  results; only prescribers stop a course and record its outcome;
+  results and medicines started during the course; only prescribers stop a course and record its outcome;
 - administrators may do everything;
 - whoever records a kind of record corrects it (``CORRECTED_AS``).
 
@@ -28,6 +28,7 @@ ACTION_ROLES: dict[str, tuple[Role, ...]] = {
     workflow.ADVERSE_EVENT: (Role.NURSE, Role.PRESCRIBER),
     workflow.LAB_RESULT: (Role.NURSE, Role.PRESCRIBER),
     workflow.OUTCOME: (Role.PRESCRIBER,),
+    workflow.COMEDICATION: (Role.NURSE, Role.PRESCRIBER),
 }
 
 # Tocilizumab shortages (Determina AIFA 114586/2021) are recorded by the national role.
@@ -40,6 +41,7 @@ CORRECTED_AS: dict[str, str] = {
     "outcome": workflow.OUTCOME,
     "administration": workflow.ADMINISTER,
     "dispensation": workflow.DISPENSE,
+    "concomitant_medication": workflow.COMEDICATION,
 }
 
 

@@ -21,6 +21,7 @@ from .models import (
     COURSE_DAYS,
     Administration,
     AdverseEvent,
+    ConcomitantMedicationRecord,
     Dispensation,
     DoseInterval,
     LabResult,
@@ -181,6 +182,10 @@ def prescription_detail(*, user, prescription_id, own_submission: bool = False) 
             Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("recorded_by")),
             Prefetch("lab_results", queryset=LabResult.objects.select_related("recorded_by")),
             Prefetch("outcomes", queryset=Outcome.objects.select_related("recorded_by")),
+            Prefetch(
+                "concomitant_medications",
+                queryset=ConcomitantMedicationRecord.objects.select_related("recorded_by"),
+            ),
         )
         .filter(pk=prescription_id)
         .first()
@@ -247,6 +252,7 @@ def prescription_view(
         lab_results=list(prescription.lab_results.all()),
         outcomes=list(prescription.outcomes.all()),
         today=today,
+        comedications=list(prescription.concomitant_medications.all()),
     )
     prescription.course = course_grid(prescription, administrations, today=today)
     prescription.course_doses = course_doses(prescription)

@@ -1,5 +1,6 @@
 """API input and output shapes of prescriptions (docs/api.md, "Prescriptions"). One input serializer per action."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -7,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from registry.calendar import rome_date
+
+from .alerts import baseline_warnings
 from .assessment import birth_date_error
 from .eligibility_serializers import (
     EARLIEST_CLINICAL_DATE,
@@ -20,11 +24,16 @@ from .eligibility_serializers import (
 from .models import (
     MAX_SYRINGES,
     AdverseEventCategory,
+    AdverseEventOutcome,
+    Causality,
     ConsentGivenBy,
     LabTest,
+    PregnancyStatus,
     PrescriptionStatus,
     Route,
+    SarsCov2TestType,
     StopReason,
+    VaccinationStatus,
 )
 from .workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 
@@ -63,6 +72,44 @@ class PrescriptionAssessmentSerializer(AssessmentFieldsSerializer):
             raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [DATE_OUT_OF_RANGE]}) from None
 
 
+class BaselineSerializer(serializers.Serializer):
+    """The optional baseline of a submission: recorded and shown, never judged by the engine."""
+
+    symptom_onset_on = serializers.DateField(required=False, allow_null=True, default=None)
+    sars_cov_2_test_on = serializers.DateField(required=False, allow_null=True, default=None)
+    sars_cov_2_test_type = serializers.ChoiceField(
+        choices=SarsCov2TestType.choices, required=False, allow_blank=True, default=""
+    )
+    vaccination_status = serializers.ChoiceField(
+        choices=VaccinationStatus.choices, required=False, allow_blank=True, default=""
+    )
+    pregnancy_status = serializers.ChoiceField(
+        choices=PregnancyStatus.choices, required=False, allow_blank=True, default=""
+    )
+    dexamethasone_dose_mg = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+        max_value=100,
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    remdesivir = serializers.BooleanField(required=False, allow_null=True, default=None)
+    active_serious_infection = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        errors = {}
+        onset, test_on = attrs.get("symptom_onset_on"), attrs.get("sars_cov_2_test_on")
+        if attrs.get("sars_cov_2_test_type") and test_on is None:
+            errors["sars_cov_2_test_on"] = [_("Give the date of the test whose type is given.")]
+        if onset is not None and test_on is not None and test_on < onset - timedelta(days=30):
+            errors["sars_cov_2_test_on"] = [_("A test more than 30 days before the symptom onset is another episode.")]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
 class PrescriptionSubmitSerializer(serializers.Serializer):
     centre = serializers.UUIDField(required=False, allow_null=True, default=None)
     prescribed_at = DateTimeField(required=False, allow_null=True, default=None)
@@ -71,6 +118,7 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
     informed_consent = JSONBooleanField()
     consent_given_by = serializers.ChoiceField(choices=ConsentGivenBy.choices, default=ConsentGivenBy.PATIENT)
     consent_date = ClinicalDateField(required=False, allow_null=True, default=None)
+    baseline = BaselineSerializer(required=False, default=dict)
 
     def validate_informed_consent(self, value: bool) -> bool:
         if not value:
@@ -89,6 +137,11 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
             and attrs["assessment"]["assessed_at"] > prescribed_at
         ):
             errors["assessment"] = {"assessed_at": [_("The assessment cannot come after the prescription.")]}
+        day = rome_date(prescribed_at or timezone.now())
+        baseline = attrs.get("baseline") or {}
+        for field in ("symptom_onset_on", "sars_cov_2_test_on"):
+            if baseline.get(field) is not None and baseline[field] > day:
+                errors.setdefault("baseline", {})[field] = [_("This date cannot come after the prescription.")]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -126,6 +179,11 @@ class AdverseEventInputSerializer(serializers.Serializer):
     onset_date = ClinicalDateField()
     description = serializers.CharField(max_length=5000)
     reported_to_pharmacovigilance = JSONBooleanField()
+    meddra_preferred_term = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    causality = serializers.ChoiceField(choices=Causality.choices, required=False, allow_blank=True, default="")
+    outcome = serializers.ChoiceField(choices=AdverseEventOutcome.choices, required=False, allow_blank=True, default="")
+    pharmacovigilance_report_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    pharmacovigilance_report_date = ClinicalDateField(required=False, allow_null=True, default=None)
 
 
 class LabResultInputSerializer(serializers.Serializer):
@@ -141,10 +199,43 @@ class OutcomeInputSerializer(serializers.Serializer):
     day = serializers.ChoiceField(choices=list(OUTCOME_DAYS))
     who_cps = serializers.IntegerField(min_value=WHO_CPS_MIN, max_value=WHO_CPS_MAX)
     assessed_on = ClinicalDateField()
+    icu_admission = JSONBooleanField(required=False, allow_null=True, default=None)
+    severe_respiratory_failure = JSONBooleanField(required=False, allow_null=True, default=None)
+    death_on = ClinicalDateField(required=False, allow_null=True, default=None)
+    death_cause = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ConcomitantMedicationInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    atc_code = serializers.RegexField(
+        r"^\s*[A-Za-z]\d{2}[A-Za-z]{0,2}\d{0,2}\s*$",
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": _("An ATC code looks like L04AC07.")},
+    )
+    started_on = ClinicalDateField()
+    dose = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    confirmed_not_il_jak = JSONBooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        if not attrs["name"].strip() and not attrs["atc_code"].strip():
+            raise serializers.ValidationError({"name": [_("Name the medicine, or give its ATC code.")]})
+        return attrs
 
 
 class EnteredInErrorSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["lab_result", "adverse_event", "outcome", "administration", "dispensation"])
+    kind = serializers.ChoiceField(
+        choices=[
+            "lab_result",
+            "adverse_event",
+            "outcome",
+            "administration",
+            "dispensation",
+            "concomitant_medication",
+        ]
+    )
     record = serializers.UUIDField()
     reason = serializers.CharField(max_length=1000)
 
@@ -189,6 +280,11 @@ class AdverseEventSerializer(_RecordSerializer):
     onset_date = serializers.DateField()
     description = serializers.CharField()
     reported_to_pharmacovigilance = serializers.BooleanField()
+    meddra_preferred_term = serializers.CharField()
+    causality = serializers.CharField()
+    outcome = serializers.CharField()
+    pharmacovigilance_report_number = serializers.CharField()
+    pharmacovigilance_report_date = serializers.DateField()
 
 
 class LabResultSerializer(_RecordSerializer):
@@ -204,6 +300,26 @@ class OutcomeSerializer(_RecordSerializer):
     day = serializers.IntegerField()
     who_cps = serializers.IntegerField()
     assessed_on = serializers.DateField()
+    icu_admission = serializers.BooleanField(allow_null=True)
+    severe_respiratory_failure = serializers.BooleanField(allow_null=True)
+    death_on = serializers.DateField()
+    death_cause = serializers.CharField()
+
+
+class ClassificationSerializer(serializers.Serializer):
+    recognised = serializers.BooleanField()
+    drug_classes = serializers.ListField(child=serializers.CharField())
+    substances = serializers.ListField(child=serializers.CharField())
+    il_jak_inhibitor = serializers.BooleanField()
+    confirmed_not_il_jak = serializers.BooleanField()
+
+
+class ConcomitantMedicationSerializer(_RecordSerializer):
+    name = serializers.CharField()
+    atc_code = serializers.CharField()
+    started_on = serializers.DateField()
+    dose = serializers.CharField()
+    classification = ClassificationSerializer(source="*")
 
 
 class AlertSerializer(serializers.Serializer):
@@ -235,6 +351,24 @@ class PrescriptionListSerializer(serializers.Serializer):
     doses_administered = serializers.IntegerField()
 
 
+class BaselineOutputSerializer(serializers.Serializer):
+    symptom_onset_on = serializers.DateField()
+    day_of_illness = serializers.IntegerField(allow_null=True)
+    sars_cov_2_test_on = serializers.DateField()
+    sars_cov_2_test_type = serializers.CharField()
+    vaccination_status = serializers.CharField()
+    pregnancy_status = serializers.CharField()
+    dexamethasone_dose_mg = serializers.DecimalField(
+        max_digits=5, decimal_places=1, coerce_to_string=False, allow_null=True
+    )
+    remdesivir = serializers.BooleanField(allow_null=True)
+    active_serious_infection = serializers.BooleanField(allow_null=True)
+    warnings = serializers.SerializerMethodField()
+
+    def get_warnings(self, prescription) -> list[dict]:
+        return [warning.as_dict() for warning in baseline_warnings(prescription)]
+
+
 class PrescriptionDetailSerializer(PrescriptionListSerializer):
     eligibility = serializers.JSONField()
     assessment = serializers.JSONField()
@@ -252,5 +386,7 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     adverse_events = AdverseEventSerializer(many=True)
     lab_results = LabResultSerializer(many=True)
     outcomes = OutcomeSerializer(many=True)
+    concomitant_medications = ConcomitantMedicationSerializer(many=True)
+    baseline = BaselineOutputSerializer(source="*")
     alerts = AlertSerializer(many=True)
     allowed_actions = serializers.ListField(child=serializers.CharField())

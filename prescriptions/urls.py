@@ -21,4 +21,9 @@ urlpatterns = [
     path("<uuid:prescription_id>/adverse-events/", views.action_view("adverse_event"), name="adverse_event"),
     path("<uuid:prescription_id>/lab-results/", views.action_view("lab_result"), name="lab_result"),
     path("<uuid:prescription_id>/outcomes/", views.action_view("outcome"), name="outcome"),
+    path(
+        "<uuid:prescription_id>/concomitant-medications/",
+        views.action_view("concomitant_medication"),
+        name="concomitant_medication",
+    ),
 ]

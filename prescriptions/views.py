@@ -37,13 +37,14 @@ from registry.pseudonym import InvalidFiscalCode, validate_fiscal_code
 from registry.selectors import centre_list
 
 from . import pagination, permissions, selectors, services, workflow
-from .alerts import lab_alert
+from .alerts import baseline_warnings, comedication_alert, lab_alert
 from .assessment import to_assessment
-from .codes import AlertCode
+from .codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
 from .eligibility_serializers import EligibilityCheckSerializer
 from .forms import (
     AdministerForm,
     AdverseEventForm,
+    ConcomitantMedicationForm,
     DispenseForm,
     LabResultForm,
     OutcomeForm,
@@ -63,6 +64,7 @@ from .serializers import (
     DATE_OUT_OF_RANGE,
     AdministrationInputSerializer,
     AdverseEventInputSerializer,
+    ConcomitantMedicationInputSerializer,
     DispensationInputSerializer,
     DispensingRefusalSerializer,
     LabResultInputSerializer,
@@ -82,6 +84,10 @@ ALERT_TITLES = {
     AlertCode.HEPATIC: gettext_lazy("Liver enzymes"),
     AlertCode.PROTOCOL_DEVIATION: gettext_lazy("Protocol deviation"),
     AlertCode.OUTCOME_OVERDUE: gettext_lazy("Outcome overdue"),
+    AlertCode.COMEDICATION_IL_JAK: gettext_lazy("IL or JAK inhibitor: co-administration not allowed"),
+    AlertCode.COMEDICATION_UNRECOGNISED: gettext_lazy("Medicine not in the catalogue"),
+    BaselineWarning.ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE: gettext_lazy("Day of illness"),
+    BaselineWarning.ACTIVE_SERIOUS_INFECTION: gettext_lazy("Active serious infection"),
 }
 
 
@@ -375,6 +381,16 @@ def _outcome(request, prescription, data):
     messages.success(request, _("WHO-CPS at day %(day)d recorded.") % {"day": outcome.day})
 
 
+def _comedication(request, prescription, data):
+    record = services.concomitant_medication_record(user=request.user, prescription=prescription, **data)
+    messages.success(request, _("Medicine recorded: %(name)s.") % {"name": record.name or record.atc_code})
+    if (alert := comedication_alert(record)) is not None:
+        if alert.code in BLOCKING_ALERTS:
+            messages.error(request, alert.message)
+        else:
+            messages.warning(request, alert.message)
+
+
 def _outcome_initial(prescription) -> dict:
     recorded = {o.day for o in prescription.outcomes.all() if o.entered_in_error_at is None}
     return {"day": next((day for day in OUTCOME_DAYS if day not in recorded), FINAL_OUTCOME_DAY)}
@@ -443,6 +459,14 @@ ACTIONS: dict[str, PageAction] = {
             _outcome,
             initial=_outcome_initial,
         ),
+        PageAction(
+            workflow.COMEDICATION,
+            gettext_lazy("Medicine started during the course"),
+            gettext_lazy("Record the medicine"),
+            ConcomitantMedicationForm,
+            ConcomitantMedicationInputSerializer,
+            _comedication,
+        ),
     )
 }
 
@@ -482,8 +506,17 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         "prescription": prescription,
         "patient_pseudonym": prescription.patient.pseudonym[:12],
         "alerts": [
-            {"code": alert.code, "title": ALERT_TITLES.get(alert.code, alert.code), "message": alert.message}
+            {
+                "code": alert.code,
+                "title": ALERT_TITLES.get(alert.code, alert.code),
+                "message": alert.message,
+                "blocking": alert.code in BLOCKING_ALERTS,
+            }
             for alert in prescription.alerts
+        ],
+        "baseline_warnings": [
+            {"code": warning.code, "title": ALERT_TITLES.get(warning.code, warning.code), "message": warning.message}
+            for warning in baseline_warnings(prescription)
         ],
         "action_forms": action_forms,
         "due_forms": [item for item in action_forms if item["due"]],

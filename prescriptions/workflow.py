@@ -30,15 +30,17 @@ STOP = "stop"
 ADVERSE_EVENT = "adverse_event"
 LAB_RESULT = "lab_result"
 OUTCOME = "outcome"
+COMEDICATION = "concomitant_medication"
 
 # Which actions each status allows (the page offers them, the services enforce them).
 ACTIONS_BY_STATUS: dict[PrescriptionStatus, tuple[str, ...]] = {
     PrescriptionStatus.REJECTED: (),
-    PrescriptionStatus.AWAITING_DISPENSING: (DISPENSE, REFUSE, STOP, ADVERSE_EVENT, LAB_RESULT),
-    PrescriptionStatus.DISPENSED: (DISPENSE, ADMINISTER, STOP, ADVERSE_EVENT, LAB_RESULT),
-    PrescriptionStatus.IN_COURSE: (DISPENSE, ADMINISTER, STOP, ADVERSE_EVENT, LAB_RESULT, OUTCOME),
-    PrescriptionStatus.COMPLETED: (ADVERSE_EVENT, LAB_RESULT, OUTCOME),
-    PrescriptionStatus.STOPPED: (ADVERSE_EVENT, LAB_RESULT, OUTCOME),
+    PrescriptionStatus.AWAITING_DISPENSING: (DISPENSE, REFUSE, STOP, ADVERSE_EVENT, LAB_RESULT, COMEDICATION),
+    PrescriptionStatus.DISPENSED: (DISPENSE, ADMINISTER, STOP, ADVERSE_EVENT, LAB_RESULT, COMEDICATION),
+    PrescriptionStatus.IN_COURSE: (DISPENSE, ADMINISTER, STOP, ADVERSE_EVENT, LAB_RESULT, OUTCOME, COMEDICATION),
+    # Once ended, a medicine started during the course may still be recorded late (dated within it).
+    PrescriptionStatus.COMPLETED: (ADVERSE_EVENT, LAB_RESULT, OUTCOME, COMEDICATION),
+    PrescriptionStatus.STOPPED: (ADVERSE_EVENT, LAB_RESULT, OUTCOME, COMEDICATION),
     PrescriptionStatus.CANCELLED: (ADVERSE_EVENT, LAB_RESULT),
 }
 
@@ -51,6 +53,7 @@ _REFUSED_AS = {
     ADVERSE_EVENT: _("given an adverse event"),
     LAB_RESULT: _("given a lab result"),
     OUTCOME: _("given an outcome"),
+    COMEDICATION: _("given a concomitant medication"),
 }
 
 # Doses and dispensations are corrected (and the course recounted) only while the course has not ended early.

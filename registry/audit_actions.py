@@ -39,11 +39,13 @@ class AuditAction(StrEnum):
     PRESCRIPTION_ADVERSE_EVENT = "prescription.adverse_event"
     PRESCRIPTION_LAB_RESULT = "prescription.lab_result"
     PRESCRIPTION_OUTCOME = "prescription.outcome"
+    PRESCRIPTION_CONCOMITANT_MEDICATION = "prescription.concomitant_medication"
     LAB_RESULT_ENTERED_IN_ERROR = "prescription.lab_result_entered_in_error"
     ADVERSE_EVENT_ENTERED_IN_ERROR = "prescription.adverse_event_entered_in_error"
     OUTCOME_ENTERED_IN_ERROR = "prescription.outcome_entered_in_error"
     ADMINISTRATION_ENTERED_IN_ERROR = "prescription.administration_entered_in_error"
     DISPENSATION_ENTERED_IN_ERROR = "prescription.dispensation_entered_in_error"
+    CONCOMITANT_MEDICATION_ENTERED_IN_ERROR = "prescription.concomitant_medication_entered_in_error"
     # reports
     REPORT_REQUEST = "report.request"
     REPORT_FINISH = "report.finish"

@@ -20,6 +20,10 @@ QUARTERLY_COLUMNS = (
     "serious_adverse_events",
     "who_cps_day14",
     "who_cps_day28",
+    # Added with issue 10, after the older columns so that a reader of the older files finds them where they were.
+    "first_dose_date",
+    "stop_date",
+    "death_date",
 )
 
 

@@ -24,6 +24,12 @@ error are left out everywhere.
   (the last dose's day; the stop's day; today while it runs) with no dose recorded, summed. Scheduled: every
   calendar day, or every other day on the renal regimen (100 mg every 48 h, 5 doses).
 - ``protocol_deviations``: administrations flagged as a dose other than 100 mg SC.
+- ``courses_with_il_jak_comedication``: prescriptions with a medicine started during the course that the catalogue
+  recognised as an interleukin or JAK inhibitor (the blocking alert ``COMEDICATION_IL_JAK``).
+- ``deaths``: prescriptions with an outcome (day 14 or 28) at WHO-CPS 10; ``icu_admissions``: with an outcome
+  reporting an ICU admission; ``respiratory_failure_day14`` / ``respiratory_failure_day28``: whose day-14 / day-28
+  outcome reports severe respiratory failure by that day (PaO2/FiO2 < 150, NIV or mechanical ventilation:
+  SAVE-MORE's key secondary endpoint). Runs made before these existed lack them.
 - ``requests_by_week``: ISO week ("2025-W07") → requests submitted in it (Rome days), every week the period
   touches listed, zeros included; for the whole report only (not per centre). Runs made before it existed
   lack it, and show no such chart.
@@ -276,6 +282,46 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         source=OUTCOMES,
     ),
     _m("missed_doses", gettext_lazy("Missed doses"), section="treatment", source=PRESCRIPTIONS),
+    _m(
+        "courses_with_il_jak_comedication",
+        gettext_lazy("Courses with an IL or JAK inhibitor started during them"),
+        gettext_lazy("IL/JAK co-med."),
+        section="safety",
+        source=PRESCRIPTIONS,
+        optional=True,
+    ),
+    _m(
+        "deaths",
+        gettext_lazy("Deaths recorded (WHO-CPS 10 at day 14 or 28)"),
+        gettext_lazy("Deaths"),
+        section="outcomes",
+        source=PRESCRIPTIONS,
+        optional=True,
+    ),
+    _m(
+        "icu_admissions",
+        gettext_lazy("ICU admissions (by day 28)"),
+        gettext_lazy("ICU"),
+        section="outcomes",
+        source=PRESCRIPTIONS,
+        optional=True,
+    ),
+    _m(
+        "respiratory_failure_day14",
+        gettext_lazy("Severe respiratory failure by day 14"),
+        gettext_lazy("Resp. failure d14"),
+        section="outcomes",
+        source=PRESCRIPTIONS,
+        optional=True,
+    ),
+    _m(
+        "respiratory_failure_day28",
+        gettext_lazy("Severe respiratory failure by day 28"),
+        gettext_lazy("Resp. failure d28"),
+        section="outcomes",
+        source=PRESCRIPTIONS,
+        optional=True,
+    ),
     _m(
         "protocol_deviations",
         gettext_lazy("Protocol deviations"),

@@ -2,7 +2,7 @@
 
 What each figure counts, its default, label and section are in ``reports.metric_definitions``; here, one
 function a kind of record (prescriptions, criterion outcomes, administrations, dispensations, adverse events,
-outcomes) fills the figures its definitions name as their ``source``, per centre.
+outcomes, medicines started during the course) fills the figures its definitions name as their ``source``, per centre.
 
 Every figure comes from a fixed number of aggregate queries, whatever the number of prescriptions.
 """
@@ -34,6 +34,7 @@ from prescriptions.models import (
     ACTIVE_STATUSES,
     Administration,
     AdverseEvent,
+    ConcomitantMedicationRecord,
     CriterionOutcome,
     Dispensation,
     Outcome,
@@ -171,15 +172,36 @@ def _snapshot():
 # --- One function a kind of record: (centre id, {figure: value}) for the figures it counts ------------------
 
 
+def _live_outcomes(**conditions) -> Exists:
+    return Exists(Outcome.objects.filter(prescription=OuterRef("pk"), entered_in_error_at__isnull=True, **conditions))
+
+
+# Courses counted once each, whatever the number of records that put them there (one EXISTS a figure).
+_COURSES_WITH = {
+    "courses_with_il_jak_comedication": lambda: Exists(
+        ConcomitantMedicationRecord.objects.filter(
+            prescription=OuterRef("pk"), entered_in_error_at__isnull=True, il_jak_inhibitor=True
+        )
+    ),
+    "deaths": lambda: _live_outcomes(who_cps=definitions.WHO_CPS_DEAD),
+    "icu_admissions": lambda: _live_outcomes(icu_admission=True),
+    "respiratory_failure_day14": lambda: _live_outcomes(day=14, severe_respiratory_failure=True),
+    "respiratory_failure_day28": lambda: _live_outcomes(day=28, severe_respiratory_failure=True),
+}
+
+
 def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
-    """Requests, verdicts, courses by status, stops by reason, patients treated and missed doses (one query)."""
+    """Requests, verdicts, courses by status, stops by reason, patients treated, missed doses, and the courses
+    with an IL/JAK co-medication, a death, an ICU admission or severe respiratory failure (one query)."""
     treated = Exists(live_administrations().filter(prescription=OuterRef("pk")))
+    flags = {f"has_{key}": condition() for key, condition in _COURSES_WITH.items()}
+    flag_counts = {key: Count("pk", filter=Q(**{f"has_{key}": True})) for key in _COURSES_WITH}
     stop_counts = {
         _stop_key(reason): Count("pk", filter=Q(status=PrescriptionStatus.STOPPED, stop_reason=reason))
         for reason in StopReason.values
     }
     rows = (
-        with_missed_doses(prescriptions.annotate(treated=treated), today=today)
+        with_missed_doses(prescriptions.annotate(treated=treated, **flags), today=today)
         .values("centre_id", "centre__name", "centre__region_id")
         .annotate(
             prescriptions_submitted=Count("pk"),
@@ -192,6 +214,7 @@ def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -
             courses_in_progress=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
             missed_doses=Sum("missed_doses"),
             **stop_counts,
+            **flag_counts,
         )
         .order_by()
     )

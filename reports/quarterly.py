@@ -1,7 +1,9 @@
 """The quarterly per-patient report that L.648 asks of prescribing centres (CUF measure of 20 July 2000).
 
 One row per prescription of the region, prescribed in the quarter (Rome days, as the monitoring report), with at
-least one dose: the treated patients. The patient appears by keyed pseudonym only. Rows are streamed from one
+least one dose: the treated patients, with their first dose's day, the stop's day and reason, the adverse events
+(day, category, seriousness), the WHO-CPS at day 14 and 28 and the date of death if one is recorded. The patient
+appears by keyed pseudonym only. Rows are streamed from one
 query (subqueries for the counts, the outcomes and the adverse events), so memory and queries stay constant
 whatever the number of patients.
 """
@@ -14,6 +16,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    DateField,
     Exists,
     IntegerField,
     OuterRef,
@@ -24,12 +27,18 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
+from django.utils.translation import gettext_lazy
 
 from prescriptions.models import AdverseEvent, Dispensation, Outcome
 from registry.calendar import REGISTRY_TIME_ZONE
 
 from .kinds import QUARTERLY_COLUMNS
 from .metrics import cohort, live_administrations
+
+# The listing the report is made under (DOMAIN.md): printed in its header with the period.
+LISTING = gettext_lazy(
+    "AIFA Determina of 30 September 2021 n. 114586 (GU n. 237, 4 October 2021): anakinra for COVID-19, L.648/96"
+)
 
 CHUNK_SIZE = 500
 _SEPARATOR = "|"  # between adverse events inside the query; never in a category or an ISO date
@@ -72,6 +81,21 @@ def _adverse_events_text() -> Subquery:
     return _per_prescription(_live(AdverseEvent), GroupConcat(item), CharField())
 
 
+def quarterly_header(*, period_start: date, period_end: date) -> list[tuple[str, str]]:
+    """The report's header lines (label, text): the listing (the Determina) and the period, both days included."""
+    return [
+        (str(gettext_lazy("Listing")), str(LISTING)),
+        (str(gettext_lazy("Period")), f"{period_start.isoformat()} – {period_end.isoformat()}"),
+    ]
+
+
+def _death_date() -> Subquery:
+    return Subquery(
+        _live(Outcome).filter(death_on__isnull=False).order_by("death_on").values("death_on")[:1],
+        output_field=DateField(),
+    )
+
+
 def quarterly_rows(*, region_code: str, period_start: date, period_end: date) -> Iterator[dict]:
     """The rows of the quarterly report, keyed by ``QUARTERLY_COLUMNS``, in centre and prescription order."""
     live_doses = live_administrations().filter(prescription=OuterRef("pk")).order_by()
@@ -88,6 +112,8 @@ def quarterly_rows(*, region_code: str, period_start: date, period_end: date) ->
             events=_adverse_events_text(),
             who_cps_14=_outcome(14),
             who_cps_28=_outcome(28),
+            stop_day=TruncDate("stopped_at", tzinfo=REGISTRY_TIME_ZONE),
+            death_date=_death_date(),
         )
         .order_by("centre__name", "prescribed_at", "pk")
         .values(
@@ -103,6 +129,9 @@ def quarterly_rows(*, region_code: str, period_start: date, period_end: date) ->
             "serious_events",
             "who_cps_14",
             "who_cps_28",
+            "first_dose_on",
+            "stop_day",
+            "death_date",
         )
     )
     for row in rows.iterator(chunk_size=CHUNK_SIZE):
@@ -122,6 +151,9 @@ def quarterly_rows(*, region_code: str, period_start: date, period_end: date) ->
                     row["serious_events"],
                     row["who_cps_14"],
                     row["who_cps_28"],
+                    row["first_dose_on"],
+                    row["stop_day"],
+                    row["death_date"],
                 ),
                 strict=True,
             )

@@ -8,6 +8,7 @@ act at that centre (``prescriptions.permissions``), writes, and records the audi
 
 from ..permissions import ensure_may, may
 from ._common import _lock, prescription_for
+from .comedication import comedication_classify, concomitant_medication_record
 from .corrections import record_mark_entered_in_error
 from .course import administration_record, prescription_stop
 from .dispensing import dispensation_record, dispensing_refuse
@@ -34,6 +35,8 @@ __all__ = [
     "active_course_elsewhere_record",
     "adverse_event_record",
     "check_prescribed_at",
+    "comedication_classify",
+    "concomitant_medication_record",
     "dispensation_record",
     "dispensing_refuse",
     "ensure_may",

@@ -10,7 +10,15 @@ from registry.errors import Conflict, InvalidInput, NotFound
 from .. import events, workflow
 from ..alerts import is_protocol_deviation
 from ..codes import ConflictCode
-from ..models import Administration, AdverseEvent, Dispensation, LabResult, Outcome, Prescription
+from ..models import (
+    Administration,
+    AdverseEvent,
+    ConcomitantMedicationRecord,
+    Dispensation,
+    LabResult,
+    Outcome,
+    Prescription,
+)
 from ..permissions import ensure_may_correct
 from ._common import _lock
 
@@ -20,6 +28,7 @@ CORRECTABLE = {
     "outcome": Outcome,
     "administration": Administration,
     "dispensation": Dispensation,
+    "concomitant_medication": ConcomitantMedicationRecord,
 }
 # Correcting one of these recounts the course.
 COUNTED = ("administration", "dispensation")

@@ -29,7 +29,13 @@ def adverse_event_record(
     onset_date: date,
     description: str,
     reported_to_pharmacovigilance: bool,
+    meddra_preferred_term: str = "",
+    causality: str = "",
+    outcome: str = "",
+    pharmacovigilance_report_number: str = "",
+    pharmacovigilance_report_date: date | None = None,
 ) -> AdverseEvent:
+    """An adverse event; the national pharmacovigilance report's number and date only once reported."""
     prescription = _lock(prescription)
     now = timezone.now()
     ensure_may(user, prescription, workflow.ADVERSE_EVENT, today=rome_date(now))
@@ -38,6 +44,16 @@ def adverse_event_record(
         raise InvalidInput({"onset_date": _("The onset cannot be in the future.")})
     if onset_date < rome_date(prescription.prescribed_at):
         raise InvalidInput({"onset_date": _("The onset cannot come before the prescription.")})
+    pharmacovigilance_report_number = pharmacovigilance_report_number.strip()
+    if not reported_to_pharmacovigilance and (pharmacovigilance_report_number or pharmacovigilance_report_date):
+        raise InvalidInput(
+            {"reported_to_pharmacovigilance": _("A pharmacovigilance report number or date means it was reported.")}
+        )
+    if pharmacovigilance_report_date is not None:
+        if pharmacovigilance_report_date > rome_date(now):
+            raise InvalidInput({"pharmacovigilance_report_date": _("A report cannot be dated in the future.")})
+        if pharmacovigilance_report_date < onset_date:
+            raise InvalidInput({"pharmacovigilance_report_date": _("A report cannot come before the event's onset.")})
     event = AdverseEvent.objects.create(
         prescription=prescription,
         category=category,
@@ -45,6 +61,11 @@ def adverse_event_record(
         onset_date=onset_date,
         description=description,
         reported_to_pharmacovigilance=reported_to_pharmacovigilance,
+        meddra_preferred_term=meddra_preferred_term.strip(),
+        causality=causality,
+        outcome=outcome,
+        pharmacovigilance_report_number=pharmacovigilance_report_number,
+        pharmacovigilance_report_date=pharmacovigilance_report_date,
         recorded_by=user,
         recorded_at=now,
     )
@@ -84,8 +105,23 @@ def lab_result_record(
 
 
 @transaction.atomic
-def outcome_record(*, prescriber, prescription: Prescription, day: int, who_cps: int, assessed_on: date) -> Outcome:
-    """WHO-CPS at day 14 or 28; day 1 is the first dose's date; one per day."""
+def outcome_record(
+    *,
+    prescriber,
+    prescription: Prescription,
+    day: int,
+    who_cps: int,
+    assessed_on: date,
+    icu_admission: bool | None = None,
+    severe_respiratory_failure: bool | None = None,
+    death_on: date | None = None,
+    death_cause: str = "",
+) -> Outcome:
+    """WHO-CPS at day 14 or 28; day 1 is the first dose's date; one per day.
+
+    With it, by that day: ICU admission, severe respiratory failure (PaO2/FiO2 < 150, NIV or mechanical
+    ventilation) and, for a patient who died (WHO-CPS 10), the date and cause of death.
+    """
     prescription = _lock(prescription)
     now = timezone.now()
     ensure_may(prescriber, prescription, workflow.OUTCOME, today=rome_date(now))
@@ -106,6 +142,16 @@ def outcome_record(*, prescriber, prescription: Prescription, day: int, who_cps:
                 % {"day": day, "due": due.isoformat()}
             }
         )
+    death_cause = death_cause.strip()
+    if death_on is not None or death_cause:
+        if who_cps != WHO_CPS_MAX:
+            raise InvalidInput({"death_on": _("A death is WHO-CPS 10.")})
+        if death_on is None:
+            raise InvalidInput({"death_on": _("Give the date of death with its cause.")})
+        if death_on > assessed_on:
+            raise InvalidInput({"death_on": _("The death cannot come after the assessment that records it.")})
+        if death_on < rome_date(prescription.prescribed_at):
+            raise InvalidInput({"death_on": _("The death cannot come before the prescription.")})
     if prescription.outcomes.filter(day=day, entered_in_error_at__isnull=True).exists():
         raise Conflict(
             ConflictCode.OUTCOME_ALREADY_RECORDED,
@@ -116,6 +162,10 @@ def outcome_record(*, prescriber, prescription: Prescription, day: int, who_cps:
         day=day,
         who_cps=who_cps,
         assessed_on=assessed_on,
+        icu_admission=icu_admission,
+        severe_respiratory_failure=severe_respiratory_failure,
+        death_on=death_on,
+        death_cause=death_cause,
         recorded_by=prescriber,
         recorded_at=now,
     )

@@ -20,7 +20,7 @@ from registry.services import patient_get_or_create
 from .. import eligibility, events
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
-from ..models import ACTIVE_STATUSES, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
+from ..models import ACTIVE_STATUSES, BASELINE_FIELDS, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
 from ..selectors import prescriptions_visible_to, shortage_periods
 from ..workflow import LATE_REGISTRATION_DAYS
 
@@ -100,13 +100,15 @@ def prescription_submit(
     prescribed_at: datetime | None = None,
     assessment_record: dict | None = None,
     now: datetime | None = None,
+    baseline: Mapping | None = None,
 ) -> Prescription:
     """Register a request: the engine decides, refused requests are kept as ``rejected``.
 
     ``prescribed_at`` defaults to ``now`` (itself the clock's); a late registration goes back at most
     ``LATE_REGISTRATION_DAYS``, and the prescriber's authorisation is judged on its Rome day.
     ``assessment_record`` is the assessment as received (JSON), kept with the verdict (default: the
-    engine's ``assessment`` as plain JSON).
+    engine's ``assessment`` as plain JSON). ``baseline``: the optional baseline fields
+    (``models.BASELINE_FIELDS``), stored as given and never judged.
     """
     now = now or timezone.now()
     prescribed_at = prescribed_at or now
@@ -146,6 +148,7 @@ def prescription_submit(
                 dose_interval_hours=_accepted_interval(assessment, verdict),
                 consent_given_by=consent.given_by,
                 consent_date=consent.given_on or rome_date(prescribed_at),
+                **_baseline_fields(baseline),
             )
             CriterionOutcome.objects.bulk_create(
                 CriterionOutcome(prescription=prescription, code=result.code, outcome=result.outcome)
@@ -207,7 +210,20 @@ def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) 
         prescribed_at=prescribed_at,
         assessment_record=plain_json({**data["assessment"], "assessed_at": assessment.assessed_at}),
         now=now,
+        baseline=data.get("baseline"),
     )
+
+
+def _baseline_fields(baseline: Mapping | None) -> dict:
+    """The baseline as the model stores it, a field left out as empty (None, or "" for a text field)."""
+    baseline = baseline or {}
+    unknown = set(baseline) - set(BASELINE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown baseline fields: {sorted(unknown)}")
+    return {
+        field: baseline.get(field, None if Prescription._meta.get_field(field).null else "")
+        for field in BASELINE_FIELDS
+    }
 
 
 class ActiveCourseElsewhere(Conflict):

@@ -46,6 +46,7 @@ from reportlab.platypus import (
 
 from .. import charts
 from ..kinds import ReportContext
+from ..quarterly import LISTING
 from . import figures
 
 FOOTER = "Registro 648 — dati pseudonimizzati"  # the registry's stamp, as printed on every page in every language
@@ -395,22 +396,28 @@ QUARTERLY_HEADERS = {
     "serious_adverse_events": lambda: _("Serious AEs"),
     "who_cps_day14": lambda: _("WHO-CPS day 14"),
     "who_cps_day28": lambda: _("WHO-CPS day 28"),
+    "first_dose_date": lambda: _("First dose"),
+    "stop_date": lambda: _("Stopped on"),
+    "death_date": lambda: _("Died on"),
 }
 # Points, on a landscape A4 page inside 15 mm margins (757 pt): text columns first, counts narrow.
 QUARTERLY_WIDTHS = {
     "pseudonym": 122,  # 32 characters of DejaVu Sans Mono at 6 pt a line
-    "age_band": 36,
-    "centre": 125,
-    "prescription_date": 56,
-    "criteria_version": 58,
-    "status": 66,
-    "stop_reason": 70,
+    "age_band": 36,  # the national form's, instead of nothing in the region's
+    "centre": 58,
+    "prescription_date": 50,
+    "criteria_version": 52,
+    "status": 51,
+    "stop_reason": 60,
+    "first_dose_date": 48,
+    "stop_date": 48,
+    "death_date": 48,
 }
-COUNT_WIDTH = 43
+COUNT_WIDTH = 30
 CELL_SIZE = 6.5
 ROW_HEIGHT = 17  # two lines: a 64-character pseudonym prints whole, on two lines
 HEADER_HEIGHT = 24
-QUARTERLY_IDENTITY_HEIGHT = 24 * mm
+QUARTERLY_IDENTITY_HEIGHT = 28 * mm
 
 
 def _fit_lines(text: str, font_name: str, size: float, width: float, max_lines: int = 2) -> str:
@@ -536,6 +543,7 @@ def _quarterly_identity(canvas, context: ReportContext, top: float) -> float:
     lines = [
         f"{_('Region')}: {figures.region_display(context)}",
         f"{_('Period')}: {figures.period_display(context)}",
+        f"{_('Listing')}: {LISTING}",
         f"{_('Data as of')}: {figures.as_of_display(context)}",
     ]
     for index, line in enumerate(lines):

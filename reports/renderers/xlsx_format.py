@@ -27,6 +27,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from ..kinds import ReportContext
+from ..quarterly import quarterly_header
 from . import figures
 from .cells import safe_text
 
@@ -166,6 +167,13 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
 
 def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:
     workbook = Workbook(write_only=True)
+    # The first row stays the columns' header (files are read by programs): the listing and the period go in
+    # the document's properties.
+    workbook.properties.title = context.title
+    workbook.properties.subject = " · ".join(
+        f"{label}: {text}"
+        for label, text in quarterly_header(period_start=context.period_start, period_end=context.period_end)
+    )
     sheet = workbook.create_sheet(sheet_title(_("Quarterly report")))
     # A write-only sheet takes widths and panes before its first row.
     for index, column in enumerate(context.columns, start=1):

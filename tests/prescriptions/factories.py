@@ -143,6 +143,7 @@ def submit(prescriber, *, centre_obj: Centre | None = None, **body_options) -> P
         assessment_record=body["assessment"],
         consent=services.Consent(given_by=data["consent_given_by"], given_on=data["consent_date"]),
         prescribed_at=data["prescribed_at"],
+        baseline=data.get("baseline"),
     )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from prescriptions.models import (
     Administration,
     AdverseEvent,
+    ConcomitantMedicationRecord,
     Dispensation,
     LabResult,
     Outcome,
@@ -95,6 +96,12 @@ def outcome_body(day=14, who_cps=4, assessed_on=None):
     return {"day": day, "who_cps": who_cps, "assessed_on": (assessed_on or f.today()).isoformat()}
 
 
+def comedication_body(**changes):
+    body = {"name": "Clexane", "started_on": f.today().isoformat(), "dose": "4000 UI once a day"}
+    body.update(changes)
+    return body
+
+
 # --- Every action × every role ----------------------------------------------------------------
 
 # action path: (stage it is tried on, body, who may, success status, audit action, records it adds)
@@ -154,6 +161,14 @@ MATRIX = {
         201,
         "prescription.outcome",
         Outcome,
+    ),
+    "concomitant-medications": (
+        "in_course",
+        comedication_body,
+        {"prescriber.milano", "nurse.milano", "admin"},
+        201,
+        "prescription.concomitant_medication",
+        ConcomitantMedicationRecord,
     ),
 }
 
@@ -1044,9 +1059,13 @@ def test_a_record_is_marked_in_error_once_and_only_on_its_prescription(demo, act
     ("username", "stage", "expected"),
     [
         ("pharmacist.milano", "awaiting_dispensing", ["dispense", "refuse"]),
-        ("nurse.milano", "awaiting_dispensing", ["adverse_event", "lab_result"]),
-        ("nurse.milano", "dispensed", ["administer", "adverse_event", "lab_result"]),
-        ("prescriber.milano", "in_course", ["administer", "stop", "adverse_event", "lab_result", "outcome"]),
+        ("nurse.milano", "awaiting_dispensing", ["adverse_event", "lab_result", "concomitant_medication"]),
+        ("nurse.milano", "dispensed", ["administer", "adverse_event", "lab_result", "concomitant_medication"]),
+        (
+            "prescriber.milano",
+            "in_course",
+            ["administer", "stop", "adverse_event", "lab_result", "outcome", "concomitant_medication"],
+        ),
         ("prescriber.milano", "rejected", []),
         ("officer.lombardia", "in_course", []),
         ("pharmacist.milano", "completed", []),

@@ -566,3 +566,107 @@ def test_unknown_assessment_fields_are_never_exported(client_for):
     response = fetch(client_for("prescriber.milano"), prescription)
     validated(response)
     assert FISCAL_CODE not in response.content.decode()
+
+
+# --- Issue 10: baseline, co-medication during the course, pharmacovigilance, death ------------------
+
+
+def test_the_new_clinical_data_have_their_natural_fhir_place(client_for, demo):
+    now = timezone.now()
+    prescribed_at = now - timedelta(days=29)
+    onset = timezone.localtime(prescribed_at).date() - timedelta(days=7)
+    response = client_for("prescriber.milano").post(
+        "/api/v1/prescriptions/",
+        {
+            "prescribed_at": prescribed_at.isoformat(),
+            "patient": {"fiscal_code": FISCAL_CODE, "birth_date": "1960-05-01", "sex": "M"},
+            "assessment": assessment(),
+            "informed_consent": True,
+            "baseline": {
+                "symptom_onset_on": onset.isoformat(),
+                "sars_cov_2_test_on": (onset + timedelta(days=1)).isoformat(),
+                "sars_cov_2_test_type": "molecular",
+                "dexamethasone_dose_mg": 6,
+                "remdesivir": True,
+            },
+        },
+        format="json",
+    )
+    prescription = Prescription.objects.get(pk=response.json()["id"])
+    nurse, prescriber = demo["nurse.milano"], demo["prescriber.milano"]
+    first_day = timezone.localtime(now - timedelta(days=28)).date()
+    services.dispensation_record(
+        pharmacist=demo["pharmacist.milano"],
+        prescription=prescription,
+        syringes=10,
+        lot_number=LOT,
+        expiry_date=rome_today() + timedelta(days=365),
+    )
+    services.administration_record(
+        user=nurse, prescription=prescription, administered_at=at(first_day, 10), dose_mg=Decimal(100), route="SC"
+    )
+    services.concomitant_medication_record(
+        user=nurse,
+        prescription=prescription,
+        name="RoActemra",
+        atc_code="L04AC07",
+        started_on=first_day,
+        dose="8 mg/kg",
+    )
+    services.adverse_event_record(
+        user=nurse,
+        prescription=prescription,
+        category="serious_infection",
+        serious=True,
+        onset_date=first_day,
+        description="Klebsiella pneumonia",
+        reported_to_pharmacovigilance=True,
+        meddra_preferred_term="Pneumonia klebsiella",
+        causality="possible",
+        outcome="fatal",
+        pharmacovigilance_report_number="RNF-123",
+        pharmacovigilance_report_date=first_day + timedelta(days=2),
+    )
+    died = first_day + timedelta(days=10)
+    services.outcome_record(
+        prescriber=prescriber,
+        prescription=prescription,
+        day=14,
+        who_cps=10,
+        assessed_on=first_day + timedelta(days=13),
+        icu_admission=True,
+        severe_respiratory_failure=True,
+        death_on=died,
+        death_cause="septic shock",
+    )
+
+    bundle = validated(fetch(client_for("prescriber.milano"), prescription))
+
+    (condition,) = of_type(bundle, "Condition")
+    assert codes(condition["code"]) == {("http://snomed.info/sct", "840539006")}
+    assert condition["onsetDateTime"] == onset.isoformat()
+    test = next(o for o in of_type(bundle, "Observation") if codes(o["code"]) == {("http://loinc.org", "94500-6")})
+    assert test["effectiveDateTime"] == (onset + timedelta(days=1)).isoformat()
+    assert codes(test["valueCodeableConcept"]) == {("http://snomed.info/sct", "10828004")}
+    statements = {s["medicationCodeableConcept"]["text"]: s for s in of_type(bundle, "MedicationStatement")}
+    assert set(statements) == {"dexamethasone", "remdesivir", "RoActemra"}
+    assert statements["dexamethasone"]["dosage"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 6
+    started = statements["RoActemra"]
+    assert started["effectivePeriod"] == {"start": first_day.isoformat()}
+    assert codes(started["medicationCodeableConcept"]) == {("http://www.whocc.no/atc", "L04AC07")}
+    assert "not allowed under L.648" in started["note"][0]["text"]
+    (event,) = of_type(bundle, "AdverseEvent")
+    assert event["identifier"] == {"system": "urn:registro648:pharmacovigilance-report", "value": "RNF-123"}
+    assert event["event"]["text"] == "Pneumonia klebsiella"
+    assert codes(event["outcome"]) == {("http://terminology.hl7.org/CodeSystem/adverse-event-outcome", "fatal")}
+    assert codes(event["suspectEntity"][0]["causality"][0]["assessment"]) == {
+        ("http://terminology.hl7.org/CodeSystem/adverse-event-causality-assess", "Possible")
+    }
+    (patient,) = of_type(bundle, "Patient")
+    assert patient["deceasedDateTime"] == died.isoformat()
+    outcome = next(o for o in of_type(bundle, "Observation") if "valueInteger" in o)
+    assert [c["valueBoolean"] for c in outcome["component"]] == [True, True]
+    assert "septic shock" in outcome["note"][0]["text"]
+    issue_codes = {i["code"]["coding"][0]["code"] for i in of_type(bundle, "DetectedIssue")}
+    # The course is still active (one dose): the blocking alert is there.
+    assert "COMEDICATION_IL_JAK" in issue_codes

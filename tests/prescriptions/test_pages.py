@@ -209,8 +209,8 @@ def test_the_page_offers_only_the_actions_the_user_may_take(login, awaiting):
         return set(re.findall(r'<section class="card action" id="(\w+)"', html))
 
     assert forms_on("pharmacist.milano") == {"dispense", "refuse"}
-    assert forms_on("prescriber.milano") == {"stop", "adverse_event", "lab_result"}
-    assert forms_on("nurse.milano") == {"adverse_event", "lab_result"}
+    assert forms_on("prescriber.milano") == {"stop", "adverse_event", "lab_result", "concomitant_medication"}
+    assert forms_on("nurse.milano") == {"adverse_event", "lab_result", "concomitant_medication"}
     assert forms_on("officer.lombardia") == set()
 
 
@@ -652,3 +652,83 @@ def test_italian_is_the_default_and_english_is_a_choice(login):
     english_errors = english.post(reverse("prescriptions:new"), blank).content.decode()
     assert "Campo obbligatorio." in field_html(italian_errors, "pao2_mmhg")
     assert "This field is required." in field_html(english_errors, "pao2_mmhg")
+
+
+# --- Issue 10: baseline, co-medication during the course, pharmacovigilance, outcomes ----------------
+
+
+def test_the_baseline_is_submitted_from_the_page_and_shown_with_its_warning(prescriber):
+    onset = rome_today() - timedelta(days=2)  # day 3 of illness: before the hyperinflammatory phase
+    prescription = submit(
+        prescriber,
+        symptom_onset_on=onset.isoformat(),
+        sars_cov_2_test_on=onset.isoformat(),
+        sars_cov_2_test_type="antigen",
+        dexamethasone_dose_mg="6",
+        remdesivir="true",
+    )
+
+    assert prescription.symptom_onset_on == onset and prescription.sars_cov_2_test_type == "antigen"
+    assert prescription.remdesivir is True and prescription.active_serious_infection is None
+    html = prescriber.get(detail_url(prescription)).content.decode()
+    assert "day 3 of illness" in html
+    assert 'data-code="ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE"' in html
+
+
+def test_a_wrong_baseline_date_is_an_error_next_to_it(prescriber):
+    fields = prescription_fields(symptom_onset_on=(rome_today() + timedelta(days=3)).isoformat())
+
+    response = prescriber.post(reverse("prescriptions:new"), fields)
+
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), "symptom_onset_on")
+    assert not Prescription.objects.exists()
+
+
+def test_an_il_inhibitor_started_during_the_course_raises_the_blocking_alert_on_the_page(nurse, dispensed):
+    response = nurse.post(
+        action_url("concomitant_medication", dispensed),
+        {
+            "concomitant_medication-name": "RoActemra",
+            "concomitant_medication-started_on": rome_today().isoformat(),
+            "concomitant_medication-dose": "8 mg/kg IV",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(detail_url(dispensed), 302)]
+    html = response.content.decode()
+    assert re.search(r'<div class="alert blocking" data-code="COMEDICATION_IL_JAK" role="alert">', html)
+    assert "not allowed under L.648" in html
+    assert dispensed.concomitant_medications.get().il_jak_inhibitor
+
+
+def test_a_medicine_without_name_or_code_is_an_error_next_to_the_name(nurse, dispensed):
+    response = nurse.post(
+        action_url("concomitant_medication", dispensed),
+        {"concomitant_medication-started_on": rome_today().isoformat()},
+    )
+
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), "concomitant_medication-name")
+
+
+def test_an_adverse_event_keeps_its_pharmacovigilance_report_from_the_page(nurse, dispensed):
+    response = nurse.post(
+        action_url("adverse_event", dispensed),
+        {
+            "adverse_event-category": "hypersensitivity",
+            "adverse_event-onset_date": rome_today().isoformat(),
+            "adverse_event-description": "urticaria",
+            "adverse_event-reported_to_pharmacovigilance": "on",
+            "adverse_event-meddra_preferred_term": "Urticaria",
+            "adverse_event-causality": "probable",
+            "adverse_event-pharmacovigilance_report_number": "RNF-42",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(detail_url(dispensed), 302)]
+    assert "RNF-42" in response.content.decode()
+    event = dispensed.adverse_events.get()
+    assert (event.meddra_preferred_term, event.causality) == ("Urticaria", "probable")

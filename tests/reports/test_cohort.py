@@ -152,13 +152,19 @@ class Builder:
             reported_to_pharmacovigilance=serious,
         )
 
-    def outcome(self, prescription: Prescription, day: int, who_cps: int, assessed_on: date) -> None:
+    def outcome(self, prescription: Prescription, day: int, who_cps: int, assessed_on: date, **details) -> None:
         rx.outcome_record(
             prescriber=self._user("030", "prescriber"),
             prescription=prescription,
             day=day,
             who_cps=who_cps,
             assessed_on=assessed_on,
+            **details,
+        )
+
+    def comedication(self, prescription: Prescription, name: str, started_on: date, *, region: str = "030"):
+        return rx.concomitant_medication_record(
+            user=self._user(region, "nurse"), prescription=prescription, name=name, started_on=started_on
         )
 
 
@@ -196,7 +202,16 @@ def build_cohort(users: dict) -> Cohort:
     b.doses(p["P2"], days(d, 28, 27, 26, 25), deviations={ago(27): 200})
     b.adverse_event(p["P2"], "serious_infection", ago(26), serious=True)
     b.stop(p["P2"], rome(ago(24), 12), "death")
-    b.outcome(p["P2"], 28, 10, ago(1))
+    b.outcome(
+        p["P2"],
+        28,
+        10,
+        ago(1),
+        icu_admission=True,
+        severe_respiratory_failure=True,
+        death_on=ago(24),
+        death_cause="ARDS",
+    )
 
     shared_patient = fiscal_code()
     p["P3"] = b.submit(rome(ago(20), 8), code=shared_patient)
@@ -212,6 +227,7 @@ def build_cohort(users: dict) -> Cohort:
         reason="wrong patient",
     )
     b.stop(p["P3"], rome(ago(14), 9), "clinical_worsening")
+    b.outcome(p["P3"], 14, 6, ago(7), icu_admission=False, severe_respiratory_failure=True)
 
     p["P4"] = b.submit(rome(ago(15), 10))
     b.stop(p["P4"], rome(ago(15), 11), "patient_refusal")
@@ -222,6 +238,8 @@ def build_cohort(users: dict) -> Cohort:
     p["P6"] = b.submit(rome(ago(6), 10), code=shared_patient)
     b.dispense(p["P6"], 5)
     b.doses(p["P6"], days(d, 6, 5, 3, 1))
+    b.comedication(p["P6"], "RoActemra", ago(2))
+    b.comedication(p["P6"], "Clexane", ago(5))
 
     p["P7"] = b.submit(rome(ago(3), 10))
     b.dispense(p["P7"], 10)
@@ -276,6 +294,11 @@ LOMBARDIA = {
     "deaths_day28": 1,  # P2
     "missed_doses": 6,  # P1 D-27; P3 D-18, D-17, D-15; P6 D-4, D-2
     "protocol_deviations": 1,  # P2's 200 mg
+    "courses_with_il_jak_comedication": 1,  # P6's tocilizumab (its enoxaparin is harmless)
+    "deaths": 1,  # P2
+    "icu_admissions": 1,  # P2
+    "respiratory_failure_day14": 1,  # P3 (NIV)
+    "respiratory_failure_day28": 1,  # P2
 }
 
 # Lazio over the same period: R1 is in course since D-20 with doses D-20 … D-18, so D-17 … D-1 are missed.
@@ -298,6 +321,11 @@ LAZIO = {
     "deaths_day28": 0,
     "missed_doses": 17,
     "protocol_deviations": 1,
+    "courses_with_il_jak_comedication": 0,
+    "deaths": 0,
+    "icu_admissions": 0,
+    "respiratory_failure_day14": 0,
+    "respiratory_failure_day28": 0,
 }
 
 

@@ -53,6 +53,11 @@ def test_the_keys_are_exactly_those_of_the_contract(cohort):
         "deaths_day28",
         "missed_doses",
         "protocol_deviations",
+        "courses_with_il_jak_comedication",
+        "deaths",
+        "icu_admissions",
+        "respiratory_failure_day14",
+        "respiratory_failure_day28",
         "by_centre",
     }
 

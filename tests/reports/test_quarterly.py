@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from reports.kinds import QUARTERLY_COLUMNS
-from reports.quarterly import quarterly_rows
+from reports.quarterly import quarterly_header, quarterly_rows
 
 from .test_cohort import Builder, build_cohort
 from .test_metrics import _many_prescriptions
@@ -36,7 +36,7 @@ def test_one_row_per_treated_prescription_as_counted_by_hand(cohort, demo):
     assert rows == [
         dict(zip(QUARTERLY_COLUMNS, values, strict=True))
         for values in [
-            (pseudonym["P1"], milano, ago(29), version, "completed", 10, 10, "", "", 0, 4, 2),
+            (pseudonym["P1"], milano, ago(29), version, "completed", 10, 10, "", "", 0, 4, 2, ago(29), None, None),
             (
                 pseudonym["P2"],
                 milano,
@@ -50,6 +50,9 @@ def test_one_row_per_treated_prescription_as_counted_by_hand(cohort, demo):
                 1,
                 None,
                 10,
+                ago(28),
+                ago(24),
+                ago(24),  # P2 died on the day its course was stopped
             ),
             # The serious neutropenia entered in error is not reported.
             (
@@ -63,7 +66,10 @@ def test_one_row_per_treated_prescription_as_counted_by_hand(cohort, demo):
                 "clinical_worsening",
                 f"{ago(17).isoformat()} hepatic",
                 0,
+                6,
                 None,
+                ago(20),
+                ago(14),
                 None,
             ),
             (
@@ -77,6 +83,9 @@ def test_one_row_per_treated_prescription_as_counted_by_hand(cohort, demo):
                 "",
                 f"{ago(5).isoformat()} injection_site_reaction (serious); {ago(3).isoformat()} hepatic",
                 1,
+                None,
+                None,
+                ago(6),
                 None,
                 None,
             ),
@@ -103,3 +112,12 @@ def test_rows_are_streamed_from_one_query(demo, count, django_assert_max_num_que
         rows = list(quarterly_rows(region_code="030", period_start=today - timedelta(days=29), period_end=today))
     assert len(rows) == len(range(1, count, 3))  # every third prescription has doses
     assert all(row["doses_administered"] == 2 and row["syringes_dispensed"] == 3 for row in rows)
+
+
+def test_the_header_names_the_determina_and_the_period(cohort):
+    (_listing, listing), (_period, period) = quarterly_header(
+        period_start=cohort.period_start, period_end=cohort.period_end
+    )
+
+    assert "Determina" in listing and "114586" in listing
+    assert period == f"{cohort.period_start.isoformat()} – {cohort.period_end.isoformat()}"

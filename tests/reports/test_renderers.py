@@ -439,6 +439,7 @@ def test_quarterly_xlsx_streams_5000_rows_into_one_sheet():
     assert sheet["C2"].value.date() == date(2025, 1, 1)
     assert sheet["F2"].value == 4
     assert sheet.cell(row=5001, column=1).value == f"{4999:064x}"
+    assert "114586" in book.properties.subject and "Period" in book.properties.subject
 
 
 def test_quarterly_pdf_is_drawn_page_by_page():
@@ -455,6 +456,7 @@ def test_quarterly_pdf_is_drawn_page_by_page():
     assert "Monitoring report, anakinra for COVID-19 (L.648/96) — Lombardia" in first
     assert "Lombardia (030)" in first
     assert "Pseudonym" in first and "clinical worsening" in first
+    assert "Determina of 30 September 2021 n. 114586" in first  # the listing the report is made under
     last = reader.pages[-1].extract_text()
     assert f"Page {len(reader.pages)}" in last
     assert "Registro 648 — dati pseudonimizzati" in last
