@@ -1,7 +1,7 @@
 """Answers for requests that never reach a view's own error handling (issue 9): the contract's shapes, not a 500.
 
-- A NUL byte anywhere in the path is a 404 before any view runs (PostgreSQL refuses NUL in a text value, so a
-  lookup by such a path segment was a 500).
+- A NUL byte anywhere in the path is a 404, and in a query parameter a 400, before any view runs (PostgreSQL
+  refuses NUL in a text value, so a lookup by such a path segment or filter was a 500).
 - Under ``/api/`` a 404 or 413 that Django produced itself (no URL matched, a malformed UUID, an oversize body
   read through ``request.body``) is rendered as JSON ``{"detail": ...}``, as the API's own errors are.
 - A database that does not answer (``OperationalError``, ``InterfaceError``) is a 503 with ``Retry-After``:
@@ -49,6 +49,21 @@ def service_unavailable(request):
     return response
 
 
+def _nul_in_query(request) -> str | None:
+    """The first query parameter whose name or value holds a NUL byte (PostgreSQL refuses it in text)."""
+    for key, values in request.GET.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            return key.replace("\x00", "") or "query"
+    return None
+
+
+def _bad_query(request, key: str):
+    message = _("A query parameter may not contain a NUL character.")
+    if is_api(request):
+        return JsonResponse({key: [message]}, status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
 class RobustRequestMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -56,6 +71,8 @@ class RobustRequestMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:
             return not_found(request)
+        if bad := _nul_in_query(request):
+            return _bad_query(request, bad)
         response = self.get_response(request)
         if is_api(request) and not _is_json(response):
             if response.status_code == 404:

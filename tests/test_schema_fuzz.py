@@ -44,6 +44,20 @@ def _served_schema():
 schema = _served_schema()
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Requests go through the WSGI handler, whose end closes a connection not in autocommit: the test's own on
+    PostgreSQL. Django's test client disconnects the same signal handler."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def role_headers(demo):
     headers = {None: {}}

@@ -88,6 +88,28 @@ def test_a_nul_byte_in_a_path_is_a_404(client_for, path):
 
 
 @pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/api/v1/centres/?region=%00", "region"),
+        ("/api/v1/centres/?region=03%000", "region"),
+        ("/api/v1/prescriptions/?centre=%00", "centre"),
+        ("/api/v1/regions/?x%00y=1", "xy"),
+    ],
+)
+def test_a_nul_byte_in_a_query_parameter_is_a_400_naming_it(client_for, path, param):
+    response = client_for("officer.lombardia").get(path)
+
+    assert response.status_code == 400
+    assert param in response.json()
+
+
+def test_a_nul_byte_in_a_page_query_is_a_400(client, demo):
+    client.force_login(demo["officer.lombardia"])
+
+    assert client.get("/prescriptions/?status=%00").status_code == 400
+
+
+@pytest.mark.parametrize(
     "path",
     [
         "/api/v1/prescriptions/not-a-uuid/",
