@@ -3,12 +3,13 @@
 Starts, on this machine: a fresh PostgreSQL database (``reg_loadtest_<pid>``), gunicorn serving the registry with
 DEBUG off on a free port, and one Celery worker (Redis: broker db 9, cache db 10). Migrates, seeds the demo, takes
 an API token per demo user, then runs ``LOADTEST_CLIENTS`` (50) concurrent clients for ``LOADTEST_SECONDS`` (60):
-prescribers submitting new patients, pharmacists dispensing, nurses (and the Roma prescriber) recording doses.
+prescribers submitting new patients, pharmacists dispensing, nurses (and the Roma prescriber) recording doses,
+and Lombardia's officer asking for a monthly report every 10 s and waiting for the worker to make it.
 A second dose on the same Rome day is a 409 ``DOSE_ALREADY_GIVEN_TODAY``: counted as expected, not as an error.
 
 Prints one table, checks the invariants in the database and runs ``manage.py verify_audit``, then stops
 everything and drops the database. Exit 1 on any 5xx, connection error, unexpected answer, broken invariant or
-broken audit trail.
+broken audit trail, or a report the worker did not finish.
 
 Environment: LOADTEST_CLIENTS, LOADTEST_SECONDS, LOADTEST_WORKERS (gunicorn workers, 3),
 LOADTEST_PG (postgres://postgres@127.0.0.1:5432), LOADTEST_REDIS (redis://127.0.0.1:6379).
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -47,7 +48,15 @@ WORKERS = int(os.environ.get("LOADTEST_WORKERS", "3"))
 PG = os.environ.get("LOADTEST_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS = os.environ.get("LOADTEST_REDIS", "redis://127.0.0.1:6379").rstrip("/")
 
-USERS = ("prescriber.milano", "prescriber.roma", "pharmacist.milano", "pharmacist.roma", "nurse.milano")
+USERS = (
+    "prescriber.milano",
+    "prescriber.roma",
+    "pharmacist.milano",
+    "pharmacist.roma",
+    "nurse.milano",
+    "officer.lombardia",
+)
+REPORT_EVERY_SECONDS = 10.0  # the regional officer's monthly report, made by the Celery worker
 # The 409 codes a realistic client meets and handles: they are the registry saying no, correctly.
 EXPECTED_409 = {"DOSE_ALREADY_GIVEN_TODAY", "COURSE_COMPLETE", "NO_SYRINGE_LEFT", "OVER_QUANTITY", "WRONG_STATUS"}
 
@@ -279,6 +288,41 @@ def client(index, base, tokens, stats, work, stop_at):
             )
 
 
+def officer(base, tokens, stats, stop_at, reports):
+    """Lombardia's officer asks for the last month's monitoring report now and then and waits for the worker."""
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Token {tokens['officer.lombardia']}", "Accept-Language": "en"})
+    api = f"{base}/api/v1"
+    while time.monotonic() < stop_at:
+        today = datetime.now(ROME).date()
+        asked = time.monotonic()
+        status, body = call(
+            session,
+            stats,
+            "POST reports",
+            "POST",
+            f"{api}/reports/",
+            {202},
+            json={
+                "region": "030",
+                "period_start": (today - timedelta(days=30)).isoformat(),
+                "period_end": today.isoformat(),
+            },
+        )
+        if status != 202:
+            time.sleep(REPORT_EVERY_SECONDS)
+            continue
+        outcome = "not finished in 120 s"
+        while time.monotonic() < asked + 120:
+            status, run = call(session, stats, "GET report", "GET", f"{api}/reports/{body['id']}/", {200})
+            if status == 200 and run["status"] in ("done", "failed"):
+                outcome = run["status"]
+                break
+            time.sleep(1)
+        reports.append((outcome, time.monotonic() - asked))
+        time.sleep(max(0.0, asked + REPORT_EVERY_SECONDS - time.monotonic()))
+
+
 # --- Invariants ------------------------------------------------------------------------------------------------
 
 INVARIANTS = {
@@ -450,12 +494,21 @@ def main() -> int:
             threading.Thread(target=client, args=(i, base, tokens, stats, work, stop_at), daemon=True)
             for i in range(CLIENTS)
         ]
+        reports: list[tuple[str, float]] = []
+        threads.append(threading.Thread(target=officer, args=(base, tokens, stats, stop_at, reports), daemon=True))
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
         print_table(stats, elapsed)
+        done = [seconds for outcome, seconds in reports if outcome == "done"]
+        print(
+            f"monitoring reports (Celery worker): {len(done)} of {len(reports)} done"
+            + (f", {min(done):.1f}–{max(done):.1f} s from request to done" if done else "")
+        )
+        if len(done) != len(reports):
+            failures.append(f"{len(reports) - len(done)} reports not done: {[r for r in reports if r[0] != 'done']}")
         if stats.unexpected:
             failures.append(f"{sum(stats.unexpected.values())} unexpected answers or connection errors")
 
