@@ -147,6 +147,7 @@ def test_pg_dump_and_restore_keep_the_data_and_a_verifiable_audit_trail(
         # Without the right key the restored trail cannot be verified: the key is part of the backup.
         wrong_key = _verify_audit(restored, anchor_dir=tmp_path / "anchors", audit_key="another-key-" + "w" * 40)
         assert wrong_key.returncode != 0
+        assert "Audit trail broken" in wrong_key.stderr
 
         # The guards came back with the data: the restored trail is still append-only.
         with psycopg.connect(**restored, autocommit=True) as conn:
