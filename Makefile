@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= auto
 # The demo: SQLite under var/, tasks in-process, debug on. Override any of these from the environment.
 DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: install install-dev run test lint migrate seed worker beat messages clean bench bench-smoke
+.PHONY: install install-dev run test lint migrate seed worker beat messages clean bench bench-smoke loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: install-dev
 
 bench-smoke: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} BENCH_SIZES=10000 BENCH_QUICK=1 $(BIN)/python bench/run.py
+
+# The load test (bench/loadtest.py): gunicorn (DEBUG off), one Celery worker, a fresh PostgreSQL database
+# reg_loadtest_<pid> (dropped at the end), Redis db 9 and 10; LOADTEST_CLIENTS (50) for LOADTEST_SECONDS (60).
+loadtest: install-dev
+	$(BIN)/python bench/loadtest.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
