@@ -192,6 +192,7 @@ def test_the_prescription_page_leads_with_todays_dose_and_folds_the_rarer_action
         ("adverse_event", True),
         ("lab_result", True),
         ("outcome", True),
+        ("concomitant_medication", True),
     ]
     assert html.index('id="course"') < html.index('id="summary"')  # the course and today's dose come first
 

@@ -403,17 +403,17 @@ QUARTERLY_HEADERS = {
 # Points, on a landscape A4 page inside 15 mm margins (757 pt): text columns first, counts narrow.
 QUARTERLY_WIDTHS = {
     "pseudonym": 122,  # 32 characters of DejaVu Sans Mono at 6 pt a line
-    "age_band": 36,  # the national form's, instead of nothing in the region's
-    "centre": 58,
+    "age_band": 36,  # the national form's only: the centre's column gives up that room there
+    "centre": 64,
     "prescription_date": 50,
     "criteria_version": 52,
     "status": 51,
-    "stop_reason": 60,
+    "stop_reason": 70,
     "first_dose_date": 48,
     "stop_date": 48,
     "death_date": 48,
 }
-COUNT_WIDTH = 30
+COUNT_WIDTH = 34
 CELL_SIZE = 6.5
 ROW_HEIGHT = 17  # two lines: a 64-character pseudonym prints whole, on two lines
 HEADER_HEIGHT = 24

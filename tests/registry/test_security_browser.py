@@ -40,11 +40,11 @@ def test_the_language_switch_works_without_inline_script(page, live_server):
     page.goto("/accounts/login/")
     page.fill("input[name=username]", "prescriber.milano")
     page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
     assert page.locator("html").get_attribute("lang") == "it"
     with page.expect_navigation():
-        page.select_option("select[name=language]", "en")
+        page.click("form.lang button[value=en]")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.csp_violations == []
 

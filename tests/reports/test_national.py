@@ -104,7 +104,7 @@ def test_aifa_reads_a_regions_monitoring_report_with_small_counts_suppressed(coh
 def test_aifas_run_page_of_a_region_hides_small_counts_and_offers_the_national_files(cohort, post, client_for, demo):
     body = {"region": "030", "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
     run_id = post("officer.lombardia", body)
-    aifa, officer = Client(), Client()
+    aifa, officer = Client(HTTP_ACCEPT_LANGUAGE="en"), Client(HTTP_ACCEPT_LANGUAGE="en")
     aifa.force_login(demo["aifa"])
     officer.force_login(demo["officer.lombardia"])
 
