@@ -370,6 +370,15 @@ class PrescriptionFhirView(APIView):
         # Errors in plain JSON, as everywhere in the API; the bundle itself is sent as application/fhir+json.
         return [JSONRenderer(), FhirJsonRenderer()]
 
+    def handle_exception(self, exc):
+        from rest_framework.renderers import JSONRenderer
+
+        response = super().handle_exception(exc)
+        # Even when the client asked for ?format=fhir: an error is not a FHIR resource.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
     @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT})
     def get(self, request, prescription_id):
         from .fhir import FHIR_JSON, prescription_bundle

@@ -64,7 +64,8 @@ def add_error_responses(result, generator, request, public):
                 extra.update(WRITES)
             if path.endswith("/auth/token/"):
                 extra.update(TOO_MANY)
-                extra.pop("401", None)
+                if method == "post":  # signing in needs no credentials; revoking (DELETE) needs the token
+                    extra.pop("401", None)
                 extra.pop("403", None)
                 extra.pop("404", None)
             for code, response in extra.items():
