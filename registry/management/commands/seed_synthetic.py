@@ -181,6 +181,18 @@ class Writer:
     def _copy(model, rows):
         from psycopg.types.json import Jsonb
 
+        # A column the rows leave out gets the model's default, as bulk_create would give it (COPY would write
+        # NULL: Django's defaults are not the database's); nullable ones are left out of the COPY.
+        fallbacks = {}
+        for f in model._meta.concrete_fields:
+            if f.attname in rows[0]:
+                continue
+            if f.has_default():
+                fallbacks[f.attname] = f.get_default()
+            elif not f.null and f.empty_strings_allowed:
+                fallbacks[f.attname] = ""
+        if fallbacks:
+            rows = [{**fallbacks, **row} for row in rows]
         fields = [f for f in model._meta.concrete_fields if f.attname in rows[0]]
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         # Plain values go as they are (psycopg adapts them); only JSON needs wrapping.
