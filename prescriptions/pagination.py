@@ -109,9 +109,15 @@ def bounded_count(queryset: QuerySet) -> tuple[int, bool]:
     return max(estimate, EXACT_COUNT_UP_TO + 1), True
 
 
-def _planner_estimate(queryset: QuerySet) -> int:
-    """The rows PostgreSQL's planner expects ``queryset`` to return (EXPLAIN: no row is read)."""
+def _planner_estimate(queryset: QuerySet) -> int | None:
+    """The rows PostgreSQL's planner expects ``queryset`` to return (EXPLAIN: no row is read).
+
+    ``None`` when there is no plan to read: a queryset known to be empty (``.none()``, a scope with no centre)
+    is never sent to the database, and EXPLAIN then gives nothing; the exact count takes over.
+    """
     plan = queryset.explain(format="json")
+    if not plan:
+        return None
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return int(plan[0]["Plan"]["Plan Rows"])
 

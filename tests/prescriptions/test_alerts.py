@@ -197,7 +197,8 @@ def test_every_48_h_an_off_schedule_dose_shows_where_it_fell_and_is_a_deviation(
     doses = [Dose(day(1)), Dose(day(4), protocol_deviation=True)]
 
     grid = course_grid(course, doses, today=day(5))
-    alerts = prescription_alerts(course, administrations=doses, lab_results=[], outcomes=[], today=day(5))
+    with translation.override("en"):
+        alerts = prescription_alerts(course, administrations=doses, lab_results=[], outcomes=[], today=day(5))
 
     assert [(cell["day"], cell["state"]) for cell in grid][:3] == [(1, "given"), (3, "missed"), (4, "given")]
     assert {alert.code for alert in alerts} == {"MISSED_DOSE", "PROTOCOL_DEVIATION"}

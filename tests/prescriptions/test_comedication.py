@@ -14,7 +14,10 @@ from . import factories as f
 
 def post(client_for, prescription, body, username="nurse.milano"):
     return client_for(username).post(
-        f"/api/v1/prescriptions/{prescription.pk}/concomitant-medications/", body, format="json"
+        f"/api/v1/prescriptions/{prescription.pk}/concomitant-medications/",
+        body,
+        format="json",
+        headers={"Accept-Language": "en"},  # messages read in English (the default language is Italian)
     )
 
 

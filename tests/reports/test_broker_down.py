@@ -60,7 +60,8 @@ def committed(transactional_db):
 
 
 def _ask(client_for, **headers):
-    return client_for("officer.lombardia").post(URL, BODY, format="json", headers=headers)
+    # Messages read in English (the default language is Italian).
+    return client_for("officer.lombardia").post(URL, BODY, format="json", headers={"Accept-Language": "en", **headers})
 
 
 def test_a_report_asked_for_with_the_broker_down_is_accepted_queued_and_delayed(committed, broker_down, client_for):
@@ -116,16 +117,18 @@ def test_once_redis_is_back_the_sweep_command_sends_the_run_once(committed, brok
 
     broker_at(redis_broker_url)  # the broker is back
     import redis
+    from django.conf import settings
 
+    queue_name = settings.CELERY_TASK_DEFAULT_QUEUE  # one per xdist worker (tests/settings.py)
     queue = redis.Redis.from_url(redis_broker_url)
-    before = queue.llen("celery")
+    before = queue.llen(queue_name)
     call_command("sweep_report_runs", stdout=open(os.devnull, "w"))  # noqa: SIM115
     call_command("sweep_report_runs", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
     run = ReportRun.objects.get(pk=run_id)
     assert run.dispatched_at is not None and run.status == ReportStatus.QUEUED
-    assert queue.llen("celery") == before + 1  # one message, whoever sweeps
-    queue.delete("celery")  # this test's own broker db: nothing left for a worker
+    assert queue.llen(queue_name) == before + 1  # one message, whoever sweeps
+    queue.delete(queue_name)  # this test's own broker db: nothing left for a worker
 
 
 def test_the_page_says_the_report_is_delayed_when_the_broker_is_down(committed, broker_down, demo, client, settings):
