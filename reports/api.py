@@ -9,7 +9,6 @@ Asking for a report never fails because the broker is down: the run is committed
 ``"delayed": true`` and a note; the sweep sends it later. ``Idempotency-Key`` makes a retry return the first answer.
 """
 
-from django.db import transaction
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -26,11 +25,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from prescriptions.idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
-from registry.access_log import access_log_record
 from registry.errors import NotFound
-from registry.models import AccessKind
 
-from . import events, metric_definitions, selectors, services
+from . import metric_definitions, selectors, services
 from .kinds import COUNTRY_NAME, MONITORING
 from .models import ReportFormat, ReportKind, ReportRun, ReportStatus
 
@@ -288,20 +285,7 @@ class ReportFileView(APIView):
         },
     )
     def get(self, request, run_id, fmt):
-        with transaction.atomic():
-            report_file = selectors.report_file_get(user=request.user, run_id=run_id, fmt=fmt)
-            if report_file is None:
-                raise NotFound()
-            access_log_record(user=request.user, obj=report_file, kind=AccessKind.REPORT_FILE)
-            # Every download is audited (who, which run, which form): the run's chain, its row locked.
-            run = ReportRun.objects.select_for_update().get(pk=report_file.run_id)
-            events.report_file_downloaded(
-                actor=request.user,
-                run=run,
-                fmt=report_file.format,
-                audience=report_file.audience,
-                sha256=report_file.sha256,
-            )
+        report_file = services.report_file_download(user=request.user, run_id=run_id, fmt=fmt)
         response = FileResponse(
             report_file.file.open("rb"),
             as_attachment=True,

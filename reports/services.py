@@ -11,12 +11,13 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from registry.errors import InvalidInput
-from registry.models import Region
+from registry.access_log import access_log_record
+from registry.errors import InvalidInput, NotFound
+from registry.models import AccessKind, Region
 
-from . import events
+from . import events, selectors
 from .kinds import MONITORING, QUARTERLY_PATIENTS
-from .models import ReportKind, ReportRun
+from .models import ReportFile, ReportKind, ReportRun
 from .periods import MAX_PERIOD_DAYS, is_calendar_quarter, period_days
 from .permissions import ensure_may_request
 
@@ -145,3 +146,18 @@ def scheduled_runs_create(*, kind: str, period_start: date, period_end: date) ->
         except IntegrityError:
             continue  # made meanwhile by another beat or worker
     return created
+
+
+def report_file_download(*, user, run_id, fmt: str) -> ReportFile:
+    """The file ``user`` may download (``NotFound`` otherwise), with the download recorded: in the read-access log
+    and in the run's audit chain (who, which form, the file's SHA-256), the run's row locked for the chain."""
+    with transaction.atomic():
+        report_file = selectors.report_file_get(user=user, run_id=run_id, fmt=fmt)
+        if report_file is None:
+            raise NotFound()
+        access_log_record(user=user, obj=report_file, kind=AccessKind.REPORT_FILE)
+        run = ReportRun.objects.select_for_update().get(pk=report_file.run_id)
+        events.report_file_downloaded(
+            actor=user, run=run, fmt=report_file.format, audience=report_file.audience, sha256=report_file.sha256
+        )
+    return report_file
