@@ -82,10 +82,14 @@ def _decode(cursor: str) -> tuple[datetime, uuid.UUID, str, int]:
 
 
 def _after(moment, row_id, *, descending: bool) -> Q:
-    """Rows that come after ``(moment, row_id)`` in the list's order."""
+    """Rows that come after ``(moment, row_id)`` in the list's order.
+
+    ``at <= moment AND (at < moment OR id < row_id)`` rather than the bare ``OR``: the first term is a range the
+    index seeks to, so a page deep in the list reads its own rows, not every row before the cursor.
+    """
     if descending:
-        return Q(**{f"{ORDER_FIELD}__lt": moment}) | Q(**{ORDER_FIELD: moment, "pk__lt": row_id})
-    return Q(**{f"{ORDER_FIELD}__gt": moment}) | Q(**{ORDER_FIELD: moment, "pk__gt": row_id})
+        return Q(**{f"{ORDER_FIELD}__lte": moment}) & (Q(**{f"{ORDER_FIELD}__lt": moment}) | Q(pk__lt=row_id))
+    return Q(**{f"{ORDER_FIELD}__gte": moment}) & (Q(**{f"{ORDER_FIELD}__gt": moment}) | Q(pk__gt=row_id))
 
 
 def _order(descending: bool) -> tuple[str, str]:

@@ -136,6 +136,28 @@ def test_the_officers_scope_is_a_join_not_a_subquery_of_centres(demo):
     assert "registry_centre" in sql and " in (select" not in sql
 
 
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_cursor_seeks_in_the_index_instead_of_reading_every_row_before_it(postgresql, demo, descending):
+    """An ``a < x OR (a = x AND id < y)`` condition is only a filter: the database reads the list from its
+    start up to the cursor (a second at a million rows). The cursor query must bound ``prescribed_at`` itself,
+    so the scan starts at the cursor."""
+    prescriber = demo["prescriber.milano"]
+    rows = _made(prescriber, 3)
+    queryset = selectors.prescription_list(user=demo["officer.lombardia"])
+    direction = "next" if descending else "prev"
+    cursor = pagination._encode(rows[1], direction, 2)
+    moment, row_id, _, _ = pagination._decode(cursor)
+    condition = pagination._after(moment, row_id, descending=descending)
+    ordered = queryset.order_by(*pagination._order(descending)).filter(condition)[:51]
+
+    with postgresql.cursor() as cursor_:
+        cursor_.execute("SET LOCAL enable_seqscan = off")
+        cursor_.execute("SET LOCAL enable_bitmapscan = off")
+        plan = ordered.explain()
+
+    assert re.search(r"Index Cond: .*prescribed_at [<>]=", plan), plan
+
+
 def test_the_date_filter_bounds_the_timestamp_by_rome_days(client_for, demo):
     prescriber = demo["prescriber.milano"]
     day = f.today() - timedelta(days=3)
