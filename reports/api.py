@@ -258,7 +258,9 @@ class ReportListCreateView(generics.GenericAPIView):
                 )
         # The status as accepted (with tasks in-process the run may already be done by now); "delayed" from the
         # database, so that a retry with the same key tells the run's state rather than the first answer's.
-        run = ReportRun.objects.only("status", "dispatched_at").get(pk=body["id"])
+        run = selectors.report_run_state(user=request.user, run_id=body["id"])
+        if run is None:  # asked for by this user a moment ago: only a deletion since can get here
+            raise NotFound()
         answer = _accepted_body(
             request, run.pk, delayed=run.status == ReportStatus.QUEUED and run.dispatched_at is None
         )

@@ -33,6 +33,11 @@ def report_run_get(*, user, run_id) -> ReportRun | None:
     )
 
 
+def report_run_state(*, user, run_id) -> ReportRun | None:
+    """Just the run's status and dispatch time (the answer to a report request), within the user's scope."""
+    return permissions.report_runs_visible_to(user).only("status", "dispatched_at").filter(pk=run_id).first()
+
+
 def report_file_get(*, user, run_id, fmt: str) -> ReportFile | None:
     """A finished run's file in ``fmt``, in the form the user reads (``permissions.file_audience``), only for a
     user who may see the run."""
