@@ -2,6 +2,8 @@
 
 The same figures as ``reports.metrics.monitoring_metrics`` (per centre, plus the week histogram and the distinct
 patients treated), each as a plain aggregate over the cohort; the benchmark times both and reports the ratio.
+``tests/bench/test_bench.py`` holds the two to the same numbers, so the yardstick cannot drift from what the
+registry computes (a figure added to the metrics and not here would make the ratio flatter than the truth).
 """
 
 from datetime import date
@@ -24,6 +26,19 @@ QUERIES = {
             SELECT c.*,
                    EXISTS (SELECT 1 FROM prescriptions_administration d
                            WHERE d.prescription_id = c.id AND d.entered_in_error_at IS NULL) AS treated,
+                   EXISTS (SELECT 1 FROM prescriptions_concomitantmedicationrecord m
+                           WHERE m.prescription_id = c.id AND m.entered_in_error_at IS NULL
+                           AND m.il_jak_inhibitor) AS il_jak,
+                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
+                           AND o.entered_in_error_at IS NULL AND o.who_cps = 10) AS dead,
+                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
+                           AND o.entered_in_error_at IS NULL AND o.icu_admission) AS icu,
+                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
+                           AND o.entered_in_error_at IS NULL AND o.day = 14
+                           AND o.severe_respiratory_failure) AS failure14,
+                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
+                           AND o.entered_in_error_at IS NULL AND o.day = 28
+                           AND o.severe_respiratory_failure) AS failure28,
                    CASE WHEN c.status = 'completed' THEN c.last_dose_on
                         WHEN c.stopped_at IS NOT NULL THEN (c.stopped_at AT TIME ZONE 'Europe/Rome')::date
                         ELSE %(today)s::date END AS course_end
@@ -37,17 +52,25 @@ QUERIES = {
                count(*) FILTER (WHERE k.status = 'stopped'),
                count(*) FILTER (WHERE k.status = 'cancelled'),
                count(*) FILTER (WHERE k.status IN ('awaiting_dispensing', 'dispensed', 'in_course')),
+               -- Scheduled days strictly inside (first dose, course end): every day, or every other day on a
+               -- course every 48 h; minus the doses given on them.
                sum(CASE WHEN k.first_dose_on IS NULL THEN 0 ELSE greatest(
-                   k.course_end - k.first_dose_on - 1 - (
+                   (k.course_end - k.first_dose_on - 1) / (k.dose_interval_hours / 24) - (
                        SELECT count(*) FROM prescriptions_administration d
                        WHERE d.prescription_id = k.id AND d.entered_in_error_at IS NULL
-                       AND d.administered_on > k.first_dose_on AND d.administered_on < k.course_end), 0) END),
+                       AND d.administered_on > k.first_dose_on AND d.administered_on < k.course_end
+                       AND (d.course_day - 1) %% (k.dose_interval_hours / 24) = 0), 0) END),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'adverse_event'),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'clinical_worsening'),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'discharge'),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'death'),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'patient_refusal'),
-               count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'other')
+               count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'other'),
+               count(*) FILTER (WHERE k.il_jak),
+               count(*) FILTER (WHERE k.dead),
+               count(*) FILTER (WHERE k.icu),
+               count(*) FILTER (WHERE k.failure14),
+               count(*) FILTER (WHERE k.failure28)
         FROM courses k JOIN registry_centre ce ON ce.id = k.centre_id
         GROUP BY k.centre_id, ce.name, ce.region_id
     """,
@@ -94,12 +117,15 @@ def monthly_figures(*, region_code: str | None, period_start: date, period_end: 
     )
     params = {"start": start, "end": end, "region": region_code, "today": today}
     results = {}
+    own_transaction = not connection.in_atomic_block  # inside a test's transaction, that one's snapshot holds
     with connection.cursor() as cursor:
-        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if own_transaction:
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
             for name, sql in QUERIES.items():
                 cursor.execute(cohort + sql, params)
                 results[name] = cursor.fetchall()
         finally:
-            cursor.execute("COMMIT")
+            if own_transaction:
+                cursor.execute("COMMIT")
     return results
