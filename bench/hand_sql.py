@@ -26,19 +26,6 @@ QUERIES = {
             SELECT c.*,
                    EXISTS (SELECT 1 FROM prescriptions_administration d
                            WHERE d.prescription_id = c.id AND d.entered_in_error_at IS NULL) AS treated,
-                   EXISTS (SELECT 1 FROM prescriptions_concomitantmedicationrecord m
-                           WHERE m.prescription_id = c.id AND m.entered_in_error_at IS NULL
-                           AND m.il_jak_inhibitor) AS il_jak,
-                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
-                           AND o.entered_in_error_at IS NULL AND o.who_cps = 10) AS dead,
-                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
-                           AND o.entered_in_error_at IS NULL AND o.icu_admission) AS icu,
-                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
-                           AND o.entered_in_error_at IS NULL AND o.day = 14
-                           AND o.severe_respiratory_failure) AS failure14,
-                   EXISTS (SELECT 1 FROM prescriptions_outcome o WHERE o.prescription_id = c.id
-                           AND o.entered_in_error_at IS NULL AND o.day = 28
-                           AND o.severe_respiratory_failure) AS failure28,
                    CASE WHEN c.status = 'completed' THEN c.last_dose_on
                         WHEN c.stopped_at IS NOT NULL THEN (c.stopped_at AT TIME ZONE 'Europe/Rome')::date
                         ELSE %(today)s::date END AS course_end
@@ -65,12 +52,7 @@ QUERIES = {
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'discharge'),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'death'),
                count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'patient_refusal'),
-               count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'other'),
-               count(*) FILTER (WHERE k.il_jak),
-               count(*) FILTER (WHERE k.dead),
-               count(*) FILTER (WHERE k.icu),
-               count(*) FILTER (WHERE k.failure14),
-               count(*) FILTER (WHERE k.failure28)
+               count(*) FILTER (WHERE k.status = 'stopped' AND k.stop_reason = 'other')
         FROM courses k JOIN registry_centre ce ON ce.id = k.centre_id
         GROUP BY k.centre_id, ce.name, ce.region_id
     """,
@@ -96,6 +78,20 @@ QUERIES = {
         SELECT c.centre_id, o.who_cps, count(*) FROM prescriptions_outcome o
         JOIN cohort c ON c.id = o.prescription_id
         WHERE o.entered_in_error_at IS NULL AND o.day = 28 GROUP BY c.centre_id, o.who_cps
+    """,
+    "outcome_courses": """
+        SELECT c.centre_id,
+               count(DISTINCT o.prescription_id) FILTER (WHERE o.who_cps = 10),
+               count(DISTINCT o.prescription_id) FILTER (WHERE o.icu_admission),
+               count(DISTINCT o.prescription_id) FILTER (WHERE o.day = 14 AND o.severe_respiratory_failure),
+               count(DISTINCT o.prescription_id) FILTER (WHERE o.day = 28 AND o.severe_respiratory_failure)
+        FROM prescriptions_outcome o JOIN cohort c ON c.id = o.prescription_id
+        WHERE o.entered_in_error_at IS NULL GROUP BY c.centre_id
+    """,
+    "comedications": """
+        SELECT c.centre_id, count(DISTINCT m.prescription_id) FROM prescriptions_concomitantmedicationrecord m
+        JOIN cohort c ON c.id = m.prescription_id
+        WHERE m.entered_in_error_at IS NULL AND m.il_jak_inhibitor GROUP BY c.centre_id
     """,
     "weeks": """
         SELECT (prescribed_at AT TIME ZONE 'Europe/Rome')::date AS day, count(*) FROM cohort GROUP BY day

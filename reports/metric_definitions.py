@@ -55,6 +55,7 @@ ADMINISTRATIONS = "administrations"
 DISPENSATIONS = "dispensations"
 ADVERSE_EVENTS = "adverse_events"
 OUTCOMES = "outcomes"
+COMEDICATIONS = "comedications"  # medicines recorded during the course
 REQUEST_WEEKS = "request_weeks"  # the cohort's requests by the ISO week of their Rome day
 
 # How a figure's own chart is drawn.
@@ -287,7 +288,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         gettext_lazy("Courses with an IL or JAK inhibitor started during them"),
         gettext_lazy("IL/JAK co-med."),
         section="safety",
-        source=PRESCRIPTIONS,
+        source=COMEDICATIONS,
         optional=True,
     ),
     _m(
@@ -295,7 +296,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         gettext_lazy("Deaths recorded (WHO-CPS 10 at day 14 or 28)"),
         gettext_lazy("Deaths"),
         section="outcomes",
-        source=PRESCRIPTIONS,
+        source=OUTCOMES,
         optional=True,
     ),
     _m(
@@ -303,7 +304,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         gettext_lazy("ICU admissions (by day 28)"),
         gettext_lazy("ICU"),
         section="outcomes",
-        source=PRESCRIPTIONS,
+        source=OUTCOMES,
         optional=True,
     ),
     _m(
@@ -311,7 +312,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         gettext_lazy("Severe respiratory failure by day 14"),
         gettext_lazy("Resp. failure d14"),
         section="outcomes",
-        source=PRESCRIPTIONS,
+        source=OUTCOMES,
         optional=True,
     ),
     _m(
@@ -319,7 +320,7 @@ DEFINITIONS: tuple[MetricDefinition, ...] = (
         gettext_lazy("Severe respiratory failure by day 28"),
         gettext_lazy("Resp. failure d28"),
         section="outcomes",
-        source=PRESCRIPTIONS,
+        source=OUTCOMES,
         optional=True,
     ),
     _m(

@@ -17,6 +17,7 @@ from django.db.models import (
     Count,
     DateField,
     Exists,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
@@ -103,7 +104,14 @@ def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> 
     of the interval on a scheduled day (``prescriptions.alerts.missed_days``)."""
     doses_inside = (
         live_administrations()
-        .alias(off_schedule=Mod(F("course_day") - 1, F("prescription__dose_interval_hours") / 24))
+        # The outer row's interval, not ``prescription__…``: that would join the prescription table again.
+        .alias(
+            off_schedule=Mod(
+                F("course_day") - 1,
+                ExpressionWrapper(OuterRef("dose_interval_hours") / 24, output_field=IntegerField()),
+                output_field=IntegerField(),
+            )
+        )
         .filter(
             prescription=OuterRef("pk"),
             administered_on__gt=OuterRef("first_dose_on"),
@@ -172,36 +180,15 @@ def _snapshot():
 # --- One function a kind of record: (centre id, {figure: value}) for the figures it counts ------------------
 
 
-def _live_outcomes(**conditions) -> Exists:
-    return Exists(Outcome.objects.filter(prescription=OuterRef("pk"), entered_in_error_at__isnull=True, **conditions))
-
-
-# Courses counted once each, whatever the number of records that put them there (one EXISTS a figure).
-_COURSES_WITH = {
-    "courses_with_il_jak_comedication": lambda: Exists(
-        ConcomitantMedicationRecord.objects.filter(
-            prescription=OuterRef("pk"), entered_in_error_at__isnull=True, il_jak_inhibitor=True
-        )
-    ),
-    "deaths": lambda: _live_outcomes(who_cps=definitions.WHO_CPS_DEAD),
-    "icu_admissions": lambda: _live_outcomes(icu_admission=True),
-    "respiratory_failure_day14": lambda: _live_outcomes(day=14, severe_respiratory_failure=True),
-    "respiratory_failure_day28": lambda: _live_outcomes(day=28, severe_respiratory_failure=True),
-}
-
-
 def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
-    """Requests, verdicts, courses by status, stops by reason, patients treated, missed doses, and the courses
-    with an IL/JAK co-medication, a death, an ICU admission or severe respiratory failure (one query)."""
+    """Requests, verdicts, courses by status, stops by reason, patients treated and missed doses (one query)."""
     treated = Exists(live_administrations().filter(prescription=OuterRef("pk")))
-    flags = {f"has_{key}": condition() for key, condition in _COURSES_WITH.items()}
-    flag_counts = {key: Count("pk", filter=Q(**{f"has_{key}": True})) for key in _COURSES_WITH}
     stop_counts = {
         _stop_key(reason): Count("pk", filter=Q(status=PrescriptionStatus.STOPPED, stop_reason=reason))
         for reason in StopReason.values
     }
     rows = (
-        with_missed_doses(prescriptions.annotate(treated=treated, **flags), today=today)
+        with_missed_doses(prescriptions.annotate(treated=treated), today=today)
         .values("centre_id", "centre__name", "centre__region_id")
         .annotate(
             prescriptions_submitted=Count("pk"),
@@ -214,7 +201,6 @@ def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -
             courses_in_progress=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
             missed_doses=Sum("missed_doses"),
             **stop_counts,
-            **flag_counts,
         )
         .order_by()
     )
@@ -278,9 +264,12 @@ def _from_adverse_events(prescriptions: QuerySet[Prescription], *, today: date) 
 
 
 def _from_outcomes(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
-    """WHO-CPS at day 28, and the deaths (WHO-CPS 10) among them."""
+    """WHO-CPS at day 28 and the deaths (WHO-CPS 10) among them; and the courses with a death, an ICU admission
+    or severe respiratory failure by day 14 or 28 on any outcome, each course once (two queries, one pass each
+    over the cohort's outcomes: an EXISTS a figure would read the whole outcome table once a figure)."""
+    live = Outcome.objects.filter(entered_in_error_at__isnull=True, prescription__in=prescriptions.values("pk"))
     rows = (
-        Outcome.objects.filter(entered_in_error_at__isnull=True, day=28, prescription__in=prescriptions.values("pk"))
+        live.filter(day=28)
         .values("who_cps", centre_ref=F("prescription__centre_id"))
         .annotate(outcomes=Count("pk"))
         .order_by()
@@ -288,6 +277,32 @@ def _from_outcomes(prescriptions: QuerySet[Prescription], *, today: date) -> Ite
     for row in rows:
         deaths = row["outcomes"] if row["who_cps"] == definitions.WHO_CPS_DEAD else 0
         yield str(row["centre_ref"]), {"outcomes_day28": {str(row["who_cps"]): row["outcomes"]}, "deaths_day28": deaths}
+    courses = {key: Count("prescription", distinct=True, filter=condition) for key, condition in _COURSES_WITH.items()}
+    for row in live.values(centre_ref=F("prescription__centre_id")).annotate(**courses).order_by():
+        yield str(row["centre_ref"]), {key: row[key] for key in _COURSES_WITH}
+
+
+# Courses counted once each, whatever the number of outcomes that put them there.
+_COURSES_WITH = {
+    "deaths": Q(who_cps=definitions.WHO_CPS_DEAD),
+    "icu_admissions": Q(icu_admission=True),
+    "respiratory_failure_day14": Q(day=14, severe_respiratory_failure=True),
+    "respiratory_failure_day28": Q(day=28, severe_respiratory_failure=True),
+}
+
+
+def _from_comedications(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+    """The courses with an interleukin or JAK inhibitor recorded as started during them, each once."""
+    rows = (
+        ConcomitantMedicationRecord.objects.filter(
+            entered_in_error_at__isnull=True, il_jak_inhibitor=True, prescription__in=prescriptions.values("pk")
+        )
+        .values(centre_ref=F("prescription__centre_id"))
+        .annotate(courses=Count("prescription", distinct=True))
+        .order_by()
+    )
+    for row in rows:
+        yield str(row["centre_ref"]), {"courses_with_il_jak_comedication": row["courses"]}
 
 
 def _requests_by_week(prescriptions: QuerySet[Prescription], *, period_start: date, period_end: date) -> dict:
@@ -313,6 +328,7 @@ SOURCES = {
     definitions.DISPENSATIONS: _from_dispensations,
     definitions.ADVERSE_EVENTS: _from_adverse_events,
     definitions.OUTCOMES: _from_outcomes,
+    definitions.COMEDICATIONS: _from_comedications,
 }
 _SINGLE_KEYS = {
     source: tuple(d.key for d in definitions.PER_CENTRE if d.source == source and not d.breakdown) for source in SOURCES

@@ -34,7 +34,8 @@ CELERY_TASK_DEFAULT_QUEUE = f"registry-test-{XDIST_WORKER}"
 # PostgreSQL refuses TRUNCATE of the audit trail (migration registry 0005) except in a test database whose
 # connection asks for it: pytest-django empties the tables with TRUNCATE between transactional tests.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c registry.allow_audit_truncate=on"  # noqa: F405
+    _options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+    _options["options"] = f"{_options.get('options', '')} -c registry.allow_audit_truncate=on".strip()
 
 # Reports: in-process runs happen inside the test (not in a thread after it); a worker started by a test may be
 # slowed down (tests/reports/test_worker_killed.py) to be killed in the middle of a report.

@@ -104,10 +104,12 @@ def _hand_as_metrics(hand: dict) -> dict:
         )
         figures = entry(row[0])
         figures.update(zip(keys, row[3:12], strict=True))
-        figures["stops_by_reason"] = dict(zip(stops, row[12:18], strict=True))
-        flags = ("courses_with_il_jak_comedication", "deaths", "icu_admissions")
-        figures.update(zip(flags, row[18:21], strict=True))
-        figures["respiratory_failure_day14"], figures["respiratory_failure_day28"] = row[21:23]
+        figures["stops_by_reason"] = dict(zip(stops, row[12:], strict=True))
+    flags = ("deaths", "icu_admissions", "respiratory_failure_day14", "respiratory_failure_day28")
+    for row in hand["outcome_courses"]:
+        entry(row[0]).update(zip(flags, row[1:], strict=True))
+    for centre_id, courses in hand["comedications"]:
+        entry(centre_id)["courses_with_il_jak_comedication"] = courses
     for centre_id, code, count in hand["criteria"]:
         entry(centre_id).setdefault("rejections_by_criterion", {})[code] = count
     for centre_id, doses, deviations in hand["administrations"]:

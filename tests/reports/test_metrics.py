@@ -187,12 +187,12 @@ def _many_prescriptions(demo, count: int) -> None:
 def test_the_number_of_queries_does_not_grow_with_the_prescriptions(demo, count, django_assert_max_num_queries):
     _many_prescriptions(demo, count)
     today = timezone.localdate()
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         metrics = monitoring_metrics(
             region_code="030", period_start=today - timedelta(days=29), period_end=today, today=today
         )
     assert metrics["prescriptions_submitted"] == count
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         monitoring_metrics(region_code=None, period_start=today - timedelta(days=29), period_end=today, today=today)
 
 
