@@ -6,8 +6,11 @@ the stored verdict, and whoever reads it renders it in the language active then.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import shutil
+import subprocess
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from prescriptions.eligibility import criteria_in_force, evaluate
+from prescriptions.eligibility import criteria, criteria_in_force, evaluate
 from prescriptions.eligibility.text import (
     Join,
     Text,
@@ -238,3 +241,57 @@ def test_the_old_evaluation_of_the_api_example_reads_in_either_language():
     with translation.override("en"):
         english = result_message(verdict["results"][7])
     assert english.startswith("tocilizumab (L04AC07), last dose 01 Nov 2021: inside its 65-day washout window")
+
+
+# -- the catalogue: every msgid of the criteria is extracted and translated ---------------------------------------
+
+CRITERIA_SOURCE = Path(criteria.__file__)
+KEYWORDS = {"msg": ("msgid",), "pmsg": ("context", "msgid"), "nmsg": ("msgid", "plural")}
+# A few read the same in Italian, translated as such.
+SAME_IN_ITALIAN = {"CPAP", "ECMO", "%(enzyme)s %(value)s × ULN"}
+
+
+def criteria_msgids() -> list[dict]:
+    """Every ``msg``/``pmsg``/``nmsg`` call of criteria.py with its literal strings, read from the source."""
+    found = []
+    for node in ast.walk(ast.parse(CRITERIA_SOURCE.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in KEYWORDS:
+            names = KEYWORDS[node.func.id]
+            literals = [arg.value for arg in node.args[: len(names)] if isinstance(arg, ast.Constant)]
+            assert len(literals) == len(names), f"line {node.lineno}: a msgid must be a literal"
+            found.append(dict(zip(names, literals, strict=True)))
+    return found
+
+
+def test_every_msgid_of_the_criteria_has_its_italian_translation():
+    msgids = criteria_msgids()
+    assert len(msgids) > 60
+    for entry in msgids:
+        with translation.override("it"):
+            if "context" in entry:
+                italian = translation.pgettext(entry["context"], entry["msgid"])
+            elif "plural" in entry:
+                italian = translation.ngettext(entry["msgid"], entry["plural"], 2)
+            else:
+                italian = translation.gettext(entry["msgid"])
+        assert italian != entry["msgid"] or entry["msgid"] in SAME_IN_ITALIAN, entry
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext not installed (apt-get install gettext)")
+def test_make_messages_extracts_every_msgid_of_the_criteria():
+    """The project's makemessages passes xgettext the keywords msg, pmsg and nmsg (else their msgids would go
+    obsolete in django.po at the next ``make messages``)."""
+    from registry.management.commands.makemessages import Command
+
+    pot = subprocess.run(
+        ["xgettext", "--language=Python", "--output=-", *Command.xgettext_options, str(CRITERIA_SOURCE)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    extracted = {json.loads(line[len("msgid ") :]) for line in pot.splitlines() if line.startswith("msgid ")}
+    extracted |= {
+        "".join(json.loads(part) for part in re.findall(r'^"(?:[^"\\]|\\.)*"$', block, re.M))
+        for block in re.findall(r'^msgid ""\n((?:".*"\n)+)', pot, re.M)
+    }
+    assert {entry["msgid"] for entry in criteria_msgids()} <= extracted
