@@ -37,9 +37,6 @@ from django.utils.translation import gettext, ngettext, npgettext, pgettext
 
 logger = logging.getLogger(__name__)
 
-# A parameter: plain text, a whole number, a decimal, a date, or another text.
-Param = "str | int | Decimal | date | Text | Join"
-
 
 @dataclass(frozen=True)
 class Text:
@@ -99,6 +96,8 @@ class Join:
 
 
 Message = Text | Join
+# A parameter: plain text, a whole number, a decimal, a date, or another text.
+Param = str | int | Decimal | date | Text | Join
 
 
 def _params(values: Mapping[str, Param] | None) -> tuple[tuple[str, Param], ...]:
