@@ -102,7 +102,7 @@ Param = str | int | Decimal | date | Text | Join
 
 def _params(values: Mapping[str, Param] | None) -> tuple[tuple[str, Param], ...]:
     for name, value in (values or {}).items():
-        if not isinstance(value, str | int | Decimal | date | Text | Join) or isinstance(value, bool | datetime):
+        if not isinstance(value, Param) or isinstance(value, bool | datetime):
             raise TypeError(f"{name}: a text parameter is text, a whole number, a Decimal, a date or a text")
     return tuple(sorted((values or {}).items()))
 
