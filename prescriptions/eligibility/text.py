@@ -89,7 +89,7 @@ class Join:
         return bool(self.parts)  # nothing joined is no text, as an empty string is
 
     def render(self) -> str:
-        return self.separator.join(part if isinstance(part, str) else part.render() for part in self.parts)
+        return self.separator.join(_render_param(part) for part in self.parts)
 
     def as_json(self) -> dict:
         return {"join": [_param_json(part) for part in self.parts], "sep": self.separator}

@@ -216,12 +216,24 @@ def test_a_legacy_result_shows_its_stored_message():
     "text",
     [
         {"msgid": "Born %(birth_date)s", "params": {"age": 3}},
+        {"msgid": "%(x)s", "params": {"x": {"decimal": "not a number"}}},
+        {"msgid": "%(x)s", "params": {"x": {"date": "2021-13-01"}}},
+        {"join": [{"decimal": "1.5"}, {"msgid": "%(y)s", "params": {"z": 1}}], "sep": "; "},
         {"params": {}},
         {"msgid": 3},
         "a string",
         {"join": "x", "sep": ";"},
     ],
-    ids=["missing-param", "no-msgid", "not-a-string", "not-an-object", "bad-join"],
+    ids=[
+        "missing-param",
+        "bad-decimal",
+        "bad-date",
+        "join-of-a-broken-text",
+        "no-msgid",
+        "not-a-string",
+        "not-an-object",
+        "bad-join",
+    ],
 )
 def test_a_text_that_cannot_be_rendered_falls_back_to_the_stored_message_or_the_code(text):
     with translation.override("en"):
