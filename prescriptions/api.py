@@ -24,12 +24,14 @@ from registry.permissions import ensure_role
 
 from . import permissions, selectors, services, workflow
 from .assessment import to_assessment
+from .eligibility import rendered_verdict
 from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from .models import PrescriptionStatus
 from .pagination import KeysetPagination, OldestFirstPagination
 from .serializers import (
     DATE_OUT_OF_RANGE,
+    VERDICT_TEXTS,
     AdministrationInputSerializer,
     AdministrationSerializer,
     AdverseEventInputSerializer,
@@ -98,7 +100,7 @@ class EligibilityCheckView(APIView):
         now = timezone.now()
         data = _valid(EligibilityCheckSerializer, request.data, now=now)
         verdict = services.evaluate_assessment(to_assessment(data, default_assessed_at=now))
-        return Response(verdict.as_dict())
+        return Response(rendered_verdict(verdict.as_dict()))
 
 
 def _submit(request, data) -> tuple[int, dict]:
@@ -108,7 +110,18 @@ def _submit(request, data) -> tuple[int, dict]:
     prescription = services.prescription_submit_validated(prescriber=user, centre=centre, data=data)
     # Its author sees it even if no longer authorised today (a late registration): never an empty 201.
     view = selectors.prescription_view(user=user, prescription_id=prescription.pk, own_submission=True)
-    return status.HTTP_201_CREATED, _as_json(PrescriptionDetailSerializer(view).data)
+    # The verdict as stored (texts, not messages), so that a retry replayed from the stored response is rendered
+    # in its own request's language: ``_submitted`` renders it for each response.
+    body = PrescriptionDetailSerializer(view, context={VERDICT_TEXTS: True}).data
+    return status.HTTP_201_CREATED, _as_json(body)
+
+
+def _submitted(code: int, body: dict) -> Response:
+    """A submission's response, first or replayed: the verdict's messages in this request's language (a response
+    stored before verdict texts were structured already holds its messages, shown as stored)."""
+    if isinstance(body.get("eligibility"), dict):
+        body = {**body, "eligibility": rendered_verdict(body["eligibility"])}
+    return Response(body, status=code)
 
 
 class PrescriptionListCreateView(generics.GenericAPIView):
@@ -150,8 +163,7 @@ class PrescriptionListCreateView(generics.GenericAPIView):
         data = _valid(PrescriptionSubmitSerializer, request.data)
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
-            code, body = _submit(request, data)
-            return Response(body, status=code)
+            return _submitted(*_submit(request, data))
         if len(key) > 200:
             raise ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
         try:
@@ -170,7 +182,7 @@ class PrescriptionListCreateView(generics.GenericAPIView):
                 {"detail": _("This Idempotency-Key was used with another request body.")},
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
-        return Response(body, status=code)
+        return _submitted(code, body)
 
 
 class DispensingQueueView(generics.GenericAPIView):

@@ -75,7 +75,9 @@ Adverse event details      AdverseEvent ``identifier`` the national pharmacovigi
 Outcome details            The WHO-CPS Observation's components: ICU admission and severe respiratory failure by
                            that day (``valueBoolean``); a death sets ``Patient.deceasedDateTime`` and its cause
                            goes in the Observation's ``note``.
-Eligibility fail / warn    DetectedIssue ``final``, code = the criterion code, detail = the message, severity
+Eligibility fail / warn    DetectedIssue ``final``, code = the criterion code, detail = the message (rendered in the
+                           request's language from the stored text; a verdict stored before texts were
+                           structured gives its stored message), severity
                            ``high`` (fail) / ``moderate`` (warn), implicated → the MedicationRequest. ``pass``
                            and ``info`` results are not issues.
 Alert                      DetectedIssue ``final``, code = the alert code, detail = the message, severity
@@ -105,6 +107,7 @@ from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from . import workflow
 from .alerts import Alert, lab_alert, prescription_alerts
 from .codes import AlertCode
+from .eligibility import result_message
 from .models import (
     COURSE_DAYS,
     STANDARD_DOSE_MG,
@@ -798,7 +801,7 @@ def _eligibility_issues(prescription, patient_ref: dict, request_ref: dict) -> l
                 system=CRITERION_SYSTEM,
                 code=result["code"],
                 severity=severity,
-                detail=result.get("message") or result["code"],
+                detail=result_message(result),
                 identified=identified,
                 patient_ref=patient_ref,
                 implicated=[request_ref],

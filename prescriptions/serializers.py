@@ -12,6 +12,7 @@ from registry.calendar import rome_date
 
 from .alerts import baseline_warnings
 from .assessment import birth_date_error
+from .eligibility import rendered_verdict
 from .eligibility_serializers import (
     EARLIEST_CLINICAL_DATE,
     AssessmentFieldsSerializer,
@@ -369,8 +370,22 @@ class BaselineOutputSerializer(serializers.Serializer):
         return [warning.as_dict() for warning in baseline_warnings(prescription)]
 
 
+# Serializer context flag: give the verdict as stored (each result's ``text``) instead of rendering its messages.
+VERDICT_TEXTS = "verdict_texts"
+
+
+class VerdictField(serializers.JSONField):
+    """The stored verdict with each result's ``message`` rendered in the active language (API.md: ``code``,
+    ``outcome``, ``message``, ``source``); as stored with ``VERDICT_TEXTS`` in the context."""
+
+    def to_representation(self, value):
+        if self.context.get(VERDICT_TEXTS):
+            return super().to_representation(value)
+        return super().to_representation(rendered_verdict(value))
+
+
 class PrescriptionDetailSerializer(PrescriptionListSerializer):
-    eligibility = serializers.JSONField()
+    eligibility = VerdictField()
     assessment = serializers.JSONField()
     # The regimen the course follows: 24 (10 doses), or 48 with creatinine clearance < 30 (5 doses).
     dose_interval_hours = serializers.IntegerField()

@@ -40,6 +40,7 @@ from . import pagination, permissions, selectors, services, workflow
 from .alerts import baseline_warnings, comedication_alert, lab_alert
 from .assessment import to_assessment
 from .codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
+from .eligibility import rendered_verdict, result_message
 from .eligibility_serializers import EligibilityCheckSerializer
 from .forms import (
     AdministerForm,
@@ -243,7 +244,7 @@ def prescription_new(request):
             )
         else:
             reasons = "; ".join(
-                result["message"] for result in prescription.eligibility["results"] if result["outcome"] == "fail"
+                result_message(result) for result in prescription.eligibility["results"] if result["outcome"] == "fail"
             )
             messages.warning(
                 request,
@@ -274,7 +275,7 @@ def prescription_check(request):
         except InvalidInput as exc:
             context["invalid"] = form.missing_and_invalid(exc.errors)[1]
         else:
-            context["verdict"] = verdict.as_dict()
+            context["verdict"] = rendered_verdict(verdict.as_dict())
     return render(request, "prescriptions/_check.html", context)
 
 
@@ -504,6 +505,8 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         )
     context = {
         "prescription": prescription,
+        # The verdict as stored at submission, its messages rendered now in the reader's language.
+        "verdict": rendered_verdict(prescription.eligibility),
         "patient_pseudonym": prescription.patient.pseudonym[:12],
         "alerts": [
             {

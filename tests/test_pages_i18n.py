@@ -53,14 +53,11 @@ class VisibleText(HTMLParser):
             self.chunks.append(" ".join(data.split()))
 
 
-# The verdict a prescription was judged by is stored with its texts, in the language of the day it was judged: the
-# page shows it as recorded (rendering it again in the reader's language is left to the engine's verdict codes).
-STORED_VERDICT = re.compile(r'<section class="card" id="eligibility">.*?</section>', re.S)
-
-
 def visible_text(html: str) -> list[str]:
+    """The page's visible text, the eligibility verdict included: it is stored as texts and rendered in the
+    reader's language, its dates and decimals too."""
     parser = VisibleText()
-    parser.feed(STORED_VERDICT.sub("", html))
+    parser.feed(html)
     return parser.chunks
 
 

@@ -4,12 +4,14 @@ Pure: plain dataclasses in, a ``Verdict`` out, no ORM and no clock (ENGINEERING.
 
     criteria = criteria_in_force(assessment.assessed_at)  # NoCriteriaInForce before the listing
     verdict = evaluate(assessment, criteria=criteria, shortages=recorded_shortages)
-    verdict.eligible, verdict.failed_codes, verdict.as_dict()
+    verdict.eligible, verdict.failed_codes, verdict.as_dict()  # as_dict: the stored form, texts untranslated
+    rendered_verdict(verdict.as_dict())  # the API's form: each message in the active language
 """
 
 from .calendar import REGISTRY_TIME_ZONE, age_in_years, rome_date
 from .catalogue import Catalogue, CatalogueMatch, DrugClass, Substance
 from .engine import check_assessment, evaluate
+from .text import rendered_verdict, result_message
 from .types import (
     ALL_CRITERION_CODES,
     Assessment,
@@ -69,6 +71,8 @@ __all__ = [
     "evaluate",
     "load_versions",
     "parse_version",
+    "rendered_verdict",
+    "result_message",
     "rome_date",
     "validate_versions",
 ]

@@ -5,9 +5,11 @@ it to) and the thresholds, lists and catalogue of the criteria version, and retu
 naming the values that decided it. Nothing here is a number or a drug name of the listing: those are data of
 the version (``versions/*.json``).
 
-Messages are built with ``gettext`` when the rule runs, so they come out in the active language. Numbers and
-dates inside them keep the API's own notation (``200.0``, ``2021-11-01``) in every language, so that a message
-always agrees with the JSON beside it.
+A message is not translated when the rule runs: it is a ``Text`` (``text.py``), a msgid and its parameters,
+stored with the verdict and rendered in the reader's language when read. Numbers and dates in it are parameters
+(``Decimal``, ``date``), so they follow the reader's language too: ``200.0`` and ``01 Nov 2021`` in English,
+``200,0`` and ``01/11/2021`` in Italian. ``msg``, ``pmsg`` and ``nmsg`` stand where ``gettext``, ``pgettext`` and
+``ngettext`` would: ``make messages`` extracts their msgids.
 """
 
 from __future__ import annotations
@@ -17,11 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
-
 from .calendar import age_in_years, rome_date
 from .exposure import Exposure, ExposureStatus, MedicationReview
+from .text import Message, join, msg, nmsg, pmsg
 from .types import (
     ALL_CRITERION_CODES,
     Assessment,
@@ -46,7 +46,7 @@ class Context:
 
 
 # An outcome and its message, and optionally details the verdict records (a mapping).
-Judgement = tuple[Outcome, str] | tuple[Outcome, str, Mapping | None]
+Judgement = tuple[Outcome, Message] | tuple[Outcome, Message, Mapping | None]
 
 
 @dataclass(frozen=True)
@@ -59,54 +59,52 @@ class Criterion:
 # -- formatting -----------------------------------------------------------------------------------------------
 
 
-def number(value: Decimal) -> str:
-    """A decimal as written, without exponent: ``6`` stays ``6``, ``6.0`` stays ``6.0``."""
-    return format(value, "f")
-
-
-def _ratio_text(ratio: Decimal, threshold: Decimal, exactly_threshold: bool) -> str:
+def _ratio(ratio: Decimal, threshold: Decimal, exactly_threshold: bool) -> Decimal:
     """The ratio to one decimal, or to as many more as it takes not to look equal to the threshold."""
     for places in range(1, 7):
         shown = ratio.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         if exactly_threshold or shown != threshold:
-            return number(shown)
-    return number(ratio)
+            return shown
+    return ratio
 
 
-def _pneumonia_label(value: str) -> str:
-    labels = {
-        Pneumonia.NONE: pgettext("pneumonia severity", "none"),
-        Pneumonia.MILD: pgettext("pneumonia severity", "mild"),
-        Pneumonia.MODERATE: pgettext("pneumonia severity", "moderate"),
-        Pneumonia.SEVERE: pgettext("pneumonia severity", "severe"),
-    }
-    return labels.get(value, value)
+_PNEUMONIA_LABELS = {
+    Pneumonia.NONE: pmsg("pneumonia severity", "none"),
+    Pneumonia.MILD: pmsg("pneumonia severity", "mild"),
+    Pneumonia.MODERATE: pmsg("pneumonia severity", "moderate"),
+    Pneumonia.SEVERE: pmsg("pneumonia severity", "severe"),
+}
+_SUPPORT_LABELS = {
+    RespiratorySupport.NONE: msg("no respiratory support"),
+    RespiratorySupport.LOW_FLOW_OXYGEN: msg("low-flow oxygen"),
+    RespiratorySupport.HIGH_FLOW_OXYGEN: msg("high-flow oxygen"),
+    RespiratorySupport.CPAP: msg("CPAP"),
+    RespiratorySupport.NIV: msg("non-invasive ventilation"),
+    RespiratorySupport.IMV: msg("invasive mechanical ventilation"),
+    RespiratorySupport.ECMO: msg("ECMO"),
+}
 
 
-def _support_label(value: str) -> str:
-    labels = {
-        RespiratorySupport.NONE: _("no respiratory support"),
-        RespiratorySupport.LOW_FLOW_OXYGEN: _("low-flow oxygen"),
-        RespiratorySupport.HIGH_FLOW_OXYGEN: _("high-flow oxygen"),
-        RespiratorySupport.CPAP: _("CPAP"),
-        RespiratorySupport.NIV: _("non-invasive ventilation"),
-        RespiratorySupport.IMV: _("invasive mechanical ventilation"),
-        RespiratorySupport.ECMO: _("ECMO"),
-    }
-    return labels.get(value, value)
+def _pneumonia_label(value: str) -> Message | str:
+    return _PNEUMONIA_LABELS.get(value, value)
 
 
-def _regimen_text(regimen: Regimen) -> str:
-    return ngettext(
+def _support_label(value: str) -> Message | str:
+    return _SUPPORT_LABELS.get(value, value)
+
+
+def _regimen_text(regimen: Regimen) -> Message:
+    return nmsg(
         "%(dose)s mg %(route)s every %(interval)s h for %(days)s day",
         "%(dose)s mg %(route)s every %(interval)s h for %(days)s days",
         regimen.duration_days,
-    ) % {
-        "dose": number(regimen.dose_mg),
-        "route": regimen.route,
-        "interval": regimen.interval_hours,
-        "days": regimen.duration_days,
-    }
+        {
+            "dose": regimen.dose_mg,
+            "route": regimen.route,
+            "interval": regimen.interval_hours,
+            "days": regimen.duration_days,
+        },
+    )
 
 
 def _drug_text(exposure: Exposure) -> str:
@@ -117,40 +115,41 @@ def _drug_text(exposure: Exposure) -> str:
     return f"{match.display_name} ({match.atc_code})"
 
 
-def _exposure_text(exposure: Exposure) -> str:
-    values = {"drug": _drug_text(exposure), "days": exposure.match.washout_days}
+def _exposure_text(exposure: Exposure) -> Message:
     if exposure.status is ExposureStatus.ONGOING:
-        return _("%(drug)s, ongoing") % values
+        return msg("%(drug)s, ongoing", {"drug": _drug_text(exposure)})
     if exposure.status is ExposureStatus.UNDATED:
-        return _("%(drug)s, no last dose given: counted as ongoing") % values
+        return msg("%(drug)s, no last dose given: counted as ongoing", {"drug": _drug_text(exposure)})
     assert exposure.medication.last_dose_at is not None and exposure.window_ends_at is not None
-    values["last_dose"] = rome_date(exposure.medication.last_dose_at).isoformat()
-    values["window_end"] = rome_date(exposure.window_ends_at).isoformat()
+    values = {
+        "drug": _drug_text(exposure),
+        "days": exposure.match.washout_days,
+        "last_dose": rome_date(exposure.medication.last_dose_at),
+        "window_end": rome_date(exposure.window_ends_at),
+    }
     if exposure.status is ExposureStatus.INSIDE_WINDOW:
-        return (
-            ngettext(
-                "%(drug)s, last dose %(last_dose)s: inside its %(days)s-day washout window (ends %(window_end)s)",
-                "%(drug)s, last dose %(last_dose)s: inside its %(days)s-day washout window (ends %(window_end)s)",
-                exposure.match.washout_days,
-            )
-            % values
-        )
-    return (
-        ngettext(
-            "%(drug)s, last dose %(last_dose)s: outside its %(days)s-day washout window (ended %(window_end)s)",
-            "%(drug)s, last dose %(last_dose)s: outside its %(days)s-day washout window (ended %(window_end)s)",
+        return nmsg(
+            "%(drug)s, last dose %(last_dose)s: inside its %(days)s-day washout window (ends %(window_end)s)",
+            "%(drug)s, last dose %(last_dose)s: inside its %(days)s-day washout window (ends %(window_end)s)",
             exposure.match.washout_days,
+            values,
         )
-        % values
+    return nmsg(
+        "%(drug)s, last dose %(last_dose)s: outside its %(days)s-day washout window (ended %(window_end)s)",
+        "%(drug)s, last dose %(last_dose)s: outside its %(days)s-day washout window (ended %(window_end)s)",
+        exposure.match.washout_days,
+        values,
     )
 
 
-def _exposures_text(exposures: Sequence[Exposure]) -> str:
-    return "; ".join(_exposure_text(exposure) for exposure in exposures)
+def _exposures_text(exposures: Sequence[Exposure]) -> Message:
+    return join("; ", (_exposure_text(exposure) for exposure in exposures))
 
 
-def _sentences(*parts: str) -> str:
-    return ". ".join(part for part in parts if part)
+def _sentences(*parts: Message | None) -> Message:
+    """The parts given, as sentences; a single one stands alone (not wrapped in a join)."""
+    given = [part for part in parts if part]
+    return given[0] if len(given) == 1 else join(". ", given)
 
 
 # -- the mandatory criteria (CTS 23/09/2021, Determina 114586/2021, Kineret SmPC) ---------------------------
@@ -158,42 +157,38 @@ def _sentences(*parts: str) -> str:
 
 def age_adult(assessment: Assessment, context: Context) -> Judgement:
     minimum = context.criteria.thresholds.adult_age_years
-    values = {
-        "birth_date": assessment.birth_date.isoformat(),
-        "date": context.assessed_on.isoformat(),
-        "min_age": minimum,
-    }
+    values: dict = {"birth_date": assessment.birth_date, "date": context.assessed_on, "min_age": minimum}
     if assessment.birth_date > context.assessed_on:
-        return Outcome.FAIL, _("Born %(birth_date)s, after the assessment date %(date)s") % values
+        return Outcome.FAIL, msg("Born %(birth_date)s, after the assessment date %(date)s", values)
     values["age"] = age_in_years(assessment.birth_date, context.assessed_on)
     if values["age"] >= minimum:
-        return Outcome.PASS, _("Born %(birth_date)s: aged %(age)s on %(date)s, at least %(min_age)s") % values
-    return Outcome.FAIL, _(
-        "Born %(birth_date)s: aged %(age)s on %(date)s, under %(min_age)s; the listing is for adults"
-    ) % values
+        return Outcome.PASS, msg("Born %(birth_date)s: aged %(age)s on %(date)s, at least %(min_age)s", values)
+    return Outcome.FAIL, msg(
+        "Born %(birth_date)s: aged %(age)s on %(date)s, under %(min_age)s; the listing is for adults", values
+    )
 
 
 def hospitalised(assessment: Assessment, context: Context) -> Judgement:
     if assessment.hospitalised:
-        return Outcome.PASS, _("Admitted to hospital")
-    return Outcome.FAIL, _("Not admitted to hospital; the listing is for hospitalised patients")
+        return Outcome.PASS, msg("Admitted to hospital")
+    return Outcome.FAIL, msg("Not admitted to hospital; the listing is for hospitalised patients")
 
 
 def sars_cov_2_confirmed(assessment: Assessment, context: Context) -> Judgement:
     if assessment.sars_cov_2_confirmed:
-        return Outcome.PASS, _("SARS-CoV-2 infection confirmed")
-    return Outcome.FAIL, _("SARS-CoV-2 infection not confirmed by a molecular test")
+        return Outcome.PASS, msg("SARS-CoV-2 infection confirmed")
+    return Outcome.FAIL, msg("SARS-CoV-2 infection not confirmed by a molecular test")
 
 
 def pneumonia_moderate_severe(assessment: Assessment, context: Context) -> Judgement:
     eligible = context.criteria.pneumonia_eligible
-    values = {
-        "severity": _pneumonia_label(assessment.pneumonia),
-        "required": ", ".join(_pneumonia_label(value) for value in eligible),
-    }
+    severity = _pneumonia_label(assessment.pneumonia)
     if assessment.pneumonia in eligible:
-        return Outcome.PASS, _("COVID-19 pneumonia: %(severity)s") % values
-    return Outcome.FAIL, _("COVID-19 pneumonia: %(severity)s; required: %(required)s") % values
+        return Outcome.PASS, msg("COVID-19 pneumonia: %(severity)s", {"severity": severity})
+    return Outcome.FAIL, msg(
+        "COVID-19 pneumonia: %(severity)s; required: %(required)s",
+        {"severity": severity, "required": join(", ", (_pneumonia_label(value) for value in eligible))},
+    )
 
 
 def pao2_fio2_above(assessment: Assessment, context: Context) -> Judgement:
@@ -202,14 +197,14 @@ def pao2_fio2_above(assessment: Assessment, context: Context) -> Judgement:
     above = assessment.pao2_mmhg > threshold * assessment.fio2
     exactly = assessment.pao2_mmhg == threshold * assessment.fio2
     values = {
-        "pao2": number(assessment.pao2_mmhg),
-        "fio2": number(assessment.fio2),
-        "ratio": _ratio_text(pao2_fio2_ratio(assessment), threshold, exactly),
-        "threshold": number(threshold),
+        "pao2": assessment.pao2_mmhg,
+        "fio2": assessment.fio2,
+        "ratio": _ratio(pao2_fio2_ratio(assessment), threshold, exactly),
+        "threshold": threshold,
     }
     if above:
-        return Outcome.PASS, _("PaO2/FiO2 = %(pao2)s/%(fio2)s = %(ratio)s mmHg, above %(threshold)s") % values
-    return Outcome.FAIL, _("PaO2/FiO2 = %(pao2)s/%(fio2)s = %(ratio)s mmHg, not above %(threshold)s") % values
+        return Outcome.PASS, msg("PaO2/FiO2 = %(pao2)s/%(fio2)s = %(ratio)s mmHg, above %(threshold)s", values)
+    return Outcome.FAIL, msg("PaO2/FiO2 = %(pao2)s/%(fio2)s = %(ratio)s mmHg, not above %(threshold)s", values)
 
 
 def pao2_fio2_ratio(assessment: Assessment) -> Decimal:
@@ -218,21 +213,21 @@ def pao2_fio2_ratio(assessment: Assessment) -> Decimal:
 
 def no_cpap_or_ventilation(assessment: Assessment, context: Context) -> Judgement:
     allowed = context.criteria.respiratory_support_allowed
-    values = {
-        "support": _support_label(assessment.respiratory_support),
-        "allowed": ", ".join(_support_label(value) for value in allowed),
-    }
+    support = _support_label(assessment.respiratory_support)
     if assessment.respiratory_support in allowed:
-        return Outcome.PASS, _("Respiratory support: %(support)s, allowed") % values
-    return Outcome.FAIL, _("Respiratory support: %(support)s, not allowed (allowed: %(allowed)s)") % values
+        return Outcome.PASS, msg("Respiratory support: %(support)s, allowed", {"support": support})
+    return Outcome.FAIL, msg(
+        "Respiratory support: %(support)s, not allowed (allowed: %(allowed)s)",
+        {"support": support, "allowed": join(", ", (_support_label(value) for value in allowed))},
+    )
 
 
 def supar_at_least(assessment: Assessment, context: Context) -> Judgement:
     threshold = context.criteria.thresholds.supar_at_least_ng_ml
-    values = {"value": number(assessment.supar_ng_ml), "threshold": number(threshold)}
+    values = {"value": assessment.supar_ng_ml, "threshold": threshold}
     if assessment.supar_ng_ml >= threshold:
-        return Outcome.PASS, _("suPAR %(value)s ng/mL, at least %(threshold)s") % values
-    return Outcome.FAIL, _("suPAR %(value)s ng/mL, below %(threshold)s") % values
+        return Outcome.PASS, msg("suPAR %(value)s ng/mL, at least %(threshold)s", values)
+    return Outcome.FAIL, msg("suPAR %(value)s ng/mL, below %(threshold)s", values)
 
 
 def no_il_or_jak_inhibitor(assessment: Assessment, context: Context) -> Judgement:
@@ -252,13 +247,13 @@ def no_il_or_jak_inhibitor(assessment: Assessment, context: Context) -> Judgemen
     confirmed = [medication for medication in unknown if medication.confirmed_not_il_jak]
     details = {"confirmed_not_il_jak": [medication.label for medication in confirmed]} if confirmed else None
     unrecognised = (
-        _(
+        msg(
             "Not recognised by the interaction catalogue: %(medicines)s. Give its ATC code, or confirm that it is "
-            "neither an interleukin inhibitor nor a JAK inhibitor"
+            "neither an interleukin inhibitor nor a JAK inhibitor",
+            {"medicines": ", ".join(medication.label for medication in unconfirmed)},
         )
-        % {"medicines": ", ".join(medication.label for medication in unconfirmed)}
         if unconfirmed
-        else ""
+        else None
     )
     if counted or unconfirmed:
         listed = context.criteria.catalogue.substance(context.criteria.listed_substance)
@@ -267,35 +262,38 @@ def no_il_or_jak_inhibitor(assessment: Assessment, context: Context) -> Judgemen
             Outcome.FAIL,
             _sentences(
                 _exposures_text(counted),
-                _("Co-administration with another interleukin inhibitor or a JAK inhibitor is not allowed")
+                msg("Co-administration with another interleukin inhibitor or a JAK inhibitor is not allowed")
                 if counted
-                else "",
-                _("Anakinra itself is listed: a course is already running") if already_running else "",
+                else None,
+                msg("Anakinra itself is listed: a course is already running") if already_running else None,
                 unrecognised,
             ),
             details,
         )
     if systemic:
-        message = _("No interleukin or JAK inhibitor ongoing or inside its washout window: %(medicines)s") % {
-            "medicines": _exposures_text(systemic)
-        }
-    else:
-        message = _("No interleukin or JAK inhibitor among the concomitant medications")
-    confirmation = (
-        _(
-            "Not in the interaction catalogue, confirmed by the prescriber as neither an interleukin "
-            "nor a JAK inhibitor: %(medicines)s"
+        message = msg(
+            "No interleukin or JAK inhibitor ongoing or inside its washout window: %(medicines)s",
+            {"medicines": _exposures_text(systemic)},
         )
-        % {"medicines": ", ".join(medication.label for medication in confirmed)}
+    else:
+        message = msg("No interleukin or JAK inhibitor among the concomitant medications")
+    confirmation = (
+        msg(
+            "Not in the interaction catalogue, confirmed by the prescriber as neither an interleukin "
+            "nor a JAK inhibitor: %(medicines)s",
+            {"medicines": ", ".join(medication.label for medication in confirmed)},
+        )
         if confirmed
-        else ""
+        else None
     )
     if topical:
         return (
             Outcome.WARN,
             _sentences(
                 _exposures_text(topical),
-                _("A topical JAK inhibitor: little reaches the blood, so it does not block, but watch for infections"),
+                msg(
+                    "A topical JAK inhibitor: little reaches the blood, so it does not block, but watch for infections"
+                ),
                 message,
                 confirmation,
             ),
@@ -320,75 +318,81 @@ def regimen_648(assessment: Assessment, context: Context) -> Judgement:
     renal = context.criteria.renal_regimen
     given = assessment.regimen
     accepted = context.criteria.accepted_regimens(assessment.creatinine_clearance_ml_min)
-    values = {
+    values: dict = {
         "regimen": _regimen_text(given),
         "required": _regimen_text(required),
-        "clearance": number(assessment.creatinine_clearance_ml_min or Decimal(0)),
-        "threshold": number(context.criteria.thresholds.creatinine_clearance_below_ml_min),
+        "threshold": context.criteria.thresholds.creatinine_clearance_below_ml_min,
     }
     if renal is not None and renal in accepted:
-        values.update(renal=_regimen_text(renal), doses=context.criteria.course_doses(renal))
+        values.update(
+            renal=_regimen_text(renal),
+            doses=context.criteria.course_doses(renal),
+            clearance=assessment.creatinine_clearance_ml_min or Decimal(0),
+        )
         if _regimen_matches(given, renal):
-            return Outcome.PASS, _(
+            return Outcome.PASS, msg(
                 "%(regimen)s (%(doses)s doses): the listing's regimen in severe renal impairment "
-                "(creatinine clearance %(clearance)s mL/min, below %(threshold)s)"
-            ) % values
+                "(creatinine clearance %(clearance)s mL/min, below %(threshold)s)",
+                values,
+            )
         if _regimen_matches(given, required):
-            return Outcome.PASS, _(
+            return Outcome.PASS, msg(
                 "%(regimen)s: the regimen of the listing; with creatinine clearance %(clearance)s mL/min "
-                "(below %(threshold)s) %(renal)s (%(doses)s doses) is also accepted"
-            ) % values
-        return Outcome.FAIL, _(
+                "(below %(threshold)s) %(renal)s (%(doses)s doses) is also accepted",
+                values,
+            )
+        return Outcome.FAIL, msg(
             "%(regimen)s: not the regimen of the listing (%(required)s, or %(renal)s with creatinine clearance "
-            "below %(threshold)s), not reimbursable under Law 648/96"
-        ) % values
+            "below %(threshold)s), not reimbursable under Law 648/96",
+            values,
+        )
     if _regimen_matches(given, required):
-        return Outcome.PASS, _("%(regimen)s: the regimen of the listing") % values
+        return Outcome.PASS, msg("%(regimen)s: the regimen of the listing", {"regimen": values["regimen"]})
     if renal is not None and _regimen_matches(given, renal):
-        values["renal"] = _regimen_text(renal)
-        return Outcome.FAIL, _(
+        return Outcome.FAIL, msg(
             "%(regimen)s: accepted only with creatinine clearance below %(threshold)s mL/min; otherwise the "
-            "regimen of the listing is %(required)s"
-        ) % values
-    return Outcome.FAIL, _(
-        "%(regimen)s: not the regimen of the listing (%(required)s), not reimbursable under Law 648/96"
-    ) % values
+            "regimen of the listing is %(required)s",
+            values,
+        )
+    return Outcome.FAIL, msg(
+        "%(regimen)s: not the regimen of the listing (%(required)s), not reimbursable under Law 648/96",
+        {"regimen": values["regimen"], "required": values["required"]},
+    )
 
 
 def no_neutropenia(assessment: Assessment, context: Context) -> Judgement:
     threshold = context.criteria.thresholds.anc_at_least_10e9_l
-    values = {"threshold": number(threshold)}
     if assessment.anc_10e9_l is None:
-        return Outcome.INFO, _(
-            "ANC not given: check it is at least %(threshold)s ×10⁹/L before the first dose"
-        ) % values
-    values["value"] = number(assessment.anc_10e9_l)
+        return Outcome.INFO, msg(
+            "ANC not given: check it is at least %(threshold)s ×10⁹/L before the first dose", {"threshold": threshold}
+        )
+    values = {"value": assessment.anc_10e9_l, "threshold": threshold}
     if assessment.anc_10e9_l >= threshold:
-        return Outcome.PASS, _("ANC %(value)s ×10⁹/L, at least %(threshold)s") % values
-    return Outcome.FAIL, _("ANC %(value)s ×10⁹/L, below %(threshold)s: anakinra must not be started") % values
+        return Outcome.PASS, msg("ANC %(value)s ×10⁹/L, at least %(threshold)s", values)
+    return Outcome.FAIL, msg("ANC %(value)s ×10⁹/L, below %(threshold)s: anakinra must not be started", values)
 
 
 def no_hypersensitivity(assessment: Assessment, context: Context) -> Judgement:
     if assessment.known_hypersensitivity:
-        return Outcome.FAIL, _("Known hypersensitivity to anakinra or to E. coli-derived proteins")
-    return Outcome.PASS, _("No known hypersensitivity to anakinra or to E. coli-derived proteins")
+        return Outcome.FAIL, msg("Known hypersensitivity to anakinra or to E. coli-derived proteins")
+    return Outcome.PASS, msg("No known hypersensitivity to anakinra or to E. coli-derived proteins")
 
 
 def tocilizumab_shortage(assessment: Assessment, context: Context) -> Judgement:
     """Determina 114586/2021 lists anakinra "nel caso di carenza del medicinale tocilizumab"."""
     if not context.criteria.requires_tocilizumab_shortage:
-        return Outcome.PASS, _("This criteria version does not require a tocilizumab shortage")
-    values = {"date": context.assessed_on.isoformat()}
+        return Outcome.PASS, msg("This criteria version does not require a tocilizumab shortage")
     for shortage in context.shortages:
         if shortage.covers(context.assessed_on):
-            values.update(reference=shortage.reference, starts_on=shortage.starts_on.isoformat())
-            return Outcome.PASS, _(
-                "Tocilizumab shortage in force on %(date)s (%(reference)s, from %(starts_on)s)"
-            ) % values
-    return Outcome.FAIL, _(
+            return Outcome.PASS, msg(
+                "Tocilizumab shortage in force on %(date)s (%(reference)s, from %(starts_on)s)",
+                {"date": context.assessed_on, "reference": shortage.reference, "starts_on": shortage.starts_on},
+            )
+    return Outcome.FAIL, msg(
         "No tocilizumab shortage recorded as in force on %(date)s; the listing applies only while "
-        "tocilizumab is in shortage"
-    ) % values
+        "tocilizumab is in shortage",
+        {"date": context.assessed_on},
+    )
 
 
 # -- the warnings: recorded and shown, never refusing ----------------------------------------------------------
@@ -400,13 +404,14 @@ def tnf_alpha_antagonist(assessment: Assessment, context: Context) -> Judgement:
     if counted:
         return Outcome.WARN, _sentences(
             _exposures_text(counted),
-            _("Concomitant anakinra and TNF-α antagonists are not recommended"),
+            msg("Concomitant anakinra and TNF-α antagonists are not recommended"),
         )
     if exposures:
-        return Outcome.PASS, _("No TNF-α antagonist ongoing or inside its washout window: %(medicines)s") % {
-            "medicines": _exposures_text(exposures)
-        }
-    return Outcome.PASS, _("No TNF-α antagonist among the concomitant medications")
+        return Outcome.PASS, msg(
+            "No TNF-α antagonist ongoing or inside its washout window: %(medicines)s",
+            {"medicines": _exposures_text(exposures)},
+        )
+    return Outcome.PASS, msg("No TNF-α antagonist among the concomitant medications")
 
 
 def cyp450_narrow_therapeutic_index(assessment: Assessment, context: Context) -> Judgement:
@@ -415,39 +420,41 @@ def cyp450_narrow_therapeutic_index(assessment: Assessment, context: Context) ->
     if counted:
         return Outcome.WARN, _sentences(
             _exposures_text(counted),
-            _(
+            msg(
                 "CYP450 substrate with a narrow therapeutic index: anakinra normalises CYP450 formation, so "
                 "monitor its effect or concentration when anakinra starts or ends and adjust its dose if needed"
             ),
         )
     if exposures:
-        return Outcome.PASS, _(
-            "No CYP450 substrate with a narrow therapeutic index ongoing or inside its washout window: %(medicines)s"
-        ) % {"medicines": _exposures_text(exposures)}
-    return Outcome.PASS, _("No CYP450 substrate with a narrow therapeutic index among the concomitant medications")
+        return Outcome.PASS, msg(
+            "No CYP450 substrate with a narrow therapeutic index ongoing or inside its washout window: %(medicines)s",
+            {"medicines": _exposures_text(exposures)},
+        )
+    return Outcome.PASS, msg("No CYP450 substrate with a narrow therapeutic index among the concomitant medications")
 
 
 def renal_impairment(assessment: Assessment, context: Context) -> Judgement:
     """Warns below the threshold. A clearance not given is ``info``, like a missing ANC: it cannot pass
     unchecked, and it cannot warn about a value nobody measured."""
     threshold = context.criteria.thresholds.creatinine_clearance_below_ml_min
-    values = {"threshold": number(threshold)}
     if assessment.creatinine_clearance_ml_min is None:
-        return Outcome.INFO, _("Creatinine clearance not given: renal function not checked")
-    values["value"] = number(assessment.creatinine_clearance_ml_min)
+        return Outcome.INFO, msg("Creatinine clearance not given: renal function not checked")
+    values: dict = {"value": assessment.creatinine_clearance_ml_min, "threshold": threshold}
     if assessment.creatinine_clearance_ml_min < threshold:
         renal = context.criteria.renal_regimen
         if renal is not None:
             values.update(renal=_regimen_text(renal), doses=context.criteria.course_doses(renal))
-            return Outcome.WARN, _(
+            return Outcome.WARN, msg(
                 "Creatinine clearance %(value)s mL/min, below %(threshold)s: daily dosing may not suit; "
-                "the listing also accepts %(renal)s (%(doses)s doses), as the SmPC advises in severe renal impairment"
-            ) % values
-        return Outcome.WARN, _(
+                "the listing also accepts %(renal)s (%(doses)s doses), as the SmPC advises in severe renal impairment",
+                values,
+            )
+        return Outcome.WARN, msg(
             "Creatinine clearance %(value)s mL/min, below %(threshold)s: daily dosing may not suit "
-            "(consider a dose every other day)"
-        ) % values
-    return Outcome.PASS, _("Creatinine clearance %(value)s mL/min, not below %(threshold)s") % values
+            "(consider a dose every other day)",
+            values,
+        )
+    return Outcome.PASS, msg("Creatinine clearance %(value)s mL/min, not below %(threshold)s", values)
 
 
 def liver_enzymes(assessment: Assessment, context: Context) -> Judgement:
@@ -455,20 +462,23 @@ def liver_enzymes(assessment: Assessment, context: Context) -> Judgement:
     missing."""
     threshold = context.criteria.thresholds.liver_enzymes_at_least_x_uln
     enzymes = (("ALT", assessment.alt_x_uln), ("AST", assessment.ast_x_uln))
-    shown = "; ".join(
-        _("%(enzyme)s not given") % {"enzyme": enzyme}
-        if value is None
-        else _("%(enzyme)s %(value)s × ULN") % {"enzyme": enzyme, "value": number(value)}
-        for enzyme, value in enzymes
+    shown = join(
+        "; ",
+        (
+            msg("%(enzyme)s not given", {"enzyme": enzyme})
+            if value is None
+            else msg("%(enzyme)s %(value)s × ULN", {"enzyme": enzyme, "value": value})
+            for enzyme, value in enzymes
+        ),
     )
-    values = {"enzymes": shown, "threshold": number(threshold)}
+    values = {"enzymes": shown, "threshold": threshold}
     if any(value is not None and value >= threshold for _enzyme, value in enzymes):
-        return Outcome.WARN, _(
-            "%(enzymes)s: at least %(threshold)s × ULN; not studied with anakinra, monitor liver enzymes"
-        ) % values
+        return Outcome.WARN, msg(
+            "%(enzymes)s: at least %(threshold)s × ULN; not studied with anakinra, monitor liver enzymes", values
+        )
     if any(value is None for _enzyme, value in enzymes):
-        return Outcome.INFO, _("%(enzymes)s: liver enzymes not fully checked") % values
-    return Outcome.PASS, _("%(enzymes)s: below %(threshold)s × ULN") % values
+        return Outcome.INFO, msg("%(enzymes)s: liver enzymes not fully checked", {"enzymes": shown})
+    return Outcome.PASS, msg("%(enzymes)s: below %(threshold)s × ULN", values)
 
 
 CRITERIA: tuple[Criterion, ...] = (

@@ -83,12 +83,12 @@ def evaluate(assessment: Assessment, *, criteria: CriteriaVersion, shortages: Se
     )
     results = []
     for criterion in CRITERIA:
-        outcome, message, *details = criterion.judge(assessment, context)
+        outcome, text, *details = criterion.judge(assessment, context)
         results.append(
             CriterionResult(
                 code=criterion.code.value,
                 outcome=outcome.value,
-                message=message,
+                text=text,
                 source=criteria.source(criterion.code),
                 details=details[0] if details else None,
             )

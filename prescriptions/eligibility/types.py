@@ -12,6 +12,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from .text import Message
+
 
 class CriterionCode(StrEnum):
     """The stable codes of the eligibility criteria (API.md, "Eligibility check"), in the API's order."""
@@ -176,18 +178,26 @@ class ShortagePeriod:
 class CriterionResult:
     code: str
     outcome: str
-    message: str
+    # The message, not yet translated: a msgid and its parameters (text.py), rendered when read.
+    text: Message
     source: str
     # What else the verdict records for the audit (for NO_IL_OR_JAK_INHIBITOR: the medicines the prescriber
     # confirmed as neither interleukin nor JAK inhibitors); None: nothing, and no key in ``as_dict``.
     details: Mapping | None = field(default=None, hash=False, compare=False)
 
+    @property
+    def message(self) -> str:
+        """The message in the active language (rendered now: the result itself holds no language)."""
+        return self.text.render()
+
     def as_dict(self) -> dict:
+        """The stored form: the ``text`` as JSON, no rendered message (``text.rendered_verdict`` gives the API's
+        ``message`` in the reader's language)."""
         data = {
             "code": str(self.code),
             "outcome": str(self.outcome),
-            "message": self.message,
             "source": self.source,
+            "text": self.text.as_json(),
         }
         if self.details:
             data["details"] = dict(self.details)
@@ -218,7 +228,8 @@ class Verdict:
         raise KeyError(code)
 
     def as_dict(self) -> dict:
-        """The JSON shape of API.md's eligibility response."""
+        """The JSON the registry stores (``Prescription.eligibility``): API.md's eligibility response with each
+        result's ``text`` in place of its ``message``; ``text.rendered_verdict`` turns it into the response."""
         return {
             "eligible": self.eligible,
             "criteria_version": self.criteria_version,

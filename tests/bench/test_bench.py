@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from bench import run as bench
+from prescriptions.eligibility import result_message
 from prescriptions.models import CriterionOutcome, Prescription, PrescriptionStatus
 from registry.audit import verify_chains
 from registry.management.commands.seed_synthetic import syn_fiscal_code
@@ -33,6 +35,12 @@ def test_the_synthetic_seed_covers_every_region_and_every_course_story(seeded):
     assert 0.05 < statuses[PrescriptionStatus.REJECTED] / 300 < 0.2
     failed = set(CriterionOutcome.objects.filter(outcome="fail").values_list("code", flat=True))
     assert len(failed) >= 4  # refusals spread over the criteria
+    # The verdicts in the form a submission stores them: texts rendered in the reader's language when read.
+    for prescription in Prescription.objects.filter(status=PrescriptionStatus.REJECTED)[:5]:
+        results = prescription.eligibility["results"]
+        assert all("text" in result and "message" not in result for result in results)
+        with translation.override("it"):
+            assert all(result_message(result) != result["code"] for result in results)
 
 
 def test_the_synthetic_audit_trail_verifies(seeded):

@@ -57,7 +57,7 @@ def test_the_contract_example_is_refused_for_tocilizumab_and_warns_for_warfarin(
     assert outcomes(body)["NO_IL_OR_JAK_INHIBITOR"] == "fail"
     assert outcomes(body)["CYP450_NARROW_THERAPEUTIC_INDEX"] == "warn"
     message = next(r["message"] for r in body["results"] if r["code"] == "NO_IL_OR_JAK_INHIBITOR")
-    assert "tocilizumab" in message and "L04AC07" in message and "2021-11-01" in message
+    assert "tocilizumab" in message and "L04AC07" in message and "01 Nov 2021" in message
     assert all(set(r) >= {"code", "outcome", "message"} for r in body["results"])
 
 
@@ -93,6 +93,12 @@ def test_messages_follow_the_language(client_for):
     italian = client.post(URL, CONTRACT_EXAMPLE, format="json", HTTP_ACCEPT_LANGUAGE="it").json()
     english = client.post(URL, CONTRACT_EXAMPLE, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
     assert italian["results"][0]["message"] != english["results"][0]["message"]
+    # Dates and decimals inside the messages too, each language its own way.
+    it, en = ({r["code"]: r["message"] for r in body["results"]} for body in (italian, english))
+    assert "ultima dose 01/11/2021" in it["NO_IL_OR_JAK_INHIBITOR"]
+    assert "last dose 01 Nov 2021" in en["NO_IL_OR_JAK_INHIBITOR"]
+    assert "= 200,0 mmHg" in it["PAO2_FIO2_ABOVE_150"] and "= 200.0 mmHg" in en["PAO2_FIO2_ABOVE_150"]
+    assert all(set(r) == {"code", "outcome", "message", "source"} for r in italian["results"])
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 from prescriptions.eligibility import SHIPPED_VERSIONS, InvalidAssessment, Regimen
 from prescriptions.eligibility.calendar import REGISTRY_TIME_ZONE as ROME
 
-from .test_eligibility_engine import ASSESSED_AT, assessment, judge, medication
+from .test_eligibility_engine import ASSESSED_AT, _english, assessment, judge, medication  # noqa: F401 (_english: read in English)
 
 (VERSION,) = SHIPPED_VERSIONS
 CATALOGUE = VERSION.catalogue
@@ -248,7 +248,7 @@ def test_the_message_names_drug_last_dose_and_window():
     _, result = il_jak(medication("RoActemra", last_dose_at=datetime(2021, 10, 1, 9, 0, tzinfo=ROME)))
 
     assert result.message.startswith(
-        "tocilizumab (L04AC07), last dose 2021-10-01: inside its 65-day washout window (ends 2021-12-05)"
+        "tocilizumab (L04AC07), last dose 01 Oct 2021: inside its 65-day washout window (ends 05 Dec 2021)"
     )
 
 

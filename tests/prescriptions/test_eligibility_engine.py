@@ -1,7 +1,8 @@
 """The eligibility engine, one case per rule of DOMAIN.md: thresholds on both sides and on the boundary.
 
 No database: the engine is a pure function. Messages are checked in English (the registry's default language is
-Italian, so the English ones are asked for explicitly); the Italian ones have their own test at the end.
+Italian, so the English ones are asked for explicitly: a result's message is rendered when read, so every test reads
+in English); the Italian ones have their own test at the end.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from prescriptions.eligibility import (
     load_versions,
 )
 from prescriptions.eligibility.calendar import REGISTRY_TIME_ZONE as ROME
+from prescriptions.eligibility.text import rendered_verdict
 from prescriptions.eligibility.versioning import VERSIONS_DIR
 
 ASSESSED_AT = datetime(2021, 11, 3, 10, 0, tzinfo=ROME)
@@ -61,9 +63,15 @@ def assessment(**changes) -> Assessment:
     return replace(base, **changes)
 
 
-def judge(subject: Assessment, shortages=(SHORTAGE,), criteria=None) -> Verdict:
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are rendered when they are read: these tests read them in English."""
     with translation.override("en"):
-        return evaluate(subject, criteria=criteria or criteria_in_force(subject.assessed_at), shortages=shortages)
+        yield
+
+
+def judge(subject: Assessment, shortages=(SHORTAGE,), criteria=None) -> Verdict:
+    return evaluate(subject, criteria=criteria or criteria_in_force(subject.assessed_at), shortages=shortages)
 
 
 def medication(
@@ -102,22 +110,24 @@ def test_the_api_example_gives_the_api_answer():
             )
         )
     )
-    body = verdict.as_dict()
+    stored = verdict.as_dict()
+    body = rendered_verdict(stored)
 
     assert body["eligible"] is False
     assert body["criteria_version"] == "L648-2021-10"
     assert body["pao2_fio2_ratio"] == 200.0
     assert [result["code"] for result in body["results"]] == list(ALL_CRITERION_CODES)
     assert set(body["results"][0]) == {"code", "outcome", "message", "source"}
+    assert set(stored["results"][0]) == {"code", "outcome", "text", "source"}
     outcomes = {result["code"]: result for result in body["results"]}
     assert outcomes["NO_IL_OR_JAK_INHIBITOR"]["outcome"] == "fail"
     assert outcomes["NO_IL_OR_JAK_INHIBITOR"]["message"].startswith(
-        "tocilizumab (L04AC07), last dose 2021-11-01: inside its 65-day washout window"
+        "tocilizumab (L04AC07), last dose 01 Nov 2021: inside its 65-day washout window"
     )
     assert outcomes["CYP450_NARROW_THERAPEUTIC_INDEX"]["outcome"] == "warn"
     assert outcomes["CYP450_NARROW_THERAPEUTIC_INDEX"]["message"].startswith("warfarin")
     assert verdict.failed_codes == ("NO_IL_OR_JAK_INHIBITOR",)
-    json.dumps(body)  # plain JSON types only
+    json.dumps(stored)  # plain JSON types only
 
 
 def test_every_result_cites_its_source():
@@ -133,7 +143,7 @@ def test_every_result_cites_its_source():
 
 ROWS = [
     # AGE_ADULT: adult on the 18th birthday, by the Rome date of the assessment.
-    ("18th birthday", {"birth_date": date(2003, 11, 3)}, "AGE_ADULT", "pass", "aged 18 on 2021-11-03"),
+    ("18th birthday", {"birth_date": date(2003, 11, 3)}, "AGE_ADULT", "pass", "aged 18 on 03 Nov 2021"),
     ("day before 18th birthday", {"birth_date": date(2003, 11, 4)}, "AGE_ADULT", "fail", "aged 17"),
     ("aged 17", {"birth_date": date(2004, 1, 1)}, "AGE_ADULT", "fail", "under 18"),
     ("aged 61", {}, "AGE_ADULT", "pass", "aged 61"),
@@ -142,7 +152,7 @@ ROWS = [
         {"birth_date": date(2003, 11, 3), "assessed_at": datetime(2021, 11, 2, 23, 30, tzinfo=UTC)},
         "AGE_ADULT",
         "pass",
-        "on 2021-11-03",
+        "on 03 Nov 2021",
     ),
     (
         "born 29 Feb, 28 Feb of a common year",
@@ -339,13 +349,13 @@ def test_shortage_is_judged_on_the_rome_date():
     result = judge(late, shortages=[ShortagePeriod(date(2021, 11, 3), None, "n. 3")]).result("TOCILIZUMAB_SHORTAGE")
 
     assert result.outcome == "pass"
-    assert "in force on 2021-11-03 (n. 3, from 2021-11-03)" in result.message
+    assert "in force on 03 Nov 2021 (n. 3, from 03 Nov 2021)" in result.message
 
 
 def test_shortage_message_names_the_day_when_missing():
     result = judge(assessment(), shortages=[]).result("TOCILIZUMAB_SHORTAGE")
 
-    assert "No tocilizumab shortage recorded as in force on 2021-11-03" in result.message
+    assert "No tocilizumab shortage recorded as in force on 03 Nov 2021" in result.message
 
 
 # -- co-medication: each drug class by ATC code, legacy code, name and brand --------------------------------------
@@ -462,7 +472,7 @@ def test_washout_message_names_drug_code_last_dose_and_window():
     assert result.outcome == "pass"
     assert result.message == (
         "No interleukin or JAK inhibitor ongoing or inside its washout window: tocilizumab (L04AC07), "
-        "last dose 2021-08-01: outside its 65-day washout window (ended 2021-10-05)"
+        "last dose 01 Aug 2021: outside its 65-day washout window (ended 05 Oct 2021)"
     )
 
 
@@ -509,7 +519,7 @@ def test_every_blocking_medicine_is_named():
 
     assert result.outcome == "fail"
     assert "tocilizumab (L04AC07), ongoing" in result.message
-    assert "baricitinib (L04AF02), last dose 2021-11-02: inside its 3-day washout window" in result.message
+    assert "baricitinib (L04AF02), last dose 02 Nov 2021: inside its 3-day washout window" in result.message
 
 
 def test_a_name_and_a_code_of_different_classes_are_both_judged():
@@ -707,22 +717,24 @@ def test_as_dict_rounds_the_ratio_to_one_decimal():
 # -- Italian ----------------------------------------------------------------------------------------------------
 
 
-def test_messages_follow_the_active_language():
+def test_messages_follow_the_language_they_are_read_in():
+    """The verdict holds no language: the same results read in Italian, then in English (dates and decimals
+    too), whatever language was active when the engine ran."""
     taken = (medication(atc_code="L04AC07", last_dose_at=datetime(2021, 11, 1, 8, 0, tzinfo=ROME)),)
     subject = assessment(concomitant_medications=taken, anc_10e9_l=None)
     with translation.override("it"):
-        italian = evaluate(subject, criteria=criteria_in_force(subject.assessed_at), shortages=[SHORTAGE])
-    english = judge(subject)
+        judged_in_italian = judge(subject)
+        italian = {result.code: result.message for result in judged_in_italian.results}
+    english = {result.code: result.message for result in judged_in_italian.results}
 
-    messages = {result.code: result.message for result in italian.results}
-    assert messages["AGE_ADULT"] == "Nato/a il 1960-05-01: 61 anni il 2021-11-03, almeno 18"
-    assert messages["PAO2_FIO2_ABOVE_150"] == "PaO2/FiO2 = 80/0.40 = 200.0 mmHg, superiore a 150"
-    assert messages["NO_IL_OR_JAK_INHIBITOR"].startswith(
-        "tocilizumab (L04AC07), ultima dose 2021-11-01: entro la finestra di washout di 65 giorni"
+    assert italian["AGE_ADULT"] == "Nato/a il 01/05/1960: 61 anni il 03/11/2021, almeno 18"
+    assert italian["PAO2_FIO2_ABOVE_150"] == "PaO2/FiO2 = 80/0,40 = 200,0 mmHg, superiore a 150"
+    assert italian["NO_IL_OR_JAK_INHIBITOR"].startswith(
+        "tocilizumab (L04AC07), ultima dose 01/11/2021: entro la finestra di washout di 65 giorni"
     )
-    assert messages["NO_NEUTROPENIA"].startswith("ANC non indicata")
-    # Everything of the listing is translated, and nothing else changes with the language.
-    assert all(it.message != en.message for it, en in zip(italian.results, english.results, strict=True))
-    assert [(r.code, r.outcome, r.source) for r in italian.results] == [
-        (r.code, r.outcome, r.source) for r in english.results
-    ]
+    assert italian["NO_NEUTROPENIA"].startswith("ANC non indicata")
+    assert english["AGE_ADULT"] == "Born 01 May 1960: aged 61 on 03 Nov 2021, at least 18"
+    assert english["PAO2_FIO2_ABOVE_150"] == "PaO2/FiO2 = 80/0.40 = 200.0 mmHg, above 150"
+    # Everything of the listing is translated; the verdict itself is the same whichever language is active.
+    assert all(italian[code] != english[code] for code in ALL_CRITERION_CODES)
+    assert judged_in_italian == judge(subject)

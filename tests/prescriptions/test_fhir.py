@@ -12,13 +12,14 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from drf_spectacular.generators import SchemaGenerator
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from rest_framework.test import APIClient
 
 from prescriptions import fhir, services
+from prescriptions.eligibility import result_message
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.calendar import rome_today
 from registry.models import Patient
@@ -291,7 +292,8 @@ def test_rejected_prescription_bundle(client_for, rejected):
         assert issue["detail"]
         assert issue["implicated"][0]["reference"] == ref(request)
     warning = next(r for r in rejected.eligibility["results"] if r["outcome"] == "warn")
-    assert issues["CYP450_NARROW_THERAPEUTIC_INDEX"]["detail"] == warning["message"]
+    with translation.override("it"):  # the request asked for no language: the registry's own
+        assert issues["CYP450_NARROW_THERAPEUTIC_INDEX"]["detail"] == result_message(warning)
     assert {i["reference"] for i in request["detectedIssue"]} == {ref(i) for i in issues.values()}
 
     observations = {o["code"]["text"]: o for o in of_type(bundle, "Observation")}
