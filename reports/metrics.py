@@ -352,7 +352,9 @@ def _compute(prescriptions: QuerySet[Prescription], *, today: date) -> dict:
     sources = dict.fromkeys([definitions.PRESCRIPTIONS, *(d.source for d in definitions.PER_CENTRE)])
     for source in sources:
         for centre_id, figures in SOURCES[source](prescriptions, today=today):
-            entry = by_centre.setdefault(centre_id, {"centre_id": centre_id, **empty_counts()})
+            entry = by_centre.get(centre_id)
+            if entry is None:  # not setdefault: that would build a blank entry for every row of every source
+                entry = by_centre[centre_id] = {"centre_id": centre_id, **empty_counts()}
             _add(entry, figures)
 
     centres = sorted(
