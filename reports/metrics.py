@@ -9,6 +9,7 @@ Every figure comes from a fixed number of aggregate queries, whatever the number
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection, transaction
@@ -55,11 +56,37 @@ CENTRE_KEYS = definitions.CENTRE_IDENTITY_KEYS
 
 def cohort(*, region_code: str | None, period_start: date, period_end: date) -> QuerySet[Prescription]:
     """The prescriptions a report over this region (None: the country) and period counts."""
-    start, end = period_bounds(period_start, period_end)
-    prescriptions = Prescription.objects.filter(prescribed_at__gte=start, prescribed_at__lt=end)
+    return Prescription.objects.filter(cohort_condition(region_code=region_code, period=(period_start, period_end)))
+
+
+def cohort_condition(*, region_code: str | None, period: tuple[date, date], through: str = "") -> Q:
+    """The cohort as a condition on a prescription, or on the prescription of a record (``through``:
+    ``"prescription"``). The records' figures filter through the join this way, as a hand-written query would,
+    instead of ``prescription IN (cohort)``: the planner then starts from the cohort's few rows and reaches their
+    records by index, where the ``IN`` made it read the whole record table (4× slower at a million)."""
+    prefix = f"{through}__" if through else ""
+    start, end = period_bounds(*period)
+    condition = Q(**{f"{prefix}prescribed_at__gte": start, f"{prefix}prescribed_at__lt": end})
     if region_code is not None:
-        prescriptions = prescriptions.filter(centre__region_id=region_code)
-    return prescriptions
+        condition &= Q(**{f"{prefix}centre__region_id": region_code})
+    return condition
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A report's cohort: its prescriptions, and the same as a condition on the records of a prescription."""
+
+    region_code: str | None
+    period: tuple[date, date]
+
+    @property
+    def prescriptions(self) -> QuerySet[Prescription]:
+        return cohort(region_code=self.region_code, period_start=self.period[0], period_end=self.period[1])
+
+    @property
+    def records(self) -> Q:
+        """The condition on a record (administration, dispensation, outcome…) of a cohort prescription."""
+        return cohort_condition(region_code=self.region_code, period=self.period, through="prescription")
 
 
 class DaysBetween(Func):
@@ -154,10 +181,10 @@ def monitoring_metrics(*, region_code: str | None, period_start: date, period_en
 
     On PostgreSQL the queries read one snapshot, so the figures agree with each other.
     """
-    prescriptions = cohort(region_code=region_code, period_start=period_start, period_end=period_end)
+    group = Cohort(region_code=region_code, period=(period_start, period_end))
     with _snapshot():
-        metrics = _compute(prescriptions, today=today)
-        weeks = _requests_by_week(prescriptions, period_start=period_start, period_end=period_end)
+        metrics = _compute(group, today=today)
+        weeks = _requests_by_week(group.prescriptions, period_start=period_start, period_end=period_end)
     counts = {**metrics, "requests_by_week": weeks}
     return {key: counts[key] for key in METRIC_KEYS}
 
@@ -180,7 +207,7 @@ def _snapshot():
 # --- One function a kind of record: (centre id, {figure: value}) for the figures it counts ------------------
 
 
-def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+def _from_prescriptions(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """Requests, verdicts, courses by status, stops by reason, patients treated and missed doses (one query)."""
     treated = Exists(live_administrations().filter(prescription=OuterRef("pk")))
     stop_counts = {
@@ -188,7 +215,7 @@ def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -
         for reason in StopReason.values
     }
     rows = (
-        with_missed_doses(prescriptions.annotate(treated=treated), today=today)
+        with_missed_doses(group.prescriptions.annotate(treated=treated), today=today)
         .values("centre_id", "centre__name", "centre__region_id")
         .annotate(
             prescriptions_submitted=Count("pk"),
@@ -211,10 +238,10 @@ def _from_prescriptions(prescriptions: QuerySet[Prescription], *, today: date) -
         yield str(row["centre_id"]), figures
 
 
-def _from_criteria(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+def _from_criteria(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """Refusals by criterion: the failed criteria of the cohort's requests."""
     rows = (
-        CriterionOutcome.objects.filter(outcome="fail", prescription__in=prescriptions.values("pk"))
+        CriterionOutcome.objects.filter(group.records, outcome="fail")
         .values("code", centre_ref=F("prescription__centre_id"))
         .annotate(requests=Count("pk"))
         .order_by()
@@ -223,11 +250,11 @@ def _from_criteria(prescriptions: QuerySet[Prescription], *, today: date) -> Ite
         yield str(row["centre_ref"]), {"rejections_by_criterion": {row["code"]: row["requests"]}}
 
 
-def _from_administrations(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+def _from_administrations(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """Doses administered and protocol deviations."""
     rows = (
         live_administrations()
-        .filter(prescription__in=prescriptions.values("pk"))
+        .filter(group.records)
         .values(centre_ref=F("prescription__centre_id"))
         .annotate(doses=Count("pk"), deviations=Count("pk", filter=Q(protocol_deviation=True)))
         .order_by()
@@ -236,10 +263,10 @@ def _from_administrations(prescriptions: QuerySet[Prescription], *, today: date)
         yield str(row["centre_ref"]), {"doses_administered": row["doses"], "protocol_deviations": row["deviations"]}
 
 
-def _from_dispensations(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+def _from_dispensations(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """Syringes dispensed."""
     rows = (
-        Dispensation.objects.filter(entered_in_error_at__isnull=True, prescription__in=prescriptions.values("pk"))
+        Dispensation.objects.filter(group.records, entered_in_error_at__isnull=True)
         .values(centre_ref=F("prescription__centre_id"))
         .annotate(syringes=Sum("syringes"))
         .order_by()
@@ -248,10 +275,10 @@ def _from_dispensations(prescriptions: QuerySet[Prescription], *, today: date) -
         yield str(row["centre_ref"]), {"syringes_dispensed": row["syringes"] or 0}
 
 
-def _from_adverse_events(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+def _from_adverse_events(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """Adverse events by category, and the serious ones."""
     rows = (
-        AdverseEvent.objects.filter(entered_in_error_at__isnull=True, prescription__in=prescriptions.values("pk"))
+        AdverseEvent.objects.filter(group.records, entered_in_error_at__isnull=True)
         .values("category", centre_ref=F("prescription__centre_id"))
         .annotate(events=Count("pk"), serious=Count("pk", filter=Q(serious=True)))
         .order_by()
@@ -263,11 +290,11 @@ def _from_adverse_events(prescriptions: QuerySet[Prescription], *, today: date) 
         )
 
 
-def _from_outcomes(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+def _from_outcomes(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """WHO-CPS at day 28 and the deaths (WHO-CPS 10) among them; and the courses with a death, an ICU admission
     or severe respiratory failure by day 14 or 28 on any outcome, each course once (two queries, one pass each
     over the cohort's outcomes: an EXISTS a figure would read the whole outcome table once a figure)."""
-    live = Outcome.objects.filter(entered_in_error_at__isnull=True, prescription__in=prescriptions.values("pk"))
+    live = Outcome.objects.filter(group.records, entered_in_error_at__isnull=True)
     rows = (
         live.filter(day=28)
         .values("who_cps", centre_ref=F("prescription__centre_id"))
@@ -291,11 +318,11 @@ _COURSES_WITH = {
 }
 
 
-def _from_comedications(prescriptions: QuerySet[Prescription], *, today: date) -> Iterator[tuple[str, dict]]:
+def _from_comedications(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """The courses with an interleukin or JAK inhibitor recorded as started during them, each once."""
     rows = (
         ConcomitantMedicationRecord.objects.filter(
-            entered_in_error_at__isnull=True, il_jak_inhibitor=True, prescription__in=prescriptions.values("pk")
+            group.records, entered_in_error_at__isnull=True, il_jak_inhibitor=True
         )
         .values(centre_ref=F("prescription__centre_id"))
         .annotate(courses=Count("prescription", distinct=True))
@@ -346,12 +373,12 @@ def _add(entry: dict, figures: dict) -> None:
             entry[key] += value
 
 
-def _compute(prescriptions: QuerySet[Prescription], *, today: date) -> dict:
+def _compute(group: Cohort, *, today: date) -> dict:
     by_centre: dict[str, dict] = {}
     # Prescriptions first: every centre with a cohort prescription has its entry, named, before other records.
     sources = dict.fromkeys([definitions.PRESCRIPTIONS, *(d.source for d in definitions.PER_CENTRE)])
     for source in sources:
-        for centre_id, figures in SOURCES[source](prescriptions, today=today):
+        for centre_id, figures in SOURCES[source](group, today=today):
             entry = by_centre.get(centre_id)
             if entry is None:  # not setdefault: that would build a blank entry for every row of every source
                 entry = by_centre[centre_id] = {"centre_id": centre_id, **empty_counts()}
@@ -369,7 +396,7 @@ def _compute(prescriptions: QuerySet[Prescription], *, today: date) -> dict:
     totals = sum_counts(centres)
     # Distinct patients: not the sum over centres (a patient treated at two centres counts once).
     totals["patients_treated"] = (
-        prescriptions.filter(Exists(live_administrations().filter(prescription=OuterRef("pk")))).aggregate(
+        group.prescriptions.filter(Exists(live_administrations().filter(prescription=OuterRef("pk")))).aggregate(
             patients=Count("patient", distinct=True)
         )["patients"]
         or 0
