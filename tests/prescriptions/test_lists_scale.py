@@ -143,7 +143,8 @@ def test_a_cursor_seeks_in_the_index_instead_of_reading_every_row_before_it(post
     so the scan starts at the cursor.
 
     The administrator's list (no scope) with sorts, sequential and bitmap scans switched off leaves the planner
-    one path whatever its statistics: the ``(prescribed_at, id)`` index, walked in the list's order."""
+    an index on ``prescribed_at`` whatever its statistics; the question is whether its scan has a bound (no
+    ``OR`` of the old form can give it one)."""
     rows = _made(demo["prescriber.milano"], 3)
     queryset = selectors.prescription_list(user=demo["admin"])
     cursor = pagination._encode(rows[1], "next" if descending else "prev", 2)
@@ -152,11 +153,10 @@ def test_a_cursor_seeks_in_the_index_instead_of_reading_every_row_before_it(post
     page = queryset.order_by(*pagination._order(descending)).filter(condition)[:51]
 
     with postgresql.cursor() as cursor_:
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort", "enable_incremental_sort"):
             cursor_.execute(f"SET LOCAL {setting} = off")
         plan = page.explain()
 
-    assert "prescription_newest" in plan, plan
     assert re.search(r"Index Cond: .*prescribed_at [<>]=", plan), plan
 
 
