@@ -290,6 +290,15 @@ def _from_adverse_events(group: Cohort, *, today: date) -> Iterator[tuple[str, d
         )
 
 
+# Courses counted once each, whatever the number of outcomes that put them there.
+_COURSES_WITH = {
+    "deaths": Q(who_cps=definitions.WHO_CPS_DEAD),
+    "icu_admissions": Q(icu_admission=True),
+    "respiratory_failure_day14": Q(day=14, severe_respiratory_failure=True),
+    "respiratory_failure_day28": Q(day=28, severe_respiratory_failure=True),
+}
+
+
 def _from_outcomes(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """WHO-CPS at day 28 and the deaths (WHO-CPS 10) among them; and the courses with a death, an ICU admission
     or severe respiratory failure by day 14 or 28 on any outcome, each course once (two queries, one pass each
@@ -307,15 +316,6 @@ def _from_outcomes(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     courses = {key: Count("prescription", distinct=True, filter=condition) for key, condition in _COURSES_WITH.items()}
     for row in live.values(centre_ref=F("prescription__centre_id")).annotate(**courses).order_by():
         yield str(row["centre_ref"]), {key: row[key] for key in _COURSES_WITH}
-
-
-# Courses counted once each, whatever the number of outcomes that put them there.
-_COURSES_WITH = {
-    "deaths": Q(who_cps=definitions.WHO_CPS_DEAD),
-    "icu_admissions": Q(icu_admission=True),
-    "respiratory_failure_day14": Q(day=14, severe_respiratory_failure=True),
-    "respiratory_failure_day28": Q(day=28, severe_respiratory_failure=True),
-}
 
 
 def _from_comedications(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:

@@ -10,7 +10,13 @@ from django.utils import translation
 
 from bench import run as bench
 from prescriptions.eligibility import result_message
-from prescriptions.models import CriterionOutcome, Prescription, PrescriptionStatus
+from prescriptions.models import (
+    ConcomitantMedicationRecord,
+    CriterionOutcome,
+    Outcome,
+    Prescription,
+    PrescriptionStatus,
+)
 from registry.audit import verify_chains
 from registry.management.commands.seed_synthetic import syn_fiscal_code
 from registry.models import Centre, Patient, Region
@@ -135,6 +141,26 @@ def _hand_as_metrics(hand: dict) -> dict:
     return centres
 
 
+def _record_what_the_seed_leaves_out(since) -> None:
+    """ICU admissions, severe respiratory failure and IL/JAK co-medications, which the synthetic seed does not
+    write, on a few of the period's courses (some twice, so that a course is counted once)."""
+    outcomes = Outcome.objects.filter(prescription__prescribed_at__date__gte=since, day=28).order_by("pk")
+    Outcome.objects.filter(pk__in=list(outcomes.values_list("pk", flat=True)[:12])).update(
+        icu_admission=True, severe_respiratory_failure=True
+    )
+    courses = Prescription.objects.filter(prescribed_at__date__gte=since, first_dose_on__isnull=False)
+    for index, course in enumerate(courses.order_by("pk")[:6]):
+        for name in ["tocilizumab"] * (1 + index % 2):
+            ConcomitantMedicationRecord.objects.create(
+                prescription=course,
+                recorded_by=course.prescriber,
+                recorded_at=course.prescribed_at,
+                name=name,
+                started_on=course.first_dose_on,
+                il_jak_inhibitor=True,
+            )
+
+
 def _nonzero(counts: dict) -> dict:
     return {key: count for key, count in counts.items() if count}
 
@@ -148,11 +174,14 @@ def test_the_hand_written_yardstick_counts_what_the_metrics_count(postgresql, se
 
     today = rome_today()
     start, end = today.replace(day=1) - timedelta(days=62), today  # the seed's last three months, or most of them
+    _record_what_the_seed_leaves_out(start)
     ours = monitoring_metrics(region_code=region, period_start=start, period_end=end, today=today)
     raw = hand_sql.monthly_figures(region_code=region, period_start=start, period_end=end, today=today)
     hand = _hand_as_metrics(raw)
 
     assert ours["prescriptions_submitted"] > 20 and ours["missed_doses"] > 0 and ours["doses_administered"] > 0
+    for figure in ("courses_with_il_jak_comedication", "icu_admissions", "respiratory_failure_day28"):
+        assert ours[figure] > 0, figure  # each figure is compared on something, not on zeros
     assert set(hand) == {entry["centre_id"] for entry in ours["by_centre"]}
     for entry in ours["by_centre"]:
         mine = hand[entry["centre_id"]]

@@ -148,3 +148,21 @@ def test_clearing_the_cache_between_tests_leaves_other_workers_keys(redis_broker
         assert neighbour.get("throttle") == 1
     finally:
         neighbour.delete("throttle")
+
+
+@pytest.mark.parametrize("setting, expected", [(None, "-c jit=off"), ("true", None)])
+def test_postgresql_connections_ask_for_no_jit_unless_told(setting, expected):
+    environment = {**ALL_KEYS, "DATABASE_URL": "postgres://registry@db.example.org:5432/registry"}
+    if setting is not None:
+        environment["DATABASE_JIT"] = setting
+    result = run_settings(environment, PRINT_DATABASE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout).get("OPTIONS", {}).get("options") == expected
+
+
+def test_the_test_connection_keeps_jit_off_beside_its_own_option(postgresql):
+    with postgresql.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW registry.allow_audit_truncate")
+        assert cursor.fetchone()[0] == "on"
