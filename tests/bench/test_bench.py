@@ -141,15 +141,26 @@ def _hand_as_metrics(hand: dict) -> dict:
     return centres
 
 
+def _first_per_region(queryset, prescription_path: str, per_region: int) -> list:
+    """The first ``per_region`` rows of each region by date and then key, so every region (Lombardia included)
+    gets some: the keys are random UUIDs, and "the first n by pk" falls in whichever regions chance gives."""
+    chosen: list = []
+    for region in Region.objects.order_by("code"):
+        rows = queryset.filter(**{f"{prescription_path}centre__region": region})
+        chosen.extend(rows.order_by(f"{prescription_path}prescribed_at", "pk")[:per_region])
+    return chosen
+
+
 def _record_what_the_seed_leaves_out(since) -> None:
     """ICU admissions, severe respiratory failure and IL/JAK co-medications, which the synthetic seed does not
-    write, on a few of the period's courses (some twice, so that a course is counted once)."""
-    outcomes = Outcome.objects.filter(prescription__prescribed_at__date__gte=since, day=28).order_by("pk")
-    Outcome.objects.filter(pk__in=list(outcomes.values_list("pk", flat=True)[:12])).update(
+    write, on a few of each region's courses of the period (some twice, so that a course is counted once)."""
+    outcomes = Outcome.objects.filter(prescription__prescribed_at__date__gte=since, day=28)
+    chosen = _first_per_region(outcomes, "prescription__", 2)
+    Outcome.objects.filter(pk__in=[outcome.pk for outcome in chosen]).update(
         icu_admission=True, severe_respiratory_failure=True
     )
     courses = Prescription.objects.filter(prescribed_at__date__gte=since, first_dose_on__isnull=False)
-    for index, course in enumerate(courses.order_by("pk")[:6]):
+    for index, course in enumerate(_first_per_region(courses, "", 2)):
         for name in ["tocilizumab"] * (1 + index % 2):
             ConcomitantMedicationRecord.objects.create(
                 prescription=course,

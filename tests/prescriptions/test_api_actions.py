@@ -1,6 +1,6 @@
 """Actions on a prescription (docs/api.md, "Actions on a prescription"): every action, every role, every rule."""
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -352,7 +352,7 @@ def test_syringes_may_be_dispensed_again_during_the_course(demo, act):
         ({"lot_number": ""}, "lot_number"),
         ({"lot_number": "<script>"}, "lot_number"),
         ({"expiry_date": "2030-02-30"}, "expiry_date"),
-        ({"expiry_date": (date.today() - timedelta(days=400)).isoformat()}, "expiry_date"),
+        ({"expiry_date": (f.today() - timedelta(days=400)).isoformat()}, "expiry_date"),
     ],
 )
 def test_a_bad_dispensation_is_a_400(demo, act, changes, field):
@@ -761,7 +761,7 @@ def test_every_category_is_recorded(demo, act, client_for):
         ({"category": None}, "category"),
         ({"serious": "very"}, "serious"),
         ({"onset_date": "last week"}, "onset_date"),
-        ({"onset_date": (date.today() + timedelta(days=3)).isoformat()}, "onset_date"),
+        ({"onset_date": (f.today() + timedelta(days=3)).isoformat()}, "onset_date"),
         ({"onset_date": "2021-10-01"}, "onset_date"),  # before the prescription
         ({"description": ""}, "description"),
         ({"reported_to_pharmacovigilance": None}, "reported_to_pharmacovigilance"),

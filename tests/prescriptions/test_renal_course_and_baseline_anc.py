@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from prescriptions import services
 from prescriptions.eligibility import Assessment, Regimen
@@ -156,7 +157,7 @@ def test_dispensing_without_a_baseline_anc_is_refused_until_one_is_recorded(demo
     assert refused.json()["code"] == "BASELINE_ANC_REQUIRED"
     assert "ANC" in refused.json()["detail"]
 
-    lab = {"test": "anc", "value": "2.0", "collected_at": f.days_ago(0, 0, 1).isoformat()}
+    lab = {"test": "anc", "value": "2.0", "collected_at": (timezone.now() - timedelta(minutes=1)).isoformat()}
     assert api("prescriber.milano", url(prescription, "lab-results"), lab).status_code == 201
     assert api("pharmacist.milano", url(prescription, "dispensations"), dispensation_body(10)).status_code == 201
 
