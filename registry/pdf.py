@@ -79,6 +79,16 @@ def styles() -> dict[str, ParagraphStyle]:
     }
 
 
+# A data table's look: the header row shaded, bottom-aligned and ruled; zebra rows, a thin line under each.
+HEADED_GRID = (
+    ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+    ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+    ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
+    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
+    ("LINEBELOW", (0, 1), (-1, -1), 0.3, LINE),
+)
+
+
 def escape(text) -> str:
     """Text for a reportlab Paragraph, which reads its input as markup."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

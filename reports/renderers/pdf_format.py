@@ -18,7 +18,6 @@ from itertools import islice
 from typing import BinaryIO
 
 from django.utils.translation import gettext as _
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
@@ -37,7 +36,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from registry.pdf import BRAND, HEAD_BG, INK, LINE, MARGIN, MUTED, ZEBRA, NumberedCanvas, fit_lines, fonts
+from registry.pdf import BRAND, HEADED_GRID, INK, LINE, MARGIN, MUTED, NumberedCanvas, fit_lines, fonts
 from registry.pdf import footer as _footer
 from registry.pdf import paragraph as _p
 
@@ -210,11 +209,7 @@ def _centre_table(context: ReportContext, width: float) -> Table:
                 ("FONT", (first_count, 1), (-1, -1), font.regular, 7.5),
                 ("ALIGN", (first_count, 0), (-1, -1), "RIGHT"),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
-                ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.3, LINE),
+                *HEADED_GRID,
                 ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
                 ("LEFTPADDING", (0, 0), (0, -1), 3),
@@ -356,13 +351,9 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
             ("FONT", (0, 1), (-1, -1), font.regular, CELL_SIZE, 7.5),
             ("FONT", (0, 1), (0, -1), font.mono, 6, 7.5),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+            *HEADED_GRID,
             # Counts (every column without a text width) to the right.
             *(("ALIGN", (i, 1), (i, -1), "RIGHT") for i, c in enumerate(columns) if c not in QUARTERLY_WIDTHS),
-            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.3, LINE),
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
             ("RIGHTPADDING", (0, 0), (-1, -1), 3),
             ("TOPPADDING", (0, 0), (-1, -1), 1),
