@@ -35,7 +35,7 @@ from reportlab.platypus import (
 )
 
 from registry.patient_identity import identity_for, patient_label
-from registry.pdf import HEADED_GRID, LINE, MARGIN, MUTED, escape, fonts, numbered_canvas, paragraph, styles
+from registry.pdf import HEADED_GRID, LINE, MARGIN, escape, fonts, numbered_canvas, paragraph, styles
 
 from . import workflow
 from .eligibility import rendered_verdict
@@ -70,13 +70,15 @@ def dispensing_record(prescription: Prescription, *, user) -> bytes:
     dispensations = list(prescription.dispensations.all())
     dispensed = sum(d.syringes for d in dispensations if not d.in_error)
     maximum = workflow.max_syringes(prescription)
+    may_still_dispense = workflow.DISPENSE in workflow.actions_open(prescription) and dispensed < maximum
     totals = [
         (
             pgettext("print", "Syringes dispensed"),
             _("%(dispensed)d of %(maximum)d (the most the course takes)")
             % {"dispensed": dispensed, "maximum": maximum},
         ),
-        (pgettext("print", "Still to dispense"), str(max(maximum - dispensed, 0))),
+        # Once the course can take no more (completed, stopped, cancelled, refused), nothing is still to come.
+        (pgettext("print", "Still to dispense"), str(maximum - dispensed) if may_still_dispense else "—"),
     ]
     story = [
         *_heading(title, prescription, [(pgettext("print", "Regimen"), _regimen(prescription))]),
@@ -310,8 +312,7 @@ def _verdict(verdict: dict) -> list:
                         (_("Eligibility"), summary),
                         (_("Criteria version"), criteria),
                         (pgettext("print", "Determina"), str(LISTING)),
-                    ],
-                    strong=False,
+                    ]
                 ),
                 Spacer(1, 2 * mm),
             ]
@@ -329,12 +330,9 @@ def _dispensation_table(dispensations) -> Table:
         paragraph(pgettext("print", "Pharmacist"), "head"),
     ]
     rows = [header]
-    void = []
     for dispensation in dispensations:
         # Entered in error: kept on paper as on the page, but struck through, marked and left out of the total.
         in_error = dispensation.in_error
-        if in_error:
-            void.append(len(rows))
         cell = _struck if in_error else paragraph
         pharmacist = _person(dispensation.recorded_by)
         rows.append(
@@ -356,7 +354,6 @@ def _dispensation_table(dispensations) -> Table:
             [
                 *_grid_style(),
                 *([("SPAN", (0, 1), (-1, 1))] if empty else []),
-                *(("TEXTCOLOR", (0, row), (-1, row), MUTED) for row in void),
             ]
         )
     )
@@ -376,7 +373,7 @@ def _grid_style() -> list:
     ]
 
 
-def _signatures(signers: Sequence[tuple[str, str]]) -> Table:
+def _signatures(signers: Sequence[tuple[str, str]]) -> KeepTogether:
     """One column a signer: who, the name (printed when known), the date and the signature, each on a line."""
     gap = 10 * mm
     column = (PAGE_WIDTH - gap * (len(signers) - 1)) / len(signers)

@@ -132,7 +132,7 @@ def test_the_dispensing_record_lists_each_dispensation_and_the_total(dispensed):
     assert expiry in text
     # The withdrawn dispensation stays on paper, marked, and is not counted.
     assert "WRONG-LOT" in text and "inserito per errore" in text
-    assert "10 di 10" in text
+    assert "10 di 10" in text and "Ancora da dispensare —" in text  # the course's syringes are all out
     assert "Ricevuto dal reparto" in text and "Firma" in text
     assert ENGLISH.findall(text) == []
 
@@ -148,7 +148,15 @@ def test_a_record_with_nothing_dispensed_says_so(demo):
 
     text = pdf_text(download(signed_in("pharmacist.milano"), DISPENSING, awaiting).content)
 
-    assert "Nessuna siringa ancora dispensata" in text and "0 di 10" in text
+    assert "Nessuna siringa ancora dispensata" in text and "0 di 10" in text and "Ancora da dispensare 10" in text
+
+
+def test_a_cancelled_request_has_nothing_still_to_dispense(demo):
+    cancelled = prescription_at(demo, "cancelled")
+
+    text = pdf_text(download(signed_in("pharmacist.milano"), DISPENSING, cancelled).content)
+
+    assert "0 di 10" in text and "Ancora da dispensare —" in text
 
 
 # --- The patient -------------------------------------------------------------------------------
