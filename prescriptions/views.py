@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,7 +36,7 @@ from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_
 from registry.pseudonym import InvalidFiscalCode, validate_fiscal_code
 from registry.selectors import centre_list
 
-from . import pagination, permissions, selectors, services, workflow
+from . import pagination, permissions, printing, selectors, services, workflow
 from .alerts import baseline_warnings, comedication_alert, lab_alert
 from .assessment import to_assessment
 from .codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
@@ -582,6 +582,48 @@ def action_view(name: str):
         return _render_detail(request, prescription_id, bound=(name, form))
 
     view.__name__ = view.__qualname__ = f"prescription_{name}"
+    return view
+
+
+# --- Printable forms ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A printable paper of the prescription (prescriptions/printing.py), downloaded as a PDF."""
+
+    render: Callable[..., bytes]
+    kind: AccessKind
+    filename: str
+
+
+PAPERS = {
+    # The request form (scheda di richiesta), to print, sign and file.
+    "form": Paper(printing.prescription_form, AccessKind.PRESCRIPTION_FORM_PDF, "scheda-richiesta"),
+    # Every dispensation and the syringes against the course's maximum.
+    "dispensing": Paper(printing.dispensing_record, AccessKind.DISPENSING_RECORD_PDF, "registro-dispensazione"),
+}
+
+
+def paper_view(name: str):
+    """The download of one paper: the detail page's scope (404 outside it) and its access-log entry."""
+    paper = PAPERS[name]
+
+    @page
+    @require_GET
+    def view(request, prescription_id):
+        prescription = selectors.prescription_detail(user=request.user, prescription_id=prescription_id)
+        if prescription is None:
+            raise Http404
+        access_log_record(user=request.user, obj=prescription, kind=paper.kind)
+        response = HttpResponse(paper.render(prescription, user=request.user), content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{paper.filename}-{str(prescription.pk)[:8]}.pdf"
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    view.__name__ = view.__qualname__ = f"prescription_{name}_pdf"
     return view
 
 

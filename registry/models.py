@@ -303,6 +303,8 @@ class AccessKind(models.TextChoices):
     PRESCRIPTION_PAGE = "prescription.page", _("prescription page")
     PRESCRIPTION_API = "prescription.api", _("prescription (API)")
     PRESCRIPTION_FHIR = "prescription.fhir", _("prescription (FHIR export)")
+    PRESCRIPTION_FORM_PDF = "prescription.form_pdf", _("prescription form (PDF)")
+    DISPENSING_RECORD_PDF = "prescription.dispensing_pdf", _("dispensing record (PDF)")
     REPORT_FILE = "report.file", _("report file download")
 
 

@@ -29,16 +29,12 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.utils.translation import gettext_lazy
 
+from prescriptions.listing import LISTING  # the listing the report is made under, printed in its header
 from prescriptions.models import AdverseEvent, Dispensation, Outcome
 from registry.calendar import REGISTRY_TIME_ZONE
 
 from .kinds import QUARTERLY_COLUMNS
 from .metrics import cohort, live_administrations
-
-# The listing the report is made under (DOMAIN.md): printed in its header with the period.
-LISTING = gettext_lazy(
-    "AIFA Determina of 30 September 2021 n. 114586 (GU n. 237, 4 October 2021): anakinra for COVID-19, L.648/96"
-)
 
 CHUNK_SIZE = 500
 _SEPARATOR = "|"  # between adverse events inside the query; never in a category or an ISO date

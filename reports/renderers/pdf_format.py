@@ -13,22 +13,14 @@ unknown while streaming).
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from itertools import islice
-from pathlib import Path
 from typing import BinaryIO
 
 from django.utils.translation import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader, simpleSplit
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas as pdf_canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -44,88 +36,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from registry.pdf import BRAND, HEADED_GRID, INK, LINE, MARGIN, MUTED, NumberedCanvas, fit_lines, fonts
+from registry.pdf import footer as _footer
+from registry.pdf import paragraph as _p
+
 from .. import charts
 from ..kinds import ReportContext
 from ..quarterly import LISTING
 from . import figures
-
-FOOTER = "Registro 648 — dati pseudonimizzati"  # the registry's stamp, as printed on every page in every language
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-INK = colors.HexColor("#1d2733")
-MUTED = colors.HexColor("#5b6b7c")
-LINE = colors.HexColor("#d8dee6")
-BRAND = colors.HexColor("#0b5c8a")
-ZEBRA = colors.HexColor("#f5f7fa")
-HEAD_BG = colors.HexColor("#e6edf5")
-MARGIN = 15 * mm
-
-
-@dataclass(frozen=True)
-class Fonts:
-    regular: str
-    bold: str
-    mono: str
-
-
-@cache
-def fonts() -> Fonts:
-    """DejaVu (Debian fonts-dejavu-core) registered once; the PDF base fonts when it is not installed."""
-    files = {
-        "DejaVuSans": "DejaVuSans.ttf",
-        "DejaVuSans-Bold": "DejaVuSans-Bold.ttf",
-        "DejaVuSansMono": "DejaVuSansMono.ttf",
-    }
-    try:
-        for name, filename in files.items():
-            pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
-    except Exception:  # noqa: BLE001 (any unreadable font file means: fall back)
-        return Fonts("Helvetica", "Helvetica-Bold", "Courier")
-    pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold")
-    return Fonts("DejaVuSans", "DejaVuSans-Bold", "DejaVuSansMono")
-
-
-@cache
-def styles() -> dict[str, ParagraphStyle]:
-    font = fonts()
-    body = ParagraphStyle("body", fontName=font.regular, fontSize=9, leading=12, textColor=INK)
-    return {
-        "body": body,
-        "title": ParagraphStyle("title", body, fontName=font.bold, fontSize=16, leading=20, textColor=BRAND),
-        "h2": ParagraphStyle("h2", body, fontName=font.bold, fontSize=11.5, leading=15, textColor=BRAND, spaceBefore=8),
-        "label": ParagraphStyle("label", body, textColor=MUTED),
-        "muted": ParagraphStyle("muted", body, fontSize=8, leading=10, textColor=MUTED),
-        "cell": ParagraphStyle("cell", body, fontSize=7.5, leading=9),
-        "head": ParagraphStyle("head", body, fontName=font.bold, fontSize=6.2, leading=7.5, textColor=INK),
-        "head_right": ParagraphStyle(
-            "head_right", body, fontName=font.bold, fontSize=6.2, leading=7.5, textColor=INK, alignment=TA_RIGHT
-        ),
-        "chart": ParagraphStyle("chart", body, fontName=font.bold, fontSize=9, leading=11),
-    }
-
-
-def _p(text: str, style: str = "body") -> Paragraph:
-    return Paragraph(_escape(text), styles()[style])
-
-
-def _escape(text) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _footer(canvas, page: int, pages: int | None) -> None:
-    width, _height = canvas._pagesize
-    font = fonts()
-    canvas.saveState()
-    canvas.setStrokeColor(LINE)
-    canvas.line(MARGIN, 11 * mm, width - MARGIN, 11 * mm)
-    canvas.setFont(font.regular, 7.5)
-    canvas.setFillColor(MUTED)
-    canvas.drawString(MARGIN, 7 * mm, FOOTER)
-    if pages is None:
-        number = _("Page %(page)s") % {"page": page}
-    else:
-        number = _("Page %(page)s of %(pages)s") % {"page": page, "pages": pages}
-    canvas.drawRightString(width - MARGIN, 7 * mm, number)
-    canvas.restoreState()
 
 
 def _running_header(canvas, context: ReportContext) -> None:
@@ -135,27 +53,8 @@ def _running_header(canvas, context: ReportContext) -> None:
     canvas.setFont(font_name, 7.5)
     canvas.setFillColor(MUTED)
     text = f"{context.title} · {figures.region_display(context)} · {figures.period_display(context)}"
-    canvas.drawString(MARGIN, height - 9 * mm, _fit_lines(text, font_name, 7.5, width - 2 * MARGIN, max_lines=1))
+    canvas.drawString(MARGIN, height - 9 * mm, fit_lines(text, font_name, 7.5, width - 2 * MARGIN, max_lines=1))
     canvas.restoreState()
-
-
-class _NumberedCanvas(pdf_canvas.Canvas):
-    """Holds the pages back until the end, to print "page N of M" (the monitoring report is a few pages)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._pages: list[dict] = []
-
-    def showPage(self):  # noqa: N802 (reportlab's name)
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self):
-        for number, state in enumerate(self._pages, start=1):
-            self.__dict__.update(state)
-            _footer(self, number, len(self._pages))
-            super().showPage()
-        super().save()
 
 
 # ---------------------------------------------------------------- monitoring
@@ -310,11 +209,7 @@ def _centre_table(context: ReportContext, width: float) -> Table:
                 ("FONT", (first_count, 1), (-1, -1), font.regular, 7.5),
                 ("ALIGN", (first_count, 0), (-1, -1), "RIGHT"),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
-                ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.3, LINE),
+                *HEADED_GRID,
                 ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
                 ("LEFTPADDING", (0, 0), (0, -1), 3),
@@ -377,7 +272,7 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
         ]
     else:
         story += [_p(_("By centre"), "h2"), _p(_("No centre in this report."), "muted")]
-    document.build(story, canvasmaker=_NumberedCanvas)
+    document.build(story, canvasmaker=NumberedCanvas)
 
 
 # ---------------------------------------------------------------- quarterly
@@ -420,23 +315,6 @@ HEADER_HEIGHT = 24
 QUARTERLY_IDENTITY_HEIGHT = 28 * mm
 
 
-def _fit_lines(text: str, font_name: str, size: float, width: float, max_lines: int = 2) -> str:
-    """At most ``max_lines`` lines of ``width``: words wrapped, a word too long broken, the rest cut with "…"."""
-    lines = []
-    for line in simpleSplit(text, font_name, size, width) or [""]:
-        while pdfmetrics.stringWidth(line, font_name, size) > width and len(line) > 1:
-            cut = len(line)
-            while cut > 1 and pdfmetrics.stringWidth(line[:cut], font_name, size) > width:
-                cut -= 1
-            lines.append(line[:cut])
-            line = line[cut:]
-        lines.append(line)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1][:-1] + "…"
-    return "\n".join(lines)
-
-
 def _quarterly_text(value, column: str, width: float) -> str:
     if isinstance(value, datetime):
         text = f"{figures.local_time(value):%Y-%m-%d %H:%M}"
@@ -449,7 +327,7 @@ def _quarterly_text(value, column: str, width: float) -> str:
     if column == "pseudonym":  # whole, however long: it is the key a reader looks up
         half = (len(text) + 1) // 2
         return f"{text[:half]}\n{text[half:]}" if len(text) > 32 else text
-    return _fit_lines(text, fonts().regular, CELL_SIZE, width - 6)
+    return fit_lines(text, fonts().regular, CELL_SIZE, width - 6)
 
 
 def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:
@@ -473,13 +351,9 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
             ("FONT", (0, 1), (-1, -1), font.regular, CELL_SIZE, 7.5),
             ("FONT", (0, 1), (0, -1), font.mono, 6, 7.5),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+            *HEADED_GRID,
             # Counts (every column without a text width) to the right.
             *(("ALIGN", (i, 1), (i, -1), "RIGHT") for i, c in enumerate(columns) if c not in QUARTERLY_WIDTHS),
-            ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.8, BRAND),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.3, LINE),
             ("LEFTPADDING", (0, 0), (-1, -1), 3),
             ("RIGHTPADDING", (0, 0), (-1, -1), 3),
             ("TOPPADDING", (0, 0), (-1, -1), 1),
