@@ -38,7 +38,6 @@ from registry.selectors import centre_list
 
 from . import pagination, permissions, selectors, services, workflow
 from .alerts import baseline_warnings, comedication_alert, lab_alert
-from .assessment import to_assessment
 from .codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
 from .eligibility import rendered_verdict, result_message
 from .eligibility_serializers import EligibilityCheckSerializer
@@ -263,20 +262,44 @@ def prescription_new(request):
 def prescription_check(request):
     """The live verdict (htmx partial): every criterion's outcome, or what is still missing. Nothing stored."""
     ensure_role(request.user, Role.PRESCRIBER)
-    form = PrescriptionForm(request.POST)
+    form = PrescriptionForm(request.POST, centres=_prescribing_centres(request.user))
     now = timezone.now()
-    serializer = EligibilityCheckSerializer(data=form.check_payload(), context={"now": now})
-    context: dict = {"missing": [], "invalid": [], "fiscal_code_error": _fiscal_code_error(form)}
+    fiscal_code_error = _fiscal_code_error(form)
+    # The submission's own checks too (submission_blockers), once the fiscal code is right and a centre chosen:
+    # "eligible" must not turn into a refused submission. A code still being typed is shown apart, above.
+    payload = form.check_payload(
+        with_fiscal_code=bool(form.raw("fiscal_code")) and fiscal_code_error is None, with_centre=True
+    )
+    serializer = EligibilityCheckSerializer(data=payload, context={"now": now})
+    context: dict = {"missing": [], "invalid": [], "fiscal_code_error": fiscal_code_error}
     if (errors := _validation_errors(serializer)) is not None:
         context["missing"], context["invalid"] = form.missing_and_invalid(errors)
     else:
         try:
-            verdict = services.evaluate_assessment(to_assessment(serializer.validated_data, default_assessed_at=now))
+            context["verdict"] = services.eligibility_check_answer(
+                user=request.user,
+                data=serializer.validated_data,
+                now=now,
+                blockers=form.chosen_centre() is not None,
+            )
         except InvalidInput as exc:
             context["invalid"] = form.missing_and_invalid(exc.errors)[1]
         else:
-            context["verdict"] = rendered_verdict(verdict.as_dict())
+            context["blockers"] = _with_page_links(context["verdict"].get("submission_blockers", ()))
     return render(request, "prescriptions/_check.html", context)
+
+
+def _with_page_links(blockers) -> list[dict]:
+    """The blockers for the page: the prescription in the way as a link to its page (never its id as text)."""
+    return [
+        {
+            **blocker,
+            "url": reverse("prescriptions:detail", kwargs={"prescription_id": blocker["prescription"]})
+            if blocker.get("prescription")
+            else None,
+        }
+        for blocker in blockers
+    ]
 
 
 def _fiscal_code_error(form: PrescriptionForm) -> str | None:
