@@ -355,7 +355,7 @@ def submission_blockers(
     prescribe that day; an unknown one, or several to choose from, is ``InvalidInput`` as at submission).
     ``NOT_AUTHORISED`` (403 at submission) comes first, as the submission checks it first. ``ACTIVE_COURSE``
     (409), only when ``patient`` is given, is reported whatever the criteria say, though a submission the
-    criteria refuse is still kept as ``rejected``. A wrong fiscal code is ``InvalidInput`` on ``fiscal_code``,
+    criteria refuse is still kept as ``rejected``. A wrong fiscal code is ``InvalidInput`` on ``patient.fiscal_code``,
     as at submission. A course the caller may not see is named by neither id nor status, and finding it is
     audited like the submission's attempt.
     """
@@ -373,7 +373,7 @@ def submission_blockers(
             validate_fiscal_code(patient.fiscal_code, birth_date=patient.birth_date, sex=patient.sex)
         )
     except InvalidFiscalCode as exc:
-        raise InvalidInput({"fiscal_code": str(exc)}) from None
+        raise _under_patient(InvalidInput({"fiscal_code": str(exc)})) from None
     patient_row = Patient.objects.filter(pseudonym=pseudonym).first()
     if patient_row is not None and centre is not None:
         conflict = active_course_conflict(patient_row, prescriber=prescriber, centre=centre)
