@@ -58,7 +58,7 @@ VerdictSerializer = inline_serializer(
         "submission_blockers": inline_serializer(
             "SubmissionBlocker",
             {
-                "code": serializers.ChoiceField(choices=["NOT_AUTHORISED", "ACTIVE_COURSE"]),
+                "code": serializers.CharField(help_text="NOT_AUTHORISED (403 at submission) or ACTIVE_COURSE (409)"),
                 "message": serializers.CharField(),
                 "prescription": serializers.CharField(
                     required=False, help_text="The active prescription, only when the caller may see it."
