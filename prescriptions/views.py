@@ -303,8 +303,9 @@ def _with_page_links(blockers) -> list[dict]:
 
 
 def _fiscal_code_error(form: PrescriptionForm) -> str | None:
-    """What is wrong with the fiscal code typed so far, for the live verdict (which does not send the code to the
-    engine): its format and check character at once, its birth date and sex once those are given."""
+    """What is wrong with the fiscal code typed so far, for the live verdict (which asks for the submission's own
+    checks only once the code is right): its format and check character at once, its birth date and sex once those
+    are given."""
     code = form.raw("fiscal_code")
     if not code:
         return None

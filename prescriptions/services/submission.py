@@ -3,6 +3,7 @@
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -334,15 +335,11 @@ class BlockerCode(StrEnum):
 class SubmissionBlocker:
     code: str
     message: str
-    # The prescription in the way, when the caller may see it (the page links to it).
-    prescription: Prescription | None = None
+    # What the submission's refusal would add to its body: the prescription in the way, when the caller may see it.
+    extra: Mapping = dataclass_field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        data = {"code": str(self.code), "message": self.message}
-        if self.prescription is not None:
-            data["prescription"] = str(self.prescription.pk)
-            data["prescription_url"] = reverse("api-prescription", kwargs={"prescription_id": self.prescription.pk})
-        return data
+        return {"code": str(self.code), "message": self.message, **self.extra}
 
 
 def submission_blockers(
@@ -379,7 +376,6 @@ def submission_blockers(
         conflict = active_course_conflict(patient_row, prescriber=prescriber, centre=centre)
         if isinstance(conflict, ActiveCourseElsewhere):
             active_course_elsewhere_record(conflict)
-            blockers.append(SubmissionBlocker(BlockerCode.ACTIVE_COURSE, conflict.detail))
-        elif isinstance(conflict, ActiveCourseHere):
-            blockers.append(SubmissionBlocker(BlockerCode.ACTIVE_COURSE, conflict.detail, conflict.active))
+        if conflict is not None:
+            blockers.append(SubmissionBlocker(BlockerCode.ACTIVE_COURSE, conflict.detail, conflict.extra))
     return blockers
