@@ -276,6 +276,9 @@ def prescription_check(request):
         context["missing"], context["invalid"] = form.missing_and_invalid(errors)
     else:
         try:
+            if form.raw("prescribed_at"):
+                # A late registration's own limits (the check dates the assessment at it): said now, not at submit.
+                services.check_prescribed_at(serializer.validated_data["assessed_at"], now=now)
             context["verdict"] = services.eligibility_check_answer(
                 user=request.user,
                 data=serializer.validated_data,

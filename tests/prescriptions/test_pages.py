@@ -789,3 +789,12 @@ def test_a_live_vaccine_ticked_on_the_page_is_judged_and_kept(prescriber):
     outcomes = {result["code"]: result["outcome"] for result in prescription.eligibility["results"]}
     assert (outcomes["LIVE_VACCINE"], outcomes["PREGNANCY_BREASTFEEDING"]) == ("warn", "warn")
     assert prescription.status == PrescriptionStatus.AWAITING_DISPENSING
+
+
+def test_the_live_verdict_refuses_a_late_registration_the_submission_would_refuse(prescriber):
+    too_old = local_input(timezone.now() - timedelta(days=31))
+
+    html = check(prescriber, prescribed_at=too_old).content.decode()
+
+    assert "data-eligible" not in html  # no "eligible" that the submission would then refuse
+    assert "at most 30 days" in html
