@@ -23,7 +23,6 @@ from registry.models import AccessKind, Role
 from registry.permissions import ensure_role
 
 from . import permissions, selectors, services, workflow
-from .assessment import to_assessment
 from .eligibility import rendered_verdict
 from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
@@ -56,6 +55,23 @@ from .serializers import (
 VerdictSerializer = inline_serializer(
     "EligibilityVerdict",
     {
+        "submission_blockers": inline_serializer(
+            "SubmissionBlocker",
+            {
+                "code": serializers.CharField(help_text="NOT_AUTHORISED (403 at submission) or ACTIVE_COURSE (409)"),
+                "message": serializers.CharField(),
+                "prescription": serializers.CharField(
+                    required=False, help_text="The active prescription, only when the caller may see it."
+                ),
+                "prescription_url": serializers.CharField(required=False),
+            },
+            many=True,
+            required=False,
+            help_text=(
+                "What would refuse the submission itself although the criteria pass; present only when the check "
+                "names the patient's fiscal_code or a centre (empty list: nothing blocks)."
+            ),
+        ),
         "eligible": serializers.BooleanField(),
         "criteria_version": serializers.CharField(),
         "pao2_fio2_ratio": serializers.FloatField(),
@@ -78,7 +94,10 @@ CONFLICT = OpenApiResponse(
 
 
 def _valid(serializer_class, data, **context):
-    serializer = serializer_class(data=data, context=context)
+    return _valid_serializer(serializer_class(data=data, context=context))
+
+
+def _valid_serializer(serializer):
     try:
         serializer.is_valid(raise_exception=True)
     except OverflowError:
@@ -92,15 +111,22 @@ def _as_json(data) -> dict:
 
 
 class EligibilityCheckView(APIView):
-    """Dry run of the L.648 criteria: every criterion's outcome, nothing stored. Prescribers only."""
+    """Dry run of the L.648 criteria: every criterion's outcome, nothing stored. Prescribers only.
+
+    With the patient's fiscal code or a centre, also what would refuse the submission itself
+    (``submission_blockers``).
+    """
 
     @extend_schema(request=EligibilityCheckSerializer, responses={200: VerdictSerializer})
     def post(self, request):
         ensure_role(request.user, Role.PRESCRIBER)
         now = timezone.now()
-        data = _valid(EligibilityCheckSerializer, request.data, now=now)
-        verdict = services.evaluate_assessment(to_assessment(data, default_assessed_at=now))
-        return Response(rendered_verdict(verdict.as_dict()))
+        serializer = EligibilityCheckSerializer(data=request.data, context={"now": now})
+        _valid_serializer(serializer)
+        answer = services.eligibility_check_answer(
+            user=request.user, data=serializer.validated_data, now=now, blockers=serializer.asks_for_blockers
+        )
+        return Response(answer)
 
 
 def _submit(request, data) -> tuple[int, dict]:

@@ -37,6 +37,7 @@ __all__ = [
     "CalendarDateField",
     "CalendarDateTimeField",
     "JSONBooleanField",
+    "CheckPatientSerializer",
     "EligibilityCheckSerializer",
     "PatientInputSerializer",
     "to_assessment",  # prescriptions.assessment's, named here for the callers of the serializers
@@ -276,6 +277,14 @@ class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
     alt_x_uln = _measurement("0", "500", decimal_places=2, optional=True)
     ast_x_uln = _measurement("0", "500", decimal_places=2, optional=True)
     known_hypersensitivity = JSONBooleanField(default=False)
+    # Warnings only (PREGNANCY_BREASTFEEDING, LIVE_VACCINE); left out, the engine reads false. Not defaulted here,
+    # so that a submission can tell "not said" from "no" and take the first from its baseline's pregnancy status.
+    pregnant_or_breastfeeding = JSONBooleanField(
+        required=False, help_text="The patient is pregnant or breastfeeding (default false): a warning."
+    )
+    live_vaccine = JSONBooleanField(
+        required=False, help_text="A live vaccine was given recently or is planned (default false): a warning."
+    )
     concomitant_medications = ConcomitantMedicationSerializer(
         many=True, required=False, max_length=MAX_CONCOMITANT_MEDICATIONS
     )
@@ -318,10 +327,37 @@ class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
         return errors
 
 
-class EligibilityCheckSerializer(AssessmentFieldsSerializer):
-    """The body of ``POST /api/v1/eligibility-checks/``: the assessment and the patient it concerns."""
+class CheckPatientSerializer(PatientInputSerializer):
+    """The check's patient: the fiscal code is optional; given, the answer holds ``submission_blockers``."""
 
-    patient = PatientInputSerializer()
+    fiscal_code = serializers.CharField(
+        max_length=32,
+        trim_whitespace=True,
+        required=False,
+        allow_blank=True,
+        help_text="Optional: with it, the answer says whether the patient has an active course (submission_blockers).",
+    )
+
+
+class EligibilityCheckSerializer(AssessmentFieldsSerializer):
+    """The body of ``POST /api/v1/eligibility-checks/``: the assessment and the patient it concerns.
+
+    ``centre`` and ``patient.fiscal_code`` (both optional) ask for the submission's own checks too: the answer then
+    holds ``submission_blockers`` (docs/api.md).
+    """
+
+    patient = CheckPatientSerializer()
+    centre = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional: the centre the prescription would be submitted at (else the only one, as at submission).",
+    )
+
+    @property
+    def asks_for_blockers(self) -> bool:
+        data = self.validated_data
+        return bool(data["patient"].get("fiscal_code") or data.get("centre"))
 
     def cross_field_errors(self, attrs: dict) -> dict:
         errors = super().cross_field_errors(attrs)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django import forms
 from django.forms.utils import ErrorDict
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,7 @@ from .models import (
     BASELINE_FIELDS,
     COURSE_DOSES,
     MAX_SYRINGES,
+    PREGNANT_OR_BREASTFEEDING,
     STANDARD_DOSE_MG,
     STANDARD_ROUTE,
     AdverseEventCategory,
@@ -158,6 +160,12 @@ class SerializerBackedForm(forms.Form):
     def add_conflict(self, conflict) -> None:
         self.conflict_code = conflict.code
         self.add_error(None, conflict.detail)
+        if prescription_id := getattr(conflict, "extra", {}).get("prescription"):
+            # The prescription in the way, which the user may see: a link, never its id in the text.
+            self.conflict_link = reverse("prescriptions:detail", kwargs={"prescription_id": prescription_id})
+
+    # The page of the prescription a conflict points at (ACTIVE_COURSE, when the user may see it).
+    conflict_link: str | None = None
 
 
 # --- New prescription ------------------------------------------------------------------------
@@ -176,6 +184,7 @@ ASSESSMENT_FIELDS = (
     "alt_x_uln",
     "ast_x_uln",
     "known_hypersensitivity",
+    "live_vaccine",
 )
 MEDICATION_FIELDS = ("name", "atc_code", "ongoing", "last_dose_at", "confirmed_not_il_jak")
 REGIMEN_FIELDS = ("dose_mg", "route", "interval_hours", "duration_days")
@@ -237,6 +246,11 @@ class PrescriptionForm(SerializerBackedForm):
     known_hypersensitivity = forms.BooleanField(
         label=_("Known hypersensitivity to anakinra or to E. coli-derived proteins"), required=False
     )
+    live_vaccine = forms.BooleanField(
+        label=_("A live vaccine given recently or planned"),
+        required=False,
+        help_text=_("Live vaccines must not be given at the same time as anakinra: a warning."),
+    )
 
     regimen_dose_mg = forms.CharField(
         label=_("Dose (mg)"), required=False, initial=STANDARD_DOSE_MG, widget=decimal_widget(size="6")
@@ -280,8 +294,9 @@ class PrescriptionForm(SerializerBackedForm):
         "regimen_dose_mg",
         "dexamethasone_dose_mg",
     )
-    # The assessment is dated at the prescription: its date errors concern prescribed_at.
-    error_aliases = {"assessed_at": "prescribed_at"}
+    # The assessment is dated at the prescription: its date errors concern prescribed_at. The page asks about
+    # pregnancy once, with the baseline's status.
+    error_aliases = {"assessed_at": "prescribed_at", "pregnant_or_breastfeeding": "pregnancy_status"}
 
     # The baseline (optional, never judged by the engine: docs/rules.md, "Baseline").
     symptom_onset_on = forms.CharField(label=_("Symptom onset"), required=False, widget=date_widget())
@@ -365,6 +380,7 @@ class PrescriptionForm(SerializerBackedForm):
             if name in assessment:
                 assessment[name] = {"true": True, "false": False}.get(assessment[name], assessment[name])
         assessment["known_hypersensitivity"] = bool(self.raw("known_hypersensitivity"))
+        assessment["live_vaccine"] = bool(self.raw("live_vaccine"))
         medications = []
         self.medication_rows_sent = []
         for row in range(MEDICATION_ROWS):
@@ -398,11 +414,19 @@ class PrescriptionForm(SerializerBackedForm):
             data["centre"] = centre_id
         return data
 
-    def check_payload(self) -> dict:
-        """The body of ``POST /api/v1/eligibility-checks/``, dated at the prescription like the submission."""
-        data = {**self.assessment_payload(), "patient": self.patient_payload(with_fiscal_code=False)}
+    def check_payload(self, *, with_fiscal_code: bool = False, with_centre: bool = False) -> dict:
+        """The body of ``POST /api/v1/eligibility-checks/``, dated at the prescription like the submission.
+
+        ``with_fiscal_code`` and ``with_centre`` ask for the submission's own checks as well (``submission_blockers``).
+        The page asks one question, the baseline's pregnancy status; the assessment's warning follows it, as the
+        submission's does (``serializers._pregnancy_disagreement``).
+        """
+        data = {**self.assessment_payload(), "patient": self.patient_payload(with_fiscal_code=with_fiscal_code)}
+        data["pregnant_or_breastfeeding"] = self.raw("pregnancy_status") in PREGNANT_OR_BREASTFEEDING
         if prescribed_at := self.raw("prescribed_at"):
             data["assessed_at"] = prescribed_at
+        if with_centre and (centre := self.chosen_centre()) is not None:
+            data["centre"] = str(centre.pk)
         return data
 
     def field_for(self, path: tuple) -> str | None:

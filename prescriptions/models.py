@@ -104,6 +104,9 @@ class PregnancyStatus(models.TextChoices):
     BREASTFEEDING = "breastfeeding", _("breastfeeding")
 
 
+# The statuses that raise the PREGNANCY_BREASTFEEDING warning of the eligibility check (Kineret SmPC 4.6).
+PREGNANT_OR_BREASTFEEDING = frozenset({PregnancyStatus.PREGNANT, PregnancyStatus.BREASTFEEDING})
+
 # The hyperinflammatory phase of COVID-19 in which anakinra was studied: days 6–13 of illness (day 1: the
 # symptom onset's day). Outside it the page warns; it is no criterion of the listing.
 ILLNESS_DAYS_HYPERINFLAMMATORY = (6, 13)

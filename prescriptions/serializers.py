@@ -1,5 +1,6 @@
 """API input and output shapes of prescriptions (docs/api.md, "Prescriptions"). One input serializer per action."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from .eligibility_serializers import (
 )
 from .models import (
     MAX_SYRINGES,
+    PREGNANT_OR_BREASTFEEDING,
     AdverseEventCategory,
     AdverseEventOutcome,
     Causality,
@@ -111,6 +113,18 @@ class BaselineSerializer(serializers.Serializer):
         return attrs
 
 
+def _pregnancy_disagreement(assessment: dict, baseline: Mapping) -> str | None:
+    """The assessment's ``pregnant_or_breastfeeding`` and the baseline's ``pregnancy_status`` say one thing: left
+    out, the first follows the second (set in ``assessment``); given, they must agree (else the message)."""
+    status = baseline.get("pregnancy_status") or ""
+    if "pregnant_or_breastfeeding" not in assessment:
+        assessment["pregnant_or_breastfeeding"] = status in PREGNANT_OR_BREASTFEEDING
+        return None
+    if status and assessment["pregnant_or_breastfeeding"] != (status in PREGNANT_OR_BREASTFEEDING):
+        return _("This disagrees with the pregnancy or breastfeeding status given in the baseline.")
+    return None
+
+
 class PrescriptionSubmitSerializer(serializers.Serializer):
     centre = serializers.UUIDField(required=False, allow_null=True, default=None)
     prescribed_at = DateTimeField(required=False, allow_null=True, default=None)
@@ -140,6 +154,8 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
             errors["assessment"] = {"assessed_at": [_("The assessment cannot come after the prescription.")]}
         day = rome_date(prescribed_at or timezone.now())
         baseline = attrs.get("baseline") or {}
+        if error := _pregnancy_disagreement(attrs["assessment"], baseline):
+            errors.setdefault("assessment", {})["pregnant_or_breastfeeding"] = [error]
         for field in ("symptom_onset_on", "sars_cov_2_test_on"):
             if baseline.get(field) is not None and baseline[field] > day:
                 errors.setdefault("baseline", {})[field] = [_("This date cannot come after the prescription.")]

@@ -38,7 +38,6 @@ from registry.selectors import centre_list
 
 from . import pagination, permissions, printing, selectors, services, workflow
 from .alerts import baseline_warnings, comedication_alert, lab_alert
-from .assessment import to_assessment
 from .codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
 from .eligibility import rendered_verdict, result_message
 from .eligibility_serializers import EligibilityCheckSerializer
@@ -263,25 +262,53 @@ def prescription_new(request):
 def prescription_check(request):
     """The live verdict (htmx partial): every criterion's outcome, or what is still missing. Nothing stored."""
     ensure_role(request.user, Role.PRESCRIBER)
-    form = PrescriptionForm(request.POST)
+    form = PrescriptionForm(request.POST, centres=_prescribing_centres(request.user))
     now = timezone.now()
-    serializer = EligibilityCheckSerializer(data=form.check_payload(), context={"now": now})
-    context: dict = {"missing": [], "invalid": [], "fiscal_code_error": _fiscal_code_error(form)}
+    fiscal_code_error = _fiscal_code_error(form)
+    # The submission's own checks too (submission_blockers), once the fiscal code is right and a centre chosen:
+    # "eligible" must not turn into a refused submission. A code still being typed is shown apart, above.
+    payload = form.check_payload(
+        with_fiscal_code=bool(form.raw("fiscal_code")) and fiscal_code_error is None, with_centre=True
+    )
+    serializer = EligibilityCheckSerializer(data=payload, context={"now": now})
+    context: dict = {"missing": [], "invalid": [], "fiscal_code_error": fiscal_code_error}
     if (errors := _validation_errors(serializer)) is not None:
         context["missing"], context["invalid"] = form.missing_and_invalid(errors)
     else:
         try:
-            verdict = services.evaluate_assessment(to_assessment(serializer.validated_data, default_assessed_at=now))
+            if form.raw("prescribed_at"):
+                # A late registration's own limits (the check dates the assessment at it): said now, not at submit.
+                services.check_prescribed_at(serializer.validated_data["assessed_at"], now=now)
+            context["verdict"] = services.eligibility_check_answer(
+                user=request.user,
+                data=serializer.validated_data,
+                now=now,
+                blockers=form.chosen_centre() is not None,
+            )
         except InvalidInput as exc:
             context["invalid"] = form.missing_and_invalid(exc.errors)[1]
         else:
-            context["verdict"] = rendered_verdict(verdict.as_dict())
+            context["blockers"] = _with_page_links(context["verdict"].get("submission_blockers", ()))
     return render(request, "prescriptions/_check.html", context)
 
 
+def _with_page_links(blockers) -> list[dict]:
+    """The blockers for the page: the prescription in the way as a link to its page (never its id as text)."""
+    return [
+        {
+            **blocker,
+            "url": reverse("prescriptions:detail", kwargs={"prescription_id": blocker["prescription"]})
+            if blocker.get("prescription")
+            else None,
+        }
+        for blocker in blockers
+    ]
+
+
 def _fiscal_code_error(form: PrescriptionForm) -> str | None:
-    """What is wrong with the fiscal code typed so far, for the live verdict (which does not send the code to the
-    engine): its format and check character at once, its birth date and sex once those are given."""
+    """What is wrong with the fiscal code typed so far, for the live verdict (which asks for the submission's own
+    checks only once the code is right): its format and check character at once, its birth date and sex once those
+    are given."""
     code = form.raw("fiscal_code")
     if not code:
         return None

@@ -18,11 +18,16 @@ class InvalidInput(RegistryError):
 
 
 class Conflict(RegistryError):
-    """The request conflicts with the object's state (API: 409 ``{"detail", "code"}``)."""
+    """The request conflicts with the object's state (API: 409 ``{"detail", "code"}``).
 
-    def __init__(self, code: str, detail: str):
+    ``extra``: further fields of the 409 body (for ``ACTIVE_COURSE``, the other prescription when the caller may
+    see it); never anything the caller may not know.
+    """
+
+    def __init__(self, code: str, detail: str, *, extra: dict | None = None):
         self.code = code
         self.detail = detail
+        self.extra = dict(extra or {})
         super().__init__(f"{code}: {detail}")
 
 

@@ -106,6 +106,8 @@ class CatalogueMatch:
     display_name: str
     atc_code: str
     washout_days: int
+    # The ATC group (a class prefix, "L04AC") a code was recognised by when it names no catalogued substance.
+    atc_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,8 @@ class Catalogue:
             for substance in substances
         ]
         if atc_code and by_code is None:
-            drug_class = self._class_by_prefix(atc_code) or self._class_by_complete_code(atc_code)
+            group = self._class_prefix(atc_code)
+            drug_class = self._classes_by_key[group[1]] if group else self._class_by_complete_code(atc_code)
             if drug_class and all(substance.drug_class != drug_class.key for substance in substances):
                 matches.append(
                     CatalogueMatch(
@@ -170,9 +173,23 @@ class Catalogue:
                         display_name=medication.label,
                         atc_code=atc_code,
                         washout_days=drug_class.default_washout_days,
+                        atc_group=group[0] if group else None,
                     )
                 )
         return tuple(matches)
+
+    def ambiguous_group(self, atc_code: str | None) -> str | None:
+        """The group of ``atc_code`` that holds interleukin or JAK inhibitors beside other medicines ("L04A"), when
+        the code is complete and lies in one: a code that only the prescriber's confirmation can clear."""
+        recognition = self.atc_code_recognition
+        code = normalise_atc(atc_code)
+        if recognition is None or not _COMPLETE_ATC.match(code):
+            return None
+        return next((prefix for prefix in recognition.ambiguous_prefixes if code.startswith(prefix)), None)
+
+    @staticmethod
+    def is_complete_atc(atc_code: str | None) -> bool:
+        return bool(_COMPLETE_ATC.match(normalise_atc(atc_code)))
 
     def washout_days(self, substance: Substance) -> int:
         if substance.washout_days is not None:
@@ -261,14 +278,15 @@ class Catalogue:
             return None
         return self._classes_by_key[recognition.drug_class]
 
-    def _class_by_prefix(self, atc_code: str) -> DrugClass | None:
+    def _class_prefix(self, atc_code: str) -> tuple[str, str] | None:
+        """The longest class prefix ``atc_code`` starts with, and that class's key."""
         candidates = [
-            (len(prefix), drug_class)
+            (prefix, drug_class.key)
             for drug_class in self.drug_classes
             for prefix in drug_class.atc_prefixes
             if atc_code.startswith(prefix)
         ]
-        return max(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
+        return max(candidates, key=lambda candidate: len(candidate[0])) if candidates else None
 
     def _substances_in_name(self, written: str) -> list[tuple[Substance, bool]]:
         """Substances whose name or brand appears in ``written`` as whole words (run together or not), the

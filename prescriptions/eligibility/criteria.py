@@ -1,4 +1,4 @@
-"""The sixteen criteria of the listing, one small function each.
+"""The criteria of the listing and its warnings, one small function each.
 
 Each criterion reads a few fields of the ``Assessment`` (declared in ``reads``, which the property tests hold
 it to) and the thresholds, lists and catalogue of the criteria version, and returns an outcome with a message
@@ -20,11 +20,13 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from .calendar import age_in_years, rome_date
+from .catalogue import Catalogue
 from .exposure import Exposure, ExposureStatus, MedicationReview
 from .text import Message, join, msg, nmsg, pmsg
 from .types import (
     ALL_CRITERION_CODES,
     Assessment,
+    ConcomitantMedication,
     CriterionCode,
     Outcome,
     Pneumonia,
@@ -107,12 +109,64 @@ def _regimen_text(regimen: Regimen) -> Message:
     )
 
 
-def _drug_text(exposure: Exposure) -> str:
-    """Name and code, as in "tocilizumab (L04AC07)"; a medicine known only by its code, by the code alone."""
+# What a drug class is called when a medicine is recognised only by its ATC group (keys of the catalogue's
+# classes; a class not named here is shown by its key).
+_CLASS_LABELS = {
+    "interleukin_inhibitor": msg("interleukin inhibitors"),
+    "jak_inhibitor": msg("JAK inhibitors"),
+    "topical_jak_inhibitor": msg("topical JAK inhibitors"),
+    "tnf_alpha_antagonist": msg("TNF-α antagonists"),
+    "cyp450_narrow_therapeutic_index": msg("CYP450 substrates with a narrow therapeutic index"),
+}
+
+
+def _drug_text(exposure: Exposure) -> Message | str:
+    """Name and code, as in "tocilizumab (L04AC07)"; a medicine known only by its code, by the code alone; a code
+    recognised only by its group names the group: "L04AC99 (ATC group L04AC: interleukin inhibitors)"."""
     match = exposure.match
+    if match.substance is None and match.atc_group:
+        drug_class = match.drug_class
+        values = {
+            "code": match.atc_code,
+            "group": match.atc_group,
+            "class": _CLASS_LABELS.get(drug_class.key, drug_class.key.replace("_", " ")),
+        }
+        if match.display_name == match.atc_code:
+            return msg("%(code)s (ATC group %(group)s: %(class)s)", values)
+        return msg("%(name)s (%(code)s, ATC group %(group)s: %(class)s)", {**values, "name": match.display_name})
     if match.display_name == match.atc_code:
         return match.atc_code
     return f"{match.display_name} ({match.atc_code})"
+
+
+def _written(medication: ConcomitantMedication) -> str:
+    """A medicine as the clinician wrote it: "name (code)", or whichever of the two was given."""
+    name, code = (medication.name or "").strip(), (medication.atc_code or "").strip()
+    return f"{name} ({code})" if name and code else medication.label
+
+
+def _unrecognised_text(medication: ConcomitantMedication, catalogue: Catalogue) -> Message:
+    """Why the catalogue does not know a medicine, and the one thing that clears it."""
+    if group := catalogue.ambiguous_group(medication.atc_code):
+        # The code was given: asking for it again would contradict the prescriber.
+        return msg(
+            "%(medicine)s: its ATC code lies in group %(group)s, which holds interleukin or JAK inhibitors beside "
+            "other medicines, and the interaction catalogue does not list it. Confirm that it is neither an "
+            "interleukin inhibitor nor a JAK inhibitor",
+            {"medicine": _written(medication), "group": group},
+        )
+    if medication.atc_code:
+        return msg(
+            "%(medicine)s: an incomplete ATC code, not recognised by the interaction catalogue. Give its complete "
+            "ATC code (7 characters, for example N02BE01), or confirm that it is neither an interleukin inhibitor "
+            "nor a JAK inhibitor",
+            {"medicine": _written(medication)},
+        )
+    return msg(
+        "%(medicine)s: not recognised by the interaction catalogue. Give its complete ATC code (7 characters, for "
+        "example N02BE01), or confirm that it is neither an interleukin inhibitor nor a JAK inhibitor",
+        {"medicine": medication.label},
+    )
 
 
 def _exposure_text(exposure: Exposure) -> Message:
@@ -246,15 +300,8 @@ def no_il_or_jak_inhibitor(assessment: Assessment, context: Context) -> Judgemen
     unconfirmed = [medication for medication in unknown if not medication.confirmed_not_il_jak]
     confirmed = [medication for medication in unknown if medication.confirmed_not_il_jak]
     details = {"confirmed_not_il_jak": [medication.label for medication in confirmed]} if confirmed else None
-    unrecognised = (
-        msg(
-            "Not recognised by the interaction catalogue: %(medicines)s. Give its ATC code, or confirm that it is "
-            "neither an interleukin inhibitor nor a JAK inhibitor",
-            {"medicines": ", ".join(medication.label for medication in unconfirmed)},
-        )
-        if unconfirmed
-        else None
-    )
+    catalogue = context.criteria.catalogue
+    unrecognised = join(". ", (_unrecognised_text(medication, catalogue) for medication in unconfirmed))
     if counted or unconfirmed:
         listed = context.criteria.catalogue.substance(context.criteria.listed_substance)
         already_running = any(exposure.match.substance == listed for exposure in counted)
@@ -481,6 +528,35 @@ def liver_enzymes(assessment: Assessment, context: Context) -> Judgement:
     return Outcome.PASS, msg("%(enzymes)s: below %(threshold)s × ULN", values)
 
 
+def pregnancy_breastfeeding(assessment: Assessment, context: Context) -> Judgement:
+    """Kineret SmPC 4.6: no adequate data in pregnancy, avoid unless clearly needed; weigh breastfeeding."""
+    if assessment.pregnant_or_breastfeeding:
+        return Outcome.WARN, msg(
+            "Pregnant or breastfeeding: as a precaution anakinra is avoided in pregnancy unless clearly needed; "
+            "weigh stopping breastfeeding against the benefit of treatment"
+        )
+    return Outcome.PASS, msg("Neither pregnancy nor breastfeeding recorded")
+
+
+def live_vaccine(assessment: Assessment, context: Context) -> Judgement:
+    """Kineret SmPC 4.4, 4.5: live vaccines must not be given at the same time as anakinra."""
+    if assessment.live_vaccine:
+        return Outcome.WARN, msg(
+            "A live vaccine given recently or planned: live vaccines must not be given at the same time as "
+            "anakinra; postpone a planned one until after the course"
+        )
+    return Outcome.PASS, msg("No live vaccine recorded as given recently or planned")
+
+
+# Texts of verdicts already stored, reworded since: named here so that ``make messages`` keeps their translations
+# (a stored verdict renders the msgid it was written with).
+RETIRED_TEXTS = (
+    msg(
+        "Not recognised by the interaction catalogue: %(medicines)s. Give its ATC code, or confirm that it is "
+        "neither an interleukin inhibitor nor a JAK inhibitor"
+    ),
+)
+
 CRITERIA: tuple[Criterion, ...] = (
     Criterion(CriterionCode.AGE_ADULT, frozenset({"birth_date", "assessed_at"}), age_adult),
     Criterion(CriterionCode.HOSPITALISED, frozenset({"hospitalised"}), hospitalised),
@@ -510,6 +586,8 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(CriterionCode.RENAL_IMPAIRMENT, frozenset({"creatinine_clearance_ml_min"}), renal_impairment),
     Criterion(CriterionCode.LIVER_ENZYMES, frozenset({"alt_x_uln", "ast_x_uln"}), liver_enzymes),
+    Criterion(CriterionCode.PREGNANCY_BREASTFEEDING, frozenset({"pregnant_or_breastfeeding"}), pregnancy_breastfeeding),
+    Criterion(CriterionCode.LIVE_VACCINE, frozenset({"live_vaccine"}), live_vaccine),
 )
 
 if tuple(criterion.code for criterion in CRITERIA) != ALL_CRITERION_CODES:  # pragma: no cover

@@ -34,6 +34,8 @@ class CriterionCode(StrEnum):
     CYP450_NARROW_THERAPEUTIC_INDEX = "CYP450_NARROW_THERAPEUTIC_INDEX"
     RENAL_IMPAIRMENT = "RENAL_IMPAIRMENT"
     LIVER_ENZYMES = "LIVER_ENZYMES"
+    PREGNANCY_BREASTFEEDING = "PREGNANCY_BREASTFEEDING"
+    LIVE_VACCINE = "LIVE_VACCINE"
 
 
 ALL_CRITERION_CODES: tuple[str, ...] = tuple(code.value for code in CriterionCode)
@@ -149,6 +151,10 @@ class Assessment:
     alt_x_uln: Decimal | None = None
     ast_x_uln: Decimal | None = None
     known_hypersensitivity: bool = False
+    # Kineret SmPC 4.6: avoid in pregnancy unless clearly needed; weigh breastfeeding. A warning, never a refusal.
+    pregnant_or_breastfeeding: bool = False
+    # Kineret SmPC 4.4, 4.5: a live vaccine given recently or planned must not be given at the same time.
+    live_vaccine: bool = False
     concomitant_medications: tuple[ConcomitantMedication, ...] = ()
     regimen: Regimen = Regimen.l648()
 

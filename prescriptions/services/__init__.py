@@ -16,20 +16,30 @@ from .safety import adverse_event_record, lab_result_record, outcome_record
 from .shortages import shortage_record, shortage_update
 from .submission import (
     ActiveCourseElsewhere,
+    ActiveCourseHere,
+    BlockerCode,
     Consent,
     PatientData,
+    SubmissionBlocker,
+    active_course_conflict,
     active_course_elsewhere_record,
     check_prescribed_at,
+    eligibility_check_answer,
     evaluate_assessment,
     plain_json,
     prescription_submit,
     prescription_submit_validated,
+    submission_blockers,
 )
 
 __all__ = [
     "ActiveCourseElsewhere",
+    "ActiveCourseHere",
+    "BlockerCode",
     "Consent",
     "PatientData",
+    "SubmissionBlocker",
+    "active_course_conflict",
     "_lock",
     "administration_record",
     "active_course_elsewhere_record",
@@ -39,6 +49,7 @@ __all__ = [
     "concomitant_medication_record",
     "dispensation_record",
     "dispensing_refuse",
+    "eligibility_check_answer",
     "ensure_may",
     "evaluate_assessment",
     "lab_result_record",
@@ -52,4 +63,5 @@ __all__ = [
     "record_mark_entered_in_error",
     "shortage_record",
     "shortage_update",
+    "submission_blockers",
 ]

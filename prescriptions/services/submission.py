@@ -3,25 +3,29 @@
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 from registry.models import AuditEvent, Centre, Patient
-from registry.permissions import ensure_may_prescribe_at
+from registry.permissions import PermissionDenied, ensure_may_prescribe_at
+from registry.pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
 from registry.services import patient_get_or_create
 
 from .. import eligibility, events
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
 from ..models import ACTIVE_STATUSES, BASELINE_FIELDS, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
-from ..selectors import prescriptions_visible_to, shortage_periods
+from ..selectors import prescriptions_visible_to, shortage_periods, submission_centre
 from ..workflow import LATE_REGISTRATION_DAYS
 
 
@@ -50,6 +54,25 @@ class Consent:
 
     given_by: str
     given_on: date | None = None
+
+
+def eligibility_check_answer(*, user, data: Mapping, now: datetime, blockers: bool) -> dict:
+    """The answer of an eligibility check, for the API and the page's live verdict alike (nothing stored): the
+    verdict in the active language and, with ``blockers``, ``submission_blockers`` (``data``: the validated
+    ``EligibilityCheckSerializer``; its ``centre`` and ``patient.fiscal_code`` are optional)."""
+    assessment = to_assessment(data, default_assessed_at=now)
+    answer = eligibility.rendered_verdict(evaluate_assessment(assessment).as_dict())
+    if blockers:
+        patient = data["patient"]
+        found = submission_blockers(
+            prescriber=user,
+            centre_id=data.get("centre"),
+            # The submission judges the authorisation on the prescription's day, which the assessment's defaults to.
+            day=rome_date(assessment.assessed_at),
+            patient=PatientData.from_dict(patient) if patient.get("fiscal_code") else None,
+        )
+        answer["submission_blockers"] = [blocker.as_dict() for blocker in found]
+    return answer
 
 
 def evaluate_assessment(assessment: eligibility.Assessment) -> eligibility.Verdict:
@@ -259,15 +282,100 @@ def active_course_elsewhere_record(exc: ActiveCourseElsewhere) -> None:
     exc.audit_event_id = event.pk
 
 
-def _ensure_no_active_course(patient: Patient, *, prescriber, centre: Centre) -> None:
-    active = Prescription.objects.filter(patient=patient, status__in=ACTIVE_STATUSES).first()
+class ActiveCourseHere(Conflict):
+    """``ACTIVE_COURSE`` for a course the prescriber may see: the message says in words where and since when, and
+    the prescription goes beside it (``extra``; the page links to it), never inside the message."""
+
+    def __init__(self, active: Prescription):
+        super().__init__(
+            ConflictCode.ACTIVE_COURSE,
+            _(
+                "This patient already has an active course of anakinra: prescribed on %(date)s at %(centre)s, "
+                "%(status)s. Open that prescription to go on with it."
+            )
+            % {
+                "date": formats.date_format(rome_date(active.prescribed_at), "SHORT_DATE_FORMAT"),
+                "centre": active.centre.name,
+                "status": active.get_status_display(),
+            },
+            extra={
+                "prescription": str(active.pk),
+                "prescription_url": reverse("api-prescription", kwargs={"prescription_id": active.pk}),
+            },
+        )
+        self.active = active
+
+
+def active_course_conflict(patient: Patient, *, prescriber, centre: Centre) -> Conflict | None:
+    """The ``ACTIVE_COURSE`` conflict a submission for ``patient`` meets, or None: the one rule, for the submission
+    (which raises it) and for the eligibility check's ``submission_blockers`` (which reports it)."""
+    active = Prescription.objects.select_related("centre").filter(patient=patient, status__in=ACTIVE_STATUSES).first()
     if active is None:
-        return
+        return None
     if not prescriptions_visible_to(prescriber).filter(pk=active.pk).exists():
         # Another region's (or centre's) prescription: its id and status are not the prescriber's to know.
-        raise ActiveCourseElsewhere(prescriber=prescriber, patient=patient, centre=centre, active=active)
-    raise Conflict(
-        ConflictCode.ACTIVE_COURSE,
-        _("This patient already has an active course (prescription %(id)s, %(status)s).")
-        % {"id": active.pk, "status": active.get_status_display()},
-    )
+        return ActiveCourseElsewhere(prescriber=prescriber, patient=patient, centre=centre, active=active)
+    return ActiveCourseHere(active)
+
+
+def _ensure_no_active_course(patient: Patient, *, prescriber, centre: Centre) -> None:
+    if (conflict := active_course_conflict(patient, prescriber=prescriber, centre=centre)) is not None:
+        raise conflict
+
+
+class BlockerCode(StrEnum):
+    """What refuses a submission although the criteria pass (API.md, "Eligibility check and the submission's own
+    checks")."""
+
+    NOT_AUTHORISED = "NOT_AUTHORISED"
+    ACTIVE_COURSE = ConflictCode.ACTIVE_COURSE.value
+
+
+@dataclass(frozen=True)
+class SubmissionBlocker:
+    code: str
+    message: str
+    # What the submission's refusal would add to its body: the prescription in the way, when the caller may see it.
+    extra: Mapping = dataclass_field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"code": str(self.code), "message": self.message, **self.extra}
+
+
+def submission_blockers(
+    *, prescriber, centre_id, day: date, patient: PatientData | None = None
+) -> list[SubmissionBlocker]:
+    """What would make ``prescriber``'s submission at the centre ``centre_id`` dated ``day`` (a Rome day) fail
+    although the criteria pass, by the very checks the submission runs; stores nothing but the audit below.
+
+    The centre is chosen as the submission chooses it (``centre_id`` None: the only one where ``prescriber`` may
+    prescribe that day; an unknown one, or several to choose from, is ``InvalidInput`` as at submission).
+    ``NOT_AUTHORISED`` (403 at submission) comes first, as the submission checks it first. ``ACTIVE_COURSE``
+    (409), only when ``patient`` is given, is reported whatever the criteria say, though a submission the
+    criteria refuse is still kept as ``rejected``. A wrong fiscal code is ``InvalidInput`` on ``patient.fiscal_code``,
+    as at submission. A course the caller may not see is named by neither id nor status, and finding it is
+    audited like the submission's attempt.
+    """
+    blockers: list[SubmissionBlocker] = []
+    centre = None
+    try:
+        centre = submission_centre(user=prescriber, centre_id=centre_id, day=day)
+        ensure_may_prescribe_at(prescriber, centre, day)
+    except PermissionDenied as exc:
+        blockers.append(SubmissionBlocker(BlockerCode.NOT_AUTHORISED, str(exc)))
+    if patient is None:
+        return blockers
+    try:
+        pseudonym = pseudonymise(
+            validate_fiscal_code(patient.fiscal_code, birth_date=patient.birth_date, sex=patient.sex)
+        )
+    except InvalidFiscalCode as exc:
+        raise _under_patient(InvalidInput({"fiscal_code": str(exc)})) from None
+    patient_row = Patient.objects.filter(pseudonym=pseudonym).first()
+    if patient_row is not None and centre is not None:
+        conflict = active_course_conflict(patient_row, prescriber=prescriber, centre=centre)
+        if isinstance(conflict, ActiveCourseElsewhere):
+            active_course_elsewhere_record(conflict)
+        if conflict is not None:
+            blockers.append(SubmissionBlocker(BlockerCode.ACTIVE_COURSE, conflict.detail, conflict.extra))
+    return blockers

@@ -18,7 +18,7 @@ def exception_handler(exc, context):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Conflict):
-        return Response({"detail": exc.detail, "code": exc.code}, status=status.HTTP_409_CONFLICT)
+        return Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc))
     elif isinstance(exc, NotFound | Http404):

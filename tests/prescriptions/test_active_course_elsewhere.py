@@ -84,12 +84,23 @@ def test_the_service_says_the_same_to_the_page(demo, roma, milano_course):
     assert AuditEvent.objects.filter(action=AuditAction.PRESCRIPTION_ACTIVE_COURSE_ELSEWHERE).count() == 1
 
 
-def test_within_the_prescribers_own_scope_the_409_still_names_the_prescription(client_for, milano_course):
+def test_within_the_prescribers_own_scope_the_409_points_at_the_prescription_and_says_it_in_words(
+    client_for, milano_course
+):
     code, active = milano_course
+    client = client_for("prescriber.milano")
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
 
-    response = client_for("prescriber.milano").post(URL, f.submission_body(code=code), format="json")
+    response = client.post(URL, f.submission_body(code=code), format="json")
 
     assert response.status_code == 409
-    assert response.json()["code"] == "ACTIVE_COURSE"
-    assert str(active.pk) in response.json()["detail"]
+    body = response.json()
+    assert body["code"] == "ACTIVE_COURSE"
+    # The prescription beside the message, to follow; the message itself in words: no id, no status code.
+    assert body["prescription"] == str(active.pk)
+    assert body["prescription_url"] == f"/api/v1/prescriptions/{active.pk}/"
+    assert client.get(body["prescription_url"]).status_code == 200
+    assert str(active.pk) not in body["detail"] and str(active.pk)[:8] not in body["detail"]
+    assert "awaiting_dispensing" not in body["detail"] and "ACTIVE_COURSE" not in body["detail"]
+    assert "awaiting dispensing" in body["detail"] and active.centre.name in body["detail"]
     assert not AuditEvent.objects.filter(action=AuditAction.PRESCRIPTION_ACTIVE_COURSE_ELSEWHERE).exists()

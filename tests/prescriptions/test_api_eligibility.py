@@ -166,3 +166,32 @@ def test_the_schema_describes_the_endpoint(api_client, demo):
     schema = api_client.get(reverse("schema"), HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
     assert "/api/v1/eligibility-checks/" in schema.content.decode()
+
+
+# -- warnings of SmPC 4.4-4.6: pregnancy or breastfeeding, live vaccines ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, code", [("pregnant_or_breastfeeding", "PREGNANCY_BREASTFEEDING"), ("live_vaccine", "LIVE_VACCINE")]
+)
+def test_pregnancy_and_live_vaccine_warn_when_true_and_never_refuse(prescriber, field, code):
+    base = {**CONTRACT_EXAMPLE, "concomitant_medications": []}
+
+    left_out = prescriber.post(URL, base, format="json").json()
+    given = prescriber.post(URL, {**base, field: True}, format="json").json()
+    false = prescriber.post(URL, {**base, field: False}, format="json").json()
+
+    assert outcomes(left_out)[code] == outcomes(false)[code] == "pass"
+    assert outcomes(given)[code] == "warn"
+    assert given["eligible"] is left_out["eligible"] is True
+    message = next(r["message"] for r in given["results"] if r["code"] == code)
+    assert "anakinra" in message
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, None, []])
+@pytest.mark.parametrize("field", ["pregnant_or_breastfeeding", "live_vaccine"])
+def test_pregnancy_and_live_vaccine_take_json_booleans_only(prescriber, field, value):
+    response = prescriber.post(URL, {**CONTRACT_EXAMPLE, field: value}, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from prescriptions.eligibility import ALL_CRITERION_CODES
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.calendar import rome_today
 from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, prescription_fields
@@ -120,7 +121,7 @@ def test_the_prescriber_sees_the_verdict_before_submitting(new_page, live_server
     assert verdict_row(page, "PAO2_FIO2_ABOVE_150").locator(".badge.fail").is_visible()
     assert verdict_row(page, "TOCILIZUMAB_SHORTAGE").get_attribute("data-outcome") == "pass"
     assert verdict_row(page, "CYP450_NARROW_THERAPEUTIC_INDEX").get_attribute("data-outcome") == "warn"
-    assert page.locator("#verdict li[data-code]").count() == 16
+    assert page.locator("#verdict li[data-code]").count() == len(ALL_CRITERION_CODES)
     assert page.locator("#verdict [data-eligible=false]").is_visible()
     assert not Prescription.objects.exists()
 
@@ -171,3 +172,35 @@ def test_the_nurse_records_todays_dose_in_one_click(new_page, live_demo):
     assert day_1.get_attribute("data-state") == "given"
     assert "today" in day_1.get_attribute("class")
     assert page.locator(".page-head [data-status=in_course]").is_visible()
+
+
+def test_the_live_verdict_says_a_second_course_cannot_be_submitted_and_links_to_the_first(new_page, live_demo):
+    from tests.browser.test_journeys import axe
+
+    first = prepare(live_demo, dispensed=False)
+    page = new_page("prescriber.milano")
+    page.goto(reverse("prescriptions:new"))
+    fields = prescription_fields()
+    page.fill("input[name=fiscal_code]", fields["fiscal_code"])
+    page.fill("input[name=birth_date]", fields["birth_date"])
+    page.check("input[name=sex][value=M]")
+    page.check("input[name=hospitalised][value=true]")
+    page.check("input[name=sars_cov_2_confirmed][value=true]")
+    page.select_option("select[name=pneumonia]", "severe")
+    page.select_option("select[name=respiratory_support]", "low_flow_oxygen")
+    page.fill("input[name=pao2_mmhg]", "80")
+    page.fill("input[name=fio2]", "0.40")
+    page.fill("input[name=supar_ng_ml]", "7.2")
+    page.keyboard.press("Tab")
+
+    # Eligible by the criteria, and told at once that the submission would be refused (in Italian, in words).
+    page.locator("#verdict [data-blocked=true]").wait_for()
+    assert page.locator("#verdict [data-eligible=true]").is_visible()
+    blockers = page.locator("#verdict [data-blockers]")
+    assert "ciclo di anakinra attivo" in blockers.inner_text()
+    assert "ACTIVE_COURSE" not in blockers.inner_text() and str(first.pk)[:8] not in blockers.inner_text()
+    axe(page, "live-verdict-blocked")
+
+    blockers.get_by_role("link", name="Apri quella prescrizione").click()
+    page.wait_for_url(re.compile(rf"/prescriptions/{first.pk}/$"))
+    assert Prescription.objects.count() == 1

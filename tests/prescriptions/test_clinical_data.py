@@ -222,3 +222,42 @@ def test_a_wrong_death_or_flag_is_a_400(client_for, demo, body, field):
     assert response.status_code == 400
     assert field in response.json()
     assert not Outcome.objects.exists()
+
+
+# --- Pregnancy: one answer, judged as a warning ---------------------------------------------------------------
+
+
+def _warning(response, code: str) -> str:
+    return next(r["outcome"] for r in response.json()["eligibility"]["results"] if r["code"] == code)
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"), [("pregnant", "warn"), ("breastfeeding", "warn"), ("none", "pass"), ("", "pass")]
+)
+def test_the_baseline_pregnancy_status_raises_the_warning_when_the_assessment_leaves_it_out(
+    client_for, demo, status, outcome
+):
+    response = api_submit(client_for, baseline={"pregnancy_status": status})
+
+    assert response.status_code == 201, response.json()
+    assert _warning(response, "PREGNANCY_BREASTFEEDING") == outcome
+    assert response.json()["status"] == "awaiting_dispensing"  # a warning never refuses
+
+
+@pytest.mark.parametrize(("status", "given"), [("pregnant", False), ("breastfeeding", False), ("none", True)])
+def test_an_assessment_contradicting_the_baseline_pregnancy_status_is_a_400(client_for, demo, status, given):
+    assessment = {**f.eligible_assessment(), "pregnant_or_breastfeeding": given}
+
+    response = api_submit(client_for, assessment=assessment, baseline={"pregnancy_status": status})
+
+    assert response.status_code == 400
+    assert "pregnant_or_breastfeeding" in response.json()["assessment"]
+    assert not Prescription.objects.exists()
+
+
+def test_a_live_vaccine_warns_in_the_stored_verdict(client_for, demo):
+    response = api_submit(client_for, assessment={**f.eligible_assessment(), "live_vaccine": True})
+
+    assert response.status_code == 201
+    assert _warning(response, "LIVE_VACCINE") == "warn"
+    assert Prescription.objects.get().assessment["live_vaccine"] is True

@@ -298,6 +298,18 @@ ROWS = [
     ("AST not given", {"ast_x_uln": None}, "LIVER_ENZYMES", "info", "AST not given"),
     ("AST not given, ALT raised", {"ast_x_uln": None, "alt_x_uln": Decimal("2")}, "LIVER_ENZYMES", "warn", ""),
     ("neither given", {"alt_x_uln": None, "ast_x_uln": None}, "LIVER_ENZYMES", "info", "ALT not given"),
+    # PREGNANCY_BREASTFEEDING (warning, SmPC 4.6): only when the prescriber records it.
+    (
+        "pregnant or breastfeeding",
+        {"pregnant_or_breastfeeding": True},
+        "PREGNANCY_BREASTFEEDING",
+        "warn",
+        "unless clearly needed",
+    ),
+    ("not pregnant", {"pregnant_or_breastfeeding": False}, "PREGNANCY_BREASTFEEDING", "pass", "Neither pregnancy"),
+    # LIVE_VACCINE (warning, SmPC 4.4, 4.5): a live vaccine given recently or planned.
+    ("live vaccine", {"live_vaccine": True}, "LIVE_VACCINE", "warn", "not be given at the same time"),
+    ("no live vaccine", {"live_vaccine": False}, "LIVE_VACCINE", "pass", "No live vaccine"),
 ]
 
 
@@ -366,13 +378,19 @@ ONGOING_ROWS = [
     ("tocilizumab by name", medication(" Tocilizumab "), "NO_IL_OR_JAK_INHIBITOR", "fail", "tocilizumab (L04AC07)"),
     ("RoActemra by brand", medication("ROACTEMRA 20 mg/ml"), "NO_IL_OR_JAK_INHIBITOR", "fail", "tocilizumab"),
     ("sarilumab by brand", medication("kevzara"), "NO_IL_OR_JAK_INHIBITOR", "fail", "sarilumab (L04AC14)"),
-    ("unlisted L04AC code", medication(atc_code="L04AC99"), "NO_IL_OR_JAK_INHIBITOR", "fail", "L04AC99, ongoing"),
+    (
+        "unlisted L04AC code",
+        medication(atc_code="L04AC99"),
+        "NO_IL_OR_JAK_INHIBITOR",
+        "fail",
+        "L04AC99 (ATC group L04AC: interleukin inhibitors), ongoing",
+    ),
     (
         "L04AC with a name",
         medication("newkinumab", "l04ac99"),
         "NO_IL_OR_JAK_INHIBITOR",
         "fail",
-        "newkinumab (L04AC99)",
+        "newkinumab (L04AC99, ATC group L04AC: interleukin inhibitors)",
     ),
     ("siltuximab", medication("Sylvant"), "NO_IL_OR_JAK_INHIBITOR", "fail", "siltuximab (L04AC11)"),
     ("canakinumab", medication("ILARIS"), "NO_IL_OR_JAK_INHIBITOR", "fail", "canakinumab (L04AC08)"),
@@ -539,7 +557,8 @@ def test_unknown_medicine_fails_naming_it():
 
     assert not verdict.eligible
     assert result.outcome == "fail"
-    assert "Not recognised by the interaction catalogue: Zyxolumab 100" in result.message
+    assert result.message.startswith("Zyxolumab 100: not recognised by the interaction catalogue")
+    assert "Give its complete ATC code" in result.message
 
 
 def test_unknown_incomplete_atc_code_is_named_by_its_code():
@@ -548,7 +567,8 @@ def test_unknown_incomplete_atc_code_is_named_by_its_code():
     )
 
     assert result.outcome == "fail"
-    assert "L04A" in result.message
+    assert result.message.startswith("L04A: an incomplete ATC code")
+    assert "Give its complete ATC code" in result.message
 
 
 def test_unknown_medicine_is_named_alongside_a_blocking_one():

@@ -101,6 +101,8 @@ def assessments(draw) -> Assessment:
         alt_x_uln=draw(optional(decimals("0", "500", 2))),
         ast_x_uln=draw(optional(decimals("0", "500", 2))),
         known_hypersensitivity=draw(st.booleans()),
+        pregnant_or_breastfeeding=draw(st.booleans()),
+        live_vaccine=draw(st.booleans()),
         concomitant_medications=tuple(draw(st.lists(medications(assessed_at), max_size=4))),
         regimen=draw(regimens),
     )
@@ -277,3 +279,49 @@ def assessment_with(**changes) -> Assessment:
         supar_ng_ml=Decimal("7"),
     )
     return replace(base, **changes)
+
+
+@EXAMPLES
+@given(assessments(), shortage_lists())
+def test_pregnancy_and_live_vaccine_warn_exactly_when_recorded_and_never_refuse(subject, shortages):
+    verdict = judge(subject, shortages)
+
+    assert (verdict.result("PREGNANCY_BREASTFEEDING").outcome == "warn") == subject.pregnant_or_breastfeeding
+    assert (verdict.result("LIVE_VACCINE").outcome == "warn") == subject.live_vaccine
+    flipped = judge(
+        replace(
+            subject,
+            pregnant_or_breastfeeding=not subject.pregnant_or_breastfeeding,
+            live_vaccine=not subject.live_vaccine,
+        ),
+        shortages,
+    )
+    assert flipped.eligible == verdict.eligible
+
+
+@EXAMPLES
+@given(st.sampled_from(["L04AC", "L04AF", "L01EJ"]), st.from_regex(r"[0-9]{2}", fullmatch=True), moments)
+def test_any_complete_code_of_a_blocking_group_fails_naming_the_group(group, digits, moment):
+    code = group + digits
+    subject = Assessment(
+        assessed_at=moment,
+        birth_date=date(1960, 5, 1),
+        sex="F",
+        weight_kg=None,
+        hospitalised=True,
+        sars_cov_2_confirmed=True,
+        pneumonia="severe",
+        pao2_mmhg=Decimal("80"),
+        fio2=Decimal("0.40"),
+        respiratory_support="none",
+        supar_ng_ml=Decimal("7"),
+        concomitant_medications=(ConcomitantMedication(atc_code=code, ongoing=True),),
+    )
+    result = judge(subject, []).result("NO_IL_OR_JAK_INHIBITOR")
+    with translation.override("en"):
+        message = result.message
+
+    assert result.outcome == "fail"
+    if not any(code in substance.atc_codes for substance in CATALOGUE.substances):
+        assert f"ATC group {group}:" in message
+    assert "Give its" not in message

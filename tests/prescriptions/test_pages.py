@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from prescriptions import views
+from prescriptions.eligibility import ALL_CRITERION_CODES
 from prescriptions.models import Administration, Dispensation, Outcome, Prescription, PrescriptionStatus
 from registry.calendar import rome_date, rome_today
 from registry.models import Centre, PrescriberAuthorisation
@@ -378,7 +379,7 @@ def test_the_live_verdict_lists_every_criterion_with_its_outcome(prescriber):
     response = check(prescriber, pao2_mmhg="45", fio2="0.30")
     assert response.status_code == 200
     rows = verdict_rows(response.content.decode())
-    assert len(rows) == 16
+    assert len(rows) == len(ALL_CRITERION_CODES)
     assert rows["PAO2_FIO2_ABOVE_150"] == "fail"
     assert rows["AGE_ADULT"] == "pass"
     assert rows["CYP450_NARROW_THERAPEUTIC_INDEX"] == "warn"
@@ -732,3 +733,68 @@ def test_an_adverse_event_keeps_its_pharmacovigilance_report_from_the_page(nurse
     assert "RNF-42" in response.content.decode()
     event = dispensed.adverse_events.get()
     assert (event.meddra_preferred_term, event.causality) == ("Urticaria", "probable")
+
+
+# --- The live verdict tells the truth: what would refuse the submission (issue 16) ----------------------------
+
+
+def test_the_live_verdict_shows_an_active_course_and_links_to_it(prescriber, awaiting):
+    response = check(prescriber)
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert 'data-eligible="true"' in html and 'data-blocked="true"' in html
+    assert 'data-blocker="ACTIVE_COURSE"' in html
+    assert "The criteria are met, but the submission would be refused" in html
+    assert f'href="{reverse("prescriptions:detail", kwargs={"prescription_id": awaiting.pk})}"' in html
+    shown = re.sub(r"<[^>]+>", " ", html)  # the text a user reads: no raw code, no id
+    assert "ACTIVE_COURSE" not in shown and str(awaiting.pk)[:8] not in shown and "awaiting_dispensing" not in shown
+
+
+def test_the_live_verdict_of_a_new_patient_shows_nothing_in_the_way(prescriber):
+    html = check(prescriber).content.decode()
+
+    assert 'data-eligible="true"' in html
+    assert "data-blocked" not in html and "data-blockers" not in html
+
+
+def test_the_live_verdict_waits_for_a_right_fiscal_code_before_the_submission_checks(prescriber, awaiting):
+    html = check(prescriber, fiscal_code=PATIENT[:10]).content.decode()
+
+    assert 'data-eligible="true"' in html  # the criteria still show while the code is being typed
+    assert "data-blockers" not in html
+
+
+def test_a_refused_second_course_says_it_in_words_and_links_to_the_first(prescriber, awaiting):
+    html = prescriber.post(reverse("prescriptions:new"), prescription_fields()).content.decode()
+
+    assert f'href="{reverse("prescriptions:detail", kwargs={"prescription_id": awaiting.pk})}"' in html
+    shown = re.sub(r"<[^>]+>", " ", html)
+    assert "already has an active course of anakinra" in shown
+    assert "ACTIVE_COURSE" not in shown and str(awaiting.pk)[:8] not in shown
+
+
+def test_the_live_verdict_warns_for_pregnancy_and_a_live_vaccine(prescriber):
+    rows = verdict_rows(check(prescriber, pregnancy_status="breastfeeding", live_vaccine="on").content.decode())
+    assert (rows["PREGNANCY_BREASTFEEDING"], rows["LIVE_VACCINE"]) == ("warn", "warn")
+
+    rows = verdict_rows(check(prescriber, pregnancy_status="none").content.decode())
+    assert (rows["PREGNANCY_BREASTFEEDING"], rows["LIVE_VACCINE"]) == ("pass", "pass")
+
+
+def test_a_live_vaccine_ticked_on_the_page_is_judged_and_kept(prescriber):
+    prescriber.post(reverse("prescriptions:new"), prescription_fields(live_vaccine="on", pregnancy_status="pregnant"))
+
+    prescription = Prescription.objects.get()
+    outcomes = {result["code"]: result["outcome"] for result in prescription.eligibility["results"]}
+    assert (outcomes["LIVE_VACCINE"], outcomes["PREGNANCY_BREASTFEEDING"]) == ("warn", "warn")
+    assert prescription.status == PrescriptionStatus.AWAITING_DISPENSING
+
+
+def test_the_live_verdict_refuses_a_late_registration_the_submission_would_refuse(prescriber):
+    too_old = local_input(timezone.now() - timedelta(days=31))
+
+    html = check(prescriber, prescribed_at=too_old).content.decode()
+
+    assert "data-eligible" not in html  # no "eligible" that the submission would then refuse
+    assert "at most 30 days" in html

@@ -183,7 +183,9 @@ def test_a_second_active_course_is_a_conflict(prescriber):
         f.submit(prescriber, code=code)
 
     assert raised.value.code == "ACTIVE_COURSE"
-    assert str(first.pk) in raised.value.detail
+    # The prescription goes beside the message (the API's body, the page's link), never inside it.
+    assert raised.value.extra["prescription"] == str(first.pk)
+    assert str(first.pk) not in raised.value.detail
     assert Prescription.objects.count() == 1
     assert AuditEvent.objects.count() == events
 

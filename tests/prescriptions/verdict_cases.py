@@ -104,6 +104,18 @@ def cases() -> dict:
             "in force",
         ),
         "anakinra_running": (assessment(concomitant_medications=(medication("Kineret", ongoing=True),)), "in force"),
+        "pregnant_live_vaccine": (assessment(pregnant_or_breastfeeding=True, live_vaccine=True), "in force"),
+        "codes_by_group_and_unrecognised": (
+            assessment(
+                concomitant_medications=(
+                    medication(atc_code="L04AC99", ongoing=True),
+                    medication("newinib", atc_code="L04AF99", ongoing=True),
+                    medication("Zyxolumab", atc_code="L04AA99", ongoing=True),
+                    medication("Xyzzy", atc_code="N02", ongoing=True),
+                )
+            ),
+            "in force",
+        ),
     }
 
 
