@@ -87,6 +87,7 @@ ALERT_TITLES = {
     AlertCode.OUTCOME_OVERDUE: gettext_lazy("Outcome overdue"),
     AlertCode.COMEDICATION_IL_JAK: gettext_lazy("IL or JAK inhibitor: co-administration not allowed"),
     AlertCode.COMEDICATION_UNRECOGNISED: gettext_lazy("Medicine not in the catalogue"),
+    AlertCode.SERIOUS_INFECTION: gettext_lazy("Serious infection"),
     BaselineWarning.ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE: gettext_lazy("Day of illness"),
     BaselineWarning.ACTIVE_SERIOUS_INFECTION: gettext_lazy("Active serious infection"),
 }

@@ -10,7 +10,7 @@ from ..permissions import ensure_may, may
 from ._common import _lock, prescription_for
 from .comedication import comedication_classify, concomitant_medication_record
 from .corrections import record_mark_entered_in_error
-from .course import administration_record, prescription_stop
+from .course import administration_record, course_windows_close, prescription_stop
 from .dispensing import dispensation_record, dispensing_refuse
 from .safety import adverse_event_record, lab_result_record, outcome_record
 from .shortages import shortage_record, shortage_update
@@ -37,6 +37,7 @@ __all__ = [
     "check_prescribed_at",
     "comedication_classify",
     "concomitant_medication_record",
+    "course_windows_close",
     "dispensation_record",
     "dispensing_refuse",
     "ensure_may",
