@@ -15,6 +15,11 @@ class ConflictCode(StrEnum):
     NO_DOSE_GIVEN = "NO_DOSE_GIVEN"
     OUTCOME_ALREADY_RECORDED = "OUTCOME_ALREADY_RECORDED"
     SYRINGES_ALREADY_USED = "SYRINGES_ALREADY_USED"
+    # Taking a dose back from the round: only who recorded it, within minutes (else: entered in error, with a
+    # reason, from the prescription page).
+    TAKE_BACK_REFUSED = "TAKE_BACK_REFUSED"
+    # The one-click dose of the round, for a course with a blocking alert: open the prescription instead.
+    BLOCKING_ALERT = "BLOCKING_ALERT"
     BASELINE_ANC_REQUIRED = "BASELINE_ANC_REQUIRED"
 
 

@@ -239,6 +239,21 @@ def doses_due(*, user, day: date) -> QuerySet[Prescription]:
     )
 
 
+def doses_recorded_since(*, user, since) -> QuerySet[Administration]:
+    """The doses ``user`` recorded since ``since`` and has not taken back, on prescriptions they may see: what the
+    round offers to take back."""
+    return (
+        Administration.objects.filter(
+            recorded_by=user,
+            recorded_at__gte=since,
+            entered_in_error_at__isnull=True,
+            prescription__in=prescriptions_listed(user),
+        )
+        .select_related("prescription__patient", "prescription__centre")
+        .order_by("-recorded_at")
+    )
+
+
 def with_course_records(prescriptions: QuerySet[Prescription]) -> QuerySet[Prescription]:
     """The records the alerts are computed from, fetched once for the whole list (a query per kind, none per
     row)."""

@@ -21,6 +21,9 @@ LATE_REGISTRATION_DAYS = 30
 # the last one is due for every course that had a dose (SAVE-MORE's primary endpoint at day 28).
 OUTCOME_DAYS = (14, 28)
 FINAL_OUTCOME_DAY = OUTCOME_DAYS[-1]
+# Whoever recorded a dose on the round may take it back (it becomes entered in error) for this long after.
+TAKE_BACK_MINUTES = 10
+
 # The WHO Clinical Progression Scale runs from 0 (uninfected) to 10 (dead).
 WHO_CPS_MIN, WHO_CPS_MAX = 0, 10
 
