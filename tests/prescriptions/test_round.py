@@ -299,3 +299,19 @@ def test_another_regions_record_is_not_found(demo, login):
 
     assert login("prescriber.roma").get(error_url(prescription, "administration", dose)).status_code == 404
     assert login("nurse.milano").get(error_url(prescription, "no_such_kind", dose)).status_code == 404
+
+
+def test_the_rounds_pages_speak_italian(demo, login):
+    from tests.test_pages_i18n import ENGLISH, ISO_DATE, visible_text
+
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    nurse = login("nurse.milano", "it")
+    confirmation = nurse.get(record_url(prescription), {"next": ROUND}).content.decode()
+    after = confirm(nurse, prescription).content.decode()  # the round, with the dose to take back
+    dose = Administration.objects.get(prescription=prescription)
+    correction = nurse.get(error_url(prescription, "administration", dose)).content.decode()
+
+    for html in (confirmation, after, correction):
+        text = visible_text(html)
+        assert [chunk for chunk in text if ENGLISH.search(chunk)] == []
+        assert [chunk for chunk in text if ISO_DATE.search(chunk)] == []
