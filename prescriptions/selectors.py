@@ -239,13 +239,14 @@ def doses_due(*, user, day: date) -> QuerySet[Prescription]:
     )
 
 
-def doses_recorded_since(*, user, since) -> QuerySet[Administration]:
-    """The doses ``user`` recorded since ``since`` and has not taken back, on prescriptions they may see: what the
-    round offers to take back."""
+def doses_recorded_since(*, user, since, day: date) -> QuerySet[Administration]:
+    """The doses of ``day`` that ``user`` recorded since ``since`` and has not taken back, on prescriptions they
+    may see: what the round offers to take back."""
     return (
         Administration.objects.filter(
             recorded_by=user,
             recorded_at__gte=since,
+            administered_on=day,
             entered_in_error_at__isnull=True,
             prescription__in=prescriptions_listed(user),
         )

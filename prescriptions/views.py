@@ -675,7 +675,7 @@ def doses_due(request):
     since = timezone.now() - timedelta(minutes=workflow.TAKE_BACK_MINUTES)
     recent = [
         {"administration": administration, "prescription": administration.prescription}
-        for administration in selectors.doses_recorded_since(user=request.user, since=since)
+        for administration in selectors.doses_recorded_since(user=request.user, since=since, day=today)
     ]
     return render(
         request,
