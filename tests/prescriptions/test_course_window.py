@@ -16,6 +16,7 @@ from prescriptions.models import Administration, PrescriptionStatus
 from prescriptions.tasks import close_course_windows
 from registry.audit_actions import AuditAction
 from registry.celery import app
+from registry.errors import Conflict
 from registry.models import AuditEvent
 from reports.metrics import with_missed_doses
 from tests.browser_support import local_input
@@ -196,3 +197,21 @@ def test_the_last_day_of_the_window_is_day_ten_whatever_the_regimen(demo):
     prescription = f.prescription_at(demo, "in_course", prescribed_days_ago=5, dose_days_ago=[4])
 
     assert regimen.window_last_day(prescription) == f.today() - timedelta(days=4) + timedelta(days=9)
+
+
+def test_a_dose_in_error_reopens_a_closed_course_until_the_next_closing(demo):
+    """A correction may leave room for the right dose, dated inside the window; the next run closes it again."""
+    prescription = f.prescription_at(demo, "in_course", prescribed_days_ago=14, dose_days_ago=[12, 11, 10])
+    services.course_windows_close()
+    wrong = Administration.objects.filter(prescription=prescription).order_by("administered_on").last()
+    services.record_mark_entered_in_error(
+        user=demo["nurse.milano"], prescription=prescription, kind="administration", record_id=wrong.pk, reason="x"
+    )
+    prescription.refresh_from_db()
+    assert prescription.status == PrescriptionStatus.IN_COURSE
+
+    f.administer(demo["nurse.milano"], prescription, f.days_ago(10, 14))  # the right dose, day 3
+    with pytest.raises(Conflict, match="COURSE_WINDOW_ENDED"):
+        f.administer(demo["nurse.milano"], prescription, f.days_ago(1))
+    assert [p.pk for p in services.course_windows_close()] == [prescription.pk]
+    assert len(window_events(prescription)) == 2
