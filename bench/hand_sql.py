@@ -10,6 +10,7 @@ from datetime import date
 
 from django.db import connection
 
+from prescriptions.regimen import longest_window_days
 from registry.calendar import day_bounds
 
 COHORT = """
@@ -26,9 +27,14 @@ QUERIES = {
             SELECT c.*,
                    EXISTS (SELECT 1 FROM prescriptions_administration d
                            WHERE d.prescription_id = c.id AND d.entered_in_error_at IS NULL) AS treated,
-                   CASE WHEN c.status = 'completed' THEN c.last_dose_on
-                        WHEN c.stopped_at IS NOT NULL THEN (c.stopped_at AT TIME ZONE 'Europe/Rome')::date
-                        ELSE %(today)s::date END AS course_end
+                   -- Never past the window: the day after its last day (day 10).
+                   least(CASE WHEN c.status = 'completed'
+                                   AND c.doses_administered >= %(window_days)s * 24 / c.dose_interval_hours
+                              THEN c.last_dose_on
+                              WHEN c.status = 'completed' THEN c.first_dose_on + %(window_days)s
+                              WHEN c.stopped_at IS NOT NULL THEN (c.stopped_at AT TIME ZONE 'Europe/Rome')::date
+                              ELSE %(today)s::date END,
+                         c.first_dose_on + %(window_days)s) AS course_end
             FROM cohort c
         )
         SELECT k.centre_id, ce.name, ce.region_id, count(*),
@@ -111,7 +117,9 @@ def monthly_figures(*, region_code: str | None, period_start: date, period_end: 
         join="JOIN registry_centre rc ON rc.id = p.centre_id" if region_code else "",
         region="AND rc.region_id = %(region)s" if region_code else "",
     )
-    params = {"start": start, "end": end, "region": region_code, "today": today}
+    # The window of the one criteria version shipped (10 days); reports.metrics reads it per version.
+    window_days = longest_window_days()
+    params = {"start": start, "end": end, "region": region_code, "today": today, "window_days": window_days}
     results = {}
     own_transaction = not connection.in_atomic_block  # inside a test's transaction, that one's snapshot holds
     with connection.cursor() as cursor:

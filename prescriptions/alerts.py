@@ -25,6 +25,7 @@ from registry.calendar import rome_date
 from . import eligibility
 from .codes import AlertCode, BaselineWarning
 from .models import ACTIVE_STATUSES, ILLNESS_DAYS_HYPERINFLAMMATORY, PrescriptionStatus
+from .regimen import course_regimen, window_last_day
 from .workflow import FINAL_OUTCOME_DAY, course_doses, dose_interval_days
 
 # Kineret SmPC: liver enzymes at 3 × ULN or more during treatment suggest a hepatic event. Not in the criteria
@@ -86,20 +87,39 @@ class Alert:
 
 
 def course_end_exclusive(prescription, *, today: date) -> date | None:
-    """The first day not counted for missed doses: the 10th dose's day once complete, the stop's day once
-    stopped, today while running."""
+    """The first day not counted for missed doses: never past the window (day 11, the day after day 10); before
+    it, the last dose's day once the course is complete, the stop's day once stopped, today while running."""
     if prescription.first_dose_on is None:
         return None
+    after_window = window_last_day(prescription) + timedelta(days=1)
     if prescription.status == PrescriptionStatus.COMPLETED:
-        return prescription.last_dose_on  # the 10th dose's day, which has its dose
+        if prescription.doses_administered >= course_doses(prescription):
+            end = prescription.last_dose_on  # the last dose's day, which has its dose
+        else:
+            end = after_window  # closed when its window ended, whatever doses were missed
+    elif prescription.stopped_at is not None:
+        end = rome_date(prescription.stopped_at)  # the stop's day is not counted
+    else:
+        end = today  # running: today is not counted
+    return min(end, after_window)
+
+
+def course_last_day(prescription, *, today: date) -> date | None:
+    """The last day records raise alerts for: the stop's day, the window's last day once it ended or the course
+    was completed; None while the course runs (or has not begun)."""
     if prescription.stopped_at is not None:
-        return rome_date(prescription.stopped_at)  # the stop's day is not counted
-    return today  # running: today is not counted
+        return rome_date(prescription.stopped_at)
+    if prescription.first_dose_on is None:
+        return None
+    last = window_last_day(prescription)
+    if prescription.status == PrescriptionStatus.COMPLETED or today > last:
+        return last
+    return None
 
 
 def missed_days(prescription, dose_days: Iterable[date], *, today: date) -> list[date]:
-    """Scheduled days after the first dose and before the course's end with no dose recorded (every calendar
-    day; every other day on a course every 48 h)."""
+    """Scheduled days of the window after the first dose and before the course's end with no dose recorded
+    (every calendar day; every other day on a course every 48 h)."""
     end = course_end_exclusive(prescription, today=today)
     if end is None:
         return []
@@ -112,6 +132,18 @@ def missed_days(prescription, dose_days: Iterable[date], *, today: date) -> list
             missed.append(day)
         day += step
     return missed
+
+
+def serious_infection_alert(event) -> Alert | None:
+    """A serious infection recorded during the course (Kineret SmPC 4.4: stop anakinra)."""
+    if event.category != "serious_infection" or event.entered_in_error_at is not None:
+        return None
+    return Alert(
+        AlertCode.SERIOUS_INFECTION,
+        _("Serious infection from %(day)s: stop anakinra (Kineret SmPC 4.4) and treat the infection.")
+        % {"day": _day(event.onset_date)},
+        event.onset_date,
+    )
 
 
 def lab_alert(result, thresholds: AlertThresholds | None = None) -> Alert | None:
@@ -172,12 +204,20 @@ def comedication_alert(record) -> Alert | None:
 
 
 def prescription_alerts(
-    prescription, *, administrations, lab_results, outcomes, today: date, comedications=()
+    prescription, *, administrations, lab_results, outcomes, today: date, comedications=(), adverse_events=()
 ) -> list[Alert]:
-    """Every alert on the prescription, from its records not entered in error."""
+    """Every alert on the prescription, from its records not entered in error; a course that ended (stopped,
+    completed, or past its window) raises nothing from what was recorded after its last day."""
     thresholds = AlertThresholds.of(prescription)
     administrations = [a for a in administrations if a.entered_in_error_at is None]
+    last_day = course_last_day(prescription, today=today)
     alerts: list[Alert] = []
+    serious_infection = None  # one alert per course: the latest
+    for event in sorted(adverse_events, key=lambda e: e.onset_date):
+        if (alert := serious_infection_alert(event)) is not None and (last_day is None or alert.on <= last_day):
+            serious_infection = alert
+    if serious_infection is not None:
+        alerts.append(serious_infection)
     if prescription.status in ACTIVE_STATUSES:
         for record in comedications:
             if record.entered_in_error_at is None and (alert := comedication_alert(record)) is not None:
@@ -186,6 +226,8 @@ def prescription_alerts(
         alerts.append(Alert(AlertCode.MISSED_DOSE, _("No dose recorded on %(day)s.") % {"day": _day(day)}, day))
     neutropenia = None  # one alert per course, from the latest low count, however many counts were low
     for result in sorted(lab_results, key=lambda r: r.collected_at):
+        if last_day is not None and rome_date(result.collected_at) > last_day:
+            continue
         if result.entered_in_error_at is None and (alert := lab_alert(result, thresholds)) is not None:
             if alert.code == AlertCode.NEUTROPENIA:
                 neutropenia = alert
@@ -225,41 +267,45 @@ def prescription_alerts(
 
 
 def course_grid(prescription, administrations, *, today: date) -> list[dict]:
-    """The course as a grid for the page: each dose given, missed or to come (10 daily doses, or 5 every
-    other day on the renal regimen). ``day`` is the dose's day of the course (day 1: the first dose's)."""
-    administrations = sorted(
-        (a for a in administrations if a.entered_in_error_at is None), key=lambda a: a.administered_on
-    )
-    doses = course_doses(prescription)
-    interval = dose_interval_days(prescription)
-    if prescription.first_dose_on is None:
-        return [{"day": 1 + n * interval, "date": None, "state": "to_come", "dose": None} for n in range(doses)]
+    """The course's window as a grid for the page: exactly its days (10), day 1 the first dose's. Each day is a
+    dose day of the schedule (every day, or days 1, 3, 5, 7 and 9 on the renal regimen) or not (``scheduled``),
+    and its ``state``: ``given``, ``missed``, ``to_come``, ``not_given`` (a dose day after the course ended) or
+    ``rest`` (no dose scheduled). A dose given off the schedule shows where it fell, as given."""
+    regimen = course_regimen(prescription)
     first = prescription.first_dose_on
-    by_day = {a.administered_on: a for a in administrations}
+    if first is None:
+        return [
+            {
+                "day": n + 1,
+                "date": None,
+                "scheduled": n % regimen.interval_days == 0,
+                "state": "to_come" if n % regimen.interval_days == 0 else "rest",
+                "dose": None,
+                "today": False,
+            }
+            for n in range(regimen.window_days)
+        ]
+    by_day = {a.administered_on: a for a in administrations if a.entered_in_error_at is None}
     missed = set(missed_days(prescription, by_day, today=today))
     ended = prescription.status in (PrescriptionStatus.STOPPED, PrescriptionStatus.COMPLETED)
-    # Scheduled days, plus any off-schedule day a dose was given on (shown, as a deviation, where it fell).
     cells = []
-    day = first
-    doses_seen = 0
-    while doses_seen < doses:
+    for n in range(regimen.window_days):
+        day = first + timedelta(days=n)
+        scheduled = n % regimen.interval_days == 0
         dose = by_day.get(day)
-        scheduled = (day - first).days % interval == 0
         if dose is not None:
             state = "given"
-            doses_seen += 1
         elif not scheduled:
-            day += timedelta(days=1)
-            continue
+            state = "rest"
         elif day in missed:
             state = "missed"
-        elif ended:
-            break
+        elif ended or day < today:
+            state = "not_given"
         else:
             state = "to_come"
-            doses_seen += 1
-        cells.append({"day": (day - first).days + 1, "date": day, "state": state, "dose": dose, "today": day == today})
-        day += timedelta(days=1)
+        cells.append(
+            {"day": n + 1, "date": day, "scheduled": scheduled, "state": state, "dose": dose, "today": day == today}
+        )
     return cells
 
 

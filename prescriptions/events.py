@@ -141,6 +141,21 @@ def prescription_stopped(actor, prescription, *, before: dict):
     )
 
 
+def course_window_closed(prescription, *, before: dict, window_last_day):
+    """Recorded with no actor: the system closed the course when its window ended."""
+    return audit_record(
+        actor=None,
+        action=AuditAction.PRESCRIPTION_WINDOW_CLOSE,
+        obj=prescription,
+        changes={
+            **_transition(before, prescription),
+            "window_last_day": window_last_day,
+            "doses_administered": prescription.doses_administered,
+            "by": "system",
+        },
+    )
+
+
 # --- Safety and outcomes ---------------------------------------------------------------------
 
 

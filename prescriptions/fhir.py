@@ -109,13 +109,13 @@ from .alerts import Alert, lab_alert, prescription_alerts
 from .codes import AlertCode
 from .eligibility import result_message
 from .models import (
-    COURSE_DAYS,
     STANDARD_DOSE_MG,
     STANDARD_ROUTE,
     AdverseEventCategory,
     PrescriptionStatus,
     StopReason,
 )
+from .regimen import course_regimen
 
 FHIR_JSON = "application/fhir+json"
 
@@ -204,6 +204,7 @@ ALERT_SEVERITY = {
     AlertCode.COMEDICATION_IL_JAK: "high",
     AlertCode.NEUTROPENIA: "high",
     AlertCode.HEPATIC: "high",
+    AlertCode.SERIOUS_INFECTION: "high",
     AlertCode.OUTCOME_OVERDUE: "low",
 }
 CRITERION_SEVERITY = {"fail": "high", "warn": "moderate"}
@@ -311,7 +312,8 @@ def _assessed_at(prescription) -> str:
 def _regimen(prescription) -> tuple[Decimal, str, int, int]:
     """(dose mg, route, interval hours, duration days) asked for in the assessment; default the L.648 one at
     the interval the course follows (every 24 h, or every 48 h in severe renal impairment)."""
-    standard = (Decimal(STANDARD_DOSE_MG), STANDARD_ROUTE, prescription.dose_interval_hours or 24, COURSE_DAYS)
+    regimen = course_regimen(prescription)
+    standard = (regimen.dose_mg, regimen.route, prescription.dose_interval_hours or 24, regimen.window_days)
     raw = (prescription.assessment or {}).get("regimen")
     if not isinstance(raw, dict):
         return standard
@@ -884,6 +886,7 @@ def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, 
             outcomes=outcomes,
             today=rome_today(now),
             comedications=comedications,
+            adverse_events=adverse_events,
         )
 
     deaths = sorted(o.death_on for o in outcomes if o.death_on is not None and not o.in_error)

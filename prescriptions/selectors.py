@@ -4,7 +4,7 @@ import re
 import uuid
 from datetime import date, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.it import codicefiscale
@@ -18,7 +18,6 @@ from registry.pseudonym import pseudonymise
 from . import eligibility
 from .alerts import course_grid, prescription_alerts
 from .models import (
-    COURSE_DAYS,
     Administration,
     AdverseEvent,
     ConcomitantMedicationRecord,
@@ -31,6 +30,7 @@ from .models import (
     TocilizumabShortage,
 )
 from .permissions import may
+from .regimen import course_doses_expression, regimen_of
 from .workflow import LATE_REGISTRATION_DAYS, actions_open, course_doses
 
 _HEX_PREFIX = re.compile(r"[0-9a-fA-F]+")
@@ -199,29 +199,32 @@ def dispensing_queue(*, user) -> QuerySet[Prescription]:
         prescriptions_listed(user)
         .filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
         # A course whose syringes are all out (10, or 5 every 48 h) has nothing left to dispense.
-        .alias(course_syringes=Value(COURSE_DAYS * 24) / F("dose_interval_hours"))
+        .alias(course_syringes=course_doses_expression())
         .filter(syringes_dispensed__lt=F("course_syringes"))
         .select_related("centre", "patient", "prescriber")
         .order_by("prescribed_at", "id")
     )
 
 
-# How far back a course every 48 h may have started and still be running (5 doses, missed ones included).
-_LONGEST_COURSE_DAYS = 60
+def _dose_day_of_the_window(day: date) -> Q:
+    """Courses for which ``day`` is a dose day of their window: an interval's multiple of days after the first
+    dose, at most the window's length (prescriptions.regimen) after it; or no dose yet."""
+    condition = Q(first_dose_on__isnull=True)
+    for version in eligibility.SHIPPED_VERSIONS:
+        for interval in DoseInterval.values:
+            regimen = regimen_of(version.identifier, interval)
+            starts = [day - timedelta(days=n) for n in range(0, regimen.window_days, regimen.interval_days)]
+            condition |= Q(criteria_version=version.identifier, dose_interval_hours=interval, first_dose_on__in=starts)
+    return condition
 
 
 def doses_due(*, user, day: date) -> QuerySet[Prescription]:
-    """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day (a course
-    every 48 h only on its scheduled days: an even number of days after the first dose)."""
-    scheduled_starts = [day - timedelta(days=n) for n in range(0, _LONGEST_COURSE_DAYS, 2)]
+    """Courses at the user's centres that may take a dose on ``day`` and have none recorded that day: only on a
+    dose day of the course's window (every 48 h: every other day), never after it."""
     return (
         prescriptions_listed(user)
         .filter(status__in=[PrescriptionStatus.DISPENSED, PrescriptionStatus.IN_COURSE])
-        .filter(
-            Q(dose_interval_hours=DoseInterval.EVERY_24_H)
-            | Q(first_dose_on__isnull=True)
-            | Q(first_dose_on__in=scheduled_starts)
-        )
+        .filter(_dose_day_of_the_window(day))
         # One Exists, not two conditions on the relation: exclude() would let them match different doses
         # (one that day in error, another day's live one) and hide a course whose dose is still due.
         .exclude(
@@ -236,6 +239,43 @@ def doses_due(*, user, day: date) -> QuerySet[Prescription]:
     )
 
 
+def doses_recorded_since(*, user, since, day: date) -> QuerySet[Administration]:
+    """The doses of ``day`` that ``user`` recorded since ``since`` and has not taken back, on prescriptions they
+    may see: what the round offers to take back."""
+    return (
+        Administration.objects.filter(
+            recorded_by=user,
+            recorded_at__gte=since,
+            administered_on=day,
+            entered_in_error_at__isnull=True,
+            prescription__in=prescriptions_listed(user),
+        )
+        .select_related("prescription__patient", "prescription__centre")
+        .order_by("-recorded_at")
+    )
+
+
+def with_course_records(prescriptions: QuerySet[Prescription]) -> QuerySet[Prescription]:
+    """The records the alerts are computed from, fetched once for the whole list (a query per kind, none per
+    row)."""
+    return prescriptions.prefetch_related(
+        "administrations", "lab_results", "outcomes", "concomitant_medications", "adverse_events"
+    )
+
+
+def alerts_of(prescription, *, today: date) -> list:
+    """The alerts of a prescription whose records were fetched (``with_course_records`` or the detail)."""
+    return prescription_alerts(
+        prescription,
+        administrations=list(prescription.administrations.all()),
+        lab_results=list(prescription.lab_results.all()),
+        outcomes=list(prescription.outcomes.all()),
+        today=today,
+        comedications=list(prescription.concomitant_medications.all()),
+        adverse_events=list(prescription.adverse_events.all()),
+    )
+
+
 def prescription_view(
     *, user, prescription_id, today: date | None = None, own_submission: bool = False
 ) -> Prescription | None:
@@ -246,14 +286,7 @@ def prescription_view(
         return None
     today = today or rome_today()
     administrations = list(prescription.administrations.all())
-    prescription.alerts = prescription_alerts(
-        prescription,
-        administrations=administrations,
-        lab_results=list(prescription.lab_results.all()),
-        outcomes=list(prescription.outcomes.all()),
-        today=today,
-        comedications=list(prescription.concomitant_medications.all()),
-    )
+    prescription.alerts = alerts_of(prescription, today=today)
     prescription.course = course_grid(prescription, administrations, today=today)
     prescription.course_doses = course_doses(prescription)
     prescription.allowed_actions = [action for action in actions_open(prescription) if may(user, prescription, action)]

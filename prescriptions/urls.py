@@ -19,6 +19,16 @@ urlpatterns = [
     path("<uuid:prescription_id>/refuse/", views.action_view("refuse"), name="refuse"),
     path("<uuid:prescription_id>/administer/", views.action_view("administer"), name="administer"),
     path("<uuid:prescription_id>/administer-now/", views.administer_now, name="administer_now"),
+    path(
+        "<uuid:prescription_id>/administrations/<uuid:administration_id>/take-back/",
+        views.administration_take_back,
+        name="administration_take_back",
+    ),
+    path(
+        "<uuid:prescription_id>/entered-in-error/<str:kind>/<uuid:record_id>/",
+        views.record_entered_in_error,
+        name="entered_in_error",
+    ),
     path("<uuid:prescription_id>/stop/", views.action_view("stop"), name="stop"),
     path("<uuid:prescription_id>/adverse-events/", views.action_view("adverse_event"), name="adverse_event"),
     path("<uuid:prescription_id>/lab-results/", views.action_view("lab_result"), name="lab_result"),

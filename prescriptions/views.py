@@ -9,7 +9,7 @@ back next to its field, a ``Conflict`` as an error of the whole form with its me
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib import messages
@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -32,6 +32,7 @@ from registry.access_log import access_log_record
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import AccessKind, Role
+from registry.patient_identity import patient_label
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
 from registry.pseudonym import InvalidFiscalCode, validate_fiscal_code
 from registry.selectors import centre_list
@@ -72,6 +73,7 @@ from .serializers import (
     PrescriptionSubmitSerializer,
     StopInputSerializer,
 )
+from .services.corrections import CORRECTABLE, COUNTED
 from .workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
 
 PAGE_SIZE = 25
@@ -86,6 +88,7 @@ ALERT_TITLES = {
     AlertCode.OUTCOME_OVERDUE: gettext_lazy("Outcome overdue"),
     AlertCode.COMEDICATION_IL_JAK: gettext_lazy("IL or JAK inhibitor: co-administration not allowed"),
     AlertCode.COMEDICATION_UNRECOGNISED: gettext_lazy("Medicine not in the catalogue"),
+    AlertCode.SERIOUS_INFECTION: gettext_lazy("Serious infection"),
     BaselineWarning.ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE: gettext_lazy("Day of illness"),
     BaselineWarning.ACTIVE_SERIOUS_INFECTION: gettext_lazy("Active serious infection"),
 }
@@ -371,7 +374,16 @@ def _administer(request, prescription, data):
 
 
 def _dose_messages(request, administration) -> None:
-    messages.success(request, _("Dose recorded: day %(day)d of the course.") % {"day": administration.course_day})
+    messages.success(
+        request,
+        _("Dose recorded for %(patient)s: %(dose)s mg %(route)s, day %(day)d of the course.")
+        % {
+            "patient": patient_label(user=request.user, prescription=administration.prescription),
+            "dose": number_format(_plain(administration.dose_mg)),
+            "route": administration.route,
+            "day": administration.course_day,
+        },
+    )
     if administration.protocol_deviation:
         messages.warning(
             request,
@@ -555,10 +567,24 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         "has_course": prescription.first_dose_on is not None
         or prescription.status not in (PrescriptionStatus.REJECTED, PrescriptionStatus.CANCELLED),
         "lab_results": [_lab_row(result) for result in prescription.lab_results.all()],
+        "correctable": _correctable_kinds(request.user, prescription),
         "dose_given_today": any(cell.get("today") and cell["state"] == "given" for cell in prescription.course),
         "today": rome_today(),
     }
     return render(request, "prescriptions/detail.html", context)
+
+
+def _correctable_kinds(user, prescription) -> dict[str, bool]:
+    """Which kinds of record ``user`` may mark entered in error here (whoever records a kind corrects it); doses
+    and dispensations of a course that ended early stay as they were."""
+    may_act: dict[str, bool] = {}
+    kinds = {}
+    for kind, action in permissions.CORRECTED_AS.items():
+        if action not in may_act:
+            may_act[action] = permissions.may(user, prescription, action)
+        frozen = kind in COUNTED and prescription.status in workflow.COUNTS_FROZEN
+        kinds[kind] = may_act[action] and not frozen
+    return kinds
 
 
 def _lab_row(result) -> dict:
@@ -670,35 +696,105 @@ def dispensing_queue(request):
     )
 
 
+def _blocking(alerts) -> list[dict]:
+    return [
+        {"code": alert.code, "title": ALERT_TITLES.get(alert.code, alert.code), "message": alert.message}
+        for alert in alerts
+        if alert.code in BLOCKING_ALERTS
+    ]
+
+
+def _alert_rows(alerts) -> list[dict]:
+    return [
+        {
+            "code": alert.code,
+            "title": ALERT_TITLES.get(alert.code, alert.code),
+            "message": alert.message,
+            "blocking": alert.code in BLOCKING_ALERTS,
+        }
+        for alert in alerts
+    ]
+
+
 @page
 @require_GET
 def doses_due(request):
-    """Today's doses at the user's centres, each recordable in one click."""
+    """Today's round at the user's centres: each patient with the course's open alerts; a dose is recorded after
+    a confirmation naming the patient, and taken back within minutes by whoever recorded it. A course with a
+    blocking alert offers its page, not the dose."""
     permissions.ensure_may_work_on(request.user, workflow.ADMINISTER)
     today = rome_today()
     rows = []
     # Who may record a dose depends on the centre, not the course: asked once per centre.
     may_record_at: dict = {}
-    for prescription in selectors.doses_due(user=request.user, day=today):
+    for prescription in selectors.with_course_records(selectors.doses_due(user=request.user, day=today)):
         if prescription.centre_id not in may_record_at:
             may_record_at[prescription.centre_id] = permissions.may(request.user, prescription, workflow.ADMINISTER)
+        alerts = selectors.alerts_of(prescription, today=today)
         rows.append(
             {
                 "prescription": prescription,
-                "pseudonym": prescription.patient.pseudonym[:12],
                 "course_day": (today - prescription.first_dose_on).days + 1 if prescription.first_dose_on else 1,
+                "course_doses": workflow.course_doses(prescription),
+                "alerts": _alert_rows(alerts),
+                "blocked": any(alert.code in BLOCKING_ALERTS for alert in alerts),
                 "may_record": prescription.syringes_left > 0 and may_record_at[prescription.centre_id],
             }
         )
-    return render(request, "prescriptions/doses_due.html", {"rows": rows, "today": today})
+    since = timezone.now() - timedelta(minutes=workflow.TAKE_BACK_MINUTES)
+    recent = [
+        {"administration": administration, "prescription": administration.prescription}
+        for administration in selectors.doses_recorded_since(user=request.user, since=since, day=today)
+    ]
+    return render(
+        request,
+        "prescriptions/doses_due.html",
+        {"rows": rows, "today": today, "recent": recent, "take_back_minutes": workflow.TAKE_BACK_MINUTES},
+    )
+
+
+def _next_url(request, default: str) -> str:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return default
+    return next_url
 
 
 @page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def administer_now(request, prescription_id):
-    """One click from the doses due: 100 mg SC, now."""
+    """The round's dose, 100 mg SC now: a page naming the patient and the dose asks for confirmation (no script
+    needed); the confirmed POST records it. Refused for a course with a blocking alert: its page is the way."""
     prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
     permissions.ensure_may(request.user, prescription, workflow.ADMINISTER)
+    round_url = reverse("prescriptions:doses_due")
+    detail = selectors.prescription_view(user=request.user, prescription_id=prescription.pk)
+    blocking = _blocking(detail.alerts)
+    if blocking:
+        messages.error(
+            request,
+            _("%(patient)s: %(alert)s. No dose from the round: review the course on its page first.")
+            % {"patient": patient_label(user=request.user, prescription=detail), "alert": blocking[0]["title"]},
+        )
+        return redirect("prescriptions:detail", prescription_id=prescription.pk)
+    next_url = _next_url(request, round_url)
+    if request.method == "GET" or request.POST.get("confirmed") != "yes":
+        today = rome_today()
+        return render(
+            request,
+            "prescriptions/administer_now.html",
+            {
+                "prescription": detail,
+                "dose_mg": STANDARD_DOSE_MG,
+                "route": STANDARD_ROUTE,
+                "course_day": (today - detail.first_dose_on).days + 1 if detail.first_dose_on else 1,
+                "alerts": _alert_rows(detail.alerts),
+                "next": next_url,
+                "now": timezone.now(),
+            },
+        )
     try:
         administration = services.administration_record(
             user=request.user,
@@ -713,9 +809,119 @@ def administer_now(request, prescription_id):
         messages.error(request, " ".join(m for msgs in exc.errors.values() for m in msgs))
     else:
         _dose_messages(request, administration)
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = reverse("prescriptions:doses_due")
     return redirect(next_url)
+
+
+@page
+@require_POST
+def administration_take_back(request, prescription_id, administration_id):
+    """Take back a dose just recorded on the round (whoever recorded it, within minutes): entered in error."""
+    prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+    permissions.ensure_may(request.user, prescription, workflow.ADMINISTER)
+    try:
+        services.administration_take_back(
+            user=request.user, prescription=prescription, administration_id=administration_id
+        )
+    except Conflict as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(
+            request,
+            _("Dose taken back for %(patient)s: it is kept as entered in error, and the course counts it no more.")
+            % {"patient": patient_label(user=request.user, prescription=prescription)},
+        )
+    return redirect(_next_url(request, reverse("prescriptions:doses_due")))
+
+
+# --- Entered in error, from the prescription page ---------------------------------------------------------------
+
+RECORD_KINDS = {
+    "administration": gettext_lazy("Dose"),
+    "dispensation": gettext_lazy("Dispensation"),
+    "lab_result": gettext_lazy("Lab result"),
+    "adverse_event": gettext_lazy("Adverse event"),
+    "outcome": gettext_lazy("Outcome (WHO-CPS)"),
+    "concomitant_medication": gettext_lazy("Medicine started during the course"),
+}
+
+
+def _record_summary(kind: str, record) -> str:
+    """The record in one line, as its table on the prescription page shows it."""
+    if kind == "administration":
+        return _("Day %(day)d · %(dose)s mg %(route)s · %(at)s") % {
+            "day": record.course_day,
+            "dose": number_format(_plain(record.dose_mg)),
+            "route": record.route,
+            "at": date_format(timezone.localtime(record.administered_at), "SHORT_DATETIME_FORMAT"),
+        }
+    if kind == "dispensation":
+        return ngettext(
+            "%(n)d syringe · lot %(lot)s · %(at)s", "%(n)d syringes · lot %(lot)s · %(at)s", record.syringes
+        ) % {
+            "n": record.syringes,
+            "lot": record.lot_number,
+            "at": date_format(timezone.localtime(record.recorded_at), "SHORT_DATETIME_FORMAT"),
+        }
+    if kind == "lab_result":
+        return f"{record.get_test_display()} {number_format(_plain(record.value))} · " + date_format(
+            timezone.localtime(record.collected_at), "SHORT_DATETIME_FORMAT"
+        )
+    if kind == "adverse_event":
+        return f"{record.get_category_display()} · {date_format(record.onset_date, 'SHORT_DATE_FORMAT')}"
+    if kind == "outcome":
+        return _("Day %(day)d: WHO-CPS %(score)d · %(on)s") % {
+            "day": record.day,
+            "score": record.who_cps,
+            "on": date_format(record.assessed_on, "SHORT_DATE_FORMAT"),
+        }
+    return f"{record.name or record.atc_code} · {date_format(record.started_on, 'SHORT_DATE_FORMAT')}"
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def record_entered_in_error(request, prescription_id, kind, record_id):
+    """Mark one record of the prescription as entered in error: the page names the patient and the record, asks
+    for the reason and a confirmation; the record stays, struck through, for the audit."""
+    if kind not in RECORD_KINDS:
+        raise Http404
+    prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+    permissions.ensure_may(request.user, prescription, permissions.CORRECTED_AS[kind])
+    record = (
+        CORRECTABLE[kind]
+        .objects.filter(prescription=prescription, pk=record_id, entered_in_error_at__isnull=True)
+        .first()
+    )
+    if record is None:
+        raise Http404
+    error = ""
+    reason = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "").strip()
+        try:
+            services.record_mark_entered_in_error(
+                user=request.user, prescription=prescription, kind=kind, record_id=record.pk, reason=reason
+            )
+        except InvalidInput as exc:
+            error = " ".join(str(m) for msgs in exc.errors.values() for m in msgs)
+        except Conflict as exc:
+            error = exc.detail
+        else:
+            messages.success(
+                request,
+                _("%(kind)s marked as entered in error: %(record)s.")
+                % {"kind": RECORD_KINDS[kind], "record": _record_summary(kind, record)},
+            )
+            return redirect("prescriptions:detail", prescription_id=prescription.pk)
+    return render(
+        request,
+        "prescriptions/entered_in_error.html",
+        {
+            "prescription": prescription,
+            "kind": kind,
+            "kind_title": RECORD_KINDS[kind],
+            "summary": _record_summary(kind, record),
+            "reason": reason,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

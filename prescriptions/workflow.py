@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from registry.errors import Conflict
 
 from .codes import ConflictCode
-from .models import ACTIVE_STATUSES, COURSE_DAYS, Prescription, PrescriptionStatus
+from .models import ACTIVE_STATUSES, Prescription, PrescriptionStatus
+from .regimen import course_regimen
 
 # A prescription may be registered late, dated up to this many days back (the prescriber's authorisation
 # and the centre's designation are judged on the prescription's date).
@@ -20,6 +21,9 @@ LATE_REGISTRATION_DAYS = 30
 # the last one is due for every course that had a dose (SAVE-MORE's primary endpoint at day 28).
 OUTCOME_DAYS = (14, 28)
 FINAL_OUTCOME_DAY = OUTCOME_DAYS[-1]
+# Whoever recorded a dose on the round may take it back (it becomes entered in error) for this long after.
+TAKE_BACK_MINUTES = 10
+
 # The WHO Clinical Progression Scale runs from 0 (uninfected) to 10 (dead).
 WHO_CPS_MIN, WHO_CPS_MAX = 0, 10
 
@@ -62,12 +66,12 @@ COUNTS_FROZEN = (PrescriptionStatus.STOPPED, PrescriptionStatus.CANCELLED)
 
 def dose_interval_days(prescription: Prescription) -> int:
     """Days between two scheduled doses: 1 (every 24 h) or 2 (every 48 h, severe renal impairment)."""
-    return max(1, prescription.dose_interval_hours // 24)
+    return course_regimen(prescription).interval_days
 
 
 def course_doses(prescription: Prescription) -> int:
     """The doses of the prescription's course: 10 every 24 h, 5 every 48 h (over the same 10 days)."""
-    return COURSE_DAYS // dose_interval_days(prescription)
+    return course_regimen(prescription).doses
 
 
 def max_syringes(prescription: Prescription) -> int:

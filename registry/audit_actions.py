@@ -36,6 +36,8 @@ class AuditAction(StrEnum):
     PRESCRIPTION_REFUSE_DISPENSING = "prescription.refuse_dispensing"
     PRESCRIPTION_ADMINISTER = "prescription.administer"
     PRESCRIPTION_STOP = "prescription.stop"
+    # The daily task closed a course whose 10-day window was over (the actor is the system).
+    PRESCRIPTION_WINDOW_CLOSE = "prescription.window_close"
     PRESCRIPTION_ADVERSE_EVENT = "prescription.adverse_event"
     PRESCRIPTION_LAB_RESULT = "prescription.lab_result"
     PRESCRIPTION_OUTCOME = "prescription.outcome"

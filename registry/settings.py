@@ -331,6 +331,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.verify_audit_trail",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Every course whose 10-day window ended yesterday or before is closed as completed (after midnight in Rome).
+    "close-course-windows": {
+        "task": "prescriptions.tasks.close_course_windows",
+        "schedule": crontab(hour=0, minute=15),
+    },
     # Each region's monitoring report of the month just ended (reports.tasks; never made twice).
     "reports-monthly-monitoring": {
         "task": "reports.tasks.schedule_monthly_reports",

@@ -20,9 +20,10 @@ error are left out everywhere.
   prescriptions, counted from the records (not the counters).
 - ``adverse_events_by_category`` (every category, zeros included) and ``serious_adverse_events``.
 - ``outcomes_day28``: WHO-CPS score ("0" … "10") → day-28 outcomes; ``deaths_day28``: day-28 WHO-CPS 10.
-- ``missed_doses``: per prescription, the scheduled days after the first dose and before the course's end
-  (the last dose's day; the stop's day; today while it runs) with no dose recorded, summed. Scheduled: every
-  calendar day, or every other day on the renal regimen (100 mg every 48 h, 5 doses).
+- ``missed_doses``: per prescription, the scheduled days of the window (10 days from the first dose) after the
+  first dose and before the course's end (the last dose's day once complete; the stop's day; today while it runs;
+  never past the window) with no dose recorded, summed. Scheduled: every calendar day, or every other day on the
+  renal regimen (100 mg every 48 h, 5 doses).
 - ``protocol_deviations``: administrations flagged as a dose other than 100 mg SC.
 - ``courses_with_il_jak_comedication``: prescriptions with a medicine started during the course that the catalogue
   recognised as an interleukin or JAK inhibitor (the blocking alert ``COMEDICATION_IL_JAK``).

@@ -30,7 +30,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, Mod, TruncDate
+from django.db.models.functions import Cast, Coalesce, Greatest, Least, Mod, TruncDate
 
 from prescriptions.models import (
     ACTIVE_STATUSES,
@@ -44,6 +44,7 @@ from prescriptions.models import (
     PrescriptionStatus,
     StopReason,
 )
+from prescriptions.regimen import course_doses_expression, window_days_expression
 from registry.calendar import REGISTRY_TIME_ZONE
 
 from . import metric_definitions as definitions
@@ -110,16 +111,46 @@ class DaysBetween(Func):
         return f"CAST(julianday({end_sql}) - julianday({start_sql}) AS INTEGER)", (*end_params, *start_params)
 
 
+class DatePlusDays(Func):
+    """A date ``days`` (an integer expression) later, on PostgreSQL and SQLite."""
+
+    arity = 2
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotImplementedError(f"DatePlusDays is not written for {connection.vendor}")
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        day_sql, day_params = compiler.compile(self.source_expressions[0])
+        days_sql, days_params = compiler.compile(self.source_expressions[1])
+        return f"({day_sql} + {days_sql})", (*day_params, *days_params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        day_sql, day_params = compiler.compile(self.source_expressions[0])
+        days_sql, days_params = compiler.compile(self.source_expressions[1])
+        return f"date({day_sql}, '+' || ({days_sql}) || ' days')", (*day_params, *days_params)
+
+
 def live_administrations():
     return Administration.objects.filter(entered_in_error_at__isnull=True)
 
 
-def course_end_exclusive(today: date) -> Case:
-    """SQL twin of ``prescriptions.alerts.course_end_exclusive``: the first day not counted for missed doses."""
-    return Case(
-        When(status=PrescriptionStatus.COMPLETED, then=F("last_dose_on")),
-        When(stopped_at__isnull=False, then=TruncDate("stopped_at", tzinfo=REGISTRY_TIME_ZONE)),
-        default=Value(today),
+def course_end_exclusive(today: date) -> Least:
+    """SQL twin of ``prescriptions.alerts.course_end_exclusive``: the first day not counted for missed doses,
+    never past the window (the day after its last day; its length from ``prescriptions.regimen``)."""
+    after_window = DatePlusDays(F("first_dose_on"), window_days_expression())
+    return Least(
+        Case(
+            When(
+                Q(status=PrescriptionStatus.COMPLETED, doses_administered__gte=course_doses_expression()),
+                then=F("last_dose_on"),
+            ),
+            When(status=PrescriptionStatus.COMPLETED, then=after_window),
+            When(stopped_at__isnull=False, then=TruncDate("stopped_at", tzinfo=REGISTRY_TIME_ZONE)),
+            default=Value(today),
+            output_field=DateField(),
+        ),
+        after_window,
         output_field=DateField(),
     )
 

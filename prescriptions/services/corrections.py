@@ -1,7 +1,10 @@
 """Records entered in error: flagged, never deleted (the audit keeps them); the right one is recorded anew."""
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
@@ -99,3 +102,42 @@ def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str,
         _recount_course(prescription)
     events.entered_in_error(user, prescription, kind=kind, record=record, counters_before=counters_before)
     return record
+
+
+def administration_take_back(*, user, prescription: Prescription, administration_id) -> Administration:
+    """Take back a dose just recorded on the round: only whoever recorded it, within ``TAKE_BACK_MINUTES``; it
+    becomes entered in error (audited, the course recounted) like any correction. Later, or for someone else,
+    the dose is marked entered in error from the prescription page, with a reason."""
+    administration = Administration.objects.filter(
+        prescription=prescription, pk=administration_id, entered_in_error_at__isnull=True
+    ).first()
+    if administration is None:
+        raise NotFound()
+    if administration.recorded_by_id != user.pk:
+        raise Conflict(
+            ConflictCode.TAKE_BACK_REFUSED,
+            _(
+                "Only whoever recorded a dose may take it back from the round. To correct it, mark it entered in "
+                "error from the prescription page, with a reason."
+            ),
+        )
+    if timezone.now() - administration.recorded_at > timedelta(minutes=workflow.TAKE_BACK_MINUTES):
+        raise Conflict(
+            ConflictCode.TAKE_BACK_REFUSED,
+            _(
+                "A dose may be taken back within %(minutes)d minutes of recording it; this one was recorded at "
+                "%(time)s. To correct it, mark it entered in error from the prescription page, with a reason."
+            )
+            % {
+                "minutes": workflow.TAKE_BACK_MINUTES,
+                "time": time_format(timezone.localtime(administration.recorded_at), "TIME_FORMAT"),
+            },
+        )
+    return record_mark_entered_in_error(
+        user=user,
+        prescription=prescription,
+        kind="administration",
+        record_id=administration.pk,
+        reason=_("Taken back from the round by whoever recorded it, within %(minutes)d minutes.")
+        % {"minutes": workflow.TAKE_BACK_MINUTES},
+    )

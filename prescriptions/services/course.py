@@ -1,13 +1,14 @@
 """The course: one dose a Rome calendar day (every other day on the renal regimen), and ending it early."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from registry.calendar import rome_date
+from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput
 
 from .. import events, workflow
@@ -20,10 +21,37 @@ from ..models import (
     StopReason,
 )
 from ..permissions import ensure_may
+from ..regimen import course_regimen, window_last_day, windows_ended_before
 from ._common import _lock
 
 # A device clock a little ahead of ours does not date a dose or a stop in the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+def _window_ended(prescription: Prescription) -> Conflict:
+    # DOMAIN.md: a missed dose is not made up after the window (anakinra's half-life is 4–6 hours; the listing
+    # pays for 10 days of treatment).
+    return Conflict(
+        ConflictCode.COURSE_WINDOW_ENDED,
+        _(
+            "The course's window of %(days)d days ended on %(day)s: a dose after it is not given, a missed dose is "
+            "not made up."
+        )
+        % {"days": course_regimen(prescription).window_days, "day": _day(window_last_day(prescription))},
+    )
+
+
+def _day(day) -> str:
+    return date_format(day, "SHORT_DATE_FORMAT")
+
+
+def _closed_by_window(prescription: Prescription) -> bool:
+    """Completed with doses still missing: the daily task closed it when its window ended."""
+    return (
+        prescription.status == PrescriptionStatus.COMPLETED
+        and prescription.first_dose_on is not None
+        and prescription.doses_administered < workflow.course_doses(prescription)
+    )
 
 
 def _course_complete(prescription: Prescription) -> Conflict:
@@ -45,6 +73,8 @@ def administration_record(
     prescription = _lock(prescription)
     now = timezone.now()
     ensure_may(user, prescription, workflow.ADMINISTER, today=rome_date(now))
+    if _closed_by_window(prescription):
+        raise _window_ended(prescription)
     if prescription.status == PrescriptionStatus.COMPLETED:
         raise _course_complete(prescription)
     if prescription.status == PrescriptionStatus.AWAITING_DISPENSING:
@@ -56,6 +86,8 @@ def administration_record(
     if administered_at < prescription.prescribed_at:
         raise InvalidInput({"administered_at": _("A dose cannot come before the prescription.")})
     day = rome_date(administered_at)
+    if prescription.first_dose_on is not None and day > window_last_day(prescription):
+        raise _window_ended(prescription)
     if prescription.doses_administered >= workflow.course_doses(prescription):
         raise _course_complete(prescription)
     if prescription.doses_administered >= prescription.syringes_dispensed:
@@ -101,6 +133,25 @@ def administration_record(
     prescription.save(update_fields=["doses_administered", "first_dose_on", "last_dose_on", "status"])
     events.dose_recorded(user, prescription, administration, before=before)
     return administration
+
+
+def course_windows_close(*, today: date | None = None) -> list[Prescription]:
+    """Close as ``completed`` every running course whose window's last day (day 10) is before ``today``, whatever
+    doses were missed; audited as done by the system. Idempotent: a closed course is no longer running. Each
+    course in its own short transaction, under its row lock, so no dose being recorded is lost or overtaken."""
+    today = today or rome_today()
+    closed = []
+    for prescription_id in Prescription.objects.filter(windows_ended_before(today)).values_list("pk", flat=True):
+        with transaction.atomic():
+            prescription = _lock(Prescription(pk=prescription_id))
+            if prescription.status != PrescriptionStatus.IN_COURSE or window_last_day(prescription) >= today:
+                continue  # a dose or a stop came first
+            before = events.snapshot(prescription, ("status",))
+            prescription.status = PrescriptionStatus.COMPLETED
+            prescription.save(update_fields=["status"])
+            events.course_window_closed(prescription, before=before, window_last_day=window_last_day(prescription))
+            closed.append(prescription)
+    return closed
 
 
 @transaction.atomic

@@ -147,13 +147,14 @@ def test_the_prescriber_prescribes_and_records_a_dose(sign_in, live_history, liv
     assert page.locator(".page-head [data-status=awaiting_dispensing]").is_visible()
     assert page.locator("#course").count() == 1
 
-    # A course dispensed yesterday: today's first dose, from the doses due, in one click.
+    # A course dispensed yesterday: today's first dose, from the doses due, once confirmed.
     page.click(f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
     waiting = Prescription.objects.get(
         status=PrescriptionStatus.DISPENSED, centre__name="Ospedale Demo Milano", doses_administered=0
     )
     check_page(page, "doses-due", language)
-    page.click(f"tr[data-id='{waiting.pk}'] form button[type=submit]")
+    page.click(f"tr[data-id='{waiting.pk}'] a[data-record]")
+    page.click("button[data-confirm]")
     page.locator("ul.messages li.success").wait_for()
     page.goto(reverse("prescriptions:detail", args=[waiting.pk]))
     assert page.locator(".course .day[data-day='1']").get_attribute("data-state") == "given"
@@ -162,6 +163,47 @@ def test_the_prescriber_prescribes_and_records_a_dose(sign_in, live_history, liv
     page.click("#stop summary")
     assert page.locator("#stop form").is_visible()
     check_page(page, "prescription", language)
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_nurse_does_the_round(sign_in, live_history, language):
+    """On a phone: every patient named with the course's alerts; a blocking alert leads to the prescription, not
+    to a dose; a dose is confirmed on a page naming the patient, then taken back from the round."""
+    page = sign_in("nurse.milano", language, viewport=PHONE)
+    page.click(f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
+    milano = Prescription.objects.filter(centre__name="Ospedale Demo Milano")
+    blocked = milano.filter(status=PrescriptionStatus.IN_COURSE, lab_results__test="anc").distinct().get()  # ANC 1.1
+    running = milano.filter(status=PrescriptionStatus.IN_COURSE).exclude(pk=blocked.pk).get()
+    blocked_row = page.locator(f"tr[data-id='{blocked.pk}']")
+    assert blocked_row.get_attribute("data-blocked") == "true"
+    assert blocked_row.locator("[data-code=NEUTROPENIA]").count() == 1
+    assert blocked_row.locator("[data-code=MISSED_DOSE]").count() >= 1
+    assert blocked_row.locator("a[data-record]").count() == 0
+    assert blocked_row.locator("a[data-review]").count() == 1
+    assert page.locator("td.patient").count() == page.locator("tbody tr").count()
+    no_sideways_scrolling(page)
+    check_page(page, "round", language)
+
+    page.click(f"tr[data-id='{running.pk}'] a[data-record]")
+    page.locator("button[data-confirm]").wait_for()
+    assert page.locator(".patient-banner").count() == 1
+    assert "100 mg SC" in page.locator(".confirm-dose .dose").inner_text()
+    no_sideways_scrolling(page)
+    check_page(page, "round-confirm", language)
+    page.click("button[data-confirm]")
+    page.locator("ul.messages li.success").wait_for()
+    just_given = page.locator(f"#recent-doses li[data-prescription='{running.pk}']")  # today's, just recorded
+    label = just_given.locator(".patient-label").inner_text()
+    assert label in page.locator("ul.messages li.success").inner_text()  # the message names the patient
+    assert page.locator(f"tr[data-id='{running.pk}']").count() == 0
+    check_page(page, "round-recorded", language)
+
+    just_given.locator("button[data-take-back]").click()
+    page.locator("ul.messages li.success").wait_for()
+    assert page.locator(f"tr[data-id='{running.pk}'] a[data-record]").count() == 1  # due again
+    assert page.locator(f"#recent-doses li[data-prescription='{running.pk}']").count() == 0
+    running.refresh_from_db()
+    assert running.administrations.filter(entered_in_error_at__isnull=False).count() == 1
 
 
 @pytest.mark.parametrize("language", ["it", "en"])

@@ -17,6 +17,7 @@ from prescriptions.alerts import (
     missed_days,
     prescription_alerts,
 )
+from prescriptions.codes import BLOCKING_ALERTS
 from registry.calendar import rome_date
 
 from . import factories as f
@@ -43,6 +44,7 @@ class Course:
     stopped_at: datetime | None = None
     criteria_version: str = VERSION
     dose_interval_hours: int = 24
+    doses_administered: int = 0
 
 
 @dataclass
@@ -88,10 +90,12 @@ def test_a_running_course_counts_up_to_yesterday():
     assert missed_days(course, [day(1)], today=day(1)) == []
 
 
-def test_a_running_course_keeps_counting_past_day_ten():
+def test_a_running_course_counts_missed_doses_only_inside_its_window():
     course = Course("in_course", first_dose_on=day(1), last_dose_on=day(3))
 
-    assert len(missed_days(course, [day(1), day(2), day(3)], today=day(15))) == 11  # days 4..14
+    # Days 4..10: a dose is never due after day 10, even before the daily task closes the course.
+    assert missed_days(course, [day(1), day(2), day(3)], today=day(15)) == [day(n) for n in range(4, 11)]
+    assert course_end_exclusive(course, today=day(15)) == day(11)
 
 
 def test_a_stopped_course_ends_on_the_stop_day_not_counted():
@@ -111,16 +115,31 @@ def test_the_stop_day_is_the_rome_day():
 
 
 def test_a_completed_course_ends_on_its_tenth_dose():
-    given = [day(n) for n in (1, 2, 4, 5, 6, 7, 8, 9, 11, 12)]
-    course = Course("completed", first_dose_on=day(1), last_dose_on=day(12))
+    given = [day(n) for n in range(1, 11)]
+    course = Course("completed", first_dose_on=day(1), last_dose_on=day(10), doses_administered=10)
+
+    assert missed_days(course, given, today=day(40)) == []
+    assert course_end_exclusive(course, today=day(40)) == day(10)
+
+
+def test_a_course_closed_by_its_window_misses_the_days_without_a_dose_up_to_day_ten():
+    given = [day(n) for n in (1, 2, 4, 5, 6, 7, 8, 9)]
+    course = Course("completed", first_dose_on=day(1), last_dose_on=day(9), doses_administered=8)
 
     assert missed_days(course, given, today=day(40)) == [day(3), day(10)]
-    assert course_end_exclusive(course, today=day(40)) == day(12)
+    assert course_end_exclusive(course, today=day(40)) == day(11)
+
+
+def test_a_stopped_course_ends_at_its_stop_or_its_window_whichever_first():
+    course = Course("stopped", first_dose_on=day(1), last_dose_on=day(2), stopped_at=f.rome(day(14), 9))
+
+    assert course_end_exclusive(course, today=day(20)) == day(11)
+    assert missed_days(course, [day(1), day(2)], today=day(20)) == [day(n) for n in range(3, 11)]
 
 
 def test_a_complete_course_without_gaps_misses_nothing():
     given = [day(n) for n in range(1, 11)]
-    course = Course("completed", first_dose_on=day(1), last_dose_on=day(10))
+    course = Course("completed", first_dose_on=day(1), last_dose_on=day(10), doses_administered=10)
 
     assert missed_days(course, given, today=day(40)) == []
 
@@ -133,6 +152,7 @@ def test_the_grid_before_the_first_dose_is_ten_days_to_come():
 
     assert [cell["day"] for cell in grid] == list(range(1, 11))
     assert {cell["state"] for cell in grid} == {"to_come"}
+    assert all(cell["scheduled"] for cell in grid)
 
 
 def test_the_grid_of_a_running_course():
@@ -142,11 +162,9 @@ def test_the_grid_of_a_running_course():
     grid = course_grid(course, doses, today=day(6))
 
     states = [cell["state"] for cell in grid]
-    assert states[:6] == ["given", "given", "missed", "given", "missed", "to_come"]
-    # Ten dose slots (given or to come) besides the missed days.
-    assert states.count("given") + states.count("to_come") == 10
-    assert len(grid) == 12
-    assert [cell["date"] for cell in grid] == [day(n) for n in range(1, 13)]
+    # Exactly the window: days 1 to 10, missed days included (a missed dose is not made up after day 10).
+    assert states == ["given", "given", "missed", "given", "missed"] + ["to_come"] * 5
+    assert [cell["date"] for cell in grid] == [day(n) for n in range(1, 11)]
     assert [cell["today"] for cell in grid].index(True) == 5
 
 
@@ -168,7 +186,7 @@ def test_every_48_h_only_scheduled_days_can_be_missed():
 
 def test_every_48_h_a_completed_course_ends_on_its_fifth_dose():
     doses = [day(1), day(3), day(5), day(7), day(9)]
-    course = every_48_h("completed", first_dose_on=day(1), last_dose_on=day(9))
+    course = every_48_h("completed", first_dose_on=day(1), last_dose_on=day(9), doses_administered=5)
 
     assert missed_days(course, doses, today=day(20)) == []
     assert course_end_exclusive(course, today=day(20)) == day(9)
@@ -176,19 +194,23 @@ def test_every_48_h_a_completed_course_ends_on_its_fifth_dose():
 
 def test_every_48_h_the_grid_has_five_doses_every_other_day():
     before = course_grid(every_48_h("dispensed"), [], today=day(1))
-    assert [cell["day"] for cell in before] == [1, 3, 5, 7, 9]
+    assert [cell["day"] for cell in before] == list(range(1, 11))
+    assert [cell["day"] for cell in before if cell["scheduled"]] == [1, 3, 5, 7, 9]
 
     course = every_48_h("in_course", first_dose_on=day(1), last_dose_on=day(3))
     grid = course_grid(course, [Dose(day(1)), Dose(day(3))], today=day(8))
 
     assert [(cell["day"], cell["state"]) for cell in grid] == [
         (1, "given"),
+        (2, "rest"),
         (3, "given"),
+        (4, "rest"),
         (5, "missed"),
+        (6, "rest"),
         (7, "missed"),
+        (8, "rest"),
         (9, "to_come"),
-        (11, "to_come"),
-        (13, "to_come"),
+        (10, "rest"),
     ]
 
 
@@ -200,7 +222,12 @@ def test_every_48_h_an_off_schedule_dose_shows_where_it_fell_and_is_a_deviation(
     with translation.override("en"):
         alerts = prescription_alerts(course, administrations=doses, lab_results=[], outcomes=[], today=day(5))
 
-    assert [(cell["day"], cell["state"]) for cell in grid][:3] == [(1, "given"), (3, "missed"), (4, "given")]
+    assert [(cell["day"], cell["state"]) for cell in grid][:4] == [
+        (1, "given"),
+        (2, "rest"),
+        (3, "missed"),
+        (4, "given"),
+    ]
     assert {alert.code for alert in alerts} == {"MISSED_DOSE", "PROTOCOL_DEVIATION"}
     assert "every 48 h" in next(a.message for a in alerts if a.code == "PROTOCOL_DEVIATION")
 
@@ -220,17 +247,17 @@ def test_the_grid_of_a_stopped_course_ends_at_the_stop():
 
     grid = course_grid(course, doses, today=day(20))
 
-    assert [cell["state"] for cell in grid] == ["given", "given", "missed"]
+    assert [cell["state"] for cell in grid] == ["given", "given", "missed"] + ["not_given"] * 7
 
 
 def test_the_grid_of_a_completed_course():
-    given = [day(n) for n in (1, 2, 4, 5, 6, 7, 8, 9, 10, 11)]
-    course = Course("completed", first_dose_on=day(1), last_dose_on=day(11))
+    given = [day(n) for n in (1, 2, 4, 5, 6, 7, 8, 9, 10)]
+    course = Course("completed", first_dose_on=day(1), last_dose_on=day(10), doses_administered=9)
 
     grid = course_grid(course, [Dose(d) for d in given], today=day(30))
 
-    assert len(grid) == 11
-    assert [cell["state"] for cell in grid].count("given") == 10
+    assert len(grid) == 10
+    assert [cell["state"] for cell in grid].count("given") == 9
     assert grid[2]["state"] == "missed"
 
 
@@ -289,7 +316,7 @@ def test_every_alert_comes_from_records_not_in_error():
     ],
 )
 def test_the_day_28_outcome_is_overdue_after_day_28(today, outcomes, overdue):
-    course = Course("completed", first_dose_on=day(1), last_dose_on=day(10))
+    course = Course("completed", first_dose_on=day(1), last_dose_on=day(10), doses_administered=10)
     doses = [Dose(day(n)) for n in range(1, 11)]
 
     alerts = prescription_alerts(course, administrations=doses, lab_results=[], outcomes=outcomes, today=today)
@@ -341,11 +368,12 @@ def test_missed_doses_of_a_stopped_course(demo, client_for):
     ]
 
 
-def test_missed_doses_of_a_completed_course(demo, client_for):
-    given = [25, 24, 22, 21, 20, 19, 18, 17, 15, 14]
-    prescription = f.prescription_at(demo, "completed", prescribed_days_ago=26, dose_days_ago=given)
+def test_missed_doses_of_a_course_closed_by_its_window(demo, client_for):
+    given = [25, 24, 22, 21, 20, 19, 18, 17]  # day 1 is 25 days ago, day 10 16 days ago
+    prescription = f.prescription_at(demo, "in_course", prescribed_days_ago=26, dose_days_ago=given)
+    assert services.course_windows_close() == [prescription]
 
-    # Only the gaps before the 10th dose: nothing after it, although the course ended 14 days ago.
+    # The gaps inside the window, day 10 included; nothing after it.
     assert alerts_of(client_for("prescriber.milano"), prescription) == [
         ("MISSED_DOSE", ago(23)),
         ("MISSED_DOSE", ago(16)),
@@ -471,3 +499,64 @@ def test_alert_texts_follow_the_readers_language():
     assert "0.9" in texts["en"]
     for text in texts.values():
         assert not re.search(r"\d{4}-\d{2}-\d{2}", text)
+
+
+# --- A serious infection during the course (Kineret SmPC 4.4: stop anakinra) ------------------------------------
+
+
+@dataclass
+class Event:
+    category: str
+    onset_date: date
+    serious: bool = True
+    entered_in_error_at: datetime | None = None
+
+
+def test_a_serious_infection_during_the_course_raises_a_blocking_alert():
+    course = Course("in_course", first_dose_on=day(1), last_dose_on=day(3), doses_administered=3)
+    doses = [Dose(day(n)) for n in (1, 2, 3)]
+    events = [
+        Event("injection_site_reaction", day(2)),
+        Event("serious_infection", day(3), entered_in_error_at=f.rome(day(3), 14)),
+        Event("serious_infection", day(3)),
+    ]
+
+    with translation.override("it"):
+        alerts = prescription_alerts(
+            course, administrations=doses, lab_results=[], outcomes=[], today=day(4), adverse_events=events
+        )
+
+    assert [(a.code, a.on) for a in alerts] == [("SERIOUS_INFECTION", day(3))]
+    assert "sospendere anakinra" in alerts[0].message
+    assert "SERIOUS_INFECTION" in BLOCKING_ALERTS and "NEUTROPENIA" in BLOCKING_ALERTS
+
+
+def test_after_a_stop_a_serious_infection_or_a_low_count_raises_nothing_new():
+    course = Course("stopped", first_dose_on=day(1), last_dose_on=day(2), stopped_at=f.rome(day(3), 9))
+    doses = [Dose(day(1)), Dose(day(2))]
+
+    alerts = prescription_alerts(
+        course,
+        administrations=doses,
+        lab_results=[Lab("anc", Decimal("0.8"), collected_at=f.rome(day(5), 8))],
+        outcomes=[],
+        today=day(6),
+        adverse_events=[Event("serious_infection", day(5))],
+    )
+
+    assert alerts == []
+
+
+def test_a_serious_infection_shows_on_the_detail(demo, client_for):
+    prescription = f.prescription_at(demo, "in_course", prescribed_days_ago=3, dose_days_ago=[2, 1])
+    services.adverse_event_record(
+        user=demo["nurse.milano"],
+        prescription=prescription,
+        category="serious_infection",
+        serious=True,
+        onset_date=f.today(),
+        description="Polmonite batterica.",
+        reported_to_pharmacovigilance=False,
+    )
+
+    assert alerts_of(client_for("nurse.milano"), prescription) == [("SERIOUS_INFECTION", ago(0))]

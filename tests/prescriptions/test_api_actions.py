@@ -937,7 +937,7 @@ def test_an_outcome_after_a_stop(demo, act):
 
 
 def test_a_lab_result_in_error_stays_but_raises_no_alert(demo, act, client_for):
-    prescription = f.prescription_at(demo, "in_course")
+    prescription = f.prescription_at(demo, "in_course", prescribed_days_ago=3)
     wrong = act("nurse.milano", prescription, "lab-results", lab_body("anc", "0.8")).json()
     detail_url = f"/api/v1/prescriptions/{prescription.pk}/"
     assert "NEUTROPENIA" in [a["code"] for a in client_for("nurse.milano").get(detail_url).json()["alerts"]]

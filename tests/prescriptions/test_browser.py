@@ -1,7 +1,7 @@
 """The prescription workflow in a real browser: Playwright driving the system Chromium against live_server.
 
 One test per user journey: the prescriber sees the verdict change as they type and submits; the pharmacist
-dispenses from the queue; the nurse records today's dose in one click. Selectors use names and data attributes,
+dispenses from the queue; the nurse records today's dose after confirming it. Selectors use names and data attributes,
 never translated text, so the tests hold in either language.
 """
 
@@ -159,11 +159,12 @@ def test_the_pharmacist_dispenses_ten_syringes_from_the_queue(new_page, live_dem
     assert prescription.syringes_dispensed == 10
 
 
-def test_the_nurse_records_todays_dose_in_one_click(new_page, live_demo):
+def test_the_nurse_records_todays_dose_after_confirming_it(new_page, live_demo):
     prescription = prepare(live_demo, dispensed=True)
     page = new_page("nurse.milano")
     page.click(f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
-    page.click(f"tr[data-id='{prescription.pk}'] form button[type=submit]")
+    page.click(f"tr[data-id='{prescription.pk}'] a[data-record]")
+    page.click("button[data-confirm]")
 
     page.locator("ul.messages li.success").wait_for()
     assert page.locator(f"tr[data-id='{prescription.pk}']").count() == 0  # nothing more due today

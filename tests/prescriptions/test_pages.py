@@ -474,8 +474,8 @@ def test_the_nurse_records_a_dose_and_the_grid_shows_day_1_given(nurse, dispense
     response = administer(nurse, dispensed, first)
     assert response.redirect_chain == [(detail_url(dispensed), 302)]
     html = response.content.decode()
-    assert "Dose recorded: day 1 of the course." in html
-    assert re.search(r'class="day given today" data-day="1"', html)
+    assert "Dose recorded for " in html and ": 100 mg SC, day 1 of the course." in html
+    assert re.search(r'class="day given today dose-day" data-day="1"', html)
     dispensed.refresh_from_db()
     assert dispensed.status == PrescriptionStatus.IN_COURSE
 
@@ -491,18 +491,21 @@ def test_a_dose_other_than_100_mg_sc_is_kept_and_flagged(nurse, dispensed):
     assert 'data-code="PROTOCOL_DEVIATION"' in html
 
 
-def test_doses_due_records_todays_dose_in_one_click(nurse, dispensed):
+def test_doses_due_records_todays_dose_after_a_confirmation(nurse, dispensed):
     page = nurse.get(reverse("prescriptions:doses_due")).content.decode()
-    one_click = action_url("administer_now", dispensed)
-    assert one_click in page
-    response = nurse.post(one_click, {"next": reverse("prescriptions:doses_due")}, follow=True)
+    record = action_url("administer_now", dispensed)
+    assert record in page
+    confirmation = nurse.get(record, {"next": reverse("prescriptions:doses_due")}).content.decode()
+    assert "Confirm: record the dose" in confirmation and "100 mg SC" in confirmation
+    assert Administration.objects.count() == 0  # nothing recorded before the confirmation
+    response = nurse.post(record, {"next": reverse("prescriptions:doses_due"), "confirmed": "yes"}, follow=True)
     assert response.redirect_chain == [(reverse("prescriptions:doses_due"), 302)]
-    assert "Dose recorded: day 1 of the course." in response.content.decode()
-    assert one_click not in response.content.decode()  # no longer due today
+    assert ": 100 mg SC, day 1 of the course." in response.content.decode()
+    assert f'data-id="{dispensed.pk}"' not in response.content.decode()  # no longer due today
     administration = Administration.objects.get()
     assert (administration.dose_mg, administration.route) == (100, "SC")
 
-    twice = nurse.post(one_click, follow=True)  # a stale page clicked again
+    twice = nurse.post(record, {"confirmed": "yes"}, follow=True)  # a stale page confirmed again
     assert "one a day" in twice.content.decode()
     assert Administration.objects.count() == 1
 
@@ -538,7 +541,7 @@ def test_a_low_neutrophil_count_raises_the_neutropenia_alert(nurse, dispensed):
     )
     assert response.redirect_chain == [(detail_url(dispensed), 302)]
     html = response.content.decode()
-    assert re.search(r'<div class="alert" data-code="NEUTROPENIA">', html)
+    assert re.search(r'<div class="alert blocking" data-code="NEUTROPENIA" role="alert">', html)
     assert "ANC 1.2" in html
 
 

@@ -142,7 +142,10 @@ def test_the_course_page_shows_five_doses_every_other_day(demo):
     response = page_client(demo, "prescriber.milano").get(reverse("prescriptions:detail", args=[prescription.pk]))
     html = response.content.decode()
     assert 'data-regimen="48"' in html
-    assert [int(n) for n in re.findall(r'data-day="(\d+)"', html)] == [1, 3, 5, 7, 9]
+    # The window's ten days, the dose days among them marked.
+    assert [int(n) for n in re.findall(r'data-day="(\d+)"', html)] == list(range(1, 11))
+    days = re.findall(r'data-day="(\d+)" data-state="\w+" data-scheduled="(\w+)"', html)
+    assert [int(n) for n, scheduled in days if scheduled == "true"] == [1, 3, 5, 7, 9]
 
 
 # -- the baseline ANC --------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Every course lies in the past (a prescription may be registered up to 30 days la
 ``D-29 … D-2`` where ``D`` is today in Rome. Lombardia (030, Ospedale Demo Milano):
 
 ==== =================== ============================================================================
-P1   D-29 00:00:00       completed: 10 doses D-29, D-28, (D-27 skipped), D-26 … D-19; WHO-CPS d14 4, d28 2
+P1   D-29 00:00:00       completed: 10 doses D-29 … D-20, one a day (its window); WHO-CPS d14 4, d28 2
 P2   D-28 09:00          stopped (death) D-24 after 4 doses, one of 200 mg (protocol deviation); 7+3
                          syringes; serious infection (serious); WHO-CPS d28 10
 P3   D-20 08:00          stopped (clinical worsening) D-14 after doses D-20, D-19, D-16: missed D-18,
@@ -192,7 +192,7 @@ def build_cohort(users: dict) -> Cohort:
 
     p["P1"] = b.submit(rome(ago(29), 0, 0, 0))
     b.dispense(p["P1"], 10)
-    b.doses(p["P1"], days(d, 29, 28, 26, 25, 24, 23, 22, 21, 20, 19))
+    b.doses(p["P1"], days(d, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20))
     b.outcome(p["P1"], 14, 4, ago(16))
     b.outcome(p["P1"], 28, 2, ago(2))
 
@@ -292,7 +292,7 @@ LOMBARDIA = {
     "serious_adverse_events": 1,  # P3's serious neutropenia was entered in error
     "outcomes_day28": {**zeros(WHO_CPS), "2": 1, "10": 1},
     "deaths_day28": 1,  # P2
-    "missed_doses": 6,  # P1 D-27; P3 D-18, D-17, D-15; P6 D-4, D-2
+    "missed_doses": 5,  # P3 D-18, D-17, D-15; P6 D-4, D-2
     "protocol_deviations": 1,  # P2's 200 mg
     "courses_with_il_jak_comedication": 1,  # P6's tocilizumab (its enoxaparin is harmless)
     "deaths": 1,  # P2
@@ -301,7 +301,8 @@ LOMBARDIA = {
     "respiratory_failure_day28": 1,  # P2
 }
 
-# Lazio over the same period: R1 is in course since D-20 with doses D-20 … D-18, so D-17 … D-1 are missed.
+# Lazio over the same period: R1 is in course since D-20 with doses D-20 … D-18, so D-17 … D-11 are missed (its
+# window ended on D-11, day 10; nothing after it counts, although no task closed the course yet).
 LAZIO = {
     "prescriptions_submitted": 2,
     "prescriptions_eligible": 1,
@@ -319,7 +320,7 @@ LAZIO = {
     "serious_adverse_events": 1,
     "outcomes_day28": zeros(WHO_CPS),
     "deaths_day28": 0,
-    "missed_doses": 17,
+    "missed_doses": 7,
     "protocol_deviations": 1,
     "courses_with_il_jak_comedication": 0,
     "deaths": 0,
