@@ -20,7 +20,8 @@ from registry.access_log import access_log_record
 from registry.calendar import rome_date
 from registry.errors import NotFound
 from registry.models import AccessKind, Role
-from registry.permissions import ensure_role
+from registry.patient_identity import may_reveal_identity, patient_identity_reveal
+from registry.permissions import PermissionDenied, ensure_role
 
 from . import permissions, selectors, services, workflow
 from .assessment import to_assessment
@@ -46,6 +47,8 @@ from .serializers import (
     LabResultSerializer,
     OutcomeInputSerializer,
     OutcomeSerializer,
+    PatientRefSerializer,
+    PatientRevealSerializer,
     PrescriptionDetailSerializer,
     PrescriptionFilterSerializer,
     PrescriptionListSerializer,
@@ -147,7 +150,9 @@ class PrescriptionListCreateView(generics.GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(PrescriptionListSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            PrescriptionListSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         request=PrescriptionSubmitSerializer,
@@ -195,7 +200,9 @@ class DispensingQueueView(generics.GenericAPIView):
     def get(self, request):
         permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
         page = self.paginate_queryset(selectors.dispensing_queue(user=request.user))
-        return self.get_paginated_response(PrescriptionListSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            PrescriptionListSerializer(page, many=True, context={"request": request}).data
+        )
 
 
 def _query_dict(params) -> dict:
@@ -210,7 +217,7 @@ def _detail_response(request, prescription_id, code=status.HTTP_200_OK):
     if view is None:
         raise NotFound()
     access_log_record(user=request.user, obj=view, kind=AccessKind.PRESCRIPTION_API)
-    return Response(PrescriptionDetailSerializer(view).data, status=code)
+    return Response(PrescriptionDetailSerializer(view, context={"request": request}).data, status=code)
 
 
 class PrescriptionDetailView(APIView):
@@ -369,6 +376,20 @@ class EnteredInErrorView(APIView):
             reason=data["reason"],
         )
         return _detail_response(request, prescription.pk)
+
+
+class PatientRevealView(APIView):
+    """A regional officer of the region reads the patient's identity, saying why: audited and access-logged.
+    404 outside the caller's scope, 403 for anyone else, 400 without a reason."""
+
+    @extend_schema(request=PatientRevealSerializer, responses={200: PatientRefSerializer})
+    def post(self, request, prescription_id):
+        prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+        if not may_reveal_identity(request.user, prescription):
+            raise PermissionDenied(_("Only a regional officer of the region may reveal the patient's identity."))
+        data = _valid(PatientRevealSerializer, request.data)
+        patient = patient_identity_reveal(user=request.user, prescription=prescription, reason=data["reason"])
+        return Response(patient)
 
 
 class PrescriptionFhirView(APIView):
