@@ -88,6 +88,12 @@ def may_see_identity(user, prescription) -> bool:
     return prescription.centre_id in _staff_centre_ids(user)
 
 
+def searches_by_identity(user) -> bool:
+    """The centres' staff find their patients by family name and admission number too (nobody else may probe
+    whether a name is among the registry's patients)."""
+    return actor_for(user).role in (Role.PRESCRIBER, Role.NURSE, Role.PHARMACIST)
+
+
 def may_reveal_identity(user, prescription) -> bool:
     """A regional officer of the prescription's region, by an audited reveal."""
     actor = actor_for(user)

@@ -1,0 +1,49 @@
+"""The patient as a page shows them: ``{% patient_view prescription as patient %}`` (banner and table cell).
+
+The identity is decrypted only for the treating centre's staff, and each display is noted for the read-access log
+(``registry.patient_identity.identity_displayed``).
+"""
+
+from django import template
+
+from registry.calendar import rome_today
+from registry.patient_identity import (
+    age_on,
+    display_name,
+    identity_displayed,
+    may_reveal_identity,
+    may_see_identity,
+    patient_label,
+    place,
+    stored_identity,
+)
+
+from ..forms import PatientIdentityForm, PatientRevealForm
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def patient_view(context, prescription) -> dict:
+    """What the banner and the cell show of ``prescription``'s patient to the page's reader; the banner's forms
+    (record the identity, reveal it) as the page gave them back with their errors, else blank."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    patient = prescription.patient
+    may_see = may_see_identity(user, prescription)
+    identity = stored_identity(patient) if may_see else None
+    if identity is not None:
+        identity_displayed(request, prescription)
+    return {
+        "patient": patient,
+        "may_see": may_see,
+        "identity": identity,
+        "name": display_name(identity) if identity else "",
+        "place": place(identity) if identity else "",
+        "age": age_on(patient.birth_date, rome_today()),
+        "pseudonym": patient.pseudonym[:12],
+        "may_reveal": not may_see and user is not None and may_reveal_identity(user, prescription),
+        "label": patient_label(user=user, prescription=prescription),
+        "identity_form": context.get("identity_form") or PatientIdentityForm(prefix="patient"),
+        "reveal_form": context.get("reveal_form") or PatientRevealForm(prefix="reveal"),
+    }
