@@ -20,7 +20,7 @@ from registry.access_log import access_log_record
 from registry.calendar import rome_date
 from registry.errors import NotFound
 from registry.models import AccessKind, Role
-from registry.patient_identity import may_reveal_identity, patient_identity_reveal
+from registry.patient_identity import identity_displayed, identity_for, may_reveal_identity, patient_identity_reveal
 from registry.permissions import PermissionDenied, ensure_role
 
 from . import permissions, selectors, services, workflow
@@ -420,4 +420,8 @@ class PrescriptionFhirView(APIView):
         if view is None:
             raise NotFound()
         access_log_record(user=request.user, obj=view, kind=AccessKind.PRESCRIPTION_FHIR)
-        return Response(prescription_bundle(view), content_type=FHIR_JSON)
+        # Name and fiscal code for the treating centre's staff only; never in a bundle anyone else receives.
+        identity = identity_for(user=request.user, prescription=view)
+        if identity is not None:
+            identity_displayed(request, view)
+        return Response(prescription_bundle(view, identity=identity), content_type=FHIR_JSON)

@@ -29,6 +29,7 @@ from .models import AccessKind, AccessLog, Patient, Role
 from .patient_crypto import (
     UndecryptableIdentity,
     admission_number_index,
+    current_key_id,
     decrypt_identity,
     encrypt_identity,
     family_name_index,
@@ -388,3 +389,43 @@ __all__ = [
     "patient_label",
     "stored_identity",
 ]
+
+
+# --- Key rotation ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    rotated: int
+    undecryptable: list  # ids of the patients no configured key decrypts (never their data)
+
+
+def patient_keys_rotate(*, batch_size: int = 500) -> RotationResult:
+    """Re-encrypt every identity not yet under the first key of ``PATIENT_DATA_KEYS``, ``batch_size`` rows per
+    short transaction: the other rows stay untouched and readable (every key of the list decrypts), so the registry
+    keeps running. Rows are locked batch by batch, so a concurrent record of an identity is never overwritten by
+    a stale copy. Run again after an interruption: it continues where it stopped."""
+    current = current_key_id()
+    pending = Patient.objects.exclude(identity_ciphertext="").exclude(identity_ciphertext__startswith=f"v1:{current}:")
+    rotated, undecryptable, last_id = 0, [], None
+    while True:
+        with transaction.atomic():
+            batch_query = pending.order_by("pk")
+            if last_id is not None:
+                batch_query = batch_query.filter(pk__gt=last_id)
+            batch = list(batch_query.select_for_update().only("pk", "identity_ciphertext")[:batch_size])
+            if not batch:
+                break
+            changed = []
+            for patient in batch:
+                try:
+                    values = decrypt_identity(patient.identity_ciphertext, patient_id=patient.pk)
+                except UndecryptableIdentity:
+                    undecryptable.append(patient.pk)
+                    continue
+                patient.identity_ciphertext = encrypt_identity(values, patient_id=patient.pk)
+                changed.append(patient)
+            Patient.objects.bulk_update(changed, ["identity_ciphertext"])
+            rotated += len(changed)
+            last_id = batch[-1].pk
+    return RotationResult(rotated=rotated, undecryptable=undecryptable)
