@@ -166,7 +166,7 @@ def patient_label(*, user, prescription) -> str:
         "age": age_on(patient.birth_date, rome_today()),
     }
     identity = stored_identity(patient)
-    if identity is None:
+    if identity is None or not identity.family_name:
         return f"{patient.pseudonym[:12]}, {born}, {patient.sex} · {_('identity not recorded')}"
     parts = [display_name(identity), born, patient.sex]
     if where := place(identity):

@@ -4,6 +4,8 @@ The identity is decrypted only for the treating centre's staff, and each display
 (``registry.patient_identity.identity_displayed``).
 """
 
+from dataclasses import asdict
+
 from django import template
 
 from registry.calendar import rome_today
@@ -37,6 +39,8 @@ def patient_view(context, prescription) -> dict:
     return {
         "patient": patient,
         "may_see": may_see,
+        # Not recorded, or only the fiscal code (a submission without names): the centre's staff may complete it.
+        "needs_record": may_see and (identity is None or not identity.family_name),
         "identity": identity,
         "name": display_name(identity) if identity else "",
         "place": place(identity) if identity else "",
@@ -44,6 +48,8 @@ def patient_view(context, prescription) -> dict:
         "pseudonym": patient.pseudonym[:12],
         "may_reveal": not may_see and user is not None and may_reveal_identity(user, prescription),
         "label": patient_label(user=user, prescription=prescription),
-        "identity_form": context.get("identity_form") or PatientIdentityForm(prefix="patient"),
+        # The staff's form, given back with its errors, or filled in with what is stored (a new ward, a new bed).
+        "identity_form": context.get("identity_form")
+        or (PatientIdentityForm(prefix="patient", initial=asdict(identity) if identity else None) if may_see else None),
         "reveal_form": context.get("reveal_form") or PatientRevealForm(prefix="reveal"),
     }
