@@ -143,7 +143,10 @@ class PrescriptionListCreateView(generics.GenericAPIView):
             OpenApiParameter("submitted_from", OpenApiTypes.DATE),
             OpenApiParameter("submitted_to", OpenApiTypes.DATE),
             OpenApiParameter(
-                "q", str, description="a fiscal code (matched through its pseudonym) or a prescription number"
+                "q",
+                str,
+                description="a fiscal code (matched through its pseudonym) or a prescription number; for the "
+                "centres' staff also a family name or an admission number (exact, through a keyed index)",
             ),
         ],
         responses=PrescriptionListSerializer(many=True),
