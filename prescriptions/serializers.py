@@ -393,7 +393,7 @@ class PatientField(serializers.Field):
         request = self.context.get("request")
         user = getattr(request, "user", None)
         if user is not None and may_see_identity(user, prescription):
-            identity = stored_identity(patient)
+            identity = stored_identity(patient, centre_id=prescription.centre_id)
             if identity is not None:
                 identity_displayed(request, prescription)
             return identity_as_dict(patient, identity)

@@ -104,13 +104,14 @@ def may_reveal_identity(user, prescription) -> bool:
 # --- Reading it -------------------------------------------------------------------------------------
 
 _DECRYPTED_ATTR = "_decrypted_identity"
+# Ward, bed and admission number belong to one admission, at one centre: stored with the centre's id, and shown
+# only with that centre's prescriptions (never another hospital's ward to this one, nor this one's to another).
+ADMISSION_FIELDS = ("ward", "bed", "admission_number")
+_CENTRE_KEY = "centre"
 
 
-def stored_identity(patient: Patient) -> PatientIdentity | None:
-    """The patient's identity as stored (None: not recorded yet), decrypted once per patient object.
-
-    No permission check: callers are :func:`identity_for`, the reveal and the services.
-    """
+def _stored_values(patient: Patient) -> dict | None:
+    """The decrypted values (the identity's fields and the admission's centre), once per patient object."""
     if not patient.identity_ciphertext:
         return None
     cached = patient.__dict__.get(_DECRYPTED_ATTR)
@@ -122,16 +123,30 @@ def stored_identity(patient: Patient) -> PatientIdentity | None:
         # The row is not shown, and the log says which patient (never what): a key was dropped too early.
         logger.error("patient %s: identity cannot be decrypted with the configured keys", patient.pk)
         return None
-    identity = PatientIdentity(**{field: values.get(field) or None for field in IDENTITY_FIELDS})
-    patient.__dict__[_DECRYPTED_ATTR] = (patient.identity_ciphertext, identity)
-    return identity
+    patient.__dict__[_DECRYPTED_ATTR] = (patient.identity_ciphertext, values)
+    return values
+
+
+def stored_identity(patient: Patient, *, centre_id=None) -> PatientIdentity | None:
+    """The patient's identity as stored (None: not recorded yet). With ``centre_id``, the ward, bed and admission
+    number only if they were recorded at that centre.
+
+    No permission check: callers are :func:`identity_for`, the reveal and the services.
+    """
+    values = _stored_values(patient)
+    if values is None:
+        return None
+    shown = {field: values.get(field) or None for field in IDENTITY_FIELDS}
+    if centre_id is not None and values.get(_CENTRE_KEY) != str(centre_id):
+        shown.update(dict.fromkeys(ADMISSION_FIELDS))
+    return PatientIdentity(**shown)
 
 
 def identity_for(*, user, prescription) -> PatientIdentity | None:
     """The identity for the staff of the treating centre; None when ``user`` may not see it, or it is unknown."""
     if not may_see_identity(user, prescription):
         return None
-    return stored_identity(prescription.patient)
+    return stored_identity(prescription.patient, centre_id=prescription.centre_id)
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -165,7 +180,7 @@ def patient_label(*, user, prescription) -> str:
         "date": date_format(patient.birth_date, "SHORT_DATE_FORMAT"),
         "age": age_on(patient.birth_date, rome_today()),
     }
-    identity = stored_identity(patient)
+    identity = stored_identity(patient, centre_id=prescription.centre_id)
     if identity is None or not identity.family_name:
         return f"{patient.pseudonym[:12]}, {born}, {patient.sex} · {_('identity not recorded')}"
     parts = [display_name(identity), born, patient.sex]
@@ -280,22 +295,30 @@ def clean_fields(values: dict) -> dict:
 
 
 @sensitive_variables("fiscal_code", "values", "current", "merged")
-def patient_identity_store(*, actor, patient: Patient, fiscal_code: str, values: dict, replace: bool = False) -> bool:
-    """Record the identity given with a submission or by the centre's form: the fiscal code (already validated
-    against this patient) and whichever identifying fields ``values`` holds, over what was stored (``replace``:
-    the optional fields ``values`` leaves empty are cleared too).
+def patient_identity_store(
+    *, actor, patient: Patient, centre_id, fiscal_code: str, values: dict, replace: bool = False
+) -> bool:
+    """Record the identity given with a submission or by the form of centre ``centre_id``: the fiscal code (already
+    validated against this patient) and whichever identifying fields ``values`` holds, over what was stored.
+
+    Ward, bed and admission number are the admission's at ``centre_id``: recorded at another centre, the stored
+    ones are dropped, not carried over. ``replace``: the optional fields ``values`` leaves empty are cleared too
+    (the page's form shows them all).
 
     Inside the caller's transaction, the patient row locked. Audited with the names of the fields that changed,
     never their values. Returns whether anything changed.
     """
-    current = stored_identity(patient)
-    merged = asdict(current) if current is not None else dict.fromkeys(IDENTITY_FIELDS)
+    current = _stored_values(patient) or {}
+    merged = {field: current.get(field) or None for field in IDENTITY_FIELDS}
     merged["fiscal_code"] = fiscal_code
     given = clean_fields(values)
-    if replace:
-        merged.update(dict.fromkeys(("ward", "bed", "admission_number")))
+    if replace or current.get(_CENTRE_KEY) != str(centre_id):
+        merged.update(dict.fromkeys(ADMISSION_FIELDS))
     merged.update(given)
-    changed = sorted(field for field in IDENTITY_FIELDS if (getattr(current, field, None) or None) != merged[field])
+    merged[_CENTRE_KEY] = str(centre_id)
+    changed = sorted(
+        field for field in (*IDENTITY_FIELDS, _CENTRE_KEY) if (current.get(field) or None) != merged[field]
+    )
     if not changed:
         return False
     patient.identity_ciphertext = encrypt_identity(
@@ -304,7 +327,7 @@ def patient_identity_store(*, actor, patient: Patient, fiscal_code: str, values:
     patient.family_name_index = family_name_index(merged["family_name"] or "")
     patient.admission_number_index = admission_number_index(merged["admission_number"] or "")
     patient.save(update_fields=["identity_ciphertext", "family_name_index", "admission_number_index"])
-    events.patient_identity_recorded(actor, patient, fields=changed, first=current is None)
+    events.patient_identity_recorded(actor, patient, fields=changed, first=not current)
     return True
 
 
@@ -351,7 +374,14 @@ def patient_identity_record(
         if errors:
             raise InvalidInput(errors)
         # The form shows every field: an optional one left empty clears what was stored (a new ward, a discharge).
-        patient_identity_store(actor=actor, patient=patient, fiscal_code=normalised, values=values, replace=True)
+        patient_identity_store(
+            actor=actor,
+            patient=patient,
+            centre_id=prescription.centre_id,
+            fiscal_code=normalised,
+            values=values,
+            replace=True,
+        )
     prescription.patient = patient
     return patient
 
@@ -372,7 +402,7 @@ def patient_identity_reveal(*, user, prescription, reason: str) -> dict:
     with transaction.atomic():
         events.patient_identity_revealed(user, patient, prescription=prescription, reason=reason)
         access_log_record(user=user, obj=prescription, kind=AccessKind.PATIENT_IDENTITY_REVEAL)
-    return identity_as_dict(patient, stored_identity(patient))
+    return identity_as_dict(patient, stored_identity(patient, centre_id=prescription.centre_id))
 
 
 __all__ = [

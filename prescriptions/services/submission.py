@@ -151,6 +151,7 @@ def prescription_submit(
                 patient_identity_store(
                     actor=prescriber,
                     patient=patient_row,
+                    centre_id=centre.pk,
                     fiscal_code=validate_fiscal_code(
                         patient.fiscal_code, birth_date=patient.birth_date, sex=patient.sex
                     ),

@@ -33,7 +33,7 @@ def patient_view(context, prescription) -> dict:
     user = getattr(request, "user", None)
     patient = prescription.patient
     may_see = may_see_identity(user, prescription)
-    identity = stored_identity(patient) if may_see else None
+    identity = stored_identity(patient, centre_id=prescription.centre_id) if may_see else None
     if identity is not None:
         identity_displayed(request, prescription)
     return {

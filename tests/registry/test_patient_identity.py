@@ -80,7 +80,7 @@ def test_the_audit_trail_names_the_fields_recorded_never_their_values(demo):
     event = AuditEvent.objects.get(action="patient.identity_record", object_id=str(prescription.patient_id))
 
     assert event.changes == {
-        "fields": ["admission_number", "bed", "family_name", "fiscal_code", "given_name", "ward"],
+        "fields": ["admission_number", "bed", "centre", "family_name", "fiscal_code", "given_name", "ward"],
         "first_time": True,
     }
 
@@ -122,6 +122,27 @@ def test_the_label_a_nurse_reads_aloud_has_two_identifiers_and_the_bed(demo):
     assert label.startswith("ZANARDELLI Giuseppina, ")
     assert f.BIRTH_DATE.strftime("%d/%m/%Y") in label
     assert label.endswith(", F, Medicina 2 letto 12")
+
+
+def test_ward_bed_and_admission_number_stay_with_the_centre_that_recorded_them(demo):
+    code = f.fiscal_code(sex="F")
+    milano = f.submit(demo["prescriber.milano"], code=code, sex="F", eligible=False, identity=NAMES)
+    roma = f.submit(
+        demo["prescriber.roma"],
+        centre_obj=f.centre("Ospedale Demo Roma"),
+        code=code,
+        sex="F",
+        eligible=False,
+        identity={"family_name": "Zanardelli", "given_name": "Giuseppina", "bed": "4"},
+    )
+    milano.patient.refresh_from_db()
+
+    at_roma = identity_for(user=demo["prescriber.roma"], prescription=roma)
+    at_milano = identity_for(user=demo["nurse.milano"], prescription=milano)
+
+    # Roma never sees Milano's ward; Milano (whose admission ended) does not see Roma's bed.
+    assert (at_roma.family_name, at_roma.ward, at_roma.bed) == ("Zanardelli", None, "4")
+    assert (at_milano.family_name, at_milano.ward, at_milano.bed) == ("Zanardelli", None, None)
 
 
 # --- Patients registered before the identity was kept ------------------------------------------------------

@@ -46,6 +46,7 @@ def identified_cohort(demo):
         patient_identity_store(
             actor=None,
             patient=patient,
+            centre_id=patient.prescriptions.first().centre_id,
             fiscal_code=FISCAL_CODE,
             values={
                 "family_name": "Zanzibarelli",
