@@ -223,7 +223,9 @@ def identity_displays_log(request) -> None:
     shown = request.__dict__.pop(_DISPLAYED_ATTR, None)
     if not shown:
         return
-    user = request.user
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return  # identities are shown only to signed-in staff: nothing else can have been noted
     now = timezone.now()
     try:
         AccessLog.objects.bulk_create(
