@@ -271,3 +271,26 @@ def test_the_new_prescription_page_asks_for_the_names(login):
         assert f'name="{name}"' in html
     assert 'data-field="family_name"' in refused.content.decode()
     assert not Prescription.objects.exists()
+
+
+@pytest.mark.parametrize("page", ["prescriptions:list", "prescriptions:dispensing_queue"])
+def test_a_list_of_identified_patients_costs_no_query_per_row(login, demo, page):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def identified(count: int) -> None:
+        for n in range(count):
+            f.submit(demo["prescriber.milano"], identity={"family_name": f"Nome{'abcdefghij'[n]}", "given_name": "Ada"})
+
+    client = login("pharmacist.milano")
+    identified(2)
+    with CaptureQueriesContext(connection) as two:
+        client.get(reverse(page))
+    identified(8)
+    with CaptureQueriesContext(connection) as ten:
+        html = client.get(reverse(page)).content.decode()
+
+    assert html.count('class="patient-cell"><strong>') == 10
+    assert len(ten.captured_queries) == len(two.captured_queries)
+    # Every display in the read-access log, written in one insert per response.
+    assert AccessLog.objects.filter(kind=AccessKind.PATIENT_IDENTITY).count() == 12
