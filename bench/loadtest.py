@@ -15,6 +15,7 @@ Environment: LOADTEST_CLIENTS, LOADTEST_SECONDS, LOADTEST_WORKERS (gunicorn work
 LOADTEST_PG (postgres://postgres@127.0.0.1:5432), LOADTEST_REDIS (redis://127.0.0.1:6379).
 """
 
+import base64
 import collections
 import itertools
 import os
@@ -415,6 +416,7 @@ def main() -> int:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
         "PSEUDONYM_KEY": secrets.token_urlsafe(32),
         "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+        "PATIENT_DATA_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback: no TLS proxy in front here
         "OTP_REQUIRED": "false",  # the demo users have no second factor

@@ -20,7 +20,8 @@ from registry.access_log import access_log_record
 from registry.calendar import rome_date
 from registry.errors import NotFound
 from registry.models import AccessKind, Role
-from registry.permissions import ensure_role
+from registry.patient_identity import identity_displayed, identity_for, may_reveal_identity, patient_identity_reveal
+from registry.permissions import PermissionDenied, ensure_role
 
 from . import permissions, selectors, services, workflow
 from .eligibility import rendered_verdict
@@ -45,6 +46,8 @@ from .serializers import (
     LabResultSerializer,
     OutcomeInputSerializer,
     OutcomeSerializer,
+    PatientRefSerializer,
+    PatientRevealSerializer,
     PrescriptionDetailSerializer,
     PrescriptionFilterSerializer,
     PrescriptionListSerializer,
@@ -166,14 +169,19 @@ class PrescriptionListCreateView(generics.GenericAPIView):
             OpenApiParameter("submitted_from", OpenApiTypes.DATE),
             OpenApiParameter("submitted_to", OpenApiTypes.DATE),
             OpenApiParameter(
-                "q", str, description="a fiscal code (matched through its pseudonym) or a prescription number"
+                "q",
+                str,
+                description="a fiscal code (matched through its pseudonym) or a prescription number; for the "
+                "centres' staff also a family name or an admission number (exact, through a keyed index)",
             ),
         ],
         responses=PrescriptionListSerializer(many=True),
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(PrescriptionListSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            PrescriptionListSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         request=PrescriptionSubmitSerializer,
@@ -221,7 +229,9 @@ class DispensingQueueView(generics.GenericAPIView):
     def get(self, request):
         permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
         page = self.paginate_queryset(selectors.dispensing_queue(user=request.user))
-        return self.get_paginated_response(PrescriptionListSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            PrescriptionListSerializer(page, many=True, context={"request": request}).data
+        )
 
 
 def _query_dict(params) -> dict:
@@ -236,7 +246,7 @@ def _detail_response(request, prescription_id, code=status.HTTP_200_OK):
     if view is None:
         raise NotFound()
     access_log_record(user=request.user, obj=view, kind=AccessKind.PRESCRIPTION_API)
-    return Response(PrescriptionDetailSerializer(view).data, status=code)
+    return Response(PrescriptionDetailSerializer(view, context={"request": request}).data, status=code)
 
 
 class PrescriptionDetailView(APIView):
@@ -397,6 +407,20 @@ class EnteredInErrorView(APIView):
         return _detail_response(request, prescription.pk)
 
 
+class PatientRevealView(APIView):
+    """A regional officer of the region reads the patient's identity, saying why: audited and access-logged.
+    404 outside the caller's scope, 403 for anyone else, 400 without a reason."""
+
+    @extend_schema(request=PatientRevealSerializer, responses={200: PatientRefSerializer})
+    def post(self, request, prescription_id):
+        prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+        if not may_reveal_identity(request.user, prescription):
+            raise PermissionDenied(_("Only a regional officer of the region may reveal the patient's identity."))
+        data = _valid(PatientRevealSerializer, request.data)
+        patient = patient_identity_reveal(user=request.user, prescription=prescription, reason=data["reason"])
+        return Response(patient)
+
+
 class PrescriptionFhirView(APIView):
     """The prescription as a FHIR R4 ``Bundle`` (prescriptions.fhir): anyone who may read it, 404 otherwise."""
 
@@ -425,4 +449,8 @@ class PrescriptionFhirView(APIView):
         if view is None:
             raise NotFound()
         access_log_record(user=request.user, obj=view, kind=AccessKind.PRESCRIPTION_FHIR)
-        return Response(prescription_bundle(view), content_type=FHIR_JSON)
+        # Name and fiscal code for the treating centre's staff only; never in a bundle anyone else receives.
+        identity = identity_for(user=request.user, prescription=view)
+        if identity is not None:
+            identity_displayed(request, view)
+        return Response(prescription_bundle(view, identity=identity), content_type=FHIR_JSON)

@@ -49,6 +49,11 @@ urlpatterns = [
         name="api-prescription-entered-in-error",
     ),
     path(
+        "prescriptions/<uuid:prescription_id>/patient/reveal/",
+        api.PatientRevealView.as_view(),
+        name="api-prescription-patient-reveal",
+    ),
+    path(
         "prescriptions/<uuid:prescription_id>/fhir/",
         api.PrescriptionFhirView.as_view(),
         name="api-prescription-fhir",

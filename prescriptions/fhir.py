@@ -17,9 +17,11 @@ Design choices
   coded in the registry's own ``urn:registro648:*`` systems, always with a readable ``text``.
 * No extensions anywhere. Staff appear only as ``Reference.display`` (their username); the centre is not
   exported.
-* Patient: only ``id`` (the registry's patient UUID), the keyed pseudonym as the sole ``identifier``
-  (``urn:registro648:pseudonym``), ``gender`` and ``birthDate``. No name, no fiscal code: the registry never
-  had them in clear, and nothing from the stored assessment is copied wholesale (only known fields are read).
+* Patient: ``id`` (the registry's patient UUID), the keyed pseudonym as an ``identifier``
+  (``urn:registro648:pseudonym``), ``gender`` and ``birthDate``. For the staff of the treating centre only (the
+  caller passes ``identity``), also the fiscal code as a second ``identifier`` (the codice fiscale's OID) and the
+  ``name``; for anyone else no name and no fiscal code (DOMAIN.md, "The patient's identity"). Nothing from the
+  stored assessment is copied wholesale (only known fields are read).
 * Dates are ``YYYY-MM-DD``; datetimes are ISO 8601 in Europe/Rome with their offset, to the second; decimals
   are JSON numbers (integers when whole).
 
@@ -130,6 +132,8 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 REQUEST_CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
 PSEUDONYM_SYSTEM = "urn:registro648:pseudonym"
+# The Italian fiscal code (codice fiscale), as Italian HL7 implementations name it.
+FISCAL_CODE_SYSTEM = "urn:oid:2.16.840.1.113883.2.9.4.3.2"
 PRESCRIPTION_SYSTEM = "urn:registro648:prescription"
 CRITERION_SYSTEM = "urn:registro648:criterion"
 ALERT_SYSTEM = "urn:registro648:alert"
@@ -849,13 +853,23 @@ def _alert_issues(
 # --- The bundle -----------------------------------------------------------------------------
 
 
-def _patient(patient, *, died_on: date | None = None) -> dict:
+def _patient(patient, *, died_on: date | None = None, identity=None) -> dict:
     resource = {
         "resourceType": "Patient",
         "id": str(patient.pk),
         "identifier": [{"system": PSEUDONYM_SYSTEM, "value": patient.pseudonym}],
         "birthDate": _date(patient.birth_date),
     }
+    if identity is not None:
+        if identity.fiscal_code:
+            resource["identifier"].append({"system": FISCAL_CODE_SYSTEM, "value": identity.fiscal_code})
+        if identity.family_name or identity.given_name:
+            name = {"use": "official"}
+            if identity.family_name:
+                name["family"] = identity.family_name
+            if identity.given_name:
+                name["given"] = identity.given_name.split()
+            resource["name"] = [name]
     if patient.sex in GENDER:
         resource["gender"] = GENDER[patient.sex]
     if died_on is not None:
@@ -863,11 +877,18 @@ def _patient(patient, *, died_on: date | None = None) -> dict:
     return resource
 
 
-def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, now: datetime | None = None) -> dict:
+def prescription_bundle(
+    prescription,
+    *,
+    alerts: Iterable[Alert] | None = None,
+    now: datetime | None = None,
+    identity=None,
+) -> dict:
     """The FHIR R4 ``collection`` Bundle of one prescription and its records.
 
     ``prescription`` as ``selectors.prescription_view`` returns it (records prefetched, ``alerts``
     attached); ``alerts`` overrides the attached ones, and are computed for today when neither is there.
+    ``identity``: the patient's (``registry.patient_identity.identity_for``), for the treating centre's staff only.
     """
     now = now or timezone.now()
     dispensations = list(prescription.dispensations.all())
@@ -890,7 +911,7 @@ def prescription_bundle(prescription, *, alerts: Iterable[Alert] | None = None, 
         )
 
     deaths = sorted(o.death_on for o in outcomes if o.death_on is not None and not o.in_error)
-    patient = _patient(prescription.patient, died_on=deaths[0] if deaths else None)
+    patient = _patient(prescription.patient, died_on=deaths[0] if deaths else None, identity=identity)
     patient_ref = _reference(patient)
     request_ref = {"reference": f"urn:uuid:{prescription.pk}", "type": "MedicationRequest"}
 

@@ -171,6 +171,10 @@ class SerializerBackedForm(forms.Form):
 # --- New prescription ------------------------------------------------------------------------
 
 PATIENT_FIELDS = ("fiscal_code", "birth_date", "sex", "weight_kg")
+# Who the patient is, kept encrypted (DOMAIN.md, "The patient's identity"): sent with the submission, never with the
+# eligibility check. The page requires the names.
+IDENTITY_FORM_FIELDS = ("family_name", "given_name", "ward", "bed", "admission_number")
+REQUIRED_IDENTITY_FIELDS = ("family_name", "given_name")
 ASSESSMENT_FIELDS = (
     "hospitalised",
     "sars_cov_2_confirmed",
@@ -201,7 +205,21 @@ class PrescriptionForm(SerializerBackedForm):
     fiscal_code = forms.CharField(
         label=_("Fiscal code"),
         required=False,
-        help_text=_("Checked against birth date and sex, then kept only as a pseudonym."),
+        help_text=_("Checked against birth date and sex; kept encrypted, shown only to the centre's staff."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
+    )
+    family_name = forms.CharField(
+        label=_("Family name"), required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "required": ""})
+    )
+    given_name = forms.CharField(
+        label=_("Given name"), required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "required": ""})
+    )
+    ward = forms.CharField(label=_("Ward"), required=False, help_text=_("Optional."))
+    bed = forms.CharField(label=_("Bed"), required=False, help_text=_("Optional."))
+    admission_number = forms.CharField(
+        label=_("Admission number (nosologico)"),
+        required=False,
+        help_text=_("Optional."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
     )
     birth_date = forms.CharField(label=_("Birth date"), required=False, widget=date_widget())
@@ -370,8 +388,15 @@ class PrescriptionForm(SerializerBackedForm):
         return next((c for c in self.centres if str(c.pk) == self.centre_id()), None)
 
     def patient_payload(self, *, with_fiscal_code: bool = True) -> dict:
-        names = PATIENT_FIELDS if with_fiscal_code else tuple(f for f in PATIENT_FIELDS if f != "fiscal_code")
-        return self.collect(names)
+        """The submission's ``patient`` (with the fiscal code and the identifying data); without them, the
+        eligibility check's."""
+        if with_fiscal_code:
+            return self.collect(PATIENT_FIELDS + IDENTITY_FORM_FIELDS)
+        return self.collect(tuple(f for f in PATIENT_FIELDS if f != "fiscal_code"))
+
+    def missing_names(self) -> list[str]:
+        """The names the page requires (the API takes them as optional)."""
+        return [name for name in REQUIRED_IDENTITY_FIELDS if not self.raw(name)]
 
     def assessment_payload(self) -> dict:
         assessment = self.collect(ASSESSMENT_FIELDS)
@@ -625,8 +650,12 @@ class PrescriptionFilterForm(forms.Form):
     submitted_from = forms.DateField(label=_("Prescribed from"), required=False, widget=date_widget())
     submitted_to = forms.DateField(label=_("to"), required=False, widget=date_widget())
 
-    def __init__(self, *args, centres=(), statuses=(), **kwargs):
+    def __init__(self, *args, centres=(), statuses=(), by_identity: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if by_identity:
+            self.fields["q"].widget.attrs["placeholder"] = _(
+                "fiscal code, family name, admission number or prescription number"
+            )
         self.fields["status"].choices = [("", _("any")), *statuses]
         self.fields["centre"].choices = [("", _("any")), *((str(c.pk), c.name) for c in centres)]
 
@@ -637,3 +666,33 @@ class PrescriptionFilterForm(forms.Form):
         if "status" in data:
             data["status"] = [data["status"]]
         return data
+
+
+class PatientIdentityForm(SerializerBackedForm):
+    """The centre's staff record the identity of a patient registered before it was kept (or correct it)."""
+
+    fiscal_code = forms.CharField(
+        label=_("Fiscal code"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
+    )
+    family_name = forms.CharField(label=_("Family name"), required=False)
+    given_name = forms.CharField(label=_("Given name"), required=False)
+    ward = forms.CharField(label=_("Ward"), required=False, help_text=_("Optional."))
+    bed = forms.CharField(label=_("Bed"), required=False, help_text=_("Optional."))
+    admission_number = forms.CharField(
+        label=_("Admission number (nosologico)"),
+        required=False,
+        help_text=_("Optional."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
+    )
+
+
+class PatientRevealForm(SerializerBackedForm):
+    """A regional officer says why they need to see the patient's identity."""
+
+    reason = forms.CharField(
+        label=_("Reason for revealing the identity"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": "500"}),
+    )

@@ -12,6 +12,8 @@ from stdnum.it import codicefiscale
 from registry.calendar import day_bounds, day_start, rome_today
 from registry.errors import InvalidInput
 from registry.models import Centre, CentreDesignation, PrescriberAuthorisation, Role
+from registry.patient_crypto import admission_number_index, family_name_index
+from registry.patient_identity import field_error, searches_by_identity
 from registry.permissions import PermissionDenied, actor_for, authorised_centres, centre_scope, sees_patients
 from registry.pseudonym import pseudonymise
 
@@ -117,9 +119,11 @@ def prescriptions_listed(user) -> QuerySet[Prescription]:
     return prescriptions.defer(*LIST_DEFERRED)
 
 
-def search_condition(text: str) -> Q:
+def search_condition(text: str, *, by_identity: bool = False) -> Q:
     """What the list's search box finds: a fiscal code (through its pseudonym: the code itself is never stored
-    nor compared) or a prescription's number (the first characters of its id, at least 8) or its whole id.
+    nor compared) or a prescription's number (the first characters of its id, at least 8) or its whole id; with
+    ``by_identity`` (the staff of the centres, who see the identity) also a family name or an admission number,
+    exactly, through their keyed indexes (``registry.patient_crypto``).
 
     Raises ``InvalidInput`` on ``q`` for anything else.
     """
@@ -131,10 +135,29 @@ def search_condition(text: str) -> Q:
         except StdnumValidationError:
             if not _HEX_PREFIX.fullmatch(text.replace("-", "")):
                 raise InvalidInput({"q": _("Not a valid fiscal code.")}) from None
+    by_admission = Q(patient__admission_number_index=admission_number_index(text)) if by_identity else None
     digits = text.replace("-", "").lower()
     if _HEX_PREFIX.fullmatch(digits) and 8 <= len(digits) <= 32:
         # A prefix of the id is a range of ids: the primary key's index answers it.
-        return Q(pk__gte=uuid.UUID(digits.ljust(32, "0")), pk__lte=uuid.UUID(digits.ljust(32, "f")))
+        by_number = Q(pk__gte=uuid.UUID(digits.ljust(32, "0")), pk__lte=uuid.UUID(digits.ljust(32, "f")))
+        # An admission number of digits looks like a prescription number: either matches.
+        return by_number | by_admission if by_admission is not None else by_number
+    if by_identity:
+        condition = Q()
+        if field_error("family_name", text) is None:
+            condition |= Q(patient__family_name_index=family_name_index(text))
+        if field_error("admission_number", text) is None:
+            condition |= by_admission
+        if condition:
+            return condition
+        raise InvalidInput(
+            {
+                "q": _(
+                    "Search by fiscal code (16 characters), family name, admission number or prescription number "
+                    "(at least 8 characters)."
+                )
+            }
+        )
     raise InvalidInput(
         {"q": _("Search by fiscal code (16 characters) or by prescription number (at least 8 characters).")}
     )
@@ -158,7 +181,7 @@ def prescription_list(*, user, filters: dict | None = None) -> QuerySet[Prescrip
     if filters.get("submitted_to"):
         prescriptions = prescriptions.filter(prescribed_at__lt=day_bounds(filters["submitted_to"])[1])
     if filters.get("q"):
-        prescriptions = prescriptions.filter(search_condition(filters["q"]))
+        prescriptions = prescriptions.filter(search_condition(filters["q"], by_identity=searches_by_identity(user)))
     return prescriptions.order_by("-prescribed_at", "-id")
 
 

@@ -6,10 +6,18 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from registry.calendar import rome_date
+from registry.patient_identity import (
+    field_error,
+    identity_as_dict,
+    identity_displayed,
+    may_see_identity,
+    stored_identity,
+)
 
 from .alerts import baseline_warnings
 from .assessment import birth_date_error
@@ -61,8 +69,32 @@ class ClinicalDateField(CalendarDateField):
         super().__init__(**kwargs)
 
 
+class IdentifyingField(serializers.CharField):
+    """A name, ward, bed or admission number: its length and characters checked (``registry.patient_identity``)."""
+
+    def __init__(self, field: str, **kwargs):
+        self.identity_field = field
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("default", "")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = " ".join(super().to_internal_value(data).split())
+        if value and (error := field_error(self.identity_field, value)) is not None:
+            raise serializers.ValidationError(error)
+        return value
+
+
 class PrescriptionPatientSerializer(PatientInputSerializer):
     fiscal_code = serializers.CharField(max_length=32, trim_whitespace=True)
+    # The identifying data, stored encrypted (DOMAIN.md, "The patient's identity"); the page requires the names.
+    family_name = IdentifyingField("family_name")
+    given_name = IdentifyingField("given_name")
+    ward = IdentifyingField("ward")
+    bed = IdentifyingField("bed")
+    admission_number = IdentifyingField("admission_number")
 
 
 class PrescriptionAssessmentSerializer(AssessmentFieldsSerializer):
@@ -346,10 +378,51 @@ class AlertSerializer(serializers.Serializer):
 
 
 class PatientRefSerializer(serializers.Serializer):
+    """The ``patient`` of a prescription (API.md, "Identity in responses"): ``id``, ``pseudonym``, ``birth_date`` and
+    ``sex`` for whoever may read the prescription; the fiscal code and the identifying data only for the staff of
+    the treating centre (null while not recorded), or in a regional officer's reveal."""
+
     id = serializers.UUIDField()
     pseudonym = serializers.CharField()
     birth_date = serializers.DateField()
     sex = serializers.CharField()
+    identity_recorded = serializers.BooleanField(required=False)
+    fiscal_code = serializers.CharField(required=False, allow_null=True)
+    family_name = serializers.CharField(required=False, allow_null=True)
+    given_name = serializers.CharField(required=False, allow_null=True)
+    ward = serializers.CharField(required=False, allow_null=True)
+    bed = serializers.CharField(required=False, allow_null=True)
+    admission_number = serializers.CharField(required=False, allow_null=True)
+
+
+@extend_schema_field(PatientRefSerializer)
+class PatientField(serializers.Field):
+    """The prescription's patient as the caller may see it: the identity only for the treating centre's staff
+    (each display written to the read-access log); without a request in the context, never (the 201 of a
+    submission, which an idempotent replay stores)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, prescription):
+        patient = prescription.patient
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is not None and may_see_identity(user, prescription):
+            identity = stored_identity(patient, centre_id=prescription.centre_id)
+            if identity is not None:
+                identity_displayed(request, prescription)
+            return identity_as_dict(patient, identity)
+        return {
+            "id": str(patient.pk),
+            "pseudonym": patient.pseudonym,
+            "birth_date": patient.birth_date.isoformat(),
+            "sex": patient.sex,
+        }
+
+
+class PatientRevealSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
 
 
 class PrescriptionListSerializer(serializers.Serializer):
@@ -361,7 +434,7 @@ class PrescriptionListSerializer(serializers.Serializer):
     centre_name = serializers.CharField(source="centre.name")
     region = serializers.CharField(source="centre.region_id")
     prescriber = serializers.CharField(source="prescriber.username")
-    patient = PatientRefSerializer()
+    patient = PatientField()
     prescribed_at = serializers.DateTimeField()
     registered_at = serializers.DateTimeField()
     syringes_dispensed = serializers.IntegerField()

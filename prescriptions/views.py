@@ -22,6 +22,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -32,7 +33,12 @@ from registry.access_log import access_log_record
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import AccessKind, Role
-from registry.patient_identity import patient_label
+from registry.patient_identity import (
+    patient_identity_record,
+    patient_identity_reveal,
+    patient_label,
+    searches_by_identity,
+)
 from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_patients
 from registry.pseudonym import InvalidFiscalCode, validate_fiscal_code
 from registry.selectors import centre_list
@@ -43,12 +49,15 @@ from .codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
 from .eligibility import rendered_verdict, result_message
 from .eligibility_serializers import EligibilityCheckSerializer
 from .forms import (
+    IDENTITY_FORM_FIELDS,
     AdministerForm,
     AdverseEventForm,
     ConcomitantMedicationForm,
     DispenseForm,
     LabResultForm,
     OutcomeForm,
+    PatientIdentityForm,
+    PatientRevealForm,
     PrescriptionFilterForm,
     PrescriptionForm,
     RefuseForm,
@@ -92,6 +101,14 @@ ALERT_TITLES = {
     BaselineWarning.ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE: gettext_lazy("Day of illness"),
     BaselineWarning.ACTIVE_SERIOUS_INFECTION: gettext_lazy("Active serious infection"),
 }
+
+
+# What an error report must never show of a form that carries the patient's identity.
+IDENTITY_POST_FIELDS = (
+    "fiscal_code",
+    *IDENTITY_FORM_FIELDS,
+    *(f"patient-{name}" for name in ("fiscal_code", *IDENTITY_FORM_FIELDS)),
+)
 
 
 # --- Errors as pages ---------------------------------------------------------------------------
@@ -149,6 +166,7 @@ def prescription_list(request):
         request.GET or None,
         centres=centre_list(user=request.user),
         statuses=PrescriptionStatus.choices,
+        by_identity=searches_by_identity(request.user),
     )
     filters = form.filters() if form.is_bound else {}
     try:
@@ -204,6 +222,7 @@ def _render_new(request, form: PrescriptionForm, status: int = 200) -> HttpRespo
 
 
 @page
+@sensitive_post_parameters(*IDENTITY_POST_FIELDS)
 @require_http_methods(["GET", "POST"])
 def prescription_new(request):
     """The prescriber's request: the engine judges it; eligible awaits dispensing, refused is kept as rejected."""
@@ -220,6 +239,10 @@ def prescription_new(request):
         # The fiscal code is checked by the service, after the fields: say what is wrong with it now, with the rest.
         if not form.has_error("fiscal_code") and (fiscal_code_error := _fiscal_code_error(form)):
             form.add_error("fiscal_code", fiscal_code_error)
+    for name in form.missing_names():
+        if not form.has_error(name):
+            form.add_error(name, _("Give the patient's family and given name: the ward tells patients apart by them."))
+        valid = False
     chosen = form.chosen_centre()
     if chosen is None and not form.has_error("centre"):
         form.add_error("centre", _("Choose one of the centres where you may prescribe."))
@@ -511,7 +534,15 @@ ACTIONS: dict[str, PageAction] = {
 }
 
 
-def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBackedForm] | None = None):
+def _render_detail(
+    request,
+    prescription_id,
+    *,
+    bound: tuple[str, SerializerBackedForm] | None = None,
+    extra: dict | None = None,
+    status: int = 200,
+):
+    """The prescription page; ``extra``: the banner's forms given back with their errors, or a revealed identity."""
     prescription = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
     if prescription is None:
         raise Http404
@@ -570,8 +601,9 @@ def _render_detail(request, prescription_id, *, bound: tuple[str, SerializerBack
         "correctable": _correctable_kinds(request.user, prescription),
         "dose_given_today": any(cell.get("today") and cell["state"] == "given" for cell in prescription.course),
         "today": rome_today(),
+        **(extra or {}),
     }
-    return render(request, "prescriptions/detail.html", context)
+    return render(request, "prescriptions/detail.html", context, status=status)
 
 
 def _correctable_kinds(user, prescription) -> dict[str, bool]:
@@ -678,6 +710,44 @@ def paper_view(name: str):
 
     view.__name__ = view.__qualname__ = f"prescription_{name}_pdf"
     return view
+
+
+# --- The patient's identity ------------------------------------------------------------------------
+
+
+@page
+@sensitive_post_parameters(*IDENTITY_POST_FIELDS)
+@require_POST
+def patient_identity(request, prescription_id):
+    """The centre's staff record the identity of the prescription's patient (one registered before it was kept)."""
+    prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+    form = PatientIdentityForm(request.POST, prefix="patient")
+    try:
+        patient_identity_record(
+            actor=request.user,
+            prescription=prescription,
+            **{name: form.raw(name) for name in ("fiscal_code", *IDENTITY_FORM_FIELDS)},
+        )
+    except InvalidInput as exc:
+        form.add_errors(exc.errors)
+        return _render_detail(request, prescription_id, extra={"identity_form": form}, status=400)
+    messages.success(request, _("The patient's identity is recorded."))
+    return redirect("prescriptions:detail", prescription_id=prescription.pk)
+
+
+@page
+@require_POST
+def patient_reveal(request, prescription_id):
+    """A regional officer reads the identity, giving a reason: shown on this response only, audited and logged."""
+    prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+    form = PatientRevealForm(request.POST, prefix="reveal")
+    try:
+        revealed = patient_identity_reveal(user=request.user, prescription=prescription, reason=form.raw("reason"))
+    except InvalidInput as exc:
+        form.add_errors(exc.errors)
+        return _render_detail(request, prescription_id, extra={"reveal_form": form}, status=400)
+    name = " ".join(part for part in ((revealed["family_name"] or "").upper(), revealed["given_name"] or "") if part)
+    return _render_detail(request, prescription_id, extra={"revealed_identity": revealed, "revealed_name": name})
 
 
 # --- Work lists ------------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ class AuditAction(StrEnum):
     STAFF_CREATE = "staff.create"
     STAFF_BOOTSTRAP = "staff.bootstrap"
     PATIENT_CREATE = "patient.create"
+    # The identity's values are never in the event: only which fields were recorded, or the reveal's reason.
+    PATIENT_IDENTITY_RECORD = "patient.identity_record"
+    PATIENT_IDENTITY_REVEAL = "patient.identity_reveal"
     # sign-in and credentials (the chain is the user's)
     LOGIN_FAILURE = "auth.login_failure"
     LOGIN_LOCKOUT = "auth.lockout"

@@ -124,3 +124,23 @@ def patient_created(actor, patient):
         obj=patient,
         changes={"birth_date": patient.birth_date, "sex": patient.sex},
     )
+
+
+def patient_identity_recorded(actor, patient, *, fields: list[str], first: bool):
+    """Which identity fields were recorded (names only, never their values: DOMAIN.md)."""
+    return audit_record(
+        actor=actor,
+        action=AuditAction.PATIENT_IDENTITY_RECORD,
+        obj=patient,
+        changes={"fields": sorted(fields), "first_time": first},
+    )
+
+
+def patient_identity_revealed(actor, patient, *, prescription, reason: str):
+    """A regional officer read the identity: why, and through which prescription (the identity is not stored)."""
+    return audit_record(
+        actor=actor,
+        action=AuditAction.PATIENT_IDENTITY_REVEAL,
+        obj=patient,
+        changes={"prescription": str(prescription.pk), "reason": reason},
+    )

@@ -216,17 +216,37 @@ class Sex(models.TextChoices):
 
 
 class Patient(models.Model):
-    """A patient known only by a keyed pseudonym of the fiscal code (never stored in clear)."""
+    """A patient found and linked by a keyed pseudonym of the fiscal code.
+
+    The fiscal code and the identifying data (names, ward, bed, admission number) are kept only encrypted, in
+    ``identity_ciphertext`` (``registry.patient_crypto``; empty: not recorded yet, as for patients registered
+    before it was kept). The two ``*_index`` columns are keyed HMACs for the exact search, never the values.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     pseudonym = models.CharField(_("pseudonym"), max_length=64, unique=True, editable=False)
     birth_date = models.DateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    identity_ciphertext = models.TextField(_("identity (encrypted)"), blank=True, default="", editable=False)
+    family_name_index = models.CharField(max_length=64, blank=True, default="", editable=False)
+    admission_number_index = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
+        indexes = [
+            models.Index(
+                fields=["family_name_index"],
+                name="patient_family_name_index",
+                condition=~models.Q(family_name_index=""),
+            ),
+            models.Index(
+                fields=["admission_number_index"],
+                name="patient_admission_index",
+                condition=~models.Q(admission_number_index=""),
+            ),
+        ]
 
     def __str__(self):
         return f"{_('patient')} {self.pseudonym[:12]}"
@@ -306,6 +326,8 @@ class AccessKind(models.TextChoices):
     PRESCRIPTION_FORM_PDF = "prescription.form_pdf", _("prescription form (PDF)")
     DISPENSING_RECORD_PDF = "prescription.dispensing_pdf", _("dispensing record (PDF)")
     REPORT_FILE = "report.file", _("report file download")
+    PATIENT_IDENTITY = "patient.identity", _("patient's identity shown")
+    PATIENT_IDENTITY_REVEAL = "patient.reveal", _("patient's identity revealed (with a reason)")
 
 
 class AccessLog(models.Model):

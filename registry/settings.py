@@ -2,9 +2,10 @@
 
 Every setting is listed in the README. Without any environment the registry
 refuses to start unless ``DJANGO_DEBUG`` is on: production must give a real
-``DJANGO_SECRET_KEY``, ``PSEUDONYM_KEY`` and ``AUDIT_HMAC_KEY``.
+``DJANGO_SECRET_KEY``, ``PSEUDONYM_KEY``, ``AUDIT_HMAC_KEY`` and ``PATIENT_DATA_KEYS``.
 """
 
+import base64
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 _DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-648"  # noqa: S105
 _DEV_PSEUDONYM_KEY = "dev-only-insecure-pseudonym-key-648"
 _DEV_AUDIT_HMAC_KEY = "dev-only-insecure-audit-hmac-key-648"
+_DEV_PATIENT_DATA_KEY = "ZGV2LW9ubHktaW5zZWN1cmUtcGF0aWVudC1rZXktNjQ="  # 32 bytes, base64: dev only
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 # Keyed pseudonyms of fiscal codes (HMAC-SHA256). Changing it orphans every patient.
@@ -30,6 +32,10 @@ PSEUDONYM_KEY = env.str("PSEUDONYM_KEY", default=_DEV_PSEUDONYM_KEY if DEBUG els
 # Keys the audit trail's hash chains and anchors (HMAC-SHA256): whoever can write the database but does not hold
 # this key cannot recompute a hash. Kept outside the database; changing it makes the trail unverifiable.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default=_DEV_AUDIT_HMAC_KEY if DEBUG else "")
+# AES-256-GCM keys of the patients' identity (fiscal code, names, ward, bed, admission number), each 32 bytes in
+# base64, comma-separated: the first encrypts, every one decrypts (rotation: put the new key first, then run
+# ``manage.py rotate_patient_keys``, then drop the old one). Kept outside the database.
+PATIENT_DATA_KEYS = env.list("PATIENT_DATA_KEYS", default=[_DEV_PATIENT_DATA_KEY] if DEBUG else [])
 
 if not DEBUG:
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
@@ -44,6 +50,17 @@ if not DEBUG:
         raise ImproperlyConfigured(
             "AUDIT_HMAC_KEY must be set to a random value of at least 32 characters when DJANGO_DEBUG is off."
         )
+    if not PATIENT_DATA_KEYS or _DEV_PATIENT_DATA_KEY in PATIENT_DATA_KEYS:
+        raise ImproperlyConfigured(
+            "PATIENT_DATA_KEYS must be set to one or more random 32-byte keys in base64 when DJANGO_DEBUG is off."
+        )
+for _key in PATIENT_DATA_KEYS:
+    try:
+        _key_length = len(base64.urlsafe_b64decode(_key.strip().replace("+", "-").replace("/", "_")))
+    except ValueError:
+        _key_length = 0
+    if _key_length != 32:
+        raise ImproperlyConfigured("Each key of PATIENT_DATA_KEYS must be 32 bytes in base64 (44 characters).")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -86,6 +103,8 @@ MIDDLEWARE = [
     "registry.auth.middleware.SecondFactorRequiredMiddleware",
     "registry.auth.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every display of a patient's decrypted identity, in the read-access log (one insert per response).
+    "registry.middleware.PatientIdentityDisplayLogMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a lockout flagged during authentication into the 429 answer.
     "axes.middleware.AxesMiddleware",

@@ -39,6 +39,8 @@ def prescription_fields(**overrides) -> dict:
     """The new-prescription form filled in for an eligible patient; ``None`` leaves a field out."""
     fields = {
         "fiscal_code": PATIENT,
+        "family_name": "Rossi",
+        "given_name": "Mario",
         "birth_date": BIRTH.isoformat(),
         "sex": "M",
         "weight_kg": "80",

@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-" + "x" * 40)
 os.environ.setdefault("PSEUDONYM_KEY", "test-pseudonym-key-" + "y" * 40)
 os.environ.setdefault("AUDIT_HMAC_KEY", "test-audit-hmac-key-" + "z" * 40)
+os.environ.setdefault("PATIENT_DATA_KEYS", "dGVzdC1wYXRpZW50LWRhdGEta2V5LTMyLWJ5dGVzLiE=")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 

@@ -13,10 +13,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 from registry.models import AuditEvent, Centre, Patient
+from registry.patient_identity import IDENTIFYING_FIELDS, patient_identity_store
 from registry.permissions import PermissionDenied, ensure_may_prescribe_at
 from registry.pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
 from registry.services import patient_get_or_create
@@ -31,12 +33,18 @@ from ..workflow import LATE_REGISTRATION_DAYS
 
 @dataclass(frozen=True)
 class PatientData:
-    """Who the prescription is for, as the prescriber enters it (the registry keeps only a pseudonym)."""
+    """Who the prescription is for, as the prescriber enters it. The registry links the patient by a pseudonym
+    and keeps the fiscal code and the identifying data (names, ward, bed, admission number) only encrypted."""
 
     fiscal_code: str
     birth_date: date
     sex: str
     weight_kg: Decimal | None = None
+    family_name: str = ""
+    given_name: str = ""
+    ward: str = ""
+    bed: str = ""
+    admission_number: str = ""
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "PatientData":
@@ -45,7 +53,15 @@ class PatientData:
             birth_date=data["birth_date"],
             sex=data["sex"],
             weight_kg=data.get("weight_kg"),
+            **{field: data.get(field) or "" for field in IDENTIFYING_FIELDS},
         )
+
+    def __repr__(self) -> str:
+        # Never the fiscal code nor the names, should the data reach a log or an error report.
+        return f"PatientData(birth_date={self.birth_date!r}, sex={self.sex!r}, weight_kg={self.weight_kg!r})"
+
+    def identifying(self) -> dict:
+        return {field: getattr(self, field) for field in IDENTIFYING_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -152,7 +168,19 @@ def prescription_submit(
             except InvalidInput as exc:
                 raise _under_patient(exc) from None
             # Submissions for one patient queue here, so only one can find no active course.
-            Patient.objects.select_for_update().get(pk=patient_row.pk)
+            patient_row = Patient.objects.select_for_update().get(pk=patient_row.pk)
+            try:
+                patient_identity_store(
+                    actor=prescriber,
+                    patient=patient_row,
+                    centre_id=centre.pk,
+                    fiscal_code=validate_fiscal_code(
+                        patient.fiscal_code, birth_date=patient.birth_date, sex=patient.sex
+                    ),
+                    values=patient.identifying(),
+                )
+            except InvalidInput as exc:
+                raise _under_patient(exc) from None
             if verdict.eligible:
                 _ensure_no_active_course(patient_row, prescriber=prescriber, centre=centre)
             prescription = Prescription.objects.create(
@@ -215,6 +243,7 @@ def _under_patient(exc: InvalidInput) -> InvalidInput:
     return nested
 
 
+@sensitive_variables("data")
 def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) -> Prescription:
     """A submission validated by ``PrescriptionSubmitSerializer``, from the API or the page alike.
 

@@ -128,6 +128,8 @@ def test_the_prescriber_prescribes_and_records_a_dose(sign_in, live_history, liv
     page.locator("#verdict [data-field-error=fiscal_code]").wait_for()
     birth = rome_today().replace(year=1961, day=2)
     page.fill("input[name=fiscal_code]", fiscal_code(surname="VRD", birth_date=birth))
+    page.fill("input[name=family_name]", "Verdi")
+    page.fill("input[name=given_name]", "Giuseppe")
     page.fill("input[name=birth_date]", birth.isoformat())
     page.check("input[name=sex][value=M]")
     page.check("input[name=hospitalised][value=true]")

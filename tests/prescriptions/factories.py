@@ -100,15 +100,20 @@ def submission_body(
     sex: str = "M",
     eligible: bool = True,
     assessment: dict | None = None,
+    identity: dict | None = None,
     **extra,
 ) -> dict:
-    """A JSON body for ``POST /api/v1/prescriptions/`` (a new patient each call unless ``code`` is given)."""
+    """A JSON body for ``POST /api/v1/prescriptions/`` (a new patient each call unless ``code`` is given).
+
+    ``identity``: the patient's identifying data (``family_name``, ``given_name``, ``ward``, ``bed``,
+    ``admission_number``), none by default."""
     body = {
         "patient": {
             "fiscal_code": code or fiscal_code(birth_date, sex),
             "birth_date": birth_date.isoformat(),
             "sex": sex,
             "weight_kg": 80,
+            **(identity or {}),
         },
         "assessment": assessment if assessment is not None else eligible_assessment(**({} if eligible else INELIGIBLE)),
         "informed_consent": True,

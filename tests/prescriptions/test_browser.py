@@ -104,6 +104,8 @@ def test_the_prescriber_sees_the_verdict_before_submitting(new_page, live_server
 
     fields = prescription_fields()
     page.fill("input[name=fiscal_code]", fields["fiscal_code"])
+    page.fill("input[name=family_name]", fields["family_name"])
+    page.fill("input[name=given_name]", fields["given_name"])
     page.fill("input[name=birth_date]", fields["birth_date"])
     page.check("input[name=sex][value=M]")
     page.check("input[name=hospitalised][value=true]")

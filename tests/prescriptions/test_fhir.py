@@ -315,8 +315,13 @@ def test_rejected_prescription_bundle(client_for, rejected):
     assert {i["reference"] for i in request["supportingInformation"]} == {ref(supar), ref(ratio)}
 
 
-def test_patient_carries_only_the_pseudonym(client_for, rejected):
-    response = fetch(client_for("prescriber.milano"), rejected)
+def _outside_the_patient(bundle: dict) -> str:
+    """Every resource of the bundle but the Patient, as text (where the fiscal code must never be)."""
+    return json.dumps([e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] != "Patient"])
+
+
+def test_patient_carries_only_the_pseudonym_outside_the_centre(client_for, rejected):
+    response = fetch(client_for("officer.lombardia"), rejected)
     bundle = validated(response)
     (patient,) = of_type(bundle, "Patient")
     stored = Patient.objects.get()
@@ -333,13 +338,41 @@ def test_patient_carries_only_the_pseudonym(client_for, rejected):
             assert (resource.get("subject") or resource.get("patient"))["reference"] == ref(patient)
 
 
+def test_the_centres_staff_get_the_name_and_fiscal_code_in_the_patient_only(client_for, demo):
+    response = client_for("prescriber.milano").post(
+        "/api/v1/prescriptions/",
+        {
+            "patient": {
+                "fiscal_code": FISCAL_CODE,
+                "birth_date": "1960-05-01",
+                "sex": "M",
+                "family_name": "Rossi",
+                "given_name": "Mario Luigi",
+            },
+            "assessment": assessment(),
+            "informed_consent": True,
+        },
+        format="json",
+    )
+    prescription = Prescription.objects.get(pk=response.json()["id"])
+
+    staff = validated(fetch(client_for("nurse.milano"), prescription))
+    officer = fetch(client_for("officer.lombardia"), prescription).content.decode()
+
+    (patient,) = of_type(staff, "Patient")
+    assert patient["name"] == [{"use": "official", "family": "Rossi", "given": ["Mario", "Luigi"]}]
+    assert {"system": fhir.FISCAL_CODE_SYSTEM, "value": FISCAL_CODE} in patient["identifier"]
+    assert "Rossi" not in _outside_the_patient(staff)
+    assert FISCAL_CODE not in officer and "Rossi" not in officer
+
+
 # --- A course ------------------------------------------------------------------------------------
 
 
 def test_course_bundle(client_for, course):
     response = fetch(client_for("prescriber.milano"), course)
     bundle = validated(response)
-    assert FISCAL_CODE not in response.content.decode().upper()
+    assert FISCAL_CODE not in _outside_the_patient(bundle).upper()
     counts = {}
     for entry in bundle["entry"]:
         counts[entry["resource"]["resourceType"]] = counts.get(entry["resource"]["resourceType"], 0) + 1
@@ -566,8 +599,8 @@ def test_unknown_assessment_fields_are_never_exported(client_for):
     """The stored assessment keeps what the client sent; the export reads only the fields it knows."""
     prescription = submit(client_for, prescribed_at=timezone.now() - timedelta(hours=1), note=f"paziente {FISCAL_CODE}")
     response = fetch(client_for("prescriber.milano"), prescription)
-    validated(response)
-    assert FISCAL_CODE not in response.content.decode()
+    assert FISCAL_CODE not in _outside_the_patient(validated(response))
+    assert FISCAL_CODE not in fetch(client_for("officer.lombardia"), prescription).content.decode()
 
 
 # --- Issue 10: baseline, co-medication during the course, pharmacovigilance, death ------------------

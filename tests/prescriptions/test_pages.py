@@ -140,7 +140,10 @@ def test_everyone_at_the_centre_or_region_opens_the_prescription_page(login, awa
     html = response.content.decode()
     assert awaiting.patient.pseudonym[:12] in html
     assert awaiting.patient.pseudonym not in html  # only the first 12 characters
-    assert PATIENT not in html  # never the fiscal code
+    # The fiscal code and the name: for the centre's staff only (a regional officer reveals them, with a reason).
+    staff = username != "officer.lombardia"
+    assert (PATIENT in html) is staff
+    assert ("ROSSI Mario" in html) is staff
     assert 'data-status="awaiting_dispensing"' in html
     assert len(re.findall(r'class="day to_come', html)) == 10
 

@@ -68,7 +68,8 @@ def test_an_eligible_submission(prescriber):
     assert len(outcomes) == len(prescription.eligibility["results"]) >= 16
     assert "fail" not in outcomes.values()
     assert actions_on(prescription) == ["prescription.submit"]
-    assert actions_on(prescription.patient) == ["patient.create"]
+    # The fiscal code is recorded, encrypted, with the patient (audited by field name only).
+    assert actions_on(prescription.patient) == ["patient.create", "patient.identity_record"]
     changes = last_event(prescription).changes
     assert changes["status"] == "awaiting_dispensing"
     assert changes["failed_criteria"] == []
@@ -94,7 +95,8 @@ def test_the_same_patient_is_found_again(prescriber):
 
     assert first.patient_id == second.patient_id
     assert Patient.objects.count() == 1
-    assert actions_on(first.patient) == ["patient.create"]
+    # Found again with the same fiscal code: nothing new to record.
+    assert actions_on(first.patient) == ["patient.create", "patient.identity_record"]
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ def prescription(demo):
 
 
 def only_entry():
-    (entry,) = AccessLog.objects.all()
+    """The one read logged, besides the display of the patient's decrypted identity (one row of its own)."""
+    (entry,) = AccessLog.objects.exclude(kind=AccessKind.PATIENT_IDENTITY)
     return entry
 
 
@@ -61,6 +62,25 @@ def test_the_prescription_page_is_logged(prescription, demo):
         AccessKind.PRESCRIPTION_PAGE,
         str(prescription.pk),
     )
+
+
+@pytest.mark.parametrize(
+    "username, logged",
+    [("nurse.milano", 1), ("pharmacist.milano", 1), ("officer.lombardia", 0), ("admin", 0)],
+)
+def test_showing_the_decrypted_identity_is_logged_once_per_response(prescription, username, logged):
+    client = signed_in(username)
+
+    client.get(f"/prescriptions/{prescription.pk}/")
+
+    entries = AccessLog.objects.filter(kind=AccessKind.PATIENT_IDENTITY)
+    assert entries.count() == logged
+    if logged:
+        assert (entries.get().username, entries.get().object_id, entries.get().region_id) == (
+            username,
+            str(prescription.pk),
+            "030",
+        )
 
 
 def test_a_refused_read_is_not_logged_as_a_view(prescription, client_for):

@@ -64,6 +64,7 @@ def _verify_audit(info: dict, *, anchor_dir: Path, audit_key: str) -> subprocess
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "PSEUDONYM_KEY": settings.PSEUDONYM_KEY,
         "AUDIT_HMAC_KEY": audit_key,
+        "PATIENT_DATA_KEYS": ",".join(settings.PATIENT_DATA_KEYS),
         "AUDIT_ANCHOR_DIR": str(anchor_dir),
         "DATABASE_URL": f"postgres://{info['user']}{password}@{info['host']}:{info['port']}/{info['dbname']}",
     }

@@ -13,8 +13,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "s" * 60
 PSEUDONYM_KEY = "p" * 40
 AUDIT_HMAC_KEY = "a" * 40
+PATIENT_DATA_KEYS = "cGF0aWVudC1kYXRhLWtleS1mb3ItdGhlLXRlc3RzISE="
 BOTH_KEYS = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": SECRET_KEY, "PSEUDONYM_KEY": PSEUDONYM_KEY}
-ALL_KEYS = {**BOTH_KEYS, "AUDIT_HMAC_KEY": AUDIT_HMAC_KEY}
+THREE_KEYS = {**BOTH_KEYS, "AUDIT_HMAC_KEY": AUDIT_HMAC_KEY}
+ALL_KEYS = {**THREE_KEYS, "PATIENT_DATA_KEYS": PATIENT_DATA_KEYS}
 PRINT_DATABASE = "import json, registry.settings as s; print(json.dumps(s.DATABASES['default'], default=str))"
 
 
@@ -52,6 +54,12 @@ def run_settings(environment: dict, code: str = "import registry.settings") -> s
         (BOTH_KEYS, "AUDIT_HMAC_KEY"),
         ({**BOTH_KEYS, "AUDIT_HMAC_KEY": "short"}, "AUDIT_HMAC_KEY"),
         ({**BOTH_KEYS, "AUDIT_HMAC_KEY": "dev-only-insecure-audit-hmac-key-648"}, "AUDIT_HMAC_KEY"),
+        (THREE_KEYS, "PATIENT_DATA_KEYS"),
+        ({**THREE_KEYS, "PATIENT_DATA_KEYS": "too-short"}, "PATIENT_DATA_KEYS"),
+        (
+            {**THREE_KEYS, "PATIENT_DATA_KEYS": f"{PATIENT_DATA_KEYS},ZGV2LW9ubHktaW5zZWN1cmUtcGF0aWVudC1rZXktNjQ="},
+            "PATIENT_DATA_KEYS",
+        ),
     ],
     ids=[
         "nothing-set",
@@ -63,6 +71,9 @@ def run_settings(environment: dict, code: str = "import registry.settings") -> s
         "no-audit-key",
         "short-audit-key",
         "dev-audit-key",
+        "no-patient-data-key",
+        "malformed-patient-data-key",
+        "dev-patient-data-key",
     ],
 )
 def test_production_refuses_to_start_without_real_keys(environment, named):
@@ -72,7 +83,7 @@ def test_production_refuses_to_start_without_real_keys(environment, named):
     assert named in result.stderr
 
 
-def test_production_starts_with_the_three_keys():
+def test_production_starts_with_the_four_keys():
     result = run_settings(
         ALL_KEYS,
         "import registry.settings as s; "
@@ -84,10 +95,12 @@ def test_production_starts_with_the_three_keys():
 
 def test_development_starts_without_keys():
     result = run_settings(
-        {"DJANGO_DEBUG": "true"}, "import registry.settings as s; print(bool(s.PSEUDONYM_KEY), bool(s.AUDIT_HMAC_KEY))"
+        {"DJANGO_DEBUG": "true"},
+        "import registry.settings as s; "
+        "print(bool(s.PSEUDONYM_KEY), bool(s.AUDIT_HMAC_KEY), bool(s.PATIENT_DATA_KEYS))",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "True"]
+    assert result.stdout.split() == ["True", "True", "True"]
 
 
 def test_the_default_sqlite_database_waits_for_the_write_lock():

@@ -125,6 +125,25 @@ class Command(BaseCommand):
 
 _MONTHS = "ABCDEHLMPRST"  # the fiscal code's letter for each month
 _SURNAMES = ["RSS", "BNC", "VRD", "FRR", "CLM", "GLL", "MRN", "CNT", "SRT", "DLC", "MNC", "PLL", "BRB", "CST", "LNG"]
+# Fictitious patients whose names agree with their fiscal codes ("MRA": Mario, or Maria), in the demo's wards.
+_FAMILY_NAMES = [
+    "Rossi",
+    "Bianchi",
+    "Verdi",
+    "Ferrari",
+    "Colombo",
+    "Gallo",
+    "Marino",
+    "Conti",
+    "Sartori",
+    "De Luca",
+    "Mancini",
+    "Pellegrini",
+    "Barbieri",
+    "Costa",
+    "Longo",
+]
+_WARDS = {"Milano": ("Malattie Infettive", "Medicina 2"), "Roma": ("Pneumologia", "Medicina d'Urgenza")}
 ELIGIBLE = {
     "hospitalised": True,
     "sars_cov_2_confirmed": True,
@@ -223,6 +242,18 @@ def _fiscal_code(index: int, story: Story) -> str:
     return body + calc_check_digit(body)
 
 
+def _identity(index: int, story: Story) -> dict:
+    """The patient's fictitious name, ward, bed and admission number (kept encrypted, as real ones would be)."""
+    wards = _WARDS[story.city]
+    return {
+        "family_name": _FAMILY_NAMES[index % len(_FAMILY_NAMES)],
+        "given_name": "Maria" if story.sex == "F" else "Mario",
+        "ward": wards[index % len(wards)],
+        "bed": str(3 + (index * 7) % 24),
+        "admission_number": f"{rome_today().year}{index + 1:06d}",
+    }
+
+
 def _at(days_ago: int, hour: int) -> datetime:
     """``hour``:00 Rome time ``days_ago`` days before today; today's moments, if not yet come, just before now
     (in the order of their hours) but still today."""
@@ -257,6 +288,7 @@ def _live(index: int, story: Story) -> None:
             "birth_date": story.birth.isoformat(),
             "sex": story.sex,
             "weight_kg": 62 if story.sex == "F" else 81,
+            **_identity(index, story),
         },
         "assessment": {**ELIGIBLE, **(story.refused or {})},
         "informed_consent": True,

@@ -6,7 +6,8 @@ What it writes, in chunks, with ``COPY`` on PostgreSQL (``bulk_create`` elsewher
   for every three centres, a designation for each centre, a prescriber (authorised) and a nurse per centre, a
   pharmacist per pharmacy and an officer per region (usernames ``syn.*``, no usable password);
 - ``N`` prescriptions spread over the last ``--months`` months, each for a new patient (a valid fiscal code,
-  kept only as its keyed pseudonym: ``syn_fiscal_code(serial)`` gives the clear code back for searches);
+  linked by its keyed pseudonym: ``syn_fiscal_code(serial)`` gives the clear code back for searches; the code,
+  a fictitious name, ward, bed and admission number kept encrypted as a submission keeps them);
 - about 12 % refused, spread over the criteria (verdicts computed by the rule engine once per profile);
 - the eligible ones' courses as the services would have left them: completed (missed days and a few protocol
   deviations included), stopped (adverse event, worsening, death, discharge, refusal), cancelled before any
@@ -59,6 +60,7 @@ from registry.models import (
     Role,
     StaffProfile,
 )
+from registry.patient_crypto import admission_number_index, encrypt_identity, family_name_index
 from registry.pseudonym import pseudonymise
 
 # Resident population (millions, ISTAT 1 January 2024): centres and prescriptions follow it.
@@ -135,6 +137,37 @@ AE_CATEGORIES = [
     (10, "other"),
 ]
 WHO_CPS_DAY28 = [(30, 0), (25, 1), (15, 2), (10, 3), (7, 4), (4, 5), (2, 6), (1, 7), (1, 8), (1, 9), (4, 10)]
+
+
+SYN_FAMILY_NAMES = ("Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci", "Marino", "Greco")
+SYN_GIVEN_NAMES = {
+    "M": ("Giuseppe", "Giovanni", "Antonio", "Mario", "Luigi", "Francesco", "Angelo", "Vincenzo"),
+    "F": ("Maria", "Anna", "Giuseppina", "Rosa", "Angela", "Giovanna", "Teresa", "Lucia"),
+}
+
+
+def _syn_identity(serial: int, fiscal_code: str, sex: str, *, patient_id, centre_id) -> dict:
+    """The synthetic patient's identity as the submission stores it: encrypted, with its keyed indexes.
+
+    Chosen from the serial, not the seed's random stream, so the rest of the history is the same as without it.
+    """
+    family_name = SYN_FAMILY_NAMES[serial % len(SYN_FAMILY_NAMES)]
+    given_names = SYN_GIVEN_NAMES[sex]
+    admission_number = f"SYN{serial:09d}"
+    values = {
+        "fiscal_code": fiscal_code,
+        "family_name": family_name,
+        "given_name": given_names[(serial // len(SYN_FAMILY_NAMES)) % len(given_names)],
+        "ward": "Medicina",
+        "bed": str(1 + serial % 30),
+        "admission_number": admission_number,
+        "centre": str(centre_id),
+    }
+    return {
+        "identity_ciphertext": encrypt_identity(values, patient_id=patient_id),
+        "family_name_index": family_name_index(family_name),
+        "admission_number_index": admission_number_index(admission_number),
+    }
 
 
 def syn_fiscal_code(serial: int, birth_date: date, sex: str) -> str:
@@ -409,8 +442,17 @@ class Command(BaseCommand):
         sex = rng.choice("MF")
         birth = date(rng.randint(1930, 2003), rng.randint(1, 12), rng.randint(1, 28))
         self.serial += 1
-        patient = Patient(pseudonym=pseudonymise(syn_fiscal_code(self.serial, birth, sex)), birth_date=birth, sex=sex)
-        w.add(Patient, id=patient.id, pseudonym=patient.pseudonym, birth_date=birth, sex=sex, created_at=registered_at)
+        fiscal_code = syn_fiscal_code(self.serial, birth, sex)
+        patient = Patient(pseudonym=pseudonymise(fiscal_code), birth_date=birth, sex=sex)
+        w.add(
+            Patient,
+            id=patient.id,
+            pseudonym=patient.pseudonym,
+            birth_date=birth,
+            sex=sex,
+            created_at=registered_at,
+            **_syn_identity(self.serial, fiscal_code, sex, patient_id=patient.id, centre_id=centre.pk),
+        )
         Chain(w, "registry.patient", str(patient.id)).add(
             at=registered_at,
             actor=prescriber,
