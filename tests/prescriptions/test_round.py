@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from prescriptions import services
 from prescriptions.models import Administration, Dispensation, Outcome, PrescriptionStatus
@@ -38,6 +38,9 @@ def login(demo):
 
 def record_url(prescription) -> str:
     return reverse("prescriptions:administer_now", args=[prescription.pk])
+
+
+BIANCHI = {"family_name": "Bianchi", "given_name": "Lucia", "ward": "Medicina 2", "bed": "12"}
 
 
 def row_of(html: str, prescription) -> str:
@@ -67,13 +70,13 @@ def neutropenic(demo):
 
 
 def test_each_row_names_the_patient_and_shows_the_courses_alerts(demo, login):
-    missed = f.prescription_at(demo, "in_course", prescribed_days_ago=4, dose_days_ago=[3, 1])
+    missed = f.prescription_at(demo, "in_course", prescribed_days_ago=4, dose_days_ago=[3, 1], identity=BIANCHI)
     quiet = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
 
-    html = login("nurse.milano").get(ROUND).content.decode()
+    html = login("nurse.milano", "it").get(ROUND).content.decode()
 
     missed_row = row_of(html, missed)
-    assert patient_label(user=demo["nurse.milano"], prescription=missed) in missed_row
+    assert "BIANCHI Lucia" in missed_row and "Medicina 2 letto 12" in missed_row
     assert 'data-code="MISSED_DOSE"' in missed_row
     assert record_url(missed) in missed_row
     assert 'data-code="' not in row_of(html, quiet)
@@ -140,14 +143,16 @@ def test_the_round_costs_no_query_per_row(demo, login, django_assert_max_num_que
 
 @pytest.mark.parametrize("language", ["it", "en"])
 def test_a_dose_is_recorded_only_after_a_confirmation_naming_the_patient(demo, login, language):
-    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1, identity=BIANCHI)
     nurse = login("nurse.milano", language)
-    label = patient_label(user=demo["nurse.milano"], prescription=prescription)
+    with translation.override(language):
+        label = patient_label(user=demo["nurse.milano"], prescription=prescription)
 
     page = nurse.get(record_url(prescription), {"next": ROUND}).content.decode()
     unconfirmed = nurse.post(record_url(prescription), {"next": ROUND})  # the confirmation step, not the dose
 
-    assert label in page and "100 mg SC" in page
+    assert label.startswith("BIANCHI Lucia, ")
+    assert "BIANCHI Lucia" in page and "100 mg SC" in page
     assert 'name="confirmed" value="yes"' in page and f'href="{ROUND}"' in page
     assert ("Conferma" if language == "it" else "Confirm") in page
     assert unconfirmed.status_code == 200
