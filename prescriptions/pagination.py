@@ -29,6 +29,11 @@ EXACT_COUNT_UP_TO = 10_000
 ORDER_FIELD = "prescribed_at"
 
 
+# The largest OFFSET/LIMIT the databases take (a signed 64-bit integer): a page number past it can hold no row, and
+# asking for it would be a database error (PostgreSQL: "bigint out of range"), not an empty page.
+MAX_OFFSET = 2**63 - 1
+
+
 class PageNotFound(Exception):
     """A ``?page=N`` past the last page (API: 404; a page shows an empty list)."""
 
@@ -154,7 +159,7 @@ def paginate(
             number = int(page or 1)
         except ValueError:
             raise PageNotFound from None
-        if number < 1:
+        if number < 1 or number * size + 1 > MAX_OFFSET:
             raise PageNotFound
         rows = list(forward[(number - 1) * size : number * size + 1])
         if not rows and number > 1:

@@ -323,3 +323,38 @@ def test_doses_due_asks_who_may_record_once_per_centre(login, demo, django_asser
 
     assert html.count("Record 100 mg SC now") == 12
     assert len(twelve.captured_queries) == len(two.captured_queries)
+
+
+HUGE_PAGES = ["9223372036854775807", "9223372036854775808", "184467440737095516", "9" * 40]
+
+
+@pytest.mark.parametrize("page", HUGE_PAGES)
+@pytest.mark.parametrize(
+    ("username", "url"),
+    [
+        ("officer.lombardia", "/api/v1/prescriptions/"),
+        ("pharmacist.milano", "/api/v1/dispensing-queue/"),
+        ("officer.lombardia", "/api/v1/reports/"),
+        ("officer.lombardia", "/api/v1/quarterly-submissions/"),
+    ],
+)
+def test_a_page_number_past_any_offset_the_database_takes_is_a_404(client_for, demo, username, url, page):
+    """Issue 17: ``?page=9223372036854775807`` overflowed PostgreSQL's bigint OFFSET (a 500)."""
+    _made(demo["prescriber.milano"], 2)
+
+    response = client_for(username).get(url, {"page": page})
+
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("page", HUGE_PAGES)
+@pytest.mark.parametrize("name", ["prescriptions:list", "prescriptions:dispensing_queue"])
+def test_a_huge_page_number_on_a_page_shows_the_first(login, demo, name, page):
+    made = [f.submit(demo["prescriber.milano"], prescribed_at=f.days_ago(n)) for n in (1, 2)]  # waiting: in both
+    username = "pharmacist.milano" if name.endswith("queue") else "prescriber.milano"
+
+    response = login(username).get(reverse(name), {"page": page})
+
+    assert response.status_code == 200
+    assert all(str(prescription.pk) in response.content.decode() for prescription in made)
