@@ -442,9 +442,10 @@ class PrescriptionListSerializer(serializers.Serializer):
 
 
 class BaselineOutputSerializer(serializers.Serializer):
-    symptom_onset_on = serializers.DateField()
+    # Null when not recorded (a submission without baseline, an older prescription): the schema must say so.
+    symptom_onset_on = serializers.DateField(allow_null=True)
     day_of_illness = serializers.IntegerField(allow_null=True)
-    sars_cov_2_test_on = serializers.DateField()
+    sars_cov_2_test_on = serializers.DateField(allow_null=True)
     sars_cov_2_test_type = serializers.CharField()
     vaccination_status = serializers.CharField()
     pregnancy_status = serializers.CharField()

@@ -261,3 +261,15 @@ def test_a_live_vaccine_warns_in_the_stored_verdict(client_for, demo):
     assert response.status_code == 201
     assert _warning(response, "LIVE_VACCINE") == "warn"
     assert Prescription.objects.get().assessment["live_vaccine"] is True
+
+
+def test_every_empty_baseline_field_is_nullable_in_the_schema(client_for, demo):
+    """Issue 17: the dates came back null where the OpenAPI schema said a non-nullable string."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    baseline = detail(client_for, api_submit(client_for).json()["id"])["baseline"]
+    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]["BaselineOutput"]
+
+    empty = [name for name, value in baseline.items() if value is None]
+    assert "symptom_onset_on" in empty and "sars_cov_2_test_on" in empty
+    assert [name for name in empty if not schema["properties"][name].get("nullable")] == []
