@@ -4,6 +4,8 @@
   refuses NUL in a text value, so a lookup by such a path segment or filter was a 500).
 - Under ``/api/`` a 404 or 413 that Django produced itself (no URL matched, a malformed UUID, an oversize body
   read through ``request.body``) is rendered as JSON ``{"detail": ...}``, as the API's own errors are.
+- A page's form posted with an invisible control character in a field is a 400 naming the field
+  (``registry.invisible_characters``; the API's JSON parser refuses them the same way).
 - A database that does not answer (``OperationalError``, ``InterfaceError``) is a 503 with ``Retry-After``:
   JSON under ``/api/``, a friendly page elsewhere; the reason goes to the log, never to the client.
 """
@@ -17,6 +19,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
+
+from .invisible_characters import first_invisible
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +68,28 @@ def _bad_query(request, key: str):
     return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _invisible_in_form(request) -> tuple[str, str] | None:
+    """The first field of a page's posted form holding an invisible control character, with the reason."""
+    if request.method != "POST" or is_api(request) or request.content_type not in FORM_CONTENT_TYPES:
+        return None
+    try:
+        fields = request.POST.lists()
+    except Exception:  # a malformed body: the view's own handling answers it, as before
+        return None
+    for key, values in fields:
+        if found := first_invisible({key: values}):
+            return key, found[1]
+    return None
+
+
+def _bad_form(request, field: str, reason: str):
+    body = render_to_string("400.html", {"field": field, "reason": reason}, request=request)
+    return HttpResponse(body, status=400)
+
+
 class RobustRequestMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -73,6 +99,8 @@ class RobustRequestMiddleware:
             return not_found(request)
         if bad := _nul_in_query(request):
             return _bad_query(request, bad)
+        if invisible := _invisible_in_form(request):
+            return _bad_form(request, *invisible)
         response = self.get_response(request)
         if is_api(request) and not _is_json(response):
             if response.status_code == 404:

@@ -3,14 +3,17 @@
 DRF's own ``JSONParser`` reads the stream past ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (Django checks that limit only
 on ``request.body``) and lets ``json`` recurse until a ``RecursionError``: 200 KB of ``[`` was a 500 on every
 POST, the unauthenticated token endpoint included. No body of the contract nests deeper than a few levels.
+A string holding an invisible control character is a 400 naming its field (``registry.invisible_characters``).
 """
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
+
+from registry.invisible_characters import first_invisible
 
 DEFAULT_MAX_DEPTH = 32
 
@@ -72,6 +75,10 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(_("The JSON body nests deeper than %(depth)d levels.") % {"depth": depth})
         try:
             parse_constant = json.strict_constant if self.strict else None  # NaN and Infinity are not JSON
-            return json.loads(text, parse_constant=parse_constant)
+            data = json.loads(text, parse_constant=parse_constant)
         except (ValueError, RecursionError) as exc:
             raise ParseError(_("JSON parse error - %(error)s") % {"error": exc}) from None
+        if found := first_invisible(data):
+            field, reason = found
+            raise ValidationError({field: [reason]})
+        return data
