@@ -11,6 +11,7 @@ class RegistryConfig(AppConfig):
         from django.contrib.auth.signals import user_login_failed
         from django.db.models.signals import post_migrate, pre_save
 
+        from . import checks  # noqa: F401 - registers the deployment checks
         from .admin_groups import sync_role_groups
         from .auth import middleware  # noqa: F401 - connects the sign-in time of sessions
         from .auth.lockout import audit_login_failed

@@ -344,7 +344,8 @@ CELERY_BEAT_SCHEDULE = {
     # A signed anchor of every audit chain head changed since the last one (table + AUDIT_ANCHOR_DIR file).
     "audit-anchor": {
         "task": "registry.tasks.anchor_audit_trail",
-        "schedule": crontab(minute=f"*/{env.int('AUDIT_ANCHOR_EVERY_MINUTES', default=15)}"),
+        # Every minute by default: an event is anchored within a minute of being written (issue 17).
+        "schedule": crontab(minute=f"*/{env.int('AUDIT_ANCHOR_EVERY_MINUTES', default=1)}"),
     },
     "verify-audit-trail-nightly": {
         "task": "registry.tasks.verify_audit_trail",
@@ -371,8 +372,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("REPORTS_SWEEP_SECONDS", default=30.0),
     },
 }
-# Where each audit anchor is also appended, one JSON line per anchor (anchors.jsonl); empty: the table only.
-# Point it at storage the database's owner cannot rewrite (another host, a WORM bucket mount).
+# Where each audit anchor is also appended, one JSON line per anchor (anchors.jsonl); empty: the table only, which
+# only development allows (``check --deploy`` refuses it: registry/checks.py). Point it at storage the database's
+# owner cannot rewrite (another host, a WORM bucket mount).
 AUDIT_ANCHOR_DIR = env.str("AUDIT_ANCHOR_DIR", default="")
 # Report cells below this count are shown as "<N" where a report leaves the region (whole-country runs).
 REPORTS_SUPPRESS_BELOW = env.int("REPORTS_SUPPRESS_BELOW", default=3)
