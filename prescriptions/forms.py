@@ -198,8 +198,23 @@ def _choices_with_blank(choices) -> list:
     return [("", "—"), *choices]
 
 
-class PrescriptionForm(SerializerBackedForm):
+class AdmissionFields(forms.Form):
+    """Where the patient lies, optional: one declaration for the new-prescription page and the identity form."""
+
+    ward = forms.CharField(label=_("Ward"), required=False, help_text=_("Optional."))
+    bed = forms.CharField(label=_("Bed"), required=False, help_text=_("Optional."))
+    admission_number = forms.CharField(
+        label=_("Admission number (nosologico)"),
+        required=False,
+        help_text=_("Optional."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
+    )
+
+
+class PrescriptionForm(AdmissionFields, SerializerBackedForm):
     """The new-prescription page: patient, assessment, concomitant medications, regimen, consent."""
+
+    field_order = ["centre", "fiscal_code", "family_name", "given_name", *AdmissionFields.base_fields]
 
     centre = forms.ChoiceField(label=_("Centre"), required=False)
     fiscal_code = forms.CharField(
@@ -213,14 +228,6 @@ class PrescriptionForm(SerializerBackedForm):
     )
     given_name = forms.CharField(
         label=_("Given name"), required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "required": ""})
-    )
-    ward = forms.CharField(label=_("Ward"), required=False, help_text=_("Optional."))
-    bed = forms.CharField(label=_("Bed"), required=False, help_text=_("Optional."))
-    admission_number = forms.CharField(
-        label=_("Admission number (nosologico)"),
-        required=False,
-        help_text=_("Optional."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
     )
     birth_date = forms.CharField(label=_("Birth date"), required=False, widget=date_widget())
     sex = forms.ChoiceField(label=_("Sex"), required=False, choices=Sex.choices, widget=forms.RadioSelect)
@@ -668,8 +675,10 @@ class PrescriptionFilterForm(forms.Form):
         return data
 
 
-class PatientIdentityForm(SerializerBackedForm):
+class PatientIdentityForm(AdmissionFields, SerializerBackedForm):
     """The centre's staff record the identity of a patient registered before it was kept (or correct it)."""
+
+    field_order = ["fiscal_code", "family_name", "given_name", *AdmissionFields.base_fields]
 
     fiscal_code = forms.CharField(
         label=_("Fiscal code"),
@@ -678,14 +687,6 @@ class PatientIdentityForm(SerializerBackedForm):
     )
     family_name = forms.CharField(label=_("Family name"), required=False)
     given_name = forms.CharField(label=_("Given name"), required=False)
-    ward = forms.CharField(label=_("Ward"), required=False, help_text=_("Optional."))
-    bed = forms.CharField(label=_("Bed"), required=False, help_text=_("Optional."))
-    admission_number = forms.CharField(
-        label=_("Admission number (nosologico)"),
-        required=False,
-        help_text=_("Optional."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "class": "upper"}),
-    )
 
 
 class PatientRevealForm(SerializerBackedForm):
