@@ -226,7 +226,7 @@ def bench_eligibility(config: Config, row: dict, prescriber) -> None:
 
 
 def _assessment() -> dict:
-    from registry.management.commands.seed_synthetic import BASE_ASSESSMENT
+    from prescriptions.management.commands.seed_synthetic import BASE_ASSESSMENT
 
     return dict(BASE_ASSESSMENT)
 
@@ -238,7 +238,7 @@ _serial = [0]
 def _next_code():
     from datetime import date
 
-    from registry.management.commands.seed_synthetic import syn_fiscal_code
+    from prescriptions.management.commands.seed_synthetic import syn_fiscal_code
 
     with _serial_lock:
         _serial[0] += 1

@@ -20,7 +20,8 @@ national figures in the database (exact: a patient treated in two regions counts
 The join is coordinated through the database rather than a Celery chord, so it needs no result backend and
 survives restarts: runs whose worker vanished are found by the sweep (``runs_to_send``) and sent again.
 
-Celery itself (queueing, retries) stays in ``reports.tasks``; this module only reaches it to queue runs.
+The tasks (``reports.tasks``, retries included) call in here; this module never imports them: it queues runs
+through ``reports.messages``, which sends the messages by the task's registered name.
 """
 
 import hashlib
@@ -44,7 +45,7 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date
 from registry.models import Region
 
-from . import events
+from . import events, messages
 from .kinds import COUNTRY_NAME, MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, ReportContext
 from .metrics import monitoring_metrics
 from .models import ReportAudience, ReportFile, ReportFormat, ReportRun, ReportStatus
@@ -105,9 +106,9 @@ def generate(run_id: str, token: str, *, heartbeat: bool = True) -> str:
 
 
 def _queue(run_ids: list[str]) -> None:
-    from .tasks import enqueue_reports
-
-    enqueue_reports(run_ids)
+    """Queue ``generate_report`` for each run (the parts of a country run, or the country run's join)."""
+    mark_dispatched(run_ids)
+    messages.send_all(run_ids)
 
 
 # --- Holding a run ---------------------------------------------------------------------
@@ -528,3 +529,38 @@ def runs_to_send(limit: int = 200, now: datetime | None = None) -> list[tuple[st
         if same.filter(heartbeat_at=heartbeat_at).update(claimed_by=holder, heartbeat_at=now, dispatched_at=now):
             claimed.append((str(pk), None))
     return claimed
+
+
+# --- Sending runs' messages ---------------------------------------------------------------
+
+
+def dispatch(run_id: str) -> bool:
+    """Send a new run's message, once. False when the broker is down: the run stays queued and unsent, and the
+    sweep sends it when the broker is back."""
+    stamp = claim_dispatch(run_id)
+    if stamp is None:
+        return True  # already sent
+    try:
+        messages.send(run_id)
+    except Exception as exc:  # the broker (kombu/redis) is unreachable: whatever it raises
+        if messages.in_process():
+            raise
+        logger.warning("Report run %s: the broker is unreachable, the sweep will send it: %s", run_id, exc)
+        release_dispatch(run_id, stamp)
+        return False
+    return True
+
+
+def sweep() -> int:
+    """Send the runs the sweep claims (``runs_to_send``); returns how many were sent."""
+    sent = 0
+    for run_id, stamp in runs_to_send():
+        try:
+            messages.resend(run_id)
+        except Exception as exc:
+            logger.warning("Report run %s: still cannot reach the broker: %s", run_id, exc)
+            if stamp is not None:
+                release_dispatch(run_id, stamp)
+            continue
+        sent += 1
+    return sent

@@ -3,7 +3,7 @@
 Who may ask is decided in ``reports.permissions`` (a regional officer for their own region; the national role
 and administrators for any region or the whole country). The run is created and audited in one transaction, and its
 task is queued only once that transaction commits. A broker that cannot be reached then does not undo the request:
-the run stays queued, ``run.dispatch_delayed`` is set, and the sweep sends it later (``reports.tasks.dispatch``).
+the run stays queued, ``run.dispatch_delayed`` is set, and the sweep sends it later (``reports.runs.dispatch``).
 """
 
 from datetime import date
@@ -15,7 +15,7 @@ from registry.access_log import access_log_record
 from registry.errors import InvalidInput, NotFound
 from registry.models import AccessKind, Region
 
-from . import events, selectors
+from . import events, runs, selectors
 from .kinds import MONITORING, QUARTERLY_PATIENTS
 from .models import ReportFile, ReportKind, ReportRun
 from .periods import MAX_PERIOD_DAYS, is_calendar_quarter, period_days
@@ -100,8 +100,6 @@ def _run_create(
     *, actor, kind: str, region: Region | None, period_start: date, period_end: date, scheduled: bool
 ) -> ReportRun:
     """Create the run, audit it and queue its generation after commit. Call inside a transaction."""
-    from .tasks import dispatch
-
     run = ReportRun.objects.create(
         kind=kind,
         region=region,
@@ -114,7 +112,7 @@ def _run_create(
     run.dispatch_delayed = False
 
     def send():
-        run.dispatch_delayed = not dispatch(str(run.pk))
+        run.dispatch_delayed = not runs.dispatch(str(run.pk))
 
     transaction.on_commit(send)
     return run

@@ -1,26 +1,23 @@
-"""The Celery tasks of the reports: thin wrappers (decorators, retry policy) around ``reports.runs``.
+"""The Celery tasks of the reports: thin wrappers (decorators, retry policy) around ``reports.runs`` and
+``reports.services``. This module only declares tasks: nothing in the app imports it (``reports.messages`` sends
+``generate_report`` by its name; ``ReportsConfig.ready`` imports this module so the names are registered).
 
 Tasks take ids, never model instances. Their registered names (``reports.tasks.<function>``) are what beat's
-schedules and the stored periodic tasks refer to: never rename them.
+schedules, the stored periodic tasks and ``reports.messages`` refer to: never rename them.
 
 ``generate_report`` retries transient database errors (OperationalError, InterfaceError) with exponential
 backoff; the retry takes the run over from the attempt that gave up. Any other error marks the run failed,
 with the text. It is ``acks_late`` with ``reject_on_worker_lost``: a worker lost mid-run gets its message back.
 
-``dispatch`` sends a new run's message. The broker being down does not fail the request that asked for the
+``runs.dispatch`` sends a new run's message. The broker being down does not fail the request that asked for the
 run: the run stays queued, not sent, and the sweep (``requeue_stale_report_runs``, beat every
-``REPORTS_SWEEP_SECONDS``; ``manage.py sweep_report_runs``) sends it once the broker is back.
-
-With tasks in-process (no broker, ``CELERY_TASK_ALWAYS_EAGER``) and ``REPORTS_IN_PROCESS_THREAD`` on, a run is
-generated in a thread after the request's response, so the page shows its progress instead of waiting.
+``REPORTS_SWEEP_SECONDS``; ``manage.py sweep_report_runs``; ``runs.sweep``) sends it once the broker is back.
 """
 
 import logging
-import threading
 
-from celery import group, shared_task
-from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_today
@@ -38,10 +35,6 @@ MAX_RETRIES = 5
 
 def _backoff(retries: int) -> int:
     return min(5 * 2**retries, 300)
-
-
-# Sending a message with the broker down: a short retry, so the request that asked answers in about a second.
-PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
@@ -67,68 +60,6 @@ def generate_report(self, run_id: str) -> str:
         return "failed"
 
 
-def enqueue_reports(run_ids: list[str]) -> None:
-    """Queue ``generate_report`` for each run (one message, or a group of them)."""
-    runs.mark_dispatched(run_ids)
-    if len(run_ids) == 1:
-        generate_report.delay(run_ids[0])
-    elif run_ids:
-        group(generate_report.si(run_id) for run_id in run_ids).apply_async()
-
-
-def _in_process() -> bool:
-    return bool(generate_report.app.conf.task_always_eager)
-
-
-def _generate_in_thread(run_id: str) -> None:
-    def work():
-        try:
-            generate_report.apply(args=[run_id])
-        finally:
-            connection.close()
-
-    threading.Thread(target=work, name=f"report-{run_id}", daemon=True).start()
-
-
-def _send(run_id: str) -> None:
-    if _in_process() and getattr(settings, "REPORTS_IN_PROCESS_THREAD", False):
-        _generate_in_thread(run_id)
-    else:
-        generate_report.apply_async(args=[run_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY)
-
-
-def dispatch(run_id: str) -> bool:
-    """Send a new run's message, once. False when the broker is down: the run stays queued and unsent, and the
-    sweep sends it when the broker is back."""
-    stamp = runs.claim_dispatch(run_id)
-    if stamp is None:
-        return True  # already sent
-    try:
-        _send(run_id)
-    except Exception as exc:  # the broker (kombu/redis) is unreachable: whatever it raises
-        if _in_process():
-            raise
-        logger.warning("Report run %s: the broker is unreachable, the sweep will send it: %s", run_id, exc)
-        runs.release_dispatch(run_id, stamp)
-        return False
-    return True
-
-
-def sweep() -> int:
-    """Send the runs the sweep claims (``runs.runs_to_send``); returns how many were sent."""
-    sent = 0
-    for run_id, stamp in runs.runs_to_send():
-        try:
-            generate_report.apply_async(args=[run_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY)
-        except Exception as exc:
-            logger.warning("Report run %s: still cannot reach the broker: %s", run_id, exc)
-            if stamp is not None:
-                runs.release_dispatch(run_id, stamp)
-            continue
-        sent += 1
-    return sent
-
-
 # --- Schedules (beat) -------------------------------------------------------------------------
 
 
@@ -151,4 +82,4 @@ def schedule_quarterly_reports() -> int:
 @shared_task(acks_late=True)
 def requeue_stale_report_runs() -> int:
     """The sweep: send the runs never sent (broker down), whose message was lost, or whose worker died."""
-    return sweep()
+    return runs.sweep()

@@ -1,12 +1,20 @@
-"""The shape docs/architecture.md promises: no module of the apps imports, at load time, a module that imports it
-back (directly or through others). Imports inside functions are left out: they are how a rare late dependency
-is taken without a cycle."""
+"""The shape docs/architecture.md promises, read from every import the apps' code makes.
+
+Every import counts: at module level, inside functions and methods (``from .tasks import dispatch`` in a function
+still ties the two modules together), ``importlib.import_module("…")`` with a literal name, and
+``apps.get_model("app", "Model")`` (a dependency on that app's models). Two rules follow:
+
+- no module of the apps imports a module that imports it back, directly or through others;
+- the apps stand on three floors, reports → prescriptions → registry: a module imports only from its own floor
+  or below (registry, the lowest, never imports prescriptions or reports; prescriptions never imports reports).
+"""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("registry", "prescriptions", "reports")
+FLOOR = {"registry": 0, "prescriptions": 1, "reports": 2}
 
 
 def _modules() -> dict[str, Path]:
@@ -21,10 +29,23 @@ def _modules() -> dict[str, Path]:
     return modules
 
 
-def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+def _literal(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _called(node: ast.Call) -> str:
+    function = node.func
+    if isinstance(function, ast.Attribute):
+        return function.attr
+    return function.id if isinstance(function, ast.Name) else ""
+
+
+def imported_names(source: str, name: str, is_package: bool, modules) -> set[str]:
+    """Every dotted name ``source`` (the module ``name``) imports, anywhere in it (``from a import b``: ``a.b``
+    when that is one of ``modules``, else ``a``)."""
+    package = name if is_package else name.rpartition(".")[0]
     found = set()
-    for node in ast.parse(path.read_text()).body:  # module level only
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
@@ -36,12 +57,37 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
                 found.add(candidate if candidate in modules else target)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-    return {module for module in found if module in modules and module != name}
+        elif isinstance(node, ast.Call) and node.args:
+            first = _literal(node.args[0])
+            if first is None:
+                continue
+            if _called(node) == "import_module":
+                found.add(first)
+            elif _called(node) == "get_model":
+                # apps.get_model("prescriptions", "Prescription") or apps.get_model("prescriptions.Prescription")
+                found.add(f"{first.partition('.')[0]}.models")
+    return found
 
 
-def test_the_apps_import_graph_has_no_cycle():
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The apps' modules ``name`` depends on: each imported name taken to the module that holds it (``from .x
+    import f`` is a dependency on ``x``; ``from . import x`` on the submodule ``x``)."""
+    found = set()
+    for imported in imported_names(path.read_text(), name, path.name == "__init__.py", modules):
+        while imported and imported not in modules:
+            imported = imported.rpartition(".")[0]
+        if imported and imported != name:
+            found.add(imported)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
     modules = _modules()
-    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    assert len(modules) > 50  # the walk found the apps
+    return {name: _imports(name, path, modules) for name, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     state: dict[str, str] = {}
     cycles: list[list[str]] = []
 
@@ -59,5 +105,45 @@ def test_the_apps_import_graph_has_no_cycle():
     for name in sorted(graph):
         if name not in state:
             visit(name, [])
-    assert len(modules) > 50  # the walk found the apps
-    assert cycles == []
+    return cycles
+
+
+def test_function_level_and_dynamic_imports_are_seen():
+    source = """
+import importlib
+from django.apps import apps
+
+def late():
+    from .tasks import dispatch
+    from . import runs
+
+class Command:
+    def handle(self):
+        import prescriptions.services
+        importlib.import_module("reports.metrics")
+        apps.get_model("prescriptions", "Prescription")
+"""
+    names = imported_names(source, "reports.services", is_package=False, modules={"reports.runs"})
+    assert names >= {
+        "reports.tasks",
+        "reports.runs",
+        "prescriptions.services",
+        "reports.metrics",
+        "prescriptions.models",
+    }
+
+
+def test_the_apps_import_graph_has_no_cycle():
+    assert _cycles(_graph()) == []
+
+
+def test_imports_point_down_the_floors():
+    """reports → prescriptions → registry: nothing imports from a floor above its own (seed commands, tasks and
+    function-level imports included)."""
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, targets in _graph().items()
+        for target in targets
+        if FLOOR[target.split(".")[0]] > FLOOR[module.split(".")[0]]
+    )
+    assert upward == []

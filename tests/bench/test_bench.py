@@ -18,7 +18,7 @@ from prescriptions.models import (
     PrescriptionStatus,
 )
 from registry.audit import verify_chains
-from registry.management.commands.seed_synthetic import syn_fiscal_code
+from prescriptions.management.commands.seed_synthetic import syn_fiscal_code
 from registry.models import Centre, Patient, Region
 from registry.pseudonym import pseudonymise
 

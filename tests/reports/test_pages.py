@@ -180,7 +180,7 @@ def test_with_the_in_process_thread_the_request_does_not_wait_for_the_report(tra
             pass
 
     client = browser("officer.lombardia")
-    with mock.patch("reports.tasks.threading.Thread", Deferred):
+    with mock.patch("reports.messages.threading.Thread", Deferred):
         response = client.post(DASHBOARD, {"kind": "monitoring", "region": "030", **_this_month()})
     page = html(client.get(response["Location"]))
 

@@ -183,7 +183,7 @@ def test_two_beats_racing_make_each_scheduled_run_once(postgresql, transactional
         finally:
             connections.close_all()
 
-    with mock.patch("reports.tasks.generate_report.delay"):
+    with mock.patch("reports.messages.send"):
         threads = [threading.Thread(target=beat, args=(i,)) for i in range(2)]
         for thread in threads:
             thread.start()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from registry.celery import app
 from registry.models import AuditEvent, Region
-from reports import periods, runs, services, tasks
+from reports import messages, periods, runs, services, tasks
 from reports.kinds import MONITORING, QUARTERLY_PATIENTS
 from reports.metrics import monitoring_metrics
 from reports.models import ReportFile, ReportRun, ReportStatus
@@ -246,7 +246,7 @@ def test_a_country_run_redelivered_while_its_parts_run_makes_no_second_part(
         user=demo["aifa"], region_code=None, period_start=cohort.period_start, period_end=cohort.period_end
     )
     # The first delivery fans out, but its parts' messages are lost (broker restarted).
-    with mock.patch.object(tasks, "group"):
+    with mock.patch.object(messages, "group"):
         assert tasks.generate_report.delay(str(run.pk)).get() == "waiting"
     assert run.children.count() == 21
     assert ReportRun.objects.get(pk=run.pk).claimed_by == runs.WAITING_FOR_PARTS

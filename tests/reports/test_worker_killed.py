@@ -24,7 +24,7 @@ from django.db import connection
 
 from registry.celery import app
 from registry.models import AuditEvent
-from reports import services, tasks
+from reports import runs, services
 from reports.models import ReportFile, ReportRun, ReportStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,4 +143,4 @@ def test_a_run_whose_worker_was_killed_is_finished_once_by_another_worker(demo, 
 
 def _sweep() -> int:
     """What beat's sweep (and ``manage.py sweep_report_runs``) does: how many runs it sent."""
-    return tasks.sweep()
+    return runs.sweep()

@@ -8,7 +8,7 @@ conditional UPDATE before it is sent, so running this while beat sweeps sends no
 
 from django.core.management.base import BaseCommand
 
-from reports.tasks import sweep
+from reports.runs import sweep
 
 
 class Command(BaseCommand):
