@@ -25,8 +25,8 @@ from registry.calendar import rome_date
 from . import eligibility
 from .codes import AlertCode, BaselineWarning
 from .models import ACTIVE_STATUSES, ILLNESS_DAYS_HYPERINFLAMMATORY, PrescriptionStatus
-from .regimen import course_regimen, window_last_day
-from .workflow import FINAL_OUTCOME_DAY, course_doses, dose_interval_days
+from .regimen import course_regimen, regimen_text, window_last_day
+from .workflow import FINAL_OUTCOME_DAY
 
 # Kineret SmPC: liver enzymes at 3 × ULN or more during treatment suggest a hepatic event. Not in the criteria
 # versions (see the module docstring); it moves there if a version ever changes it.
@@ -93,7 +93,7 @@ def course_end_exclusive(prescription, *, today: date) -> date | None:
         return None
     after_window = window_last_day(prescription) + timedelta(days=1)
     if prescription.status == PrescriptionStatus.COMPLETED:
-        if prescription.doses_administered >= course_doses(prescription):
+        if prescription.doses_administered >= course_regimen(prescription).doses:
             end = prescription.last_dose_on  # the last dose's day, which has its dose
         else:
             end = after_window  # closed when its window ended, whatever doses were missed
@@ -124,7 +124,7 @@ def missed_days(prescription, dose_days: Iterable[date], *, today: date) -> list
     if end is None:
         return []
     given = set(dose_days)
-    step = timedelta(days=dose_interval_days(prescription))
+    step = timedelta(days=course_regimen(prescription).interval_days)
     day = prescription.first_dose_on + step
     missed = []
     while day < end:
@@ -235,22 +235,16 @@ def prescription_alerts(
                 alerts.append(alert)
     if neutropenia is not None:
         alerts.append(neutropenia)
-    every_48_h = dose_interval_days(prescription) == 2
+    regimen = course_regimen(prescription)
     for administration in administrations:
         if administration.protocol_deviation:
             values = {
                 "dose": _plain(administration.dose_mg),
                 "route": administration.route,
                 "day": _day(administration.administered_on),
+                "regimen": regimen_text(regimen),
             }
-            message = (
-                _(
-                    "Dose of %(dose)s mg %(route)s on %(day)s: the regimen prescribed is 100 mg SC every 48 h "
-                    "(every other day from the first dose)."
-                )
-                if every_48_h
-                else _("Dose of %(dose)s mg %(route)s on %(day)s: the L.648 regimen is 100 mg SC once a day.")
-            )
+            message = _("Dose of %(dose)s mg %(route)s on %(day)s: the regimen prescribed is %(regimen)s.")
             alerts.append(Alert(AlertCode.PROTOCOL_DEVIATION, message % values, administration.administered_on))
     if prescription.first_dose_on is not None:
         day_28 = prescription.first_dose_on + timedelta(days=FINAL_OUTCOME_DAY - 1)

@@ -61,7 +61,8 @@ def to_assessment(
 
     ``patient`` (``birth_date``, ``sex``, ``weight_kg``) is taken from ``validated_data["patient"]`` when
     present, else from the argument: a prescription validates its patient separately. A missing
-    ``assessed_at`` becomes ``default_assessed_at``; a missing regimen, the L.648 regimen.
+    ``assessed_at`` becomes ``default_assessed_at``; a missing regimen, None: the regimen of the
+    criteria version that judges it.
     """
     patient = validated_data.get("patient") or patient
     if patient is None:
@@ -76,6 +77,6 @@ def to_assessment(
             eligibility.ConcomitantMedication(**_engine_values(eligibility.ConcomitantMedication, medication))
             for medication in validated_data.get("concomitant_medications", ())
         ),
-        regimen=eligibility.Regimen(**regimen) if regimen else eligibility.Regimen.l648(),
+        regimen=eligibility.Regimen(**regimen) if regimen else None,
         **_engine_values(eligibility.Assessment, validated_data, skip=_MAPPED_FIELDS),
     )

@@ -32,9 +32,10 @@ registry                   FHIR R4
 =========================  ==================================================================================
 Patient                    Patient (pseudonym identifier, gender M→male F→female, birthDate)
 Prescription               MedicationRequest, ``intent`` order, category inpatient, ATC L04AC03, dosage from
-                           the assessment's regimen (default the L.648 one: 100 mg SC once daily for 10 days,
-                           Timing frequency 1 / 1 d, count 10, boundsDuration 10 d, route SNOMED 34206005),
-                           dispenseRequest 10 syringes, note with the criteria version.
+                           the assessment's regimen (default the criteria version's, prescriptions.regimen: 100 mg
+                           SC once daily for 10 days, Timing frequency 1 / 1 d, count 10, boundsDuration 10 d,
+                           route SNOMED 34206005), dispenseRequest its doses in syringes, note with the criteria
+                           version.
   status                   awaiting_dispensing, dispensed, in_course → ``active``; completed → ``completed``;
                            stopped → ``stopped``; cancelled → ``cancelled``; rejected → ``cancelled`` (never
                            ``entered-in-error``: the request was real and is kept for the monitoring).
@@ -100,7 +101,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from html import escape
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from rest_framework.renderers import JSONRenderer
 
@@ -111,13 +112,11 @@ from .alerts import Alert, lab_alert, prescription_alerts
 from .codes import AlertCode
 from .eligibility import result_message
 from .models import (
-    STANDARD_DOSE_MG,
-    STANDARD_ROUTE,
     AdverseEventCategory,
     PrescriptionStatus,
     StopReason,
 )
-from .regimen import course_regimen
+from .regimen import course_regimen, regimen_text
 
 FHIR_JSON = "application/fhir+json"
 
@@ -317,7 +316,7 @@ def _regimen(prescription) -> tuple[Decimal, str, int, int]:
     """(dose mg, route, interval hours, duration days) asked for in the assessment; default the L.648 one at
     the interval the course follows (every 24 h, or every 48 h in severe renal impairment)."""
     regimen = course_regimen(prescription)
-    standard = (regimen.dose_mg, regimen.route, prescription.dose_interval_hours or 24, regimen.window_days)
+    standard = (regimen.dose_mg, regimen.route, regimen.interval_hours, regimen.window_days)
     raw = (prescription.assessment or {}).get("regimen")
     if not isinstance(raw, dict):
         return standard
@@ -507,6 +506,11 @@ def _medication_dispense(dispensation, patient_ref: dict, request_ref: dict) -> 
     }
 
 
+def _regimen_in_english(prescription) -> str:
+    with translation.override("en"):
+        return regimen_text(course_regimen(prescription))
+
+
 def _medication_administration(administration, patient_ref: dict, request_ref: dict) -> dict:
     dose = _number(administration.dose_mg)
     notes = []
@@ -514,7 +518,7 @@ def _medication_administration(administration, patient_ref: dict, request_ref: d
         notes.append(
             {
                 "text": f"Protocol deviation: {dose} mg {administration.route}; "
-                f"the L.648 regimen is {STANDARD_DOSE_MG} mg {STANDARD_ROUTE} once a day."
+                f"the regimen prescribed is {_regimen_in_english(administration.prescription)}."
             }
         )
     notes += _error_note(administration)

@@ -21,11 +21,8 @@ from registry.models import Sex
 from .eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
 from .models import (
     BASELINE_FIELDS,
-    COURSE_DOSES,
-    MAX_SYRINGES,
+    MAX_COURSE_DOSES,
     PREGNANT_OR_BREASTFEEDING,
-    STANDARD_DOSE_MG,
-    STANDARD_ROUTE,
     AdverseEventCategory,
     AdverseEventOutcome,
     Causality,
@@ -37,6 +34,7 @@ from .models import (
     StopReason,
     VaccinationStatus,
 )
+from .regimen import listing_regimen
 
 MEDICATION_ROWS = 4
 YES_NO = (("true", _("Yes")), ("false", _("No")))
@@ -277,18 +275,14 @@ class PrescriptionForm(AdmissionFields, SerializerBackedForm):
         help_text=_("Live vaccines must not be given at the same time as anakinra: a warning."),
     )
 
-    regimen_dose_mg = forms.CharField(
-        label=_("Dose (mg)"), required=False, initial=STANDARD_DOSE_MG, widget=decimal_widget(size="6")
-    )
-    regimen_route = forms.ChoiceField(label=_("Route"), required=False, choices=ROUTE_CHOICES, initial=STANDARD_ROUTE)
+    # Their initial values: the regimen of the criteria version in force (``__init__``; prescriptions.regimen).
+    regimen_dose_mg = forms.CharField(label=_("Dose (mg)"), required=False, widget=decimal_widget(size="6"))
+    regimen_route = forms.ChoiceField(label=_("Route"), required=False, choices=ROUTE_CHOICES)
     regimen_interval_hours = forms.CharField(
-        label=_("Every (hours)"), required=False, initial=24, widget=forms.TextInput(attrs={"inputmode": "numeric"})
+        label=_("Every (hours)"), required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"})
     )
     regimen_duration_days = forms.CharField(
-        label=_("For (days)"),
-        required=False,
-        initial=COURSE_DOSES,
-        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        label=_("For (days)"), required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"})
     )
 
     informed_consent = forms.BooleanField(label=_("Written informed consent obtained"), required=False)
@@ -347,7 +341,13 @@ class PrescriptionForm(AdmissionFields, SerializerBackedForm):
     )
 
     def __init__(self, *args, centres=(), **kwargs):
-        kwargs.setdefault("initial", {}).setdefault("consent_date", rome_today().isoformat())
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("consent_date", rome_today().isoformat())
+        listing = listing_regimen()
+        initial.setdefault("regimen_dose_mg", listing.dose_mg)
+        initial.setdefault("regimen_route", listing.route)
+        initial.setdefault("regimen_interval_hours", listing.interval_hours)
+        initial.setdefault("regimen_duration_days", listing.window_days)
         super().__init__(*args, **kwargs)
         self.centres = list(centres)
         self.fields["centre"].choices = _choices_with_blank((str(c.pk), c.name) for c in self.centres)
@@ -507,8 +507,7 @@ class DispenseForm(SerializerBackedForm):
     syringes = forms.IntegerField(
         label=_("Syringes (100 mg)"),
         required=False,
-        initial=MAX_SYRINGES,
-        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_SYRINGES}),
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_COURSE_DOSES}),
     )
     lot_number = forms.CharField(
         label=_("Lot number"), required=False, widget=forms.TextInput(attrs={"autocomplete": "off"})
@@ -522,10 +521,9 @@ class RefuseForm(SerializerBackedForm):
 
 class AdministerForm(SerializerBackedForm):
     administered_at = forms.CharField(label=_("Given at"), required=False, widget=datetime_widget())
-    dose_mg = forms.CharField(
-        label=_("Dose (mg)"), required=False, initial=STANDARD_DOSE_MG, widget=decimal_widget(size="6")
-    )
-    route = forms.ChoiceField(label=_("Route"), required=False, choices=Route.choices, initial=STANDARD_ROUTE)
+    # Initial dose and route: the course's regimen (the page's action passes them; prescriptions.regimen).
+    dose_mg = forms.CharField(label=_("Dose (mg)"), required=False, widget=decimal_widget(size="6"))
+    route = forms.ChoiceField(label=_("Route"), required=False, choices=Route.choices)
     decimal_fields = ("dose_mg",)
 
     def __init__(self, *args, **kwargs):

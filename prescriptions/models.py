@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from . import eligibility
+
 
 class TocilizumabShortage(models.Model):
     """A period in which AIFA records tocilizumab as in shortage.
@@ -54,20 +56,20 @@ ACTIVE_STATUSES = (
     PrescriptionStatus.IN_COURSE,
 )
 
-# One L.648 course: 10 doses of 100 mg SC, one a day (CTS 23/09/2021); with creatinine clearance < 30 mL/min
-# 100 mg every 48 h over the 10 days, 5 doses (Kineret SmPC). The most a course ever takes:
-COURSE_DOSES = 10
-MAX_SYRINGES = 10
-COURSE_DAYS = 10
+# The database's ceiling on a course's doses and syringes (one syringe a dose): the most any shipped criteria
+# version's regimen gives (its ``regimen`` / ``renal_regimen`` data). Each course's own count, window, dose and
+# route are its version's, read through prescriptions.regimen; no copy of the regimen lives here.
+MAX_COURSE_DOSES = max(
+    regimen.doses
+    for version in eligibility.SHIPPED_VERSIONS
+    for regimen in (version.regimen, version.renal_regimen)
+    if regimen is not None
+)
 
 
 class DoseInterval(models.IntegerChoices):
     EVERY_24_H = 24, _("every 24 h")
     EVERY_48_H = 48, _("every 48 h (severe renal impairment)")
-
-
-STANDARD_DOSE_MG = 100
-STANDARD_ROUTE = "SC"
 
 
 class ConsentGivenBy(models.TextChoices):
@@ -202,9 +204,11 @@ class Prescription(models.Model):
                 condition=Q(status__in=[s.value for s in ACTIVE_STATUSES]),
                 name="one_active_course_per_patient",
             ),
-            models.CheckConstraint(condition=Q(syringes_dispensed__lte=MAX_SYRINGES), name="syringes_within_course"),
             models.CheckConstraint(
-                condition=Q(doses_administered__lte=COURSE_DOSES)
+                condition=Q(syringes_dispensed__lte=MAX_COURSE_DOSES), name="syringes_within_course"
+            ),
+            models.CheckConstraint(
+                condition=Q(doses_administered__lte=MAX_COURSE_DOSES)
                 & Q(doses_administered__lte=models.F("syringes_dispensed")),
                 name="doses_within_syringes",
             ),
@@ -290,7 +294,7 @@ class Dispensation(ClinicalRecord):
         ordering = ["recorded_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(syringes__gte=1) & Q(syringes__lte=MAX_SYRINGES),
+                condition=Q(syringes__gte=1) & Q(syringes__lte=MAX_COURSE_DOSES),
                 name="dispensation_syringes_range",
             )
         ]

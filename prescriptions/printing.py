@@ -40,7 +40,8 @@ from registry.pdf import HEADED_GRID, LINE, MARGIN, escape, fonts, numbered_canv
 from . import workflow
 from .eligibility import rendered_verdict
 from .listing import LISTING
-from .models import DoseInterval, Prescription
+from .models import Prescription
+from .regimen import course_description
 
 PAGE_WIDTH = A4[0] - 2 * MARGIN
 LABEL_WIDTH = 42 * mm
@@ -248,9 +249,7 @@ def _weight_rows(prescription: Prescription) -> list[tuple[str, str]]:
 
 
 def _regimen(prescription: Prescription) -> str:
-    if prescription.dose_interval_hours == DoseInterval.EVERY_48_H:
-        return _("100 mg SC every 48 hours over 10 days (5 doses): creatinine clearance below 30 mL/min.")
-    return _("100 mg SC every 24 hours for 10 days (10 doses).")
+    return course_description(prescription)
 
 
 OUTCOME_LABELS = {

@@ -32,8 +32,8 @@ from .models import (
     TocilizumabShortage,
 )
 from .permissions import may
-from .regimen import course_doses_expression, regimen_of
-from .workflow import LATE_REGISTRATION_DAYS, actions_open, course_doses
+from .regimen import course_doses_expression, course_regimen, regimen_of
+from .workflow import LATE_REGISTRATION_DAYS, actions_open
 
 _HEX_PREFIX = re.compile(r"[0-9a-fA-F]+")
 
@@ -311,6 +311,7 @@ def prescription_view(
     administrations = list(prescription.administrations.all())
     prescription.alerts = alerts_of(prescription, today=today)
     prescription.course = course_grid(prescription, administrations, today=today)
-    prescription.course_doses = course_doses(prescription)
+    prescription.course_doses = course_regimen(prescription).doses
+    prescription.course_days = course_regimen(prescription).window_days
     prescription.allowed_actions = [action for action in actions_open(prescription) if may(user, prescription, action)]
     return prescription

@@ -32,7 +32,7 @@ from .eligibility_serializers import (
     StrictDecimalField,
 )
 from .models import (
-    MAX_SYRINGES,
+    MAX_COURSE_DOSES,
     PREGNANT_OR_BREASTFEEDING,
     AdverseEventCategory,
     AdverseEventOutcome,
@@ -46,6 +46,7 @@ from .models import (
     StopReason,
     VaccinationStatus,
 )
+from .regimen import course_regimen
 from .workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 
 # --- Input ---------------------------------------------------------------------------
@@ -197,7 +198,7 @@ class PrescriptionSubmitSerializer(serializers.Serializer):
 
 
 class DispensationInputSerializer(serializers.Serializer):
-    syringes = serializers.IntegerField(min_value=1, max_value=MAX_SYRINGES)
+    syringes = serializers.IntegerField(min_value=1, max_value=MAX_COURSE_DOSES)
     lot_number = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}$",
         max_length=40,
@@ -479,6 +480,9 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     assessment = serializers.JSONField()
     # The regimen the course follows: 24 (10 doses), or 48 with creatinine clearance < 30 (5 doses).
     dose_interval_hours = serializers.IntegerField()
+    # The course's window in days and its doses, from the criteria version's regimen (prescriptions.regimen).
+    course_days = serializers.SerializerMethodField()
+    course_doses = serializers.SerializerMethodField()
     consent_given_by = serializers.CharField()
     consent_date = serializers.DateField()
     first_dose_on = serializers.DateField(allow_null=True)
@@ -495,3 +499,9 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     baseline = BaselineOutputSerializer(source="*")
     alerts = AlertSerializer(many=True)
     allowed_actions = serializers.ListField(child=serializers.CharField())
+
+    def get_course_days(self, prescription) -> int:
+        return course_regimen(prescription).window_days
+
+    def get_course_doses(self, prescription) -> int:
+        return course_regimen(prescription).doses

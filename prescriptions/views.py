@@ -65,11 +65,10 @@ from .forms import (
     StopForm,
 )
 from .models import (
-    STANDARD_DOSE_MG,
-    STANDARD_ROUTE,
     Prescription,
     PrescriptionStatus,
 )
+from .regimen import course_regimen
 from .serializers import (
     DATE_OUT_OF_RANGE,
     AdministrationInputSerializer,
@@ -411,8 +410,8 @@ def _dose_messages(request, administration) -> None:
         messages.warning(
             request,
             _(
-                "This dose is not 100 mg SC on a day of the schedule: it is recorded and flagged as a "
-                "protocol deviation."
+                "This dose is not the prescribed regimen's on a day of its schedule: it is recorded and flagged "
+                "as a protocol deviation."
             ),
         )
     if administration.prescription.status == PrescriptionStatus.COMPLETED:
@@ -487,6 +486,7 @@ ACTIONS: dict[str, PageAction] = {
             AdministerForm,
             AdministrationInputSerializer,
             _administer,
+            initial=lambda p: {"dose_mg": course_regimen(p).dose_mg, "route": course_regimen(p).route},
         ),
         PageAction(
             workflow.STOP,
@@ -805,7 +805,7 @@ def doses_due(request):
             {
                 "prescription": prescription,
                 "course_day": (today - prescription.first_dose_on).days + 1 if prescription.first_dose_on else 1,
-                "course_doses": workflow.course_doses(prescription),
+                "course_doses": course_regimen(prescription).doses,
                 "alerts": _alert_rows(alerts),
                 "blocked": any(alert.code in BLOCKING_ALERTS for alert in alerts),
                 "may_record": prescription.syringes_left > 0 and may_record_at[prescription.centre_id],
@@ -835,8 +835,9 @@ def _next_url(request, default: str) -> str:
 @page
 @require_http_methods(["GET", "POST"])
 def administer_now(request, prescription_id):
-    """The round's dose, 100 mg SC now: a page naming the patient and the dose asks for confirmation (no script
-    needed); the confirmed POST records it. Refused for a course with a blocking alert: its page is the way."""
+    """The round's dose (the course's regimen: 100 mg SC) now: a page naming the patient and the dose asks for
+    confirmation (no script needed); the confirmed POST records it. Refused for a course with a blocking alert: its
+    page is the way."""
     prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
     permissions.ensure_may(request.user, prescription, workflow.ADMINISTER)
     round_url = reverse("prescriptions:doses_due")
@@ -857,8 +858,8 @@ def administer_now(request, prescription_id):
             "prescriptions/administer_now.html",
             {
                 "prescription": detail,
-                "dose_mg": STANDARD_DOSE_MG,
-                "route": STANDARD_ROUTE,
+                "dose_mg": course_regimen(detail).dose_mg,
+                "route": course_regimen(detail).route,
                 "course_day": (today - detail.first_dose_on).days + 1 if detail.first_dose_on else 1,
                 "alerts": _alert_rows(detail.alerts),
                 "next": next_url,
@@ -870,8 +871,8 @@ def administer_now(request, prescription_id):
             user=request.user,
             prescription=prescription,
             administered_at=timezone.now(),
-            dose_mg=Decimal(STANDARD_DOSE_MG),
-            route=STANDARD_ROUTE,
+            dose_mg=course_regimen(prescription).dose_mg,
+            route=course_regimen(prescription).route,
         )
     except Conflict as exc:
         messages.error(request, exc.detail)

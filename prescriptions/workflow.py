@@ -64,26 +64,16 @@ _REFUSED_AS = {
 COUNTS_FROZEN = (PrescriptionStatus.STOPPED, PrescriptionStatus.CANCELLED)
 
 
-def dose_interval_days(prescription: Prescription) -> int:
-    """Days between two scheduled doses: 1 (every 24 h) or 2 (every 48 h, severe renal impairment)."""
-    return course_regimen(prescription).interval_days
-
-
-def course_doses(prescription: Prescription) -> int:
-    """The doses of the prescription's course: 10 every 24 h, 5 every 48 h (over the same 10 days)."""
-    return course_regimen(prescription).doses
-
-
 def max_syringes(prescription: Prescription) -> int:
-    """At most one syringe per dose of the course."""
-    return course_doses(prescription)
+    """At most one syringe per dose of the course (its regimen's doses: prescriptions.regimen)."""
+    return course_regimen(prescription).doses
 
 
 def is_scheduled_day(prescription: Prescription, day) -> bool:
     """Whether ``day`` is a dosing day of the course (day 1 is the first dose's day; every other day at 48 h)."""
     if prescription.first_dose_on is None:
         return True
-    return (day - prescription.first_dose_on).days % dose_interval_days(prescription) == 0
+    return (day - prescription.first_dose_on).days % course_regimen(prescription).interval_days == 0
 
 
 def statuses_allowing(action: str) -> tuple[PrescriptionStatus, ...]:
@@ -124,7 +114,7 @@ def status_after_dispense(status: str) -> str:
 
 
 def status_after_dose(doses_administered: int, *, doses_in_course: int) -> str:
-    """The dose that makes the course's doses (10, or 5 every 48 h) completes the course."""
+    """The dose that makes the course's doses (its regimen's: prescriptions.regimen) completes the course."""
     return PrescriptionStatus.COMPLETED if doses_administered >= doses_in_course else PrescriptionStatus.IN_COURSE
 
 

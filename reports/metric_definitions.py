@@ -20,11 +20,12 @@ error are left out everywhere.
   prescriptions, counted from the records (not the counters).
 - ``adverse_events_by_category`` (every category, zeros included) and ``serious_adverse_events``.
 - ``outcomes_day28``: WHO-CPS score ("0" … "10") → day-28 outcomes; ``deaths_day28``: day-28 WHO-CPS 10.
-- ``missed_doses``: per prescription, the scheduled days of the window (10 days from the first dose) after the
+- ``missed_doses``: per prescription, the scheduled days of the window (its criteria version's days
+  from the first dose: 10 under the shipped one; ``prescriptions.regimen``) after the
   first dose and before the course's end (the last dose's day once complete; the stop's day; today while it runs;
   never past the window) with no dose recorded, summed. Scheduled: every calendar day, or every other day on the
-  renal regimen (100 mg every 48 h, 5 doses).
-- ``protocol_deviations``: administrations flagged as a dose other than 100 mg SC.
+  renal regimen (every 48 h).
+- ``protocol_deviations``: administrations flagged as a dose other than the regimen's (100 mg SC).
 - ``courses_with_il_jak_comedication``: prescriptions with a medicine started during the course that the catalogue
   recognised as an interleukin or JAK inhibitor (the blocking alert ``COMEDICATION_IL_JAK``).
 - ``deaths``: prescriptions with an outcome (day 14 or 28) at WHO-CPS 10; ``icu_admissions``: with an outcome
@@ -75,7 +76,7 @@ CRITERION_LABELS: dict[str, Promise] = {
     "NO_CPAP_OR_VENTILATION": gettext_lazy("No CPAP or ventilation"),
     "SUPAR_AT_LEAST_6": gettext_lazy("suPAR ≥ 6 ng/mL"),
     "NO_IL_OR_JAK_INHIBITOR": gettext_lazy("No interleukin or JAK inhibitor"),
-    "REGIMEN_648": gettext_lazy("L.648 regimen (100 mg × 10 days)"),
+    "REGIMEN_648": gettext_lazy("L.648 regimen"),
     "NO_NEUTROPENIA": gettext_lazy("Neutrophils ≥ 1.5 ×10⁹/L"),
     "NO_HYPERSENSITIVITY": gettext_lazy("No hypersensitivity"),
     "TOCILIZUMAB_SHORTAGE": gettext_lazy("Tocilizumab shortage in force"),

@@ -363,7 +363,7 @@ def regimen_648(assessment: Assessment, context: Context) -> Judgement:
     other day in severe renal impairment), which the message then names."""
     required = context.criteria.regimen
     renal = context.criteria.renal_regimen
-    given = assessment.regimen
+    given = assessment.regimen or required
     accepted = context.criteria.accepted_regimens(assessment.creatinine_clearance_ml_min)
     values: dict = {
         "regimen": _regimen_text(given),
@@ -373,7 +373,7 @@ def regimen_648(assessment: Assessment, context: Context) -> Judgement:
     if renal is not None and renal in accepted:
         values.update(
             renal=_regimen_text(renal),
-            doses=context.criteria.course_doses(renal),
+            doses=renal.doses,
             clearance=assessment.creatinine_clearance_ml_min or Decimal(0),
         )
         if _regimen_matches(given, renal):
@@ -490,7 +490,7 @@ def renal_impairment(assessment: Assessment, context: Context) -> Judgement:
     if assessment.creatinine_clearance_ml_min < threshold:
         renal = context.criteria.renal_regimen
         if renal is not None:
-            values.update(renal=_regimen_text(renal), doses=context.criteria.course_doses(renal))
+            values.update(renal=_regimen_text(renal), doses=renal.doses)
             return Outcome.WARN, msg(
                 "Creatinine clearance %(value)s mL/min, below %(threshold)s: daily dosing may not suit; "
                 "the listing also accepts %(renal)s (%(doses)s doses), as the SmPC advises in severe renal impairment",

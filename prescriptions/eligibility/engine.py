@@ -47,11 +47,11 @@ def check_assessment(assessment: Assessment, criteria: CriteriaVersion) -> None:
     if assessment.weight_kg is not None and not assessment.weight_kg > 0:
         raise InvalidAssessment("weight_kg", _("The weight must be positive."))
     regimen = assessment.regimen
-    if not regimen.dose_mg > 0:
+    if regimen is not None and not regimen.dose_mg > 0:
         raise InvalidAssessment("regimen.dose_mg", _("This value must be positive."))
-    if regimen.interval_hours <= 0:
+    if regimen is not None and regimen.interval_hours <= 0:
         raise InvalidAssessment("regimen.interval_hours", _("This value must be positive."))
-    if regimen.duration_days <= 0:
+    if regimen is not None and regimen.duration_days <= 0:
         raise InvalidAssessment("regimen.duration_days", _("This value must be positive."))
     for index, medication in enumerate(assessment.concomitant_medications):
         if medication.last_dose_at is not None and medication.last_dose_at > assessment.assessed_at:

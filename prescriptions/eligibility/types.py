@@ -121,14 +121,11 @@ class Regimen:
     interval_hours: int
     duration_days: int
 
-    @classmethod
-    def l648(cls) -> Regimen:
-        """The regimen of the L.648 listing (CTS 23/09/2021): 100 mg SC once a day for 10 days.
-
-        The default of the input serializer. The criteria version carries its own copy as data, which the
-        REGIMEN_648 rule compares against.
-        """
-        return cls(dose_mg=Decimal("100"), route=Route.SC.value, interval_hours=24, duration_days=10)
+    @property
+    def doses(self) -> int:
+        """How many doses the regimen gives over its days: one at the start, then one every ``interval_hours`` while
+        the days last (10 days: 10 once a day, 5 every 48 h; 7 days every 48 h: days 1, 3, 5, 7, so 4)."""
+        return -(-self.duration_days * 24 // self.interval_hours)
 
 
 @dataclass(frozen=True)
@@ -156,7 +153,9 @@ class Assessment:
     # Kineret SmPC 4.4, 4.5: a live vaccine given recently or planned must not be given at the same time.
     live_vaccine: bool = False
     concomitant_medications: tuple[ConcomitantMedication, ...] = ()
-    regimen: Regimen = Regimen.l648()
+    # None: the regimen of the criteria version that judges it (the listing's, as data in versions/*.json); the
+    # default of the form and the API. No copy of the regimen lives in code.
+    regimen: Regimen | None = None
 
     def __post_init__(self) -> None:
         # The two things the engine cannot even hold: a moment without a zone has no Rome date, and

@@ -73,10 +73,6 @@ class CriteriaVersion:
         )
         return (self.regimen, self.renal_regimen) if renal and self.renal_regimen else (self.regimen,)
 
-    def course_doses(self, regimen: Regimen) -> int:
-        """How many doses ``regimen`` gives over its days (10 once a day, 5 every 48 h)."""
-        return regimen.duration_days * 24 // regimen.interval_hours
-
     def in_force_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 

@@ -23,6 +23,7 @@ from ..models import (
     Prescription,
 )
 from ..permissions import ensure_may_correct
+from ..regimen import course_regimen
 from ._common import _lock
 
 CORRECTABLE = {
@@ -46,7 +47,7 @@ def _recount_course(prescription: Prescription) -> None:
     prescription.doses_administered = len(doses)
     prescription.first_dose_on = doses[0].administered_on if doses else None
     prescription.last_dose_on = doses[-1].administered_on if doses else None
-    interval = workflow.dose_interval_days(prescription)
+    interval = course_regimen(prescription).interval_days
     for dose in doses:
         # The day of the course is derived from day 1, which a corrected first dose moves; so is the schedule
         # of a course every 48 h, and with it whether a dose fell off it (a protocol deviation).
@@ -60,7 +61,7 @@ def _recount_course(prescription: Prescription) -> None:
         prescription.status,
         doses_administered=prescription.doses_administered,
         syringes_dispensed=prescription.syringes_dispensed,
-        doses_in_course=workflow.course_doses(prescription),
+        doses_in_course=course_regimen(prescription).doses,
     )
     prescription.save(
         update_fields=["syringes_dispensed", "doses_administered", "first_dose_on", "last_dose_on", "status"]

@@ -50,7 +50,7 @@ def _closed_by_window(prescription: Prescription) -> bool:
     return (
         prescription.status == PrescriptionStatus.COMPLETED
         and prescription.first_dose_on is not None
-        and prescription.doses_administered < workflow.course_doses(prescription)
+        and prescription.doses_administered < course_regimen(prescription).doses
     )
 
 
@@ -58,7 +58,7 @@ def _course_complete(prescription: Prescription) -> Conflict:
     # 10 doses under the listing (regimen of CTS 23/09/2021), 5 every 48 h in severe renal impairment.
     return Conflict(
         ConflictCode.COURSE_COMPLETE,
-        _("The course is complete: all %(n)d doses are recorded.") % {"n": workflow.course_doses(prescription)},
+        _("The course is complete: all %(n)d doses are recorded.") % {"n": course_regimen(prescription).doses},
     )
 
 
@@ -88,7 +88,7 @@ def administration_record(
     day = rome_date(administered_at)
     if prescription.first_dose_on is not None and day > window_last_day(prescription):
         raise _window_ended(prescription)
-    if prescription.doses_administered >= workflow.course_doses(prescription):
+    if prescription.doses_administered >= course_regimen(prescription).doses:
         raise _course_complete(prescription)
     if prescription.doses_administered >= prescription.syringes_dispensed:
         raise Conflict(
@@ -110,7 +110,7 @@ def administration_record(
             }
         )
     first_dose_on = prescription.first_dose_on or day
-    off_schedule = (day - first_dose_on).days % workflow.dose_interval_days(prescription) != 0
+    off_schedule = (day - first_dose_on).days % course_regimen(prescription).interval_days != 0
     deviation = off_schedule or is_protocol_deviation(prescription, dose_mg=dose_mg, route=route)
     administration = Administration.objects.create(
         prescription=prescription,
@@ -128,7 +128,7 @@ def administration_record(
     prescription.first_dose_on = first_dose_on
     prescription.last_dose_on = max(day, prescription.last_dose_on or day)
     prescription.status = workflow.status_after_dose(
-        prescription.doses_administered, doses_in_course=workflow.course_doses(prescription)
+        prescription.doses_administered, doses_in_course=course_regimen(prescription).doses
     )
     prescription.save(update_fields=["doses_administered", "first_dose_on", "last_dose_on", "status"])
     events.dose_recorded(user, prescription, administration, before=before)

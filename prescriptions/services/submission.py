@@ -226,10 +226,11 @@ def prescription_submit(
 
 def _accepted_interval(assessment: eligibility.Assessment, verdict: eligibility.Verdict) -> int:
     """The dose interval the course follows: the regimen's when REGIMEN_648 accepted it (every 24 h, or every
-    48 h with creatinine clearance < 30), else the listing's 24 h."""
+    48 h with creatinine clearance < 30), else the listing's (the criteria version's regimen)."""
     accepted = verdict.result(eligibility.CriterionCode.REGIMEN_648).outcome == eligibility.Outcome.PASS
-    interval = assessment.regimen.interval_hours
-    return interval if accepted and interval in DoseInterval.values else DoseInterval.EVERY_24_H
+    listing = eligibility.criteria_version(verdict.criteria_version).regimen
+    interval = (assessment.regimen or listing).interval_hours
+    return interval if accepted and interval in DoseInterval.values else listing.interval_hours
 
 
 def _under_patient(exc: InvalidInput) -> InvalidInput:

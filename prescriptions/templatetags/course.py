@@ -1,19 +1,34 @@
-"""The course's regimen in templates (prescriptions.regimen): ``{% load course %}{{ prescription|course_doses }}``."""
+"""The course's regimen in templates (prescriptions.regimen): ``{% load course %}{{ prescription|course_doses }}``,
+``{{ prescription|course_description }}``, ``{% listing_regimen as text %}`` (the regimen of the criteria version in
+force today, for a new prescription)."""
 
 from django import template
 
-from prescriptions.regimen import course_regimen
+from prescriptions import regimen
 
 register = template.Library()
 
 
 @register.filter
 def course_doses(prescription) -> int:
-    """The doses (and at most the syringes) of the prescription's course: 10, or 5 every 48 h."""
-    return course_regimen(prescription).doses
+    """The doses (and at most the syringes) of the prescription's course, from its criteria version."""
+    return regimen.course_regimen(prescription).doses
 
 
 @register.filter
 def window_days(prescription) -> int:
-    """The length of the prescription's course window in days (10)."""
-    return course_regimen(prescription).window_days
+    """The length of the prescription's course window in days, from its criteria version."""
+    return regimen.course_regimen(prescription).window_days
+
+
+@register.filter
+def course_description(prescription) -> str:
+    """ "100 mg SC every 24 hours for 10 days (10 doses).", with the renal regimen's condition when it applies."""
+    return regimen.course_description(prescription)
+
+
+@register.simple_tag
+def listing_regimen() -> str:
+    """The regimen of the criteria version in force today, as text: "100 mg SC every 24 hours for 10 days (10
+    doses)"."""
+    return regimen.regimen_text(regimen.listing_regimen())

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from bench import run as bench
 from prescriptions.eligibility import result_message
+from prescriptions.management.commands.seed_synthetic import syn_fiscal_code
 from prescriptions.models import (
     ConcomitantMedicationRecord,
     CriterionOutcome,
@@ -18,7 +19,6 @@ from prescriptions.models import (
     PrescriptionStatus,
 )
 from registry.audit import verify_chains
-from prescriptions.management.commands.seed_synthetic import syn_fiscal_code
 from registry.models import Centre, Patient, Region
 from registry.pseudonym import pseudonymise
 

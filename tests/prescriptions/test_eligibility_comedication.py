@@ -491,8 +491,8 @@ EVERY_48_H = Regimen(Decimal("100"), "SC", 48, 10)
         ("10", EVERY_48_H, "pass", "creatinine clearance 10 mL/min, below 30"),
         ("30", EVERY_48_H, "fail", "accepted only with creatinine clearance below 30"),
         (None, EVERY_48_H, "fail", "accepted only with creatinine clearance below 30"),
-        ("20", Regimen.l648(), "pass", "100 mg SC every 48 h for 10 days (5 doses) is also accepted"),
-        ("80", Regimen.l648(), "pass", "the regimen of the listing"),
+        ("20", VERSION.regimen, "pass", "100 mg SC every 48 h for 10 days (5 doses) is also accepted"),
+        ("80", VERSION.regimen, "pass", "the regimen of the listing"),
         ("20", Regimen(Decimal("100"), "SC", 72, 10), "fail", "or 100 mg SC every 48 h for 10 days"),
         ("20", Regimen(Decimal("100"), "SC", 48, 9), "fail", "not the regimen of the listing"),
     ],
@@ -513,8 +513,8 @@ def test_the_renal_warning_names_the_alternative_regimen():
 
 
 def test_course_doses_follow_the_regimen():
-    assert VERSION.course_doses(VERSION.regimen) == 10
-    assert VERSION.course_doses(VERSION.renal_regimen) == 5
+    assert VERSION.regimen.doses == 10
+    assert VERSION.renal_regimen.doses == 5
 
 
 # -- the engine checks its own input ------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def assessment(**changes) -> Assessment:
         ast_x_uln=Decimal("1.1"),
         known_hypersensitivity=False,
         concomitant_medications=(),
-        regimen=Regimen.l648(),
+        regimen=None,  # the criteria version's
     )
     return replace(base, **changes)
 
@@ -614,7 +614,8 @@ def test_the_shipped_version():
     assert version.valid_from == date(2021, 10, 5)
     assert version.valid_to is None
     assert "114586" in version.legal_act and "237" in version.legal_act and "CTS" in version.legal_act
-    assert version.regimen == Regimen.l648()
+    assert version.regimen == Regimen(Decimal("100"), "SC", 24, 10)
+    assert version.regimen.doses == 10 and version.renal_regimen.doses == 5
     assert criteria_version("L648-2021-10") is version
 
 

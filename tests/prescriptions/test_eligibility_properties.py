@@ -72,7 +72,7 @@ def medications(draw, assessed_at: datetime):
     )
 
 
-regimens = st.just(Regimen.l648()) | st.builds(
+regimens = st.just(VERSION.regimen) | st.builds(
     Regimen,
     dose_mg=decimals("0.001", "10000", 3),
     route=st.sampled_from(["SC", "IV"]),

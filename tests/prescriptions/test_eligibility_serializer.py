@@ -15,7 +15,6 @@ from rest_framework import serializers
 from prescriptions.eligibility import (
     SHIPPED_VERSIONS,
     Assessment,
-    Regimen,
     ShortagePeriod,
     criteria_in_force,
     evaluate,
@@ -113,7 +112,7 @@ def test_the_api_example_is_valid_and_read_exactly():
         isinstance(value, Decimal)
         for value in (subject.pao2_mmhg, subject.anc_10e9_l, subject.alt_x_uln, subject.ast_x_uln)
     )
-    assert subject.regimen == Regimen.l648()
+    assert subject.regimen == SHIPPED_VERSIONS[0].regimen  # given in the example, as the listing's
     tocilizumab, warfarin = subject.concomitant_medications
     assert (tocilizumab.atc_code, tocilizumab.ongoing, tocilizumab.name) == ("L04AC07", False, None)
     assert tocilizumab.last_dose_at == datetime(2021, 11, 1, 8, 0, tzinfo=ROME)
@@ -153,7 +152,7 @@ def test_defaults_of_the_optional_fields():
     assert subject.alt_x_uln is None and subject.ast_x_uln is None
     assert subject.known_hypersensitivity is False
     assert subject.concomitant_medications == ()
-    assert subject.regimen == Regimen.l648()
+    assert subject.regimen is None  # the criteria version's regimen (its data)
 
 
 def test_assessed_at_defaults_to_the_given_moment():

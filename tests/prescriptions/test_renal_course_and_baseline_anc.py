@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from prescriptions import services
-from prescriptions.eligibility import Assessment, Regimen
+from prescriptions.eligibility import Assessment
 from prescriptions.fhir import prescription_bundle
 from prescriptions.models import Prescription, PrescriptionStatus
 from prescriptions.services.submission import evaluate_assessment
@@ -242,7 +242,6 @@ def test_values_the_engine_refuses_are_a_400_naming_the_field(demo):
         fio2=Decimal("1.5"),
         respiratory_support="none",
         supar_ng_ml=Decimal("7"),
-        regimen=Regimen.l648(),
     )
 
     with pytest.raises(InvalidInput) as refused:

@@ -19,6 +19,7 @@ from stdnum.it.codicefiscale import calc_check_digit
 
 from prescriptions import services as prescription_services
 from prescriptions.models import Prescription, TocilizumabShortage
+from prescriptions.regimen import listing_regimen
 from prescriptions.serializers import PrescriptionSubmitSerializer
 from registry import services
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
@@ -190,16 +191,20 @@ def _course(first: int, count: int, *, missing: tuple[int, ...] = ()) -> tuple[i
     return tuple(days)
 
 
+# A whole course of the listing's regimen (the criteria version's data, prescriptions.regimen): its doses, and as
+# many syringes. The stories dispense a whole course and give it in full or in part.
+FULL = listing_regimen(PROGRAMME_START).doses
+
 STORIES = [
     # Milano (Lombardia)
-    Story("Milano", 29, dispensed=10, doses=_course(29, 10), outcomes={14: 3, 28: 1}),
-    Story("Milano", 27, sex="F", birth=date(1949, 11, 2), dispensed=10, doses=_course(27, 10), outcomes={14: 4}),
+    Story("Milano", 29, dispensed=FULL, doses=_course(29, FULL), outcomes={14: 3, 28: 1}),
+    Story("Milano", 27, sex="F", birth=date(1949, 11, 2), dispensed=FULL, doses=_course(27, FULL), outcomes={14: 4}),
     Story("Milano", 24, refused=SEVERE),
     Story(
         "Milano",
         20,
         birth=date(1971, 7, 9),
-        dispensed=10,
+        dispensed=FULL,
         doses=_course(20, 3),
         adverse_event=(18, "serious_infection", True),
         stop=(18, "adverse_event"),
@@ -210,28 +215,30 @@ STORIES = [
         "Milano",
         7,
         birth=date(1955, 4, 30),
-        dispensed=10,
+        dispensed=FULL,
         doses=_course(7, 5, missing=(4, 2)),
         labs=((3, "anc", "1.2"), (1, "anc", "1.1"), (3, "alt", "35")),
     ),
-    Story("Milano", 3, sex="F", birth=date(1980, 9, 12), dispensed=10, doses=_course(3, 3)),
-    Story("Milano", 1, birth=date(1962, 12, 1), dispensed=10),
+    Story("Milano", 3, sex="F", birth=date(1980, 9, 12), dispensed=FULL, doses=_course(3, 3)),
+    Story("Milano", 1, birth=date(1962, 12, 1), dispensed=FULL),
     Story("Milano", 0, sex="F", birth=date(1975, 6, 18)),
     Story("Milano", 0, birth=date(1990, 2, 3), refused=SEVERE),
     # Roma (Lazio)
-    Story("Roma", 28, sex="F", birth=date(1953, 8, 21), dispensed=10, doses=_course(28, 10), outcomes={14: 2, 28: 1}),
+    Story(
+        "Roma", 28, sex="F", birth=date(1953, 8, 21), dispensed=FULL, doses=_course(28, FULL), outcomes={14: 2, 28: 1}
+    ),
     Story("Roma", 22, birth=date(1947, 10, 5), refused=LOW_SUPAR),
     Story(
         "Roma",
         15,
         birth=date(1968, 3, 3),
-        dispensed=10,
+        dispensed=FULL,
         doses=_course(15, 4),
         adverse_event=(12, "hepatic", False),
         labs=((12, "alt", "160"),),
         stop=(12, "adverse_event"),
     ),
-    Story("Roma", 6, sex="F", birth=date(1959, 5, 27), dispensed=10, doses=_course(6, 4, missing=(3,))),
+    Story("Roma", 6, sex="F", birth=date(1959, 5, 27), dispensed=FULL, doses=_course(6, 4, missing=(3,))),
     Story("Roma", 0, birth=date(1970, 1, 15)),
 ]
 

@@ -40,12 +40,14 @@ from prescriptions.models import (
     AdverseEvent,
     CriterionOutcome,
     Dispensation,
+    DoseInterval,
     LabResult,
     Outcome,
     Prescription,
     PrescriptionStatus,
     TocilizumabShortage,
 )
+from prescriptions.regimen import regimen_of
 from registry.audit import compute_hash, to_audit_json
 from registry.audit_actions import AuditAction
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
@@ -537,9 +539,11 @@ class Command(BaseCommand):
                     "cancelled",
                 )
             return
-        # The pharmacy dispenses the same or the next day: ten syringes, sometimes in two lots.
+        # The pharmacy dispenses the same or the next day: a whole course's syringes (one a dose of the criteria
+        # version's regimen), sometimes in two lots.
+        doses = regimen_of(row["criteria_version"], DoseInterval.EVERY_24_H).doses
         dispensed_on = day + timedelta(days=rng.choice([0, 0, 0, 1]) if age else 0)
-        lots = [10] if rng.random() < 0.9 else [5, 5]
+        lots = [doses] if rng.random() < 0.9 else [doses // 2, doses - doses // 2]
         for n, syringes in enumerate(lots):
             at = _rome(dispensed_on + timedelta(days=n * 4), 8, rng.randint(0, 59))
             if at > timezone.now():
@@ -570,10 +574,10 @@ class Command(BaseCommand):
         if row["syringes_dispensed"] == 0:
             return
         # How far this course goes: recent courses are still running.
-        plan = 10
+        plan = doses
         stop_reason = None
         if finished and rng.random() < 0.14:
-            plan, stop_reason = rng.randint(1, 9), _weighted(rng, STOP_REASONS)
+            plan, stop_reason = rng.randint(1, doses - 1), _weighted(rng, STOP_REASONS)
         first = dispensed_on + timedelta(days=rng.choice([0, 0, 1]))
         on, given, course_day, last = first, 0, 1, None
         while given < plan and on < self.today and given < row["syringes_dispensed"]:
@@ -624,7 +628,7 @@ class Command(BaseCommand):
             course_day += 1
         if given:
             row.update(doses_administered=given, first_dose_on=first, last_dose_on=last)
-        if given == 10:
+        if given == doses:
             row["status"] = PrescriptionStatus.COMPLETED
         elif stop_reason and given:
             if stop_reason == "adverse_event" or rng.random() < 0.03:
