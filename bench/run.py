@@ -12,16 +12,24 @@ more than N is refused: use a fresh one), then it measures:
   national one instead, 21 regional parts);
 - the eligibility check API against a trivial endpoint (``/api/v1/me/``): the ratio of their medians;
 - submissions through the API from 20 concurrent clients (threads): throughput, p50 and p95;
+- on gunicorn (``BENCH_GUNICORN_WORKERS``, 3), submissions from 10 concurrent clients against ``GET /api/v1/me/``
+  from 10 clients in the same run: the ratio of their throughputs (``BENCH_RATIO_SECONDS`` each, 15; the
+  application served from ``BENCH_APP_ROOT``, this checkout by default, to compare another version);
 - the prescription list (API and page) of a regional officer and of an administrator: page 1, a deep page
   reached by its cursor (any depth costs the same), a deep ``?page=N`` (OFFSET) and a one-month date filter.
 
-It prints one table and writes ``bench/results.json``. ``BENCH_QUICK=1`` (make bench-smoke) repeats less.
+It prints one table and writes ``bench/results.json``. ``BENCH_QUICK=1`` (make bench-smoke) repeats less;
+``BENCH_OUT`` writes elsewhere; ``BENCH_ONLY=submissions_vs_me`` (a comma-separated list of metrics, lists,
+eligibility, report_memory, submissions, submissions_vs_me) measures only those.
 """
 
 import json
 import os
 import platform
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -45,7 +53,9 @@ TARGETS = {
     "list_page_officer_page1_ms": ("<", 100),
     "list_page_officer_deep_cursor_ms": ("<", 100),
     "list_officer_month_filter_ms": ("<", 100),
+    "gunicorn_submissions_vs_me_ratio": ("≥", 0.5),
 }
+MEASURES = ("metrics", "lists", "eligibility", "report_memory", "submissions", "submissions_vs_me")
 
 
 @dataclass
@@ -61,6 +71,11 @@ class Config:
     national_report: bool = False
     out: Path | None = RESULTS
     results: dict = field(default_factory=dict)
+    only: tuple[str, ...] = MEASURES
+    ratio_clients: int = 10
+    ratio_seconds: float = 15.0
+    gunicorn_workers: int = 3
+    app_root: Path = ROOT
 
 
 def setup_django():
@@ -286,6 +301,112 @@ def bench_submissions(config: Config, row: dict, prescribers) -> None:
     row["submission_p95_ms"] = _ms(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))])
 
 
+# --- Submissions against /me/ on gunicorn ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _gunicorn(config: Config, port: int) -> subprocess.Popen:
+    """gunicorn serving the registry (DEBUG off) on this database, with this process's settings and keys."""
+    env = {**os.environ, "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(config.app_root)}
+    return subprocess.Popen(  # noqa: S603
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "registry.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(config.gunicorn_workers),
+            "--timeout",
+            "120",
+        ],
+        cwd=config.app_root,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _throughput(clients: int, seconds: float, request) -> float:
+    """Answers per second of ``clients`` threads each calling ``request(session, index)`` for ``seconds``."""
+    import requests
+
+    done = [0] * clients
+    stop_at = time.monotonic() + seconds
+
+    def loop(index):
+        with requests.Session() as session:
+            while time.monotonic() < stop_at:
+                request(session, index)
+                done[index] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def bench_submissions_vs_me(config: Config, row: dict, prescribers) -> None:
+    """Submissions (each a new patient) at ``ratio_clients`` concurrent clients on gunicorn, against ``/me/`` at as
+    many clients in the same run: both throughputs and their ratio (issue 17: at least 0.5)."""
+    import requests
+
+    from registry.auth.tokens import token_issue
+
+    clients = min(config.ratio_clients, len(prescribers))
+    tokens = [token_issue(user=prescriber) for prescriber in prescribers[:clients]]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _gunicorn(config, port)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/api/v1/me/", timeout=2).status_code == 401:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.3)
+
+        def me(session, index):
+            response = session.get(f"{base}/api/v1/me/", headers={"Authorization": f"Token {tokens[index]}"})
+            assert response.status_code == 200, response.text[:500]
+
+        def submit(session, index):
+            code, birth = _next_code()
+            body = {
+                "patient": {"fiscal_code": code, "birth_date": birth.isoformat(), "sex": "M", "weight_kg": 80},
+                "assessment": _assessment(),
+                "informed_consent": True,
+            }
+            response = session.post(
+                f"{base}/api/v1/prescriptions/", json=body, headers={"Authorization": f"Token {tokens[index]}"}
+            )
+            assert response.status_code == 201, response.text[:500]
+
+        _throughput(clients, 2, me)  # every worker warm
+        _throughput(clients, 2, submit)
+        me_rate = _throughput(clients, config.ratio_seconds, me)
+        submit_rate = _throughput(clients, config.ratio_seconds, submit)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    row["gunicorn_clients"] = clients
+    row["gunicorn_me_per_s"] = round(me_rate, 1)
+    row["gunicorn_submissions_per_s"] = round(submit_rate, 1)
+    row["gunicorn_submissions_vs_me_ratio"] = round(submit_rate / me_rate, 2)
+
+
 # --- Lists ---------------------------------------------------------------------------------------------------
 
 
@@ -368,11 +489,18 @@ def run(config: Config) -> dict:
     for n in sorted(config.sizes):
         row = {"seed_s": round(top_up(n, config.months), 1), "prescriptions": Prescription.objects.count()}
         admin, officer, prescribers = actors()
-        bench_metrics(config, row)
-        bench_lists(config, row, officer, admin)
-        bench_eligibility(config, row, prescribers[0])
-        bench_report_memory(config, row, admin)
-        bench_submissions(config, row, prescribers)
+        if "metrics" in config.only:
+            bench_metrics(config, row)
+        if "lists" in config.only:
+            bench_lists(config, row, officer, admin)
+        if "eligibility" in config.only:
+            bench_eligibility(config, row, prescribers[0])
+        if "report_memory" in config.only:
+            bench_report_memory(config, row, admin)
+        if "submissions" in config.only:
+            bench_submissions(config, row, prescribers)
+        if "submissions_vs_me" in config.only:
+            bench_submissions_vs_me(config, row, prescribers)
         results["sizes"][str(n)] = row
         print(f"N={n} done", file=sys.stderr)
         if config.out:  # after each size: a long run stopped midway keeps what it measured
@@ -401,6 +529,17 @@ def main() -> None:
     config = Config(sizes=sizes, national_report=os.environ.get("BENCH_NATIONAL_REPORT") == "1")
     if quick:
         config.repeat, config.submissions_per_client, config.eligibility_requests = 3, 3, 20
+        config.ratio_seconds = 5.0
+    if only := os.environ.get("BENCH_ONLY"):
+        config.only = tuple(name.strip() for name in only.split(",") if name.strip())
+        unknown = set(config.only) - set(MEASURES)
+        if unknown:
+            raise SystemExit(f"BENCH_ONLY: unknown {sorted(unknown)}; known: {', '.join(MEASURES)}")
+    config.ratio_seconds = float(os.environ.get("BENCH_RATIO_SECONDS", config.ratio_seconds))
+    config.gunicorn_workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", config.gunicorn_workers))
+    config.app_root = Path(os.environ.get("BENCH_APP_ROOT", str(ROOT))).resolve()
+    if out := os.environ.get("BENCH_OUT"):
+        config.out = Path(out)
     setup_django()
     results = run(config)
     print(table(results))

@@ -17,8 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from registry.access_log import access_log_record
-from registry.calendar import rome_date
-from registry.errors import NotFound
+from registry.errors import ErrorCode, NotFound
 from registry.models import AccessKind, Role
 from registry.patient_identity import identity_displayed, identity_for, may_reveal_identity, patient_identity_reveal
 from registry.permissions import PermissionDenied, ensure_role
@@ -26,7 +25,7 @@ from registry.permissions import PermissionDenied, ensure_role
 from . import permissions, selectors, services, workflow
 from .eligibility import rendered_verdict
 from .eligibility_serializers import EligibilityCheckSerializer
-from .idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
+from .idempotency import IdempotencyKeyReused, request_fingerprint
 from .models import PrescriptionStatus
 from .pagination import KeysetPagination, OldestFirstPagination
 from .serializers import (
@@ -132,17 +131,18 @@ class EligibilityCheckView(APIView):
         return Response(answer)
 
 
-def _submit(request, data) -> tuple[int, dict]:
-    user = request.user
-    day = rome_date(data["prescribed_at"] or timezone.now())
-    centre = selectors.submission_centre(user=user, centre_id=data["centre"], day=day)
-    prescription = services.prescription_submit_validated(prescriber=user, centre=centre, data=data)
-    # Its author sees it even if no longer authorised today (a late registration): never an empty 201.
-    view = selectors.prescription_view(user=user, prescription_id=prescription.pk, own_submission=True)
-    # The verdict as stored (texts, not messages), so that a retry replayed from the stored response is rendered
-    # in its own request's language: ``_submitted`` renders it for each response.
-    body = PrescriptionDetailSerializer(view, context={VERDICT_TEXTS: True}).data
-    return status.HTTP_201_CREATED, _as_json(body)
+def _submission_response(request):
+    """How the API renders the prescription a submission has just recorded (stored with an Idempotency-Key)."""
+
+    def respond(prescription) -> tuple[int, dict]:
+        # Its author sees it even if no longer authorised today (a late registration): never an empty 201.
+        view = selectors.submitted_view(user=request.user, prescription=prescription)
+        # The verdict as stored (texts, not messages), so that a retry replayed from the stored response is
+        # rendered in its own request's language: ``_submitted`` renders it for each response.
+        body = PrescriptionDetailSerializer(view, context={VERDICT_TEXTS: True}).data
+        return status.HTTP_201_CREATED, _as_json(body)
+
+    return respond
 
 
 def _submitted(code: int, body: dict) -> Response:
@@ -196,27 +196,25 @@ class PrescriptionListCreateView(generics.GenericAPIView):
         ensure_role(request.user, Role.PRESCRIBER)
         data = _valid(PrescriptionSubmitSerializer, request.data)
         key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            return _submitted(*_submit(request, data))
         if len(key) > 200:
             raise ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
         try:
-            code, body = run_idempotent(
-                user=request.user,
-                key=key,
-                fingerprint=request_fingerprint(request.data),
-                produce=lambda: _submit(request, data),
+            submission = services.submit_prescription(
+                prescriber=request.user,
+                data=data,
+                respond=_submission_response(request),
+                idempotency_key=key,
+                fingerprint=request_fingerprint(request.data) if key else "",
             )
-        except services.ActiveCourseElsewhere as exc:
-            # The idempotent run's transaction rolled the audit back with the rest: record it now.
-            services.active_course_elsewhere_record(exc)
-            raise
         except IdempotencyKeyReused:
             return Response(
-                {"detail": _("This Idempotency-Key was used with another request body.")},
+                {
+                    "detail": _("This Idempotency-Key was used with another request body."),
+                    "code": ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                },
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
-        return _submitted(code, body)
+        return _submitted(*submission.response)
 
 
 class DispensingQueueView(generics.GenericAPIView):

@@ -69,7 +69,10 @@ def prescription_submitted(actor, prescription, *, failed_criteria, confirmed_no
     }
     if confirmed_not_il_jak:
         changes["confirmed_not_il_jak"] = list(confirmed_not_il_jak)
-    return audit_record(actor=actor, action=AuditAction.PRESCRIPTION_SUBMIT, obj=prescription, changes=changes)
+    # A submission inserts its prescription: its chain starts here.
+    return audit_record(
+        actor=actor, action=AuditAction.PRESCRIPTION_SUBMIT, obj=prescription, changes=changes, created=True
+    )
 
 
 def active_course_elsewhere(actor, patient, *, centre, active_prescription):

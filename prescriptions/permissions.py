@@ -15,7 +15,14 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_today
 from registry.models import Centre, Role
-from registry.permissions import PermissionDenied, actor_for, ensure_may_prescribe_at, ensure_role
+from registry.permissions import (
+    PermissionDenied,
+    actor_for,
+    ensure_may_prescribe_at,
+    ensure_role,
+    sees_centre,
+    sees_patients,
+)
 
 from . import workflow
 from .models import Prescription
@@ -43,6 +50,12 @@ CORRECTED_AS: dict[str, str] = {
     "dispensation": workflow.DISPENSE,
     "concomitant_medication": workflow.COMEDICATION,
 }
+
+
+def may_read(user, prescription: Prescription, *, today: date | None = None) -> bool:
+    """Whether ``user`` may read ``prescription`` (its centre loaded): the predicate the selectors' scope
+    (``selectors.prescriptions_visible_to``) filters by, for one row in hand, without a query."""
+    return sees_patients(user) and sees_centre(user, prescription.centre, day=today)
 
 
 def _ensure_clinician_of_centre(user, centre: Centre, *, roles: tuple[Role, ...], today: date) -> None:

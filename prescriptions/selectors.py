@@ -4,17 +4,20 @@ import re
 import uuid
 from datetime import date, timedelta
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.it import codicefiscale
 
 from registry.calendar import day_bounds, day_start, rome_today
 from registry.errors import InvalidInput
-from registry.models import Centre, CentreDesignation, PrescriberAuthorisation, Role
+from registry.models import Centre
 from registry.patient_crypto import admission_number_index, family_name_index
 from registry.patient_identity import field_error, searches_by_identity
-from registry.permissions import PermissionDenied, actor_for, authorised_centres, centre_scope, sees_patients
+from registry.permissions import PermissionDenied, actor_for, centre_condition, sees_patients
 from registry.pseudonym import pseudonymise
 
 from . import eligibility
@@ -38,17 +41,33 @@ from .workflow import LATE_REGISTRATION_DAYS, actions_open
 _HEX_PREFIX = re.compile(r"[0-9a-fA-F]+")
 
 
+# The shortages change a few times a year (AIFA's determinations) and every eligibility check and submission reads
+# them: kept in the shared cache, dropped whenever one is saved or deleted (and again once that commits, so that
+# a reader that cached the table between the write and its commit is not believed for long); at most
+# SHORTAGES_CACHE_SECONDS in any case.
+SHORTAGES_CACHE_KEY = "prescriptions:shortage-periods:v1"
+SHORTAGES_CACHE_SECONDS = 60
+
+
 def shortage_periods() -> tuple[eligibility.ShortagePeriod, ...]:
     """The recorded tocilizumab shortages, as the rule engine takes them."""
-    return tuple(
-        eligibility.ShortagePeriod(starts_on=s.starts_on, ends_on=s.ends_on, reference=s.aifa_reference)
-        for s in TocilizumabShortage.objects.order_by("starts_on")
-    )
+    periods = cache.get(SHORTAGES_CACHE_KEY)
+    if periods is None:
+        periods = tuple(
+            eligibility.ShortagePeriod(starts_on=s.starts_on, ends_on=s.ends_on, reference=s.aifa_reference)
+            for s in TocilizumabShortage.objects.order_by("starts_on")
+        )
+        cache.set(SHORTAGES_CACHE_KEY, periods, SHORTAGES_CACHE_SECONDS)
+    return periods
 
 
-def _in_force_between(first: date, last: date) -> Q:
-    """Rows of a validity period (``valid_from``..``valid_to``, inclusive) overlapping ``first``..``last``."""
-    return Q(valid_from__lte=last) & (Q(valid_to__isnull=True) | Q(valid_to__gte=first))
+def _shortages_changed(sender, **kwargs) -> None:
+    cache.delete(SHORTAGES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(SHORTAGES_CACHE_KEY))
+
+
+post_save.connect(_shortages_changed, sender=TocilizumabShortage, dispatch_uid="shortage-periods-saved")
+post_delete.connect(_shortages_changed, sender=TocilizumabShortage, dispatch_uid="shortage-periods-deleted")
 
 
 def centres_for_submission(*, user, today: date) -> QuerySet[Centre]:
@@ -57,10 +76,8 @@ def centres_for_submission(*, user, today: date) -> QuerySet[Centre]:
 
     Which day is judged is the prescription's own: :func:`submission_centre` and the service decide that.
     """
-    window = _in_force_between(today - timedelta(days=LATE_REGISTRATION_DAYS), today)
-    authorised = PrescriberAuthorisation.objects.filter(window, prescriber=user, centre=OuterRef("pk"))
-    designated = CentreDesignation.objects.filter(window, centre=OuterRef("pk"))
-    return Centre.objects.filter(Exists(authorised), Exists(designated)).select_related("region").order_by("name")
+    ids = actor_for(user).prescribing.centre_ids_between(today - timedelta(days=LATE_REGISTRATION_DAYS), today)
+    return Centre.objects.filter(pk__in=ids).select_related("region").order_by("name")
 
 
 def submission_centre(*, user, centre_id, day: date) -> Centre:
@@ -69,12 +86,13 @@ def submission_centre(*, user, centre_id, day: date) -> Centre:
 
     Whether ``user`` may prescribe at a named centre on ``day`` is the service's check (PermissionDenied).
     """
+    prescribing = actor_for(user).prescribing  # the centres where the user holds an authorisation, in hand
     if centre_id is not None:
-        centre = Centre.objects.filter(pk=centre_id).first()
+        centre = prescribing.centres.get(centre_id) or Centre.objects.filter(pk=centre_id).first()
         if centre is None:
             raise InvalidInput({"centre": _("Unknown centre.")})
         return centre
-    centres = list(authorised_centres(user, day).order_by("name")[:2])
+    centres = [prescribing.centres[pk] for pk in prescribing.centre_ids(day)][:2]
     if not centres:
         raise PermissionDenied(_("You are not authorised to prescribe at any centre on that day."))
     if len(centres) > 1:
@@ -82,41 +100,28 @@ def submission_centre(*, user, centre_id, day: date) -> Centre:
     return centres[0]
 
 
+def _scope_condition(user) -> Q | None:
+    """The user's scope (``registry.permissions.centre_condition``) as a condition on the prescription's own columns
+    or its centre's (a join, not an ``IN (subquery)``, so the planner can walk the list's index); None: everything
+    (administrators)."""
+    return centre_condition(user, through="centre__")
+
+
 def prescriptions_visible_to(user) -> QuerySet[Prescription]:
     """Prescriptions of the centres in the user's scope; none for the national role (aggregates only)."""
     if not sees_patients(user):
         return Prescription.objects.none()
-    return Prescription.objects.filter(centre__in=centre_scope(user))
+    condition = _scope_condition(user)
+    return Prescription.objects.all() if condition is None else Prescription.objects.filter(condition)
 
 
 # The JSON records of a prescription (verdict and assessment, ~3 KB a row): detail pages read them, lists never.
 LIST_DEFERRED = ("eligibility", "assessment")
 
 
-def _scope_condition(user) -> Q | None:
-    """The user's scope as a condition on the prescription's own columns or its centre's (a join, not an
-    ``IN (subquery)``, so the planner can walk the list's index); None: everything (administrators)."""
-    actor = actor_for(user)
-    if actor.is_admin:
-        return None
-    match actor.role:
-        case Role.NURSE:
-            return Q(centre_id=actor.centre_id)
-        case Role.PHARMACIST:
-            return Q(centre__pharmacy_id=actor.pharmacy_id)
-        case Role.REGIONAL_OFFICER:
-            return Q(centre__region_id=actor.region_id)
-    # Prescribers: their few authorised centres, resolved once.
-    return Q(centre_id__in=list(centre_scope(user).values_list("pk", flat=True)))
-
-
 def prescriptions_listed(user) -> QuerySet[Prescription]:
     """:func:`prescriptions_visible_to` for the lists: the same rows, scoped by a join, without the JSON."""
-    if not sees_patients(user):
-        return Prescription.objects.none()
-    condition = _scope_condition(user)
-    prescriptions = Prescription.objects.all() if condition is None else Prescription.objects.filter(condition)
-    return prescriptions.defer(*LIST_DEFERRED)
+    return prescriptions_visible_to(user).defer(*LIST_DEFERRED)
 
 
 def search_condition(text: str, *, by_identity: bool = False) -> Q:
@@ -307,11 +312,35 @@ def prescription_view(
     prescription = prescription_detail(user=user, prescription_id=prescription_id, own_submission=own_submission)
     if prescription is None:
         return None
-    today = today or rome_today()
+    return _viewed(prescription, user=user, today=today or rome_today())
+
+
+# What is recorded on a prescription: the detail prefetches each, a prescription just submitted has none.
+RECORDS = {
+    "dispensations": Dispensation,
+    "administrations": Administration,
+    "adverse_events": AdverseEvent,
+    "lab_results": LabResult,
+    "outcomes": Outcome,
+    "concomitant_medications": ConcomitantMedicationRecord,
+}
+
+
+def submitted_view(*, user, prescription: Prescription, today: date | None = None) -> Prescription:
+    """:func:`prescription_view` of the prescription ``user`` has just submitted, from the rows the submission
+    wrote (``patient``, ``centre`` and ``prescriber`` in hand) instead of reading them again: nothing can be
+    recorded on it yet, so each kind of record is an empty list. Its author sees it even if no longer authorised
+    today (a late registration dated within the authorisation)."""
+    prescription._prefetched_objects_cache = {name: model.objects.none() for name, model in RECORDS.items()}
+    return _viewed(prescription, user=user, today=today or rome_today())
+
+
+def _viewed(prescription: Prescription, *, user, today: date) -> Prescription:
     administrations = list(prescription.administrations.all())
     prescription.alerts = alerts_of(prescription, today=today)
     prescription.course = course_grid(prescription, administrations, today=today)
     prescription.course_doses = course_regimen(prescription).doses
     prescription.course_days = course_regimen(prescription).window_days
+    # One actor for every action (registry.permissions.actor_for): its facts were read once for the request.
     prescription.allowed_actions = [action for action in actions_open(prescription) if may(user, prescription, action)]
     return prescription

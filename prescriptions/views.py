@@ -30,7 +30,7 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.it import codicefiscale
 
 from registry.access_log import access_log_record
-from registry.calendar import rome_date, rome_today
+from registry.calendar import rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import AccessKind, Role
 from registry.patient_identity import (
@@ -247,13 +247,11 @@ def prescription_new(request):
         form.add_error("centre", _("Choose one of the centres where you may prescribe."))
     if not valid or chosen is None:
         return _render_new(request, form)
-    data = serializer.validated_data
     try:
-        # The same centre and the same day as the API: the prescription's own date, not today.
-        centre = selectors.submission_centre(
-            user=request.user, centre_id=chosen.pk, day=rome_date(data["prescribed_at"] or timezone.now())
-        )
-        prescription = services.prescription_submit_validated(prescriber=request.user, centre=centre, data=data)
+        # The API's service: the same checks, on the prescription's own day, at the centre chosen among those offered.
+        prescription = services.submit_prescription(
+            prescriber=request.user, data=serializer.validated_data, centre=chosen
+        ).prescription
     except InvalidInput as exc:
         form.add_errors(exc.errors)
     except Conflict as exc:
@@ -275,7 +273,7 @@ def prescription_new(request):
                 _("The patient is not eligible: the request is kept as rejected, for the monitoring. Reasons: %s")
                 % reasons,
             )
-        if selectors.prescription_for_action(user=request.user, prescription_id=prescription.pk) is None:
+        if not permissions.may_read(request.user, prescription):
             # A late registration by a prescriber no longer authorised today: registered, but not theirs to read.
             return redirect("prescriptions:list")
         return redirect("prescriptions:detail", prescription_id=prescription.pk)

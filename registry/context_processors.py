@@ -1,7 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from .models import Role
-from .permissions import actor_for, authorised_centres, today
+from .permissions import actor_for, today
 
 # The roles that use the HTTP API (integrations, exports): clinicians work in the pages and never see the link.
 API_ROLES = {Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR}
@@ -41,8 +41,9 @@ def staff(request):
         "registry_role_label": Role(role).label if role else "",
         "nav_section": _section(request),
         "nav_api": role in API_ROLES or actor.is_admin,
-        # Only asked (one query) by the pages that offer "New prescription" to a prescriber.
+        # Only asked by the pages that offer "New prescription" to a prescriber: the prescriber's facts, one query
+        # the rest of the request shares (registry.permissions).
         "may_prescribe_today": SimpleLazyObject(
-            lambda: role == Role.PRESCRIBER and authorised_centres(user, today()).exists()
+            lambda: role == Role.PRESCRIBER and bool(actor.prescribing.centre_ids(today()))
         ),
     }

@@ -118,21 +118,25 @@ def administrator_bootstrapped(user):
 
 
 def patient_created(actor, patient):
+    """The first event of a patient inserted by this transaction."""
     return audit_record(
         actor=actor,
         action=AuditAction.PATIENT_CREATE,
         obj=patient,
         changes={"birth_date": patient.birth_date, "sex": patient.sex},
+        created=True,
     )
 
 
-def patient_identity_recorded(actor, patient, *, fields: list[str], first: bool):
-    """Which identity fields were recorded (names only, never their values: DOMAIN.md)."""
+def patient_identity_recorded(actor, patient, *, fields: list[str], first: bool, after=None):
+    """Which identity fields were recorded (names only, never their values: DOMAIN.md). ``after``: the patient's
+    event this transaction has just recorded, if any (``audit_record``)."""
     return audit_record(
         actor=actor,
         action=AuditAction.PATIENT_IDENTITY_RECORD,
         obj=patient,
         changes={"fields": sorted(fields), "first_time": first},
+        after=after,
     )
 
 

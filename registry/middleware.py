@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.defaults import page_not_found
 
+from .errors import ErrorCode, with_code
 from .invisible_characters import first_invisible
 
 logger = logging.getLogger(__name__)
@@ -38,19 +39,24 @@ def _is_json(response) -> bool:
 
 def not_found(request):
     if is_api(request):
-        return JsonResponse({"detail": _("Not found.")}, status=404)
+        return JsonResponse({"detail": _("Not found."), "code": ErrorCode.NOT_FOUND}, status=404)
     return page_not_found(request, Http404())
 
 
 def service_unavailable(request):
     message = _("The registry cannot reach its database right now. Nothing was saved; try again in a minute.")
     if is_api(request):
-        response = JsonResponse({"detail": message, "code": "SERVICE_UNAVAILABLE"}, status=503)
+        response = JsonResponse({"detail": message, "code": ErrorCode.SERVICE_UNAVAILABLE}, status=503)
     else:
         response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _too_large() -> JsonResponse:
+    body = {"detail": _("The request body is too large."), "code": ErrorCode.REQUEST_TOO_LARGE}
+    return JsonResponse(body, status=413)
 
 
 def _nul_in_query(request) -> str | None:
@@ -64,7 +70,7 @@ def _nul_in_query(request) -> str | None:
 def _bad_query(request, key: str):
     message = _("A query parameter may not contain a NUL character.")
     if is_api(request):
-        return JsonResponse({key: [message]}, status=400)
+        return JsonResponse(with_code({key: [message]}, 400), status=400)
     return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
@@ -106,7 +112,7 @@ class RobustRequestMiddleware:
             if response.status_code == 404:
                 return not_found(request)
             if response.status_code == 413:
-                return JsonResponse({"detail": _("The request body is too large.")}, status=413)
+                return _too_large()
         return response
 
     def process_exception(self, request, exception):
@@ -115,7 +121,7 @@ class RobustRequestMiddleware:
             return service_unavailable(request)
         if isinstance(exception, RequestDataTooBig):
             if is_api(request):
-                return JsonResponse({"detail": _("The request body is too large.")}, status=413)
+                return _too_large()
             return HttpResponse(_("The request body is too large."), status=413, content_type="text/plain")
         return None
 
@@ -129,7 +135,7 @@ def server_error(request):
     if isinstance(exception, OperationalError | InterfaceError):
         return service_unavailable(request)
     if is_api(request):
-        return JsonResponse({"detail": _("Server error.")}, status=500)
+        return JsonResponse({"detail": _("Server error."), "code": ErrorCode.SERVER_ERROR}, status=500)
     from .views import server_error as friendly_server_error
 
     return friendly_server_error(request)

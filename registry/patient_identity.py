@@ -34,7 +34,7 @@ from .patient_crypto import (
     encrypt_identity,
     family_name_index,
 )
-from .permissions import PermissionDenied, actor_for, authorised_centres
+from .permissions import PermissionDenied, actor_for
 from .pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def _staff_centre_ids(user) -> frozenset:
         case Role.NURSE:
             centres = frozenset({actor.centre_id}) if actor.centre_id else frozenset()
         case Role.PRESCRIBER:
-            centres = frozenset(authorised_centres(user, rome_today()).values_list("pk", flat=True))
+            centres = frozenset(actor.prescribing.centre_ids(rome_today()))
         case Role.PHARMACIST:
             centres = frozenset(Centre.objects.filter(pharmacy_id=actor.pharmacy_id).values_list("pk", flat=True))
         case _:
@@ -297,18 +297,14 @@ def clean_fields(values: dict) -> dict:
 
 
 @sensitive_variables("fiscal_code", "values", "current", "merged")
-def patient_identity_store(
-    *, actor, patient: Patient, centre_id, fiscal_code: str, values: dict, replace: bool = False
-) -> bool:
-    """Record the identity given with a submission or by the form of centre ``centre_id``: the fiscal code (already
-    validated against this patient) and whichever identifying fields ``values`` holds, over what was stored.
+def identity_apply(*, patient: Patient, centre_id, fiscal_code: str, values: dict, replace: bool = False) -> list[str]:
+    """Set on ``patient`` (not saved) the identity given with a submission or by the form of centre ``centre_id``:
+    the fiscal code (already validated against this patient) and whichever identifying fields ``values`` holds,
+    over what was stored. Returns the names of the fields that changed (none: nothing was set).
 
     Ward, bed and admission number are the admission's at ``centre_id``: recorded at another centre, the stored
     ones are dropped, not carried over. ``replace``: the optional fields ``values`` leaves empty are cleared too
     (the page's form shows them all).
-
-    Inside the caller's transaction, the patient row locked. Audited with the names of the fields that changed,
-    never their values. Returns whether anything changed.
     """
     current = _stored_values(patient) or {}
     merged = {field: current.get(field) or None for field in IDENTITY_FIELDS}
@@ -321,15 +317,35 @@ def patient_identity_store(
     changed = sorted(
         field for field in (*IDENTITY_FIELDS, _CENTRE_KEY) if (current.get(field) or None) != merged[field]
     )
+    if changed:
+        patient.identity_ciphertext = encrypt_identity(
+            {field: value for field, value in merged.items() if value}, patient_id=patient.pk
+        )
+        patient.family_name_index = family_name_index(merged["family_name"] or "")
+        patient.admission_number_index = admission_number_index(merged["admission_number"] or "")
+    return changed
+
+
+IDENTITY_COLUMNS = ["identity_ciphertext", "family_name_index", "admission_number_index"]
+
+
+@sensitive_variables("fiscal_code", "values")
+def patient_identity_store(
+    *, actor, patient: Patient, centre_id, fiscal_code: str, values: dict, replace: bool = False
+) -> bool:
+    """Record the identity (:func:`identity_apply`) on a stored patient.
+
+    Inside the caller's transaction, the patient row locked. Audited with the names of the fields that changed,
+    never their values. Returns whether anything changed.
+    """
+    first = not _stored_values(patient)
+    changed = identity_apply(
+        patient=patient, centre_id=centre_id, fiscal_code=fiscal_code, values=values, replace=replace
+    )
     if not changed:
         return False
-    patient.identity_ciphertext = encrypt_identity(
-        {field: value for field, value in merged.items() if value}, patient_id=patient.pk
-    )
-    patient.family_name_index = family_name_index(merged["family_name"] or "")
-    patient.admission_number_index = admission_number_index(merged["admission_number"] or "")
-    patient.save(update_fields=["identity_ciphertext", "family_name_index", "admission_number_index"])
-    events.patient_identity_recorded(actor, patient, fields=changed, first=not current)
+    patient.save(update_fields=IDENTITY_COLUMNS)
+    events.patient_identity_recorded(actor, patient, fields=changed, first=first)
     return True
 
 

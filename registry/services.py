@@ -8,8 +8,9 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import events
 from .errors import InvalidInput
@@ -23,6 +24,7 @@ from .models import (
     Role,
     StaffProfile,
 )
+from .patient_identity import identity_apply, patient_identity_store
 from .permissions import actor_for, ensure_manages_region
 from .pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
 from .tasks import send_authorisation_notice
@@ -252,6 +254,48 @@ def patient_get_or_create(*, actor, fiscal_code: str, birth_date: date, sex: str
         elif (patient.birth_date, patient.sex) != (birth_date, sex):
             raise InvalidInput({"birth_date": _("This patient is already registered with another birth date or sex.")})
     return patient
+
+
+def is_patient_race(exc: IntegrityError) -> bool:
+    return "pseudonym" in str(exc)
+
+
+@sensitive_variables("fiscal_code", "identity", "normalised")
+def patient_for_submission(
+    *, actor, fiscal_code: str, birth_date: date, sex: str, centre_id, identity: dict
+) -> tuple[Patient, bool]:
+    """The patient of a submission at centre ``centre_id``, locked for the caller's transaction (``FOR UPDATE``),
+    created on first sight (the boolean says so), with the identity given recorded
+    (``patient_identity.identity_apply``).
+
+    A known patient costs a locking read (and an update if the identity changed); a new one a single insert, the
+    identity in it. Each write is audited, the chains' heads known without reading them. The insert takes no
+    savepoint: when a concurrent submission inserts the same patient first, the unique pseudonym refuses this
+    one (``IntegrityError``, :func:`is_patient_race`) and the caller runs its transaction again, then finding
+    the patient.
+
+    Errors of the patient's fields: ``InvalidInput`` naming them.
+    """
+    try:
+        normalised = validate_fiscal_code(fiscal_code, birth_date=birth_date, sex=sex)
+    except InvalidFiscalCode as exc:
+        raise InvalidInput({"fiscal_code": str(exc)}) from None
+    pseudonym = pseudonymise(normalised)
+    patient = Patient.objects.select_for_update().filter(pseudonym=pseudonym).first()
+    if patient is not None:
+        if (patient.birth_date, patient.sex) != (birth_date, sex):
+            raise InvalidInput({"birth_date": _("This patient is already registered with another birth date or sex.")})
+        patient_identity_store(
+            actor=actor, patient=patient, centre_id=centre_id, fiscal_code=normalised, values=identity
+        )
+        return patient, False
+    patient = Patient(pseudonym=pseudonym, birth_date=birth_date, sex=sex)
+    changed = identity_apply(patient=patient, centre_id=centre_id, fiscal_code=normalised, values=identity)
+    patient.save(force_insert=True)
+    created = events.patient_created(actor, patient)
+    if changed:
+        events.patient_identity_recorded(actor, patient, fields=changed, first=True, after=created)
+    return patient, True
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from .submission import (
     BlockerCode,
     Consent,
     PatientData,
+    Submission,
     SubmissionBlocker,
     active_course_conflict,
     active_course_elsewhere_record,
@@ -30,6 +31,7 @@ from .submission import (
     prescription_submit,
     prescription_submit_validated,
     submission_blockers,
+    submit_prescription,
 )
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "BlockerCode",
     "Consent",
     "PatientData",
+    "Submission",
     "SubmissionBlocker",
     "active_course_conflict",
     "_lock",
@@ -66,4 +69,5 @@ __all__ = [
     "shortage_record",
     "shortage_update",
     "submission_blockers",
+    "submit_prescription",
 ]

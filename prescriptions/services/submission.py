@@ -1,7 +1,7 @@
 """Submitting a prescription: the engine decides; eligible awaits dispensing, refused is kept as ``rejected``."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from dataclasses import field as dataclass_field
 from datetime import date, datetime, timedelta
@@ -15,19 +15,22 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from registry.audit import audit_batch
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 from registry.models import AuditEvent, Centre, Patient
-from registry.patient_identity import IDENTIFYING_FIELDS, patient_identity_store
+from registry.patient_identity import IDENTIFYING_FIELDS
 from registry.permissions import PermissionDenied, ensure_may_prescribe_at
 from registry.pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
-from registry.services import patient_get_or_create
+from registry.services import is_patient_race, patient_for_submission
 
 from .. import eligibility, events
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
+from ..idempotency import run_idempotent
 from ..models import ACTIVE_STATUSES, BASELINE_FIELDS, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
-from ..selectors import prescriptions_visible_to, shortage_periods, submission_centre
+from ..permissions import may_read
+from ..selectors import shortage_periods, submission_centre
 from ..workflow import LATE_REGISTRATION_DAYS
 
 
@@ -159,68 +162,86 @@ def prescription_submit(
     if assessment_record is None:
         assessment_record = plain_json(asdict(assessment))
 
-    try:
-        with transaction.atomic():
-            try:
-                patient_row = patient_get_or_create(
-                    actor=prescriber, fiscal_code=patient.fiscal_code, birth_date=patient.birth_date, sex=patient.sex
-                )
-            except InvalidInput as exc:
-                raise _under_patient(exc) from None
-            # Submissions for one patient queue here, so only one can find no active course.
-            patient_row = Patient.objects.select_for_update().get(pk=patient_row.pk)
-            try:
-                patient_identity_store(
-                    actor=prescriber,
-                    patient=patient_row,
-                    centre_id=centre.pk,
-                    fiscal_code=validate_fiscal_code(
-                        patient.fiscal_code, birth_date=patient.birth_date, sex=patient.sex
-                    ),
-                    values=patient.identifying(),
-                )
-            except InvalidInput as exc:
-                raise _under_patient(exc) from None
-            if verdict.eligible:
-                _ensure_no_active_course(patient_row, prescriber=prescriber, centre=centre)
-            prescription = Prescription.objects.create(
-                patient=patient_row,
-                centre=centre,
+    for attempt in range(2):
+        try:
+            return _record(
                 prescriber=prescriber,
-                status=PrescriptionStatus.AWAITING_DISPENSING if verdict.eligible else PrescriptionStatus.REJECTED,
+                centre=centre,
+                patient=patient,
+                verdict=verdict,
+                assessment=assessment,
+                assessment_record=assessment_record,
+                consent=consent,
                 prescribed_at=prescribed_at,
-                registered_at=now,
-                criteria_version=verdict.criteria_version,
-                eligible=verdict.eligible,
-                eligibility=verdict.as_dict(),
-                assessment=assessment_record,
-                pao2_fio2_ratio=verdict.pao2_fio2_ratio.quantize(Decimal("0.01")),
-                weight_kg=patient.weight_kg,
-                dose_interval_hours=_accepted_interval(assessment, verdict),
-                consent_given_by=consent.given_by,
-                consent_date=consent.given_on or rome_date(prescribed_at),
-                **_baseline_fields(baseline),
+                now=now,
+                baseline=baseline,
             )
-            CriterionOutcome.objects.bulk_create(
-                CriterionOutcome(prescription=prescription, code=result.code, outcome=result.outcome)
-                for result in verdict.results
+        except ActiveCourseElsewhere as exc:
+            # Audited once the submission's own transaction is rolled back, so the record survives it.
+            active_course_elsewhere_record(exc)
+            raise
+        except IntegrityError as exc:
+            if is_patient_race(exc) and attempt == 0:
+                # A concurrent submission inserted this new patient first: again, now finding it (and its lock).
+                continue
+            # The conditional unique constraint caught a race the lock did not (belt and braces).
+            if "one_active_course_per_patient" in str(exc):
+                raise Conflict(ConflictCode.ACTIVE_COURSE, _("This patient already has an active course.")) from None
+            raise
+    raise AssertionError("unreachable")
+
+
+@sensitive_variables("patient")
+def _record(
+    *, prescriber, centre, patient, verdict, assessment, assessment_record, consent, prescribed_at, now, baseline
+) -> Prescription:
+    """The writes of a submission, in one transaction: the patient (locked, or inserted), the prescription, its
+    criterion outcomes (one insert) and the audit (its events written together, ``registry.audit.audit_batch``)."""
+    with transaction.atomic(), audit_batch():
+        try:
+            patient_row, new_patient = patient_for_submission(
+                actor=prescriber,
+                fiscal_code=patient.fiscal_code,
+                birth_date=patient.birth_date,
+                sex=patient.sex,
+                centre_id=centre.pk,
+                identity=patient.identifying(),
             )
-            il_jak = verdict.result(eligibility.CriterionCode.NO_IL_OR_JAK_INHIBITOR)
-            events.prescription_submitted(
-                prescriber,
-                prescription,
-                failed_criteria=verdict.failed_codes,
-                confirmed_not_il_jak=(il_jak.details or {}).get("confirmed_not_il_jak", ()),
-            )
-    except ActiveCourseElsewhere as exc:
-        # Audited once the submission's own transaction is rolled back, so the record survives it.
-        active_course_elsewhere_record(exc)
-        raise
-    except IntegrityError as exc:
-        # The conditional unique constraint caught a race the lock did not (belt and braces).
-        if "one_active_course_per_patient" in str(exc):
-            raise Conflict(ConflictCode.ACTIVE_COURSE, _("This patient already has an active course.")) from None
-        raise
+        except InvalidInput as exc:
+            raise _under_patient(exc) from None
+        # Submissions for one patient queue on its row's lock, so only one can find no active course (a patient
+        # this transaction has just inserted has none).
+        if verdict.eligible and not new_patient:
+            _ensure_no_active_course(patient_row, prescriber=prescriber, centre=centre)
+        prescription = Prescription.objects.create(
+            patient=patient_row,
+            centre=centre,
+            prescriber=prescriber,
+            status=PrescriptionStatus.AWAITING_DISPENSING if verdict.eligible else PrescriptionStatus.REJECTED,
+            prescribed_at=prescribed_at,
+            registered_at=now,
+            criteria_version=verdict.criteria_version,
+            eligible=verdict.eligible,
+            eligibility=verdict.as_dict(),
+            assessment=assessment_record,
+            pao2_fio2_ratio=verdict.pao2_fio2_ratio.quantize(Decimal("0.01")),
+            weight_kg=patient.weight_kg,
+            dose_interval_hours=_accepted_interval(assessment, verdict),
+            consent_given_by=consent.given_by,
+            consent_date=consent.given_on or rome_date(prescribed_at),
+            **_baseline_fields(baseline),
+        )
+        CriterionOutcome.objects.bulk_create(
+            CriterionOutcome(prescription=prescription, code=result.code, outcome=result.outcome)
+            for result in verdict.results
+        )
+        il_jak = verdict.result(eligibility.CriterionCode.NO_IL_OR_JAK_INHIBITOR)
+        events.prescription_submitted(
+            prescriber,
+            prescription,
+            failed_criteria=verdict.failed_codes,
+            confirmed_not_il_jak=(il_jak.details or {}).get("confirmed_not_il_jak", ()),
+        )
     return prescription
 
 
@@ -265,6 +286,74 @@ def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) 
         now=now,
         baseline=data.get("baseline"),
     )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What :func:`submit_prescription` did: the prescription it recorded (None when an ``Idempotency-Key`` replayed
+    the first response) and the response ``respond`` rendered for it, or the one stored with the key."""
+
+    prescription: Prescription | None
+    response: tuple[int, dict] | None = None
+
+    @property
+    def replayed(self) -> bool:
+        return self.prescription is None
+
+
+@sensitive_variables("data")
+def submit_prescription(
+    *,
+    prescriber,
+    data: Mapping,
+    centre: Centre | None = None,
+    respond: Callable[[Prescription], tuple[int, dict]] | None = None,
+    idempotency_key: str = "",
+    fingerprint: str = "",
+) -> Submission:
+    """The one service behind a submission, from the API and the page alike: which centre, every check, the
+    record, its audit, and the audit of a refused attempt on a course the prescriber may not see.
+
+    ``data``: the validated ``PrescriptionSubmitSerializer``. ``centre``: the centre when the caller already holds
+    it (the page's chosen one), else the one ``data`` names or the only one where the prescriber may prescribe on
+    the prescription's Rome day (``selectors.submission_centre``). ``respond``: renders the response of the
+    prescription just recorded, in the same transaction, so that with an ``idempotency_key`` (and the request's
+    ``fingerprint``) the response is stored with what it describes and a retry gets it back
+    (``prescriptions.idempotency``; ``IdempotencyKeyReused`` for the key with another body).
+    """
+
+    def produce() -> tuple[Prescription, tuple[int, dict] | None]:
+        nonlocal centre
+        if centre is None:
+            day = rome_date(data["prescribed_at"] or timezone.now())
+            centre = submission_centre(user=prescriber, centre_id=data.get("centre"), day=day)
+        prescription = prescription_submit_validated(prescriber=prescriber, centre=centre, data=data)
+        return prescription, (respond(prescription) if respond is not None else None)
+
+    if not idempotency_key:
+        return Submission(*produce())
+    produced: list[tuple[Prescription, tuple[int, dict]]] = []
+
+    def produce_response() -> tuple[int, dict]:
+        prescription, response = produce()
+        if response is None:
+            raise ValueError("an idempotent submission needs respond=")
+        produced.append((prescription, response))
+        return response
+
+    try:
+        response = run_idempotent(
+            user=prescriber, key=idempotency_key, fingerprint=fingerprint, produce=produce_response
+        )
+    except ActiveCourseElsewhere as exc:
+        # The idempotent run's transaction rolled the audit back with the rest: record it again, once.
+        active_course_elsewhere_record(exc)
+        raise
+    # A replay (stored before, or by a concurrent retry that committed first and rolled this one back) answers
+    # with another response than the one produced here.
+    if produced and produced[-1][1] is response:
+        return Submission(produced[-1][0], response)
+    return Submission(None, response)
 
 
 def _baseline_fields(baseline: Mapping | None) -> dict:
@@ -342,7 +431,7 @@ def active_course_conflict(patient: Patient, *, prescriber, centre: Centre) -> C
     active = Prescription.objects.select_related("centre").filter(patient=patient, status__in=ACTIVE_STATUSES).first()
     if active is None:
         return None
-    if not prescriptions_visible_to(prescriber).filter(pk=active.pk).exists():
+    if not may_read(prescriber, active):
         # Another region's (or centre's) prescription: its id and status are not the prescriber's to know.
         return ActiveCourseElsewhere(prescriber=prescriber, patient=patient, centre=centre, active=active)
     return ActiveCourseHere(active)

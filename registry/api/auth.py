@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from registry.auth.lockout import lockout_response
 from registry.auth.otp import has_second_factor, otp_check, otp_required_for
 from registry.auth.tokens import HashedTokenAuthentication, token_issue, token_revoke
+from registry.errors import with_code
 
 from .throttles import ClientAddressScopedRateThrottle
 
@@ -32,11 +33,13 @@ class TokenRequestSerializer(serializers.Serializer):
     otp_code = serializers.CharField(max_length=16, required=False, allow_blank=True, help_text="Same as `otp`.")
 
 
+def _invalid(errors: dict) -> Response:
+    """A 400 of this view, in the shape of every other (field → messages, and ``code``)."""
+    return Response(with_code(errors, status.HTTP_400_BAD_REQUEST), status=status.HTTP_400_BAD_REQUEST)
+
+
 def _bad_credentials():
-    return Response(
-        {"non_field_errors": [_("Unable to log in with the credentials provided.")]},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
+    return _invalid({"non_field_errors": [_("Unable to log in with the credentials provided.")]})
 
 
 class TokenView(APIView):
@@ -76,21 +79,17 @@ class TokenView(APIView):
         if has_second_factor(user):
             code = data.get("otp") or data.get("otp_code") or ""
             if not code:
-                return Response({"otp": [_("This user needs a one-time code.")]}, status=status.HTTP_400_BAD_REQUEST)
+                return _invalid({"otp": [_("This user needs a one-time code.")]})
             if otp_check(user=user, code=code) is None:
                 user_login_failed.send(
                     sender=__name__, credentials={"username": data["username"]}, request=http_request
                 )
                 if getattr(http_request, "axes_locked_out", False):
                     return lockout_response(http_request)
-                return Response(
-                    {"otp": [_("The code is wrong, expired or already used.")]}, status=status.HTTP_400_BAD_REQUEST
-                )
+                return _invalid({"otp": [_("The code is wrong, expired or already used.")]})
         elif otp_required_for(user):
-            return Response(
-                {"otp": [_("Set up a second factor on the registry's pages (/accounts/otp/setup/) first.")]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            setup = _("Set up a second factor on the registry's pages (/accounts/otp/setup/) first.")
+            return _invalid({"otp": [setup]})
         # Clears this username and address's failures (axes) and records the sign-in time.
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
         return Response({"token": token_issue(user=user)})

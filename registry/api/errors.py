@@ -7,13 +7,23 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from registry.errors import Conflict, InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound, with_code
 from registry.permissions import PermissionDenied
 
 
 def exception_handler(exc, context):
+    """Every error in API.md's shape, with a ``code``: the conflict's on a 409, else the status's
+    (``registry.errors.ErrorCode``: ``VALIDATION_ERROR`` beside a 400's field messages, ``PERMISSION_DENIED`` beside
+    a 403's ``detail``, …)."""
+    response = _response(exc, context)
+    if response is not None:
+        response.data = with_code(response.data, response.status_code)
+    return response
+
+
+def _response(exc, context):
     if isinstance(exc, InvalidInput):
-        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response(dict(exc.errors), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(errors, status=status.HTTP_400_BAD_REQUEST)

@@ -2,13 +2,16 @@
 
 API.md fixes the error bodies; each view documents its own successes and the errors particular to it, and this
 hook adds the rest, so that a client (or schemathesis) finds every status the API can answer described:
-400 (field → messages, DRF style), 401, 403 and 404 (``{"detail"}``), 409 (``{"detail", "code"}``) on writes,
+400 (field → messages, DRF style, and ``code``), 401, 403 and 404 (``{"detail", "code"}``), 409 on writes,
 413 on bodies over the limit, 429 on the token endpoint, 503 when the database is down.
 """
 
 ERROR_DETAIL = {
     "type": "object",
-    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "NOT_AUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, … (docs/api.md)"},
+    },
     "required": ["detail"],
 }
 CONFLICT = {
@@ -21,7 +24,10 @@ CONFLICT = {
 VALIDATION_ERRORS = {
     "type": "object",
     "additionalProperties": True,
-    "description": 'Field → messages (DRF style), nested like the input; {"detail"} when the body is not JSON.',
+    "description": (
+        'Field → messages (DRF style), nested like the input ({"detail"} when the body is not JSON), and "code": '
+        '"VALIDATION_ERROR" beside them.'
+    ),
 }
 
 COMPONENTS = {"ErrorDetail": ERROR_DETAIL, "Conflict": CONFLICT, "ValidationErrors": VALIDATION_ERRORS}

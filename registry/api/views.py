@@ -53,7 +53,7 @@ class MeView(APIView):
     def get(self, request):
         actor = actor_for(request.user)
         centres = (
-            [str(c.pk) for c in selectors.prescribing_centres(user=request.user)]
+            [str(pk) for pk in selectors.prescribing_centre_ids(user=request.user)]
             if actor.role == Role.PRESCRIBER
             else []
         )

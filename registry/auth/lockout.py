@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from registry.audit import audit_record
 from registry.audit_actions import AuditAction
+from registry.errors import ErrorCode
 from registry.http import client_ip
 
 
@@ -24,7 +25,7 @@ def lockout_response(request, original_response=None, credentials=None):
     minutes = settings.LOGIN_LOCKOUT_MINUTES
     message = _("Too many failed attempts: try again in %(minutes)d minutes.") % {"minutes": minutes}
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=429)
+        return JsonResponse({"detail": message, "code": ErrorCode.TOO_MANY_REQUESTS}, status=429)
     return render(request, "registration/locked.html", {"message": message}, status=429)
 
 

@@ -13,6 +13,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from registry.errors import ErrorCode
+
 from .otp import has_second_factor, otp_required_for
 
 SESSION_STARTED = "registry_signed_in_at"
@@ -68,7 +70,10 @@ class SecondFactorRequiredMiddleware:
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {"detail": _("A second factor is required: verify your one-time code on the sign-in page.")},
+                    {
+                        "detail": _("A second factor is required: verify your one-time code on the sign-in page."),
+                        "code": ErrorCode.PERMISSION_DENIED,
+                    },
                     status=403,
                 )
             target = "otp-verify" if has_second_factor(user) else "otp-setup"

@@ -69,7 +69,8 @@ class HashedTokenAuthentication(TokenAuthentication):
     keyword = "Token"
 
     def authenticate_credentials(self, key):
-        token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
+        # The user's staff profile in the same query: the request's permissions start from it (registry.permissions).
+        token = ApiToken.objects.select_related("user", "user__staff").filter(digest=token_digest(key)).first()
         if token is None or token.is_expired:
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         if not token.user.is_active:

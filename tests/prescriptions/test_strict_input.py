@@ -169,7 +169,7 @@ def test_the_refusal_is_the_registrys_own_translatable_message(client_for, in_co
     assert response.status_code == 400
     with translation.override("en"):
         expected = str(OUT_OF_RANGE).format(earliest="2020-01-01", latest="2100-12-31")
-    assert response.json() == {"collected_at": [expected]}
+    assert response.json() == {"collected_at": [expected], "code": "VALIDATION_ERROR"}
 
 
 def test_a_plausible_lab_sample_is_still_accepted(act, in_course):

@@ -71,7 +71,9 @@ def test_a_missing_field_is_400_naming_it(demo, api_client, missing):
     del body[missing]
     response = api_client.post(TOKEN_URL, body, format="json")
     assert response.status_code == 400
-    assert list(response.json()) == [missing]
+    errors = response.json()
+    assert errors.pop("code") == "VALIDATION_ERROR"
+    assert list(errors) == [missing]
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,9 @@ def test_a_submission_with_an_invisible_character_in_a_name_is_a_400_naming_it(c
     response = client_for("prescriber.milano").post("/api/v1/prescriptions/", body, format="json")
 
     assert response.status_code == 400
-    assert list(response.json()) == ["patient.family_name"]
+    errors = response.json()
+    assert errors.pop("code") == "VALIDATION_ERROR"
+    assert list(errors) == ["patient.family_name"]
     assert not Prescription.objects.exists()
 
 

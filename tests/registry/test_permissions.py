@@ -99,3 +99,15 @@ def test_an_officer_of_another_region_is_refused(demo):
 def test_other_roles_manage_no_region(demo, username):
     with pytest.raises(PermissionDenied, match="regional officer"):
         ensure_manages_region(demo[username], "030")
+
+
+def test_the_day_permissions_judge_is_the_rome_day_whatever_the_process_time_zone(settings):
+    """23:30 UTC on New Year's Eve is already 1 January in Rome: an authorisation starting that day is in force."""
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from registry import permissions
+
+    settings.TIME_ZONE = "UTC"
+    with mock.patch("django.utils.timezone.now", return_value=datetime(2025, 12, 31, 23, 30, tzinfo=UTC)):
+        assert permissions.today() == date(2026, 1, 1)

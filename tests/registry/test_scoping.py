@@ -158,3 +158,17 @@ def test_a_user_without_a_role_sees_nothing(demo):
     assert not visible_centres(nobody).exists()
     assert not region_scope(nobody).exists()
     assert not sees_patients(nobody)
+
+
+@pytest.mark.parametrize("username", EXPECTED)
+def test_a_row_in_hand_is_judged_by_the_same_predicate_as_the_lists(centres, demo, username):
+    """``sees_centre`` (a check on one row, no query) and ``centre_condition`` (the selectors' filter) agree."""
+    from registry.permissions import centre_condition, sees_centre
+
+    user = demo[username]
+    by_row = {name for name, centre in centres.items() if sees_centre(user, centre)}
+    condition = centre_condition(user)
+    by_query = short(Centre.objects.all() if condition is None else Centre.objects.filter(condition))
+    assert by_row == by_query
+    if sees_patients(user):
+        assert by_row == EXPECTED[username][0]
