@@ -301,10 +301,17 @@ def orm_plan_figures(*, region_code: str | None, period_start: date, period_end:
     )
     params = _params(region_code, period_start, period_end, today)
     rows = {}
+    own_transaction = not connection.in_atomic_block  # inside a test's transaction, that one's snapshot holds
     with connection.cursor() as cursor:
-        for name, sql in ORM_PLAN_QUERIES.items():
-            cursor.execute(cohort + sql, params)
-            rows[name] = cursor.fetchall()
+        if own_transaction:  # one snapshot for every query, as reports.metrics reads
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            for name, sql in ORM_PLAN_QUERIES.items():
+                cursor.execute(cohort + sql, params)
+                rows[name] = cursor.fetchall()
+        finally:
+            if own_transaction:
+                cursor.execute("COMMIT")
     return _orm_plan_as_figures(rows)
 
 
@@ -347,3 +354,33 @@ def _orm_plan_as_figures(rows: dict) -> dict:
 
 
 YARDSTICKS = {"best": best_figures, "orm_plan": orm_plan_figures}
+
+
+def differences(metrics: dict, figures: dict) -> list[str]:
+    """Where a yardstick's ``figures`` and ``monitoring_metrics``' differ (empty: the same numbers)."""
+    found = []
+    theirs = figures["by_centre"]
+    ours = {entry["centre_id"]: entry for entry in metrics["by_centre"]}
+    if set(ours) != set(theirs):
+        found.append(f"centres: {sorted(set(ours) ^ set(theirs))}")
+    for centre_id in set(ours) & set(theirs):
+        entry, mine = ours[centre_id], theirs[centre_id]
+        for key, value in mine.items():
+            if isinstance(value, dict):
+                if _nonzero(entry[key]) != _nonzero(value):
+                    found.append(f"{centre_id} {key}: {entry[key]} != {value}")
+            elif entry[key] != (value or 0):
+                found.append(f"{centre_id} {key}: {entry[key]} != {value}")
+    weeks: dict[str, int] = {}
+    for day, count in figures["requests_by_day"].items():
+        week = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
+        weeks[week] = weeks.get(week, 0) + count
+    if _nonzero(metrics["requests_by_week"]) != weeks:
+        found.append(f"requests_by_week: {metrics['requests_by_week']} != {weeks}")
+    if metrics["patients_treated"] != figures["patients_treated"]:
+        found.append(f"patients_treated: {metrics['patients_treated']} != {figures['patients_treated']}")
+    return found
+
+
+def _nonzero(counts: dict) -> dict:
+    return {key: count for key, count in counts.items() if count}
