@@ -136,6 +136,12 @@ class DatePlusDays(Func):
         return f"date({day_sql}, '+' || ({days_sql}) || ' days')", (*day_params, *days_params)
 
 
+def _whole(expression, function: str) -> Func:
+    """``function`` (COUNT, SUM) over all the rows of a correlated subquery, as one plain aggregate: Django's own
+    aggregates there would group by the prescription (a GroupAggregate a prescription, a little slower)."""
+    return Func(expression, function=function, output_field=IntegerField())
+
+
 def live_administrations():
     return Administration.objects.filter(entered_in_error_at__isnull=True)
 
@@ -182,8 +188,7 @@ def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> 
             off_schedule=0,
         )
         .order_by()
-        .values("prescription")
-        .annotate(doses=Count("*"))
+        .annotate(doses=_whole(Value(1), "COUNT"))
         .values("doses")
     )
     return (
@@ -247,16 +252,10 @@ def _snapshot():
 # fetch every record from its table instead of reading the index alone.
 
 
-def _per_prescription(records: QuerySet, aggregate) -> Coalesce:
-    """``aggregate`` over one prescription's ``records`` (the outer row's), 0 when it has none: a correlated
-    subquery, which PostgreSQL answers from the record table's index by prescription."""
-    rows = (
-        records.filter(prescription=OuterRef("pk"))
-        .order_by()
-        .values("prescription")
-        .annotate(value=aggregate)
-        .values("value")
-    )
+def _per_prescription(records: QuerySet, aggregate: Func) -> Coalesce:
+    """``aggregate`` (a ``_whole``) over one prescription's ``records`` (the outer row's), 0 when it has none: a
+    correlated subquery, which PostgreSQL answers from the record table's index by prescription."""
+    rows = records.filter(prescription=OuterRef("pk")).order_by().annotate(value=aggregate).values("value")
     return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
@@ -271,9 +270,13 @@ def _from_prescriptions(group: Cohort, *, today: date) -> Iterator[tuple[str, di
         for reason in StopReason.values
     }
     prescriptions = group.prescriptions.annotate(
-        doses=_per_prescription(administrations, Count("*")),
-        deviations=_per_prescription(administrations, Count("prescription", filter=Q(protocol_deviation=True))),
-        syringes=_per_prescription(Dispensation.objects.filter(entered_in_error_at__isnull=True), Sum("syringes")),
+        doses=_per_prescription(administrations, _whole(Value(1), "COUNT")),
+        deviations=_per_prescription(
+            administrations, _whole(Case(When(protocol_deviation=True, then=Value(1))), "COUNT")
+        ),
+        syringes=_per_prescription(
+            Dispensation.objects.filter(entered_in_error_at__isnull=True), _whole(F("syringes"), "SUM")
+        ),
         il_jak=Exists(il_jak.filter(prescription=OuterRef("pk"))),
     )
     rows = (

@@ -81,6 +81,10 @@ def test_bench_smoke_code_path_on_a_tiny_database(tmp_path, settings):
     for key in (
         "metrics_region_ms",
         "metrics_national_ms",
+        "metrics_region_vs_best_ratio",
+        "metrics_national_vs_best_ratio",
+        "metrics_region_vs_orm_plan_ratio",
+        "metrics_national_vs_orm_plan_ratio",
         "list_officer_page1_ms",
         "list_officer_deep_cursor_ms",
         "list_admin_page1_ms",
