@@ -4,7 +4,12 @@ What each figure counts, its default, label and section are in ``reports.metric_
 function a kind of record (prescriptions, criterion outcomes, administrations, dispensations, adverse events,
 outcomes, medicines started during the course) fills the figures its definitions name as their ``source``, per centre.
 
-Every figure comes from a fixed number of aggregate queries, whatever the number of prescriptions.
+Every figure comes from a fixed number of aggregate queries, whatever the number of prescriptions, and each
+reads the cohort's records by prescription (migration ``prescriptions 0006``: partial indexes of the live records
+that include the columns counted, and an index of the period that includes a prescription's centre and patient),
+never a whole record table: a month's figures cost the month's records, however long the registry's history.
+The benchmark (``make bench``) holds them to the fastest SQL we can write for the same figures
+(``bench/hand_sql.py``).
 """
 
 from collections.abc import Iterable, Iterator
@@ -131,6 +136,12 @@ class DatePlusDays(Func):
         return f"date({day_sql}, '+' || ({days_sql}) || ' days')", (*day_params, *days_params)
 
 
+def _whole(expression, function: str) -> Func:
+    """``function`` (COUNT, SUM) over all the rows of a correlated subquery, as one plain aggregate: Django's own
+    aggregates there would group by the prescription (a GroupAggregate a prescription, a little slower)."""
+    return Func(expression, function=function, output_field=IntegerField())
+
+
 def live_administrations():
     return Administration.objects.filter(entered_in_error_at__isnull=True)
 
@@ -177,8 +188,7 @@ def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> 
             off_schedule=0,
         )
         .order_by()
-        .values("prescription")
-        .annotate(doses=Count("pk"))
+        .annotate(doses=_whole(Value(1), "COUNT"))
         .values("doses")
     )
     return (
@@ -236,34 +246,64 @@ def _snapshot():
 
 
 # --- One function a kind of record: (centre id, {figure: value}) for the figures it counts ------------------
+#
+# Records are counted as ``*`` or by their ``prescription`` (never null), not by their key: the partial indexes
+# of the live records hold the prescription and the columns counted but not the key, and counting the key would
+# fetch every record from its table instead of reading the index alone.
+
+
+def _per_prescription(records: QuerySet, aggregate: Func) -> Coalesce:
+    """``aggregate`` (a ``_whole``) over one prescription's ``records`` (the outer row's), 0 when it has none: a
+    correlated subquery, which PostgreSQL answers from the record table's index by prescription."""
+    rows = records.filter(prescription=OuterRef("pk")).order_by().annotate(value=aggregate).values("value")
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
 def _from_prescriptions(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
-    """Requests, verdicts, courses by status, stops by reason, patients treated and missed doses (one query)."""
-    treated = Exists(live_administrations().filter(prescription=OuterRef("pk")))
+    """Requests, verdicts, courses by status, stops by reason, patients treated, missed doses, and what each
+    course's administrations, dispensations and co-medications add up to (one query: each prescription's records
+    are reached once, by its index, while it is read)."""
+    administrations = live_administrations()
+    il_jak = ConcomitantMedicationRecord.objects.filter(entered_in_error_at__isnull=True, il_jak_inhibitor=True)
     stop_counts = {
         _stop_key(reason): Count("pk", filter=Q(status=PrescriptionStatus.STOPPED, stop_reason=reason))
         for reason in StopReason.values
     }
+    prescriptions = group.prescriptions.annotate(
+        doses=_per_prescription(administrations, _whole(Value(1), "COUNT")),
+        deviations=_per_prescription(
+            administrations, _whole(Case(When(protocol_deviation=True, then=Value(1))), "COUNT")
+        ),
+        syringes=_per_prescription(
+            Dispensation.objects.filter(entered_in_error_at__isnull=True), _whole(F("syringes"), "SUM")
+        ),
+        il_jak=Exists(il_jak.filter(prescription=OuterRef("pk"))),
+    )
     rows = (
-        with_missed_doses(group.prescriptions.annotate(treated=treated), today=today)
+        with_missed_doses(prescriptions, today=today)
         .values("centre_id", "centre__name", "centre__region_id")
         .annotate(
             prescriptions_submitted=Count("pk"),
             prescriptions_eligible=Count("pk", filter=Q(eligible=True)),
             prescriptions_rejected=Count("pk", filter=Q(status=PrescriptionStatus.REJECTED)),
-            patients_treated=Count("patient", distinct=True, filter=Q(treated=True)),
+            # Treated: at least one live administration.
+            patients_treated=Count("patient", distinct=True, filter=Q(doses__gt=0)),
             courses_completed=Count("pk", filter=Q(status=PrescriptionStatus.COMPLETED)),
             courses_stopped=Count("pk", filter=Q(status=PrescriptionStatus.STOPPED)),
             courses_cancelled=Count("pk", filter=Q(status=PrescriptionStatus.CANCELLED)),
             courses_in_progress=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
             missed_doses=Sum("missed_doses"),
+            doses_administered=Sum("doses"),
+            protocol_deviations=Sum("deviations"),
+            syringes_dispensed=Sum("syringes"),
+            courses_with_il_jak_comedication=Count("pk", filter=Q(il_jak=True)),
             **stop_counts,
         )
         .order_by()
     )
+    keys = [key for source in _ALONG_WITH_PRESCRIPTIONS for key in _SINGLE_KEYS[source]]
     for row in rows:
-        figures = {key: row[key] or 0 for key in _SINGLE_KEYS[definitions.PRESCRIPTIONS]}
+        figures = {key: row[key] or 0 for key in keys}
         figures["centre_name"], figures["region"] = row["centre__name"], row["centre__region_id"]
         figures["stops_by_reason"] = {reason: row[_stop_key(reason)] for reason in StopReason.values}
         yield str(row["centre_id"]), figures
@@ -274,36 +314,11 @@ def _from_criteria(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     rows = (
         CriterionOutcome.objects.filter(group.records, outcome="fail")
         .values("code", centre_ref=F("prescription__centre_id"))
-        .annotate(requests=Count("pk"))
+        .annotate(requests=Count("*"))
         .order_by()
     )
     for row in rows:
         yield str(row["centre_ref"]), {"rejections_by_criterion": {row["code"]: row["requests"]}}
-
-
-def _from_administrations(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
-    """Doses administered and protocol deviations."""
-    rows = (
-        live_administrations()
-        .filter(group.records)
-        .values(centre_ref=F("prescription__centre_id"))
-        .annotate(doses=Count("pk"), deviations=Count("pk", filter=Q(protocol_deviation=True)))
-        .order_by()
-    )
-    for row in rows:
-        yield str(row["centre_ref"]), {"doses_administered": row["doses"], "protocol_deviations": row["deviations"]}
-
-
-def _from_dispensations(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
-    """Syringes dispensed."""
-    rows = (
-        Dispensation.objects.filter(group.records, entered_in_error_at__isnull=True)
-        .values(centre_ref=F("prescription__centre_id"))
-        .annotate(syringes=Sum("syringes"))
-        .order_by()
-    )
-    for row in rows:
-        yield str(row["centre_ref"]), {"syringes_dispensed": row["syringes"] or 0}
 
 
 def _from_adverse_events(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
@@ -311,7 +326,7 @@ def _from_adverse_events(group: Cohort, *, today: date) -> Iterator[tuple[str, d
     rows = (
         AdverseEvent.objects.filter(group.records, entered_in_error_at__isnull=True)
         .values("category", centre_ref=F("prescription__centre_id"))
-        .annotate(events=Count("pk"), serious=Count("pk", filter=Q(serious=True)))
+        .annotate(events=Count("*"), serious=Count("prescription", filter=Q(serious=True)))
         .order_by()
     )
     for row in rows:
@@ -332,35 +347,29 @@ _COURSES_WITH = {
 
 def _from_outcomes(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
     """WHO-CPS at day 28 and the deaths (WHO-CPS 10) among them; and the courses with a death, an ICU admission
-    or severe respiratory failure by day 14 or 28 on any outcome, each course once (two queries, one pass each
-    over the cohort's outcomes: an EXISTS a figure would read the whole outcome table once a figure)."""
-    live = Outcome.objects.filter(group.records, entered_in_error_at__isnull=True)
-    rows = (
-        live.filter(day=28)
-        .values("who_cps", centre_ref=F("prescription__centre_id"))
-        .annotate(outcomes=Count("pk"))
-        .order_by()
-    )
-    for row in rows:
-        deaths = row["outcomes"] if row["who_cps"] == definitions.WHO_CPS_DEAD else 0
-        yield str(row["centre_ref"]), {"outcomes_day28": {str(row["who_cps"]): row["outcomes"]}, "deaths_day28": deaths}
+    or severe respiratory failure by day 14 or 28 on any outcome, each course once (one query, one pass over the
+    cohort's outcomes; WHO-CPS is 0 to 10, constraint ``who_cps_range``)."""
+    day28 = {
+        str(score): Count("prescription", filter=Q(day=28, who_cps=score))
+        for score in range(definitions.WHO_CPS_DEAD + 1)
+    }
     courses = {key: Count("prescription", distinct=True, filter=condition) for key, condition in _COURSES_WITH.items()}
-    for row in live.values(centre_ref=F("prescription__centre_id")).annotate(**courses).order_by():
-        yield str(row["centre_ref"]), {key: row[key] for key in _COURSES_WITH}
-
-
-def _from_comedications(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
-    """The courses with an interleukin or JAK inhibitor recorded as started during them, each once."""
     rows = (
-        ConcomitantMedicationRecord.objects.filter(
-            group.records, entered_in_error_at__isnull=True, il_jak_inhibitor=True
-        )
+        Outcome.objects.filter(group.records, entered_in_error_at__isnull=True)
         .values(centre_ref=F("prescription__centre_id"))
-        .annotate(courses=Count("prescription", distinct=True))
+        .annotate(**{f"day28_{score}": count for score, count in day28.items()}, **courses)
         .order_by()
     )
     for row in rows:
-        yield str(row["centre_ref"]), {"courses_with_il_jak_comedication": row["courses"]}
+        scores = {score: row[f"day28_{score}"] for score in day28}
+        yield (
+            str(row["centre_ref"]),
+            {
+                "outcomes_day28": {score: count for score, count in scores.items() if count},
+                "deaths_day28": scores[str(definitions.WHO_CPS_DEAD)],
+                **{key: row[key] for key in _COURSES_WITH},
+            },
+        )
 
 
 def _requests_by_week(prescriptions: QuerySet[Prescription], *, period_start: date, period_end: date) -> dict:
@@ -379,14 +388,19 @@ def _requests_by_week(prescriptions: QuerySet[Prescription], *, period_start: da
     return dict(sorted(weeks.items()))
 
 
+# The records whose figures add up per prescription are counted along with the prescriptions (one query); those
+# broken down by a record's own value (a criterion, a category, a WHO-CPS) are counted from the records.
+_ALONG_WITH_PRESCRIPTIONS = (
+    definitions.PRESCRIPTIONS,
+    definitions.ADMINISTRATIONS,
+    definitions.DISPENSATIONS,
+    definitions.COMEDICATIONS,
+)
 SOURCES = {
-    definitions.PRESCRIPTIONS: _from_prescriptions,
+    **dict.fromkeys(_ALONG_WITH_PRESCRIPTIONS, _from_prescriptions),
     definitions.CRITERIA: _from_criteria,
-    definitions.ADMINISTRATIONS: _from_administrations,
-    definitions.DISPENSATIONS: _from_dispensations,
     definitions.ADVERSE_EVENTS: _from_adverse_events,
     definitions.OUTCOMES: _from_outcomes,
-    definitions.COMEDICATIONS: _from_comedications,
 }
 _SINGLE_KEYS = {
     source: tuple(d.key for d in definitions.PER_CENTRE if d.source == source and not d.breakdown) for source in SOURCES
@@ -407,9 +421,9 @@ def _add(entry: dict, figures: dict) -> None:
 def _compute(group: Cohort, *, today: date) -> dict:
     by_centre: dict[str, dict] = {}
     # Prescriptions first: every centre with a cohort prescription has its entry, named, before other records.
-    sources = dict.fromkeys([definitions.PRESCRIPTIONS, *(d.source for d in definitions.PER_CENTRE)])
-    for source in sources:
-        for centre_id, figures in SOURCES[source](group, today=today):
+    functions = dict.fromkeys(SOURCES[source] for source in (definitions.PRESCRIPTIONS, *SOURCES))
+    for function in functions:
+        for centre_id, figures in function(group, today=today):
             entry = by_centre.get(centre_id)
             if entry is None:  # not setdefault: that would build a blank entry for every row of every source
                 entry = by_centre[centre_id] = {"centre_id": centre_id, **empty_counts()}
@@ -425,14 +439,33 @@ def _compute(group: Cohort, *, today: date) -> dict:
     for entry in centres:
         entry["rejections_by_criterion"] = _in_criterion_order(entry["rejections_by_criterion"])
     totals = sum_counts(centres)
-    # Distinct patients: not the sum over centres (a patient treated at two centres counts once).
-    totals["patients_treated"] = (
-        group.prescriptions.filter(Exists(live_administrations().filter(prescription=OuterRef("pk")))).aggregate(
-            patients=Count("patient", distinct=True)
-        )["patients"]
-        or 0
-    )
+    totals["patients_treated"] -= _patients_counted_again(group)
     return {**totals, "by_centre": centres}
+
+
+def _patients_counted_again(group: Cohort) -> int:
+    """How many times the centres' patients treated, added up, count a patient again: a patient treated at k
+    centres counts k times there and once in the total.
+
+    Only the few patients with cohort prescriptions at two centres or more can be, so only their prescriptions'
+    administrations are read again (counting the distinct patients of the whole cohort would read every
+    prescription's administrations a second time).
+    """
+    at_several_centres = (
+        group.prescriptions.order_by()
+        .values("patient")
+        .annotate(centres=Count("centre", distinct=True))
+        .filter(centres__gt=1)
+        .values("patient")
+    )
+    rows = (
+        group.prescriptions.filter(patient__in=at_several_centres)
+        .filter(Exists(live_administrations().filter(prescription=OuterRef("pk"))))
+        .order_by()
+        .values("patient")
+        .annotate(centres=Count("centre", distinct=True))
+    )
+    return sum(row["centres"] - 1 for row in rows)
 
 
 def _in_criterion_order(counts: dict[str, int]) -> dict[str, int]:

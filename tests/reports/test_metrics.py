@@ -9,7 +9,7 @@ from prescriptions.alerts import missed_days
 from reports.metrics import METRIC_KEYS, monitoring_metrics, suppress_small_counts
 from reports.metrics import cohort as report_cohort
 
-from .test_cohort import LAZIO, LOMBARDIA, Builder, build_cohort, per_centre_figures, rome
+from .test_cohort import LAZIO, LOMBARDIA, Builder, build_cohort, fiscal_code, per_centre_figures, rome
 
 
 @pytest.fixture
@@ -137,6 +137,28 @@ def test_the_period_is_rome_days_both_included(cohort, demo):
         first_second.pk,
     }
     assert _metrics(cohort, "030", **one_day)["prescriptions_submitted"] == 2
+
+
+def test_a_patient_treated_at_two_centres_counts_at_each_and_once_in_the_country(cohort, demo):
+    """The total adds up the centres' patients treated less those counted at more than one centre: a patient
+    treated in Milano and then in Rome counts once in the country; one only submitted in Rome counts nowhere."""
+    b, d = Builder(demo), cohort.today
+    moved, not_treated_again = fiscal_code(), fiscal_code()
+    for code in (moved, not_treated_again):
+        first = b.submit(rome(d - timedelta(days=27), 9), code=code)
+        b.dispense(first, 10)
+        b.doses(first, [d - timedelta(days=27)])
+        b.stop(first, rome(d - timedelta(days=26), 9), "discharge")
+    second = b.submit(rome(d - timedelta(days=12), 9), region="120", code=moved)
+    b.dispense(second, 10, region="120")
+    b.doses(second, [d - timedelta(days=12)], region="120")
+    b.submit(rome(d - timedelta(days=11), 9), region="120", code=not_treated_again, supar_ng_ml=5)
+
+    assert _metrics(cohort, "030")["patients_treated"] == LOMBARDIA["patients_treated"] + 2
+    assert _metrics(cohort, "120")["patients_treated"] == LAZIO["patients_treated"] + 1
+    country = _metrics(cohort, None)
+    assert country["patients_treated"] == LOMBARDIA["patients_treated"] + LAZIO["patients_treated"] + 2
+    assert sum(entry["patients_treated"] for entry in country["by_centre"]) == country["patients_treated"] + 1
 
 
 @pytest.mark.parametrize("days_later", [0, 1, 7])
