@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -86,6 +87,8 @@ from .services.corrections import CORRECTABLE, COUNTED
 from .workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
 
 PAGE_SIZE = 25
+# The doses due today, a page at a time: short enough to read on a phone on the ward.
+ROUND_PAGE_SIZE = 25
 # What the prescription page leads with: the day's work. The rarer actions (refuse, stop, adverse event, lab result,
 # outcome) are one click away, folded in a <details>.
 DUE_NOW_ACTIONS = (workflow.DISPENSE, workflow.ADMINISTER)
@@ -794,10 +797,14 @@ def doses_due(request):
     blocking alert offers its page, not the dose."""
     permissions.ensure_may_work_on(request.user, workflow.ADMINISTER)
     today = rome_today()
+    # Pages by number (the round is a few hundred courses at most, ordered by centre): a dose recorded or taken
+    # back returns to the page it was asked from, and a page the round has emptied shows the last one.
+    due = selectors.with_course_records(selectors.doses_due(user=request.user, day=today))
+    page_obj = Paginator(due, ROUND_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     # Who may record a dose depends on the centre, not the course: asked once per centre.
     may_record_at: dict = {}
-    for prescription in selectors.with_course_records(selectors.doses_due(user=request.user, day=today)):
+    for prescription in page_obj.object_list:
         if prescription.centre_id not in may_record_at:
             may_record_at[prescription.centre_id] = permissions.may(request.user, prescription, workflow.ADMINISTER)
         alerts = selectors.alerts_of(prescription, today=today)
@@ -819,7 +826,13 @@ def doses_due(request):
     return render(
         request,
         "prescriptions/doses_due.html",
-        {"rows": rows, "today": today, "recent": recent, "take_back_minutes": workflow.TAKE_BACK_MINUTES},
+        {
+            "rows": rows,
+            "page_obj": page_obj,
+            "today": today,
+            "recent": recent,
+            "take_back_minutes": workflow.TAKE_BACK_MINUTES,
+        },
     )
 
 
