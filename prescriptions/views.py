@@ -179,6 +179,9 @@ def prescription_list(request):
             form.add_error("q", message)
         filters.pop("q", None)
         prescriptions = selectors.prescription_list(user=request.user, filters=filters)
+    deep = _deep_page_redirect(prescriptions, request)
+    if deep:
+        return deep
     window = _window(prescriptions, request)
     query = request.GET.copy()
     query.pop("page", None)
@@ -188,6 +191,27 @@ def prescription_list(request):
         "prescriptions/list.html",
         {"form": form, "page_obj": window, "query": query.urlencode(), "filtered": bool(query)},
     )
+
+
+def _deep_page_redirect(queryset, request, *, descending: bool = True) -> HttpResponse | None:
+    """A ``?page=N`` past the first pages: a redirect to the same page by its cursor (no OFFSET over whole rows);
+    ``None`` for a shallow page, a cursor, or a page past the end (``_window`` shows the first)."""
+    if request.GET.get("cursor"):
+        return None
+    try:
+        number = int(request.GET.get("page") or 1)
+    except ValueError:
+        return None
+    if number <= pagination.OFFSET_PAGES_UP_TO:
+        return None
+    try:
+        cursor = pagination.cursor_of_page(queryset, number, size=PAGE_SIZE, descending=descending)
+    except pagination.PageNotFound:
+        return None
+    query = request.GET.copy()
+    query.pop("page")
+    query["cursor"] = cursor
+    return redirect(f"{request.path}?{query.urlencode()}")
 
 
 def _window(queryset, request, *, descending: bool = True) -> pagination.Window:
@@ -761,7 +785,11 @@ def patient_reveal(request, prescription_id):
 def dispensing_queue(request):
     """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    window = _window(selectors.dispensing_queue(user=request.user), request, descending=False)
+    queue = selectors.dispensing_queue(user=request.user)
+    deep = _deep_page_redirect(queue, request, descending=False)
+    if deep:
+        return deep
+    window = _window(queue, request, descending=False)
     return render(
         request,
         "prescriptions/dispensing_queue.html",
