@@ -263,7 +263,7 @@ def doses_due(*, user, day: date) -> QuerySet[Prescription]:
             )
         )
         .select_related("centre", "patient")
-        .order_by("centre__name", "first_dose_on", "prescribed_at")
+        .order_by("centre__name", "first_dose_on", "prescribed_at", "pk")
     )
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -85,6 +86,8 @@ from .services.corrections import CORRECTABLE, COUNTED
 from .workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
 
 PAGE_SIZE = 25
+# The doses due today, a page at a time: short enough to read on a phone on the ward.
+ROUND_PAGE_SIZE = 25
 # What the prescription page leads with: the day's work. The rarer actions (refuse, stop, adverse event, lab result,
 # outcome) are one click away, folded in a <details>.
 DUE_NOW_ACTIONS = (workflow.DISPENSE, workflow.ADMINISTER)
@@ -175,6 +178,9 @@ def prescription_list(request):
             form.add_error("q", message)
         filters.pop("q", None)
         prescriptions = selectors.prescription_list(user=request.user, filters=filters)
+    deep = _deep_page_redirect(prescriptions, request)
+    if deep:
+        return deep
     window = _window(prescriptions, request)
     query = request.GET.copy()
     query.pop("page", None)
@@ -184,6 +190,27 @@ def prescription_list(request):
         "prescriptions/list.html",
         {"form": form, "page_obj": window, "query": query.urlencode(), "filtered": bool(query)},
     )
+
+
+def _deep_page_redirect(queryset, request, *, descending: bool = True) -> HttpResponse | None:
+    """A ``?page=N`` past the first pages: a redirect to the same page by its cursor (no OFFSET over whole rows);
+    ``None`` for a shallow page, a cursor, or a page past the end (``_window`` shows the first)."""
+    if request.GET.get("cursor"):
+        return None
+    try:
+        number = int(request.GET.get("page") or 1)
+    except ValueError:
+        return None
+    if number <= pagination.OFFSET_PAGES_UP_TO:
+        return None
+    try:
+        cursor = pagination.cursor_of_page(queryset, number, size=PAGE_SIZE, descending=descending)
+    except pagination.PageNotFound:
+        return None
+    query = request.GET.copy()
+    query.pop("page")
+    query["cursor"] = cursor
+    return redirect(f"{request.path}?{query.urlencode()}")
 
 
 def _window(queryset, request, *, descending: bool = True) -> pagination.Window:
@@ -756,7 +783,11 @@ def patient_reveal(request, prescription_id):
 def dispensing_queue(request):
     """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    window = _window(selectors.dispensing_queue(user=request.user), request, descending=False)
+    queue = selectors.dispensing_queue(user=request.user)
+    deep = _deep_page_redirect(queue, request, descending=False)
+    if deep:
+        return deep
+    window = _window(queue, request, descending=False)
     return render(
         request,
         "prescriptions/dispensing_queue.html",
@@ -792,10 +823,14 @@ def doses_due(request):
     blocking alert offers its page, not the dose."""
     permissions.ensure_may_work_on(request.user, workflow.ADMINISTER)
     today = rome_today()
+    # Pages by number (the round is a few hundred courses at most, ordered by centre): a dose recorded or taken
+    # back returns to the page it was asked from, and a page the round has emptied shows the last one.
+    due = selectors.with_course_records(selectors.doses_due(user=request.user, day=today))
+    page_obj = Paginator(due, ROUND_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     # Who may record a dose depends on the centre, not the course: asked once per centre.
     may_record_at: dict = {}
-    for prescription in selectors.with_course_records(selectors.doses_due(user=request.user, day=today)):
+    for prescription in page_obj.object_list:
         if prescription.centre_id not in may_record_at:
             may_record_at[prescription.centre_id] = permissions.may(request.user, prescription, workflow.ADMINISTER)
         alerts = selectors.alerts_of(prescription, today=today)
@@ -817,7 +852,13 @@ def doses_due(request):
     return render(
         request,
         "prescriptions/doses_due.html",
-        {"rows": rows, "today": today, "recent": recent, "take_back_minutes": workflow.TAKE_BACK_MINUTES},
+        {
+            "rows": rows,
+            "page_obj": page_obj,
+            "today": today,
+            "recent": recent,
+            "take_back_minutes": workflow.TAKE_BACK_MINUTES,
+        },
     )
 
 

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
@@ -19,6 +20,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as pdf_canvas
 from reportlab.platypus import Paragraph
+
+# Compressed streams stay binary (Flate only): ASCII85 on top makes them a quarter bigger, and reportlab encodes it in
+# pure Python without its C accelerator (a sixth of a long report's time).
+rl_config.useA85 = 0
 
 FOOTER = "Registro 648 — dati pseudonimizzati"  # the reports' stamp, as printed on every page in every language
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -320,3 +321,92 @@ def test_the_rounds_pages_speak_italian(demo, login):
         text = visible_text(html)
         assert [chunk for chunk in text if ENGLISH.search(chunk)] == []
         assert [chunk for chunk in text if ISO_DATE.search(chunk)] == []
+
+
+# --- Pages of the round ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_per_page():
+    with mock.patch("prescriptions.views.ROUND_PAGE_SIZE", 3):
+        yield 3
+
+
+def round_ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-id="([0-9a-f-]+)"', html)
+
+
+def test_the_round_comes_in_pages_and_each_row_is_on_one(demo, login, three_per_page):
+    for _ in range(1, 8):
+        f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    nurse = login("nurse.milano", "it")
+    due = len(round_ids(nurse.get(ROUND, {"page": 1}).content.decode()))
+    pages = []
+    for number in (1, 2, 3):
+        html = nurse.get(ROUND, {"page": number}).content.decode()
+        pages.append(round_ids(html))
+        assert re.search(rf"Pagina {number} di \d+", html)
+
+    assert due == 3 and [len(ids) for ids in pages[:2]] == [3, 3]
+    seen = [pk for ids in pages for pk in ids]
+    assert len(seen) == len(set(seen)) >= 7  # no row twice, none left out
+    assert 'rel="next"' in nurse.get(ROUND, {"page": 1}).content.decode()
+
+
+def test_a_dose_from_a_later_page_returns_to_that_page(demo, login, three_per_page):
+    for _ in range(1, 8):
+        f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    nurse = login("nurse.milano")
+    page_two = nurse.get(ROUND, {"page": 2}).content.decode()
+    first = round_ids(page_two)[0]
+    back_to = f"{ROUND}?page=2"
+    record_link = reverse("prescriptions:administer_now", args=[first]) + "?next=" + quote(back_to, safe="/")
+    assert record_link in page_two
+
+    done = nurse.post(
+        reverse("prescriptions:administer_now", args=[first]), {"next": back_to, "confirmed": "yes"}, follow=True
+    )
+
+    assert done.redirect_chain[-1] == (back_to, 302)
+    html = done.content.decode()
+    assert first not in round_ids(html) and len(round_ids(html)) == 3
+    administration = Administration.objects.get(prescription_id=first)
+    take_back = re.search(rf'<form method="post" action="{take_back_url(administration)}".*?</form>', html, re.S).group(
+        0
+    )
+    assert f'name="next" value="{back_to}"' in take_back  # taken back, the nurse stays on the page too
+
+
+def test_a_page_emptied_by_the_round_shows_the_last_page(demo, login, three_per_page):
+    for _ in range(1, 5):
+        f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    nurse = login("nurse.milano")
+    last = 1
+    while 'rel="next"' in nurse.get(ROUND, {"page": last}).content.decode():
+        last += 1
+
+    last_rows = round_ids(nurse.get(ROUND, {"page": last}).content.decode())
+    for page, shown in (
+        (last + 1, last_rows),
+        (10**30, last_rows),
+        ("x", round_ids(nurse.get(ROUND).content.decode())),
+    ):
+        response = nurse.get(ROUND, {"page": page})
+        assert response.status_code == 200
+        assert round_ids(response.content.decode()) == shown
+
+
+def test_a_page_of_the_round_costs_the_same_whatever_the_rounds_length(
+    demo, login, three_per_page, django_assert_max_num_queries
+):
+    nurse = login("nurse.milano")
+    for _ in range(1, 5):
+        f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    with django_assert_max_num_queries(100) as few:
+        nurse.get(ROUND)
+    for _ in range(1, 5):
+        f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = nurse.get(ROUND).content.decode()
+    assert len(round_ids(html)) == 3
