@@ -99,7 +99,8 @@ def window_last_day(prescription) -> date | None:
     return course_regimen(prescription).window_last_day(prescription.first_dose_on)
 
 
-def _plain(number: Decimal) -> str:
+def plain_number(number: Decimal) -> str:
+    """A decimal as written, without trailing zeros or exponent (100, 1.5)."""
     return format(number.normalize(), "f") if isinstance(number, Decimal) else str(number)
 
 
@@ -111,7 +112,7 @@ def regimen_text(regimen: CourseRegimen) -> str:
         "%(dose)s mg %(route)s every %(interval)s hours for %(days)s days (%(doses)s doses)",
         regimen.window_days,
     ) % {
-        "dose": _plain(regimen.dose_mg),
+        "dose": plain_number(regimen.dose_mg),
         "route": regimen.route,
         "interval": regimen.interval_hours,
         "days": regimen.window_days,
@@ -125,7 +126,7 @@ def course_description(prescription) -> str:
     if regimen.renal_below_ml_min is not None:
         return _("%(regimen)s: creatinine clearance below %(threshold)s mL/min.") % {
             "regimen": regimen_text(regimen),
-            "threshold": _plain(regimen.renal_below_ml_min),
+            "threshold": plain_number(regimen.renal_below_ml_min),
         }
     return f"{regimen_text(regimen)}."
 

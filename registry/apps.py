@@ -11,7 +11,10 @@ class RegistryConfig(AppConfig):
         from django.contrib.auth.signals import user_login_failed
         from django.db.models.signals import post_migrate, pre_save
 
-        from . import checks  # noqa: F401 - registers the deployment checks
+        from . import (
+            checks,  # noqa: F401 - registers the deployment checks
+            tasks,  # noqa: F401 - registers the tasks by name (the services queue them by name)
+        )
         from .admin_groups import sync_role_groups
         from .auth import middleware  # noqa: F401 - connects the sign-in time of sessions
         from .auth.lockout import audit_login_failed

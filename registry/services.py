@@ -6,6 +6,7 @@ them writes these models directly.
 
 from datetime import date
 
+from celery import current_app
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
@@ -27,7 +28,6 @@ from .models import (
 from .patient_identity import identity_apply, patient_identity_store
 from .permissions import actor_for, ensure_manages_region
 from .pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
-from .tasks import send_authorisation_notice
 
 User = get_user_model()
 
@@ -143,7 +143,9 @@ def prescriber_authorise(
         prescriber=prescriber, centre=centre, valid_from=valid_from, valid_to=valid_to, granted_by=actor
     )
     events.authorisation_granted(actor, authorisation)
-    transaction.on_commit(lambda: send_authorisation_notice.delay(str(authorisation.pk)))
+    # Queued by the task's registered name (registry.tasks only declares tasks; RegistryConfig.ready registers it).
+    notice = current_app.signature("registry.tasks.send_authorisation_notice", args=[str(authorisation.pk)])
+    transaction.on_commit(notice.delay)
     return authorisation
 
 

@@ -147,3 +147,15 @@ def test_imports_point_down_the_floors():
         if FLOOR[target.split(".")[0]] > FLOOR[module.split(".")[0]]
     )
     assert upward == []
+
+
+def test_task_modules_only_declare_tasks():
+    """A ``tasks`` module is an entry point, like a view: it calls into services and ``runs``, and nothing of the
+    apps imports it but its own ``apps.py`` (which registers the tasks so they are sent by their names)."""
+    importers = sorted(
+        f"{module} -> {target}"
+        for module, targets in _graph().items()
+        for target in targets
+        if target.rpartition(".")[2] == "tasks" and module != f"{target.partition('.')[0]}.apps"
+    )
+    assert importers == []

@@ -27,6 +27,13 @@ def course_description(prescription) -> str:
     return regimen.course_description(prescription)
 
 
+@register.filter
+def course_dose(prescription) -> str:
+    """One dose of the prescription's course, as the round offers it: "100 mg SC"."""
+    course = regimen.course_regimen(prescription)
+    return f"{regimen.plain_number(course.dose_mg)} mg {course.route}"
+
+
 @register.simple_tag
 def listing_regimen() -> str:
     """The regimen of the criteria version in force today, as text: "100 mg SC every 24 hours for 10 days (10

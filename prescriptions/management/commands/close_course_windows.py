@@ -1,4 +1,5 @@
-"""python manage.py close_course_windows: close every course whose 10-day window is over (beat runs it daily)."""
+"""python manage.py close_course_windows: close every course whose window (10 days under the shipped
+criteria version; prescriptions.regimen) is over (beat runs it daily)."""
 
 from django.core.management.base import BaseCommand
 
@@ -7,8 +8,9 @@ from prescriptions.services import course_windows_close
 
 class Command(BaseCommand):
     help = (
-        "Close as completed every running course whose window (10 days from the first dose) is over, whatever "
-        "doses were missed; recorded in the audit trail as done by the system. Running it twice changes nothing."
+        "Close as completed every running course whose window (its criteria version's days from the first dose) is "
+        "over, whatever doses were missed; recorded in the audit trail as done by the system. Running it twice "
+        "changes nothing."
     )
 
     def handle(self, *args, **options):
