@@ -199,7 +199,7 @@ class PrescriptionListCreateView(generics.GenericAPIView):
         if len(key) > 200:
             raise ValidationError({"Idempotency-Key": [_("At most 200 characters.")]})
         try:
-            submission = services.submit_prescription(
+            submission = services.prescription_submit_request(
                 prescriber=request.user,
                 data=data,
                 respond=_submission_response(request),

@@ -276,7 +276,7 @@ def prescription_new(request):
         return _render_new(request, form)
     try:
         # The API's service: the same checks, on the prescription's own day, at the centre chosen among those offered.
-        prescription = services.submit_prescription(
+        prescription = services.prescription_submit_request(
             prescriber=request.user, data=serializer.validated_data, centre=chosen
         ).prescription
     except InvalidInput as exc:

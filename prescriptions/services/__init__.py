@@ -29,9 +29,9 @@ from .submission import (
     evaluate_assessment,
     plain_json,
     prescription_submit,
+    prescription_submit_request,
     prescription_submit_validated,
     submission_blockers,
-    submit_prescription,
 )
 
 __all__ = [
@@ -68,6 +68,6 @@ __all__ = [
     "record_mark_entered_in_error",
     "shortage_record",
     "shortage_update",
+    "prescription_submit_request",
     "submission_blockers",
-    "submit_prescription",
 ]

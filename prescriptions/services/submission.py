@@ -290,8 +290,9 @@ def prescription_submit_validated(*, prescriber, centre: Centre, data: Mapping) 
 
 @dataclass(frozen=True)
 class Submission:
-    """What :func:`submit_prescription` did: the prescription it recorded (None when an ``Idempotency-Key`` replayed
-    the first response) and the response ``respond`` rendered for it, or the one stored with the key."""
+    """What :func:`prescription_submit_request` did: the prescription it recorded (None when an
+    ``Idempotency-Key`` replayed the first response) and the response ``respond`` rendered for it, or the one
+    stored with the key."""
 
     prescription: Prescription | None
     response: tuple[int, dict] | None = None
@@ -302,7 +303,7 @@ class Submission:
 
 
 @sensitive_variables("data")
-def submit_prescription(
+def prescription_submit_request(
     *,
     prescriber,
     data: Mapping,
