@@ -278,6 +278,8 @@ def _from_prescriptions(group: Cohort, *, today: date) -> Iterator[tuple[str, di
             Dispensation.objects.filter(entered_in_error_at__isnull=True), _whole(F("syringes"), "SUM")
         ),
         il_jak=Exists(il_jak.filter(prescription=OuterRef("pk"))),
+        # Not ``doses > 0``: each use of a subquery annotation runs it again, and EXISTS stops at the first.
+        treated=Exists(administrations.filter(prescription=OuterRef("pk"))),
     )
     rows = (
         with_missed_doses(prescriptions, today=today)
@@ -287,7 +289,7 @@ def _from_prescriptions(group: Cohort, *, today: date) -> Iterator[tuple[str, di
             prescriptions_eligible=Count("pk", filter=Q(eligible=True)),
             prescriptions_rejected=Count("pk", filter=Q(status=PrescriptionStatus.REJECTED)),
             # Treated: at least one live administration.
-            patients_treated=Count("patient", distinct=True, filter=Q(doses__gt=0)),
+            patients_treated=Count("patient", distinct=True, filter=Q(treated=True)),
             courses_completed=Count("pk", filter=Q(status=PrescriptionStatus.COMPLETED)),
             courses_stopped=Count("pk", filter=Q(status=PrescriptionStatus.STOPPED)),
             courses_cancelled=Count("pk", filter=Q(status=PrescriptionStatus.CANCELLED)),
