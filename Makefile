@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= auto
 # The demo: SQLite under var/, tasks in-process, debug on. Override any of these from the environment.
 DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: install install-dev run test lint migrate seed worker beat messages clean bench bench-smoke loadtest
+.PHONY: install install-dev run test lint migrate seed worker beat messages clean bench bench-admin bench-smoke loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ messages: install-dev
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reg_bench
 bench: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} BENCH_SIZES=$${BENCH_SIZES:-10000,100000,1000000} $(BIN)/python bench/run.py
+
+# The audit trail's admin list at 12 million events (bench/admin_bench.py): a scratch database of its own.
+ADMIN_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/reg_audit12m
+bench-admin: install-dev
+	DATABASE_URL=$${DATABASE_URL:-$(ADMIN_BENCH_DATABASE_URL)} $(BIN)/python bench/admin_bench.py
 
 bench-smoke: install-dev
 	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} BENCH_SIZES=10000 BENCH_QUICK=1 $(BIN)/python bench/run.py

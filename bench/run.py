@@ -12,6 +12,7 @@ more than N is refused: use a fresh one), then it measures:
 - the peak Python memory (tracemalloc) of generating a report end to end, three formats each: the quarterly
   per-patient report and the monthly monitoring report of the largest region (``BENCH_NATIONAL_REPORT=1``: the
   national one instead, 21 regional parts);
+- the quarterly per-patient PDF and XLSX of the largest region alone, from rows read beforehand (their ratio);
 - the eligibility check API against a trivial endpoint (``/api/v1/me/``): the ratio of their medians;
 - submissions through the API from 20 concurrent clients (threads): throughput, p50 and p95;
 - on gunicorn (``BENCH_GUNICORN_WORKERS``, 3), submissions from 10 concurrent clients against ``GET /api/v1/me/``
@@ -23,7 +24,7 @@ more than N is refused: use a fresh one), then it measures:
 
 It prints one table and writes ``bench/results.json``. ``BENCH_QUICK=1`` (make bench-smoke) repeats less;
 ``BENCH_OUT`` writes elsewhere; ``BENCH_ONLY=submissions_vs_me`` (a comma-separated list of metrics, lists,
-eligibility, report_memory, submissions, submissions_vs_me) measures only those.
+eligibility, report_memory, quarterly_files, submissions, submissions_vs_me) measures only those.
 """
 
 import json
@@ -59,7 +60,7 @@ TARGETS = {
     "list_officer_month_filter_ms": ("<", 100),
     "gunicorn_submissions_vs_me_ratio": ("≥", 0.5),
 }
-MEASURES = ("metrics", "lists", "eligibility", "report_memory", "submissions", "submissions_vs_me")
+MEASURES = ("metrics", "lists", "eligibility", "report_memory", "quarterly_files", "submissions", "submissions_vs_me")
 # What a Config measures unless told: all but the one served by gunicorn, which needs the data committed in the
 # database gunicorn connects to (bench/run.py's own runs, not a test's transaction). main() runs them all.
 IN_PROCESS_MEASURES = tuple(m for m in MEASURES if m != "submissions_vs_me")
@@ -208,6 +209,39 @@ def bench_report_memory(config: Config, row: dict, admin) -> None:
         row[f"{label}_status"] = run.status
         row[f"{label}_s"] = round(elapsed, 2)
         row[f"{label}_peak_mib"] = round(peak / 2**20, 1)
+
+
+def bench_quarterly_files(config: Config, row: dict) -> None:
+    """The quarterly per-patient files of the largest region alone, their rows read once beforehand: the PDF
+    against the XLSX of the same rows (the PDF was 78 % of the report's time; issue 17)."""
+    import io
+
+    from django.utils import timezone, translation
+
+    from registry.calendar import rome_today
+    from reports.kinds import QUARTERLY_PATIENTS, ReportContext
+    from reports.periods import quarter_of
+    from reports.quarterly import quarterly_rows
+    from reports.renderers import render_quarterly
+
+    start, end = quarter_of(quarter_of(rome_today())[0] - timedelta(days=1))
+    rows = list(quarterly_rows(region_code=LARGEST_REGION, period_start=start, period_end=end))
+    context = ReportContext(
+        run_id="bench",
+        kind=QUARTERLY_PATIENTS,
+        title="Rapporto trimestrale — Lombardia",
+        region_code=LARGEST_REGION,
+        region_name="Lombardia",
+        period_start=start,
+        period_end=end,
+        data_as_of=timezone.now(),
+    )
+    row["quarterly_rows"] = len(rows)
+    with translation.override("it"):
+        for fmt in ("pdf", "xlsx"):
+            seconds = timed(lambda f=fmt: render_quarterly(context, iter(rows), f, io.BytesIO()), config.repeat)
+            row[f"quarterly_{fmt}_ms"] = _ms(seconds)
+    row["quarterly_pdf_to_xlsx"] = round(row["quarterly_pdf_ms"] / row["quarterly_xlsx_ms"], 2)
 
 
 # --- API -----------------------------------------------------------------------------------------------------
@@ -514,6 +548,8 @@ def run(config: Config) -> dict:
             bench_eligibility(config, row, prescribers[0])
         if "report_memory" in config.only:
             bench_report_memory(config, row, admin)
+        if "quarterly_files" in config.only:
+            bench_quarterly_files(config, row)
         if "submissions" in config.only:
             bench_submissions(config, row, prescribers)
         if "submissions_vs_me" in config.only:

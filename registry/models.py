@@ -282,7 +282,13 @@ class AuditEvent(models.Model):
             # Two writers appending to one chain at once: one fails, the chain never forks.
             models.UniqueConstraint(fields=["object_type", "object_id", "sequence"], name="audit_chain_position"),
         ]
-        indexes = [models.Index(fields=["occurred_at"], name="audit_occurred_at")]
+        indexes = [
+            models.Index(fields=["occurred_at"], name="audit_occurred_at"),
+            # The admin's list (newest first): filtered by action, searched by object id or username.
+            models.Index(fields=["action", "-id"], name="audit_action_newest"),
+            models.Index(fields=["object_id"], name="audit_object_id"),
+            models.Index(fields=["actor_username"], name="audit_actor_username"),
+        ]
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"

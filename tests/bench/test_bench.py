@@ -89,6 +89,9 @@ def test_bench_smoke_code_path_on_a_tiny_database(tmp_path, settings):
         "list_officer_deep_cursor_ms",
         "list_admin_page1_ms",
         "list_page_officer_deep_cursor_ms",
+        "list_page_officer_deep_page_ms",
+        "quarterly_pdf_ms",
+        "quarterly_xlsx_ms",
         "eligibility_vs_trivial_ratio",
         "report_quarterly_region_peak_mib",
         "report_monthly_region_peak_mib",
@@ -98,6 +101,19 @@ def test_bench_smoke_code_path_on_a_tiny_database(tmp_path, settings):
         assert row[key] is not None and row[key] >= 0, key
     assert row["report_monthly_region_status"] == "done"
     assert "metrics_region_ms" in bench.table(results)
+
+
+def test_admin_bench_code_path_on_a_tiny_trail(postgresql):
+    from bench import admin_bench
+    from registry.models import AuditEvent
+
+    before = AuditEvent.objects.count()
+
+    row = admin_bench.run(before + 40, repeat=1)
+
+    assert AuditEvent.objects.count() == before + 40
+    for label in ("first_page", "filter_action", "filter_object_type", "search_object_id", "search_username"):
+        assert row[f"admin_audit_{label}_ms"] > 0 and row[f"admin_audit_{label}_queries"] > 0, label
 
 
 def _first_per_region(queryset, prescription_path: str, per_region: int) -> list:
