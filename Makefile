@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= auto
 # The demo: SQLite under var/, tasks in-process, debug on. Override any of these from the environment.
 DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
 
-.PHONY: install install-dev run test lint migrate seed worker beat messages clean bench bench-admin bench-smoke loadtest
+.PHONY: install install-dev run test fuzz lint migrate seed worker beat messages clean bench bench-admin bench-smoke loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ run: seed
 
 test: install-dev
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# Only the schema fuzzing (tests/test_schema_fuzz.py): FUZZ_MAX_EXAMPLES (100) requests per operation and role, and
+# schemathesis' coverage cases as every role too.
+FUZZ_MAX_EXAMPLES ?= 100
+fuzz: install-dev
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_COVERAGE_AS_EVERY_ROLE=1 $(BIN)/pytest -n $(PYTEST_WORKERS) -m fuzz tests/test_schema_fuzz.py
 
 lint: install-dev
 	$(BIN)/ruff check .

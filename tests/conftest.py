@@ -13,7 +13,6 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from rest_framework.test import APIClient
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -85,9 +84,15 @@ def chromium_path():
 
 @pytest.fixture
 def demo(db):
-    """The demo data of API.md (seed_demo)."""
-    call_command("seed_demo", force=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    """The demo data of API.md (seed_demo), as ``{username: user}``.
+
+    The command runs once per test process; later tests get a copy of the rows it wrote (tests/demo_snapshot.py).
+    """
     from django.contrib.auth import get_user_model
+
+    from tests.demo_snapshot import demo_build
+
+    demo_build()
 
     return {user.username: user for user in get_user_model().objects.all()}
 

@@ -1,9 +1,11 @@
 """Schemathesis against the served schema, as each demo role: no 5xx, and every response as the schema says.
 
 The schema is read from ``/api/schema/`` of the in-process WSGI application; every operation is tried with a
-bounded number of generated requests (``FUZZ_MAX_EXAMPLES``, default 10), each sent as the next role of
-``ROLES`` (the demo roles and no credentials), over the demo data. Checks: no server error; a status code, a
-content type and a body that the schema documents for that operation. Runs in ``make test`` (issue 9).
+bounded number of generated requests (``FUZZ_MAX_EXAMPLES``: 10 in ``make test``, 100 in ``make fuzz``), each
+sent as every role of ``ROLES`` (the demo roles and no credentials) in turn, over the demo data; schemathesis'
+coverage phase adds its boundary cases, each sent as the next role (every role in ``make fuzz``). Checks: no
+server error; a status code, a content type and a body that the schema documents for that operation (issues 9
+and 17).
 """
 
 import os
@@ -13,6 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.meta import TestPhase
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -32,6 +35,7 @@ ROLES = [
 ]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
+COVERAGE_AS_EVERY_ROLE = os.environ.get("FUZZ_COVERAGE_AS_EVERY_ROLE") == "1"
 _TURN = pytest.StashKey[list]()
 
 
@@ -76,9 +80,20 @@ def role_headers(demo):
     database=None,
 )
 def test_every_operation_as_every_role(case, role_headers, request):
-    # One role an example, in turn: every role meets every operation within a few examples, at a seventh of
-    # the cost of sending each example seven times.
-    turn = request.node.stash.setdefault(_TURN, [0])
+    for role in _roles_for(case, request.node.stash.setdefault(_TURN, [0])):
+        try:
+            case.call_and_validate(headers=role_headers[role], checks=CHECKS)
+        except BaseException as failure:  # schemathesis raises a group of the failed checks
+            failure.add_note(f"Sent as: {role or 'no credentials'}")
+            raise
+
+
+def _roles_for(case, turn: list[int]) -> list[str | None]:
+    """Every role for a generated request (MAX_EXAMPLES per operation and role, generated once); the coverage
+    phase's requests (boundary values, missing and wrong fields: about 70 per operation) as the next role in turn,
+    unless COVERAGE_AS_EVERY_ROLE (``make fuzz``): sent seven times, they would be two thirds of the file's time."""
+    if COVERAGE_AS_EVERY_ROLE or case.meta is None or case.meta.phase.name != TestPhase.COVERAGE:
+        return ROLES
     role = ROLES[turn[0] % len(ROLES)]
     turn[0] += 1
-    case.call_and_validate(headers=role_headers[role], checks=CHECKS)
+    return [role]

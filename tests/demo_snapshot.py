@@ -1,0 +1,215 @@
+"""The demo data (``seed_demo``) built once per test process and copied back for every test that asks for it.
+
+``seed_demo`` makes its users, organisations and audit events through the services (permission checks, the
+audit chain's keyed hashes, …); about 1 500 tests use the ``demo`` fixture, so running the command for each of them
+was most of the suite's CPU. Here the first ``demo`` of a test process runs the command and keeps a copy of the rows
+it inserted, table by table; every later ``demo`` inserts the same rows again, byte for byte (``COPY`` on
+PostgreSQL, ``executemany`` on SQLite), inside the test's own transaction. pytest-django rolls that transaction
+back at the end of the test (or empties the tables, for a transactional test), exactly as it did with what the
+command wrote: each test still starts from the database as it was and gets the demo it had before.
+
+The copy is used only when it is sure to be what the command would have written:
+
+- the database before the demo looks as it did when the copy was taken (for every table: the number of rows and
+  the lowest and highest primary key; a transactional test's flush recreates the regions, groups and permissions
+  with new keys, and a fixture may have written rows first): otherwise the command runs and a new copy is kept;
+- the command changed no row that existed before it (else it always runs for that state of the database);
+- the settings the command reads (hashers, keys) and the active language are the same;
+- the copy is younger than :data:`MAX_AGE_SECONDS` and from the same Rome day: the demo's timestamps stay as
+  recent as a freshly made demo's would be for the audit anchors' margin, and the expired prescriber's authorisation
+  still ends yesterday.
+
+Nothing outside the database is written by ``seed_demo`` (no file, no cache key, no in-process cache that the
+rows do not carry); the tests in ``tests/test_demo_fixture.py`` check that a copied demo is the command's.
+"""
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django.utils import translation
+
+from registry.calendar import rome_today
+
+MAX_AGE_SECONDS = 300
+_MAX_KEPT = 8  # copies kept per process (one per state of the database met before a demo; usually one or two)
+
+
+@dataclass
+class _Table:
+    name: str
+    columns: list[str]
+    data: bytes | list[tuple]  # COPY text (PostgreSQL) or the rows (SQLite)
+    sequence: str | None = None  # PostgreSQL: the sequence of an integer key, moved past the copied keys
+    max_pk: int | None = None
+
+
+@dataclass
+class _Snapshot:
+    tables: list[_Table] = field(default_factory=list)
+    taken_at: float = 0.0
+    day: date | None = None
+
+
+# key (state of the database, settings, language) -> the copy, or None: the command must run for that state.
+_snapshots: dict[tuple, _Snapshot | None] = {}
+_tables: dict[str, str] = {}  # table -> its primary key column, in a stable order
+stats = {"seeded": 0, "restored": 0, "refused": 0}
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _table_keys() -> dict[str, str]:
+    """Every table of an installed model that exists, with its primary key's column."""
+    if not _tables:
+        existing = set(connection.introspection.table_names())
+        for model in apps.get_models(include_auto_created=True):
+            opts = model._meta
+            if opts.proxy or not opts.managed or opts.swapped or opts.db_table not in existing:
+                continue
+            _tables.setdefault(opts.db_table, opts.pk.column)
+    return _tables
+
+
+def _fingerprint() -> tuple:
+    """Per table: rows, lowest and highest primary key (as text), in one query."""
+    tables = _table_keys()
+    selects = [
+        f"SELECT {index}, COUNT(*), MIN(CAST({_quote(pk)} AS TEXT)), MAX(CAST({_quote(pk)} AS TEXT)) "
+        f"FROM {_quote(table)}"
+        for index, (table, pk) in enumerate(tables.items())
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects))
+        return tuple(sorted(cursor.fetchall()))
+
+
+def _key() -> tuple:
+    return (
+        connection.vendor,
+        _fingerprint(),
+        tuple(settings.PASSWORD_HASHERS),
+        settings.SECRET_KEY,
+        settings.AUDIT_HMAC_KEY,
+        getattr(settings, "PSEUDONYM_KEY", None),
+        repr(getattr(settings, "PATIENT_DATA_KEYS", None)),
+        translation.get_language(),
+    )
+
+
+def _rows(cursor, table: str, pk: str) -> tuple[list[str], dict]:
+    cursor.execute(f"SELECT * FROM {_quote(table)}")
+    columns = [column[0] for column in cursor.description]
+    at = columns.index(pk)
+    return columns, {row[at]: row for row in cursor.fetchall()}
+
+
+def _seed() -> None:
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", force=True, stdout=devnull)
+    stats["seeded"] += 1
+
+
+def _seed_and_copy() -> _Snapshot | None:
+    """Run the command; the rows it inserted, or None if it also changed or removed rows that were there."""
+    tables = _table_keys()
+    with connection.cursor() as cursor:
+        before = {table: _rows(cursor, table, pk)[1] for table, pk in tables.items()}
+    _seed()
+    snapshot = _Snapshot(taken_at=time.monotonic(), day=rome_today())
+    with connection.cursor() as cursor:
+        for table, pk in tables.items():
+            columns, after = _rows(cursor, table, pk)
+            old = before[table]
+            if any(after.get(key) != row for key, row in old.items()):
+                return None
+            new_keys = sorted(key for key in after if key not in old)
+            if new_keys:
+                snapshot.tables.append(_copy_out(cursor, table, pk, columns, new_keys, [after[k] for k in new_keys]))
+    return snapshot
+
+
+def _copy_out(cursor, table: str, pk: str, columns: list[str], keys: list, rows: list[tuple]) -> _Table:
+    if connection.vendor != "postgresql":
+        return _Table(table, columns, rows)
+    from psycopg import sql
+
+    statement = sql.SQL("COPY (SELECT {columns} FROM {table} WHERE {pk} IN ({keys}) ORDER BY {pk}) TO STDOUT").format(
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        table=sql.Identifier(table),
+        pk=sql.Identifier(pk),
+        keys=sql.SQL(", ").join(map(sql.Literal, keys)),
+    )
+    with cursor.cursor.copy(statement) as copy:
+        data = b"".join(bytes(chunk) for chunk in copy)
+    copied = _Table(table, columns, data)
+    if all(isinstance(key, int) for key in keys):
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [_quote(table), pk])
+        copied.sequence = cursor.fetchone()[0]
+        copied.max_pk = max(keys)
+    return copied
+
+
+def _copy_in(snapshot: _Snapshot) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            for table in snapshot.tables:
+                marks = ", ".join(["%s"] * len(table.columns))
+                names = ", ".join(map(_quote, table.columns))
+                cursor.executemany(f"INSERT INTO {_quote(table.name)} ({names}) VALUES ({marks})", table.data)
+            return
+        from psycopg import sql
+
+        for table in snapshot.tables:
+            statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
+                table=sql.Identifier(table.name), columns=sql.SQL(", ").join(map(sql.Identifier, table.columns))
+            )
+            with cursor.cursor.copy(statement) as copy:
+                copy.write(table.data)
+        # Sequences are not rolled back with the test, so they are already past the copied keys unless a flush
+        # reset them: never move one back.
+        moves = [
+            f"setval('{table.sequence}', GREATEST({table.max_pk}, (SELECT last_value FROM {table.sequence})))"
+            for table in snapshot.tables
+            if table.sequence
+        ]
+        if moves:
+            cursor.execute("SELECT " + ", ".join(moves))
+
+
+def _fresh(snapshot: _Snapshot) -> bool:
+    return time.monotonic() - snapshot.taken_at <= MAX_AGE_SECONDS and snapshot.day == rome_today()
+
+
+def demo_build(*, fresh: bool = False) -> None:
+    """Make the demo in the current test's database: the copy when it is sure to match, else ``seed_demo``.
+
+    ``fresh=True`` runs the command and takes a new copy (the fixture's own tests).
+    """
+    with transaction.atomic():
+        key = _key()
+        if not fresh and key in _snapshots:
+            snapshot = _snapshots[key]
+            if snapshot is None:
+                _seed()
+                return
+            if _fresh(snapshot):
+                try:
+                    with transaction.atomic():
+                        _copy_in(snapshot)
+                except DatabaseError:  # not the state the copy was taken from after all: make it
+                    stats["refused"] += 1
+                    _snapshots.pop(key)
+                else:
+                    stats["restored"] += 1
+                    return
+        if len(_snapshots) >= _MAX_KEPT:
+            _snapshots.clear()
+        _snapshots[key] = _seed_and_copy()
