@@ -353,8 +353,8 @@ class AccessLog(models.Model):
         Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
     )
     sequence = models.PositiveIntegerField(_("position in the object's chain"))
-    previous_hash = models.CharField(max_length=64, blank=True)
-    entry_hash = models.CharField(max_length=64)
+    previous_hash = models.CharField(_("hash of the previous read"), max_length=64, blank=True)
+    entry_hash = models.CharField(_("hash of this read"), max_length=64)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

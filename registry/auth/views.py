@@ -48,15 +48,14 @@ def otp_verify(request):
         # The lockout check, the code's and the failure's count, one attempt at a time (as for passwords).
         with one_attempt_at_a_time(request, credentials["username"]):
             device = None
-            if AxesProxyHandler.is_locked(request, credentials):
-                # Checked before the code: a locked-out client guesses no more codes, and signs in after the lock.
-                request.axes_locked_out = True
-            elif form.is_valid():
+            # Checked before the code: a locked-out client guesses no more codes, and signs in after the lock.
+            locked = AxesProxyHandler.is_locked(request, credentials)
+            if not locked and form.is_valid():
                 device = otp_check(user=request.user, code=form.cleaned_data["code"])
                 if device is None:
                     # A wrong code counts towards the same lockout as a wrong password.
                     user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        if getattr(request, "axes_locked_out", False):
+        if locked or getattr(request, "axes_locked_out", False):
             logout(request)
             return lockout_response(request)
         if device is not None:

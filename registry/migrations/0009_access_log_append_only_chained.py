@@ -105,13 +105,13 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="accesslog",
             name="previous_hash",
-            field=models.CharField(blank=True, default="", max_length=64),
+            field=models.CharField(blank=True, default="", max_length=64, verbose_name="hash of the previous read"),
             preserve_default=False,
         ),
         migrations.AddField(
             model_name="accesslog",
             name="entry_hash",
-            field=models.CharField(default="", max_length=64),
+            field=models.CharField(default="", max_length=64, verbose_name="hash of this read"),
             preserve_default=False,
         ),
         # Not reversible as data (the chain is kept if the schema goes back): nothing to undo.
