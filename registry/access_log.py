@@ -23,7 +23,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .audit import GENESIS_HASH, ChainedTable, keyed_digest
-from .db_locks import ACCESS_LOG_CHAIN, advisory_xact_lock
+from .db_locks import ACCESS_LOG_CHAIN, lock_key
 from .models import AccessKind, AccessLog
 
 
@@ -105,19 +105,21 @@ def _region_of(obj: models.Model) -> str | None:
     return getattr(obj, "region_id", None)
 
 
-def _chain_heads(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
-    """The last position and hash of each object's chain, in one query (an index probe per object)."""
+def _lock_chain_heads(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    """Lock the chains of ``keys`` to the end of the transaction and read the last position and hash of each.
+
+    On PostgreSQL one statement does both (``registry_accesslog_lock_heads``, migration 0009): the advisory locks
+    of ``registry.db_locks``, in sorted order, then an index probe per object with a snapshot taken after the
+    locks. SQLite serialises writers itself: one query reads the heads.
+    """
     table = AccessLog._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             types, ids = zip(*sorted(keys), strict=True)
+            lock_keys = sorted({lock_key(f"{object_type}|{object_id}") for object_type, object_id in keys})
             cursor.execute(
-                "SELECT head.object_type, head.object_id, head.sequence, head.entry_hash "  # noqa: S608 - our table
-                "FROM unnest(%s::text[], %s::text[]) AS k(object_type, object_id) "
-                f"CROSS JOIN LATERAL (SELECT a.object_type, a.object_id, a.sequence, a.entry_hash FROM {table} a "
-                "WHERE a.object_type = k.object_type AND a.object_id = k.object_id "
-                "ORDER BY a.sequence DESC LIMIT 1) AS head",
-                [list(types), list(ids)],
+                "SELECT * FROM registry_accesslog_lock_heads(%s, %s::int[], %s::text[], %s::text[])",
+                [ACCESS_LOG_CHAIN, lock_keys, list(types), list(ids)],
             )
         else:
             # SQLite: the bare columns of a MAX() aggregate come from the row holding the maximum.
@@ -131,8 +133,8 @@ def _chain_heads(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int,
 
 
 def access_log_write(*, user, reads: Iterable[Read]) -> list[AccessLog]:
-    """Append ``reads`` by ``user`` to their objects' chains: a lock, the heads and one insert, whatever their
-    number. Runs in its own transaction (a savepoint inside the caller's), so the chains' locks are held only
+    """Append ``reads`` by ``user`` to their objects' chains: the locks with the heads, then one insert, whatever
+    their number. Runs in its own transaction (a savepoint inside the caller's), so the chains' locks are held only
     as long as the caller's transaction, if any."""
     reads = list(reads)
     if not reads:
@@ -142,8 +144,7 @@ def access_log_write(*, user, reads: Iterable[Read]) -> list[AccessLog]:
     username = user.get_username() if authenticated else ""
     keys = {(read.object_type, read.object_id) for read in reads}
     with transaction.atomic():
-        advisory_xact_lock(ACCESS_LOG_CHAIN, *(f"{object_type}|{object_id}" for object_type, object_id in keys))
-        heads = _chain_heads(keys)
+        heads = _lock_chain_heads(keys)
         occurred_at = timezone.now()
         rows = []
         for read in reads:

@@ -6,7 +6,9 @@
    after the upgrade; set ``AUDIT_HMAC_KEY`` before migrating and run ``audit_anchor`` after.
 2. A unique (object, position) constraint (also the index the chain head is read with) replaces the object index.
 3. ``AccessLogAnchor``: the signed anchors of the read chains' heads.
-4. On PostgreSQL: UPDATE, DELETE and TRUNCATE of the read-access log and of its anchors are refused by triggers,
+4. On PostgreSQL, ``registry_accesslog_lock_heads``: locks chains and reads their heads in one statement
+   (``registry.access_log``).
+5. On PostgreSQL: UPDATE, DELETE and TRUNCATE of the read-access log and of its anchors are refused by triggers,
    whoever asks (the function of migration 0005: only a test database whose connection sets
    ``registry.allow_audit_truncate=on`` may be truncated). SQLite has no such guard, as for the audit trail:
    there ``verify_audit`` detects any alteration.
@@ -29,7 +31,30 @@ CREATE TRIGGER registry_accessloganchor_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION registry_audit_append_only();
 """
 
+# Locks the chains (keys sorted by the caller, so two writers never deadlock), then reads their heads: one
+# statement for both. A VOLATILE function takes a fresh snapshot for each query it runs, so the heads read after
+# the locks include every row committed by the lock's previous holder.
+HEADS_FUNCTION = """
+CREATE OR REPLACE FUNCTION registry_accesslog_lock_heads(
+    lock_namespace integer, lock_keys integer[], object_types text[], object_ids text[]
+) RETURNS TABLE (head_type text, head_id text, head_sequence integer, head_hash text)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(lock_namespace, k) FROM unnest(lock_keys) AS k;
+    RETURN QUERY
+        SELECT h.object_type::text, h.object_id::text, h.sequence::integer, h.entry_hash::text
+        FROM unnest(object_types, object_ids) AS wanted(t, i)
+        CROSS JOIN LATERAL (
+            SELECT a.object_type, a.object_id, a.sequence, a.entry_hash FROM registry_accesslog a
+            WHERE a.object_type = wanted.t AND a.object_id = wanted.i
+            ORDER BY a.sequence DESC LIMIT 1
+        ) AS h;
+END;
+$$;
+"""
+
 UNGUARD = """
+DROP FUNCTION IF EXISTS registry_accesslog_lock_heads(integer, integer[], text[], text[]);
 DROP TRIGGER IF EXISTS registry_accessloganchor_no_truncate ON registry_accessloganchor;
 DROP TRIGGER IF EXISTS registry_accessloganchor_append_only ON registry_accessloganchor;
 DROP TRIGGER IF EXISTS registry_accesslog_no_truncate ON registry_accesslog;
@@ -85,6 +110,7 @@ def chain_the_existing_reads(apps, schema_editor):
 def guard(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(GUARD)
+        schema_editor.execute(HEADS_FUNCTION)
 
 
 def unguard(apps, schema_editor):

@@ -101,9 +101,9 @@ def test_the_displays_of_one_response_extend_each_chain_in_one_write(prescriptio
 
 @pytest.mark.parametrize("count", [1, 10])
 def test_logging_reads_costs_the_same_few_queries_whatever_their_number(db, demo, count, django_assert_num_queries):
-    # Inside the test's transaction: a savepoint and its release, the chains' lock (PostgreSQL), their heads,
-    # one insert. One insert per display before the chain; one lock and one read of the heads added.
-    expected = 5 if connection.vendor == "postgresql" else 4
+    # Inside the test's transaction: a savepoint and its release, the chains' locks with their heads (one
+    # statement), one insert. One insert per response before the chain; the read of the locked heads added.
+    expected = 4
     reads = [Read(PAGE, "prescriptions.prescription", f"p{n}", "030") for n in range(count)]
     access_log_write(user=demo["nurse.milano"], reads=reads)  # every chain already has a head
     with django_assert_num_queries(expected):
@@ -279,8 +279,10 @@ def test_the_least_privilege_role_reads_and_appends_to_the_log_but_cannot_delete
                 "region_id": None,
                 "sequence": 1,
             }
-            app.execute("SELECT pg_advisory_xact_lock(648001, 1)")
-            app.execute("SELECT sequence, entry_hash FROM registry_accesslog WHERE object_id = 'p1'")
+            heads = app.execute(
+                "SELECT * FROM registry_accesslog_lock_heads(648001, '{1}', '{prescriptions.prescription}', '{p1}')"
+            )
+            assert heads.fetchall() == []
             app.execute(
                 "INSERT INTO registry_accesslog (occurred_at, username, kind, object_type, object_id, sequence, "
                 "previous_hash, entry_hash) VALUES (%s, '', %s, %s, 'p1', 1, '', %s)",
