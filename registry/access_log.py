@@ -134,8 +134,8 @@ def _lock_chain_heads(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple
 
 def access_log_write(*, user, reads: Iterable[Read]) -> list[AccessLog]:
     """Append ``reads`` by ``user`` to their objects' chains: the locks with the heads, then one insert, whatever
-    their number. Runs in its own transaction (a savepoint inside the caller's), so the chains' locks are held only
-    as long as the caller's transaction, if any."""
+    their number. Runs in its own short transaction, or in the caller's (the chains' locks are then held until it
+    ends)."""
     reads = list(reads)
     if not reads:
         return []
@@ -143,7 +143,9 @@ def access_log_write(*, user, reads: Iterable[Read]) -> list[AccessLog]:
     user_id = user.pk if authenticated else None
     username = user.get_username() if authenticated else ""
     keys = {(read.object_type, read.object_id) for read in reads}
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: the rows are the caller's to commit or roll back, and a
+    # failure here dooms that transaction rather than leaving it half-written. On its own: BEGIN … COMMIT.
+    with transaction.atomic(savepoint=False):
         heads = _lock_chain_heads(keys)
         occurred_at = timezone.now()
         rows = []
