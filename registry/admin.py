@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from . import services
 from .audit_actions import AuditAction
+from .auth.lockout import AdminLoginForm
 from .auth.models import ApiToken
 from .auth.tokens import token_revoke
 from .errors import InvalidInput
@@ -420,5 +421,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 # DRF's own token table is no longer used (tokens are stored hashed in ApiToken).
+# The admin's sign-in counts failures one attempt at a time, as the sign-in page does (registry/auth/lockout.py).
+admin.site.login_form = AdminLoginForm
+
 if admin.site.is_registered(TokenProxy):
     admin.site.unregister(TokenProxy)

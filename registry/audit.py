@@ -15,7 +15,7 @@ signed anchors of ``registry.audit_anchors``.
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -231,23 +231,49 @@ def diff(before: dict, after: dict) -> dict:
 
 
 @dataclass(frozen=True)
+class ChainedTable:
+    """A table whose rows form one keyed hash chain per object (``object_type``, ``object_id``, ``sequence``,
+    ``previous_hash``, ``entry_hash``): the audit trail, and the read-access log (``registry.access_log``).
+    :func:`verify_chains` and the anchors of ``registry.audit_anchors`` work on either."""
+
+    model: type[models.Model]
+    row_label: str  # names a row in a problem: "audit event 12 (…)"
+    a_row: str  # "an event", "a read"
+    rows_label: str  # "events", "reads"
+    fields: Callable[[models.Model], dict]  # what a row's hash covers, read from a stored row
+    digest: Callable[..., str]  # the keyed hash of those fields (``key=`` the HMAC key)
+
+
+AUDIT_EVENTS = ChainedTable(
+    model=AuditEvent,
+    row_label="audit event",
+    a_row="an event",
+    rows_label="events",
+    fields=event_fields,
+    digest=compute_hash,
+)
+
+
+@dataclass(frozen=True)
 class BrokenLink:
     event_id: int
     object_type: str
     object_id: str
     sequence: int
     reason: str
+    row_label: str = "audit event"
 
     def __str__(self):
         return (
-            f"audit event {self.event_id} ({self.object_type} {self.object_id}, "
+            f"{self.row_label} {self.event_id} ({self.object_type} {self.object_id}, "
             f"position {self.sequence}): {self.reason}"
         )
 
 
-def verify_chains(events=None) -> Iterator[BrokenLink]:
-    """Recompute every chain, yielding each broken link (streamed, constant memory)."""
-    queryset = events if events is not None else AuditEvent.objects.all()
+def verify_chains(events=None, *, table: ChainedTable = AUDIT_EVENTS) -> Iterator[BrokenLink]:
+    """Recompute every chain of ``table`` (the audit trail by default), yielding each broken link (streamed,
+    constant memory); ``events``: only these rows of it."""
+    queryset = events if events is not None else table.model.objects.all()
     queryset = queryset.order_by("object_type", "object_id", "sequence")
     hmac_key = audit_key()
     current_object = None
@@ -259,31 +285,18 @@ def verify_chains(events=None) -> Iterator[BrokenLink]:
             current_object = key
             previous_hash = GENESIS_HASH
             expected_sequence = 1
+        reason = None
         if event.sequence != expected_sequence:
-            yield BrokenLink(
-                event.id,
-                event.object_type,
-                event.object_id,
-                event.sequence,
-                f"expected position {expected_sequence}: an event is missing",
-            )
+            reason = f"expected position {expected_sequence}: {table.a_row} is missing"
         elif event.previous_hash != previous_hash:
-            yield BrokenLink(
-                event.id,
-                event.object_type,
-                event.object_id,
-                event.sequence,
-                "does not point at the hash of the event before it",
-            )
+            reason = f"does not point at the hash of the {table.a_row.split()[-1]} before it"
         else:
-            recomputed = compute_hash(key=hmac_key, **event_fields(event))
+            recomputed = table.digest(key=hmac_key, **table.fields(event))
             if not hmac.compare_digest(recomputed, event.entry_hash):
-                yield BrokenLink(
-                    event.id,
-                    event.object_type,
-                    event.object_id,
-                    event.sequence,
-                    "its content does not match its hash (altered after it was written)",
-                )
+                reason = "its content does not match its hash (altered after it was written)"
+        if reason is not None:
+            yield BrokenLink(
+                event.id, event.object_type, event.object_id, event.sequence, reason, row_label=table.row_label
+            )
         previous_hash = event.entry_hash
         expected_sequence = event.sequence + 1

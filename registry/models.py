@@ -337,10 +337,13 @@ class AccessKind(models.TextChoices):
 
 
 class AccessLog(models.Model):
-    """Who read which patient record or per-patient file, and when (not hash-chained: it is high volume).
+    """Who read which patient record or per-patient file, and when: append-only and hash-chained per object.
 
-    Written by ``registry.access_log.access_log_record`` from the views; ``region`` is the region the record
-    belongs to (none for a whole-country file), so a regional officer sees their region's entries.
+    Written by ``registry.access_log`` from the views; ``region`` is the region the record belongs to (none for a
+    whole-country file), so a regional officer sees their region's entries. Like the audit trail, the reads of
+    one object form a chain (``sequence`` 1, 2, …): ``entry_hash`` is an HMAC under ``AUDIT_HMAC_KEY`` of every
+    field and ``previous_hash``, so an edited or removed read breaks it (``manage.py verify_audit``), and
+    ``AccessLogAnchor`` signs the chains' heads so that deleting the last reads of a chain is found too.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -355,18 +358,49 @@ class AccessLog(models.Model):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
     )
+    sequence = models.PositiveIntegerField(_("position in the object's chain"))
+    previous_hash = models.CharField(_("hash of the previous read"), max_length=64, blank=True)
+    entry_hash = models.CharField(_("hash of this read"), max_length=64)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("read access")
         verbose_name_plural = _("read accesses")
-        indexes = [
-            models.Index(fields=["occurred_at"], name="access_occurred_at"),
-            models.Index(fields=["object_type", "object_id"], name="access_object"),
+        constraints = [
+            # Also the index of an object's reads (its chain head is read at every write).
+            models.UniqueConstraint(fields=["object_type", "object_id", "sequence"], name="access_chain_position"),
         ]
+        indexes = [models.Index(fields=["occurred_at"], name="access_occurred_at")]
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.username} {self.get_kind_display()} {self.object_id}"
+
+
+class AccessLogAnchor(models.Model):
+    """A signed record of the read-access log's chain heads, as ``AuditAnchor`` is for the audit trail.
+
+    The same fields and the same machinery (``registry.audit_anchors``): ``last_event_id`` and ``event_count``
+    are the highest read-access id seen and how many reads existed up to it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(_("when"))
+    last_event_id = models.BigIntegerField(_("last read anchored"))
+    event_count = models.BigIntegerField(_("reads up to the last one anchored"))
+    heads = models.JSONField(_("chain heads"), default=dict)
+    previous_signature = models.CharField(max_length=64, blank=True)
+    signature = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("read-access anchor")
+        verbose_name_plural = _("read-access anchors")
+        constraints = [
+            models.UniqueConstraint(fields=["previous_signature"], name="access_anchor_single_successor"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} #{self.last_event_id}"
 
 
 from .auth.models import ApiToken  # noqa: E402,F401 - the registry app's model kept beside the sign-in code

@@ -17,15 +17,15 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import events
+from .access_log import Read, access_log_record, access_log_write
 from .calendar import rome_today
 from .errors import InvalidInput
-from .models import AccessKind, AccessLog, Patient, Role
+from .models import AccessKind, Patient, Role
 from .patient_crypto import (
     UndecryptableIdentity,
     admission_number_index,
@@ -219,26 +219,25 @@ def identity_displayed(request, prescription) -> None:
 
 
 def identity_displays_log(request) -> None:
-    """Write the displays of one response to the read-access log, in one insert."""
+    """Write the displays of one response to the read-access log, chained, in one insert."""
     shown = request.__dict__.pop(_DISPLAYED_ATTR, None)
     if not shown:
         return
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return  # identities are shown only to signed-in staff: nothing else can have been noted
-    now = timezone.now()
     try:
-        AccessLog.objects.bulk_create(
-            AccessLog(
-                occurred_at=now,
-                user=user,
-                username=user.get_username(),
-                kind=AccessKind.PATIENT_IDENTITY,
-                object_type=object_type,
-                object_id=str(prescription_id),
-                region_id=region_id,
-            )
-            for prescription_id, (region_id, object_type) in shown.items()
+        access_log_write(
+            user=user,
+            reads=(
+                Read(
+                    kind=AccessKind.PATIENT_IDENTITY,
+                    object_type=object_type,
+                    object_id=str(prescription_id),
+                    region_id=region_id,
+                )
+                for prescription_id, (region_id, object_type) in shown.items()
+            ),
         )
     except DatabaseError:
         logger.exception("the read-access log of %d identity displays could not be written", len(shown))
@@ -407,8 +406,6 @@ def patient_identity_record(
 def patient_identity_reveal(*, user, prescription, reason: str) -> dict:
     """A regional officer of the region reads the identity, giving a reason: audited (the reason, never the
     identity) and written to the read-access log. Returns the full ``patient`` object."""
-    from .access_log import access_log_record
-
     if not may_reveal_identity(user, prescription):
         raise PermissionDenied(_("Only a regional officer of the region may reveal the patient's identity."))
     reason = " ".join((reason or "").split())

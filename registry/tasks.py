@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.translation import gettext as _
 
-from .audit_anchors import anchor_write, verify_trail
+from .audit_anchors import AUDIT_TRAIL, anchor_write_all, verify_everything
 from .models import PrescriberAuthorisation
 
 logger = logging.getLogger(__name__)
@@ -36,15 +36,17 @@ def send_authorisation_notice(authorisation_id: str) -> bool:
 
 @shared_task(acks_late=True)
 def anchor_audit_trail() -> int | None:
-    """Every few minutes (beat): a signed anchor of the chain heads changed since the last one; its id."""
-    anchor = anchor_write()
+    """Every few minutes (beat): a signed anchor of the chain heads changed since the last one, for the audit trail
+    and for the read-access log; the audit trail's anchor's id."""
+    anchor = anchor_write_all()[AUDIT_TRAIL.name]
     return anchor.id if anchor is not None else None
 
 
 @shared_task(acks_late=True)
 def verify_audit_trail() -> dict:
-    """Nightly (beat): recompute every audit chain, compare with the anchors, log the first problem, if any."""
-    first_broken = next(verify_trail(), None)
+    """Nightly (beat): recompute every chain of the audit trail and of the read-access log, compare each with its
+    anchors, log the first problem, if any."""
+    first_broken = next(verify_everything(), None)
     if first_broken is not None:
         logger.error("Audit trail broken at %s", first_broken)
         return {"intact": False, "first_broken": str(first_broken)}

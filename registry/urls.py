@@ -5,10 +5,12 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from . import views
 from .auth import views as auth_pages
+from .auth.lockout import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    # One attempt at a time per username and address, so the lockout counts exactly (registry/auth/lockout.py).
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/otp/", auth_pages.otp_verify, name="otp-verify"),
     path("accounts/otp/setup/", auth_pages.otp_setup, name="otp-setup"),

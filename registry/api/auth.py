@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from registry.auth.lockout import lockout_response
+from registry.auth.lockout import lockout_response, one_attempt_at_a_time
 from registry.auth.otp import has_second_factor, otp_check, otp_required_for
 from registry.auth.tokens import HashedTokenAuthentication, token_issue, token_revoke
 from registry.errors import with_code
@@ -71,25 +71,28 @@ class TokenView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         http_request = request._request  # axes marks the lockout on Django's request
-        user = authenticate(http_request, username=data["username"], password=data["password"])
-        if getattr(http_request, "axes_locked_out", False):
-            return lockout_response(http_request)
-        if user is None or not user.is_active:
-            return _bad_credentials()
-        if has_second_factor(user):
-            code = data.get("otp") or data.get("otp_code") or ""
-            if not code:
-                return _invalid({"otp": [_("This user needs a one-time code.")]})
-            if otp_check(user=user, code=code) is None:
-                user_login_failed.send(
-                    sender=__name__, credentials={"username": data["username"]}, request=http_request
-                )
-                if getattr(http_request, "axes_locked_out", False):
-                    return lockout_response(http_request)
-                return _invalid({"otp": [_("The code is wrong, expired or already used.")]})
-        elif otp_required_for(user):
-            setup = _("Set up a second factor on the registry's pages (/accounts/otp/setup/) first.")
-            return _invalid({"otp": [setup]})
+        # From the lockout check to the failure's count, one attempt at a time per username and address, so
+        # at most LOGIN_MAX_FAILURES passwords are ever tried (registry/auth/lockout.py).
+        with one_attempt_at_a_time(http_request, data["username"]):
+            user = authenticate(http_request, username=data["username"], password=data["password"])
+            if getattr(http_request, "axes_locked_out", False):
+                return lockout_response(http_request)
+            if user is None or not user.is_active:
+                return _bad_credentials()
+            if has_second_factor(user):
+                code = data.get("otp") or data.get("otp_code") or ""
+                if not code:
+                    return _invalid({"otp": [_("This user needs a one-time code.")]})
+                if otp_check(user=user, code=code) is None:
+                    user_login_failed.send(
+                        sender=__name__, credentials={"username": data["username"]}, request=http_request
+                    )
+                    if getattr(http_request, "axes_locked_out", False):
+                        return lockout_response(http_request)
+                    return _invalid({"otp": [_("The code is wrong, expired or already used.")]})
+            elif otp_required_for(user):
+                setup = _("Set up a second factor on the registry's pages (/accounts/otp/setup/) first.")
+                return _invalid({"otp": [setup]})
         # Clears this username and address's failures (axes) and records the sign-in time.
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
         return Response({"token": token_issue(user=user)})

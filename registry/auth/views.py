@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 
-from .lockout import lockout_response
+from .lockout import lockout_response, one_attempt_at_a_time
 from .otp import has_second_factor, otp_check, pending_totp_device, qr_svg, totp_confirm
 from .services import password_changed
 
@@ -44,21 +44,25 @@ def otp_verify(request):
         return redirect("otp-setup")
     credentials = {"username": request.user.get_username()}
     form = OtpCodeForm(request.POST or None)
-    if request.method == "POST" and AxesProxyHandler.is_locked(request, credentials):
-        # Checked before the code: a locked-out client guesses no more codes, and signs in again after the lock.
-        logout(request)
-        return lockout_response(request)
-    if request.method == "POST" and form.is_valid():
-        device = otp_check(user=request.user, code=form.cleaned_data["code"])
+    if request.method == "POST":
+        # The lockout check, the code's and the failure's count, one attempt at a time (as for passwords).
+        with one_attempt_at_a_time(request, credentials["username"]):
+            device = None
+            # Checked before the code: a locked-out client guesses no more codes, and signs in after the lock.
+            locked = AxesProxyHandler.is_locked(request, credentials)
+            if not locked and form.is_valid():
+                device = otp_check(user=request.user, code=form.cleaned_data["code"])
+                if device is None:
+                    # A wrong code counts towards the same lockout as a wrong password.
+                    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+        if locked or getattr(request, "axes_locked_out", False):
+            logout(request)
+            return lockout_response(request)
         if device is not None:
             otp_login(request, device)
             return redirect(_next_url(request))
-        # A wrong code counts towards the same lockout as a wrong password.
-        user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-        if getattr(request, "axes_locked_out", False):
-            logout(request)
-            return lockout_response(request)
-        form.add_error("code", _("The code is wrong, expired or already used."))
+        if form.is_valid():
+            form.add_error("code", _("The code is wrong, expired or already used."))
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
 
 

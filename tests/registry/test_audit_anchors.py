@@ -258,6 +258,7 @@ GRANT USAGE ON SCHEMA public TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};
 REVOKE UPDATE, DELETE, TRUNCATE ON registry_auditevent, registry_auditanchor FROM {role};
+REVOKE UPDATE, DELETE, TRUNCATE ON registry_accesslog, registry_accessloganchor FROM {role};
 """
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0008_patient_identity_encrypted"),
+        ("registry", "0009_access_log_append_only_chained"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
