@@ -20,7 +20,7 @@ from datetime import date
 
 from django.db import connection
 
-from prescriptions.regimen import longest_window_days
+from prescriptions.course.regimen import longest_window_days
 from registry.calendar import day_bounds
 
 STOP_REASONS = ("adverse_event", "clinical_worsening", "discharge", "death", "patient_refusal", "other")

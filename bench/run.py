@@ -471,7 +471,7 @@ def bench_lists(config: Config, row: dict, officer, admin) -> None:
     from django.test import Client
     from django.urls import reverse
 
-    from prescriptions import views
+    from prescriptions.web import views
     from registry.calendar import rome_today
 
     month_to = rome_today().replace(day=1) - timedelta(days=1)

@@ -58,7 +58,7 @@ ACTIVE_STATUSES = (
 
 # The database's ceiling on a course's doses and syringes (one syringe a dose): the most any shipped criteria
 # version's regimen gives (its ``regimen`` / ``renal_regimen`` data). Each course's own count, window, dose and
-# route are its version's, read through prescriptions.regimen; no copy of the regimen lives here.
+# route are its version's, read through prescriptions.course.regimen; no copy of the regimen lives here.
 MAX_COURSE_DOSES = max(
     regimen.doses
     for version in eligibility.SHIPPED_VERSIONS

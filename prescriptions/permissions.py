@@ -24,7 +24,7 @@ from registry.permissions import (
     sees_patients,
 )
 
-from . import workflow
+from .course import workflow
 from .models import Prescription
 
 ACTION_ROLES: dict[str, tuple[Role, ...]] = {

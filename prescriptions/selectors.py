@@ -21,7 +21,9 @@ from registry.permissions import PermissionDenied, actor_for, centre_condition, 
 from registry.pseudonym import pseudonymise
 
 from . import eligibility
-from .alerts import course_grid, prescription_alerts
+from .course.alerts import course_grid, prescription_alerts
+from .course.regimen import course_doses_expression, course_regimen, regimen_of
+from .course.workflow import LATE_REGISTRATION_DAYS, actions_open
 from .models import (
     Administration,
     AdverseEvent,
@@ -35,8 +37,6 @@ from .models import (
     TocilizumabShortage,
 )
 from .permissions import may
-from .regimen import course_doses_expression, course_regimen, regimen_of
-from .workflow import LATE_REGISTRATION_DAYS, actions_open
 
 _HEX_PREFIX = re.compile(r"[0-9a-fA-F]+")
 
@@ -236,7 +236,7 @@ def dispensing_queue(*, user) -> QuerySet[Prescription]:
 
 def _dose_day_of_the_window(day: date) -> Q:
     """Courses for which ``day`` is a dose day of their window: an interval's multiple of days after the first
-    dose, at most the window's length (prescriptions.regimen) after it; or no dose yet."""
+    dose, at most the window's length (prescriptions.course.regimen) after it; or no dose yet."""
     condition = Q(first_dose_on__isnull=True)
     for version in eligibility.SHIPPED_VERSIONS:
         for interval in DoseInterval.values:

@@ -2,7 +2,7 @@
 
 DejaVu Sans (Debian fonts-dejavu-core) so "≥", "×", "⁹" and accents print; the PDF base fonts when it is missing.
 Used by the report files (``reports.renderers.pdf_format``) and the printable forms of a prescription
-(``prescriptions.printing``), so that both look like one registry's papers.
+(``prescriptions.web.printing``), so that both look like one registry's papers.
 """
 
 from dataclasses import dataclass

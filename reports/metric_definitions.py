@@ -21,7 +21,7 @@ error are left out everywhere.
 - ``adverse_events_by_category`` (every category, zeros included) and ``serious_adverse_events``.
 - ``outcomes_day28``: WHO-CPS score ("0" … "10") → day-28 outcomes; ``deaths_day28``: day-28 WHO-CPS 10.
 - ``missed_doses``: per prescription, the scheduled days of the window (its criteria version's days
-  from the first dose: 10 under the shipped one; ``prescriptions.regimen``) after the
+  from the first dose: 10 under the shipped one; ``prescriptions.course.regimen``) after the
   first dose and before the course's end (the last dose's day once complete; the stop's day; today while it runs;
   never past the window) with no dose recorded, summed. Scheduled: every calendar day, or every other day on the
   renal regimen (every 48 h).

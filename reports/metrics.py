@@ -37,6 +37,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least, Mod, TruncDate
 
+from prescriptions.course.regimen import course_doses_expression, window_days_expression
 from prescriptions.models import (
     ACTIVE_STATUSES,
     Administration,
@@ -49,7 +50,6 @@ from prescriptions.models import (
     PrescriptionStatus,
     StopReason,
 )
-from prescriptions.regimen import course_doses_expression, window_days_expression
 from registry.calendar import REGISTRY_TIME_ZONE
 
 from . import metric_definitions as definitions
@@ -147,8 +147,8 @@ def live_administrations():
 
 
 def course_end_exclusive(today: date) -> Least:
-    """SQL twin of ``prescriptions.alerts.course_end_exclusive``: the first day not counted for missed doses,
-    never past the window (the day after its last day; its length from ``prescriptions.regimen``)."""
+    """SQL twin of ``prescriptions.course.alerts.course_end_exclusive``: the first day not counted for missed doses,
+    never past the window (the day after its last day; its length from ``prescriptions.course.regimen``)."""
     after_window = DatePlusDays(F("first_dose_on"), window_days_expression())
     return Least(
         Case(
@@ -170,7 +170,7 @@ def with_missed_doses(prescriptions: QuerySet[Prescription], *, today: date) -> 
     """Annotate ``missed_doses``: scheduled days strictly inside (first dose, course end) − doses on them, at
     least 0. Scheduled: every day, or every other day from the first dose on a course every 48 h
     (``dose_interval_hours``), so (span days − 1) // interval days of them; ``course_day`` − 1 is a multiple
-    of the interval on a scheduled day (``prescriptions.alerts.missed_days``)."""
+    of the interval on a scheduled day (``prescriptions.course.alerts.missed_days``)."""
     doses_inside = (
         live_administrations()
         # The outer row's interval, not ``prescription__…``: that would join the prescription table again.

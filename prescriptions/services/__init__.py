@@ -1,7 +1,7 @@
 """Writes of the prescription workflow: submission, dispensing, the course, safety, outcomes, corrections.
 
 Every function here is a service: it opens the transaction, locks the prescription row (``select_for_update``;
-always patient first, then prescription), checks the state (``prescriptions.workflow``) and the actor's right to
+always patient first, then prescription), checks the state (``prescriptions.course.workflow``) and the actor's right to
 act at that centre (``prescriptions.permissions``), writes, and records the audit event in the same transaction
 (``prescriptions.events``). Views, forms and tasks call these and nothing else.
 """

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date
 from registry.errors import InvalidInput
 
-from .. import eligibility, events, workflow
+from .. import eligibility, events
+from ..course import workflow
 from ..eligibility.catalogue import normalise_atc
 from ..models import ConcomitantMedicationRecord, Prescription, PrescriptionStatus
 from ..permissions import ensure_may

@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput, NotFound
 
-from .. import events, workflow
-from ..alerts import is_protocol_deviation
+from .. import events
 from ..codes import ConflictCode
+from ..course import workflow
+from ..course.alerts import is_protocol_deviation
+from ..course.regimen import course_regimen
 from ..models import (
     Administration,
     AdverseEvent,
@@ -23,7 +25,6 @@ from ..models import (
     Prescription,
 )
 from ..permissions import ensure_may_correct
-from ..regimen import course_regimen
 from ._common import _lock
 
 CORRECTABLE = {

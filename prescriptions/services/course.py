@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput
 
-from .. import events, workflow
-from ..alerts import is_protocol_deviation
+from .. import events
 from ..codes import ConflictCode
+from ..course import workflow
+from ..course.alerts import is_protocol_deviation
+from ..course.regimen import course_regimen, window_last_day, windows_ended_before
 from ..models import (
     Administration,
     Prescription,
@@ -21,7 +23,6 @@ from ..models import (
     StopReason,
 )
 from ..permissions import ensure_may
-from ..regimen import course_regimen, window_last_day, windows_ended_before
 from ._common import _lock
 
 # A device clock a little ahead of ours does not date a dose or a stop in the future.

@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 
-from .. import events, workflow
-from ..alerts import AlertThresholds
+from .. import events
 from ..codes import ConflictCode
+from ..course import workflow
+from ..course.alerts import AlertThresholds
 from ..models import Dispensation, LabTest, Prescription, StopReason
 from ..permissions import ensure_may
 from ._common import _lock

@@ -10,11 +10,12 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 
-from .. import events, workflow
+from .. import events
 from ..codes import ConflictCode
+from ..course import workflow
+from ..course.workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 from ..models import AdverseEvent, LabResult, Outcome, Prescription
 from ..permissions import ensure_may
-from ..workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 from ._common import _lock
 from .course import CLOCK_TOLERANCE
 

@@ -1,10 +1,10 @@
-"""The course's regimen in templates (prescriptions.regimen): ``{% load course %}{{ prescription|course_doses }}``,
+"""The course's regimen in templates (course.regimen): ``{% load course %}{{ prescription|course_doses }}``,
 ``{{ prescription|course_description }}``, ``{% listing_regimen as text %}`` (the regimen of the criteria version in
 force today, for a new prescription)."""
 
 from django import template
 
-from prescriptions import regimen
+from prescriptions.course import regimen
 
 register = template.Library()
 

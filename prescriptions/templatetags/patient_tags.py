@@ -20,7 +20,7 @@ from registry.patient_identity import (
     stored_identity,
 )
 
-from ..forms import PatientIdentityForm, PatientRevealForm
+from ..web.forms import PatientIdentityForm, PatientRevealForm
 
 register = template.Library()
 

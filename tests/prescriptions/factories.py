@@ -12,9 +12,9 @@ from django.utils import timezone
 from stdnum.it.codicefiscale import calc_check_digit
 
 from prescriptions import services
+from prescriptions.api.serializers import PrescriptionSubmitSerializer
 from prescriptions.assessment import to_assessment
 from prescriptions.models import Prescription, PrescriptionStatus
-from prescriptions.serializers import PrescriptionSubmitSerializer
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from registry.models import Centre
 

@@ -9,7 +9,8 @@ import pytest
 from django.utils import translation
 
 from prescriptions import services
-from prescriptions.alerts import (
+from prescriptions.codes import BLOCKING_ALERTS
+from prescriptions.course.alerts import (
     AlertThresholds,
     course_end_exclusive,
     course_grid,
@@ -17,7 +18,6 @@ from prescriptions.alerts import (
     missed_days,
     prescription_alerts,
 )
-from prescriptions.codes import BLOCKING_ALERTS
 from registry.calendar import rome_date
 
 from . import factories as f

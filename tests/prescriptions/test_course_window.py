@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from prescriptions import regimen, selectors, services
+from prescriptions import selectors, services
+from prescriptions.course import regimen
 from prescriptions.models import Administration, PrescriptionStatus
 from prescriptions.tasks import close_course_windows
 from registry.audit_actions import AuditAction

@@ -12,6 +12,12 @@ import pytest
 from django.utils import translation
 from rest_framework import serializers
 
+from prescriptions.api.eligibility_serializers import (
+    AssessmentFieldsSerializer,
+    EligibilityCheckSerializer,
+    PatientInputSerializer,
+    to_assessment,
+)
 from prescriptions.eligibility import (
     SHIPPED_VERSIONS,
     Assessment,
@@ -20,12 +26,6 @@ from prescriptions.eligibility import (
     evaluate,
 )
 from prescriptions.eligibility.calendar import REGISTRY_TIME_ZONE as ROME
-from prescriptions.eligibility_serializers import (
-    AssessmentFieldsSerializer,
-    EligibilityCheckSerializer,
-    PatientInputSerializer,
-    to_assessment,
-)
 
 NOW = datetime(2021, 11, 3, 12, 0, tzinfo=ROME)
 

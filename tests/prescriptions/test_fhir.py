@@ -18,8 +18,9 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from rest_framework.test import APIClient
 
-from prescriptions import fhir, services
+from prescriptions import services
 from prescriptions.eligibility import result_message
+from prescriptions.interop import fhir
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.calendar import rome_today
 from registry.models import Patient

@@ -13,8 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from prescriptions import pagination, selectors, views
+from prescriptions import pagination, selectors
 from prescriptions.models import Prescription
+from prescriptions.web import views
 from tests.prescriptions import factories as f
 
 URL = "/api/v1/prescriptions/"

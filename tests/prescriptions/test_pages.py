@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from prescriptions import views
 from prescriptions.eligibility import ALL_CRITERION_CODES
 from prescriptions.models import Administration, Dispensation, Outcome, Prescription, PrescriptionStatus
+from prescriptions.web import views
 from registry.calendar import rome_date, rome_today
 from registry.models import Centre, PrescriberAuthorisation
 from tests.browser_support import BIRTH, PATIENT, fiscal_code, local_input, prescription_fields

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import translation
 from pypdf import PdfReader
 
-from prescriptions import printing, selectors, services
+from prescriptions import selectors, services
 from prescriptions.eligibility import result_message
+from prescriptions.web import printing
 from registry.calendar import rome_today
 from registry.models import AccessKind, AccessLog
 from registry.patient_identity import PatientIdentity, patient_label

@@ -10,9 +10,9 @@ from django.conf import settings
 from pypdf import PdfReader
 
 import prescriptions.eligibility as eligibility
-from prescriptions import regimen
+from prescriptions.course import regimen
 from prescriptions.eligibility import versioning
-from prescriptions.fhir import prescription_bundle
+from prescriptions.interop.fhir import prescription_bundle
 from prescriptions.models import PrescriptionStatus
 from registry.errors import Conflict, InvalidInput
 

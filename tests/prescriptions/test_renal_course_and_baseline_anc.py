@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from prescriptions import services
 from prescriptions.eligibility import Assessment
-from prescriptions.fhir import prescription_bundle
+from prescriptions.interop.fhir import prescription_bundle
 from prescriptions.models import Prescription, PrescriptionStatus
 from prescriptions.services.submission import evaluate_assessment
 from registry.calendar import rome_today

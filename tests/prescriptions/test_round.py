@@ -328,7 +328,7 @@ def test_the_rounds_pages_speak_italian(demo, login):
 
 @pytest.fixture
 def three_per_page():
-    with mock.patch("prescriptions.views.ROUND_PAGE_SIZE", 3):
+    with mock.patch("prescriptions.web.views.ROUND_PAGE_SIZE", 3):
         yield 3
 
 

@@ -8,7 +8,7 @@ out of range". Every boolean of the API is a JSON ``true`` or ``false``: ``"yes"
 import pytest
 from django.utils import translation
 
-from prescriptions.eligibility_serializers import OUT_OF_RANGE
+from prescriptions.api.eligibility_serializers import OUT_OF_RANGE
 
 from . import factories as f
 

@@ -35,9 +35,9 @@ from django.utils import timezone
 from stdnum.it.codicefiscale import calc_check_digit
 
 from prescriptions import services as rx
-from prescriptions.eligibility_serializers import to_assessment
+from prescriptions.api.eligibility_serializers import to_assessment
+from prescriptions.api.serializers import PrescriptionSubmitSerializer
 from prescriptions.models import Prescription, PrescriptionStatus
-from prescriptions.serializers import PrescriptionSubmitSerializer
 from registry.models import Centre
 
 ROME = ZoneInfo("Europe/Rome")

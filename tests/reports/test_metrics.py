@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from prescriptions.alerts import missed_days
+from prescriptions.course.alerts import missed_days
 from reports.metrics import METRIC_KEYS, monitoring_metrics, suppress_small_counts
 from reports.metrics import cohort as report_cohort
 
@@ -163,7 +163,7 @@ def test_a_patient_treated_at_two_centres_counts_at_each_and_once_in_the_country
 
 @pytest.mark.parametrize("days_later", [0, 1, 7])
 def test_missed_doses_equal_the_sum_of_the_alerts_definition(cohort, days_later):
-    """The SQL total is prescriptions.alerts.missed_days summed over the cohort, whatever 'today' is."""
+    """The SQL total is prescriptions.course.alerts.missed_days summed over the cohort, whatever 'today' is."""
     today = cohort.today + timedelta(days=days_later)
     expected = 0
     for region in ("030", "120", None):

@@ -1,5 +1,5 @@
 """python manage.py close_course_windows: close every course whose window (10 days under the shipped
-criteria version; prescriptions.regimen) is over (beat runs it daily)."""
+criteria version; prescriptions.course.regimen) is over (beat runs it daily)."""
 
 from django.core.management.base import BaseCommand
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 from stdnum.it.codicefiscale import calc_check_digit
 
 from prescriptions import services as prescription_services
+from prescriptions.api.serializers import PrescriptionSubmitSerializer
+from prescriptions.course.regimen import listing_regimen
 from prescriptions.models import Prescription, TocilizumabShortage
-from prescriptions.regimen import listing_regimen
-from prescriptions.serializers import PrescriptionSubmitSerializer
 from registry import services
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from registry.models import Centre, CentreDesignation, Pharmacy, PrescriberAuthorisation, Region, Role
@@ -191,7 +191,7 @@ def _course(first: int, count: int, *, missing: tuple[int, ...] = ()) -> tuple[i
     return tuple(days)
 
 
-# A whole course of the listing's regimen (the criteria version's data, prescriptions.regimen): its doses, and as
+# A whole course of the listing's regimen (the criteria version's data, prescriptions.course.regimen): its doses, and as
 # many syringes. The stories dispense a whole course and give it in full or in part.
 FULL = listing_regimen(PROGRAMME_START).doses
 

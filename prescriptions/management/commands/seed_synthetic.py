@@ -33,8 +33,9 @@ from django.utils import timezone
 from stdnum.it.codicefiscale import calc_check_digit
 
 from prescriptions import eligibility
+from prescriptions.api.eligibility_serializers import EligibilityCheckSerializer
 from prescriptions.assessment import to_assessment
-from prescriptions.eligibility_serializers import EligibilityCheckSerializer
+from prescriptions.course.regimen import regimen_of
 from prescriptions.models import (
     Administration,
     AdverseEvent,
@@ -47,7 +48,6 @@ from prescriptions.models import (
     PrescriptionStatus,
     TocilizumabShortage,
 )
-from prescriptions.regimen import regimen_of
 from registry.audit import compute_hash, to_audit_json
 from registry.audit_actions import AuditAction
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import views as api
 
 urlpatterns = [
     path("eligibility-checks/", api.EligibilityCheckView.as_view(), name="api-eligibility-check"),

@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 
-from . import eligibility
-from .codes import AlertCode, BaselineWarning
-from .models import ACTIVE_STATUSES, ILLNESS_DAYS_HYPERINFLAMMATORY, PrescriptionStatus
+from .. import eligibility
+from ..codes import AlertCode, BaselineWarning
+from ..models import ACTIVE_STATUSES, ILLNESS_DAYS_HYPERINFLAMMATORY, PrescriptionStatus
 from .regimen import course_regimen, regimen_text, window_last_day
 from .workflow import FINAL_OUTCOME_DAY
 

@@ -22,12 +22,13 @@ from registry.models import AccessKind, Role
 from registry.patient_identity import identity_displayed, identity_for, may_reveal_identity, patient_identity_reveal
 from registry.permissions import PermissionDenied, ensure_role
 
-from . import permissions, selectors, services, workflow
-from .eligibility import rendered_verdict
+from .. import permissions, selectors, services
+from ..course import workflow
+from ..eligibility import rendered_verdict
+from ..models import PrescriptionStatus
+from ..pagination import KeysetPagination, OldestFirstPagination
 from .eligibility_serializers import EligibilityCheckSerializer
 from .idempotency import IdempotencyKeyReused, request_fingerprint
-from .models import PrescriptionStatus
-from .pagination import KeysetPagination, OldestFirstPagination
 from .serializers import (
     DATE_OUT_OF_RANGE,
     VERDICT_TEXTS,
@@ -341,7 +342,7 @@ class LabResultView(_ActionView):
     input_serializer = LabResultInputSerializer
 
     def perform(self, request, prescription, data):
-        from .alerts import lab_alert
+        from ..course.alerts import lab_alert
 
         result = services.lab_result_record(user=request.user, prescription=prescription, **data)
         body = LabResultSerializer(result).data
@@ -374,7 +375,7 @@ class ConcomitantMedicationView(_ActionView):
     input_serializer = ConcomitantMedicationInputSerializer
 
     def perform(self, request, prescription, data):
-        from .alerts import comedication_alert
+        from ..course.alerts import comedication_alert
 
         record = services.concomitant_medication_record(user=request.user, prescription=prescription, **data)
         body = ConcomitantMedicationSerializer(record).data
@@ -420,12 +421,12 @@ class PatientRevealView(APIView):
 
 
 class PrescriptionFhirView(APIView):
-    """The prescription as a FHIR R4 ``Bundle`` (prescriptions.fhir): anyone who may read it, 404 otherwise."""
+    """The prescription as a FHIR R4 ``Bundle`` (prescriptions.interop.fhir): anyone who may read it, 404 otherwise."""
 
     def get_renderers(self):
         from rest_framework.renderers import JSONRenderer
 
-        from .fhir import FhirJsonRenderer
+        from ..interop.fhir import FhirJsonRenderer
 
         # Errors in plain JSON, as everywhere in the API; the bundle itself is sent as application/fhir+json.
         return [JSONRenderer(), FhirJsonRenderer()]
@@ -441,7 +442,7 @@ class PrescriptionFhirView(APIView):
 
     @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT})
     def get(self, request, prescription_id):
-        from .fhir import FHIR_JSON, prescription_bundle
+        from ..interop.fhir import FHIR_JSON, prescription_bundle
 
         view = selectors.prescription_view(user=request.user, prescription_id=prescription_id)
         if view is None:

@@ -1,6 +1,6 @@
 """Pages of the prescription workflow (server-rendered; htmx only for the live eligibility verdict).
 
-Thin like the API (``prescriptions/api.py``) and calling the same code: a page parses its fields with the API's
+Thin like the API (``prescriptions/api/views.py``) and calling the same code: a page parses its fields with the API's
 input serializer, calls one service or selector, renders. Reads go through the selectors, so whatever lies
 outside the user's scope is a 404; a role refusal is a 403 page saying why. A service's ``InvalidInput`` comes
 back next to its field, a ``Conflict`` as an error of the whole form with its message and code.
@@ -44,11 +44,29 @@ from registry.permissions import PermissionDenied, actor_for, ensure_role, sees_
 from registry.pseudonym import InvalidFiscalCode, validate_fiscal_code
 from registry.selectors import centre_list
 
-from . import pagination, permissions, printing, selectors, services, workflow
-from .alerts import baseline_warnings, comedication_alert, lab_alert
-from .codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
-from .eligibility import rendered_verdict, result_message
-from .eligibility_serializers import EligibilityCheckSerializer
+from .. import pagination, permissions, selectors, services
+from ..api.eligibility_serializers import EligibilityCheckSerializer
+from ..api.serializers import (
+    DATE_OUT_OF_RANGE,
+    AdministrationInputSerializer,
+    AdverseEventInputSerializer,
+    ConcomitantMedicationInputSerializer,
+    DispensationInputSerializer,
+    DispensingRefusalSerializer,
+    LabResultInputSerializer,
+    OutcomeInputSerializer,
+    PrescriptionSubmitSerializer,
+    StopInputSerializer,
+)
+from ..codes import BLOCKING_ALERTS, AlertCode, BaselineWarning
+from ..course import workflow
+from ..course.alerts import baseline_warnings, comedication_alert, lab_alert
+from ..course.regimen import course_regimen
+from ..course.workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
+from ..eligibility import rendered_verdict, result_message
+from ..models import Prescription, PrescriptionStatus
+from ..services.corrections import CORRECTABLE, COUNTED
+from . import printing
 from .forms import (
     IDENTITY_FORM_FIELDS,
     AdministerForm,
@@ -65,25 +83,6 @@ from .forms import (
     SerializerBackedForm,
     StopForm,
 )
-from .models import (
-    Prescription,
-    PrescriptionStatus,
-)
-from .regimen import course_regimen
-from .serializers import (
-    DATE_OUT_OF_RANGE,
-    AdministrationInputSerializer,
-    AdverseEventInputSerializer,
-    ConcomitantMedicationInputSerializer,
-    DispensationInputSerializer,
-    DispensingRefusalSerializer,
-    LabResultInputSerializer,
-    OutcomeInputSerializer,
-    PrescriptionSubmitSerializer,
-    StopInputSerializer,
-)
-from .services.corrections import CORRECTABLE, COUNTED
-from .workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME_DAYS
 
 PAGE_SIZE = 25
 # The doses due today, a page at a time: short enough to read on a phone on the ward.
@@ -146,7 +145,7 @@ def _validation_errors(serializer) -> dict | None:
     """The serializer's errors, or None when the input is valid.
 
     DRF turns a naive moment into an aware one through UTC, which overflows at the calendar's edge
-    ("0001-01-01T00:00"): wrong input, never a 500 (as ``prescriptions.api._valid``).
+    ("0001-01-01T00:00"): wrong input, never a 500 (as ``prescriptions.api.views._valid``).
     """
     try:
         if serializer.is_valid():
@@ -700,7 +699,7 @@ def action_view(name: str):
 
 @dataclass(frozen=True)
 class Paper:
-    """A printable paper of the prescription (prescriptions/printing.py), downloaded as a PDF."""
+    """A printable paper of the prescription (prescriptions/web/printing.py), downloaded as a PDF."""
 
     render: Callable[..., bytes]
     kind: AccessKind

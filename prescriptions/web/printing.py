@@ -37,11 +37,11 @@ from reportlab.platypus import (
 from registry.patient_identity import identity_for, patient_label
 from registry.pdf import HEADED_GRID, LINE, MARGIN, escape, fonts, numbered_canvas, paragraph, styles
 
-from . import workflow
-from .eligibility import rendered_verdict
-from .listing import LISTING
-from .models import Prescription
-from .regimen import course_description
+from ..course import workflow
+from ..course.regimen import course_description
+from ..eligibility import rendered_verdict
+from ..listing import LISTING
+from ..models import Prescription
 
 PAGE_WIDTH = A4[0] - 2 * MARGIN
 LABEL_WIDTH = 42 * mm

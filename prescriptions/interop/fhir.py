@@ -32,7 +32,7 @@ registry                   FHIR R4
 =========================  ==================================================================================
 Patient                    Patient (pseudonym identifier, gender M→male F→female, birthDate)
 Prescription               MedicationRequest, ``intent`` order, category inpatient, ATC L04AC03, dosage from
-                           the assessment's regimen (default the criteria version's, prescriptions.regimen: 100 mg
+                           the assessment's regimen (default the criteria version's, course.regimen: 100 mg
                            SC once daily for 10 days, Timing frequency 1 / 1 d, count 10, boundsDuration 10 d,
                            route SNOMED 34206005), dispenseRequest its doses in syringes, note with the criteria
                            version.
@@ -107,16 +107,12 @@ from rest_framework.renderers import JSONRenderer
 
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 
-from . import workflow
-from .alerts import Alert, lab_alert, prescription_alerts
-from .codes import AlertCode
-from .eligibility import result_message
-from .models import (
-    AdverseEventCategory,
-    PrescriptionStatus,
-    StopReason,
-)
-from .regimen import course_regimen, regimen_text
+from ..codes import AlertCode
+from ..course import workflow
+from ..course.alerts import Alert, lab_alert, prescription_alerts
+from ..course.regimen import course_regimen, regimen_text
+from ..eligibility import result_message
+from ..models import AdverseEventCategory, PrescriptionStatus, StopReason
 
 FHIR_JSON = "application/fhir+json"
 

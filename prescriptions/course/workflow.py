@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.errors import Conflict
 
-from .codes import ConflictCode
-from .models import ACTIVE_STATUSES, Prescription, PrescriptionStatus
+from ..codes import ConflictCode
+from ..models import ACTIVE_STATUSES, Prescription, PrescriptionStatus
 from .regimen import course_regimen
 
 # A prescription may be registered late, dated up to this many days back (the prescriber's authorisation
@@ -65,7 +65,7 @@ COUNTS_FROZEN = (PrescriptionStatus.STOPPED, PrescriptionStatus.CANCELLED)
 
 
 def max_syringes(prescription: Prescription) -> int:
-    """At most one syringe per dose of the course (its regimen's doses: prescriptions.regimen)."""
+    """At most one syringe per dose of the course (its regimen's doses: prescriptions.course.regimen)."""
     return course_regimen(prescription).doses
 
 
@@ -114,7 +114,7 @@ def status_after_dispense(status: str) -> str:
 
 
 def status_after_dose(doses_administered: int, *, doses_in_course: int) -> str:
-    """The dose that makes the course's doses (its regimen's: prescriptions.regimen) completes the course."""
+    """The dose that makes the course's doses (its regimen's: prescriptions.course.regimen) completes the course."""
     return PrescriptionStatus.COMPLETED if doses_administered >= doses_in_course else PrescriptionStatus.IN_COURSE
 
 

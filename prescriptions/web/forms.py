@@ -18,8 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from registry.models import Sex
 
-from .eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
-from .models import (
+from ..api.eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
+from ..course.regimen import listing_regimen
+from ..models import (
     BASELINE_FIELDS,
     MAX_COURSE_DOSES,
     PREGNANT_OR_BREASTFEEDING,
@@ -34,7 +35,6 @@ from .models import (
     StopReason,
     VaccinationStatus,
 )
-from .regimen import listing_regimen
 
 MEDICATION_ROWS = 4
 YES_NO = (("true", _("Yes")), ("false", _("No")))
@@ -275,7 +275,7 @@ class PrescriptionForm(AdmissionFields, SerializerBackedForm):
         help_text=_("Live vaccines must not be given at the same time as anakinra: a warning."),
     )
 
-    # Their initial values: the regimen of the criteria version in force (``__init__``; prescriptions.regimen).
+    # Their initial values: the regimen of the criteria version in force (``__init__``; prescriptions.course.regimen).
     regimen_dose_mg = forms.CharField(label=_("Dose (mg)"), required=False, widget=decimal_widget(size="6"))
     regimen_route = forms.ChoiceField(label=_("Route"), required=False, choices=ROUTE_CHOICES)
     regimen_interval_hours = forms.CharField(
@@ -521,7 +521,7 @@ class RefuseForm(SerializerBackedForm):
 
 class AdministerForm(SerializerBackedForm):
     administered_at = forms.CharField(label=_("Given at"), required=False, widget=datetime_widget())
-    # Initial dose and route: the course's regimen (the page's action passes them; prescriptions.regimen).
+    # Initial dose and route: the course's regimen (the page's action passes them; prescriptions.course.regimen).
     dose_mg = forms.CharField(label=_("Dose (mg)"), required=False, widget=decimal_widget(size="6"))
     route = forms.ChoiceField(label=_("Route"), required=False, choices=Route.choices)
     decimal_fields = ("dose_mg",)

@@ -20,8 +20,8 @@ from django.utils.translation import ngettext
 
 from registry.calendar import rome_today
 
-from . import eligibility
-from .models import DoseInterval, PrescriptionStatus
+from .. import eligibility
+from ..models import DoseInterval, PrescriptionStatus
 
 
 @dataclass(frozen=True)

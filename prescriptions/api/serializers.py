@@ -19,19 +19,12 @@ from registry.patient_identity import (
     stored_identity,
 )
 
-from .alerts import baseline_warnings
-from .assessment import birth_date_error
-from .eligibility import rendered_verdict
-from .eligibility_serializers import (
-    EARLIEST_CLINICAL_DATE,
-    AssessmentFieldsSerializer,
-    CalendarDateField,
-    CalendarDateTimeField,
-    JSONBooleanField,
-    PatientInputSerializer,
-    StrictDecimalField,
-)
-from .models import (
+from ..assessment import birth_date_error
+from ..course.alerts import baseline_warnings
+from ..course.regimen import course_regimen
+from ..course.workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
+from ..eligibility import rendered_verdict
+from ..models import (
     MAX_COURSE_DOSES,
     PREGNANT_OR_BREASTFEEDING,
     AdverseEventCategory,
@@ -46,8 +39,15 @@ from .models import (
     StopReason,
     VaccinationStatus,
 )
-from .regimen import course_regimen
-from .workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
+from .eligibility_serializers import (
+    EARLIEST_CLINICAL_DATE,
+    AssessmentFieldsSerializer,
+    CalendarDateField,
+    CalendarDateTimeField,
+    JSONBooleanField,
+    PatientInputSerializer,
+    StrictDecimalField,
+)
 
 # --- Input ---------------------------------------------------------------------------
 
@@ -480,7 +480,7 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     assessment = serializers.JSONField()
     # The regimen the course follows: 24 (10 doses), or 48 with creatinine clearance < 30 (5 doses).
     dose_interval_hours = serializers.IntegerField()
-    # The course's window in days and its doses, from the criteria version's regimen (prescriptions.regimen).
+    # The course's window in days and its doses, from the criteria version's regimen (prescriptions.course.regimen).
     course_days = serializers.SerializerMethodField()
     course_doses = serializers.SerializerMethodField()
     consent_given_by = serializers.CharField()

@@ -1,0 +1,1 @@
+"""The course of treatment: its regimen, its states and transitions, its alerts."""

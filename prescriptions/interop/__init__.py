@@ -1,0 +1,1 @@
+"""Interoperability: what leaves the registry in a standard format (FHIR R4)."""
