@@ -24,7 +24,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from prescriptions.api.idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
+from prescriptions.idempotency import IdempotencyKeyReused, request_fingerprint, run_idempotent
 from registry.errors import NotFound
 
 from . import metric_definitions, selectors, services

@@ -159,3 +159,41 @@ def test_task_modules_only_declare_tasks():
         if target.rpartition(".")[2] == "tasks" and module != f"{target.partition('.')[0]}.apps"
     )
     assert importers == []
+
+
+# prescriptions/ by concern: the entry points (the pages, the API) sit on the domain (services, selectors, the
+# course, the rule engine, interop) and nothing of the domain reaches back up to them.
+ENTRY_PACKAGES = ("prescriptions.web", "prescriptions.api")
+DOMAIN_PACKAGES = (
+    "prescriptions.services",
+    "prescriptions.selectors",
+    "prescriptions.course",
+    "prescriptions.eligibility",
+    "prescriptions.interop",
+    "prescriptions.models",
+    "prescriptions.permissions",
+)
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
+def test_prescriptions_is_organised_by_concern():
+    modules = _modules()
+    for package in (*ENTRY_PACKAGES, "prescriptions.course", "prescriptions.interop"):
+        assert package in modules, f"{package} is the home docs/architecture.md names"
+    flat = sorted(name for name in modules if name.count(".") == 1 and name.startswith("prescriptions."))
+    for concern in ("views", "urls", "forms", "serializers", "fhir", "workflow", "alerts", "regimen"):
+        assert f"prescriptions.{concern}" not in flat, f"prescriptions/{concern}.py belongs in its package"
+
+
+def test_the_domain_does_not_import_the_pages_or_the_api():
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, targets in _graph().items()
+        if _within(module, DOMAIN_PACKAGES)
+        for target in targets
+        if _within(target, ENTRY_PACKAGES)
+    )
+    assert upward == []

@@ -1,1 +1,1 @@
-"""The HTTP API of the prescriptions app: views, URLs, serializers, idempotency."""
+"""The HTTP API of the prescriptions app: views, URLs, serializers."""

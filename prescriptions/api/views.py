@@ -25,10 +25,10 @@ from registry.permissions import PermissionDenied, ensure_role
 from .. import permissions, selectors, services
 from ..course import workflow
 from ..eligibility import rendered_verdict
+from ..idempotency import IdempotencyKeyReused, request_fingerprint
 from ..models import PrescriptionStatus
 from ..pagination import KeysetPagination, OldestFirstPagination
 from .eligibility_serializers import EligibilityCheckSerializer
-from .idempotency import IdempotencyKeyReused, request_fingerprint
 from .serializers import (
     DATE_OUT_OF_RANGE,
     VERDICT_TEXTS,

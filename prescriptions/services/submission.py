@@ -25,10 +25,10 @@ from registry.pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_
 from registry.services import is_patient_race, patient_for_submission
 
 from .. import eligibility, events
-from ..api.idempotency import run_idempotent
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
 from ..course.workflow import LATE_REGISTRATION_DAYS
+from ..idempotency import run_idempotent
 from ..models import ACTIVE_STATUSES, BASELINE_FIELDS, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
 from ..permissions import may_read
 from ..selectors import shortage_periods, submission_centre
@@ -320,7 +320,7 @@ def prescription_submit_request(
     the prescription's Rome day (``selectors.submission_centre``). ``respond``: renders the response of the
     prescription just recorded, in the same transaction, so that with an ``idempotency_key`` (and the request's
     ``fingerprint``) the response is stored with what it describes and a retry gets it back
-    (``prescriptions.api.idempotency``; ``IdempotencyKeyReused`` for the key with another body).
+    (``prescriptions.idempotency``; ``IdempotencyKeyReused`` for the key with another body).
     """
 
     def produce() -> tuple[Prescription, tuple[int, dict] | None]:

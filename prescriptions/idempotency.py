@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from registry.errors import Conflict, RegistryError
 
-from ..models import IdempotentRequest
+from .models import IdempotentRequest
 
 
 class IdempotencyKeyReused(RegistryError):
