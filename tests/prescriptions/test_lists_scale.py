@@ -390,6 +390,7 @@ def test_doses_due_asks_who_may_record_once_per_centre(login, demo, django_asser
         html = client.get(url).content.decode()
 
     assert html.count("Record 100 mg SC now") == 12
+    assert two.captured_queries, "the first capture saw the request's queries"
     assert len(twelve.captured_queries) == len(two.captured_queries)
 
 
