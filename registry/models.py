@@ -404,3 +404,42 @@ class AccessLogAnchor(models.Model):
 
 
 from .auth.models import ApiToken  # noqa: E402,F401 - the registry app's model kept beside the sign-in code
+
+
+class Notification(models.Model):
+    """Something a person should know, shown in the top bar and, by their preference, e-mailed.
+
+    Written only by ``registry.notifications.notify``. ``kind`` names an entry of
+    ``registry.notifications.KINDS``; ``render_message`` there renders the text from ``params`` in the reader's
+    language (so a notification never stores one language's text, and never the patient's identity).
+    ``event_key`` names the event: the same person is never notified twice of one event (unique with
+    ``recipient`` and ``kind``).
+    ``prescription_id`` is a plain id, not a foreign key: this app sits below ``prescriptions``.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    event_key = models.CharField(_("event"), max_length=200)
+    prescription_id = models.UUIDField(_("prescription"), null=True, blank=True)
+    params = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind", "event_key"], name="notification_once_per_event"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox"),
+            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.recipient} {self.kind}"
