@@ -33,7 +33,7 @@ seed: migrate
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo --history
 
 run: seed
-	@echo "Registro 648 on http://$(HOST):$(PORT)/ (demo users: see README; password demo-password-648)"
+	@echo "Registro 648 on http://$(HOST):$(PORT)/ : sign in as one of the demo users listed above (password demo-password-648)"
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev

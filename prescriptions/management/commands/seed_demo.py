@@ -32,6 +32,27 @@ SHORTAGE_REFERENCE = "Determina AIFA 30/09/2021 n. 114586 (GU n. 237 del 4/10/20
 
 User = get_user_model()
 
+# Who to sign in as, printed at the end of every seed (``make run`` shows it before serving): API.md's demo table.
+DEMO_USERS = (
+    ("prescriber.milano", "prescriber, Ospedale Demo Milano (Lombardia, 030)"),
+    ("prescriber.roma", "prescriber, Ospedale Demo Roma (Lazio, 120)"),
+    ("prescriber.expired", "prescriber whose authorisation ended yesterday (Milano)"),
+    ("pharmacist.milano", "pharmacist of the pharmacy serving Milano"),
+    ("pharmacist.roma", "pharmacist of the pharmacy serving Roma"),
+    ("nurse.milano", "nurse, Milano centre"),
+    ("officer.lombardia", "regional officer, Lombardia (030)"),
+    ("officer.lazio", "regional officer, Lazio (120)"),
+    ("aifa", "national monitoring (AIFA)"),
+    ("admin", "administrator"),
+)
+
+
+def demo_users_table() -> str:
+    width = max(len(username) for username, _ in DEMO_USERS)
+    lines = [f"Demo users (password {DEMO_PASSWORD}):"]
+    lines += [f"  {username:<{width}}  {who}" for username, who in DEMO_USERS]
+    return "\n".join(lines)
+
 
 class Command(BaseCommand):
     help = "Create the demo regions, centres, pharmacies, users, authorisations and shortage record."
@@ -53,6 +74,7 @@ class Command(BaseCommand):
             made = seed_history(self.stdout)
             self.stdout.write(f"History: {made} prescriptions." if made else "History: already there, unchanged.")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo user's password: {DEMO_PASSWORD}"))
+        self.stdout.write(demo_users_table())
 
     def user(self, username, **kwargs):
         existing = User.objects.filter(username=username).first()
