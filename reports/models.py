@@ -59,6 +59,8 @@ class ReportRun(models.Model):
         verbose_name=_("requested by"),
     )
     scheduled = models.BooleanField(_("scheduled"), default=False)
+    # The language its files are written in: the request's (a scheduled run's: the registry's, Italian).
+    language = models.CharField(_("language of the files"), max_length=8, choices=settings.LANGUAGES, default="it")
     # A national run fans out one child run per region (each a full regional report).
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children", verbose_name=_("part of")

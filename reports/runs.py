@@ -39,7 +39,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
@@ -340,10 +340,12 @@ def _render_files(run: ReportRun, token: str, render, progress_from: int, audien
     delay = float(getattr(settings, "REPORTS_TEST_RENDER_DELAY_SECONDS", 0) or 0)
     for position, (audience, fmt) in enumerate(jobs, start=1):
         context = report_context(run, audience)
+        language = run.language or settings.LANGUAGE_CODE
         if delay:  # tests only: a slow generation, to kill a worker in the middle of it
             time.sleep(delay)
         with tempfile.TemporaryFile() as out:
-            render(context, fmt.value, out)
+            with translation.override(language):  # the file in the language of whoever asked for it
+                render(context, fmt.value, out)
             out.flush()
             size = out.tell()
             out.seek(0)
@@ -356,6 +358,9 @@ def _render_files(run: ReportRun, token: str, render, progress_from: int, audien
             report_file = ReportFile(run=run, audience=audience, format=fmt, sha256=digest.hexdigest(), size=size)
             report_file.file.save(_file_name(run, fmt, audience), File(out), save=True)
         _progress(run, progress_from + int(step * position), token)
+
+
+QUARTERLY_DATE_COLUMNS = ("prescription_date", "first_dose_date", "stop_date", "death_date")
 
 
 class _QuarterlySpool:
@@ -372,7 +377,9 @@ class _QuarterlySpool:
         self.file.seek(0)
         for line in self.file:
             row = json.loads(line)
-            row["prescription_date"] = date.fromisoformat(row["prescription_date"])
+            for column in QUARTERLY_DATE_COLUMNS:  # dates come back as dates, for every format to write its way
+                if row.get(column):
+                    row[column] = date.fromisoformat(row[column])
             yield row
 
 
@@ -446,6 +453,7 @@ def _ensure_parts(run: ReportRun) -> None:
                     period_start=run.period_start,
                     period_end=run.period_end,
                     requested_by=run.requested_by,
+                    language=run.language,
                     scheduled=False,
                 )
         except IntegrityError:

@@ -8,7 +8,9 @@ the run stays queued, ``run.dispatch_delayed`` is set, and the sweep sends it la
 
 from datetime import date
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from registry.access_log import access_log_record
@@ -96,6 +98,14 @@ def _scheduled_run(*, kind: str, region_code: str | None, period_start: date, pe
     ).first()
 
 
+def _file_language() -> str:
+    """The files' language: the one the request is read in (a scheduled run: the registry's, Italian)."""
+    try:
+        return translation.get_supported_language_variant(translation.get_language() or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
 def _run_create(
     *, actor, kind: str, region: Region | None, period_start: date, period_end: date, scheduled: bool
 ) -> ReportRun:
@@ -107,6 +117,7 @@ def _run_create(
         period_end=period_end,
         requested_by=actor if actor is not None and actor.is_authenticated else None,
         scheduled=scheduled,
+        language=_file_language(),
     )
     events.report_requested(actor=actor, run=run, region=region)
     run.dispatch_delayed = False

@@ -20,7 +20,8 @@ Suppressed counts read "<N".
 Text that a spreadsheet would take for a formula (first character "=", "+", "-", "@", tab or carriage return)
 is written with a leading apostrophe (``cells.safe_text``), in every block of both reports.
 
-Quarterly report: one header line of ``QUARTERLY_COLUMNS``, then one line a patient, written as the rows come.
+Quarterly report: one header line (the columns' labels in the file's language), then one line a patient, written as
+the rows come; statuses, stop reasons and adverse events in words of that language, dates ISO.
 """
 
 import csv
@@ -33,7 +34,7 @@ from typing import BinaryIO
 from django.utils.translation import gettext as _
 
 from ..kinds import ReportContext
-from . import figures
+from . import figures, quarterly_text
 from .cells import safe_text
 
 DELIMITER = ";"
@@ -118,6 +119,6 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
 def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:
     # Per-patient rows are not aggregates: small-count suppression does not apply to them.
     with _writer(out) as writer:
-        writer.writerow(context.columns)
+        writer.writerow([quarterly_text.column_label(column) for column in context.columns])
         for row in rows:
-            writer.writerow([cell(row.get(column)) for column in context.columns])
+            writer.writerow([cell(quarterly_text.value_text(column, row.get(column))) for column in context.columns])

@@ -18,11 +18,14 @@ from datetime import date, datetime
 from itertools import islice
 from typing import BinaryIO
 
+from django.utils import formats
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas as pdf_canvas
 from reportlab.platypus import (
@@ -51,6 +54,7 @@ from registry.pdf import (
     NumberedCanvas,
     fit_lines,
     fonts,
+    styles,
 )
 from registry.pdf import footer as _footer
 from registry.pdf import paragraph as _p
@@ -58,7 +62,7 @@ from registry.pdf import paragraph as _p
 from .. import charts
 from ..kinds import ReportContext
 from ..quarterly import LISTING
-from . import figures
+from . import figures, quarterly_text
 
 
 def _running_header(canvas, context: ReportContext) -> None:
@@ -292,56 +296,41 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
 
 # ---------------------------------------------------------------- quarterly
 
-QUARTERLY_HEADERS = {
-    "pseudonym": lambda: _("Pseudonym"),
-    "age_band": lambda: _("Age band"),
-    "centre": lambda: _("Centre"),
-    "prescription_date": lambda: _("Prescribed on"),
-    "criteria_version": lambda: _("Criteria version"),
-    "status": lambda: _("Status"),
-    "doses_administered": lambda: _("Doses"),
-    "syringes_dispensed": lambda: _("Syringes"),
-    "stop_reason": lambda: _("Stop reason"),
-    "adverse_events": lambda: _("Adverse events"),
-    "serious_adverse_events": lambda: _("Serious AEs"),
-    "who_cps_day14": lambda: _("WHO-CPS day 14"),
-    "who_cps_day28": lambda: _("WHO-CPS day 28"),
-    "first_dose_date": lambda: _("First dose"),
-    "stop_date": lambda: _("Stopped on"),
-    "death_date": lambda: _("Died on"),
-}
 # Points, on a landscape A4 page inside 15 mm margins (757 pt): text columns first, counts narrow.
 QUARTERLY_WIDTHS = {
-    "pseudonym": 122,  # 32 characters of DejaVu Sans Mono at 6 pt a line
+    "pseudonym": 52,  # its first 12 characters (quarterly_text.short_pseudonym) in DejaVu Sans Mono at 6 pt
     "age_band": 36,  # the national form's only: the centre's column gives up that room there
     "centre": 64,
     "prescription_date": 50,
     "criteria_version": 52,
     "status": 51,
     "stop_reason": 70,
+    "adverse_events": 104,  # the room the whole pseudonym took: "05/11/2021 neutropenia (grave)" on a line
     "first_dose_date": 48,
     "stop_date": 48,
     "death_date": 48,
 }
 COUNT_WIDTH = 34
 CELL_SIZE = 6.5
-ROW_HEIGHT = 17  # two lines: a 64-character pseudonym prints whole, on two lines
+ROW_HEIGHT = 17  # two lines of a cell's text
 HEADER_HEIGHT = 24
 QUARTERLY_IDENTITY_HEIGHT = 28 * mm
 
 
 def _quarterly_text(value, column: str, width: float) -> str:
+    """A cell as the reader writes it: dates the language's short way, codes in words, the short pseudonym."""
     if isinstance(value, datetime):
-        text = f"{figures.local_time(value):%Y-%m-%d %H:%M}"
+        text = formats.date_format(figures.local_time(value), "SHORT_DATETIME_FORMAT")
     elif isinstance(value, date):
-        text = value.isoformat()
+        text = formats.date_format(value, "SHORT_DATE_FORMAT")
+    elif column == "pseudonym":  # the pages' short form; the CSV and the XLSX carry the whole pseudonym
+        return quarterly_text.short_pseudonym(value or "")
+    elif column == "adverse_events" and isinstance(value, str) and value:
+        text = quarterly_text.adverse_events_text(value, date_format="SHORT_DATE_FORMAT")
     elif column in figures.QUARTERLY_CODE_LABELS and value:
-        text = figures.code_label(column, value)  # "clinical worsening" reads better on paper than its code
+        text = quarterly_text.code_text(column, value)  # "clinical worsening" reads better on paper than its code
     else:
         text = figures.number_display(value)
-    if column == "pseudonym":  # whole, however long: it is the key a reader looks up
-        half = (len(text) + 1) // 2
-        return f"{text[:half]}\n{text[half:]}" if len(text) > 32 else text
     return fit_lines(text, fonts().regular, CELL_SIZE, width - 6)
 
 
@@ -355,9 +344,9 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
     columns = context.columns
     widths = [QUARTERLY_WIDTHS.get(column, COUNT_WIDTH) for column in columns]
     overflow = sum(widths) - (page_width - 2 * MARGIN)
-    if overflow > 0 and "centre" in columns:  # the centre's name wraps; the pseudonym must print whole
-        widths[columns.index("centre")] -= overflow
-    header = Table([_quarterly_header(columns)], colWidths=widths, rowHeights=[HEADER_HEIGHT])
+    if overflow > 0 and "adverse_events" in columns:  # the national form's age band: the events' text wraps
+        widths[columns.index("adverse_events")] -= overflow
+    header = Table([_quarterly_header(columns, widths)], colWidths=widths, rowHeights=[HEADER_HEIGHT])
     header.setStyle(QUARTERLY_HEADER_STYLE)
     header.wrapOn(canvas, page_width - 2 * MARGIN, HEADER_HEIGHT)
     # The same header on every page: drawn once, into a form each page shows where its table starts.
@@ -408,11 +397,29 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
     canvas.save()
 
 
-def _quarterly_header(columns) -> list[Paragraph]:
-    return [
-        _p(QUARTERLY_HEADERS.get(column, lambda c=column: c)(), "head" if column in QUARTERLY_WIDTHS else "head_right")
-        for column in columns
-    ]
+HEADER_SIZE = 6.2
+HEADER_MIN_SIZE = 4.6
+HEADER_LINES = 3  # HEADER_HEIGHT holds three lines at the header's leading
+
+
+def _quarterly_header(columns, widths) -> list[Paragraph]:
+    """The column labels, each broken between words only: a label whose longest word (or whose lines) would not
+    fit its column is set smaller, down to HEADER_MIN_SIZE, rather than cut mid-word ("Somministra-zioni")."""
+    font = fonts()
+    cells = []
+    for column, width in zip(columns, widths, strict=True):
+        label = quarterly_text.column_label(column)
+        room = width - 2 * CELL_PADDING
+        size = HEADER_SIZE
+        while size > HEADER_MIN_SIZE and (
+            max(pdfmetrics.stringWidth(word, font.bold, size) for word in label.split()) > room
+            or len(simpleSplit(label, font.bold, size, room)) > HEADER_LINES
+        ):
+            size = round(size - 0.2, 1)
+        base = styles()["head" if column in QUARTERLY_WIDTHS else "head_right"]
+        style = ParagraphStyle(f"{base.name}_{size}", base, fontSize=size, leading=size * 1.2, splitLongWords=0)
+        cells.append(Paragraph(escape(label), style))
+    return cells
 
 
 # The column header: shaded, bottom-aligned, ruled in the brand's colour (registry.pdf.HEADED_GRID's first row).

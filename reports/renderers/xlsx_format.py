@@ -11,8 +11,9 @@ Monitoring report, one sheet each (names in the active language):
 Text that a spreadsheet would take for a formula is written with a leading apostrophe (``cells.safe_text``).
 Header rows are bold and frozen, columns sized to their content.
 
-Quarterly report: one sheet, a bold header row of ``QUARTERLY_COLUMNS`` then one row a patient, written with a
-write-only workbook so rows go to disk as they come.
+Quarterly report: one sheet, a bold header row (the columns' labels in the file's language) then one row a patient,
+written with a write-only workbook so rows go to disk as they come; statuses, stop reasons and adverse events in
+words of that language, dates as dates.
 """
 
 import re
@@ -28,7 +29,7 @@ from openpyxl.utils import get_column_letter
 
 from ..kinds import ReportContext
 from ..quarterly import quarterly_header
-from . import figures
+from . import figures, quarterly_text
 from .cells import safe_text
 
 BOLD = Font(bold=True)
@@ -39,7 +40,15 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MAX_WIDTH = 60
 # Quarterly columns' widths (characters): fixed, as a write-only sheet cannot measure rows it has not seen.
-QUARTERLY_WIDTHS = {"pseudonym": 26, "centre": 36, "prescription_date": 16, "criteria_version": 16, "stop_reason": 20}
+QUARTERLY_WIDTHS = {
+    "pseudonym": 26,
+    "centre": 36,
+    "prescription_date": 16,
+    "criteria_version": 16,
+    "status": 16,
+    "stop_reason": 24,
+    "adverse_events": 40,
+}
 
 
 def sheet_title(text: str) -> str:
@@ -177,16 +186,20 @@ def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> No
     sheet = workbook.create_sheet(sheet_title(_("Quarterly report")))
     # A write-only sheet takes widths and panes before its first row.
     for index, column in enumerate(context.columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = QUARTERLY_WIDTHS.get(column, max(len(column), 10) + 2)
+        sheet.column_dimensions[get_column_letter(index)].width = QUARTERLY_WIDTHS.get(
+            column, max(len(quarterly_text.column_label(column)), 10) + 2
+        )
     sheet.freeze_panes = "A2"
     header = []
     for column in context.columns:
-        cell = WriteOnlyCell(sheet, value=cell_value(column))
+        cell = WriteOnlyCell(sheet, value=cell_value(quarterly_text.column_label(column)))
         cell.font = BOLD
         header.append(cell)
     sheet.append(header)
     for row in rows:
-        sheet.append([_quarterly_cell(sheet, row.get(column)) for column in context.columns])
+        sheet.append(
+            [_quarterly_cell(sheet, quarterly_text.value_text(column, row.get(column))) for column in context.columns]
+        )
     workbook.save(out)
 
 

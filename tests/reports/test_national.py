@@ -12,12 +12,14 @@ from datetime import date, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from registry.models import AuditEvent
 from reports import national, selectors
 from reports.kinds import QUARTERLY_COLUMNS, QUARTERLY_PATIENTS
 from reports.models import ReportRun, ReportStatus
 from reports.periods import quarter_of
+from reports.renderers import quarterly_text
 
 from .test_cohort import build_cohort
 
@@ -63,10 +65,13 @@ def test_aifa_downloads_the_per_patient_file_pseudonymised_and_every_download_is
     regional = _csv(client_for("officer.lombardia"), run_id)
     for_aifa = _csv(client_for("aifa"), run_id)
 
-    assert regional[0] == list(QUARTERLY_COLUMNS)
-    header = for_aifa[0]
-    assert header[:2] == ["pseudonym", "age_band"]
-    assert not set(header) & {"birth_date", "fiscal_code", "first_name", "last_name", "name"}
+    with translation.override("it"):  # asked through an Italian request: the files are Italian
+        assert regional[0] == [quarterly_text.column_label(column) for column in QUARTERLY_COLUMNS]
+        header = for_aifa[0]
+        assert header == [
+            quarterly_text.column_label(column) for column in national.national_columns(QUARTERLY_COLUMNS)
+        ]
+        assert header[:2] == ["Pseudonimo", "Fascia d'età"]
     registry_pseudonyms = [row[0] for row in regional[1:]]
     assert registry_pseudonyms and len(for_aifa) == len(regional)
     # AIFA's pseudonyms are its own: stable for a patient, matching nothing in the registry or the region's file.
