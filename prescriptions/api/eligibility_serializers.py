@@ -21,6 +21,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from rest_framework import serializers
@@ -253,6 +255,21 @@ class RegimenSerializer(serializers.Serializer):
     duration_days = serializers.IntegerField(min_value=1, max_value=365)
 
 
+def _fio2_text(message) -> str:
+    """A FiO2 message with its bounds written the reader's way (0,21 in Italian, 0.21 in English)."""
+    return str(message) % {
+        "low": number_format(Decimal("0.21")),
+        "high": number_format(Decimal("1.0")),
+        "example": number_format(Decimal("0.40")),
+    }
+
+
+# Lazy: written when shown, in the language of the request that reads them.
+FIO2_TOO_LOW = lazy(_fio2_text, str)(_("FiO2 is a fraction between %(low)s (room air) and %(high)s."))
+FIO2_TOO_HIGH = lazy(_fio2_text, str)(_("FiO2 is a fraction between %(low)s and %(high)s, not a percentage."))
+FIO2_HELP = lazy(_fio2_text, str)(_("A fraction from %(low)s to %(high)s, e.g. %(example)s (not 40%%)."))
+
+
 class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
     """Every field of the eligibility check but ``patient``: the ``assessment`` of a prescription."""
 
@@ -265,10 +282,7 @@ class AssessmentFieldsSerializer(_ClockMixin, serializers.Serializer):
         "0.21",
         "1.0",
         decimal_places=3,
-        error_messages={
-            "min_value": _("FiO2 is a fraction between 0.21 (room air) and 1.0."),
-            "max_value": _("FiO2 is a fraction between 0.21 and 1.0, not a percentage."),
-        },
+        error_messages={"min_value": FIO2_TOO_LOW, "max_value": FIO2_TOO_HIGH},
     )
     respiratory_support = serializers.ChoiceField(choices=RESPIRATORY_SUPPORT_CHOICES)
     supar_ng_ml = _measurement("0", "100", decimal_places=2)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput
+from registry.formats import long_date
 
 from .. import events
 from ..codes import ConflictCode
@@ -100,14 +101,14 @@ def administration_record(
     if live.filter(administered_on=day).exists():
         raise Conflict(
             ConflictCode.DOSE_ALREADY_GIVEN_TODAY,
-            _("A dose is already recorded on %(day)s (one a day).") % {"day": day.isoformat()},
+            _("A dose is already recorded on %(day)s (one a day).") % {"day": long_date(day)},
         )
     if prescription.first_dose_on and day < prescription.first_dose_on:
         # A forgotten dose may be filled in later, but day 1 stays the first recorded dose's day.
         raise InvalidInput(
             {
                 "administered_at": _("The course started on %(day)s: a dose cannot be recorded before it.")
-                % {"day": prescription.first_dose_on.isoformat()}
+                % {"day": long_date(prescription.first_dose_on)}
             }
         )
     first_dose_on = prescription.first_dose_on or day

@@ -7,10 +7,12 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
+from registry.formats import long_date
 
 from .. import events
 from ..codes import ConflictCode
@@ -68,7 +70,7 @@ def ensure_baseline_anc(prescription: Prescription, *, on: date) -> None:
                 "No baseline neutrophil count (ANC) is recorded on or before %(day)s: record one of at least "
                 "%(threshold)s ×10⁹/L (a lab result) before dispensing."
             )
-            % {"day": on.isoformat(), "threshold": f"{threshold.normalize():f}"},
+            % {"day": long_date(on), "threshold": number_format(threshold.normalize())},
         )
     if anc.value < threshold:
         raise Conflict(
@@ -98,7 +100,7 @@ def dispensation_record(
     if syringes < 1:
         raise InvalidInput({"syringes": _("Dispense at least one syringe.")})
     if expiry_date < rome_date(now):
-        raise InvalidInput({"expiry_date": _("This lot expired on %(date)s.") % {"date": expiry_date.isoformat()}})
+        raise InvalidInput({"expiry_date": _("This lot expired on %(date)s.") % {"date": long_date(expiry_date)}})
     ensure_baseline_anc(prescription, on=rome_date(now))
     max_syringes = workflow.max_syringes(prescription)
     if prescription.syringes_dispensed + syringes > max_syringes:

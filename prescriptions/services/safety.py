@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
+from registry.formats import long_date
 
 from .. import events
 from ..codes import ConflictCode
@@ -140,7 +141,7 @@ def outcome_record(
         raise InvalidInput(
             {
                 "assessed_on": _("Day %(day)d of this course is %(due)s: the outcome cannot be assessed before.")
-                % {"day": day, "due": due.isoformat()}
+                % {"day": day, "due": long_date(due)}
             }
         )
     death_cause = death_cause.strip()

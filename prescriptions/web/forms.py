@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from registry.calendar import REGISTRY_TIME_ZONE, rome_today
 from registry.models import Sex
 
-from ..api.eligibility_serializers import PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
+from ..api.eligibility_serializers import FIO2_HELP, PNEUMONIA_CHOICES, RESPIRATORY_SUPPORT_CHOICES, ROUTE_CHOICES
 from ..course.regimen import listing_regimen
 from ..models import (
     BASELINE_FIELDS,
@@ -247,7 +247,7 @@ class PrescriptionForm(AdmissionFields, SerializerBackedForm):
     fio2 = forms.CharField(
         label=_("FiO2 (fraction)"),
         required=False,
-        help_text=_("A fraction from 0.21 to 1.0, e.g. 0.40 (not 40%)."),
+        help_text=FIO2_HELP,
         widget=decimal_widget(),
     )
     respiratory_support = forms.ChoiceField(

@@ -13,6 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from registry.calendar import REGISTRY_TIME_ZONE
+from registry.formats import long_date
 
 from .. import metric_definitions as definitions
 from ..kinds import ReportContext
@@ -228,8 +229,8 @@ def region_display(context: ReportContext) -> str:
 
 
 def date_display(day: date) -> str:
-    # "j E Y": the day without a leading zero and the month in full, in the active language.
-    return formats.date_format(day, "j E Y")
+    # The pages' long date (1 dicembre 2026): one way of writing a month, in lower case in Italian.
+    return long_date(day)
 
 
 def period_text(start: date, end: date) -> str:
