@@ -36,7 +36,7 @@ from registry.permissions import PermissionDenied
 from . import charts, selectors, services
 from .kinds import COUNTRY_NAME, MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
-from .periods import current_month
+from .periods import current_month, previous_month, previous_quarter
 from .permissions import ensure_reads_reports
 from .renderers import figures
 from .runs import report_context  # what a run's files print
@@ -72,6 +72,21 @@ def page(view):
 # --- The request form ------------------------------------------------------------------------------
 
 
+# One click for the periods asked most: the button fills the period (Rome's today) and asks at once.
+PRESETS = {
+    "last_month": (gettext_lazy("Last month"), previous_month),
+    "last_quarter": (gettext_lazy("Last quarter"), previous_quarter),
+}
+
+
+def period_presets(today) -> list[dict]:
+    """The one-click periods, each with the days it covers, for the buttons."""
+    return [
+        {"value": value, "label": label, "period": figures.period_text(*period(today))}
+        for value, (label, period) in PRESETS.items()
+    ]
+
+
 class ReportRequestForm(forms.Form):
     kind = forms.ChoiceField(
         label=gettext_lazy("Report"),
@@ -98,6 +113,18 @@ class ReportRequestForm(forms.Form):
         # The current month up to today: a period with data (a new user's first report shows real figures).
         self.fields["period_start"].initial, self.fields["period_end"].initial = current_month(rome_today())
         self.fields["period_end"].help_text = _("The quarterly report covers exactly one calendar quarter.")
+        # A preset button (name "preset") stands for the two dates: they may then be left as they are.
+        self.preset = PRESETS.get(str(self.data.get("preset", ""))) if self.is_bound else None
+        if self.preset:
+            self.fields["period_start"].required = self.fields["period_end"].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.preset:
+            for name in ("period_start", "period_end"):
+                self.errors.pop(name, None)
+            cleaned["period_start"], cleaned["period_end"] = self.preset[1](rome_today())
+        return cleaned
 
     def region_code(self) -> str | None:
         region = self.cleaned_data["region"]
@@ -164,7 +191,12 @@ def dashboard(request):
         else:
             _requested_message(request, run)
             return redirect("reports:run", run_id=run.pk)
-    context = {"form": form, **_runs_context(request), "refresh_seconds": REFRESH_SECONDS}
+    context = {
+        "form": form,
+        "presets": period_presets(rome_today()),
+        **_runs_context(request),
+        "refresh_seconds": REFRESH_SECONDS,
+    }
     return render(request, "reports/dashboard.html", context)
 
 

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from registry.calendar import rome_today
 from registry.models import Region
 from reports.models import ReportRun, ReportStatus
-from reports.periods import current_month, quarter_of
+from reports.periods import current_month, previous_month, previous_quarter, quarter_of
 
 from .test_cohort import LOMBARDIA, Cohort, build_cohort
 
@@ -387,3 +387,33 @@ def test_a_whole_country_run_shows_small_counts_suppressed(browser):
     assert "suPAR ≥ 6 ng/mL SUPAR_AT_LEAST_6 <3" in text
     assert "Counts from 1 to 2 are shown as “<3”" in text
     assert "Ospedale Demo Roma 120 <3" in text  # a national table names each centre's region
+
+
+# --- One click for last month and last quarter (issue 18) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preset", "kind", "period"),
+    [("last_month", "monitoring", previous_month), ("last_quarter", "quarterly_patients", previous_quarter)],
+)
+def test_one_click_asks_for_last_month_or_last_quarter_whatever_the_dates_say(ask, preset, kind, period):
+    _client, response = ask(
+        "officer.lombardia", kind=kind, region="030", period_start="", period_end="x", preset=preset
+    )
+
+    run = ReportRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/reports/{run.pk}/"
+    assert (run.kind, run.region_id) == (kind, "030")
+    assert (run.period_start, run.period_end) == period(rome_today())
+
+
+def test_the_dashboard_shows_the_one_click_buttons_with_their_days(browser):
+    page = html(browser("officer.lombardia").get(DASHBOARD))
+    start, end = previous_quarter(rome_today())
+    assert 'name="preset" value="last_month"' in page and 'name="preset" value="last_quarter"' in page
+    assert f"{start.day} {start:%B} {start.year}" in unescape(page)  # English: the days the button covers
+
+
+def test_an_unknown_preset_is_ignored_and_the_dates_are_checked_as_usual(ask):
+    _client, response = ask("officer.lombardia", kind="monitoring", region="030", period_start="", preset="someday")
+    assert response.status_code == 200 and ReportRun.objects.count() == 0
