@@ -23,8 +23,9 @@ from registry.pseudonym import pseudonymise
 from . import eligibility
 from .course.alerts import course_grid, prescription_alerts
 from .course.regimen import course_doses_expression, course_regimen, regimen_of
-from .course.workflow import LATE_REGISTRATION_DAYS, actions_open
+from .course.workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, actions_open
 from .models import (
+    ACTIVE_STATUSES,
     Administration,
     AdverseEvent,
     ConcomitantMedicationRecord,
@@ -187,7 +188,51 @@ def prescription_list(*, user, filters: dict | None = None) -> QuerySet[Prescrip
         prescriptions = prescriptions.filter(prescribed_at__lt=day_bounds(filters["submitted_to"])[1])
     if filters.get("q"):
         prescriptions = prescriptions.filter(search_condition(filters["q"], by_identity=searches_by_identity(user)))
+    today = filters.get("today") or rome_today()
+    if filters.get("outcome_overdue"):
+        prescriptions = prescriptions.filter(outcome_overdue_condition(today))
+    if filters.get("with_alerts"):
+        prescriptions = with_alerts(prescriptions, today=today)
+    if filters.get("sort") == "oldest":
+        return prescriptions.order_by("prescribed_at", "id")
     return prescriptions.order_by("-prescribed_at", "-id")
+
+
+def outcome_overdue_condition(today: date) -> Q:
+    """Courses whose day 28 has passed (day 1: the first dose's day) with no day-28 outcome recorded: the
+    ``OUTCOME_OVERDUE`` alert, in SQL."""
+    recorded = Outcome.objects.filter(
+        prescription=OuterRef("pk"), day=FINAL_OUTCOME_DAY, entered_in_error_at__isnull=True
+    )
+    return Q(first_dose_on__lt=today - timedelta(days=FINAL_OUTCOME_DAY - 1)) & ~Exists(recorded)
+
+
+def _alert_candidates(today: date) -> Q:
+    """Every prescription that may raise an alert (``course.alerts``), and a few that do not: a superset in SQL,
+    so that the exact check in Python (:func:`with_alerts`) reads the records of few prescriptions."""
+    live = {"prescription": OuterRef("pk"), "entered_in_error_at__isnull": True}
+    highest_anc_threshold = max(version.thresholds.anc_at_least_10e9_l for version in eligibility.SHIPPED_VERSIONS)
+    return (
+        Exists(Administration.objects.filter(**live, protocol_deviation=True))
+        | outcome_overdue_condition(today)
+        | Exists(AdverseEvent.objects.filter(**live, category="serious_infection"))
+        | Exists(LabResult.objects.filter(**live, test="anc", value__lt=highest_anc_threshold))
+        | Exists(LabResult.objects.filter(**live, test__in=("alt", "ast")))
+        | Q(status__in=ACTIVE_STATUSES) & Exists(ConcomitantMedicationRecord.objects.filter(**live))
+        # Missed doses: a course begun that is running, or ended short of its doses.
+        | Q(first_dose_on__isnull=False)
+        & (Q(status__in=ACTIVE_STATUSES) | Q(doses_administered__lt=course_doses_expression()))
+    )
+
+
+def with_alerts(prescriptions: QuerySet[Prescription], *, today: date) -> QuerySet[Prescription]:
+    """The prescriptions of ``prescriptions`` with at least one alert today, exactly as the pages show them: the
+    candidates' alerts computed by ``course.alerts`` (the one definition), then kept by id."""
+    candidates = with_course_records(prescriptions.filter(_alert_candidates(today)).order_by())
+    flagged = [
+        prescription.pk for prescription in candidates.iterator(chunk_size=500) if alerts_of(prescription, today=today)
+    ]
+    return prescriptions.filter(pk__in=flagged)
 
 
 def prescription_for_action(*, user, prescription_id) -> Prescription | None:

@@ -654,6 +654,13 @@ class PrescriptionFilterForm(forms.Form):
     centre = forms.ChoiceField(label=_("Centre"), required=False)
     submitted_from = forms.DateField(label=_("Prescribed from"), required=False, widget=date_widget())
     submitted_to = forms.DateField(label=_("to"), required=False, widget=date_widget())
+    with_alerts = forms.BooleanField(label=_("With alerts"), required=False)
+    outcome_overdue = forms.BooleanField(label=_("Day-28 outcome overdue"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Order"),
+        required=False,
+        choices=[("newest", _("newest first")), ("oldest", _("oldest first"))],
+    )
 
     def __init__(self, *args, centres=(), statuses=(), by_identity: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

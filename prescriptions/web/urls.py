@@ -8,6 +8,7 @@ app_name = "prescriptions"
 
 urlpatterns = [
     path("", views.prescription_list, name="list"),
+    path("export.csv", views.prescription_list_export, name="list_export"),
     path("new/", views.prescription_new, name="new"),
     path("new/check/", views.prescription_check, name="check"),
     path("dispensing/", views.dispensing_queue, name="dispensing_queue"),

@@ -66,7 +66,7 @@ from ..course.workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME
 from ..eligibility import rendered_verdict, result_message
 from ..models import Prescription, PrescriptionStatus
 from ..services.corrections import CORRECTABLE, COUNTED
-from . import printing
+from . import export, printing
 from .forms import (
     IDENTITY_FORM_FIELDS,
     AdministerForm,
@@ -162,6 +162,24 @@ def _validation_errors(serializer) -> dict | None:
 @require_GET
 def prescription_list(request):
     """Prescriptions at the user's centres, filtered and paginated."""
+    form, filters, prescriptions = _listed(request)
+    descending = filters.get("sort") != "oldest"
+    deep = _deep_page_redirect(prescriptions, request, descending=descending)
+    if deep:
+        return deep
+    window = _window(prescriptions, request, descending=descending)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("cursor", None)
+    return render(
+        request,
+        "prescriptions/list.html",
+        {"form": form, "page_obj": window, "query": query.urlencode(), "filtered": bool(query)},
+    )
+
+
+def _listed(request) -> tuple[PrescriptionFilterForm, dict, object]:
+    """The list's filter form, the valid filters and the scoped prescriptions they select (the page and its CSV)."""
     _ensure_sees_patients(request.user)
     form = PrescriptionFilterForm(
         request.GET or None,
@@ -177,18 +195,15 @@ def prescription_list(request):
             form.add_error("q", message)
         filters.pop("q", None)
         prescriptions = selectors.prescription_list(user=request.user, filters=filters)
-    deep = _deep_page_redirect(prescriptions, request)
-    if deep:
-        return deep
-    window = _window(prescriptions, request)
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("cursor", None)
-    return render(
-        request,
-        "prescriptions/list.html",
-        {"form": form, "page_obj": window, "query": query.urlencode(), "filtered": bool(query)},
-    )
+    return form, filters, prescriptions
+
+
+@page
+@require_GET
+def prescription_list_export(request):
+    """What the list shows with the same filters, as a streamed CSV (identity only where the page shows it)."""
+    _form, _filters, prescriptions = _listed(request)
+    return export.csv_response(request, prescriptions, name=_("prescriptions"))
 
 
 def _deep_page_redirect(queryset, request, *, descending: bool = True) -> HttpResponse | None:

@@ -43,9 +43,10 @@ def _csv_cells(data: bytes) -> list[str]:
     return [value for row in rows for value in row]
 
 
-def _xml(text: str) -> str:
-    """XML reads a carriage return back as a line feed: compare XLSX text as it is read back."""
-    return text.replace("\r", "\n")
+def _xml(text):
+    """An XML parser may read a carriage return back as a line feed (openpyxl's own parser does; with lxml
+    installed it keeps it): compare XLSX text with line ends normalised."""
+    return text.replace("\r", "\n") if isinstance(text, str) else text
 
 
 def _xlsx_cells(data: bytes) -> list:
@@ -74,13 +75,13 @@ def test_monitoring_xlsx_writes_dangerous_text_as_text(case):
 
     cells = _xlsx_cells(out.getvalue())
     assert not any(cell.data_type == "f" for cell in cells)
-    assert _xml("'" + text) in [cell.value for cell in cells]
+    assert _xml("'" + text) in [_xml(cell.value) for cell in cells]
     assert not any(
         isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells
     )
     book = load_workbook(io.BytesIO(out.getvalue()))
     row = [cell.value for cell in book["Centres"][2]]
-    assert row[1] == _xml("'" + text) and row[3] == 12  # numbers stay numbers
+    assert _xml(row[1]) == _xml("'" + text) and row[3] == 12  # numbers stay numbers
 
 
 def _quarterly_row(text: str) -> dict:
@@ -106,5 +107,8 @@ def test_quarterly_files_write_dangerous_text_as_text(case, fmt):
         assert not any(cell.data_type == "f" for cell in sheet[2])
         values = dict(zip(QUARTERLY_COLUMNS, [cell.value for cell in sheet[2]], strict=True))
         assert values["doses_administered"] == 10
-    expected = "'" + text if fmt == "csv" else _xml("'" + text)
-    assert values["centre"] == values["criteria_version"] == values["adverse_events"] == expected
+    if fmt == "csv":
+        assert values["centre"] == values["criteria_version"] == values["adverse_events"] == "'" + text
+    else:
+        assert _xml(values["centre"]) == _xml(values["criteria_version"]) == _xml(values["adverse_events"])
+        assert _xml(values["centre"]) == _xml("'" + text)
