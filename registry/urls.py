@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/otp/", auth_pages.otp_verify, name="otp-verify"),
     path("accounts/otp/setup/", auth_pages.otp_setup, name="otp-setup"),
+    path("accounts/otp/backup-codes/", auth_pages.otp_backup_codes, name="otp-backup-codes"),
+    path("accounts/otp/backup-codes.txt", auth_pages.otp_backup_codes_download, name="otp-backup-codes-download"),
     path("accounts/password/", auth_pages.PasswordChangeView.as_view(), name="password-change"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
