@@ -19,6 +19,10 @@ class AuditAction(StrEnum):
     AUTHORISATION_END = "authorisation.end"
     STAFF_CREATE = "staff.create"
     STAFF_BOOTSTRAP = "staff.bootstrap"
+    # An account created by invitation (the link's token is never stored), its acceptance, its deactivation.
+    STAFF_INVITE = "staff.invite"
+    STAFF_INVITATION_ACCEPT = "staff.invitation_accept"
+    STAFF_DEACTIVATE = "staff.deactivate"
     PATIENT_CREATE = "patient.create"
     # The identity's values are never in the event: only which fields were recorded, or the reveal's reason.
     PATIENT_IDENTITY_RECORD = "patient.identity_record"
