@@ -33,6 +33,8 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGE = "auth.password_change"  # noqa: S105 - an event name
     TOKEN_REVOKE = "auth.token_revoke"  # noqa: S105 - an event name
     OTP_ENROL = "auth.otp_enrol"
+    # An administrator removed a person's authenticator and backup codes (lost phone): they enrol again.
+    OTP_RESET = "auth.otp_reset"
     # prescriptions: the listing's shortage condition, the prescription and its course
     SHORTAGE_RECORD = "shortage.record"
     SHORTAGE_UPDATE = "shortage.update"

@@ -108,3 +108,12 @@ def totp_confirm(*, user, device: TOTPDevice, code: str) -> list[str] | None:
         StaticToken.objects.bulk_create([StaticToken(device=backup, token=code) for code in codes])
         audit_record(actor=user, action=AuditAction.OTP_ENROL, obj=user, changes={"backup_codes": len(codes)})
     return codes
+
+
+def otp_reset(*, actor, user) -> int:
+    """An administrator removes ``user``'s authenticator and backup codes (a lost phone): at their next sign-in
+    they set up a new one. Audited; returns how many devices were removed."""
+    with transaction.atomic():
+        removed = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
+        audit_record(actor=actor, action=AuditAction.OTP_RESET, obj=user, changes={"devices": removed})
+    return removed
