@@ -10,10 +10,14 @@ import json
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection, connections
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
 
@@ -21,6 +25,7 @@ from . import services
 from .audit_actions import AuditAction
 from .auth.lockout import AdminLoginForm
 from .auth.models import ApiToken
+from .auth.otp import otp_reset
 from .auth.tokens import token_revoke
 from .errors import InvalidInput
 from .models import (
@@ -420,9 +425,141 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, _("Tokens revoked."))
 
 
-# DRF's own token table is no longer used (tokens are stored hashed in ApiToken).
+PERMISSION_ACTIONS = {
+    "add": _("may add"),
+    "change": _("may change"),
+    "delete": _("may delete"),
+    "view": _("may view"),
+}
+
+
+def permission_label(permission) -> str:
+    """A permission in the reader's language: Django stores its name in English when the table is created
+    ("Can add centre"); the model's verbose name and the action are translated instead."""
+    action = permission.codename.split("_", 1)[0]
+    model = permission.content_type.model_class()
+    if action not in PERMISSION_ACTIONS or model is None:
+        return permission.name
+    return _("%(model)s: %(action)s") % {
+        "model": capfirst(model._meta.verbose_name),
+        "action": PERMISSION_ACTIONS[action],
+    }
+
+
+def group_label(group) -> str:
+    """A role's group (``admin_groups``: named by the role's code) by the role's name in the reader's language."""
+    return str(Role(group.name).label) if group.name in Role.values else group.name
+
+
+class TranslatedPermissionsMixin:
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions") and field is not None:
+            field.label_from_instance = permission_label
+        elif db_field.name == "groups" and field is not None:
+            field.label_from_instance = group_label
+        return field
+
+
+class _Labelled:
+    """``obj`` as the change page names it (breadcrumbs, subtitle), every attribute still the object's own."""
+
+    def __init__(self, obj, label: str):
+        self._obj, self._label = obj, label
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+    def __str__(self):
+        return self._label
+
+
+class GroupAdmin(TranslatedPermissionsMixin, DjangoGroupAdmin):
+    list_display = ["role_name"]
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        if obj is not None:
+            context["original"] = _Labelled(obj, group_label(obj))
+            context["subtitle"] = group_label(obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    @admin.display(description=_("name"), ordering="name")
+    def role_name(self, group):
+        return group_label(group)
+
+
+class RoleFilter(admin.SimpleListFilter):
+    """Users by their role in the registry (instead of the groups' codes)."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return Role.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(staff__role=self.value()) if self.value() else queryset
+
+
+class UserAdmin(TranslatedPermissionsMixin, DjangoUserAdmin):
+    """Django's user admin, with the one second-factor task an administrator has: resetting a lost one."""
+
+    actions = ["reset_second_factor"]
+    list_filter = ["is_staff", "is_superuser", "is_active", RoleFilter]
+
+    @admin.action(description=_("Reset the second factor (lost phone): set it up again at the next sign-in"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            otp_reset(actor=request.user, user=user)
+        self.message_user(request, _("Second factor reset: they set up a new one at their next sign-in."))
+
+    def has_module_permission(self, request):
+        return actor_for(request.user).is_admin
+
+
 # The admin's sign-in counts failures one attempt at a time, as the sign-in page does (registry/auth/lockout.py).
 admin.site.login_form = AdminLoginForm
+admin.site.site_header = _("Registro 648 administration")
+admin.site.site_title = _("Registro 648 administration")
+admin.site.index_title = _("Administration")
 
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
+for model, model_admin in ((User, UserAdmin), (Group, GroupAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)
+
+
+def _hide_third_party_admin() -> None:
+    """Pages of installed libraries nobody uses here, in English: DRF's token table (tokens are stored hashed in
+    ApiToken), Celery beat's schedules (set by ``setup_report_schedules`` and the settings), django-axes' attempts
+    (a lock ends by itself after LOGIN_LOCKOUT_MINUTES) and django-otp's devices (reset from the user's page)."""
+    from axes.models import AccessAttempt, AccessFailureLog
+    from axes.models import AccessLog as AxesAccessLog
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for model in (
+        TokenProxy,
+        PeriodicTask,
+        IntervalSchedule,
+        CrontabSchedule,
+        SolarSchedule,
+        ClockedSchedule,
+        AccessAttempt,
+        AxesAccessLog,
+        AccessFailureLog,
+        TOTPDevice,
+        StaticDevice,
+    ):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_hide_third_party_admin()

@@ -19,6 +19,10 @@ class AuditAction(StrEnum):
     AUTHORISATION_END = "authorisation.end"
     STAFF_CREATE = "staff.create"
     STAFF_BOOTSTRAP = "staff.bootstrap"
+    # An account created by invitation (the link's token is never stored), its acceptance, its deactivation.
+    STAFF_INVITE = "staff.invite"
+    STAFF_INVITATION_ACCEPT = "staff.invitation_accept"
+    STAFF_DEACTIVATE = "staff.deactivate"
     PATIENT_CREATE = "patient.create"
     # The identity's values are never in the event: only which fields were recorded, or the reveal's reason.
     PATIENT_IDENTITY_RECORD = "patient.identity_record"
@@ -29,6 +33,8 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGE = "auth.password_change"  # noqa: S105 - an event name
     TOKEN_REVOKE = "auth.token_revoke"  # noqa: S105 - an event name
     OTP_ENROL = "auth.otp_enrol"
+    # An administrator removed a person's authenticator and backup codes (lost phone): they enrol again.
+    OTP_RESET = "auth.otp_reset"
     # prescriptions: the listing's shortage condition, the prescription and its course
     SHORTAGE_RECORD = "shortage.record"
     SHORTAGE_UPDATE = "shortage.update"

@@ -13,6 +13,11 @@ SECTIONS = {
     "prescriptions:detail": "list",
     "prescriptions:doses_due": "doses_due",
     "prescriptions:dispensing_queue": "dispensing_queue",
+    # AIFA's pages (issue 18)
+    "prescriptions:shortages": "shortages",
+    "prescriptions:shortage_record": "shortages",
+    "prescriptions:shortage_edit": "shortages",
+    "prescriptions:criteria": "criteria",
 }
 
 
@@ -24,6 +29,8 @@ def _section(request) -> str:
         return SECTIONS[match.view_name]
     if match.namespace == "reports":
         return "reports"
+    if match.namespace == "office":
+        return "office"
     if match.view_name.startswith("prescriptions:"):
         return "list"  # an action's page (a form sent back with its errors) is the prescription's page
     return ""

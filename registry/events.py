@@ -107,6 +107,22 @@ def staff_created(actor, user, profile):
     )
 
 
+def staff_invited(actor, user, *, expires_on):
+    return audit_record(
+        actor=actor, action=AuditAction.STAFF_INVITE, obj=user, changes={"invitation_expires_on": expires_on}
+    )
+
+
+def staff_invitation_accepted(user):
+    return audit_record(actor=user, action=AuditAction.STAFF_INVITATION_ACCEPT, obj=user, changes={})
+
+
+def staff_deactivated(actor, user):
+    return audit_record(
+        actor=actor, action=AuditAction.STAFF_DEACTIVATE, obj=user, changes={"is_active": [True, False]}
+    )
+
+
 def administrator_bootstrapped(user):
     """The first administrator of an installation: no one acts for it."""
     return audit_record(

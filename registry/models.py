@@ -32,9 +32,9 @@ class Pharmacy(models.Model):
     """A hospital pharmacy; it serves one or more centres (``Centre.pharmacy``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="pharmacies")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="pharmacies", verbose_name=_("region"))
     name = models.CharField(_("name"), max_length=200)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["region", "name"]
@@ -50,7 +50,7 @@ class Centre(models.Model):
     """A hospital unit; it may prescribe only while a designation by its Region is in force."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="centres")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="centres", verbose_name=_("region"))
     name = models.CharField(_("name"), max_length=200)
     pharmacy = models.ForeignKey(
         Pharmacy,
@@ -60,7 +60,7 @@ class Centre(models.Model):
         blank=True,
         verbose_name=_("serving pharmacy"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["region", "name"]
@@ -82,12 +82,14 @@ class CentreDesignation(models.Model):
     """The Region's designation of a centre for the L.648 anakinra COVID-19 use (CTS 23/09/2021)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="designations")
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="designations", verbose_name=_("centre"))
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to (included)"), null=True, blank=True)
     act_reference = models.CharField(_("regional act"), max_length=200, blank=True)
-    designated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    designated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("designated by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ValidityQuerySet.as_manager()
 
@@ -122,7 +124,9 @@ class StaffProfile(models.Model):
     what the role may do at that place is decided in ``registry.permissions`` only.
     """
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     centre = models.ForeignKey(
         Centre,
@@ -185,13 +189,20 @@ class PrescriberAuthorisation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     prescriber = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescriber_authorisations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="prescriber_authorisations",
+        verbose_name=_("prescriber"),
     )
-    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="authorisations")
+    centre = models.ForeignKey(
+        Centre, on_delete=models.PROTECT, related_name="authorisations", verbose_name=_("centre")
+    )
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to (included)"), null=True, blank=True)
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("granted by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ValidityQuerySet.as_manager()
 
@@ -227,7 +238,7 @@ class Patient(models.Model):
     pseudonym = models.CharField(_("pseudonym"), max_length=64, unique=True, editable=False)
     birth_date = models.DateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     identity_ciphertext = models.TextField(_("identity (encrypted)"), blank=True, default="", editable=False)
     family_name_index = models.CharField(max_length=64, blank=True, default="", editable=False)
     admission_number_index = models.CharField(max_length=64, blank=True, default="", editable=False)
@@ -263,7 +274,12 @@ class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField(_("when"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     actor_username = models.CharField(_("who"), max_length=150, blank=True)
     action = models.CharField(_("action"), max_length=80)
@@ -271,8 +287,8 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("object id"), max_length=64)
     sequence = models.PositiveIntegerField(_("position in the object's chain"))
     changes = models.JSONField(_("what changed"), default=dict)
-    previous_hash = models.CharField(max_length=64, blank=True)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    previous_hash = models.CharField(_("hash of the previous event"), max_length=64, blank=True)
+    entry_hash = models.CharField(_("hash of this event"), max_length=64, unique=True)
 
     class Meta:
         ordering = ["object_type", "object_id", "sequence"]
@@ -309,8 +325,8 @@ class AuditAnchor(models.Model):
     last_event_id = models.BigIntegerField(_("last event anchored"))
     event_count = models.BigIntegerField(_("events up to the last one anchored"))
     heads = models.JSONField(_("chain heads"), default=dict)
-    previous_signature = models.CharField(max_length=64, blank=True)
-    signature = models.CharField(max_length=64, unique=True)
+    previous_signature = models.CharField(_("signature of the previous anchor"), max_length=64, blank=True)
+    signature = models.CharField(_("signature"), max_length=64, unique=True)
 
     class Meta:
         ordering = ["id"]
@@ -349,7 +365,12 @@ class AccessLog(models.Model):
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
     )
     username = models.CharField(_("who"), max_length=150, blank=True)
     kind = models.CharField(_("kind"), max_length=32, choices=AccessKind.choices)
@@ -388,8 +409,8 @@ class AccessLogAnchor(models.Model):
     last_event_id = models.BigIntegerField(_("last read anchored"))
     event_count = models.BigIntegerField(_("reads up to the last one anchored"))
     heads = models.JSONField(_("chain heads"), default=dict)
-    previous_signature = models.CharField(max_length=64, blank=True)
-    signature = models.CharField(max_length=64, unique=True)
+    previous_signature = models.CharField(_("signature of the previous anchor"), max_length=64, blank=True)
+    signature = models.CharField(_("signature"), max_length=64, unique=True)
 
     class Meta:
         ordering = ["id"]

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import events
+from .auth.invitations import invitation_expires_on
+from .auth.tokens import tokens_revoke_all
 from .errors import InvalidInput
 from .models import (
     Centre,
@@ -26,7 +28,7 @@ from .models import (
     StaffProfile,
 )
 from .patient_identity import identity_apply, patient_identity_store
-from .permissions import actor_for, ensure_manages_region
+from .permissions import PermissionDenied, actor_for, ensure_manages_region
 from .pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
 
 User = get_user_model()
@@ -231,6 +233,87 @@ def staff_create(
     profile = StaffProfile.objects.create(user=user, role=role, centre=centre, pharmacy=pharmacy, region=region)
     user.groups.add(Group.objects.get_or_create(name=role)[0])
     events.staff_created(actor, user, profile)
+    return user
+
+
+INVITABLE_ROLES = (Role.PRESCRIBER, Role.PHARMACIST, Role.NURSE)
+
+
+@transaction.atomic
+def staff_invite(
+    *,
+    actor,
+    username: str,
+    role: str,
+    centre: Centre | None = None,
+    pharmacy: Pharmacy | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+):
+    """Create an account without a password and audit its invitation; the caller gives the person the one-time
+    link (``registry.auth.invitations.invitation_link_parts``), which leads to choosing a password and enrolling
+    the second factor. Officers invite prescribers (with their centre), pharmacists and nurses of their region."""
+    if role not in INVITABLE_ROLES and not actor_for(actor).is_admin:
+        raise InvalidInput({"role": _("Only an administrator may create this kind of user.")})
+    if role == Role.PRESCRIBER and centre is None:
+        raise InvalidInput({"centre": _("A prescriber is invited to a centre of the region.")})
+    user = staff_create(
+        actor=actor,
+        username=username,
+        password=None,
+        role=role,
+        centre=centre,
+        pharmacy=pharmacy,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+    )
+    events.staff_invited(actor, user, expires_on=invitation_expires_on())
+    return user
+
+
+def staff_region_ids(user) -> set[str]:
+    """The regions a person works in: their place's, or for a prescriber also their authorisations' centres'."""
+    profile = StaffProfile.objects.select_related("centre", "pharmacy").filter(user=user).first()
+    if profile is None:
+        return set()
+    regions = {
+        profile.region_id,
+        profile.centre.region_id if profile.centre else None,
+        profile.pharmacy.region_id if profile.pharmacy else None,
+    }
+    if profile.role == Role.PRESCRIBER:
+        regions |= set(
+            PrescriberAuthorisation.objects.filter(prescriber=user).values_list("centre__region_id", flat=True)
+        )
+    return {region for region in regions if region}
+
+
+@transaction.atomic
+def staff_deactivate(*, actor, user):
+    """The account can no longer sign in (its sessions end at their next request, its API tokens are revoked).
+
+    An officer deactivates the prescribers, pharmacists and nurses who work only in their region; an
+    administrator anyone but themselves. Nothing is deleted: the trail keeps naming the person.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.pk == actor.pk:
+        raise InvalidInput({"user": _("You cannot deactivate your own account.")})
+    acting = actor_for(actor)
+    if not acting.is_admin:
+        target = actor_for(user)
+        regions = staff_region_ids(user)
+        if target.role not in INVITABLE_ROLES or not regions:
+            raise PermissionDenied(_("Only an administrator may deactivate this account."))
+        for region_id in sorted(regions):
+            ensure_manages_region(actor, region_id)
+    if not user.is_active:
+        return user
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    events.staff_deactivated(actor, user)
+    tokens_revoke_all(actor=actor, user=user, reason="deactivated")
     return user
 
 

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from . import views
 from .auth import views as auth_pages
 from .auth.lockout import LoginForm
+from .office import views as office_pages
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,7 +15,15 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/otp/", auth_pages.otp_verify, name="otp-verify"),
     path("accounts/otp/setup/", auth_pages.otp_setup, name="otp-setup"),
+    path("accounts/otp/backup-codes/", auth_pages.otp_backup_codes, name="otp-backup-codes"),
+    path("accounts/otp/backup-codes.txt", auth_pages.otp_backup_codes_download, name="otp-backup-codes-download"),
     path("accounts/password/", auth_pages.PasswordChangeView.as_view(), name="password-change"),
+    path(
+        "accounts/invitation/<str:uidb64>/<str:token>/",
+        office_pages.invitation_accept_page,
+        name="invitation-accept",
+    ),
+    path("office/", include("registry.office.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls")),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import national, views
 
 app_name = "prescriptions"
 
@@ -13,6 +13,10 @@ urlpatterns = [
     path("new/check/", views.prescription_check, name="check"),
     path("dispensing/", views.dispensing_queue, name="dispensing_queue"),
     path("doses-due/", views.doses_due, name="doses_due"),
+    path("shortages/", national.shortages, name="shortages"),
+    path("shortages/new/", national.shortage_new, name="shortage_record"),
+    path("shortages/<uuid:shortage_id>/", national.shortage_edit, name="shortage_edit"),
+    path("criteria/", national.criteria, name="criteria"),
     path("<uuid:prescription_id>/", views.prescription_detail, name="detail"),
     path("<uuid:prescription_id>/scheda.pdf", views.paper_view("form"), name="form_pdf"),
     path("<uuid:prescription_id>/dispensazione.pdf", views.paper_view("dispensing"), name="dispensing_pdf"),

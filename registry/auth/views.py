@@ -7,16 +7,26 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.signals import user_login_failed
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import login as otp_login
 
 from .lockout import lockout_response, one_attempt_at_a_time
-from .otp import has_second_factor, otp_check, pending_totp_device, qr_svg, totp_confirm
+from .otp import (
+    backup_codes_text,
+    has_second_factor,
+    otp_check,
+    otp_code_reused,
+    otp_wait_seconds,
+    pending_totp_device,
+    qr_svg,
+    totp_confirm,
+)
 from .services import password_changed
 
 
@@ -24,8 +34,29 @@ class OtpCodeForm(forms.Form):
     code = forms.CharField(
         label=gettext_lazy("One-time code"),
         max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        # A text keyboard: backup codes have letters (a number pad would hide them).
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "autocapitalize": "none",
+                "autocorrect": "off",
+                "spellcheck": "false",
+                "autofocus": True,
+            }
+        ),
     )
+
+
+class BackupCodesSavedForm(forms.Form):
+    saved = forms.BooleanField(
+        label=gettext_lazy("I have saved these codes (downloaded, printed or written down)"),
+        error_messages={"required": gettext_lazy("Confirm that you saved the codes: they are not shown again.")},
+    )
+
+
+# The backup codes just issued, kept in the session only until the user confirms they saved them (to download).
+SESSION_BACKUP_CODES = "registry_backup_codes"
 
 
 def _next_url(request) -> str:
@@ -50,7 +81,9 @@ def otp_verify(request):
             device = None
             # Checked before the code: a locked-out client guesses no more codes, and signs in after the lock.
             locked = AxesProxyHandler.is_locked(request, credentials)
+            wait = 0
             if not locked and form.is_valid():
+                wait = otp_wait_seconds(request.user)
                 device = otp_check(user=request.user, code=form.cleaned_data["code"])
                 if device is None:
                     # A wrong code counts towards the same lockout as a wrong password.
@@ -62,8 +95,25 @@ def otp_verify(request):
             otp_login(request, device)
             return redirect(_next_url(request))
         if form.is_valid():
-            form.add_error("code", _("The code is wrong, expired or already used."))
+            form.add_error("code", _code_refused_message(request.user, form.cleaned_data["code"], wait))
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next_url(request)})
+
+
+def _code_refused_message(user, code: str, wait: int) -> str:
+    if wait:
+        return ngettext(
+            "After a wrong code the next one is checked only after a pause: wait %(seconds)d second, then enter "
+            "the code again.",
+            "After a wrong code the next one is checked only after a pause: wait %(seconds)d seconds, then enter "
+            "the code again.",
+            wait,
+        ) % {"seconds": wait}
+    if otp_code_reused(user=user, code=code):
+        return _(
+            "This code was already used: each code works once. Wait for the next code in your app (at most 30 "
+            "seconds) and enter that one."
+        )
+    return _("The code is wrong, expired or already used.")
 
 
 @login_required
@@ -79,7 +129,8 @@ def otp_setup(request):
         codes = totp_confirm(user=user, device=device, code=form.cleaned_data["code"])
         if codes is not None:
             otp_login(request, device)
-            return render(request, "registration/otp_backup_codes.html", {"codes": codes, "next": _next_url(request)})
+            request.session[SESSION_BACKUP_CODES] = codes
+            return _render_backup_codes(request, codes, BackupCodesSavedForm())
         form.add_error("code", _("The code is wrong or expired: check the clock of your phone and try again."))
     context = {
         "form": form,
@@ -89,6 +140,43 @@ def otp_setup(request):
         "next": _next_url(request),
     }
     return render(request, "registration/otp_setup.html", context)
+
+
+def _render_backup_codes(request, codes, form, status=200):
+    context = {"codes": codes, "form": form, "next": _next_url(request)}
+    return render(request, "registration/otp_backup_codes.html", context, status=status)
+
+
+@login_required
+def otp_backup_codes(request):
+    """The backup codes just issued, until the user confirms they saved them (then they are gone for good)."""
+    codes = request.session.get(SESSION_BACKUP_CODES)
+    if not codes:
+        return redirect(_next_url(request))
+    form = BackupCodesSavedForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            del request.session[SESSION_BACKUP_CODES]
+            messages.success(request, _("Second factor set up. Keep the backup codes apart from your phone."))
+            return redirect(_next_url(request))
+        return _render_backup_codes(request, codes, form, status=400)
+    return _render_backup_codes(request, codes, form)
+
+
+@login_required
+def otp_backup_codes_download(request):
+    """The backup codes as a text file, while they are still shown (before the user confirmed saving them)."""
+    codes = request.session.get(SESSION_BACKUP_CODES)
+    if not codes:
+        raise Http404
+    text = backup_codes_text(
+        codes,
+        username=request.user.get_username(),
+        heading=_("Registro 648: backup codes (each works once)"),
+    )
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, "registro648-codici-di-riserva.txt")
+    return response
 
 
 def _base32(key: bytes) -> str:

@@ -4,3 +4,10 @@ document.addEventListener("change", function (event) {
     event.target.form.submit();
   }
 });
+
+// "Print" buttons (the backup codes): the browser's print dialog; the print style sheet keeps only the page's content.
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

@@ -169,3 +169,78 @@ def test_the_demo_users_are_exempt_only_when_listed(demo, settings):
     settings.OTP_EXEMPT_USERNAMES = [USERNAME]
     assert ask_token().status_code == 200
     assert sign_in_with_password().get("/").status_code == 200
+
+
+# --- Issue 18: backup codes on a text keyboard, a word about waiting, codes downloaded and printed --------------
+
+
+def test_the_code_field_opens_a_text_keyboard_for_backup_codes(enrolled):
+    page = sign_in_with_password().get("/accounts/otp/")
+    html = page.content.decode()
+    field = re.search(r"<input[^>]*name=\"code\"[^>]*>", html).group(0)
+    assert 'inputmode="text"' in field
+    assert 'autocomplete="one-time-code"' in field
+
+
+def test_a_backup_code_typed_in_capitals_with_a_space_works(enrolled):
+    _device, backup_codes = enrolled
+    typed = backup_codes[2].upper()[:4] + " " + backup_codes[2].upper()[4:]
+    assert sign_in_with_password().post("/accounts/otp/", {"code": typed}).status_code == 302
+
+
+def test_a_right_code_of_a_window_already_used_says_to_wait_for_the_next(enrolled, settings):
+    settings.LANGUAGE_CODE = "en"
+    device, _backup = enrolled
+    used = code(device, steps_ahead=1)
+    assert sign_in_with_password().post("/accounts/otp/", {"code": used}).status_code == 302
+    again = sign_in_with_password().post("/accounts/otp/", {"code": used}, HTTP_ACCEPT_LANGUAGE="en")
+    assert again.status_code == 200
+    message = " ".join(again.context["form"].errors["code"])
+    assert "already used" in message and "next code" in message
+
+
+def test_a_right_code_typed_right_after_a_wrong_one_says_how_long_to_wait(enrolled, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = settings.OTP_STATIC_THROTTLE_FACTOR = 10
+    device, _backup = enrolled
+    client = sign_in_with_password()
+    assert client.post("/accounts/otp/", {"code": "000000"}, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+    right_at_once = client.post("/accounts/otp/", {"code": code(device, steps_ahead=1)}, HTTP_ACCEPT_LANGUAGE="en")
+    assert right_at_once.status_code == 200
+    message = " ".join(right_at_once.context["form"].errors["code"])
+    assert re.search(r"wait \d+ seconds?", message), message
+    italian = client.post("/accounts/otp/", {"code": code(device, steps_ahead=1)}, HTTP_ACCEPT_LANGUAGE="it")
+    assert "attendi" in " ".join(italian.context["form"].errors["code"]).lower()
+
+
+def _enrol(client, demo):
+    device = TOTPDevice.objects.get(user=demo[USERNAME], confirmed=False)
+    return client.post("/accounts/otp/setup/", {"code": code(device), "next": "/prescriptions/"})
+
+
+def test_the_backup_codes_are_downloadable_printable_and_their_saving_confirmed(demo):
+    client = sign_in_with_password()
+    client.get("/accounts/otp/setup/")
+    done = _enrol(client, demo)
+    codes = done.context["codes"]
+    html = done.content.decode()
+    assert "data-print" in html and "/accounts/otp/backup-codes.txt" in html
+
+    download = client.get("/accounts/otp/backup-codes.txt")
+    assert download.status_code == 200
+    assert download["Content-Type"].startswith("text/plain")
+    assert "attachment" in download["Content-Disposition"]
+    assert all(backup in download.content.decode() for backup in codes)
+
+    # Continuing without ticking "saved" is refused and shows the codes again.
+    refused = client.post("/accounts/otp/backup-codes/", {"next": "/prescriptions/"})
+    assert refused.status_code == 400
+    assert refused.context["codes"] == codes
+    confirmed = client.post("/accounts/otp/backup-codes/", {"saved": "on", "next": "/prescriptions/"})
+    assert confirmed.status_code == 302 and confirmed["Location"] == "/prescriptions/"
+    # Gone for good once saved.
+    assert client.get("/accounts/otp/backup-codes.txt").status_code == 404
+    assert client.get("/accounts/otp/backup-codes/").status_code == 302
+
+
+def test_nobody_downloads_backup_codes_they_were_not_just_given(enrolled):
+    assert sign_in_with_password().get("/accounts/otp/backup-codes.txt").status_code in (302, 404)

@@ -1,0 +1,207 @@
+"""The regional office, AIFA's pages, the second factor and the admin in a real browser (issue 18): each new page in
+Italian and in English with axe-core clean (no serious or critical violation), the office's pages on a phone without
+sideways scrolling. Selectors use URLs, names and data attributes, never translated text."""
+
+import io
+import os
+import re
+import time
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from registry.models import Centre
+from tests.browser.test_journeys import DESKTOP, LOCALES, PHONE, axe, no_sideways_scrolling
+from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_demo(transactional_db, live_server):
+    """The demo (no history: these pages are about the organisation), committed for the live server's thread."""
+    call_command("seed_demo", force=True, stdout=io.StringIO())
+    from django.contrib.auth import get_user_model
+
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+@pytest.fixture
+def open_page(browser, live_server, live_demo):
+    contexts = []
+
+    def make(language: str, viewport: dict = DESKTOP):
+        context = browser.new_context(
+            base_url=live_server.url, locale=LOCALES[language], viewport=viewport, bypass_csp=True
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, username: str, *, landing: str = "/") -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(landing)))
+
+
+def current_code(username: str) -> str:
+    device = TOTPDevice.objects.filter(user__username=username).order_by("-pk").first()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_officer_manages_the_region_in_pages(open_page, live_demo, language):
+    page = open_page(language)
+    sign_in(page, "officer.lombardia")
+    page.click(f"nav.menu a[href='{reverse('office:centres')}']")
+    assert page.locator("nav.menu a.active").get_attribute("href") == reverse("office:centres")
+    assert page.locator("[data-validity=current]").count() >= 1
+    axe(page, f"office-centres-{language}")
+
+    page.click("[data-centre] a[data-action=designate]")
+    axe(page, f"office-designate-{language}")
+    page.goto(reverse("office:pharmacies"))
+    axe(page, f"office-pharmacies-{language}")
+
+    # Grant an authorisation: form, confirmation, the list showing it in force.
+    page.goto(reverse("office:authorisations"))
+    axe(page, f"office-authorisations-{language}")
+    page.click("a[data-action=grant]")
+    page.select_option("select[name=prescriber]", str(live_demo["prescriber.expired"].pk))
+    page.select_option("select[name=centre]", str(Centre.objects.get(name="Ospedale Demo Milano").pk))
+    page.click("main form button[type=submit]")
+    page.locator("button[data-confirm]").wait_for()
+    axe(page, f"office-confirm-{language}")
+    page.click("button[data-confirm]")
+    page.wait_for_url(re.compile(re.escape(reverse("office:authorisations")) + "$"))
+    assert page.locator("tr[data-authorisation] [data-validity=current]").count() == 2
+    page.click("tr[data-authorisation] a[data-action=end]")
+    axe(page, f"office-authorisation-end-{language}")
+
+    # Invite a nurse: the one-time link is shown once.
+    page.goto(reverse("office:staff"))
+    axe(page, f"office-staff-{language}")
+    page.click("a[data-action=invite]")
+    axe(page, f"office-invite-{language}")
+    page.fill("input[name=username]", f"nurse.invited.{language}")
+    page.select_option("select[name=role]", "nurse")
+    page.select_option("select[name=centre]", str(Centre.objects.get(name="Ospedale Demo Milano").pk))
+    page.click("main form button[type=submit]")
+    page.click("button[data-confirm]")
+    link = page.locator("input[data-invitation-link]").input_value()
+    assert "/accounts/invitation/" in link
+    axe(page, f"office-invited-{language}")
+    page.goto(reverse("office:staff_deactivate", args=[live_demo["nurse.milano"].pk]))
+    axe(page, f"office-deactivate-{language}")
+
+    # The invited person opens the link: a password, then the second factor.
+    invited = open_page(language)
+    invited.goto(link)
+    axe(invited, f"invitation-{language}")
+    invited.fill("input[name=password1]", "a-long-Password-648")
+    invited.fill("input[name=password2]", "a-long-Password-648")
+    invited.click("main form button[type=submit]")
+    invited.wait_for_url(re.compile(r"/accounts/otp/setup/"))
+
+
+def test_the_office_pages_fit_a_phone(open_page):
+    page = open_page("it", viewport=PHONE)
+    sign_in(page, "officer.lombardia")
+    for url in ("office:centres", "office:pharmacies", "office:authorisations", "office:staff", "office:staff_invite"):
+        assert page.goto(reverse(url)).status == 200
+        no_sideways_scrolling(page)
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_aifa_records_a_shortage_and_reads_the_criteria(open_page, language):
+    page = open_page(language)
+    sign_in(page, "aifa")
+    page.click(f"nav.menu a[href='{reverse('prescriptions:shortages')}']")
+    axe(page, f"shortages-{language}")
+    page.click("a[data-action=record]")
+    page.fill("input[name=starts_on]", "2027-01-01")
+    page.fill("input[name=aifa_reference]", "Carenze AIFA 2027")
+    axe(page, f"shortage-form-{language}")
+    page.click("main form button[type=submit]")
+    page.click("button[data-confirm]")
+    page.wait_for_url(re.compile(re.escape(reverse("prescriptions:shortages")) + "$"))
+    assert page.locator("tr[data-shortage]").count() == 2
+    page.click(f"nav.menu a[href='{reverse('prescriptions:criteria')}']")
+    assert page.locator("[data-criteria-version] [data-validity=current]").count() == 1
+    axe(page, f"criteria-{language}")
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_second_factor_pages(open_page, settings, language):
+    settings.OTP_REQUIRED = True
+    settings.OTP_EXEMPT_USERNAMES = []
+    settings.OTP_TOTP_THROTTLE_FACTOR = settings.OTP_STATIC_THROTTLE_FACTOR = 0
+    page = open_page(language)
+    sign_in(page, "nurse.milano", landing="/accounts/otp/setup/")
+    field = page.locator("input[name=code]")
+    assert field.get_attribute("inputmode") == "text"
+    assert field.get_attribute("autocomplete") == "one-time-code"
+    axe(page, f"otp-setup-{language}")
+    page.fill("input[name=code]", current_code("nurse.milano"))
+    page.click("main form button[type=submit]")
+    page.locator("[data-backup-codes]").wait_for()
+    codes = page.locator("[data-backup-codes] code").all_inner_texts()
+    assert len(codes) == 10
+    assert page.locator("a[data-download-codes]").get_attribute("download") is not None
+    assert page.locator("button[data-print]").is_visible()
+    axe(page, f"otp-backup-codes-{language}")
+    page.click("button[data-confirm-saved]")  # not ticked: asked again
+    page.locator("#saved-error").wait_for()
+    axe(page, f"otp-backup-codes-error-{language}")
+    page.check("input[name=saved]")
+    page.click("button[data-confirm-saved]")
+    page.wait_for_url(re.compile(r"/$"))
+
+    # Next sign-in: the code page, a wrong code, then a backup code typed with capitals.
+    again = open_page(language)
+    sign_in(again, "nurse.milano", landing="/accounts/otp/")
+    axe(again, f"otp-verify-{language}")
+    again.fill("input[name=code]", "000000")
+    again.click("main form button[type=submit]")
+    again.locator(".field.invalid").wait_for()
+    axe(again, f"otp-verify-error-{language}")
+    again.fill("input[name=code]", codes[0].upper())
+    again.click("main form button[type=submit]")
+    again.wait_for_url(re.compile(r"/$"))
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_admin_for_administrators(open_page, live_demo, language):
+    page = open_page(language)
+    sign_in(page, "admin")
+    admin_pages = ["/admin/", "/admin/registry/centre/", "/admin/registry/prescriberauthorisation/add/"]
+    for url in [*admin_pages, "/admin/auth/user/"]:
+        assert page.goto(url).status == 200
+        axe(page, f"admin {url} {language}")
+    if language == "it":
+        assert "Amministrazione Registro 648" in page.locator("#site-name").inner_text()
