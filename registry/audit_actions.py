@@ -57,6 +57,10 @@ class AuditAction(StrEnum):
     ADMINISTRATION_ENTERED_IN_ERROR = "prescription.administration_entered_in_error"
     DISPENSATION_ENTERED_IN_ERROR = "prescription.dispensation_entered_in_error"
     CONCOMITANT_MEDICATION_ENTERED_IN_ERROR = "prescription.concomitant_medication_entered_in_error"
+    # A serious adverse event marked as reported to the national pharmacovigilance network (issue 21).
+    ADVERSE_EVENT_REPORTED = "prescription.adverse_event_reported"
+    # A FHIR bulk export asked for (issue 21).
+    FHIR_BULK_EXPORT = "fhir.bulk_export"
     # reports
     REPORT_REQUEST = "report.request"
     REPORT_FINISH = "report.finish"

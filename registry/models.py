@@ -350,6 +350,8 @@ class AccessKind(models.TextChoices):
     REPORT_FILE = "report.file", _("report file download")
     PATIENT_IDENTITY = "patient.identity", _("patient's identity shown")
     PATIENT_IDENTITY_REVEAL = "patient.reveal", _("patient's identity revealed (with a reason)")
+    ADVERSE_EVENT_E2B = "adverse_event.e2b", _("adverse event (E2B(R3) report)")
+    FHIR_BULK_FILE = "fhir.bulk_file", _("FHIR bulk export file download")
 
 
 class AccessLog(models.Model):

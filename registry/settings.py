@@ -394,6 +394,17 @@ REPORTS_IN_PROCESS_THREAD = env.bool("REPORTS_IN_PROCESS_THREAD", default=True)
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registro648@localhost")
 
+# --- FHIR (prescriptions/interop) ----------------------------------------------
+# The public address of the registry's FHIR base: the registry's own code systems' canonical URLs are
+# {FHIR_BASE_URL}/CodeSystem/{name} and must resolve there, so production sets it to its own public URL.
+FHIR_BASE_URL = env.str("FHIR_BASE_URL", default="http://localhost:8000/fhir")
+# E2B(R3) ICSR exports (prescriptions/interop/e2b.py): the message's sender (N.1.3 / N.2.r.2) and receiver
+# (N.1.4 / N.2.r.3) identifiers. EVHUMAN: EudraVigilance's human-medicines production receiver.
+E2B_SENDER_ID = env.str("E2B_SENDER_ID", default="IT-REGISTRO648")
+E2B_RECEIVER_ID = env.str("E2B_RECEIVER_ID", default="EVHUMAN")
+# A bulk export's files are kept this long after it finished, then deleted.
+FHIR_BULK_EXPORT_TTL_HOURS = env.int("FHIR_BULK_EXPORT_TTL_HOURS", default=24)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

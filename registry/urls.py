@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include("prescriptions.api.urls")),
     path("api/v1/", include("reports.api_urls")),
     path("prescriptions/", include("prescriptions.web.urls")),
+    path("fhir/", include("prescriptions.api.fhir_urls")),
     path("reports/", include("reports.urls")),
     path("api/schema/", views.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from prescriptions.models import Prescription, PrescriptionStatus
+from prescriptions.models import AdverseEvent, Prescription, PrescriptionStatus
 from registry.calendar import rome_today
 from reports import services as report_services
 
@@ -97,7 +97,10 @@ def pages(history, django_capture_on_commit_callbacks) -> list[tuple[str, str]]:
         ("officer.lombardia", reverse("reports:run", args=[run.pk])),
         ("aifa", reverse("reports:dashboard")),
         ("prescriber.milano", "/no-such-page/"),
+        ("nurse.milano", reverse("prescriptions:pharmacovigilance")),
     ]
+    event = AdverseEvent.objects.filter(prescription__centre__region_id="030").first()
+    pages.append(("nurse.milano", reverse("prescriptions:mark_reported", args=[event.prescription_id, event.pk])))
     for status in (
         PrescriptionStatus.REJECTED,
         PrescriptionStatus.AWAITING_DISPENSING,

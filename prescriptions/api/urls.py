@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import interop
 from . import views as api
 
 urlpatterns = [
@@ -57,5 +58,10 @@ urlpatterns = [
         "prescriptions/<uuid:prescription_id>/fhir/",
         api.PrescriptionFhirView.as_view(),
         name="api-prescription-fhir",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/adverse-events/<uuid:event_id>/e2b/",
+        interop.AdverseEventE2bView.as_view(),
+        name="api-adverse-event-e2b",
     ),
 ]

@@ -14,7 +14,9 @@ Design choices
 * Only codes that are certain are used: ATC L04AC03 (anakinra), SNOMED CT routes, LOINC for the lab tests and
   the PaO2/FiO2 ratio, UCUM units, HL7 terminology for categories, interpretation and seriousness. What has
   no standard code (suPAR, WHO-CPS, eligibility criteria, alerts, stop reasons, adverse-event categories) is
-  coded in the registry's own ``urn:registro648:*`` systems, always with a readable ``text``.
+  coded in the registry's own code systems, published as FHIR ``CodeSystem`` resources at their canonical URLs
+  ``{FHIR_BASE_URL}/CodeSystem/{name}`` (terminology.py), always with a readable ``text``. Quantities are UCUM
+  (syringes as the annotation ``{syringe}``). Every resource has a generated XHTML narrative (``text``).
 * No extensions anywhere. Staff appear only as ``Reference.display`` (their username); the centre is not
   exported.
 * Patient: ``id`` (the registry's patient UUID), the keyed pseudonym as an ``identifier``
@@ -40,7 +42,7 @@ Prescription               MedicationRequest, ``intent`` order, category inpatie
                            stopped → ``stopped``; cancelled → ``cancelled``; rejected → ``cancelled`` (never
                            ``entered-in-error``: the request was real and is kept for the monitoring).
   statusReason             rejected: text listing the failed criteria; stopped / cancelled: the stop reason
-                           (``urn:registro648:stop-reason``) with the note, or the pharmacy's refusal.
+                           (the registry's ``stop-reason``) with the note, or the pharmacy's refusal.
 Dispensation               MedicationDispense ``completed``, with a contained Medication whose ``batch`` holds
                            ``lotNumber`` and ``expirationDate`` (where R4 keeps them), quantity in syringes,
                            ``whenHandedOver`` and ``authorizingPrescription``. Dispensations entered in error are
@@ -49,18 +51,18 @@ Administration             MedicationAdministration ``completed`` (``entered-in-
                            effectiveDateTime, dosage (dose in mg, SNOMED route: SC 34206005, IV 47625008,
                            IM 78421000), ``request``; a protocol deviation is stated in ``note``.
 Adverse event              AdverseEvent (R4B): actuality ``actual``, ``date`` the onset, ``event.text`` the
-                           description, ``category`` (``urn:registro648:adverse-event-category``), seriousness
-                           ``serious`` / ``non-serious`` (HL7 adverse-event-seriousness), ``suspectEntity`` a
-                           contained anakinra Medication. Pharmacovigilance reporting has no R4 element: it is
-                           in the narrative. R4 AdverseEvent has no status, so events entered in error are
-                           left out.
-Assessment                 Observation suPAR (ng/mL, ``urn:registro648:observation#supar``) and PaO2/FiO2
+                           description, ``category`` (the registry's ``adverse-event-category``), seriousness
+                           ``Serious`` / ``Non-serious`` (HL7 adverse-event-seriousness, case-sensitive),
+                           ``suspectEntity`` a contained anakinra Medication. Pharmacovigilance reporting has
+                           no R4 element: it is in the narrative. R4 AdverseEvent has no status, so events
+                           entered in error are left out.
+Assessment                 Observation suPAR (ng/mL, the registry's ``observation`` ``supar``) and PaO2/FiO2
                            (LOINC 50984-4, mm[Hg], components PaO2 2703-7 and FiO2 3150-0 in %), at the
                            assessment time; the MedicationRequest lists them as ``supportingInformation``.
 Lab result                 Observation: ANC LOINC 751-8 (10*9/L), ALT 1742-6 (U/L), AST 1920-8 (U/L);
                            referenceRange.high = the ULN when given; interpretation ``L`` / ``H`` when the
                            result raised an alert (``alerts.lab_alert``), whose message goes in ``note``.
-Outcome                    Observation WHO-CPS at day 14 / 28 (``urn:registro648:observation``), valueInteger,
+Outcome                    Observation WHO-CPS at day 14 / 28 (the registry's ``observation``), valueInteger,
                            effective = assessed_on.
 Baseline (issue 10)        Condition COVID-19 (SNOMED 840539006), ``onsetDateTime`` the symptom onset's day, when
                            an onset or a test is recorded; Observation of the SARS-CoV-2 test (LOINC 94500-6
@@ -113,6 +115,7 @@ from ..course.alerts import Alert, lab_alert, prescription_alerts
 from ..course.regimen import course_regimen, regimen_text
 from ..eligibility import result_message
 from ..models import AdverseEventCategory, PrescriptionStatus, StopReason
+from .terminology import canonical
 
 FHIR_JSON = "application/fhir+json"
 
@@ -130,11 +133,16 @@ PSEUDONYM_SYSTEM = "urn:registro648:pseudonym"
 # The Italian fiscal code (codice fiscale), as Italian HL7 implementations name it.
 FISCAL_CODE_SYSTEM = "urn:oid:2.16.840.1.113883.2.9.4.3.2"
 PRESCRIPTION_SYSTEM = "urn:registro648:prescription"
-CRITERION_SYSTEM = "urn:registro648:criterion"
-ALERT_SYSTEM = "urn:registro648:alert"
-STOP_REASON_SYSTEM = "urn:registro648:stop-reason"
-ADVERSE_EVENT_CATEGORY_SYSTEM = "urn:registro648:adverse-event-category"
-OBSERVATION_SYSTEM = "urn:registro648:observation"
+# The registry's own code systems (terminology.py): canonical URLs under FHIR_BASE_URL, resolved when a bundle is
+# built (the names are the last segment of the URL).
+CRITERION_SYSTEM = "criterion"
+ALERT_SYSTEM = "alert"
+STOP_REASON_SYSTEM = "stop-reason"
+ADVERSE_EVENT_CATEGORY_SYSTEM = "adverse-event-category"
+OBSERVATION_SYSTEM = "observation"
+LOCAL_SYSTEMS = frozenset(
+    {CRITERION_SYSTEM, ALERT_SYSTEM, STOP_REASON_SYSTEM, ADVERSE_EVENT_CATEGORY_SYSTEM, OBSERVATION_SYSTEM}
+)
 PHARMACOVIGILANCE_REPORT_SYSTEM = "urn:registro648:pharmacovigilance-report"
 AE_OUTCOME_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 CAUSALITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-causality-assess"
@@ -256,7 +264,8 @@ def _days(value: int) -> dict:
 
 
 def _syringes(value: int) -> dict:
-    return {"value": value, "unit": "syringe"}
+    """A count of pre-filled syringes, in UCUM: the annotation ``{syringe}`` (a unity with a name)."""
+    return {"value": value, "unit": "syringe", "system": UCUM, "code": "{syringe}"}
 
 
 def _route(route: str) -> dict:
@@ -268,6 +277,8 @@ def _route(route: str) -> dict:
 
 
 def _concept(system: str, code: str, display: str | None = None, text: str | None = None) -> dict:
+    if system in LOCAL_SYSTEMS:
+        system = canonical(system)
     coding = {"system": system, "code": code}
     if display:
         coding["display"] = display
@@ -539,7 +550,8 @@ def _medication_administration(administration, patient_ref: dict, request_ref: d
 
 def _adverse_event(event, patient_ref: dict) -> dict:
     category = str(AdverseEventCategory(event.category).label)
-    seriousness = ("serious", "Serious") if event.serious else ("non-serious", "Non-serious")
+    # HL7 adverse-event-seriousness is case-sensitive: ``Serious`` / ``Non-serious``.
+    seriousness = ("Serious", "Serious") if event.serious else ("Non-serious", "Non-serious")
     reported = "yes" if event.reported_to_pharmacovigilance else "no"
     narrative = (
         f"<p>{escape(category)}, {seriousness[1].lower()}, onset {_date(event.onset_date)}: "
@@ -850,6 +862,83 @@ def _alert_issues(
     return issues
 
 
+# --- Narrative ---------------------------------------------------------------------------------
+
+# Elements summarised in a generated narrative, in this order, with their label. A resource's narrative states
+# what a reader needs to recognise it; the structured data stays the reference (``text.status`` generated).
+NARRATIVE_ELEMENTS = (
+    ("status", "Status"),
+    ("intent", "Intent"),
+    ("code", "Code"),
+    ("medicationCodeableConcept", "Medication"),
+    ("medicationReference", "Medication"),
+    ("event", "Event"),
+    ("seriousness", "Seriousness"),
+    ("severity", "Severity"),
+    ("detail", "Detail"),
+    ("gender", "Gender"),
+    ("birthDate", "Birth date"),
+    ("deceasedDateTime", "Died"),
+    ("authoredOn", "Authored"),
+    ("onsetDateTime", "Onset"),
+    ("effectiveDateTime", "When"),
+    ("effectivePeriod", "Since"),
+    ("whenHandedOver", "Handed over"),
+    ("identifiedDateTime", "Identified"),
+    ("date", "Date"),
+    ("quantity", "Quantity"),
+    ("valueQuantity", "Value"),
+    ("valueInteger", "Value"),
+    ("valueCodeableConcept", "Value"),
+    ("dosage", "Dosage"),
+    ("dosageInstruction", "Dosage"),
+    ("statusReason", "Reason"),
+    ("note", "Note"),
+)
+
+
+def _plain(value) -> str:
+    """One element as readable text (a CodeableConcept by its text, a Quantity as value and unit, ...)."""
+    if isinstance(value, list):
+        return "; ".join(part for part in (_plain(item) for item in value) if part)
+    if isinstance(value, dict):
+        if "text" in value:
+            return str(value["text"])
+        if "value" in value:
+            return f"{value['value']} {value.get('unit', '')}".strip()
+        if "display" in value:
+            return str(value["display"])
+        if "start" in value:
+            return str(value["start"])
+        if "coding" in value:
+            return ", ".join(c.get("display") or c["code"] for c in value["coding"])
+        return ""
+    return str(value)
+
+
+def _narrative(resource: dict) -> dict:
+    """A generated XHTML narrative (dom-6: every resource should have one) summarising the resource."""
+    rows = []
+    for element, label in NARRATIVE_ELEMENTS:
+        if element in resource and (text := _plain(resource[element])):
+            rows.append(f"<li>{label}: {escape(text)}</li>")
+    title = escape(resource["resourceType"])
+    return {
+        "status": "generated",
+        "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><p><b>{title}</b></p><ul>{"".join(rows)}</ul></div>',
+    }
+
+
+def _with_narrative(resource: dict) -> dict:
+    if "text" in resource:
+        return resource
+    # text follows id (and meta) in FHIR's element order; JSON does not care, readers do.
+    ordered = {key: resource[key] for key in ("resourceType", "id", "meta") if key in resource}
+    ordered["text"] = _narrative(resource)
+    ordered.update((key, value) for key, value in resource.items() if key not in ordered)
+    return ordered
+
+
 # --- The bundle -----------------------------------------------------------------------------
 
 
@@ -972,5 +1061,7 @@ def prescription_bundle(
         "id": str(uuid.uuid4()),
         "type": "collection",
         "timestamp": _datetime(now),
-        "entry": [{"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource} for resource in resources],
+        "entry": [
+            {"fullUrl": f"urn:uuid:{resource['id']}", "resource": _with_narrative(resource)} for resource in resources
+        ],
     }

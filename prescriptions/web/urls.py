@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import national, views
+from . import national, pharmacovigilance, views
 
 app_name = "prescriptions"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("shortages/new/", national.shortage_new, name="shortage_record"),
     path("shortages/<uuid:shortage_id>/", national.shortage_edit, name="shortage_edit"),
     path("criteria/", national.criteria, name="criteria"),
+    path("pharmacovigilance/", pharmacovigilance.unreported_events, name="pharmacovigilance"),
     path("<uuid:prescription_id>/", views.prescription_detail, name="detail"),
     path("<uuid:prescription_id>/scheda.pdf", views.paper_view("form"), name="form_pdf"),
     path("<uuid:prescription_id>/dispensazione.pdf", views.paper_view("dispensing"), name="dispensing_pdf"),
@@ -38,6 +39,11 @@ urlpatterns = [
     ),
     path("<uuid:prescription_id>/stop/", views.action_view("stop"), name="stop"),
     path("<uuid:prescription_id>/adverse-events/", views.action_view("adverse_event"), name="adverse_event"),
+    path(
+        "<uuid:prescription_id>/adverse-events/<uuid:event_id>/reported/",
+        pharmacovigilance.mark_reported,
+        name="mark_reported",
+    ),
     path("<uuid:prescription_id>/lab-results/", views.action_view("lab_result"), name="lab_result"),
     path("<uuid:prescription_id>/outcomes/", views.action_view("outcome"), name="outcome"),
     path(

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.utils import timezone, translation
 from drf_spectacular.generators import SchemaGenerator
 from fhir.resources.R4B import get_fhir_model_class
@@ -242,6 +243,11 @@ def codes(concept: dict) -> set[tuple[str, str]]:
     return {(c.get("system"), c["code"]) for c in concept.get("coding", ())}
 
 
+def local(name: str) -> str:
+    """The canonical URL of one of the registry's own code systems."""
+    return f"{settings.FHIR_BASE_URL}/CodeSystem/{name}"
+
+
 def ref(resource: dict) -> str:
     return f"urn:uuid:{resource['id']}"
 
@@ -298,7 +304,7 @@ def test_rejected_prescription_bundle(client_for, rejected):
     assert {i["reference"] for i in request["detectedIssue"]} == {ref(i) for i in issues.values()}
 
     observations = {o["code"]["text"]: o for o in of_type(bundle, "Observation")}
-    supar = next(o for o in observations.values() if codes(o["code"]) == {("urn:registro648:observation", "supar")})
+    supar = next(o for o in observations.values() if codes(o["code"]) == {(local("observation"), "supar")})
     assert supar["valueQuantity"] == {
         "value": 4.5,
         "unit": "ng/mL",
@@ -326,6 +332,7 @@ def test_patient_carries_only_the_pseudonym_outside_the_centre(client_for, rejec
     bundle = validated(response)
     (patient,) = of_type(bundle, "Patient")
     stored = Patient.objects.get()
+    assert patient.pop("text")["status"] == "generated"
     assert patient == {
         "resourceType": "Patient",
         "id": str(stored.pk),
@@ -388,7 +395,7 @@ def test_course_bundle(client_for, course):
     }
     (request,) = of_type(bundle, "MedicationRequest")
     assert request["status"] == "stopped"
-    assert codes(request["statusReason"]) == {("urn:registro648:stop-reason", "adverse_event")}
+    assert codes(request["statusReason"]) == {(local("stop-reason"), "adverse_event")}
     assert "ANC 1.2" in request["statusReason"]["text"]
 
     (dispense,) = of_type(bundle, "MedicationDispense")
@@ -454,9 +461,9 @@ def test_course_bundle(client_for, course):
     assert event["date"] == (course.first_dose_on + timedelta(days=4)).isoformat()
     assert event["event"]["text"] == "Neutropenia grade 3 <ANC 1.2> & fever"
     assert codes(event["seriousness"]) == {
-        ("http://terminology.hl7.org/CodeSystem/adverse-event-seriousness", "serious")
+        ("http://terminology.hl7.org/CodeSystem/adverse-event-seriousness", "Serious")
     }
-    assert codes(event["category"][0]) == {("urn:registro648:adverse-event-category", "neutropenia")}
+    assert codes(event["category"][0]) == {(local("adverse-event-category"), "neutropenia")}
     assert event["suspectEntity"][0]["instance"]["reference"] == "#anakinra"
     assert "&lt;ANC 1.2&gt; &amp; fever" in event["text"]["div"]
     assert "pharmacovigilance network: yes" in event["text"]["div"]
@@ -464,7 +471,7 @@ def test_course_bundle(client_for, course):
     outcomes = {
         codes(o["code"]).pop()[1]: o
         for o in of_type(bundle, "Observation")
-        if codes(o["code"]) & {("urn:registro648:observation", f"who-cps-day-{d}") for d in (14, 28)}
+        if codes(o["code"]) & {(local("observation"), f"who-cps-day-{d}") for d in (14, 28)}
     }
     assert outcomes["who-cps-day-14"]["valueInteger"] == 4
     assert outcomes["who-cps-day-28"]["valueInteger"] == 1
@@ -560,7 +567,7 @@ def test_status_reason_of_a_refusal_and_of_a_stop_before_any_dose():
     stopped = Prescription(status="cancelled", stop_reason="discharge")
     reason = fhir.request_status_reason(stopped)
     assert reason["coding"][0] == {
-        "system": "urn:registro648:stop-reason",
+        "system": local("stop-reason"),
         "code": "discharge",
         "display": str(reason["text"]),
     }

@@ -1,0 +1,123 @@
+"""The adverse event's E2B(R3) download on the prescription page, and the page of serious events a centre has not
+yet reported to pharmacovigilance, with marking one reported after a confirmation (audited)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from prescriptions import services
+from prescriptions.management.commands.seed_demo import seed_history
+from prescriptions.models import Prescription
+from registry.calendar import rome_today
+from registry.models import AuditEvent
+
+
+@pytest.fixture
+def login(demo):
+    def make(username: str, *, language: str = "en") -> Client:
+        client = Client()
+        client.force_login(demo[username])
+        client.cookies["django_language"] = language
+        return client
+
+    return make
+
+
+@pytest.fixture
+def serious(demo):
+    """A serious adverse event, not yet reported, on a course of the demo history in Lombardia."""
+    seed_history()
+    prescription = (
+        Prescription.objects.filter(centre__region_id="030", status__in=["in_course", "completed", "stopped"])
+        .order_by("prescribed_at")
+        .first()
+    )
+    return services.adverse_event_record(
+        user=demo["nurse.milano"],
+        prescription=prescription,
+        category="hepatic",
+        serious=True,
+        onset_date=prescription.first_dose_on,
+        description="ALT 9 x ULN",
+        reported_to_pharmacovigilance=False,
+    )
+
+
+def e2b_url(event) -> str:
+    return f"/api/v1/prescriptions/{event.prescription_id}/adverse-events/{event.pk}/e2b/"
+
+
+def test_the_prescription_page_offers_the_e2b_report_to_the_centres_staff(login, serious):
+    page = login("nurse.milano").get(f"/prescriptions/{serious.prescription_id}/")
+    html = page.content.decode()
+    assert f'href="{e2b_url(serious)}"' in html
+    officer = login("officer.lombardia").get(f"/prescriptions/{serious.prescription_id}/").content.decode()
+    assert e2b_url(serious) not in officer
+
+
+def test_the_download_link_works_in_the_browser_session(login, serious):
+    response = login("nurse.milano").get(e2b_url(serious))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/xml")
+    assert b"MCCI_IN200100UV01" in response.content
+
+
+def test_the_list_of_events_to_report(login, serious):
+    html = login("prescriber.milano").get("/prescriptions/pharmacovigilance/").content.decode()
+    assert f'data-event="{serious.pk}"' in html
+    assert f'href="{e2b_url(serious)}"' in html
+    assert f"/prescriptions/{serious.prescription_id}/adverse-events/{serious.pk}/reported/" in html
+    # Another region's staff do not see it; the region's prescriptions are theirs only.
+    roma = login("prescriber.roma").get("/prescriptions/pharmacovigilance/").content.decode()
+    assert str(serious.pk) not in roma
+
+
+@pytest.mark.parametrize("username", ["officer.lombardia", "pharmacist.milano", "aifa"])
+def test_only_the_centres_clinicians_report(login, serious, username):
+    assert login(username).get("/prescriptions/pharmacovigilance/").status_code == 403
+    url = f"/prescriptions/{serious.prescription_id}/adverse-events/{serious.pk}/reported/"
+    assert login(username).post(url, {"report_number": "X"}).status_code == 404
+    serious.refresh_from_db()
+    assert not serious.reported_to_pharmacovigilance
+
+
+def test_mark_reported_after_a_confirmation_is_audited(login, serious):
+    client = login("nurse.milano")
+    url = f"/prescriptions/{serious.prescription_id}/adverse-events/{serious.pk}/reported/"
+    confirmation = client.get(url)
+    assert confirmation.status_code == 200
+    assert "data-confirm" in confirmation.content.decode()
+    serious.refresh_from_db()
+    assert not serious.reported_to_pharmacovigilance  # the GET changes nothing
+
+    day = rome_today()
+    response = client.post(url, {"report_number": "RNF-2026-0042", "report_date": day.isoformat()})
+    assert response.status_code == 302
+    assert response["Location"] == "/prescriptions/pharmacovigilance/"
+    serious.refresh_from_db()
+    assert serious.reported_to_pharmacovigilance
+    assert serious.pharmacovigilance_report_number == "RNF-2026-0042"
+    assert serious.pharmacovigilance_report_date == day
+    audit = AuditEvent.objects.filter(action="prescription.adverse_event_reported").get()
+    assert audit.actor_username == "nurse.milano"
+    assert audit.object_id == str(serious.prescription_id)
+    assert audit.changes["adverse_event"] == str(serious.pk)
+    assert audit.changes["before"]["reported_to_pharmacovigilance"] is False
+    html = client.get("/prescriptions/pharmacovigilance/").content.decode()
+    assert str(serious.pk) not in html
+    assert 'id="nothing-to-report"' in html
+
+
+def test_a_report_dated_in_the_future_is_refused_on_the_page(login, serious):
+    url = f"/prescriptions/{serious.prescription_id}/adverse-events/{serious.pk}/reported/"
+    tomorrow = rome_today() + timedelta(days=1)
+    response = login("nurse.milano").post(url, {"report_date": tomorrow.isoformat()})
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.content.decode()
+    serious.refresh_from_db()
+    assert not serious.reported_to_pharmacovigilance
+    response = login("nurse.milano").post(url, {"report_date": "31/02/2026"})
+    assert response.status_code == 400
