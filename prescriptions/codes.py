@@ -21,6 +21,8 @@ class ConflictCode(StrEnum):
     # The one-click dose of the round, for a course with a blocking alert: open the prescription instead.
     BLOCKING_ALERT = "BLOCKING_ALERT"
     BASELINE_ANC_REQUIRED = "BASELINE_ANC_REQUIRED"
+    # A write dated inside a quarter the region approved and signed for AIFA (reopened: accepted again).
+    PERIOD_LOCKED = "PERIOD_LOCKED"
 
 
 class AlertCode(StrEnum):

@@ -66,6 +66,12 @@ class AuditAction(StrEnum):
     REPORT_FINISH = "report.finish"
     REPORT_FAIL = "report.fail"
     REPORT_FILE_DOWNLOAD = "report.file_download"
+    # the quarterly transmission to AIFA (the approval is the signature: its manifest's SHA-256 is in the event)
+    SUBMISSION_OPEN = "submission.open"
+    SUBMISSION_APPROVE = "submission.approve"
+    SUBMISSION_REOPEN = "submission.reopen"
+    SUBMISSION_ACCEPT = "submission.accept"
+    SUBMISSION_RETURN = "submission.return"
 
     @classmethod
     def entered_in_error(cls, kind: str) -> "AuditAction":

@@ -13,6 +13,20 @@ from django.db import transaction
 # The first half of each lock's key: what is locked (the second is a hash of the name).
 ACCESS_LOG_CHAIN = 648_001
 LOGIN_ATTEMPT = 648_002
+# A region's locked periods: writes hold it shared while they check and write, an approval exclusively while it
+# signs and locks (registry.period_locks).
+REGION_PERIODS = 648_003
+
+
+# unnest yields the keys in the array's order, each locked before the next.
+_EXCLUSIVE_SQL = (
+    "SELECT pg_advisory_xact_lock(%s, %s)",
+    "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::int[]) AS k",
+)
+_SHARED_SQL = (
+    "SELECT pg_advisory_xact_lock_shared(%s, %s)",
+    "SELECT pg_advisory_xact_lock_shared(%s, k) FROM unnest(%s::int[]) AS k",
+)
 
 
 def lock_key(name: str) -> int:
@@ -20,8 +34,10 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big", signed=True)
 
 
-def advisory_xact_lock(namespace: int, *names: str, using: str | None = None) -> None:
+def advisory_xact_lock(namespace: int, *names: str, using: str | None = None, shared: bool = False) -> None:
     """Wait for, then hold until the end of the current transaction, the lock of every name.
+
+    ``shared``: many holders at once, waiting only for (and making wait) an exclusive holder.
 
     Several names are locked in one statement, always in the same (sorted) order, so two requests locking
     overlapping sets never deadlock.
@@ -32,9 +48,9 @@ def advisory_xact_lock(namespace: int, *names: str, using: str | None = None) ->
     if connection.vendor != "postgresql" or not names:
         return
     keys = sorted({lock_key(name) for name in names})
+    one, many = _SHARED_SQL if shared else _EXCLUSIVE_SQL
     with connection.cursor() as cursor:
         if len(keys) == 1:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, keys[0]])
+            cursor.execute(one, [namespace, keys[0]])
         else:
-            # unnest yields the keys in the array's order, each locked before the next.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::int[]) AS k", [namespace, keys])
+            cursor.execute(many, [namespace, keys])

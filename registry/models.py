@@ -466,3 +466,33 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.recipient} {self.kind}"
+
+
+class PeriodLock(models.Model):
+    """A region's calendar period whose data are signed and sent: no write dated inside it is accepted.
+
+    Written only by ``registry.period_locks`` (a quarterly submission's approval sets it, its reopening lifts it);
+    read by ``prescriptions.services._common.ensure_period_open``, the one check every write service makes. It
+    lives here, below both apps, so that the prescriptions' services can read it without importing ``reports``.
+    ``reference`` names what locked it (a plain text, not a foreign key: this app sits below ``reports``).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="period_locks", verbose_name=_("region"))
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to (included)"))
+    reference = models.CharField(_("locked by"), max_length=200)
+    locked_at = models.DateTimeField(_("locked at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["region", "period_start"]
+        verbose_name = _("locked period")
+        verbose_name_plural = _("locked periods")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "period_start"], name="one_period_lock_per_region_start"),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="period_lock_ordered"),
+        ]
+        indexes = [models.Index(fields=["region", "period_end"], name="period_lock_region_end")]
+
+    def __str__(self):
+        return f"{self.region_id} {self.period_start}–{self.period_end}"

@@ -35,6 +35,17 @@ KINDS: dict[str, Kind] = {
     "authorisation_expiring": Kind(
         _("Authorisation expiring"), _("An authorisation to prescribe at %(centre)s ends on %(valid_to)s.")
     ),
+    # The quarterly transmission to AIFA (reports.submissions): AIFA hears of approvals and reopenings, the
+    # region's officers of AIFA's answer.
+    "submission_approved": Kind(
+        _("Quarter approved"), _("%(region)s approved its data of %(quarter)s (version %(version)s).")
+    ),
+    "submission_reopened": Kind(
+        _("Quarter reopened"),
+        _("%(region)s reopened its data of %(quarter)s (version %(version)s): they may change before a new approval."),
+    ),
+    "submission_accepted": Kind(_("Quarter accepted by AIFA"), _("AIFA accepted the data of %(quarter)s.")),
+    "submission_returned": Kind(_("Quarter returned by AIFA"), _("AIFA returned the data of %(quarter)s: %(comment)s")),
 }
 
 

@@ -168,3 +168,107 @@ class ReportFile(models.Model):
 
     def __str__(self):
         return f"{self.run_id} {self.audience} {self.format}"
+
+
+class SubmissionStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    APPROVED = "approved", _("approved")
+    ACCEPTED = "accepted", _("accepted by AIFA")
+    RETURNED = "returned", _("returned by AIFA")
+
+
+class QuarterlySubmission(models.Model):
+    """A region's data of one calendar quarter, on their way to AIFA (L.648/96: the Region reports every quarter).
+
+    Open while the officer completes it; approved (signed: ``SubmissionSignature``) it locks the quarter
+    (``registry.PeriodLock``); AIFA accepts it or returns it with a comment; reopened, it is open again and its next
+    approval is the next version. Written only by ``reports.submissions``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    region = models.ForeignKey(
+        "registry.Region", on_delete=models.PROTECT, related_name="quarterly_submissions", verbose_name=_("region")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=SubmissionStatus.choices, default=SubmissionStatus.OPEN
+    )
+    version = models.PositiveIntegerField(_("version"), default=0, help_text=_("How many times it was approved."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    created_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed by AIFA at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    review_comment = models.TextField(_("AIFA's comment"), blank=True)
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
+    reopen_reason = models.TextField(_("reason for reopening"), blank=True)
+
+    class Meta:
+        ordering = ["-year", "-quarter", "region"]
+        verbose_name = _("quarterly submission")
+        verbose_name_plural = _("quarterly submissions")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year", "quarter"], name="one_submission_per_region_quarter"),
+            models.CheckConstraint(condition=Q(quarter__gte=1, quarter__lte=4), name="submission_quarter_1_to_4"),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in SubmissionStatus]), name="submission_status_known"
+            ),
+            # Approved, accepted or returned: signed at least once.
+            models.CheckConstraint(
+                condition=Q(status=SubmissionStatus.OPEN) | Q(version__gte=1, approved_at__isnull=False),
+                name="submission_signed_unless_open",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.region_id} {self.year} Q{self.quarter} v{self.version} ({self.get_status_display()})"
+
+
+class SubmissionSignature(models.Model):
+    """One approval of a submission: an electronic signature (docs/signature.md) over a manifest of the signed files
+    and figures. Never changed: a later approval is a new signature, with a new version and a new set of files."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    submission = models.ForeignKey(QuarterlySubmission, on_delete=models.PROTECT, related_name="signatures")
+    version = models.PositiveIntegerField(_("version"))
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("signed by")
+    )
+    signed_at = models.DateTimeField(_("signed at"))
+    meaning = models.CharField(_("meaning"), max_length=40)
+    statement = models.TextField(_("statement accepted"))
+    second_factor = models.BooleanField(_("with a second factor"))
+    # The quarterly per-patient report generated for this signature: its files are the signed set.
+    run = models.ForeignKey(ReportRun, on_delete=models.PROTECT, related_name="+", verbose_name=_("signed report"))
+    figures = models.JSONField(_("figures"))
+    manifest = models.JSONField(_("manifest"))
+    manifest_sha256 = models.CharField(_("manifest SHA-256"), max_length=64)
+
+    class Meta:
+        ordering = ["submission", "version"]
+        verbose_name = _("submission signature")
+        verbose_name_plural = _("submission signatures")
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "version"], name="one_signature_per_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.submission} v{self.version} {self.manifest_sha256[:12]}"

@@ -18,6 +18,7 @@ from django.urls import reverse
 from prescriptions.models import AdverseEvent, Prescription, PrescriptionStatus
 from registry.calendar import rome_today
 from reports import services as report_services
+from reports import submissions as report_submissions
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Words of the English interface that Italian never uses; an Italian page showing one shows an untranslated string.
@@ -84,8 +85,16 @@ def pages(history, django_capture_on_commit_callbacks) -> list[tuple[str, str]]:
             period_start=today.replace(day=1) - timedelta(days=40),
             period_end=today,
         )
+    submission, _created = report_submissions.submission_open(
+        user=history["officer.lombardia"], region_code="030", year=today.year, quarter=(today.month - 1) // 3 + 1
+    )
     detail = "prescriptions:detail"
     pages = [
+        ("officer.lombardia", reverse("reports:quarters")),
+        ("officer.lombardia", reverse("reports:quarter", args=[submission.pk])),
+        ("officer.lombardia", reverse("reports:quarter_approve", args=[submission.pk])),
+        ("aifa", reverse("reports:quarters")),
+        ("aifa", reverse("reports:quarter", args=[submission.pk])),
         ("prescriber.milano", reverse("home")),
         ("prescriber.milano", reverse("prescriptions:new")),
         ("prescriber.milano", reverse("prescriptions:list")),

@@ -22,7 +22,7 @@ from ..course import workflow
 from ..eligibility.catalogue import normalise_atc
 from ..models import ConcomitantMedicationRecord, Prescription, PrescriptionStatus
 from ..permissions import ensure_may
-from ._common import _lock
+from ._common import _lock, ensure_prescription_period_open
 
 IL_JAK_CRITERION = eligibility.CriterionCode.NO_IL_OR_JAK_INHIBITOR
 
@@ -99,6 +99,7 @@ def concomitant_medication_record(
                 % {"day": last_day}
             }
         )
+    ensure_prescription_period_open(prescription, started_on)
     classification = comedication_classify(criteria_version=prescription.criteria_version, name=name, atc_code=atc_code)
     if confirmed_not_il_jak and classification.il_jak_inhibitor:
         raise InvalidInput(

@@ -1,6 +1,6 @@
 """Records entered in error: flagged, never deleted (the audit keeps them); the right one is recorded anew."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +25,7 @@ from ..models import (
     Prescription,
 )
 from ..permissions import ensure_may_correct
-from ._common import _lock
+from ._common import _lock, ensure_prescription_period_open
 
 CORRECTABLE = {
     "lab_result": LabResult,
@@ -69,6 +69,21 @@ def _recount_course(prescription: Prescription) -> None:
     )
 
 
+def _record_day(record) -> date:
+    """The Rome day a clinical record is dated by: what a correction of it changes."""
+    if isinstance(record, LabResult):
+        return rome_date(record.collected_at)
+    if isinstance(record, AdverseEvent):
+        return record.onset_date
+    if isinstance(record, Outcome):
+        return record.assessed_on
+    if isinstance(record, Administration):
+        return record.administered_on
+    if isinstance(record, Dispensation):
+        return rome_date(record.recorded_at)
+    return record.started_on  # a concomitant medication
+
+
 @transaction.atomic
 def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str, record_id, reason: str):
     """Mark a record as entered in error: it stays, flagged, for the audit; the right one is recorded anew.
@@ -87,6 +102,7 @@ def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str,
     record = model.objects.filter(prescription=prescription, pk=record_id, entered_in_error_at__isnull=True).first()
     if record is None:
         raise NotFound()
+    ensure_prescription_period_open(prescription, _record_day(record))
     if kind in COUNTED:
         workflow.require_counts_correctable(prescription)
     if kind == "dispensation" and prescription.syringes_dispensed - record.syringes < prescription.doses_administered:

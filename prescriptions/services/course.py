@@ -24,7 +24,7 @@ from ..models import (
     StopReason,
 )
 from ..permissions import ensure_may
-from ._common import _lock
+from ._common import _lock, ensure_prescription_period_open
 
 # A device clock a little ahead of ours does not date a dose or a stop in the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -88,6 +88,7 @@ def administration_record(
     if administered_at < prescription.prescribed_at:
         raise InvalidInput({"administered_at": _("A dose cannot come before the prescription.")})
     day = rome_date(administered_at)
+    ensure_prescription_period_open(prescription, day)
     if prescription.first_dose_on is not None and day > window_last_day(prescription):
         raise _window_ended(prescription)
     if prescription.doses_administered >= course_regimen(prescription).doses:
@@ -176,6 +177,7 @@ def prescription_stop(
         raise InvalidInput({"stopped_at": _("A stop cannot come before the last dose.")})
     if stopped_at < prescription.prescribed_at:
         raise InvalidInput({"stopped_at": _("A stop cannot come before the prescription.")})
+    ensure_prescription_period_open(prescription, rome_date(stopped_at))
     before = events.snapshot(prescription, ("status",))
     prescription.status = workflow.status_after_stop(prescription.doses_administered)
     prescription.stop_reason = reason

@@ -20,7 +20,7 @@ from ..course import workflow
 from ..course.alerts import AlertThresholds
 from ..models import Dispensation, LabTest, Prescription, StopReason
 from ..permissions import ensure_may
-from ._common import _lock
+from ._common import _lock, ensure_prescription_period_open
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ def dispensation_record(
     ensure_may(pharmacist, prescription, workflow.DISPENSE)
     workflow.require_status(prescription, workflow.DISPENSE)
     now = timezone.now()
+    ensure_prescription_period_open(prescription, rome_date(now))
     if syringes < 1:
         raise InvalidInput({"syringes": _("Dispense at least one syringe.")})
     if expiry_date < rome_date(now):
@@ -131,6 +132,7 @@ def dispensing_refuse(*, pharmacist, prescription: Prescription, reason: str) ->
     prescription = _lock(prescription)
     ensure_may(pharmacist, prescription, workflow.REFUSE)
     workflow.require_status(prescription, workflow.REFUSE)
+    ensure_prescription_period_open(prescription, rome_date(timezone.now()))
     if not reason.strip():
         raise InvalidInput({"reason": _("Say why the prescription is refused.")})
     before = events.snapshot(prescription, ("status",))

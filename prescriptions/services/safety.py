@@ -17,7 +17,7 @@ from ..course import workflow
 from ..course.workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 from ..models import AdverseEvent, LabResult, Outcome, Prescription
 from ..permissions import ensure_may
-from ._common import _lock
+from ._common import _lock, ensure_prescription_period_open
 from .course import CLOCK_TOLERANCE
 
 
@@ -46,6 +46,7 @@ def adverse_event_record(
         raise InvalidInput({"onset_date": _("The onset cannot be in the future.")})
     if onset_date < rome_date(prescription.prescribed_at):
         raise InvalidInput({"onset_date": _("The onset cannot come before the prescription.")})
+    ensure_prescription_period_open(prescription, onset_date)
     pharmacovigilance_report_number = pharmacovigilance_report_number.strip()
     if not reported_to_pharmacovigilance and (pharmacovigilance_report_number or pharmacovigilance_report_date):
         raise InvalidInput(
@@ -93,6 +94,7 @@ def lab_result_record(
         raise InvalidInput({"collected_at": _("A sample cannot be collected in the future.")})
     if test == "anc" and upper_limit_normal is not None:
         raise InvalidInput({"upper_limit_normal": _("An ANC is judged on its value, not on a ULN.")})
+    ensure_prescription_period_open(prescription, rome_date(collected_at))
     result = LabResult.objects.create(
         prescription=prescription,
         test=test,
@@ -154,6 +156,7 @@ def outcome_record(
             raise InvalidInput({"death_on": _("The death cannot come after the assessment that records it.")})
         if death_on < rome_date(prescription.prescribed_at):
             raise InvalidInput({"death_on": _("The death cannot come before the prescription.")})
+    ensure_prescription_period_open(prescription, assessed_on, death_on)
     if prescription.outcomes.filter(day=day, entered_in_error_at__isnull=True).exists():
         raise Conflict(
             ConflictCode.OUTCOME_ALREADY_RECORDED,

@@ -32,6 +32,7 @@ from ..idempotency import run_idempotent
 from ..models import ACTIVE_STATUSES, BASELINE_FIELDS, CriterionOutcome, DoseInterval, Prescription, PrescriptionStatus
 from ..permissions import may_read
 from ..selectors import shortage_periods, submission_centre
+from ._common import ensure_period_open
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,8 @@ def _record(
     """The writes of a submission, in one transaction: the patient (locked, or inserted), the prescription, its
     criterion outcomes (one insert) and the audit (its events written together, ``registry.audit.audit_batch``)."""
     with transaction.atomic(), audit_batch():
+        # A late registration dated inside a quarter the region approved for AIFA: 409 PERIOD_LOCKED.
+        ensure_period_open(region_code=centre.region_id, days=[rome_date(prescribed_at)])
         try:
             patient_row, new_patient = patient_for_submission(
                 actor=prescriber,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0011_notification'),
+        ('registry', '0013_period_lock'),
     ]
 
     operations = [

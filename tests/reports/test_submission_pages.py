@@ -1,0 +1,137 @@
+"""The pages of the quarterly transmission: the officer's quarters and quarter page (incomplete list, approve with
+the statement, password and confirmation, reopen), AIFA's national board (accept, return)."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from prescriptions.models import PrescriptionStatus
+from registry.calendar import rome_today
+from registry.models import AuditEvent, Notification, PeriodLock
+from reports.models import QuarterlySubmission
+from tests.conftest import DEMO_PASSWORD
+from tests.prescriptions import factories as f
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def login(demo):
+    def make(username: str, language: str = "en") -> Client:
+        client = Client()
+        client.force_login(demo[username])
+        client.cookies["django_language"] = language
+        return client
+
+    return make
+
+
+def this_quarter() -> tuple[int, int]:
+    today = rome_today()
+    return today.year, (today.month - 1) // 3 + 1
+
+
+def open_from_page(client) -> QuarterlySubmission:
+    year, quarter = this_quarter()
+    response = client.post(reverse("reports:quarters"), {"year": year, "quarter": quarter})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return QuarterlySubmission.objects.get(region_id="030", year=year, quarter=quarter)
+
+
+def test_the_officer_opens_the_quarter_and_sees_what_is_incomplete_with_links(demo, login):
+    waiting = f.prescription_at(demo, PrescriptionStatus.AWAITING_DISPENSING, prescribed_days_ago=0)
+    officer = login("officer.lombardia")
+    assert "Quarters for AIFA" in officer.get(reverse("home")).content.decode()
+    submission = open_from_page(officer)
+    html = officer.get(reverse("reports:quarter", args=[submission.pk])).content.decode()
+    assert 'data-code="WAITING_AT_PHARMACY"' in html
+    assert reverse("prescriptions:detail", args=[waiting.pk]) in html
+    assert "Approve and sign" in html
+
+
+def test_approve_from_the_page_shows_the_statement_and_needs_the_password(demo, login):
+    officer = login("officer.lombardia")
+    submission = open_from_page(officer)
+    url = reverse("reports:quarter_approve", args=[submission.pk])
+    form = officer.get(url).content.decode()
+    year, quarter = this_quarter()
+    assert "Lombardia" in form and f"Q{quarter} {year}" in form and "version 1" in form
+    assert "data-confirm" in form and "data-cancel" in form
+
+    unaccepted = officer.post(url, {"password": DEMO_PASSWORD})
+    assert unaccepted.status_code == 400
+    wrong = officer.post(url, {"password": "wrong", "statement_accepted": "on"})
+    assert wrong.status_code == 403
+    assert "password is wrong" in wrong.content.decode()
+    submission.refresh_from_db()
+    assert submission.status == "open"
+
+    done = officer.post(url, {"password": DEMO_PASSWORD, "statement_accepted": "on"}, follow=True)
+    assert done.redirect_chain[-1][0] == reverse("reports:quarter", args=[submission.pk])
+    html = done.content.decode()
+    assert "Quarter approved and signed (version 1)" in html
+    assert 'data-status="approved"' in html
+    submission.refresh_from_db()
+    assert (submission.status, submission.version) == ("approved", 1)
+    assert PeriodLock.objects.filter(region_id="030").exists()
+    assert submission.signatures.get().manifest_sha256 in html
+
+
+def test_the_board_shows_every_region_and_lets_aifa_accept_or_return(demo, login):
+    officer = login("officer.lombardia")
+    submission = open_from_page(officer)
+    officer.post(
+        reverse("reports:quarter_approve", args=[submission.pk]),
+        {"password": DEMO_PASSWORD, "statement_accepted": "on"},
+    )
+    aifa = login("aifa")
+    board = aifa.get(reverse("reports:quarters")).content.decode()
+    assert board.count("<tr data-region=") == 21
+    assert 'data-status="approved"' in board
+    assert reverse("reports:quarter_accept", args=[submission.pk]) in board
+
+    # The officer may not review; AIFA returns with a comment (required), then, after reopening and a new
+    # approval (version 2), accepts.
+    assert officer.get(reverse("reports:quarter_return", args=[submission.pk])).status_code == 403
+    returned = aifa.post(reverse("reports:quarter_return", args=[submission.pk]), {"comment": ""})
+    assert returned.status_code == 400
+    aifa.post(reverse("reports:quarter_return", args=[submission.pk]), {"comment": "Outcomes missing"})
+    submission.refresh_from_db()
+    assert submission.status == "returned"
+    assert "Outcomes missing" in officer.get(reverse("reports:quarter", args=[submission.pk])).content.decode()
+
+    reopen_url = reverse("reports:quarter_reopen", args=[submission.pk])
+    assert officer.post(reopen_url, {"reason": ""}).status_code == 400
+    officer.post(reopen_url, {"reason": "Outcomes to record"})
+    submission.refresh_from_db()
+    assert submission.status == "open"
+    assert not PeriodLock.objects.exists()
+    assert Notification.objects.filter(recipient=demo["aifa"], kind="submission_reopened").exists()
+    officer.post(
+        reverse("reports:quarter_approve", args=[submission.pk]),
+        {"password": DEMO_PASSWORD, "statement_accepted": "on"},
+    )
+    aifa.post(reverse("reports:quarter_accept", args=[submission.pk]), {"comment": ""})
+    submission.refresh_from_db()
+    assert (submission.status, submission.version) == ("accepted", 2)
+    assert AuditEvent.objects.filter(object_id=str(submission.pk), action="submission.accept").count() == 1
+
+
+def test_the_pages_are_scoped(demo, login):
+    submission = open_from_page(login("officer.lombardia"))
+    assert login("officer.lazio").get(reverse("reports:quarter", args=[submission.pk])).status_code == 404
+    assert login("prescriber.milano").get(reverse("reports:quarters")).status_code == 403
+    assert login("aifa").get(reverse("reports:quarter_approve", args=[submission.pk])).status_code == 403
+
+
+def test_the_pages_are_in_italian(demo, login):
+    officer = login("officer.lombardia", "it")
+    submission = open_from_page(officer)
+    approve = officer.get(reverse("reports:quarter_approve", args=[submission.pk])).content.decode()
+    assert "Approva e firma" in approve
+    assert "Confermo" in approve or "Conferma" in approve
+    board = login("aifa", "it").get(reverse("reports:quarters")).content.decode()
+    assert "Quadro nazionale dei trimestri" in board
