@@ -19,6 +19,8 @@ urlpatterns = [
     path("<uuid:prescription_id>/patient/reveal/", views.patient_reveal, name="patient_reveal"),
     path("<uuid:prescription_id>/dispense/", views.action_view("dispense"), name="dispense"),
     path("<uuid:prescription_id>/refuse/", views.action_view("refuse"), name="refuse"),
+    path("<uuid:prescription_id>/hold/", views.action_view("hold"), name="hold"),
+    path("<uuid:prescription_id>/release-hold/", views.action_view("release_hold"), name="release_hold"),
     path("<uuid:prescription_id>/administer/", views.action_view("administer"), name="administer"),
     path("<uuid:prescription_id>/administer-now/", views.administer_now, name="administer_now"),
     path(

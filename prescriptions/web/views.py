@@ -52,6 +52,7 @@ from ..api.serializers import (
     AdverseEventInputSerializer,
     ConcomitantMedicationInputSerializer,
     DispensationInputSerializer,
+    DispensingHoldSerializer,
     DispensingRefusalSerializer,
     LabResultInputSerializer,
     OutcomeInputSerializer,
@@ -73,6 +74,7 @@ from .forms import (
     AdverseEventForm,
     ConcomitantMedicationForm,
     DispenseForm,
+    HoldForm,
     LabResultForm,
     OutcomeForm,
     PatientIdentityForm,
@@ -80,6 +82,7 @@ from .forms import (
     PrescriptionFilterForm,
     PrescriptionForm,
     RefuseForm,
+    ReleaseHoldForm,
     SerializerBackedForm,
     StopForm,
 )
@@ -396,6 +399,8 @@ class PageAction:
     perform: Callable[[HttpRequest, Prescription, dict], None]
     initial: Callable[[Prescription], dict] = lambda prescription: {}
     danger: bool = False
+    # An irreversible action: the name of the box the user must tick to confirm it (the page says why).
+    confirm: str | None = None
 
 
 def _dispense(request, prescription, data):
@@ -410,8 +415,30 @@ def _dispense(request, prescription, data):
 
 
 def _refuse(request, prescription, data):
-    services.dispensing_refuse(pharmacist=request.user, prescription=prescription, reason=data["reason"])
+    services.dispensing_refuse(
+        pharmacist=request.user, prescription=prescription, category=data["category"], note=data["note"]
+    )
     messages.success(request, _("Dispensing refused: the prescription is cancelled."))
+
+
+def _hold(request, prescription, data):
+    prescription = services.dispensing_hold(pharmacist=request.user, prescription=prescription, **data)
+    messages.success(request, _("The request is on hold: the prescriber is told."))
+
+
+def _release_hold(request, prescription, data):
+    services.dispensing_hold_release(pharmacist=request.user, prescription=prescription)
+    messages.success(request, _("The hold is released: the request waits to be dispensed."))
+
+
+def _hold_initial(prescription) -> dict:
+    if prescription.hold_since is None:
+        return {}
+    return {
+        "reason": prescription.hold_reason,
+        "expected_on": prescription.hold_expected_on.isoformat() if prescription.hold_expected_on else "",
+        "note": prescription.hold_note,
+    }
 
 
 def _administer(request, prescription, data):
@@ -495,13 +522,31 @@ ACTIONS: dict[str, PageAction] = {
             initial=lambda p: {"syringes": workflow.max_syringes(p) - p.syringes_dispensed},
         ),
         PageAction(
+            workflow.HOLD,
+            gettext_lazy("Put on hold"),
+            gettext_lazy("Put on hold"),
+            HoldForm,
+            DispensingHoldSerializer,
+            _hold,
+            initial=_hold_initial,
+        ),
+        PageAction(
+            workflow.RELEASE_HOLD,
+            gettext_lazy("Release the hold"),
+            gettext_lazy("Release the hold"),
+            ReleaseHoldForm,
+            serializers.Serializer,
+            _release_hold,
+        ),
+        PageAction(
             workflow.REFUSE,
             gettext_lazy("Refuse to dispense"),
-            gettext_lazy("Refuse"),
+            gettext_lazy("Refuse for good"),
             RefuseForm,
             DispensingRefusalSerializer,
             _refuse,
             danger=True,
+            confirm="confirm",
         ),
         PageAction(
             workflow.ADMINISTER,
@@ -679,6 +724,8 @@ def action_view(name: str):
         serializer = action.serializer_class(data=form.payload())
         if (errors := _validation_errors(serializer)) is not None:
             form.add_errors(errors)
+        elif action.confirm and not form.raw(action.confirm):
+            form.add_error(action.confirm, _("Tick this box to confirm."))
         else:
             try:
                 action.perform(request, prescription, serializer.validated_data)
