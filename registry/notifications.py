@@ -36,7 +36,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .calendar import rome_today
-from .models import Notification, PrescriberAuthorisation, Role
+from .errors import NotFound
+from .models import Notification, PrescriberAuthorisation, Role, StaffProfile
 
 logger = logging.getLogger(__name__)
 
@@ -166,8 +167,6 @@ def unread_count(user) -> int:
 
 def notification_mark_read(*, user, notification_id) -> Notification:
     """Mark one of the user's notifications read (kept read if it was); ``NotFound`` for anyone else's."""
-    from .errors import NotFound
-
     notification = Notification.objects.filter(recipient=user, pk=notification_id).first()
     if notification is None:
         raise NotFound()
@@ -183,13 +182,10 @@ def notifications_mark_all_read(*, user) -> int:
 
 def email_preference(user) -> bool | None:
     """Whether the user's notifications are e-mailed; None for a user without a staff profile."""
-    profile = getattr(user, "staff", None) if hasattr(user, "staff") else None
-    return None if profile is None else profile.email_notifications
+    return StaffProfile.objects.filter(user=user).values_list("email_notifications", flat=True).first()
 
 
 def email_preference_set(*, user, email: bool) -> None:
-    from .models import StaffProfile
-
     StaffProfile.objects.filter(user=user).update(email_notifications=bool(email))
 
 

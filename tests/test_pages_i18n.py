@@ -97,6 +97,10 @@ def pages(history, django_capture_on_commit_callbacks) -> list[tuple[str, str]]:
         ("officer.lombardia", reverse("reports:run", args=[run.pk])),
         ("aifa", reverse("reports:dashboard")),
         ("prescriber.milano", "/no-such-page/"),
+        ("prescriber.milano", reverse("notifications")),
+        ("pharmacist.milano", reverse("notifications")),
+        ("pharmacist.milano", reverse("notification-settings")),
+        ("pharmacist.milano", reverse(detail, args=[_status(PrescriptionStatus.AWAITING_DISPENSING).pk])),
     ]
     for status in (
         PrescriptionStatus.REJECTED,
