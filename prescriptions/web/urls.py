@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.prescription_new, name="new"),
     path("new/check/", views.prescription_check, name="check"),
     path("dispensing/", views.dispensing_queue, name="dispensing_queue"),
+    path("dispensing/export.csv", views.dispensing_queue_csv, name="dispensing_queue_csv"),
     path("doses-due/", views.doses_due, name="doses_due"),
     path("<uuid:prescription_id>/", views.prescription_detail, name="detail"),
     path("<uuid:prescription_id>/scheda.pdf", views.paper_view("form"), name="form_pdf"),
