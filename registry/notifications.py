@@ -167,6 +167,8 @@ def unread_count(user) -> int:
 
 def notification_mark_read(*, user, notification_id) -> Notification:
     """Mark one of the user's notifications read (kept read if it was); ``NotFound`` for anyone else's."""
+    if not 0 < int(notification_id) < 2**63:
+        raise NotFound()  # no such id (and none the database could even compare)
     notification = Notification.objects.filter(recipient=user, pk=notification_id).first()
     if notification is None:
         raise NotFound()

@@ -223,6 +223,7 @@ def test_marking_read_is_for_ones_own_only(client_for, demo, one_each, username)
     refused = client.post(f"/api/v1/notifications/{others.pk}/read/")
     assert refused.status_code == 404
     assert refused.json()["code"] == "NOT_FOUND"
+    assert client.post("/api/v1/notifications/99999999999999999999/read/").status_code == 404
     others.refresh_from_db()
     assert others.read_at is None
 
