@@ -105,11 +105,39 @@ def dispensed(actor, prescription, dispensation, *, before: dict):
 
 
 def dispensing_refused(actor, prescription, *, before: dict):
+    """``reason``: the refusal's note (the older free text); ``category``: since the refusal has one (issue 18)."""
     return audit_record(
         actor=actor,
         action=AuditAction.PRESCRIPTION_REFUSE_DISPENSING,
         obj=prescription,
-        changes={**_transition(before, prescription), "reason": prescription.dispensing_refusal_reason},
+        changes={
+            **_transition(before, prescription),
+            "reason": prescription.dispensing_refusal_reason,
+            "category": prescription.refusal_category,
+        },
+    )
+
+
+HOLD_FIELDS = ("hold_reason", "hold_expected_on", "hold_note", "hold_since")
+
+
+def held(actor, prescription, *, before: dict):
+    """Put on hold (or the hold changed): ``before`` is the snapshot of ``HOLD_FIELDS``."""
+    return audit_record(
+        actor=actor,
+        action=AuditAction.PRESCRIPTION_HOLD,
+        obj=prescription,
+        changes=_transition(before, prescription),
+    )
+
+
+def hold_released(actor, prescription, *, before: dict, by: str):
+    """The hold ended: ``by`` ``"release"`` (the pharmacist released it) or ``"dispensation"``."""
+    return audit_record(
+        actor=actor,
+        action=AuditAction.PRESCRIPTION_HOLD_RELEASE,
+        obj=prescription,
+        changes={**_transition(before, prescription), "by": by},
     )
 
 

@@ -86,6 +86,23 @@ class StopReason(models.TextChoices):
     OTHER = "other", _("other")
 
 
+class HoldReason(models.TextChoices):
+    """Why the pharmacy keeps a waiting request on hold (API.md: ``hold.reason``)."""
+
+    OUT_OF_STOCK = "out_of_stock", _("out of stock")
+    AWAITED_DELIVERY = "awaited_delivery", _("delivery awaited")
+    OTHER = "other", _("other")
+
+
+class RefusalCategory(models.TextChoices):
+    """Why the pharmacy refuses a request for good (API.md: ``refusal.category``); a refusal cancels it."""
+
+    CLINICAL_OBJECTION = "clinical_objection", _("clinical objection")
+    INCOMPLETE_DOCUMENTATION = "incomplete_documentation", _("incomplete documentation")
+    NOT_REIMBURSABLE = "not_reimbursable", _("not reimbursable")
+    OTHER = "other", _("other")
+
+
 class SarsCov2TestType(models.TextChoices):
     MOLECULAR = "molecular", _("molecular (RT-PCR)")
     ANTIGEN = "antigen", _("antigen")
@@ -172,6 +189,16 @@ class Prescription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     dispensing_refusal_reason = models.TextField(blank=True)
+    refusal_category = models.CharField(
+        _("refusal category"), max_length=32, choices=RefusalCategory.choices, blank=True
+    )
+
+    # On hold at the pharmacy (a waiting request keeps waiting): set by ``dispensing_hold``, cleared by its release
+    # or by a dispensation. ``hold_since`` is null when the request is not on hold.
+    hold_reason = models.CharField(_("on hold because"), max_length=24, choices=HoldReason.choices, blank=True)
+    hold_expected_on = models.DateField(_("expected on"), null=True, blank=True)
+    hold_note = models.TextField(_("hold note"), blank=True)
+    hold_since = models.DateTimeField(_("on hold since"), null=True, blank=True)
 
     # The baseline (issue 10): optional, given at submission, shown and exported; never judged by the engine.
     symptom_onset_on = models.DateField(_("symptom onset"), null=True, blank=True)
@@ -216,6 +243,11 @@ class Prescription(models.Model):
                 condition=Q(status__in=[s.value for s in PrescriptionStatus]),
                 name="prescription_status_known",
             ),
+            # Only a request still waiting for its first syringes is on hold (a dispensation or a refusal ends it).
+            models.CheckConstraint(
+                condition=Q(hold_since__isnull=True) | Q(status=PrescriptionStatus.AWAITING_DISPENSING),
+                name="hold_only_while_awaiting",
+            ),
         ]
         indexes = [
             models.Index(fields=["centre", "status"], name="prescription_centre_status"),
@@ -231,6 +263,10 @@ class Prescription(models.Model):
 
     def __str__(self):
         return f"{_('prescription')} {str(self.pk)[:8]} ({self.get_status_display()})"
+
+    @property
+    def on_hold(self) -> bool:
+        return self.hold_since is not None
 
     @property
     def syringes_left(self) -> int:

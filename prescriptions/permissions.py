@@ -1,6 +1,6 @@
 """Who may do what on a prescription: one table of roles per action, read by every service and the pages.
 
-- pharmacists of the pharmacy serving the centre dispense and refuse to dispense;
+- pharmacists of the pharmacy serving the centre dispense, put on hold and refuse to dispense;
 - nurses of the centre, and prescribers authorised there on the day, record doses, adverse events and lab
   results and medicines started during the course; only prescribers stop a course and record its outcome;
 - administrators may do everything;
@@ -30,6 +30,8 @@ from .models import Prescription
 ACTION_ROLES: dict[str, tuple[Role, ...]] = {
     workflow.DISPENSE: (Role.PHARMACIST,),
     workflow.REFUSE: (Role.PHARMACIST,),
+    workflow.HOLD: (Role.PHARMACIST,),
+    workflow.RELEASE_HOLD: (Role.PHARMACIST,),
     workflow.ADMINISTER: (Role.NURSE, Role.PRESCRIBER),
     workflow.STOP: (Role.PRESCRIBER,),
     workflow.ADVERSE_EVENT: (Role.NURSE, Role.PRESCRIBER),

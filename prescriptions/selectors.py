@@ -265,12 +265,14 @@ def prescription_detail(*, user, prescription_id, own_submission: bool = False) 
     )
 
 
-def dispensing_queue(*, user) -> QuerySet[Prescription]:
+def dispensing_queue(*, user, on_hold: bool | None = None) -> QuerySet[Prescription]:
     """For a pharmacist: prescriptions of the centres their pharmacy serves still waiting for syringes, oldest
-    first (``prescribed_at``, ``id``)."""
+    first (``prescribed_at``, ``id``); ``on_hold``: only those on hold (True) or only those not (False)."""
+    queue = prescriptions_listed(user)
+    if on_hold is not None:
+        queue = queue.filter(hold_since__isnull=not on_hold)
     return (
-        prescriptions_listed(user)
-        .filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
+        queue.filter(status__in=[PrescriptionStatus.AWAITING_DISPENSING, PrescriptionStatus.DISPENSED])
         # A course whose syringes are all out (10, or 5 every 48 h) has nothing left to dispense.
         .alias(course_syringes=course_doses_expression())
         .filter(syringes_dispensed__lt=F("course_syringes"))

@@ -2,6 +2,9 @@
 
 from celery import shared_task
 
+from registry.calendar import rome_today
+
+from .notices import outcomes_due_notify
 from .services import course_windows_close
 
 
@@ -9,3 +12,9 @@ from .services import course_windows_close
 def close_course_windows() -> int:
     """Daily (beat): close every course whose window ended; how many were closed."""
     return len(course_windows_close())
+
+
+@shared_task(acks_late=True)
+def notify_outcomes_due() -> int:
+    """Daily (beat): tell each prescriber once of a course whose day-28 outcome has come due."""
+    return outcomes_due_notify(today=rome_today())

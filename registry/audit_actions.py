@@ -43,6 +43,9 @@ class AuditAction(StrEnum):
     PRESCRIPTION_ACTIVE_COURSE_ELSEWHERE = "prescription.active_course_elsewhere"
     PRESCRIPTION_DISPENSE = "prescription.dispense"
     PRESCRIPTION_REFUSE_DISPENSING = "prescription.refuse_dispensing"
+    # The pharmacy keeps a waiting request on hold (or changes the hold), and releases it (by hand or by dispensing).
+    PRESCRIPTION_HOLD = "prescription.hold"
+    PRESCRIPTION_HOLD_RELEASE = "prescription.hold_release"
     PRESCRIPTION_ADMINISTER = "prescription.administer"
     PRESCRIPTION_STOP = "prescription.stop"
     # The daily task closed a course whose 10-day window was over (the actor is the system).

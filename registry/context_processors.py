@@ -1,6 +1,7 @@
 from django.utils.functional import SimpleLazyObject
 
 from .models import Role
+from .notifications import unread_count
 from .permissions import actor_for, today
 
 # The roles that use the HTTP API (integrations, exports): clinicians work in the pages and never see the link.
@@ -18,6 +19,8 @@ SECTIONS = {
     "prescriptions:shortage_record": "shortages",
     "prescriptions:shortage_edit": "shortages",
     "prescriptions:criteria": "criteria",
+    "notifications": "notifications",
+    "notification-settings": "notifications",
 }
 
 
@@ -40,7 +43,13 @@ def staff(request):
     """The signed-in user's role (code and translated label) and what the menu offers them, for every page."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"registry_role": None, "registry_role_label": "", "nav_section": "", "nav_api": False}
+        return {
+            "registry_role": None,
+            "registry_role_label": "",
+            "nav_section": "",
+            "nav_api": False,
+            "unread_notifications": 0,
+        }
     actor = actor_for(user)
     role = actor.role
     return {
@@ -50,6 +59,8 @@ def staff(request):
         "nav_api": role in API_ROLES or actor.is_admin,
         # Only asked by the pages that offer "New prescription" to a prescriber: the prescriber's facts, one query
         # the rest of the request shares (registry.permissions).
+        # The bell's count: one query, only on the pages that show the top bar.
+        "unread_notifications": SimpleLazyObject(lambda: unread_count(user)),
         "may_prescribe_today": SimpleLazyObject(
             lambda: role == Role.PRESCRIBER and bool(actor.prescribing.centre_ids(today()))
         ),

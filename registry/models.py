@@ -153,6 +153,9 @@ class StaffProfile(models.Model):
         verbose_name=_("region"),
     )
 
+    # Whether this person's notifications are also e-mailed (to the user's address); the in-app ones always appear.
+    email_notifications = models.BooleanField(_("e-mail my notifications"), default=True)
+
     class Meta:
         verbose_name = _("staff profile")
         verbose_name_plural = _("staff profiles")

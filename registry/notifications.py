@@ -6,16 +6,46 @@ retried task or a repeated request notifies nobody twice. The text is not stored
 notification's ``params`` in the reader's language when it is shown or e-mailed. Params never hold the patient's
 identity (a pseudonym's short form, a centre's name, a date, a count are fine).
 
+A param may be a translatable text (``untranslated(label)``: its msgid, translated when rendered) or a day
+(``day(date)``: shown in the reader's date format), so a stored notification never holds one language's words.
+
 To add a kind: one entry in ``KINDS`` (its label and message, both lazily translated, the message a ``%``-format
 of the params) and its Italian in ``locale/it``.
+
+E-mail: each person chooses (``StaffProfile.email_notifications``); after the commit ``notify`` queues the task
+``registry.tasks.send_notification_emails`` by name, which calls :func:`notification_emails_send`: each pending
+notification is locked, sent through Django's e-mail backend (``EMAIL_URL``) and marked ``emailed_at`` in one
+transaction, so a retried or repeated task sends nothing twice. A sweep in beat sends whatever a broker outage
+left behind.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
+from celery import current_app
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import Notification
+from .calendar import rome_today
+from .errors import NotFound
+from .models import Notification, PrescriberAuthorisation, Role, StaffProfile
+
+logger = logging.getLogger(__name__)
+
+SEND_EMAILS_TASK = "registry.tasks.send_notification_emails"
+# An authorisation's end is announced this many days before (API.md: authorisation_expiring).
+AUTHORISATION_NOTICE_DAYS = 30
+# The sweep e-mails what is at most this old (older notifications are only shown in the registry).
+EMAIL_SWEEP_HOURS = 48
 
 
 @dataclass(frozen=True)
@@ -27,10 +57,19 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "request_waiting": Kind(_("Request waiting at the pharmacy"), _("A prescription for %(centre)s is waiting.")),
     "dispensed": Kind(_("Syringes dispensed"), _("%(syringes)s syringes dispensed for %(centre)s.")),
-    "on_hold": Kind(_("Request on hold"), _("The pharmacy put a request on hold: %(reason)s.")),
-    "refused": Kind(_("Request refused"), _("The pharmacy refused a request: %(category)s.")),
-    "blocking_alert": Kind(_("Blocking alert"), _("A course has a blocking alert: %(alert)s.")),
-    "outcome_due": Kind(_("Day-28 outcome due"), _("The day-28 outcome of a course is due.")),
+    "on_hold": Kind(
+        _("Request on hold"),
+        _("The pharmacy put the request %(prescription)s for %(centre)s on hold: %(reason)s (expected: %(expected)s)."),
+    ),
+    "refused": Kind(
+        _("Request refused"), _("The pharmacy refused the request %(prescription)s for %(centre)s: %(category)s.")
+    ),
+    "blocking_alert": Kind(
+        _("Blocking alert"), _("The course %(prescription)s at %(centre)s has a blocking alert: %(alert)s.")
+    ),
+    "outcome_due": Kind(
+        _("Day-28 outcome due"), _("The day-28 outcome of the course %(prescription)s at %(centre)s is due.")
+    ),
     "report_ready": Kind(_("Report ready"), _("Your report is ready.")),
     "authorisation_expiring": Kind(
         _("Authorisation expiring"), _("An authorisation to prescribe at %(centre)s ends on %(valid_to)s.")
@@ -49,6 +88,29 @@ KINDS: dict[str, Kind] = {
 }
 
 
+def untranslated(text) -> dict:
+    """A param that is a translatable text (a lazy label): kept as its msgid, rendered in the reader's language."""
+    with translation.override(None):
+        return {"msgid": str(text)}
+
+
+def day(value: date | None) -> dict | None:
+    """A param that is a day, shown in the reader's format."""
+    return None if value is None else {"date": value.isoformat()}
+
+
+def _rendered(value):
+    if isinstance(value, dict):
+        if "msgid" in value:
+            return gettext(value["msgid"])
+        if "date" in value:
+            try:
+                return date_format(date.fromisoformat(value["date"]), "SHORT_DATE_FORMAT")
+            except (TypeError, ValueError):
+                return value["date"]
+    return "—" if value is None else value
+
+
 def render_message(notification: Notification) -> str:
     """The notification's text in the active language; a missing param leaves the message without it."""
     kind = KINDS.get(notification.kind)
@@ -56,9 +118,14 @@ def render_message(notification: Notification) -> str:
         return notification.kind
     template = str(kind.message)
     try:
-        return template % (notification.params or {})
+        return template % {key: _rendered(value) for key, value in (notification.params or {}).items()}
     except (KeyError, TypeError, ValueError):
         return str(kind.label)
+
+
+def render_label(notification: Notification) -> str:
+    kind = KINDS.get(notification.kind)
+    return str(kind.label) if kind else notification.kind
 
 
 def notify(kind: str, recipients: Iterable, *, event_key: str, prescription_id=None, params=None) -> int:
@@ -83,4 +150,134 @@ def notify(kind: str, recipients: Iterable, *, event_key: str, prescription_id=N
         for pk in users
     ]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(lambda: _queue_emails(kind, event_key[:200]))
     return len(rows)
+
+
+def _queue_emails(kind: str, event_key: str) -> None:
+    """Send the event's e-mails in the background (by the task's name); a broker that is down leaves them to the
+    sweep, never fails the write that notified."""
+    try:
+        current_app.signature(SEND_EMAILS_TASK, kwargs={"kind": kind, "event_key": event_key}).delay()
+    except Exception:  # noqa: BLE001 - the notification is stored; the sweep e-mails it later
+        logger.warning("Could not queue the e-mails of %s %s; the sweep will send them", kind, event_key)
+
+
+# --- Reading and marking (the caller's own only) --------------------------------------------------------------
+
+
+def notifications_of(user, *, unread_only: bool = False):
+    """The user's own notifications, newest first."""
+    notifications = Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+    return notifications.filter(read_at__isnull=True) if unread_only else notifications
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_mark_read(*, user, notification_id) -> Notification:
+    """Mark one of the user's notifications read (kept read if it was); ``NotFound`` for anyone else's."""
+    if not 0 < int(notification_id) < 2**63:
+        raise NotFound()  # no such id (and none the database could even compare)
+    notification = Notification.objects.filter(recipient=user, pk=notification_id).first()
+    if notification is None:
+        raise NotFound()
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def email_preference(user) -> bool | None:
+    """Whether the user's notifications are e-mailed; None for a user without a staff profile."""
+    return StaffProfile.objects.filter(user=user).values_list("email_notifications", flat=True).first()
+
+
+def email_preference_set(*, user, email: bool) -> None:
+    StaffProfile.objects.filter(user=user).update(email_notifications=bool(email))
+
+
+# --- E-mail -------------------------------------------------------------------------------------------------
+
+
+def _pending_emails():
+    return Notification.objects.filter(
+        emailed_at__isnull=True,
+        recipient__is_active=True,
+        recipient__staff__email_notifications=True,
+    ).exclude(recipient__email="")
+
+
+def notification_emails_send(*, kind: str | None = None, event_key: str | None = None, limit: int = 500) -> int:
+    """E-mail the pending notifications of one event (or, with no event, the sweep: those of the last
+    ``EMAIL_SWEEP_HOURS``) to the people who asked for e-mail; how many were sent. Each one is locked, sent and
+    marked in one transaction: sent once, however often the task runs."""
+    pending = _pending_emails()
+    if kind is not None:
+        pending = pending.filter(kind=kind, event_key=event_key or "")
+    else:
+        pending = pending.filter(created_at__gte=timezone.now() - timedelta(hours=EMAIL_SWEEP_HOURS))
+    sent = 0
+    for pk in list(pending.order_by("created_at", "id").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("recipient")
+                .filter(pk=pk, emailed_at__isnull=True)
+                .first()
+            )
+            if notification is None:
+                continue  # another worker has it, or has sent it
+            with translation.override(settings.LANGUAGE_CODE):
+                subject = gettext("Registro 648: %(what)s") % {"what": render_label(notification)}
+                body = "\n\n".join(
+                    [
+                        render_message(notification),
+                        gettext("Open Registro 648 to see it. You can stop these e-mails on your notifications page."),
+                    ]
+                )
+            send_mail(
+                subject=subject,
+                message=body,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[notification.recipient.email],
+            )
+            notification.emailed_at = timezone.now()
+            notification.save(update_fields=["emailed_at"])
+        sent += 1
+    return sent
+
+
+# --- Kinds raised by the registry itself -------------------------------------------------------------------
+
+
+def officers_of_region(region_id):
+    return get_user_model().objects.filter(
+        is_active=True, staff__role=Role.REGIONAL_OFFICER, staff__region_id=region_id
+    )
+
+
+def authorisations_expiring_notify(*, today: date | None = None) -> int:
+    """Daily (beat): each authorisation to prescribe that ends within ``AUTHORISATION_NOTICE_DAYS`` days is announced
+    to its prescriber and to the officers of its centre's region, once (the event is the authorisation and its
+    end); how many authorisations were announced."""
+    today = today or rome_today()
+    expiring = PrescriberAuthorisation.objects.filter(
+        Q(valid_to__gte=today) & Q(valid_to__lte=today + timedelta(days=AUTHORISATION_NOTICE_DAYS))
+    ).select_related("prescriber", "centre")
+    count = 0
+    for authorisation in expiring:
+        with transaction.atomic():
+            notify(
+                "authorisation_expiring",
+                [authorisation.prescriber, *officers_of_region(authorisation.centre.region_id)],
+                event_key=f"authorisation_expiring:{authorisation.pk}:{authorisation.valid_to.isoformat()}",
+                params={"centre": authorisation.centre.name, "valid_to": day(authorisation.valid_to)},
+            )
+        count += 1
+    return count

@@ -354,6 +354,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.tasks.verify_audit_trail",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Notifications' e-mails a broker outage left unsent (each is sent once: registry.notifications).
+    "notification-emails-sweep": {
+        "task": "registry.tasks.send_notification_emails",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Authorisations to prescribe ending within 30 days: the prescriber and the region's officers are told once.
+    "notify-expiring-authorisations": {
+        "task": "registry.tasks.notify_expiring_authorisations",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # The day-28 outcomes now due: each course's prescriber is told once.
+    "notify-outcomes-due": {
+        "task": "prescriptions.tasks.notify_outcomes_due",
+        "schedule": crontab(hour=7, minute=10),
+    },
     # Every course whose 10-day window ended yesterday or before is closed as completed (after midnight in Rome).
     "close-course-windows": {
         "task": "prescriptions.tasks.close_course_windows",
@@ -390,7 +405,7 @@ REPORTS_QUEUED_GRACE_SECONDS = env.float("REPORTS_QUEUED_GRACE_SECONDS", default
 # With tasks in-process (no broker): generate a requested report in a thread after the response, not inside it.
 REPORTS_IN_PROCESS_THREAD = env.bool("REPORTS_IN_PROCESS_THREAD", default=True)
 
-# --- E-mail (notices to prescribers) ------------------------------------------
+# --- E-mail (notices and notifications) ------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registro648@localhost")
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from .audit_anchors import AUDIT_TRAIL, anchor_write_all, verify_everything
 from .models import PrescriberAuthorisation
+from .notifications import authorisations_expiring_notify, notification_emails_send
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +53,16 @@ def verify_audit_trail() -> dict:
         return {"intact": False, "first_broken": str(first_broken)}
     logger.info("Audit trail intact")
     return {"intact": True, "first_broken": None}
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_notification_emails(kind: str | None = None, event_key: str | None = None) -> int:
+    """E-mail one event's notifications (queued by ``notify`` after commit), or with no event (beat) every pending
+    one of the last two days; each is sent once however often this runs. How many were sent."""
+    return notification_emails_send(kind=kind, event_key=event_key)
+
+
+@shared_task(acks_late=True)
+def notify_expiring_authorisations() -> int:
+    """Daily (beat): announce the authorisations to prescribe ending within 30 days, once each."""
+    return authorisations_expiring_notify()

@@ -1,13 +1,31 @@
+import uuid
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.template import loader
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.views import SpectacularAPIView
 
 from . import health as health_checks
 from . import selectors
+from .errors import NotFound
 from .models import Role
+from .notifications import (
+    email_preference,
+    email_preference_set,
+    notification_mark_read,
+    notifications_mark_all_read,
+    notifications_of,
+    render_label,
+    render_message,
+)
 from .permissions import actor_for
 
 
@@ -73,3 +91,79 @@ class SchemaView(SpectacularAPIView):
         if "text/html" in accept and renderer is not None and renderer.format == "yaml":
             response.content_type = "text/plain; charset=utf-8"
         return response
+
+
+# --- Notifications (the caller's own) ------------------------------------------------------------------------
+
+NOTIFICATIONS_PAGE_SIZE = 25
+
+
+def _back(request, default: str) -> str:
+    next_url = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return next_url
+    return default
+
+
+def _report_run(notification) -> uuid.UUID | None:
+    """The report a ``report_ready`` notification is about, for its link."""
+    try:
+        return uuid.UUID(str((notification.params or {}).get("run")))
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+def notifications_page(request):
+    """The user's notifications, newest first (``?unread=1``: only the unread), each in the reader's language."""
+    unread_only = request.GET.get("unread") == "1"
+    page_obj = Paginator(notifications_of(request.user, unread_only=unread_only), NOTIFICATIONS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [
+        {"notification": n, "label": render_label(n), "message": render_message(n), "run": _report_run(n)}
+        for n in page_obj.object_list
+    ]
+    return render(
+        request,
+        "registry/notifications.html",
+        {"rows": rows, "page_obj": page_obj, "unread_only": unread_only, "email": email_preference(request.user)},
+    )
+
+
+@login_required
+@require_POST
+def notification_read(request, notification_id):
+    try:
+        notification_mark_read(user=request.user, notification_id=notification_id)
+    except NotFound:
+        raise Http404 from None
+    return redirect(_back(request, reverse("notifications")))
+
+
+@login_required
+@require_POST
+def notifications_read_all(request):
+    count = notifications_mark_all_read(user=request.user)
+    messages.success(
+        request, ngettext("%(n)d notification marked read.", "%(n)d notifications marked read.", count) % {"n": count}
+    )
+    return redirect(_back(request, reverse("notifications")))
+
+
+@login_required
+def notification_settings(request):
+    """Whether the user's notifications are also e-mailed (the in-app ones always appear)."""
+    current = email_preference(request.user)
+    if request.method == "POST" and current is not None:
+        wanted = request.POST.get("email_notifications") == "on"
+        email_preference_set(user=request.user, email=wanted)
+        messages.success(
+            request,
+            _("Your notifications will be e-mailed to you.")
+            if wanted
+            else _("Your notifications will not be e-mailed."),
+        )
+        return redirect("notification-settings")
+    return render(request, "registry/notification_settings.html", {"email": current})

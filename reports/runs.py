@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.models import Region
+from registry.notifications import notify
 
 from . import events, messages
 from .kinds import COUNTRY_NAME, MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, ReportContext
@@ -221,6 +222,14 @@ def _finish(run: ReportRun, token: str) -> None:
         events.report_finished(run=locked, files=files)
         if run.parent_id is not None:
             _part_finished(run.parent_id)
+        elif locked.requested_by_id is not None:
+            # Who asked is told (a regional part is not a report anyone asked for: its country run is).
+            notify(
+                "report_ready",
+                [locked.requested_by],
+                event_key=f"report_ready:{locked.pk}",
+                params={"run": str(locked.pk)},
+            )
 
 
 def fail(run_id: str, message: str, token: str | None = None) -> None:

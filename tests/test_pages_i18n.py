@@ -107,6 +107,10 @@ def pages(history, django_capture_on_commit_callbacks) -> list[tuple[str, str]]:
         ("aifa", reverse("reports:dashboard")),
         ("prescriber.milano", "/no-such-page/"),
         ("nurse.milano", reverse("prescriptions:pharmacovigilance")),
+        ("prescriber.milano", reverse("notifications")),
+        ("pharmacist.milano", reverse("notifications")),
+        ("pharmacist.milano", reverse("notification-settings")),
+        ("pharmacist.milano", reverse(detail, args=[_status(PrescriptionStatus.AWAITING_DISPENSING).pk])),
     ]
     event = AdverseEvent.objects.filter(prescription__centre__region_id="030").first()
     pages.append(("nurse.milano", reverse("prescriptions:mark_reported", args=[event.prescription_id, event.pk])))

@@ -205,10 +205,10 @@ def test_a_folded_action_sent_back_with_errors_comes_back_open(login, demo):
     assert ("stop", True) in sections(html)
 
 
-def test_the_pharmacist_is_offered_dispensing_and_one_click_away_the_refusal(login, demo):
+def test_the_pharmacist_is_offered_dispensing_and_one_click_away_the_hold_and_the_refusal(login, demo):
     prescription = f.prescription_at(demo, "awaiting_dispensing")
     html = login("pharmacist.milano").get(reverse("prescriptions:detail", args=[prescription.pk])).content.decode()
-    assert sections(html) == [("dispense", False), ("refuse", True)]
+    assert sections(html) == [("dispense", False), ("hold", True), ("refuse", True)]
 
 
 @pytest.mark.parametrize("stage", [PrescriptionStatus.REJECTED, PrescriptionStatus.CANCELLED])

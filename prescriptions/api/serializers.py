@@ -31,9 +31,11 @@ from ..models import (
     AdverseEventOutcome,
     Causality,
     ConsentGivenBy,
+    HoldReason,
     LabTest,
     PregnancyStatus,
     PrescriptionStatus,
+    RefusalCategory,
     Route,
     SarsCov2TestType,
     StopReason,
@@ -208,7 +210,30 @@ class DispensationInputSerializer(serializers.Serializer):
 
 
 class DispensingRefusalSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000)
+    """``{"category", "note"}`` (a note is required for ``other``); the older ``{"reason"}`` alone still works, as
+    ``other`` with the reason as its note."""
+
+    category = serializers.ChoiceField(choices=RefusalCategory.choices, required=False)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=1000, required=False, help_text="Deprecated: the older free text, taken as category other."
+    )
+
+    def validate(self, attrs):
+        reason = attrs.pop("reason", None)
+        if "category" not in attrs:
+            if reason is None:
+                raise serializers.ValidationError({"category": [_("Choose why the request is refused.")]})
+            return {"category": RefusalCategory.OTHER, "note": attrs.get("note") or reason}
+        if attrs["category"] == RefusalCategory.OTHER and not (attrs.get("note") or "").strip():
+            raise serializers.ValidationError({"note": [_("Say why the prescription is refused.")]})
+        return attrs
+
+
+class DispensingHoldSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=HoldReason.choices)
+    expected_on = ClinicalDateField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class AdministrationInputSerializer(serializers.Serializer):
@@ -426,9 +451,51 @@ class PatientRevealSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class HoldSerializer(serializers.Serializer):
+    """``hold`` of a waiting request (API.md): null when it is not on hold."""
+
+    reason = serializers.CharField(source="hold_reason")
+    expected_on = serializers.DateField(source="hold_expected_on", allow_null=True)
+    note = serializers.CharField(source="hold_note")
+    since = serializers.DateTimeField(source="hold_since")
+
+
+@extend_schema_field(HoldSerializer(allow_null=True))
+class HoldField(serializers.Field):
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, prescription):
+        if prescription.hold_since is None:
+            return None
+        return HoldSerializer(prescription).data
+
+
+class RefusalSerializer(serializers.Serializer):
+    category = serializers.CharField(source="refusal_category")
+    note = serializers.CharField(source="dispensing_refusal_reason")
+    refused_at = serializers.DateTimeField(source="stopped_at")
+
+
+@extend_schema_field(RefusalSerializer(allow_null=True))
+class RefusalField(serializers.Field):
+    """The pharmacy's refusal of the request (null when it was not refused)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, prescription):
+        if not prescription.refusal_category and not prescription.dispensing_refusal_reason:
+            return None
+        data = RefusalSerializer(prescription).data
+        data["category"] = data["category"] or RefusalCategory.OTHER
+        return data
+
+
 class PrescriptionListSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
+    hold = HoldField()
     eligible = serializers.BooleanField()
     criteria_version = serializers.CharField()
     centre = serializers.UUIDField(source="centre_id")
@@ -490,6 +557,7 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     stop_reason = serializers.CharField()
     stop_note = serializers.CharField()
     dispensing_refusal_reason = serializers.CharField()
+    refusal = RefusalField()
     dispensations = DispensationSerializer(many=True)
     administrations = AdministrationSerializer(many=True)
     adverse_events = AdverseEventSerializer(many=True)

@@ -19,6 +19,11 @@ urlpatterns = [
         name="api-prescription-refuse",
     ),
     path(
+        "prescriptions/<uuid:prescription_id>/hold/",
+        api.DispensingHoldView.as_view(),
+        name="api-prescription-hold",
+    ),
+    path(
         "prescriptions/<uuid:prescription_id>/administrations/",
         api.AdministrationView.as_view(),
         name="api-prescription-administer",

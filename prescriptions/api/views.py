@@ -40,6 +40,7 @@ from .serializers import (
     ConcomitantMedicationSerializer,
     DispensationInputSerializer,
     DispensationSerializer,
+    DispensingHoldSerializer,
     DispensingRefusalSerializer,
     EnteredInErrorSerializer,
     LabResultInputSerializer,
@@ -288,11 +289,37 @@ class DispensationView(_ActionView):
     )
 )
 class DispensingRefusalView(_ActionView):
+    """Refuse the request for good, with a category: it is cancelled and the prescriber told."""
+
     action_name = workflow.REFUSE
     input_serializer = DispensingRefusalSerializer
 
     def perform(self, request, prescription, data):
-        services.dispensing_refuse(pharmacist=request.user, prescription=prescription, reason=data["reason"])
+        services.dispensing_refuse(
+            pharmacist=request.user, prescription=prescription, category=data["category"], note=data["note"]
+        )
+        return _detail_response(request, prescription.pk)
+
+
+@extend_schema_view(
+    post=extend_schema(request=DispensingHoldSerializer, responses={200: PrescriptionDetailSerializer, 409: CONFLICT}),
+    delete=extend_schema(request=None, responses={200: PrescriptionDetailSerializer, 409: CONFLICT}),
+)
+class DispensingHoldView(_ActionView):
+    """POST: keep a waiting request on hold (still ``awaiting_dispensing``; the prescriber is told). DELETE:
+    release it (a dispensation releases it too). 409 in any other status."""
+
+    action_name = workflow.HOLD
+    input_serializer = DispensingHoldSerializer
+
+    def perform(self, request, prescription, data):
+        services.dispensing_hold(pharmacist=request.user, prescription=prescription, **data)
+        return _detail_response(request, prescription.pk)
+
+    def delete(self, request, prescription_id):
+        prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
+        permissions.ensure_may(request.user, prescription, workflow.RELEASE_HOLD)
+        services.dispensing_hold_release(pharmacist=request.user, prescription=prescription)
         return _detail_response(request, prescription.pk)
 
 

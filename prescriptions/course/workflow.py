@@ -29,6 +29,9 @@ WHO_CPS_MIN, WHO_CPS_MAX = 0, 10
 
 DISPENSE = "dispense"
 REFUSE = "refuse"
+# The pharmacy keeps a waiting request on hold (drug out of stock or awaited), and releases it.
+HOLD = "hold"
+RELEASE_HOLD = "release_hold"
 ADMINISTER = "administer"
 STOP = "stop"
 ADVERSE_EVENT = "adverse_event"
@@ -39,7 +42,16 @@ COMEDICATION = "concomitant_medication"
 # Which actions each status allows (the page offers them, the services enforce them).
 ACTIONS_BY_STATUS: dict[PrescriptionStatus, tuple[str, ...]] = {
     PrescriptionStatus.REJECTED: (),
-    PrescriptionStatus.AWAITING_DISPENSING: (DISPENSE, REFUSE, STOP, ADVERSE_EVENT, LAB_RESULT, COMEDICATION),
+    PrescriptionStatus.AWAITING_DISPENSING: (
+        DISPENSE,
+        HOLD,
+        RELEASE_HOLD,
+        REFUSE,
+        STOP,
+        ADVERSE_EVENT,
+        LAB_RESULT,
+        COMEDICATION,
+    ),
     PrescriptionStatus.DISPENSED: (DISPENSE, ADMINISTER, STOP, ADVERSE_EVENT, LAB_RESULT, COMEDICATION),
     PrescriptionStatus.IN_COURSE: (DISPENSE, ADMINISTER, STOP, ADVERSE_EVENT, LAB_RESULT, OUTCOME, COMEDICATION),
     # Once ended, a medicine started during the course may still be recorded late (dated within it).
@@ -52,6 +64,8 @@ ACTIONS_BY_STATUS: dict[PrescriptionStatus, tuple[str, ...]] = {
 _REFUSED_AS = {
     DISPENSE: _("dispensed"),
     REFUSE: _("refused"),
+    HOLD: _("put on hold"),
+    RELEASE_HOLD: _("released from hold"),
     ADMINISTER: _("administered"),
     STOP: _("stopped"),
     ADVERSE_EVENT: _("given an adverse event"),
@@ -86,6 +100,8 @@ def actions_open(prescription: Prescription) -> tuple[str, ...]:
     actions = ACTIONS_BY_STATUS[PrescriptionStatus(prescription.status)]
     if prescription.syringes_dispensed >= max_syringes(prescription):
         actions = tuple(action for action in actions if action != DISPENSE)
+    if prescription.hold_since is None:
+        actions = tuple(action for action in actions if action != RELEASE_HOLD)
     return actions
 
 

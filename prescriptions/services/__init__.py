@@ -11,7 +11,7 @@ from ._common import _lock, prescription_for
 from .comedication import comedication_classify, concomitant_medication_record
 from .corrections import administration_take_back, record_mark_entered_in_error
 from .course import administration_record, course_windows_close, prescription_stop
-from .dispensing import dispensation_record, dispensing_refuse
+from .dispensing import dispensation_record, dispensing_hold, dispensing_hold_release, dispensing_refuse
 from .safety import adverse_event_record, lab_result_record, outcome_record
 from .shortages import shortage_record, shortage_update
 from .submission import (
@@ -53,6 +53,8 @@ __all__ = [
     "concomitant_medication_record",
     "course_windows_close",
     "dispensation_record",
+    "dispensing_hold",
+    "dispensing_hold_release",
     "dispensing_refuse",
     "eligibility_check_answer",
     "ensure_may",

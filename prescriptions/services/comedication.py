@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from registry.calendar import rome_date
 from registry.errors import InvalidInput
 
-from .. import eligibility, events
+from .. import eligibility, events, notices
 from ..course import workflow
+from ..course.alerts import comedication_alert
 from ..eligibility.catalogue import normalise_atc
 from ..models import ConcomitantMedicationRecord, Prescription, PrescriptionStatus
 from ..permissions import ensure_may
@@ -125,4 +126,5 @@ def concomitant_medication_record(
         recorded_at=now,
     )
     events.concomitant_medication_recorded(user, prescription, record)
+    notices.blocking_alert(prescription, comedication_alert(record), record_key=f"concomitant_medication:{record.pk}")
     return record

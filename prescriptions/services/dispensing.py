@@ -1,4 +1,5 @@
-"""The pharmacy's part: dispensing syringes against a prescription, or refusing to."""
+"""The pharmacy's part: dispensing syringes against a prescription, keeping a waiting request on hold, or refusing
+it for good (the only one of these that cancels it)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,11 +15,11 @@ from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 from registry.formats import long_date
 
-from .. import events
+from .. import events, notices
 from ..codes import ConflictCode
 from ..course import workflow
 from ..course.alerts import AlertThresholds
-from ..models import Dispensation, LabTest, Prescription, StopReason
+from ..models import Dispensation, HoldReason, LabTest, Prescription, RefusalCategory, StopReason
 from ..permissions import ensure_may
 from ._common import _lock, ensure_prescription_period_open
 
@@ -110,6 +111,7 @@ def dispensation_record(
             _("A course needs at most %(max)d syringes: %(given)d already dispensed, %(asked)d more asked.")
             % {"max": max_syringes, "given": prescription.syringes_dispensed, "asked": syringes},
         )
+    _release_hold(pharmacist, prescription, by="dispensation")  # the drug is here: the hold ends
     dispensation = Dispensation.objects.create(
         prescription=prescription,
         syringes=syringes,
@@ -123,27 +125,103 @@ def dispensation_record(
     prescription.status = workflow.status_after_dispense(prescription.status)
     prescription.save(update_fields=["syringes_dispensed", "status"])
     events.dispensed(pharmacist, prescription, dispensation, before=before)
+    notices.dispensed(prescription, dispensation)
     return dispensation
 
 
+# --- On hold and refused (issue 18): apart from the dispensation, which the stock will change -----------------
+
+
+def _release_hold(actor, prescription: Prescription, *, by: str) -> bool:
+    """End the hold of a locked prescription, if any (audited); whether there was one."""
+    if prescription.hold_since is None:
+        return False
+    before = events.snapshot(prescription, events.HOLD_FIELDS)
+    prescription.hold_reason = ""
+    prescription.hold_expected_on = None
+    prescription.hold_note = ""
+    prescription.hold_since = None
+    prescription.save(update_fields=list(events.HOLD_FIELDS))
+    events.hold_released(actor, prescription, before=before, by=by)
+    return True
+
+
 @transaction.atomic
-def dispensing_refuse(*, pharmacist, prescription: Prescription, reason: str) -> Prescription:
-    """The pharmacist refuses to dispense, with a reason: the request ends as cancelled."""
+def dispensing_hold(
+    *, pharmacist, prescription: Prescription, reason: str, expected_on: date | None = None, note: str = ""
+) -> Prescription:
+    """Keep a waiting request on hold (out of stock, delivery awaited, …) with the day the drug is expected: it
+    stays ``awaiting_dispensing`` and the prescriber is told. Holding one already on hold changes its reason, date
+    or note (and tells the prescriber again only if the reason or the date changed)."""
+    prescription = _lock(prescription)
+    ensure_may(pharmacist, prescription, workflow.HOLD)
+    workflow.require_status(prescription, workflow.HOLD)
+    ensure_prescription_period_open(prescription, rome_date(timezone.now()))
+    if reason not in HoldReason.values:
+        raise InvalidInput({"reason": _("Choose why the request is on hold.")})
+    note = (note or "").strip()
+    if expected_on is not None and expected_on < rome_date(timezone.now()):
+        raise InvalidInput({"expected_on": _("The expected day cannot be in the past.")})
+    before = events.snapshot(prescription, events.HOLD_FIELDS)
+    prescription.hold_reason = reason
+    prescription.hold_expected_on = expected_on
+    prescription.hold_note = note
+    prescription.hold_since = prescription.hold_since or timezone.now()
+    if before == events.snapshot(prescription, events.HOLD_FIELDS):
+        return prescription  # the same hold again: nothing to write, nobody to tell
+    prescription.save(update_fields=list(events.HOLD_FIELDS))
+    events.held(pharmacist, prescription, before=before)
+    notices.on_hold(prescription)
+    return prescription
+
+
+@transaction.atomic
+def dispensing_hold_release(*, pharmacist, prescription: Prescription) -> Prescription:
+    """Release the hold: the request waits as before (409 ``WRONG_STATUS`` when it is not on hold)."""
+    prescription = _lock(prescription)
+    ensure_may(pharmacist, prescription, workflow.RELEASE_HOLD)
+    workflow.require_status(prescription, workflow.RELEASE_HOLD)
+    ensure_prescription_period_open(prescription, rome_date(timezone.now()))
+    if not _release_hold(pharmacist, prescription, by="release"):
+        raise Conflict(ConflictCode.WRONG_STATUS, _("This request is not on hold."))
+    return prescription
+
+
+@transaction.atomic
+def dispensing_refuse(
+    *, pharmacist, prescription: Prescription, category: str = RefusalCategory.OTHER, note: str = ""
+) -> Prescription:
+    """The pharmacist refuses the request for good, with a category (and a note, required for ``other``): it ends
+    as cancelled, any hold with it, and the prescriber is told."""
     prescription = _lock(prescription)
     ensure_may(pharmacist, prescription, workflow.REFUSE)
     workflow.require_status(prescription, workflow.REFUSE)
     ensure_prescription_period_open(prescription, rome_date(timezone.now()))
-    if not reason.strip():
-        raise InvalidInput({"reason": _("Say why the prescription is refused.")})
+    note = (note or "").strip()
+    if category not in RefusalCategory.values:
+        raise InvalidInput({"category": _("Choose why the request is refused.")})
+    if category == RefusalCategory.OTHER and not note:
+        raise InvalidInput({"note": _("Say why the prescription is refused.")})
+    _release_hold(pharmacist, prescription, by="refusal")
     before = events.snapshot(prescription, ("status",))
     prescription.status = workflow.STATUS_AFTER_REFUSAL
-    prescription.dispensing_refusal_reason = reason
+    prescription.refusal_category = category
+    prescription.dispensing_refusal_reason = note
     prescription.stop_reason = StopReason.OTHER
-    prescription.stop_note = reason
+    prescription.stop_note = note
     prescription.stopped_at = timezone.now()
     prescription.stopped_by = pharmacist
     prescription.save(
-        update_fields=["status", "dispensing_refusal_reason", "stop_reason", "stop_note", "stopped_at", "stopped_by"]
+        update_fields=[
+            "status",
+            "refusal_category",
+            "dispensing_refusal_reason",
+            "stop_reason",
+            "stop_note",
+            "stopped_at",
+            "stopped_by",
+        ]
     )
     events.dispensing_refused(pharmacist, prescription, before=before)
+    notices.refused(prescription)
     return prescription

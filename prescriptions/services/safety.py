@@ -11,9 +11,10 @@ from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput
 from registry.formats import long_date
 
-from .. import events
+from .. import events, notices
 from ..codes import ConflictCode
 from ..course import workflow
+from ..course.alerts import lab_alert, serious_infection_alert
 from ..course.workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 from ..models import AdverseEvent, LabResult, Outcome, Prescription
 from ..permissions import ensure_may
@@ -73,6 +74,7 @@ def adverse_event_record(
         recorded_at=now,
     )
     events.adverse_event_recorded(user, prescription, event)
+    notices.blocking_alert(prescription, serious_infection_alert(event), record_key=f"adverse_event:{event.pk}")
     return event
 
 
@@ -105,6 +107,7 @@ def lab_result_record(
         recorded_at=now,
     )
     events.lab_result_recorded(user, prescription, result)
+    notices.blocking_alert(prescription, lab_alert(result), record_key=f"lab_result:{result.pk}")
     return result
 
 

@@ -24,7 +24,7 @@ from registry.permissions import PermissionDenied, ensure_may_prescribe_at
 from registry.pseudonym import InvalidFiscalCode, pseudonymise, validate_fiscal_code
 from registry.services import is_patient_race, patient_for_submission
 
-from .. import eligibility, events
+from .. import eligibility, events, notices
 from ..assessment import criteria_for, to_assessment
 from ..codes import ConflictCode
 from ..course.workflow import LATE_REGISTRATION_DAYS
@@ -245,6 +245,8 @@ def _record(
             failed_criteria=verdict.failed_codes,
             confirmed_not_il_jak=(il_jak.details or {}).get("confirmed_not_il_jak", ()),
         )
+        if prescription.status == PrescriptionStatus.AWAITING_DISPENSING:
+            notices.request_waiting(prescription)
     return prescription
 
 

@@ -28,8 +28,10 @@ from ..models import (
     AdverseEventOutcome,
     Causality,
     ConsentGivenBy,
+    HoldReason,
     LabTest,
     PregnancyStatus,
+    RefusalCategory,
     Route,
     SarsCov2TestType,
     StopReason,
@@ -516,7 +518,41 @@ class DispenseForm(SerializerBackedForm):
 
 
 class RefuseForm(SerializerBackedForm):
-    reason = forms.CharField(label=_("Reason for refusing"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    """A refusal is definitive (the request is cancelled): a category, a note (required for "other") and a box to
+    tick to confirm it."""
+
+    category = forms.ChoiceField(
+        label=_("Why is it refused?"), required=False, choices=_choices_with_blank(RefusalCategory.choices)
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        help_text=_('Required for "other".'),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm: the request is refused for good and the prescription cancelled."), required=False
+    )
+
+    def payload(self) -> dict:
+        return self.collect(("category", "note"))
+
+
+class HoldForm(SerializerBackedForm):
+    """Keep a waiting request on hold (it keeps waiting; the prescriber is told)."""
+
+    reason = forms.ChoiceField(label=_("Why on hold?"), required=False, choices=HoldReason.choices)
+    expected_on = forms.CharField(
+        label=_("Expected on"),
+        required=False,
+        help_text=_("When the drug should arrive, if known."),
+        widget=date_widget(),
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReleaseHoldForm(SerializerBackedForm):
+    """No field: the button releases the hold."""
 
 
 class AdministerForm(SerializerBackedForm):

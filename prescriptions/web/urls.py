@@ -12,6 +12,7 @@ urlpatterns = [
     path("new/", views.prescription_new, name="new"),
     path("new/check/", views.prescription_check, name="check"),
     path("dispensing/", views.dispensing_queue, name="dispensing_queue"),
+    path("dispensing/export.csv", views.dispensing_queue_csv, name="dispensing_queue_csv"),
     path("doses-due/", views.doses_due, name="doses_due"),
     path("shortages/", national.shortages, name="shortages"),
     path("shortages/new/", national.shortage_new, name="shortage_record"),
@@ -25,6 +26,8 @@ urlpatterns = [
     path("<uuid:prescription_id>/patient/reveal/", views.patient_reveal, name="patient_reveal"),
     path("<uuid:prescription_id>/dispense/", views.action_view("dispense"), name="dispense"),
     path("<uuid:prescription_id>/refuse/", views.action_view("refuse"), name="refuse"),
+    path("<uuid:prescription_id>/hold/", views.action_view("hold"), name="hold"),
+    path("<uuid:prescription_id>/release-hold/", views.action_view("release_hold"), name="release_hold"),
     path("<uuid:prescription_id>/administer/", views.action_view("administer"), name="administer"),
     path("<uuid:prescription_id>/administer-now/", views.administer_now, name="administer_now"),
     path(

@@ -6,6 +6,7 @@ outside the user's scope is a 404; a role refusal is a 403 page saying why. A se
 back next to its field, a ``Conflict`` as an error of the whole form with its message and code.
 """
 
+import csv
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +36,9 @@ from registry.calendar import rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import AccessKind, Role
 from registry.patient_identity import (
+    identity_displayed,
+    identity_displays_log,
+    may_see_identity,
     patient_identity_record,
     patient_identity_reveal,
     patient_label,
@@ -52,6 +56,7 @@ from ..api.serializers import (
     AdverseEventInputSerializer,
     ConcomitantMedicationInputSerializer,
     DispensationInputSerializer,
+    DispensingHoldSerializer,
     DispensingRefusalSerializer,
     LabResultInputSerializer,
     OutcomeInputSerializer,
@@ -73,6 +78,7 @@ from .forms import (
     AdverseEventForm,
     ConcomitantMedicationForm,
     DispenseForm,
+    HoldForm,
     LabResultForm,
     OutcomeForm,
     PatientIdentityForm,
@@ -80,6 +86,7 @@ from .forms import (
     PrescriptionFilterForm,
     PrescriptionForm,
     RefuseForm,
+    ReleaseHoldForm,
     SerializerBackedForm,
     StopForm,
 )
@@ -411,6 +418,8 @@ class PageAction:
     perform: Callable[[HttpRequest, Prescription, dict], None]
     initial: Callable[[Prescription], dict] = lambda prescription: {}
     danger: bool = False
+    # An irreversible action: the name of the box the user must tick to confirm it (the page says why).
+    confirm: str | None = None
 
 
 def _dispense(request, prescription, data):
@@ -425,8 +434,30 @@ def _dispense(request, prescription, data):
 
 
 def _refuse(request, prescription, data):
-    services.dispensing_refuse(pharmacist=request.user, prescription=prescription, reason=data["reason"])
+    services.dispensing_refuse(
+        pharmacist=request.user, prescription=prescription, category=data["category"], note=data["note"]
+    )
     messages.success(request, _("Dispensing refused: the prescription is cancelled."))
+
+
+def _hold(request, prescription, data):
+    prescription = services.dispensing_hold(pharmacist=request.user, prescription=prescription, **data)
+    messages.success(request, _("The request is on hold: the prescriber is told."))
+
+
+def _release_hold(request, prescription, data):
+    services.dispensing_hold_release(pharmacist=request.user, prescription=prescription)
+    messages.success(request, _("The hold is released: the request waits to be dispensed."))
+
+
+def _hold_initial(prescription) -> dict:
+    if prescription.hold_since is None:
+        return {}
+    return {
+        "reason": prescription.hold_reason,
+        "expected_on": prescription.hold_expected_on.isoformat() if prescription.hold_expected_on else "",
+        "note": prescription.hold_note,
+    }
 
 
 def _administer(request, prescription, data):
@@ -510,13 +541,31 @@ ACTIONS: dict[str, PageAction] = {
             initial=lambda p: {"syringes": workflow.max_syringes(p) - p.syringes_dispensed},
         ),
         PageAction(
+            workflow.HOLD,
+            gettext_lazy("Put on hold"),
+            gettext_lazy("Put on hold"),
+            HoldForm,
+            DispensingHoldSerializer,
+            _hold,
+            initial=_hold_initial,
+        ),
+        PageAction(
+            workflow.RELEASE_HOLD,
+            gettext_lazy("Release the hold"),
+            gettext_lazy("Release the hold"),
+            ReleaseHoldForm,
+            serializers.Serializer,
+            _release_hold,
+        ),
+        PageAction(
             workflow.REFUSE,
             gettext_lazy("Refuse to dispense"),
-            gettext_lazy("Refuse"),
+            gettext_lazy("Refuse for good"),
             RefuseForm,
             DispensingRefusalSerializer,
             _refuse,
             danger=True,
+            confirm="confirm",
         ),
         PageAction(
             workflow.ADMINISTER,
@@ -694,6 +743,8 @@ def action_view(name: str):
         serializer = action.serializer_class(data=form.payload())
         if (errors := _validation_errors(serializer)) is not None:
             form.add_errors(errors)
+        elif action.confirm and not form.raw(action.confirm):
+            form.add_error(action.confirm, _("Tick this box to confirm."))
         else:
             try:
                 action.perform(request, prescription, serializer.validated_data)
@@ -792,12 +843,23 @@ def patient_reveal(request, prescription_id):
 # --- Work lists ------------------------------------------------------------------------------------
 
 
+# The queue's "on hold" filter: its values in the URL.
+HOLD_FILTERS = {"yes": True, "no": False}
+
+
+def _hold_filter(request) -> tuple[str, bool | None]:
+    value = request.GET.get("hold", "")
+    return (value, HOLD_FILTERS[value]) if value in HOLD_FILTERS else ("", None)
+
+
 @page
 @require_GET
 def dispensing_queue(request):
-    """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes."""
+    """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes, each
+    with its patient (as the pharmacist may see them), how long it has waited and its hold; ``?hold=yes|no``."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    queue = selectors.dispensing_queue(user=request.user)
+    hold, on_hold = _hold_filter(request)
+    queue = selectors.dispensing_queue(user=request.user, on_hold=on_hold)
     deep = _deep_page_redirect(queue, request, descending=False)
     if deep:
         return deep
@@ -805,8 +867,94 @@ def dispensing_queue(request):
     return render(
         request,
         "prescriptions/dispensing_queue.html",
-        {"prescriptions": window.rows, "page_obj": window, "query": ""},
+        {
+            "prescriptions": window.rows,
+            "page_obj": window,
+            "query": f"hold={hold}" if hold else "",
+            "hold": hold,
+            "now": timezone.now(),
+        },
     )
+
+
+# Cells a spreadsheet would read as a formula are written as text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@page
+@require_GET
+def dispensing_queue_csv(request):
+    """The queue as CSV (the page's filter applied), streamed: whatever the pharmacist's scope holds, the patient as
+    they may see them (each identity shown written to the read-access log once the file is sent)."""
+    permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
+    _hold, on_hold = _hold_filter(request)
+    queue = selectors.dispensing_queue(user=request.user, on_hold=on_hold)
+    now = timezone.now()
+    writer = csv.writer(_Echo())
+    header = [
+        _("Prescription"),
+        _("Patient"),
+        _("Centre"),
+        _("Prescriber"),
+        _("Prescribed at"),
+        _("Registered at"),
+        _("Hours waiting"),
+        _("Status"),
+        _("Syringes dispensed"),
+        _("Syringes of the course"),
+        _("On hold since"),
+        _("Why on hold"),
+        _("Expected on"),
+        _("Hold note"),
+    ]
+
+    def rows():
+        yield "\ufeff"  # a spreadsheet opens UTF-8 as such
+        yield writer.writerow(header)
+        for prescription in queue.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    _csv_cell(cell)
+                    for cell in (
+                        str(prescription.pk),
+                        patient_label(user=request.user, prescription=prescription),
+                        prescription.centre.name,
+                        prescription.prescriber.get_full_name() or prescription.prescriber.get_username(),
+                        timezone.localtime(prescription.prescribed_at).isoformat(timespec="minutes"),
+                        timezone.localtime(prescription.registered_at).isoformat(timespec="minutes"),
+                        int((now - prescription.registered_at).total_seconds() // 3600),
+                        prescription.get_status_display(),
+                        prescription.syringes_dispensed,
+                        course_regimen(prescription).doses,
+                        timezone.localtime(prescription.hold_since).isoformat(timespec="minutes")
+                        if prescription.hold_since
+                        else "",
+                        prescription.get_hold_reason_display() if prescription.hold_since else "",
+                        prescription.hold_expected_on.isoformat() if prescription.hold_expected_on else "",
+                        prescription.hold_note,
+                    )
+                ]
+            )
+            if may_see_identity(request.user, prescription):
+                identity_displayed(request, prescription)
+        identity_displays_log(request)  # after the middleware: a streamed body is read once the view has returned
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"coda-dispensazione-{rome_today().isoformat()}.csv"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _blocking(alerts) -> list[dict]:

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from registry.models import Centre, CentreDesignation, Region
+from registry.notifications import render_message
 
 
 class RegionSerializer(serializers.ModelSerializer):
@@ -34,3 +35,21 @@ class MeSerializer(serializers.Serializer):
     pharmacy = serializers.CharField(allow_null=True)
     region = serializers.CharField(allow_null=True)
     prescribing_centres = serializers.ListField(child=serializers.CharField())
+
+
+class NotificationFilterSerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False)
+
+
+class NotificationSerializer(serializers.Serializer):
+    """A notification (API.md, "Notifications"): its message rendered in the reader's language."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    read_at = serializers.DateTimeField(allow_null=True)
+    prescription = serializers.UUIDField(source="prescription_id", allow_null=True)
+    message = serializers.SerializerMethodField()
+
+    def get_message(self, notification) -> str:
+        return render_message(notification)

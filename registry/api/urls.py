@@ -8,4 +8,10 @@ urlpatterns = [
     path("regions/", views.RegionListView.as_view(), name="api-region-list"),
     path("centres/", views.CentreListView.as_view(), name="api-centre-list"),
     path("centres/<uuid:centre_id>/", views.CentreDetailView.as_view(), name="api-centre-detail"),
+    path("notifications/", views.NotificationListView.as_view(), name="api-notification-list"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        views.NotificationReadView.as_view(),
+        name="api-notification-read",
+    ),
 ]

@@ -6,9 +6,16 @@ from rest_framework.views import APIView
 
 from registry import selectors
 from registry.models import CentreDesignation, Role
+from registry.notifications import notification_mark_read, notifications_of
 from registry.permissions import actor_for
 
-from .serializers import CentreSerializer, MeSerializer, RegionSerializer
+from .serializers import (
+    CentreSerializer,
+    MeSerializer,
+    NotificationFilterSerializer,
+    NotificationSerializer,
+    RegionSerializer,
+)
 
 
 class RegionListView(generics.ListAPIView):
@@ -66,3 +73,28 @@ class MeView(APIView):
             "prescribing_centres": centres,
         }
         return Response(MeSerializer(data).data)
+
+
+class NotificationListView(generics.ListAPIView):
+    """The caller's own notifications, newest first (``?unread=true``: only the unread), each message in the
+    caller's language."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        unread = NotificationFilterSerializer(data=self.request.query_params)
+        unread.is_valid(raise_exception=True)
+        return notifications_of(self.request.user, unread_only=unread.validated_data.get("unread", False))
+
+    @extend_schema(parameters=[OpenApiParameter("unread", bool, description="only the unread ones")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class NotificationReadView(APIView):
+    """Mark one of the caller's notifications read: 200 with it; 404 for anyone else's."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request, notification_id):
+        notification = notification_mark_read(user=request.user, notification_id=notification_id)
+        return Response(NotificationSerializer(notification).data)

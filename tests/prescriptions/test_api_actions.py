@@ -116,10 +116,18 @@ MATRIX = {
     ),
     "refusal": (
         "awaiting_dispensing",
-        lambda: {"reason": "Out of stock."},
+        lambda: {"category": "not_reimbursable", "note": "Outside the listing's indication."},
         {"pharmacist.milano", "admin"},
         200,
         "prescription.refuse_dispensing",
+        None,
+    ),
+    "hold": (
+        "awaiting_dispensing",
+        lambda: {"reason": "out_of_stock", "expected_on": (f.today() + timedelta(days=2)).isoformat()},
+        {"pharmacist.milano", "admin"},
+        200,
+        "prescription.hold",
         None,
     ),
     "administrations": (
@@ -242,7 +250,7 @@ def test_an_unknown_prescription_is_a_404_for_every_action(client_for, demo):
 @pytest.mark.parametrize("action", [*MATRIX, "entered-in-error"])
 def test_a_body_that_is_not_an_object_is_a_400(client_for, demo, action):
     prescription = f.prescription_at(demo, "in_course")
-    users = {"dispensations": "pharmacist.milano", "refusal": "pharmacist.milano"}
+    users = {"dispensations": "pharmacist.milano", "refusal": "pharmacist.milano", "hold": "pharmacist.milano"}
     client = client_for(users.get(action, "prescriber.milano"))
     before = events_on(prescription)
 
@@ -412,6 +420,7 @@ def test_the_pharmacist_of_another_region_gets_a_404(demo, act):
 
 
 def test_refusing_cancels_with_the_reason(demo, act, client_for):
+    """The older body, a free-text reason alone, still refuses: as category ``other``."""
     code = f.fiscal_code()
     prescription = f.prescription_at(demo, "awaiting_dispensing", code=code)
 
@@ -420,19 +429,43 @@ def test_refusing_cancels_with_the_reason(demo, act, client_for):
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "cancelled"
     assert response.json()["dispensing_refusal_reason"] == "Kineret out of stock."
+    assert response.json()["refusal"]["category"] == "other"
+    assert response.json()["refusal"]["note"] == "Kineret out of stock."
     # The patient may be prescribed a new course.
     body = f.submission_body(code=code)
     assert client_for("prescriber.milano").post("/api/v1/prescriptions/", body, format="json").status_code == 201
 
 
-@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}])
-def test_a_refusal_needs_a_reason(demo, act, body):
+@pytest.mark.parametrize("category", ["clinical_objection", "incomplete_documentation", "not_reimbursable"])
+def test_a_refusal_with_a_category_cancels_and_records_it(demo, act, category):
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+
+    response = act("pharmacist.milano", prescription, "refusal", {"category": category})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["refusal"]["category"] == category
+    assert response.json()["hold"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "category"),
+        ({"reason": ""}, "reason"),
+        ({"reason": "   "}, "reason"),
+        ({"category": "other"}, "note"),
+        ({"category": "other", "note": "  "}, "note"),
+        ({"category": "out_of_stock", "note": "x"}, "category"),
+    ],
+)
+def test_a_refusal_needs_a_category_and_a_note_for_other(demo, act, body, field):
     prescription = f.prescription_at(demo, "awaiting_dispensing")
 
     response = act("pharmacist.milano", prescription, "refusal", body)
 
     assert response.status_code == 400
-    assert "reason" in response.json()
+    assert field in response.json()
     prescription.refresh_from_db()
     assert prescription.status == "awaiting_dispensing"
 
@@ -1058,7 +1091,7 @@ def test_a_record_is_marked_in_error_once_and_only_on_its_prescription(demo, act
 @pytest.mark.parametrize(
     ("username", "stage", "expected"),
     [
-        ("pharmacist.milano", "awaiting_dispensing", ["dispense", "refuse"]),
+        ("pharmacist.milano", "awaiting_dispensing", ["dispense", "hold", "refuse"]),
         ("nurse.milano", "awaiting_dispensing", ["adverse_event", "lab_result", "concomitant_medication"]),
         ("nurse.milano", "dispensed", ["administer", "adverse_event", "lab_result", "concomitant_medication"]),
         (

@@ -576,7 +576,7 @@ def test_status_reason_of_a_refusal_and_of_a_stop_before_any_dose():
 
 def test_cancelled_by_the_pharmacy(client_for, demo):
     prescription = submit(client_for, prescribed_at=timezone.now() - timedelta(hours=1))
-    services.dispensing_refuse(pharmacist=demo["pharmacist.milano"], prescription=prescription, reason="No stock")
+    services.dispensing_refuse(pharmacist=demo["pharmacist.milano"], prescription=prescription, note="No stock")
     bundle = validated(fetch(client_for("pharmacist.milano"), prescription))
     (request,) = of_type(bundle, "MedicationRequest")
     assert request["status"] == "cancelled"

@@ -212,7 +212,7 @@ def test_the_page_offers_only_the_actions_the_user_may_take(login, awaiting):
         html = login(username).get(detail_url(awaiting)).content.decode()
         return set(re.findall(r'<section class="card action" id="(\w+)"', html))
 
-    assert forms_on("pharmacist.milano") == {"dispense", "refuse"}
+    assert forms_on("pharmacist.milano") == {"dispense", "hold", "refuse"}
     assert forms_on("prescriber.milano") == {"stop", "adverse_event", "lab_result", "concomitant_medication"}
     assert forms_on("nurse.milano") == {"adverse_event", "lab_result", "concomitant_medication"}
     assert forms_on("officer.lombardia") == set()
@@ -459,14 +459,64 @@ def test_an_expired_lot_is_an_error_next_to_the_expiry(pharmacist, awaiting):
     assert "expired" in field_html(response.content.decode(), "dispense-expiry_date")
 
 
-def test_the_pharmacist_refuses_with_a_reason(pharmacist, awaiting):
-    response = pharmacist.post(action_url("refuse", awaiting), {"refuse-reason": ""})
+def test_the_pharmacist_refuses_with_a_category_after_confirming(pharmacist, awaiting):
+    response = pharmacist.post(action_url("refuse", awaiting), {"refuse-category": ""})
     assert response.status_code == 200
-    assert 'class="error"' in field_html(response.content.decode(), "refuse-reason")
-    response = pharmacist.post(action_url("refuse", awaiting), {"refuse-reason": "Kineret out of stock"}, follow=True)
+    assert 'class="error"' in field_html(response.content.decode(), "refuse-category")
+    # "other" needs a note; any refusal needs the box ticked: nothing is written before.
+    response = pharmacist.post(action_url("refuse", awaiting), {"refuse-category": "other", "refuse-confirm": "on"})
+    assert 'class="error"' in field_html(response.content.decode(), "refuse-note")
+    response = pharmacist.post(
+        action_url("refuse", awaiting), {"refuse-category": "other", "refuse-note": "Kineret out of stock"}
+    )
+    assert 'class="error"' in field_html(response.content.decode(), "refuse-confirm")
+    awaiting.refresh_from_db()
+    assert awaiting.status == PrescriptionStatus.AWAITING_DISPENSING
+    response = pharmacist.post(
+        action_url("refuse", awaiting),
+        {"refuse-category": "not_reimbursable", "refuse-note": "Kineret out of stock", "refuse-confirm": "on"},
+        follow=True,
+    )
     awaiting.refresh_from_db()
     assert awaiting.status == PrescriptionStatus.CANCELLED
-    assert "Kineret out of stock" in response.content.decode()
+    assert awaiting.refusal_category == "not_reimbursable"
+    html = response.content.decode()
+    assert "Kineret out of stock" in html
+    assert 'data-refusal="not_reimbursable"' in html
+
+
+def test_the_pharmacist_puts_on_hold_and_the_prescriber_sees_it(pharmacist, prescriber, awaiting):
+    expected = rome_today() + timedelta(days=3)
+    response = pharmacist.post(
+        action_url("hold", awaiting),
+        {"hold-reason": "out_of_stock", "hold-expected_on": expected.isoformat(), "hold-note": "Order 41"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    awaiting.refresh_from_db()
+    assert awaiting.status == PrescriptionStatus.AWAITING_DISPENSING
+    assert awaiting.hold_reason == "out_of_stock" and awaiting.hold_expected_on == expected
+    # The pharmacist may release it from the page; the prescriber sees it on the page and in the list.
+    assert 'id="release_hold"' in response.content.decode()
+    html = prescriber.get(detail_url(awaiting)).content.decode()
+    assert 'id="hold-info"' in html and "Order 41" in html
+    assert 'data-hold="out_of_stock"' in prescriber.get(reverse("prescriptions:list")).content.decode()
+    assert 'id="release_hold"' not in html
+
+    response = pharmacist.post(action_url("release_hold", awaiting), {}, follow=True)
+    awaiting.refresh_from_db()
+    assert awaiting.hold_since is None
+    assert 'id="hold-info"' not in response.content.decode()
+
+
+def test_a_hold_in_the_past_is_an_error_next_to_its_date(pharmacist, awaiting):
+    yesterday = (rome_today() - timedelta(days=1)).isoformat()
+    response = pharmacist.post(
+        action_url("hold", awaiting), {"hold-reason": "out_of_stock", "hold-expected_on": yesterday}
+    )
+    assert 'class="error"' in field_html(response.content.decode(), "hold-expected_on")
+    awaiting.refresh_from_db()
+    assert awaiting.hold_since is None
 
 
 # --- The course ----------------------------------------------------------------------------------

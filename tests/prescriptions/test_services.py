@@ -260,7 +260,7 @@ def test_only_the_centres_pharmacy_dispenses(demo, username):
 def test_refusing_to_dispense_cancels(demo, pharmacist):
     prescription = f.prescription_at(demo, "awaiting_dispensing")
 
-    services.dispensing_refuse(pharmacist=pharmacist, prescription=prescription, reason="No stock.")
+    services.dispensing_refuse(pharmacist=pharmacist, prescription=prescription, category="other", note="No stock.")
 
     prescription.refresh_from_db()
     assert prescription.status == PrescriptionStatus.CANCELLED
@@ -514,7 +514,7 @@ def test_refused_writes_leave_no_event(demo, prescriber, nurse, pharmacist):
             upper_limit_normal=None,
             collected_at=f.days_ago(1),
         ),
-        lambda: services.dispensing_refuse(pharmacist=pharmacist, prescription=prescription, reason="x"),
+        lambda: services.dispensing_refuse(pharmacist=pharmacist, prescription=prescription, note="x"),
         lambda: services.record_mark_entered_in_error(
             user=nurse, prescription=prescription, kind="lab_result", record_id=uuid4(), reason="x"
         ),

@@ -136,7 +136,7 @@ class Builder:
 
     def refuse(self, prescription: Prescription, *, region: str = "030") -> None:
         rx.dispensing_refuse(
-            pharmacist=self._user(region, "pharmacist"), prescription=prescription, reason="Out of stock"
+            pharmacist=self._user(region, "pharmacist"), prescription=prescription, note="Out of stock"
         )
 
     def adverse_event(

@@ -1,0 +1,94 @@
+"""The pharmacist's dispensing queue (issue 18): the patient as the pharmacist may see them, how long each request
+has waited, holds and their expected dates, the "on hold" filter, and the CSV export (streamed, scoped)."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from prescriptions import services
+from registry.calendar import rome_today
+from registry.models import AccessKind, AccessLog
+
+from . import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pharmacist(demo):
+    client = Client()
+    client.force_login(demo["pharmacist.milano"])
+    client.cookies["django_language"] = "en"
+    return client
+
+
+@pytest.fixture
+def two_waiting(demo):
+    held = f.submit(demo["prescriber.milano"], identity={"family_name": "Verdi", "given_name": "Anna"})
+    waiting = f.submit(demo["prescriber.milano"], identity={"family_name": "Neri", "given_name": "Carlo"})
+    services.dispensing_hold(
+        pharmacist=demo["pharmacist.milano"],
+        prescription=held,
+        reason="out_of_stock",
+        expected_on=rome_today() + timedelta(days=2),
+    )
+    return held, waiting
+
+
+def test_the_queue_shows_the_patient_the_wait_and_the_hold(pharmacist, two_waiting):
+    held, waiting = two_waiting
+    html = pharmacist.get(reverse("prescriptions:dispensing_queue")).content.decode()
+    assert "VERDI Anna" in html and "NERI Carlo" in html
+    assert f'data-id="{held.pk}" data-on-hold="out_of_stock"' in html
+    assert 'class="waiting"' in html
+    assert "out of stock" in html
+
+
+def test_the_on_hold_filter(pharmacist, two_waiting):
+    held, waiting = two_waiting
+    url = reverse("prescriptions:dispensing_queue")
+    only_held = pharmacist.get(url, {"hold": "yes"}).content.decode()
+    assert str(held.pk) in only_held and str(waiting.pk) not in only_held
+    not_held = pharmacist.get(url, {"hold": "no"}).content.decode()
+    assert str(waiting.pk) in not_held and str(held.pk) not in not_held
+
+
+def test_the_csv_export_streams_the_filtered_queue_and_logs_the_identities_shown(demo, pharmacist, two_waiting):
+    held, waiting = two_waiting
+    response = pharmacist.get(reverse("prescriptions:dispensing_queue_csv"), {"hold": "yes"})
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [row["Prescription"] for row in rows] == [str(held.pk)]
+    assert rows[0]["Why on hold"] == "out of stock"
+    assert rows[0]["Expected on"] == (rome_today() + timedelta(days=2)).isoformat()
+    assert rows[0]["Patient"].startswith("VERDI Anna")
+    assert AccessLog.objects.filter(kind=AccessKind.PATIENT_IDENTITY, object_id=str(held.pk)).exists()
+
+
+def test_the_csv_export_is_scoped_and_for_pharmacists(demo, two_waiting):
+    held, _waiting = two_waiting
+    rome = Client()
+    rome.force_login(demo["pharmacist.roma"])
+    response = rome.get(reverse("prescriptions:dispensing_queue_csv"))
+    assert response.status_code == 200
+    assert str(held.pk) not in b"".join(response.streaming_content).decode()
+    nurse = Client()
+    nurse.force_login(demo["nurse.milano"])
+    assert nurse.get(reverse("prescriptions:dispensing_queue_csv")).status_code == 403
+
+
+def test_a_cell_a_spreadsheet_would_run_is_written_as_text(demo, pharmacist):
+    prescription = f.submit(demo["prescriber.milano"])
+    services.dispensing_hold(
+        pharmacist=demo["pharmacist.milano"], prescription=prescription, reason="other", note="=HYPERLINK(1)"
+    )
+    body = b"".join(pharmacist.get(reverse("prescriptions:dispensing_queue_csv")).streaming_content).decode("utf-8-sig")
+    row = next(r for r in csv.DictReader(io.StringIO(body)) if r["Prescription"] == str(prescription.pk))
+    assert row["Hold note"] == "'=HYPERLINK(1)"
