@@ -387,6 +387,12 @@ REPORTS_QUEUED_GRACE_SECONDS = env.float("REPORTS_QUEUED_GRACE_SECONDS", default
 # With tasks in-process (no broker): generate a requested report in a thread after the response, not inside it.
 REPORTS_IN_PROCESS_THREAD = env.bool("REPORTS_IN_PROCESS_THREAD", default=True)
 
+# --- Stock of the pharmacies (issue 20) -----------------------------------------
+# The officer and the pharmacists are told when a pharmacy's days of cover drop below this (a pharmacy may set its
+# own); the regional page flags lots expiring within these days.
+STOCK_COVER_THRESHOLD_DAYS = env.int("STOCK_COVER_THRESHOLD_DAYS", default=7)
+STOCK_EXPIRY_WARNING_DAYS = (30, 60)
+
 # --- E-mail (notices to prescribers) ------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registro648@localhost")
