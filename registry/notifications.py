@@ -32,6 +32,10 @@ KINDS: dict[str, Kind] = {
     "blocking_alert": Kind(_("Blocking alert"), _("A course has a blocking alert: %(alert)s.")),
     "outcome_due": Kind(_("Day-28 outcome due"), _("The day-28 outcome of a course is due.")),
     "report_ready": Kind(_("Report ready"), _("Your report is ready.")),
+    "stock_cover_low": Kind(
+        _("Stock cover low"),
+        _("%(pharmacy)s has %(days)s days of anakinra cover left, below its threshold of %(threshold)s days."),
+    ),
     "authorisation_expiring": Kind(
         _("Authorisation expiring"), _("An authorisation to prescribe at %(centre)s ends on %(valid_to)s.")
     ),

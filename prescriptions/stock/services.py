@@ -10,7 +10,9 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,10 +20,11 @@ from registry.audit_actions import AuditAction
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.models import Pharmacy, Role
+from registry.notifications import notify
 from registry.permissions import actor_for, ensure_manages_region, ensure_role
 
 from ..models import Dispensation, Prescription, PrescriptionStatus
-from . import events
+from . import events, selectors
 from .codes import StockConflict
 from .models import (
     Lot,
@@ -104,7 +107,30 @@ def _move(*, actor, lot: Lot, kind: str, syringes: int, created_lot: bool = Fals
         **fields,
     )
     events.movement_recorded(actor, movement, created_lot=created_lot)
+    if syringes < 0:
+        cover_check(pharmacy_id=lot.pharmacy_id)
     return movement
+
+
+def cover_check(*, pharmacy_id, now=None) -> bool:
+    """Tell the pharmacy's pharmacists and the Region's officers, once a day, that its days of cover are below its
+    threshold (``settings.STOCK_COVER_THRESHOLD_DAYS`` unless the pharmacy set its own). True when told."""
+    demand = selectors.demands([pharmacy_id], now=now, with_lots=False)[pharmacy_id]
+    days = selectors.cover_of(demand)
+    if days is None or days >= demand.threshold_days:
+        return False
+    pharmacy = Pharmacy.objects.get(pk=pharmacy_id)
+    recipients = get_user_model().objects.filter(
+        Q(staff__role=Role.PHARMACIST, staff__pharmacy_id=pharmacy_id)
+        | Q(staff__role=Role.REGIONAL_OFFICER, staff__region_id=pharmacy.region_id)
+    )
+    notify(
+        "stock_cover_low",
+        recipients,
+        event_key=f"stock_cover_low:{pharmacy_id}:{rome_date(now or timezone.now()).isoformat()}",
+        params={"pharmacy": pharmacy.name, "days": f"{days:f}", "threshold": demand.threshold_days},
+    )
+    return True
 
 
 # --- The pharmacy's setting ----------------------------------------------------------------------------------
@@ -498,6 +524,7 @@ def syringe_price_record(
 
 __all__ = [
     "RETURNABLE_STATUSES",
+    "cover_check",
     "keeps_stock",
     "lot_for_dispensing",
     "stock_adjust",
