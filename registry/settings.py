@@ -315,6 +315,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The stock's choice sets named apart from the prescriptions' own "status" and "reason" (issue 20).
+    "ENUM_NAME_OVERRIDES": {
+        "WriteOffReasonEnum": "prescriptions.stock.models.WriteOffReason",
+    },
     # Every operation's error responses (400/401/403/404/409/413/429/503) with their bodies (registry/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import stock
 from . import views as api
 
 urlpatterns = [
@@ -58,4 +59,5 @@ urlpatterns = [
         api.PrescriptionFhirView.as_view(),
         name="api-prescription-fhir",
     ),
+    *stock.urlpatterns,
 ]

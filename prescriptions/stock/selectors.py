@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registry.calendar import REGISTRY_TIME_ZONE, day_bounds, day_start, rome_today
 from registry.errors import NotFound, PermissionDenied
@@ -37,7 +38,7 @@ def pharmacy_of(user) -> Pharmacy:
     """The pharmacist's pharmacy (PermissionDenied for anyone else), with its stock setting read along."""
     actor = actor_for(user)
     if actor.role != Role.PHARMACIST:
-        raise PermissionDenied("Only a pharmacist has a pharmacy's stock.")
+        raise PermissionDenied(_("Only a pharmacist works on a pharmacy's stock."))
     pharmacy = Pharmacy.objects.select_related("stock_setting", "region").get(pk=actor.pharmacy_id)
     return pharmacy
 
@@ -200,7 +201,7 @@ def region_for(user, region_code: str | None = None) -> Region:
         if region is None:
             raise NotFound()
         return region
-    raise PermissionDenied("Only the Region's officer and the national monitoring read a Region's stock.")
+    raise PermissionDenied(_("Only the Region's officer and the national monitoring read a Region's stock."))
 
 
 def regional_stock(*, user, region_code: str | None = None, now=None) -> RegionalStock:

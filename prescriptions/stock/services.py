@@ -48,7 +48,7 @@ def keeps_stock(pharmacy_id) -> bool:
     return PharmacyStockSetting.objects.filter(pharmacy_id=pharmacy_id, keeps_stock=True).exists()
 
 
-def _stock_pharmacy(user) -> Pharmacy:
+def stock_pharmacy(user) -> Pharmacy:
     """The pharmacist's pharmacy, which must keep its stock in the registry."""
     actor = ensure_role(user, Role.PHARMACIST)
     if not keeps_stock(actor.pharmacy_id):
@@ -166,7 +166,7 @@ def stock_receive(
     reason: str = "",
 ) -> StockMovement:
     """A delivery into the pharmacy: a new lot, or more of one it holds (same expiry)."""
-    pharmacy = _stock_pharmacy(pharmacist)
+    pharmacy = stock_pharmacy(pharmacist)
     _ensure_positive(syringes)
     lot_number = lot_number.strip()
     if not lot_number:
@@ -214,7 +214,7 @@ def stock_return(
     With a prescription: it must be one of this pharmacy's centres, ended, and the syringes at most those it was
     given and did not use (less those already returned); the spending of its centre is net of them.
     """
-    pharmacy = _stock_pharmacy(pharmacist)
+    pharmacy = stock_pharmacy(pharmacist)
     _ensure_positive(syringes)
     prescription = None
     if prescription_id:
@@ -264,7 +264,7 @@ def stock_write_off(
     *, pharmacist, lot_id=None, lot_number: str | None = None, syringes: int | None, reason: str, note: str = ""
 ) -> StockMovement:
     """Syringes out of stock for good: expired or damaged (or other, with a note). ``syringes`` None: all on hand."""
-    pharmacy = _stock_pharmacy(pharmacist)
+    pharmacy = stock_pharmacy(pharmacist)
     if reason not in WriteOffReason.values:
         raise InvalidInput({"reason": _("Choose expired, damaged or other.")})
     if reason == WriteOffReason.OTHER and not note.strip():
@@ -287,7 +287,7 @@ def stock_write_off(
 @transaction.atomic
 def stock_adjust(*, pharmacist, lot_id=None, lot_number: str | None = None, counted: int, reason: str) -> StockMovement:
     """A physical count differs from the balance: the lot takes the counted figure, the difference is recorded."""
-    pharmacy = _stock_pharmacy(pharmacist)
+    pharmacy = stock_pharmacy(pharmacist)
     if not isinstance(counted, int) or counted < 0:
         raise InvalidInput({"counted": _("A count is zero or more syringes.")})
     if not reason.strip():
@@ -500,13 +500,17 @@ def stock_transfer_receive(*, pharmacist, transfer_id) -> StockTransfer:
 # --- The price AIFA sets --------------------------------------------------------------------------------------
 
 
+def ensure_may_set_price(user) -> None:
+    ensure_role(user, Role.NATIONAL, Role.ADMINISTRATOR)
+
+
 @transaction.atomic
 def syringe_price_record(
     *, user, valid_from: date, price_eur: Decimal, valid_to: date | None = None, aifa_reference: str = ""
 ) -> SyringePrice:
     """A price per syringe in force from ``valid_from`` (the national role or the administrator); periods never
     overlap."""
-    ensure_role(user, Role.NATIONAL, Role.ADMINISTRATOR)
+    ensure_may_set_price(user)
     if price_eur < 0:
         raise InvalidInput({"price_eur": _("A price is not negative.")})
     if valid_to is not None and valid_to < valid_from:
@@ -526,6 +530,7 @@ __all__ = [
     "RETURNABLE_STATUSES",
     "cover_check",
     "keeps_stock",
+    "stock_pharmacy",
     "lot_for_dispensing",
     "stock_adjust",
     "stock_dispensed",
@@ -538,4 +543,5 @@ __all__ = [
     "stock_transfer_ship",
     "stock_write_off",
     "syringe_price_record",
+    "ensure_may_set_price",
 ]
