@@ -13,6 +13,8 @@ SECTIONS = {
     "prescriptions:detail": "list",
     "prescriptions:doses_due": "doses_due",
     "prescriptions:dispensing_queue": "dispensing_queue",
+    "prescriptions:stock:pharmacy": "stock",
+    "prescriptions:stock:region": "stock",
 }
 
 

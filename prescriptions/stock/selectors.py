@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from registry.calendar import REGISTRY_TIME_ZONE, day_bounds, day_start, rome_today
@@ -59,6 +60,24 @@ def fefo_lots(*, pharmacy_id, today: date | None = None) -> list[Lot]:
     """Lots that may be dispensed, first expiry first out: the first is the one to suggest."""
     today = today or rome_today()
     return list(lots_held(pharmacy_id=pharmacy_id).filter(expiry_date__gte=today))
+
+
+def dispense_initial(prescription) -> dict:
+    """For the dispensing form of a pharmacy keeping stock: its lots, first expiry first (the suggested one
+    preselected); nothing for a pharmacy that does not."""
+    pharmacy_id = prescription.centre.pharmacy_id
+    if not PharmacyStockSetting.objects.filter(pharmacy_id=pharmacy_id, keeps_stock=True).exists():
+        return {}
+    lots = fefo_lots(pharmacy_id=pharmacy_id)
+    choices = [
+        (
+            str(lot.pk),
+            _("%(lot)s · expires %(expiry)s · %(n)d on hand")
+            % {"lot": lot.lot_number, "expiry": date_format(lot.expiry_date, "SHORT_DATE_FORMAT"), "n": lot.on_hand},
+        )
+        for lot in lots
+    ]
+    return {"stock_lots": choices, "lot": choices[0][0] if choices else ""}
 
 
 def lot_for(*, user, lot_id) -> Lot:
@@ -202,6 +221,12 @@ def region_for(user, region_code: str | None = None) -> Region:
             raise NotFound()
         return region
     raise PermissionDenied(_("Only the Region's officer and the national monitoring read a Region's stock."))
+
+
+def may_manage(user, view: "RegionalStock") -> bool:
+    """Whether ``user`` approves transfers and switches pharmacies in the Region shown (its officer, an admin)."""
+    actor = actor_for(user)
+    return actor.is_admin or (actor.role == Role.REGIONAL_OFFICER and actor.region_id == view.region.pk)
 
 
 def regional_stock(*, user, region_code: str | None = None, now=None) -> RegionalStock:

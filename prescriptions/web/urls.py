@@ -1,8 +1,8 @@
 """Pages of the prescription workflow (server-rendered)."""
 
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import stock, views
 
 app_name = "prescriptions"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("new/check/", views.prescription_check, name="check"),
     path("dispensing/", views.dispensing_queue, name="dispensing_queue"),
     path("doses-due/", views.doses_due, name="doses_due"),
+    path("stock/", include((stock.urlpatterns, "stock"))),
     path("<uuid:prescription_id>/", views.prescription_detail, name="detail"),
     path("<uuid:prescription_id>/scheda.pdf", views.paper_view("form"), name="form_pdf"),
     path("<uuid:prescription_id>/dispensazione.pdf", views.paper_view("dispensing"), name="dispensing_pdf"),
