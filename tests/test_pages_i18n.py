@@ -16,8 +16,10 @@ from django.test import Client
 from django.urls import reverse
 
 from prescriptions.models import Prescription, PrescriptionStatus
+from prescriptions.stock import services as stock_services
 from registry.calendar import rome_today
 from reports import services as report_services
+from tests.prescriptions.stock_support import keep_stock, receive
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Words of the English interface that Italian never uses; an Italian page showing one shows an untranslated string.
@@ -97,7 +99,13 @@ def pages(history, django_capture_on_commit_callbacks) -> list[tuple[str, str]]:
         ("officer.lombardia", reverse("reports:run", args=[run.pk])),
         ("aifa", reverse("reports:dashboard")),
         ("prescriber.milano", "/no-such-page/"),
+        ("pharmacist.milano", reverse("prescriptions:stock:pharmacy")),
+        ("officer.lombardia", reverse("prescriptions:stock:region")),
     ]
+    # The stock pages with something in them: Milano keeps its stock, a lot received, one written off (issue 20).
+    keep_stock(history)
+    lot = receive(history["pharmacist.milano"], syringes=12, days=20).lot
+    stock_services.stock_write_off(pharmacist=history["pharmacist.milano"], lot_id=lot.pk, syringes=1, reason="damaged")
     for status in (
         PrescriptionStatus.REJECTED,
         PrescriptionStatus.AWAITING_DISPENSING,
