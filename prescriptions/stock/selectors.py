@@ -339,6 +339,27 @@ def spending_report(*, user, first: date, last: date, region_code: str | None = 
     }
 
 
+def spending_of_prescriptions(prescriptions) -> dict:
+    """The spending of a cohort of prescriptions (a queryset, as the monitoring report selects them by
+    ``prescribed_at``): their live dispensations less their returns, whenever they happened, each at the price of
+    its Rome day; ``{"total": {...}, "by_centre": {centre id: {...}}}``. Three queries, for ``reports.metrics``."""
+    rome_day = TruncDate("recorded_at", tzinfo=REGISTRY_TIME_ZONE)
+    ids = prescriptions.order_by().values("pk")
+    dispensed = Dispensation.objects.filter(entered_in_error_at__isnull=True, prescription__in=ids)
+    returned = StockMovement.objects.filter(kind=MovementKind.RETURN, prescription__in=ids)
+    lines = []
+    for rows, sign in ((dispensed, 1), (returned, -1)):
+        grouped = (
+            rows.annotate(day=rome_day).values("prescription__centre_id", "day").annotate(n=Sum("syringes")).order_by()
+        )
+        lines += [spending.SpendingLine(row["prescription__centre_id"], row["day"], sign * row["n"]) for row in grouped]
+    by_centre = spending.spending_by(lines, price_periods())
+    return {
+        "total": spending.total_of(by_centre.values()).as_dict(),
+        "by_centre": {str(pk): amount.as_dict() for pk, amount in by_centre.items()},
+    }
+
+
 def spending_for_metrics(*, first: date, last: date, region_code: str | None = None) -> dict:
     """The ``spending`` block the monitoring report may show (unscoped: the report run is already scoped)."""
     condition = Q(prescription__centre__region_id=region_code) if region_code else None

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prescriptions import services
+from prescriptions.models import Prescription
 from prescriptions.stock import cover, selectors
 from prescriptions.stock import services as stock
 from prescriptions.stock.models import SyringePrice
@@ -179,3 +180,20 @@ def test_spending_report_by_centre_net_of_returns(demo):
     assert selectors.spending_report(user=demo["officer.lazio"], first=today, last=today)["by_centre"] == []
     yesterday = today - timedelta(days=1)
     assert selectors.spending_report(user=demo["aifa"], first=yesterday, last=yesterday)["by_centre"] == []
+
+
+def test_spending_of_a_cohort_follows_its_prescriptions_whenever_dispensed(demo):
+    keep_stock(demo)
+    pharmacist = demo["pharmacist.milano"]
+    SyringePrice.objects.create(valid_from=date(2020, 1, 1), price_eur=Decimal("100"))
+    lot = receive(pharmacist, syringes=20).lot
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    services.dispensation_record(pharmacist=pharmacist, prescription=prescription, syringes=10, lot=str(lot.pk))
+    services.prescription_stop(prescriber=demo["prescriber.milano"], prescription=prescription, reason="discharge")
+    stock.stock_return(pharmacist=pharmacist, syringes=3, prescription_id=prescription.pk)
+    other = f.prescription_at(demo, "awaiting_dispensing", code=f.fiscal_code(serial=5))  # not in the cohort
+
+    block = selectors.spending_of_prescriptions(Prescription.objects.exclude(pk=other.pk))
+
+    assert block["total"]["net_syringes"] == 7 and block["total"]["amount_eur"] == "700.00"
+    assert list(block["by_centre"]) == [str(prescription.centre_id)]
