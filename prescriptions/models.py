@@ -565,3 +565,16 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return self.key
+
+
+# The stock of the pharmacies (issue 20): its own package, its models registered with this app.
+from .stock.models import (  # noqa: E402, F401
+    Lot,
+    MovementKind,
+    PharmacyStockSetting,
+    StockMovement,
+    StockTransfer,
+    SyringePrice,
+    TransferStatus,
+    WriteOffReason,
+)

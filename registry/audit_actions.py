@@ -64,6 +64,19 @@ class AuditAction(StrEnum):
     ADVERSE_EVENT_REPORTED = "prescription.adverse_event_reported"
     # A FHIR bulk export asked for (issue 21).
     FHIR_BULK_EXPORT = "fhir.bulk_export"
+    # stock of the pharmacies (issue 20): one event per movement of a lot, per step of a transfer
+    STOCK_SETTING_UPDATE = "stock.setting_update"
+    STOCK_RECEIPT = "stock.receipt"
+    STOCK_DISPENSING = "stock.dispensing"
+    STOCK_RETURN = "stock.return"
+    STOCK_WRITE_OFF = "stock.write_off"
+    STOCK_ADJUSTMENT = "stock.adjustment"
+    STOCK_TRANSFER_OUT = "stock.transfer_out"
+    STOCK_TRANSFER_IN = "stock.transfer_in"
+    STOCK_TRANSFER_REQUEST = "stock.transfer_request"
+    STOCK_TRANSFER_APPROVE = "stock.transfer_approve"
+    STOCK_TRANSFER_REJECT = "stock.transfer_reject"
+    SYRINGE_PRICE_RECORD = "stock.price_record"
     # reports
     REPORT_REQUEST = "report.request"
     REPORT_FINISH = "report.finish"

@@ -21,6 +21,8 @@ SECTIONS = {
     "prescriptions:criteria": "criteria",
     "notifications": "notifications",
     "notification-settings": "notifications",
+    "prescriptions:stock:pharmacy": "stock",
+    "prescriptions:stock:region": "stock",
 }
 
 

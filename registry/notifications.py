@@ -71,6 +71,10 @@ KINDS: dict[str, Kind] = {
         _("Day-28 outcome due"), _("The day-28 outcome of the course %(prescription)s at %(centre)s is due.")
     ),
     "report_ready": Kind(_("Report ready"), _("Your report is ready.")),
+    "stock_cover_low": Kind(
+        _("Stock cover low"),
+        _("%(pharmacy)s has %(days)s days of anakinra cover left, below its threshold of %(threshold)s days."),
+    ),
     "authorisation_expiring": Kind(
         _("Authorisation expiring"), _("An authorisation to prescribe at %(centre)s ends on %(valid_to)s.")
     ),

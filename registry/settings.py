@@ -318,6 +318,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The stock's choice sets named apart from the prescriptions' own "status" and "reason" (issue 20).
+    "ENUM_NAME_OVERRIDES": {
+        "WriteOffReasonEnum": "prescriptions.stock.models.WriteOffReason",
+    },
     # Every operation's error responses (400/401/403/404/409/413/429/503) with their bodies (registry/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -404,6 +408,12 @@ REPORTS_STALE_AFTER_SECONDS = env.float("REPORTS_STALE_AFTER_SECONDS", default=4
 REPORTS_QUEUED_GRACE_SECONDS = env.float("REPORTS_QUEUED_GRACE_SECONDS", default=60.0)
 # With tasks in-process (no broker): generate a requested report in a thread after the response, not inside it.
 REPORTS_IN_PROCESS_THREAD = env.bool("REPORTS_IN_PROCESS_THREAD", default=True)
+
+# --- Stock of the pharmacies (issue 20) -----------------------------------------
+# The officer and the pharmacists are told when a pharmacy's days of cover drop below this (a pharmacy may set its
+# own); the regional page flags lots expiring within these days.
+STOCK_COVER_THRESHOLD_DAYS = env.int("STOCK_COVER_THRESHOLD_DAYS", default=7)
+STOCK_EXPIRY_WARNING_DAYS = (30, 60)
 
 # --- E-mail (notices and notifications) ------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

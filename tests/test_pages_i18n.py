@@ -16,9 +16,11 @@ from django.test import Client
 from django.urls import reverse
 
 from prescriptions.models import AdverseEvent, Prescription, PrescriptionStatus
+from prescriptions.stock import services as stock_services
 from registry.calendar import rome_today
 from reports import services as report_services
 from reports import submissions as report_submissions
+from tests.prescriptions.stock_support import keep_stock, receive
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Words of the English interface that Italian never uses; an Italian page showing one shows an untranslated string.
@@ -111,9 +113,15 @@ def pages(history, django_capture_on_commit_callbacks) -> list[tuple[str, str]]:
         ("pharmacist.milano", reverse("notifications")),
         ("pharmacist.milano", reverse("notification-settings")),
         ("pharmacist.milano", reverse(detail, args=[_status(PrescriptionStatus.AWAITING_DISPENSING).pk])),
+        ("pharmacist.milano", reverse("prescriptions:stock:pharmacy")),
+        ("officer.lombardia", reverse("prescriptions:stock:region")),
     ]
     event = AdverseEvent.objects.filter(prescription__centre__region_id="030").first()
     pages.append(("nurse.milano", reverse("prescriptions:mark_reported", args=[event.prescription_id, event.pk])))
+    # The stock pages with something in them: Milano keeps its stock, a lot received, one written off (issue 20).
+    keep_stock(history)
+    lot = receive(history["pharmacist.milano"], syringes=12, days=20).lot
+    stock_services.stock_write_off(pharmacist=history["pharmacist.milano"], lot_id=lot.pk, syringes=1, reason="damaged")
     for status in (
         PrescriptionStatus.REJECTED,
         PrescriptionStatus.AWAITING_DISPENSING,

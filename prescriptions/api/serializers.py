@@ -205,8 +205,13 @@ class DispensationInputSerializer(serializers.Serializer):
         r"^[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}$",
         max_length=40,
         error_messages={"invalid": _("A lot number is 1–40 letters, digits, '-', '/', '.' or spaces.")},
+        required=False,
     )
-    expiry_date = CalendarDateField()
+    expiry_date = CalendarDateField(required=False)
+    # A pharmacy that keeps its stock in the registry names a lot it holds: its id, or its lot_number (issue 20).
+    lot = serializers.CharField(
+        required=False, max_length=64, help_text="The id of a lot in the pharmacy's stock (pharmacies keeping stock)."
+    )
 
 
 class DispensingRefusalSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import interop
+from . import interop, stock
 from . import views as api
 
 urlpatterns = [
@@ -69,4 +69,5 @@ urlpatterns = [
         interop.AdverseEventE2bView.as_view(),
         name="api-adverse-event-e2b",
     ),
+    *stock.urlpatterns,
 ]

@@ -21,6 +21,7 @@ from ..course import workflow
 from ..course.alerts import AlertThresholds
 from ..models import Dispensation, HoldReason, LabTest, Prescription, RefusalCategory, StopReason
 from ..permissions import ensure_may
+from ..stock import services as stock_services
 from ._common import _lock, ensure_prescription_period_open
 
 
@@ -90,10 +91,19 @@ def ensure_baseline_anc(prescription: Prescription, *, on: date) -> None:
 
 @transaction.atomic
 def dispensation_record(
-    *, pharmacist, prescription: Prescription, syringes: int, lot_number: str, expiry_date: date
+    *,
+    pharmacist,
+    prescription: Prescription,
+    syringes: int,
+    lot_number: str | None = None,
+    expiry_date: date | None = None,
+    lot=None,
 ) -> Dispensation:
     """Hand out syringes against the prescription: at most the course's doses in all (the lock: no two
-    pharmacists exceed it), and only with a baseline ANC of at least 1.5 ×10⁹/L on record."""
+    pharmacists exceed it), and only with a baseline ANC of at least 1.5 ×10⁹/L on record.
+
+    A pharmacy that keeps its stock in the registry dispenses from a lot it holds (``lot``, its id, or its
+    ``lot_number``; the expiry is the lot's); any other types the lot number and expiry, as before."""
     prescription = _lock(prescription)
     ensure_may(pharmacist, prescription, workflow.DISPENSE)
     workflow.require_status(prescription, workflow.DISPENSE)
@@ -101,6 +111,25 @@ def dispensation_record(
     ensure_prescription_period_open(prescription, rome_date(now))
     if syringes < 1:
         raise InvalidInput({"syringes": _("Dispense at least one syringe.")})
+    # --- Stock (issue 20): the lot is locked and checked here, and its syringes leave it below. ---
+    held_lot = None
+    if stock_services.keeps_stock(prescription.centre.pharmacy_id):
+        held_lot = stock_services.lot_for_dispensing(
+            pharmacy_id=prescription.centre.pharmacy_id,
+            lot_id=lot,
+            lot_number=lot_number,
+            syringes=syringes,
+            on=rome_date(now),
+        )
+        lot_number, expiry_date = held_lot.lot_number, held_lot.expiry_date
+    missing = {
+        field: _("This field is required.")
+        for field, value in (("lot_number", lot_number), ("expiry_date", expiry_date))
+        if not value
+    }
+    if missing:
+        raise InvalidInput(missing)
+    # --- end of the stock's part ---
     if expiry_date < rome_date(now):
         raise InvalidInput({"expiry_date": _("This lot expired on %(date)s.") % {"date": long_date(expiry_date)}})
     ensure_baseline_anc(prescription, on=rome_date(now))
@@ -120,6 +149,8 @@ def dispensation_record(
         recorded_by=pharmacist,
         recorded_at=now,
     )
+    if held_lot is not None:  # Stock (issue 20)
+        stock_services.stock_dispensed(pharmacist=pharmacist, lot=held_lot, dispensation=dispensation)
     before = events.snapshot(prescription, ("status", "syringes_dispensed"))
     prescription.syringes_dispensed += syringes
     prescription.status = workflow.status_after_dispense(prescription.status)

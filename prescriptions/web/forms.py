@@ -515,6 +515,19 @@ class DispenseForm(SerializerBackedForm):
         label=_("Lot number"), required=False, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
     expiry_date = forms.CharField(label=_("Expiry date"), required=False, widget=date_widget())
+    # A pharmacy keeping its stock in the registry picks a lot it holds instead (prescriptions.web.stock gives the
+    # lots, first expiry first, as ``initial["stock_lots"]``; issue 20).
+    lot = forms.ChoiceField(label=_("Lot in stock"), required=False, choices=())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        lots = self.initial.get("stock_lots")
+        if lots is None:
+            del self.fields["lot"]
+        else:
+            self.fields["lot"].choices = lots
+            self.fields["lot"].help_text = _("First expiry, first out: the suggested lot comes first.")
+            del self.fields["lot_number"], self.fields["expiry_date"]
 
 
 class RefuseForm(SerializerBackedForm):

@@ -1,8 +1,8 @@
 """Pages of the prescription workflow (server-rendered)."""
 
-from django.urls import path
+from django.urls import include, path
 
-from . import national, pharmacovigilance, views
+from . import national, pharmacovigilance, stock, views
 
 app_name = "prescriptions"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("shortages/<uuid:shortage_id>/", national.shortage_edit, name="shortage_edit"),
     path("criteria/", national.criteria, name="criteria"),
     path("pharmacovigilance/", pharmacovigilance.unreported_events, name="pharmacovigilance"),
+    path("stock/", include((stock.urlpatterns, "stock"))),
     path("<uuid:prescription_id>/", views.prescription_detail, name="detail"),
     path("<uuid:prescription_id>/scheda.pdf", views.paper_view("form"), name="form_pdf"),
     path("<uuid:prescription_id>/dispensazione.pdf", views.paper_view("dispensing"), name="dispensing_pdf"),

@@ -71,6 +71,7 @@ from ..course.workflow import FINAL_OUTCOME_DAY, LATE_REGISTRATION_DAYS, OUTCOME
 from ..eligibility import rendered_verdict, result_message
 from ..models import Prescription, PrescriptionStatus
 from ..services.corrections import CORRECTABLE, COUNTED
+from ..stock.selectors import dispense_initial
 from . import export, printing
 from .forms import (
     IDENTITY_FORM_FIELDS,
@@ -538,7 +539,7 @@ ACTIONS: dict[str, PageAction] = {
             DispenseForm,
             DispensationInputSerializer,
             _dispense,
-            initial=lambda p: {"syringes": workflow.max_syringes(p) - p.syringes_dispensed},
+            initial=lambda p: {"syringes": workflow.max_syringes(p) - p.syringes_dispensed, **dispense_initial(p)},
         ),
         PageAction(
             workflow.HOLD,
@@ -739,7 +740,7 @@ def action_view(name: str):
     def view(request, prescription_id):
         prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
         permissions.ensure_may(request.user, prescription, name)
-        form = action.form_class(request.POST, prefix=name)
+        form = action.form_class(request.POST, prefix=name, initial=action.initial(prescription))
         serializer = action.serializer_class(data=form.payload())
         if (errors := _validation_errors(serializer)) is not None:
             form.add_errors(errors)

@@ -1,0 +1,395 @@
+"""Pages of the stock (issue 20): the pharmacy's lots and movements, the Region's stock and cover.
+
+Every write is two steps: the form is checked by the API's input serializer and shown back as a summary to
+confirm (nothing stored), then the confirmed post calls the same service as the API.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib import messages
+from django.http import HttpRequest
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from registry.calendar import rome_today
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import Pharmacy, Role
+from registry.permissions import actor_for
+
+from ..api import stock as api
+from ..stock import selectors, services
+from ..stock.models import Lot, MovementKind, TransferStatus, WriteOffReason
+from .views import page
+
+# --- The operations -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    title: str
+    confirm: str
+    serializer: type
+    fields: tuple[str, ...]
+
+    def perform(self, user, data):
+        match self.name:
+            case "receive":
+                return services.stock_receive(pharmacist=user, **data)
+            case "return":
+                return services.stock_return(
+                    pharmacist=user,
+                    lot_id=data.get("lot"),
+                    syringes=data["syringes"],
+                    prescription_id=data.get("prescription"),
+                    reason=data["reason"],
+                )
+            case "write_off":
+                return services.stock_write_off(
+                    pharmacist=user,
+                    lot_id=data.get("lot"),
+                    syringes=data.get("syringes"),
+                    reason=data["reason"],
+                    note=data["note"],
+                )
+            case "adjust":
+                return services.stock_adjust(
+                    pharmacist=user, lot_id=data.get("lot"), counted=data["counted"], reason=data["reason"]
+                )
+        raise NotFound()
+
+
+OPERATIONS = {
+    op.name: op
+    for op in (
+        Operation(
+            "receive",
+            gettext_lazy("Receive a delivery"),
+            gettext_lazy("Confirm: record the delivery"),
+            api.ReceiptInput,
+            ("lot_number", "expiry_date", "syringes", "supplier_document", "unit_price", "reason"),
+        ),
+        Operation(
+            "return",
+            gettext_lazy("Return unused syringes"),
+            gettext_lazy("Confirm: put the syringes back in stock"),
+            api.ReturnInput,
+            ("lot", "syringes", "prescription", "reason"),
+        ),
+        Operation(
+            "write_off",
+            gettext_lazy("Write off"),
+            gettext_lazy("Confirm: write the syringes off"),
+            api.WriteOffInput,
+            ("lot", "syringes", "reason", "note"),
+        ),
+        Operation(
+            "adjust",
+            gettext_lazy("Counted adjustment"),
+            gettext_lazy("Confirm: set the lot to the count"),
+            api.AdjustmentInput,
+            ("lot", "counted", "reason"),
+        ),
+    )
+}
+
+WRITE_OFF_REASONS = WriteOffReason.choices
+
+
+def _posted(request: HttpRequest, fields) -> dict:
+    data = {}
+    for name in fields:
+        value = request.POST.get(name, "").strip()
+        if value:
+            data[name] = value.replace(",", ".") if name == "unit_price" else value
+    return data
+
+
+def _messages_of(errors: dict) -> list[str]:
+    out = []
+    for field, messages_ in errors.items():
+        if field == "code":
+            continue
+        for message in messages_ if isinstance(messages_, list) else [messages_]:
+            out.append(f"{message}" if field in ("non_field_errors", "detail") else f"{_field_label(field)}: {message}")
+    return out
+
+
+FIELD_LABELS = {
+    "lot": gettext_lazy("Lot"),
+    "lot_number": gettext_lazy("Lot number"),
+    "expiry_date": gettext_lazy("Expiry date"),
+    "syringes": gettext_lazy("Syringes"),
+    "supplier_document": gettext_lazy("Supplier document"),
+    "unit_price": gettext_lazy("Unit price (EUR)"),
+    "reason": gettext_lazy("Reason"),
+    "note": gettext_lazy("Note"),
+    "counted": gettext_lazy("Counted syringes"),
+    "prescription": gettext_lazy("Prescription"),
+    "from_pharmacy": gettext_lazy("From"),
+    "to_pharmacy": gettext_lazy("To"),
+}
+
+
+def _field_label(field: str) -> str:
+    return str(FIELD_LABELS.get(field, field))
+
+
+def _pharmacy_context(request, *, errors=None, values=None) -> dict:
+    pharmacy = selectors.pharmacy_of(request.user)
+    setting = selectors.setting_of(pharmacy)
+    keeps = bool(setting and setting.keeps_stock)
+    context = {"pharmacy": pharmacy, "keeps_stock": keeps, "errors": errors or {}, "values": values or {}}
+    if keeps:
+        lots = list(selectors.lots_held(pharmacy_id=pharmacy.pk))
+        fefo = selectors.fefo_lots(pharmacy_id=pharmacy.pk)
+        today = rome_today()
+        context.update(
+            lots=lots,
+            lot_choices=list(selectors.lots_held(pharmacy_id=pharmacy.pk, include_empty=True)),
+            suggested=fefo[0] if fefo else None,
+            today=today,
+            soon=today + timedelta(days=30),
+            movements=selectors.recent_movements(pharmacy_id=pharmacy.pk),
+            transfers=list(selectors.transfers_for(user=request.user, open_only=True)),
+            write_off_reasons=WRITE_OFF_REASONS,
+            operations=OPERATIONS,
+            kinds=dict(MovementKind.choices),
+        )
+    return context
+
+
+@page
+@require_GET
+def pharmacy_stock(request):
+    """The pharmacist's stock: lots first expiry first, the FEFO suggestion, the forms, the latest movements."""
+    return render(request, "stock/pharmacy.html", _pharmacy_context(request))
+
+
+def _operation_page(request, op: Operation):
+    services.stock_pharmacy(request.user)  # 403 / 409 before reading the form
+    posted = _posted(request, op.fields)
+    serializer = op.serializer(data=posted)
+    if not serializer.is_valid():
+        return _back(request, op, _messages_of(serializer.errors), posted)
+    data = serializer.validated_data
+    if request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "stock/confirm.html",
+            {
+                "title": op.title,
+                "button": op.confirm,
+                "action": reverse("prescriptions:stock:operation", kwargs={"name": op.name}),
+                "cancel": reverse("prescriptions:stock:pharmacy"),
+                "summary": [(_field_label(name), _shown(name, value)) for name, value in posted.items()],
+                "hidden": posted,
+                "danger": op.name in ("write_off", "adjust"),
+            },
+        )
+    try:
+        movement = op.perform(request.user, data)
+    except InvalidInput as exc:
+        return _back(request, op, _messages_of(exc.errors), posted)
+    except Conflict as exc:
+        return _back(request, op, [exc.detail], posted, status=409)
+    messages.success(
+        request,
+        _("%(kind)s recorded: lot %(lot)s now holds %(n)d syringes.")
+        % {
+            "kind": MovementKind(movement.kind).label.capitalize(),
+            "lot": movement.lot.lot_number,
+            "n": movement.on_hand_after,
+        },
+    )
+    return redirect("prescriptions:stock:pharmacy")
+
+
+def _shown(name: str, value: str) -> str:
+    if name == "reason" and value in WriteOffReason.values:
+        return str(WriteOffReason(value).label)
+    if name == "lot":
+        lot = Lot.objects.filter(pk=value).only("lot_number").first() if _is_uuid(value) else None
+        return lot.lot_number if lot else value
+    return value
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _back(request, op: Operation, errors: list[str], values: dict, status: int = 400):
+    context = _pharmacy_context(request, errors={op.name: errors}, values={op.name: values})
+    return render(request, "stock/pharmacy.html", context, status=status)
+
+
+@page
+@require_POST
+def operation(request, name):
+    op = OPERATIONS.get(name)
+    if op is None:
+        raise NotFound()
+    return _operation_page(request, op)
+
+
+# --- Transfers ------------------------------------------------------------------------------------------------------
+
+TRANSFER_STEPS = {
+    "approve": (gettext_lazy("Approve the transfer"), gettext_lazy("Confirm: approve")),
+    "reject": (gettext_lazy("Reject the transfer"), gettext_lazy("Confirm: reject")),
+    "ship": (gettext_lazy("Ship the transfer"), gettext_lazy("Confirm: the syringes leave our stock")),
+    "receive": (gettext_lazy("Receive the transfer"), gettext_lazy("Confirm: the syringes enter our stock")),
+}
+
+
+def _back_to(request) -> str:
+    if actor_for(request.user).role == Role.PHARMACIST:
+        return reverse("prescriptions:stock:pharmacy")
+    return reverse("prescriptions:stock:region")
+
+
+@page
+@require_POST
+def transfer_step(request, transfer_id, step):
+    if step not in TRANSFER_STEPS:
+        raise NotFound()
+    transfer = selectors.transfer_for(user=request.user, transfer_id=transfer_id)
+    title, button = TRANSFER_STEPS[step]
+    back = _back_to(request)
+    if request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "stock/confirm.html",
+            {
+                "title": title,
+                "button": button,
+                "action": reverse("prescriptions:stock:transfer", kwargs={"transfer_id": transfer.pk, "step": step}),
+                "cancel": back,
+                "summary": [
+                    (_("From"), transfer.from_pharmacy.name),
+                    (_("To"), transfer.to_pharmacy.name),
+                    (_("Syringes"), transfer.syringes),
+                    (_("Lot"), transfer.lot.lot_number if transfer.lot else "—"),
+                ],
+                "hidden": {},
+                "danger": step == "reject",
+            },
+        )
+    try:
+        match step:
+            case "approve" | "reject":
+                services.stock_transfer_decide(officer=request.user, transfer_id=transfer.pk, approve=step == "approve")
+            case "ship":
+                services.stock_transfer_ship(pharmacist=request.user, transfer_id=transfer.pk)
+            case "receive":
+                services.stock_transfer_receive(pharmacist=request.user, transfer_id=transfer.pk)
+    except (InvalidInput, Conflict) as exc:
+        detail = exc.detail if isinstance(exc, Conflict) else "; ".join(_messages_of(exc.errors))
+        messages.error(request, detail)
+        return redirect(back)
+    transfer.refresh_from_db()
+    messages.success(request, _("Transfer %(status)s.") % {"status": TransferStatus(transfer.status).label})
+    return redirect(back)
+
+
+@page
+@require_POST
+def transfer_request(request):
+    posted = _posted(request, ("from_pharmacy", "to_pharmacy", "syringes", "lot", "note"))
+    serializer = api.TransferInput(data=posted)
+    if not serializer.is_valid():
+        messages.error(request, "; ".join(_messages_of(serializer.errors)))
+        return redirect(_back_to(request))
+    data = serializer.validated_data
+    if request.POST.get("confirmed") != "yes":
+        names = {p.pk: p.name for p in Pharmacy.objects.filter(pk__in=[data["from_pharmacy"], data["to_pharmacy"]])}
+        return render(
+            request,
+            "stock/confirm.html",
+            {
+                "title": _("Request a transfer"),
+                "button": _("Confirm: request the transfer"),
+                "action": reverse("prescriptions:stock:transfer_request"),
+                "cancel": _back_to(request),
+                "summary": [
+                    (_("From"), names.get(data["from_pharmacy"], "?")),
+                    (_("To"), names.get(data["to_pharmacy"], "?")),
+                    (_("Syringes"), data["syringes"]),
+                    (_("Lot"), _shown("lot", posted.get("lot", "")) or "—"),
+                ],
+                "hidden": posted,
+                "danger": False,
+            },
+        )
+    try:
+        services.stock_transfer_request(
+            user=request.user,
+            from_pharmacy_id=data["from_pharmacy"],
+            to_pharmacy_id=data["to_pharmacy"],
+            syringes=data["syringes"],
+            lot_id=data.get("lot"),
+            note=data["note"],
+        )
+    except (InvalidInput, Conflict) as exc:
+        detail = exc.detail if isinstance(exc, Conflict) else "; ".join(_messages_of(exc.errors))
+        messages.error(request, detail)
+    else:
+        messages.success(request, _("Transfer requested: the Region's officer approves it."))
+    return redirect(_back_to(request))
+
+
+# --- The Region -----------------------------------------------------------------------------------------------------
+
+
+@page
+@require_GET
+def regional_stock(request):
+    """The Region's stock for its officer (AIFA and administrators name a Region): by pharmacy and lot, expiring
+    soon, days of cover, suggested and open transfers."""
+    view = selectors.regional_stock(user=request.user, region_code=request.GET.get("region") or None)
+    return render(request, "stock/region.html", {"view": view, "may_act": selectors.may_manage(request.user, view)})
+
+
+@page
+@require_POST
+def pharmacy_switch(request, pharmacy_id):
+    pharmacy = Pharmacy.objects.filter(pk=pharmacy_id).first()
+    if pharmacy is None:
+        raise NotFound()
+    keeps = request.POST.get("keeps_stock") == "yes"
+    if request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "stock/confirm.html",
+            {
+                "title": _("Keep the stock in the registry") if keeps else _("Stop keeping the stock in the registry"),
+                "button": _("Confirm"),
+                "action": reverse("prescriptions:stock:switch", kwargs={"pharmacy_id": pharmacy.pk}),
+                "cancel": reverse("prescriptions:stock:region"),
+                "summary": [(_("Pharmacy"), pharmacy.name)],
+                "hidden": {"keeps_stock": "yes" if keeps else "no"},
+                "danger": not keeps,
+            },
+        )
+    services.stock_setting_update(user=request.user, pharmacy=pharmacy, keeps_stock=keeps)
+    messages.success(request, _("%(pharmacy)s updated.") % {"pharmacy": pharmacy.name})
+    return redirect("prescriptions:stock:region")
+
+
+urlpatterns = [
+    path("", pharmacy_stock, name="pharmacy"),
+    path("operations/<str:name>/", operation, name="operation"),
+    path("region/", regional_stock, name="region"),
+    path("transfers/", transfer_request, name="transfer_request"),
+    path("transfers/<uuid:transfer_id>/<str:step>/", transfer_step, name="transfer"),
+    path("pharmacies/<uuid:pharmacy_id>/switch/", pharmacy_switch, name="switch"),
+]

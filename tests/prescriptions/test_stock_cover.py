@@ -1,0 +1,199 @@
+"""Days of cover, suggested transfers and spending: the pure arithmetic, then the regional view and the notice."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
+
+from prescriptions import services
+from prescriptions.models import Prescription
+from prescriptions.stock import cover, selectors
+from prescriptions.stock import services as stock
+from prescriptions.stock.models import SyringePrice
+from prescriptions.stock.spending import PricePeriod, SpendingLine, spending_by
+from registry.models import CentreDesignation, Notification, PrescriberAuthorisation
+
+from . import factories as f
+from .stock_support import MILANO_PHARMACY, keep_stock, receive, second_pharmacy
+
+TODAY = date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("on_hand", "committed", "recent", "expected"),
+    [
+        (28, 0, 14, Decimal("28.0")),  # one dose a day lately: 28 days
+        (28, 10, 14, Decimal("18.0")),  # 10 owed to running courses first
+        (10, 10, 14, Decimal("0")),  # all owed
+        (5, 10, 14, Decimal("0")),  # owed more than held
+        (30, 0, 0, None),  # no new course lately: no expected use
+        (10, 0, 42, Decimal("3.3")),  # three doses a day
+    ],
+)
+def test_days_of_cover(on_hand, committed, recent, expected):
+    assert cover.days_of_cover(on_hand=on_hand, committed=committed, recent_doses=recent) == expected
+
+
+@given(on_hand=st.integers(0, 10_000), committed=st.integers(0, 10_000), recent=st.integers(0, 10_000))
+def test_cover_never_negative_and_more_stock_never_less_cover(on_hand, committed, recent):
+    days = cover.days_of_cover(on_hand=on_hand, committed=committed, recent_doses=recent)
+    more = cover.days_of_cover(on_hand=on_hand + 1, committed=committed, recent_doses=recent)
+    assert days is None or days >= 0
+    if days is not None and more is not None:
+        assert more >= days
+
+
+def lot(pk, expiry_days, on_hand):
+    return cover.LotHolding(pk, pk, TODAY + timedelta(days=expiry_days), on_hand)
+
+
+def test_suggested_transfer_goes_from_the_expiring_surplus_to_the_short_pharmacy():
+    short = cover.PharmacyDemand("short", on_hand=2, committed=0, recent_doses=28, threshold_days=7)  # 1 day
+    rich = cover.PharmacyDemand(
+        "rich",
+        on_hand=100,
+        committed=0,
+        recent_doses=0,
+        threshold_days=7,
+        lots=(lot("late", 300, 50), lot("soon", 20, 40), lot("gone", -1, 10)),
+    )
+    suggestions = cover.suggest_transfers([short, rich], today=TODAY)
+    # The short pharmacy wants 14 days at 2 a day (28) and holds 2: 26 syringes, from the lot expiring soonest.
+    assert [(s.from_pharmacy_id, s.to_pharmacy_id, s.lot_id, s.syringes) for s in suggestions] == [
+        ("rich", "short", "soon", 26)
+    ]
+
+
+def test_no_suggestion_when_nobody_is_short_or_nobody_spares():
+    fine = cover.PharmacyDemand("fine", on_hand=100, committed=0, recent_doses=14, threshold_days=7)
+    short = cover.PharmacyDemand("short", on_hand=0, committed=0, recent_doses=14, threshold_days=7)
+    assert cover.suggest_transfers([fine], today=TODAY) == []
+    assert cover.suggest_transfers([short], today=TODAY) == []
+
+
+def test_spending_is_net_of_returns_at_the_price_of_the_day():
+    prices = [
+        PricePeriod(date(2026, 1, 1), date(2026, 1, 31), Decimal("150")),
+        PricePeriod(date(2026, 2, 1), None, Decimal("140")),
+    ]
+    lines = [
+        SpendingLine("milano", date(2026, 1, 10), 10),
+        SpendingLine("milano", date(2026, 2, 2), 10),
+        SpendingLine("milano", date(2026, 2, 5), -4),
+        SpendingLine("roma", date(2025, 12, 31), 3),  # before any price
+    ]
+    totals = spending_by(lines, prices)
+    assert totals["milano"].as_dict() == {
+        "syringes_dispensed": 20,
+        "syringes_returned": 4,
+        "net_syringes": 16,
+        "amount_eur": "2340.00",
+        "unpriced_syringes": 0,
+    }
+    assert totals["roma"].unpriced_syringes == 3 and totals["roma"].amount_eur == 0
+
+
+# --- On the database --------------------------------------------------------------------------------------------
+
+
+def test_regional_stock_shows_lots_expiry_cover_and_a_suggestion(demo, django_assert_max_num_queries):
+    keep_stock(demo)
+    bergamo, bergamo_pharmacist = second_pharmacy(demo)
+    milano_pharmacist = demo["pharmacist.milano"]
+    receive(milano_pharmacist, lot_number="M-SOON", syringes=40, days=20)
+    receive(milano_pharmacist, lot_number="M-LATER", syringes=30, days=50)
+    receive(bergamo_pharmacist, lot_number="B-1", syringes=2, days=300)
+    bergamo_centre = f.centre()
+    bergamo_centre.pk = None
+    bergamo_centre.name = "Ospedale Bergamo"
+    bergamo_centre.pharmacy = bergamo
+    bergamo_centre.save()
+    # A course prescribed today at a centre Bergamo serves: 10 owed, 10 doses of recent use.
+    for model, extra in ((CentreDesignation, {"designated_by": demo["admin"]}), (PrescriberAuthorisation, {})):
+        original = model.objects.filter(centre=f.centre()).first()
+        original.pk = None
+        original.centre = bergamo_centre
+        for name, value in extra.items():
+            setattr(original, name, value)
+        original.save()
+    f.submit(demo["prescriber.milano"], centre_obj=bergamo_centre)
+
+    with django_assert_max_num_queries(10):
+        view = selectors.regional_stock(user=demo["officer.lombardia"])
+    rows = {row.pharmacy.name: row for row in view.pharmacies}
+    assert rows[MILANO_PHARMACY].demand.on_hand == 70
+    assert rows[MILANO_PHARMACY].expiring_30 == 40 and rows[MILANO_PHARMACY].expiring_60 == 70
+    assert rows[MILANO_PHARMACY].days_of_cover is None
+    assert rows[bergamo.name].days_of_cover == 0 and rows[bergamo.name].short
+    [(suggestion, sender, receiver)] = view.suggestions
+    assert (sender.name, receiver.name, suggestion.lot_number) == (MILANO_PHARMACY, bergamo.name, "M-SOON")
+    assert view.expiring_30 == 40
+
+    with CaptureQueriesContext(connection) as small:
+        selectors.regional_stock(user=demo["officer.lombardia"])
+    for i in range(5):
+        receive(bergamo_pharmacist, lot_number=f"B-extra-{i}", syringes=1, days=100 + i)
+    with CaptureQueriesContext(connection) as larger:
+        selectors.regional_stock(user=demo["officer.lombardia"])
+    assert len(small) > 0 and len(larger) == len(small)
+
+
+def test_a_pharmacy_below_its_threshold_tells_its_pharmacists_and_the_officer_once_a_day(demo):
+    keep_stock(demo, threshold=7)
+    pharmacist = demo["pharmacist.milano"]
+    lot = receive(pharmacist, syringes=12).lot
+    f.prescription_at(demo, "awaiting_dispensing")  # 10 owed and 10 doses of recent use: 2 left, 2.8 days
+    stock.stock_write_off(pharmacist=pharmacist, lot_id=lot.pk, syringes=1, reason="damaged")
+    stock.stock_write_off(pharmacist=pharmacist, lot_id=lot.pk, syringes=1, reason="damaged")
+    told = Notification.objects.filter(kind="stock_cover_low")
+    assert sorted(n.recipient.username for n in told) == ["officer.lombardia", "pharmacist.milano"]
+    assert told.first().params["pharmacy"] == MILANO_PHARMACY
+
+
+def test_spending_report_by_centre_net_of_returns(demo):
+    keep_stock(demo)
+    pharmacist = demo["pharmacist.milano"]
+    SyringePrice.objects.create(valid_from=date(2020, 1, 1), price_eur=Decimal("100"))
+    lot = receive(pharmacist, syringes=20).lot
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    services.dispensation_record(pharmacist=pharmacist, prescription=prescription, syringes=10, lot=str(lot.pk))
+    services.prescription_stop(prescriber=demo["prescriber.milano"], prescription=prescription, reason="discharge")
+    stock.stock_return(pharmacist=pharmacist, syringes=4, prescription_id=prescription.pk)
+    today = f.today()
+
+    report = selectors.spending_report(user=demo["officer.lombardia"], first=today, last=today)
+
+    expected = {
+        "syringes_dispensed": 10,
+        "syringes_returned": 4,
+        "net_syringes": 6,
+        "amount_eur": "600.00",
+        "unpriced_syringes": 0,
+    }
+    assert report["total"] == expected
+    assert report["by_region"] == [{"region": "030", **expected}]
+    assert [row["centre_name"] for row in report["by_centre"]] == [prescription.centre.name]
+    assert selectors.spending_report(user=demo["officer.lazio"], first=today, last=today)["by_centre"] == []
+    yesterday = today - timedelta(days=1)
+    assert selectors.spending_report(user=demo["aifa"], first=yesterday, last=yesterday)["by_centre"] == []
+
+
+def test_spending_of_a_cohort_follows_its_prescriptions_whenever_dispensed(demo):
+    keep_stock(demo)
+    pharmacist = demo["pharmacist.milano"]
+    SyringePrice.objects.create(valid_from=date(2020, 1, 1), price_eur=Decimal("100"))
+    lot = receive(pharmacist, syringes=20).lot
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    services.dispensation_record(pharmacist=pharmacist, prescription=prescription, syringes=10, lot=str(lot.pk))
+    services.prescription_stop(prescriber=demo["prescriber.milano"], prescription=prescription, reason="discharge")
+    stock.stock_return(pharmacist=pharmacist, syringes=3, prescription_id=prescription.pk)
+    other = f.prescription_at(demo, "awaiting_dispensing", code=f.fiscal_code(serial=5))  # not in the cohort
+
+    block = selectors.spending_of_prescriptions(Prescription.objects.exclude(pk=other.pk))
+
+    assert block["total"]["net_syringes"] == 7 and block["total"]["amount_eur"] == "700.00"
+    assert list(block["by_centre"]) == [str(prescription.centre_id)]

@@ -1,0 +1,165 @@
+"""The stock pages (issue 20): the pharmacist's stock and its confirmed forms, dispensing from a lot on the
+prescription page, the Region's stock for its officer."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from prescriptions.models import Dispensation, Lot, StockMovement, StockTransfer
+from registry.models import Pharmacy
+
+from . import factories as f
+from .stock_support import MILANO_PHARMACY, keep_stock, receive, second_pharmacy
+
+STOCK = "/prescriptions/stock/"
+
+
+@pytest.fixture
+def login(demo):
+    def make(username: str, *, language: str = "en") -> Client:
+        client = Client()
+        client.force_login(demo[username])
+        client.cookies["django_language"] = language
+        return client
+
+    return make
+
+
+def receipt(days=200, **extra):
+    return {
+        "lot_number": "A123",
+        "expiry_date": (f.today() + timedelta(days=days)).isoformat(),
+        "syringes": "20",
+        "supplier_document": "DDT 881",
+        "unit_price": "152,30",
+        **extra,
+    }
+
+
+def test_a_pharmacy_without_stock_says_so(login):
+    page = login("pharmacist.milano").get(STOCK)
+    assert page.status_code == 200
+    assert "does not keep its anakinra stock" in page.content.decode()
+
+
+def test_receiving_asks_for_confirmation_then_records(login, demo):
+    keep_stock(demo)
+    client = login("pharmacist.milano")
+    review = client.post(f"{STOCK}operations/receive/", receipt())
+    assert review.status_code == 200
+    assert "Confirm: record the delivery" in review.content.decode()
+    assert not Lot.objects.exists()
+    done = client.post(f"{STOCK}operations/receive/", {**receipt(), "confirmed": "yes"})
+    assert done.status_code == 302
+    lot = Lot.objects.get()
+    assert (lot.on_hand, str(StockMovement.objects.get().unit_price)) == (20, "152.3000")
+    page = client.get(STOCK).content.decode()
+    assert 'data-lot="A123"' in page and "Dispense first from lot" in page
+
+
+def test_form_errors_come_back_on_the_page(login, demo):
+    keep_stock(demo)
+    client = login("pharmacist.milano")
+    expired = client.post(f"{STOCK}operations/receive/", {**receipt(days=-1), "confirmed": "yes"})
+    assert expired.status_code == 400
+    assert "This lot expired on" in expired.content.decode()
+    lot = receive(demo["pharmacist.milano"], syringes=2).lot
+    over = client.post(
+        f"{STOCK}operations/write_off/", {"lot": str(lot.pk), "syringes": "3", "reason": "damaged", "confirmed": "yes"}
+    )
+    assert over.status_code == 409
+    assert "2 syringes on hand, 3 asked" in over.content.decode()
+
+
+def test_write_off_of_an_expired_lot_from_the_page(login, demo):
+    keep_stock(demo)
+    lot = receive(demo["pharmacist.milano"], syringes=5).lot
+    Lot.objects.filter(pk=lot.pk).update(expiry_date=f.today() - timedelta(days=1))
+    client = login("pharmacist.milano")
+    assert "expired: write it off" in client.get(STOCK).content.decode()
+    body = {"lot": str(lot.pk), "reason": "expired", "confirmed": "yes"}
+    assert client.post(f"{STOCK}operations/write_off/", body).status_code == 302
+    lot.refresh_from_db()
+    assert lot.on_hand == 0
+
+
+def test_the_dispensing_form_offers_the_lots_first_expiry_first(login, demo):
+    keep_stock(demo)
+    pharmacist = demo["pharmacist.milano"]
+    receive(pharmacist, lot_number="LATE", syringes=20, days=300)
+    soon = receive(pharmacist, lot_number="SOON", syringes=20, days=40).lot
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    client = login("pharmacist.milano")
+    page = client.get(f"/prescriptions/{prescription.pk}/").content.decode()
+    select = page[page.index('name="dispense-lot"') :]
+    assert select.index("SOON") < select.index("LATE")
+    assert f'value="{soon.pk}" selected' in page
+    assert 'name="dispense-lot_number"' not in page
+    response = client.post(
+        f"/prescriptions/{prescription.pk}/dispense/", {"dispense-syringes": "10", "dispense-lot": str(soon.pk)}
+    )
+    assert response.status_code == 302
+    assert Dispensation.objects.get().lot_number == "SOON"
+    soon.refresh_from_db()
+    assert soon.on_hand == 10
+
+
+def test_the_dispensing_form_of_a_pharmacy_without_stock_is_unchanged(login, demo):
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    page = login("pharmacist.milano").get(f"/prescriptions/{prescription.pk}/").content.decode()
+    assert 'name="dispense-lot_number"' in page and 'name="dispense-lot"' not in page
+
+
+def test_the_officer_sees_the_region_and_requests_then_approves_a_transfer(login, demo):
+    keep_stock(demo)
+    bergamo, _ = second_pharmacy(demo)
+    lot = receive(demo["pharmacist.milano"], syringes=30, days=20).lot
+    client = login("officer.lombardia")
+    page = client.get(f"{STOCK}region/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-pharmacy="{MILANO_PHARMACY}"' in html and "expiring within 30 days" in html
+    milano = Pharmacy.objects.get(name=MILANO_PHARMACY)
+    body = {"from_pharmacy": str(milano.pk), "to_pharmacy": str(bergamo.pk), "syringes": "5", "lot": str(lot.pk)}
+    review = client.post(f"{STOCK}transfers/", body)
+    assert "Confirm: request the transfer" in review.content.decode() and not StockTransfer.objects.exists()
+    assert client.post(f"{STOCK}transfers/", {**body, "confirmed": "yes"}).status_code == 302
+    transfer = StockTransfer.objects.get()
+    assert client.post(f"{STOCK}transfers/{transfer.pk}/approve/", {"confirmed": "yes"}).status_code == 302
+    transfer.refresh_from_db()
+    assert transfer.status == "approved"
+    ship = login("pharmacist.milano").post(f"{STOCK}transfers/{transfer.pk}/ship/", {"confirmed": "yes"})
+    assert ship.status_code == 302
+    lot.refresh_from_db()
+    assert lot.on_hand == 25
+
+
+@pytest.mark.parametrize(("username", "url"), [("nurse.milano", STOCK), ("pharmacist.milano", f"{STOCK}region/")])
+def test_other_roles_are_refused_with_a_reason(login, demo, username, url):
+    assert login(username).get(url).status_code == 403
+
+
+def test_another_regions_officer_cannot_act_on_a_transfer(login, demo):
+    keep_stock(demo)
+    bergamo, _ = second_pharmacy(demo)
+    milano = Pharmacy.objects.get(name=MILANO_PHARMACY)
+    from prescriptions.stock import services
+
+    transfer = services.stock_transfer_request(
+        user=demo["officer.lombardia"], from_pharmacy_id=milano.pk, to_pharmacy_id=bergamo.pk, syringes=1
+    )
+    response = login("officer.lazio").post(f"{STOCK}transfers/{transfer.pk}/approve/", {"confirmed": "yes"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_pages_speak_the_readers_language(login, demo, language):
+    keep_stock(demo)
+    receive(demo["pharmacist.milano"])
+    pharmacy = login("pharmacist.milano", language=language).get(STOCK).content.decode()
+    region = login("officer.lombardia", language=language).get(f"{STOCK}region/").content.decode()
+    if language == "it":
+        assert "Ricevi una consegna" in pharmacy and "Giorni di copertura" in region
+    else:
+        assert "Receive a delivery" in pharmacy and "Days of cover" in region
