@@ -124,7 +124,7 @@ def test_a_run_reads_back_with_its_figures_and_file_links(cohort, post, client_f
 
 def test_files_are_streamed_as_attachments_only_within_scope(cohort, post, client_for):
     body = {"region": "030", "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
-    run_id = post("aifa", body).json()["id"]
+    run_id = post("officer.lombardia", body).json()["id"]
     run = ReportRun.objects.get(pk=run_id)
 
     # The region's officer reads the region's form; the national role its national form (small counts hidden).
@@ -182,7 +182,7 @@ def test_the_list_shows_only_runs_in_scope(client_for):
 def test_a_whole_country_run_suppresses_small_counts_in_figures_and_files(cohort, post, client_for, settings):
     settings.REPORTS_SUPPRESS_BELOW = 3
     body = {"region": None, "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
-    run_id = post("aifa", body).json()["id"]
+    run_id = post("admin", body).json()["id"]  # the cohort's days are no calendar month: AIFA could not ask
     run = ReportRun.objects.get(pk=run_id)
     assert run.status == ReportStatus.DONE, run.error
     assert run.metrics["deaths_day28"] == 1  # stored as counted; suppressed where it leaves the region
@@ -231,3 +231,27 @@ def test_the_admin_lists_runs_read_only(demo, client):
     assert client.get("/admin/reports/reportrun/add/").status_code == 403
     assert client.post(f"/admin/reports/reportrun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ReportRun.objects.filter(pk=run.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("period_start", "period_end", "expected"),
+    [
+        ("2025-02-01", "2025-02-28", 202),  # a calendar month
+        ("2025-04-01", "2025-06-30", 202),  # a calendar quarter
+        ("2025-02-01", "2025-02-27", 400),  # a month short of a day
+        ("2025-02-02", "2025-03-01", 400),  # a month's length, not a calendar month
+        ("2025-01-01", "2025-02-28", 400),  # two months: Jan–Feb minus Jan would give February's days
+        ("2025-02-01", "2025-04-30", 400),  # three months, not a calendar quarter
+    ],
+)
+def test_aifa_asks_for_whole_calendar_months_or_quarters_only(post, period_start, period_end, expected):
+    for region in ("030", None):
+        response = post("aifa", {"region": region, "period_start": period_start, "period_end": period_end})
+        assert response.status_code == expected, response.content
+        if expected == 400:
+            assert response.json()["code"] == "VALIDATION_ERROR" and "period_start" in response.json()
+
+
+def test_an_officer_still_asks_for_any_period_of_their_region(post):
+    response = post("officer.lombardia", {"region": "030", "period_start": "2025-02-02", "period_end": "2025-03-01"})
+    assert response.status_code == 202
