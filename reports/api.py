@@ -58,10 +58,11 @@ class ReportStatusField(serializers.ChoiceField):
         super().__init__(choices=ReportStatus.choices, **kwargs)
 
 
-# A count as published: a number, or "<N" where small-count suppression hides it.
+# A count as published: a number, or "x" where disclosure control hides it (``reports.disclosure``).
 COUNT_SCHEMA = {
-    "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^<[0-9]+$"}],
-    "description": 'A count; "<N" when suppressed (whole-country runs).',
+    "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^(x|<[0-9]+)$"}],
+    "description": 'A count; "x" when hidden where the report leaves the region (small counts, and the counts '
+    'they could be worked out from); "<N" for a per-patient run\'s row count.',
 }
 BREAKDOWN_SCHEMA = {"type": "object", "additionalProperties": COUNT_SCHEMA}
 _COUNTS_SCHEMA = {d.key: (BREAKDOWN_SCHEMA if d.breakdown else COUNT_SCHEMA) for d in metric_definitions.COMPUTED}
@@ -81,6 +82,19 @@ METRICS_SCHEMA = {
                     "centre_name": {"type": "string"},
                     "region": {"type": "string"},
                     **_CENTRE_COUNTS_SCHEMA,
+                },
+            },
+        },
+        "by_region": {
+            "type": "array",
+            "description": "Whole-country runs: each region's figures, as its own report counts them.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "region": {"type": "string"},
+                    "region_name": {"type": "string"},
+                    **_CENTRE_COUNTS_SCHEMA,
+                    "requests_by_week": BREAKDOWN_SCHEMA,
                 },
             },
         },
@@ -118,7 +132,7 @@ class ReportRunSerializer(serializers.Serializer):
     data_as_of = serializers.DateTimeField(allow_null=True)
     metrics = serializers.SerializerMethodField()
     suppressed_below = serializers.SerializerMethodField(
-        help_text=_('Counts from 1 to this number − 1 are shown as "<N" (whole-country runs); null: none.')
+        help_text=_("Counts from 1 to this number − 1 are hidden (whole-country runs); null: none.")
     )
     files = serializers.SerializerMethodField()
     scheduled = serializers.BooleanField()

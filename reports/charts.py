@@ -1,8 +1,8 @@
 """The charts of a monitoring report, drawn once for the PDF (PNG) and the run page (inline SVG).
 
 Drawn with matplotlib's object API on the Agg canvas (no pyplot: no global figure state in a web or Celery
-process). A suppressed count (small-count suppression) is drawn as a hatched bar up to its bound, labelled "<N",
-so the picture tells no more than the table.
+process). A hidden count (``reports.disclosure``) is drawn as no bar, only its mark, so the picture tells no more
+than the table.
 """
 
 import io
@@ -136,9 +136,9 @@ def _figure(name: str, metrics: Mapping, suppress_below: int) -> Figure | None:
     if bars is None or not bars.values or not any(is_count(v) and v > 0 for v in bars.values):
         return None
     suppressed = [is_suppressed(v, suppress_below) for v in bars.values]
-    # A suppressed bar reaches its bound (N - 1): it says "fewer than N", no more.
+    # A hidden count has no bar, only its mark: a bar of any height would tell how large it may be.
     heights = [
-        suppress_below - 1 if hidden else (value if is_count(value) else 0)
+        0 if hidden else (value if is_count(value) else 0)
         for value, hidden in zip(bars.values, suppressed, strict=True)
     ]
     texts = [str(shown(v, suppress_below)) for v in bars.values]

@@ -42,7 +42,7 @@ class ReportContext:
     # Monitoring: the metrics dict (keys in reports.metric_definitions), with "by_centre" a list of dicts
     # holding "centre_id", "centre_name", "region" and the same counts. Empty for the quarterly report.
     metrics: dict = field(default_factory=dict)
-    # Cells below this count are shown as "<N" in files that leave the region (small-count suppression).
+    # Cells below this count, and their complements, are hidden in files that leave the region (reports.disclosure).
     suppress_below: int = 0
     # Who the file is for ("region" or "national", see reports.models.ReportAudience).
     audience: str = "region"

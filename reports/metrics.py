@@ -51,6 +51,7 @@ from prescriptions.models import (
     StopReason,
 )
 from registry.calendar import REGISTRY_TIME_ZONE
+from registry.models import Region
 
 from . import metric_definitions as definitions
 from .periods import period_bounds, period_days
@@ -224,10 +225,40 @@ def monitoring_metrics(*, region_code: str | None, period_start: date, period_en
     """
     group = Cohort(region_code=region_code, period=(period_start, period_end))
     with _snapshot():
-        metrics = _compute(group, today=today)
+        metrics, regions_treated = _compute(group, today=today)
         weeks = _requests_by_week(group.prescriptions, period_start=period_start, period_end=period_end)
-    counts = {**metrics, "requests_by_week": weeks}
-    return {key: counts[key] for key in METRIC_KEYS}
+    counts = {**metrics, "requests_by_week": _weeks_total(weeks)}
+    published = {key: counts[key] for key in METRIC_KEYS}
+    if region_code is None:
+        published[BY_REGION] = _by_region(metrics["by_centre"], regions_treated, weeks)
+    return published
+
+
+BY_REGION = "by_region"
+
+
+def _by_region(centres: list[dict], treated: dict[str, int], weeks: dict[str, dict]) -> list[dict]:
+    """The country's report, region by region: each region's figures as its own report counts them (patients
+    treated at two of its centres once), with its requests per week. Published beside the per-centre table, it
+    lets the disclosure control hide a region's counts the same way in the country's report as in the region's
+    own (``reports.disclosure``)."""
+    names = dict(Region.objects.filter(pk__in={c["region"] for c in centres}).values_list("code", "name"))
+    rows = []
+    for code in sorted({c["region"] for c in centres}):
+        totals = sum_counts(c for c in centres if c["region"] == code)
+        totals["patients_treated"] = treated.get(code, totals["patients_treated"])
+        rows.append(
+            {"region": code, "region_name": names.get(code, code), **totals, "requests_by_week": weeks.get(code, {})}
+        )
+    return rows
+
+
+def _weeks_total(weeks: dict[str, dict]) -> dict:
+    total: dict[str, int] = {}
+    for by_week in weeks.values():
+        for week, count in by_week.items():
+            total[week] = total.get(week, 0) + count
+    return dict(sorted(total.items()))
 
 
 @contextmanager
@@ -374,20 +405,27 @@ def _from_outcomes(group: Cohort, *, today: date) -> Iterator[tuple[str, dict]]:
         )
 
 
-def _requests_by_week(prescriptions: QuerySet[Prescription], *, period_start: date, period_end: date) -> dict:
-    """Requests submitted a week (ISO weeks of Rome days), every week of the period, zeros included (one query)."""
+def _requests_by_week(
+    prescriptions: QuerySet[Prescription], *, period_start: date, period_end: date
+) -> dict[str, dict]:
+    """Requests submitted a week (ISO weeks of Rome days), every week of the period, zeros included, region by
+    region (one query; the report's own is their sum, ``_weeks_total``)."""
     days = period_days(period_start, period_end)
-    weeks = {definitions.iso_week(period_start + timedelta(days=offset)): 0 for offset in range(days)}
+    every_week = {definitions.iso_week(period_start + timedelta(days=offset)): 0 for offset in range(days)}
+    weeks: dict[str, dict] = {}
     rows = (
         prescriptions.annotate(day=TruncDate("prescribed_at", tzinfo=REGISTRY_TIME_ZONE))
-        .values("day")
+        .values("day", "centre__region_id")
         .annotate(requests=Count("pk"))
         .order_by()
     )
     for row in rows:
+        region = weeks.setdefault(row["centre__region_id"], dict(every_week))
         week = definitions.iso_week(row["day"])
-        weeks[week] = weeks.get(week, 0) + row["requests"]
-    return dict(sorted(weeks.items()))
+        region[week] = region.get(week, 0) + row["requests"]
+    if not weeks:
+        weeks[""] = dict(every_week)
+    return {region: dict(sorted(by_week.items())) for region, by_week in weeks.items()}
 
 
 # The records whose figures add up per prescription are counted along with the prescriptions (one query); those
@@ -441,13 +479,20 @@ def _compute(group: Cohort, *, today: date) -> dict:
     for entry in centres:
         entry["rejections_by_criterion"] = _in_criterion_order(entry["rejections_by_criterion"])
     totals = sum_counts(centres)
-    totals["patients_treated"] -= _patients_counted_again(group)
-    return {**totals, "by_centre": centres}
+    again, again_in_region = _patients_counted_again(group)
+    totals["patients_treated"] -= again
+    regions_treated: dict[str, int] = {}
+    for entry in centres:
+        regions_treated[entry["region"]] = regions_treated.get(entry["region"], 0) + entry["patients_treated"]
+    for region, count in again_in_region.items():
+        regions_treated[region] -= count
+    return {**totals, "by_centre": centres}, regions_treated
 
 
-def _patients_counted_again(group: Cohort) -> int:
+def _patients_counted_again(group: Cohort) -> tuple[int, dict[str, int]]:
     """How many times the centres' patients treated, added up, count a patient again: a patient treated at k
-    centres counts k times there and once in the total.
+    centres counts k times there and once in the total; and the same inside each region (a patient treated at
+    k of a region's centres counts once in the region's total).
 
     Only the few patients with cohort prescriptions at two centres or more can be, so only their prescriptions'
     administrations are read again (counting the distinct patients of the whole cohort would read every
@@ -464,10 +509,16 @@ def _patients_counted_again(group: Cohort) -> int:
         group.prescriptions.filter(patient__in=at_several_centres)
         .filter(Exists(live_administrations().filter(prescription=OuterRef("pk"))))
         .order_by()
-        .values("patient")
+        .values("patient", "centre__region_id")
         .annotate(centres=Count("centre", distinct=True))
     )
-    return sum(row["centres"] - 1 for row in rows)
+    centres_of: dict = {}
+    in_region: dict[str, int] = {}
+    for row in rows:
+        centres_of[row["patient"]] = centres_of.get(row["patient"], 0) + row["centres"]
+        region = row["centre__region_id"]
+        in_region[region] = in_region.get(region, 0) + row["centres"] - 1
+    return sum(count - 1 for count in centres_of.values()), in_region
 
 
 def _in_criterion_order(counts: dict[str, int]) -> dict[str, int]:

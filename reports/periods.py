@@ -34,6 +34,19 @@ def is_calendar_quarter(period_start: date, period_end: date) -> bool:
     return quarter_of(period_start) == (period_start, period_end)
 
 
+def month_of(day: date) -> tuple[date, date]:
+    """The calendar month holding ``day``: its first and last day."""
+    start = day.replace(day=1)
+    next_start = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+    return start, next_start - timedelta(days=1)
+
+
+def is_calendar_month_or_quarter(period_start: date, period_end: date) -> bool:
+    """Exactly one calendar month or one calendar quarter: periods that leave the region (two of them that
+    overlap, subtracted, would tell the figures of their difference)."""
+    return month_of(period_start) == (period_start, period_end) or is_calendar_quarter(period_start, period_end)
+
+
 def current_month(today: date) -> tuple[date, date]:
     """The month holding ``today``, from its first day to ``today``."""
     return today.replace(day=1), today

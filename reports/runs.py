@@ -52,7 +52,7 @@ from .metrics import monitoring_metrics
 from .models import ReportAudience, ReportFile, ReportFormat, ReportRun, ReportStatus
 from .national import national_columns, national_rows
 from .quarterly import quarterly_rows
-from .selectors import default_audience, suppress_below_for
+from .selectors import default_audience, report_metrics_published, suppress_below_for
 
 logger = logging.getLogger(__name__)
 
@@ -329,7 +329,8 @@ def report_context(run: ReportRun, audience: str | None = None) -> ReportContext
         period_start=run.period_start,
         period_end=run.period_end,
         data_as_of=run.data_as_of,
-        metrics=run.metrics if run.kind == MONITORING else {},
+        # Where the form leaves the region, the counts as published (``reports.disclosure``).
+        metrics=report_metrics_published(run, audience) if run.kind == MONITORING else {},
         suppress_below=suppress_below_for(run, audience),
         audience=audience,
         columns=national_columns(QUARTERLY_COLUMNS) if audience == ReportAudience.NATIONAL else QUARTERLY_COLUMNS,

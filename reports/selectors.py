@@ -1,11 +1,14 @@
 """Reads of report runs, scoped to what the user may see (decided in ``reports.permissions``)."""
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Prefetch, QuerySet
 
 from registry.models import Region
 
 from . import permissions
+from .disclosure import published_metrics
+from .kinds import MONITORING
 from .metrics import suppress_small_counts
 from .models import ReportAudience, ReportFile, ReportRun, ReportStatus
 
@@ -80,8 +83,22 @@ def report_audience(*, user, run: ReportRun) -> str:
 
 
 def report_metrics_published(run: ReportRun, audience: str | None = None) -> dict:
-    """The run's metrics as shown outside the database: small counts suppressed where the form leaves the region."""
-    return suppress_small_counts(run.metrics or {}, below=suppress_below_for(run, audience))
+    """The run's metrics as shown outside the database: where the form leaves the region, small counts hidden and
+    the others a reader could work them out from (``reports.disclosure``), the same in the API, the page and the
+    files. The protection is computed once per run's figures and suppression threshold, then cached."""
+    below = suppress_below_for(run, audience)
+    metrics = run.metrics or {}
+    if below <= 1 or not metrics:
+        return metrics
+    if run.kind != MONITORING:  # the per-patient report's row count: its rows are in the file anyway
+        return suppress_small_counts(metrics, below=below)
+    stamp = run.data_as_of.isoformat() if run.data_as_of else ""
+    key = f"reports:published:{run.pk}:{stamp}:{below}"
+    published = cache.get(key)
+    if published is None:
+        published = published_metrics(metrics, below)
+        cache.set(key, published, timeout=7 * 24 * 3600)
+    return published
 
 
 def _files() -> Prefetch:

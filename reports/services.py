@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 
 from registry.access_log import access_log_record
 from registry.errors import InvalidInput, NotFound
-from registry.models import AccessKind, Region
+from registry.models import AccessKind, Region, Role
+from registry.permissions import actor_for
 
 from . import events, runs, selectors
 from .kinds import MONITORING, QUARTERLY_PATIENTS
 from .models import ReportFile, ReportKind, ReportRun
-from .periods import MAX_PERIOD_DAYS, is_calendar_quarter, period_days
+from .periods import MAX_PERIOD_DAYS, is_calendar_month_or_quarter, is_calendar_quarter, period_days
 from .permissions import ensure_may_request
 
 
@@ -38,6 +39,22 @@ def _check_period(*, kind: str, region_code: str | None, period_start: date, per
             raise InvalidInput(
                 {"period_start": _("The quarterly report covers exactly one calendar quarter (e.g. 1 Jan–31 Mar).")}
             )
+
+
+def _check_leaves_region(*, user, period_start: date, period_end: date) -> None:
+    """The national role's reports leave the regions: whole calendar months or quarters only (API.md), so that two
+    overlapping periods cannot be subtracted to reach the figures of a few days."""
+    if user is None or not user.is_authenticated or actor_for(user).role != Role.NATIONAL:
+        return
+    if not is_calendar_month_or_quarter(period_start, period_end):
+        raise InvalidInput(
+            {
+                "period_start": _(
+                    "A report for the national monitoring covers one whole calendar month or quarter "
+                    "(e.g. 1–31 Jan, or 1 Jan–31 Mar)."
+                )
+            }
+        )
 
 
 def _region(region_code: str | None) -> Region | None:
@@ -65,6 +82,7 @@ def report_request(
     """
     ensure_may_request(user, region_code=region_code)
     _check_period(kind=kind, region_code=region_code, period_start=period_start, period_end=period_end)
+    _check_leaves_region(user=user, period_start=period_start, period_end=period_end)
     region = _region(region_code)
     if scheduled:
         existing = _scheduled_run(kind=kind, region_code=region_code, period_start=period_start, period_end=period_end)

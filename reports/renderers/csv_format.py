@@ -15,7 +15,7 @@ Monitoring report, three blocks separated by an empty line:
    then one line a centre.
 
 Keys are stable (the metric keys of the API); labels are in the language active when the file is written.
-Suppressed counts read "<N".
+Hidden counts read "x" (``reports.disclosure``).
 
 Text that a spreadsheet would take for a formula (first character "=", "+", "-", "@", tab or carriage return)
 is written with a leading apostrophe (``cells.safe_text``), in every block of both reports.

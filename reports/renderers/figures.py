@@ -16,6 +16,7 @@ from registry.calendar import REGISTRY_TIME_ZONE
 from registry.formats import long_date
 
 from .. import metric_definitions as definitions
+from ..disclosure import SUPPRESSED
 from ..kinds import ReportContext
 from ..metric_definitions import MetricDefinition
 
@@ -52,14 +53,16 @@ def is_count(value) -> bool:
 
 
 def shown(value, suppress_below: int = 0):
-    """A cell as printed: a count from 1 to ``suppress_below - 1`` becomes "<N" (0 stays 0, as it identifies nobody)."""
+    """A cell as printed. The context's metrics come already protected where the report leaves the region
+    (``reports.disclosure``: small counts and their complements are ``SUPPRESSED``); a count from 1 to
+    ``suppress_below - 1`` still met here is hidden too (0 stays 0, as it identifies nobody)."""
     if suppress_below > 0 and is_count(value) and 0 < value < suppress_below:
-        return f"<{suppress_below}"
+        return SUPPRESSED
     return value
 
 
 def is_suppressed(value, suppress_below: int = 0) -> bool:
-    return shown(value, suppress_below) != value
+    return shown(value, suppress_below) == SUPPRESSED
 
 
 def code_order(metric_key: str, codes: Iterable[str]) -> list[str]:
@@ -254,7 +257,7 @@ def as_of_display(context: ReportContext) -> str:
 
 
 def number_display(value) -> str:
-    """A figure for print: thousands grouped the local way (1.234 in Italian); "<3" and text as they are."""
+    """A figure for print: thousands grouped the local way (1.234 in Italian); a hidden count's mark and text as is."""
     if is_count(value):
         return formats.number_format(value, force_grouping=True)
     return "" if value is None else str(value)
@@ -263,7 +266,7 @@ def number_display(value) -> str:
 def suppression_note(context: ReportContext) -> str | None:
     if context.suppress_below <= 0:
         return None
-    return _("Counts from 1 to %(max)s are shown as “<%(n)s” (small-count suppression).") % {
-        "max": context.suppress_below - 1,
-        "n": context.suppress_below,
-    }
+    return _(
+        "“%(mark)s”: a hidden count, from 1 to %(max)s (small-count suppression) or hidden so that those cannot be "
+        "worked out from the totals (complementary suppression)."
+    ) % {"mark": SUPPRESSED, "max": context.suppress_below - 1}

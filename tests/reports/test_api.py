@@ -7,8 +7,10 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
+from reports.disclosure import SUPPRESSED
 from reports.models import ReportRun, ReportStatus
 
+from .disclosure_support import attack, too_narrow
 from .test_cohort import LOMBARDIA, build_cohort, per_centre_figures
 
 
@@ -122,7 +124,7 @@ def test_a_run_reads_back_with_its_figures_and_file_links(cohort, post, client_f
 
 def test_files_are_streamed_as_attachments_only_within_scope(cohort, post, client_for):
     body = {"region": "030", "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
-    run_id = post("aifa", body).json()["id"]
+    run_id = post("officer.lombardia", body).json()["id"]
     run = ReportRun.objects.get(pk=run_id)
 
     # The region's officer reads the region's form; the national role its national form (small counts hidden).
@@ -180,7 +182,7 @@ def test_the_list_shows_only_runs_in_scope(client_for):
 def test_a_whole_country_run_suppresses_small_counts_in_figures_and_files(cohort, post, client_for, settings):
     settings.REPORTS_SUPPRESS_BELOW = 3
     body = {"region": None, "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
-    run_id = post("aifa", body).json()["id"]
+    run_id = post("admin", body).json()["id"]  # the cohort's days are no calendar month: AIFA could not ask
     run = ReportRun.objects.get(pk=run_id)
     assert run.status == ReportStatus.DONE, run.error
     assert run.metrics["deaths_day28"] == 1  # stored as counted; suppressed where it leaves the region
@@ -188,23 +190,25 @@ def test_a_whole_country_run_suppresses_small_counts_in_figures_and_files(cohort
     data = client_for("aifa").get(f"{URL}{run_id}/").json()
     metrics = data["metrics"]
     assert data["suppressed_below"] == 3
-    assert metrics["prescriptions_submitted"] == 13
-    assert metrics["deaths_day28"] == "<3"
-    assert metrics["protocol_deviations"] == "<3"  # 2
+    assert metrics["prescriptions_submitted"] in (13, SUPPRESSED)  # a complement, where it must be
+    assert metrics["deaths_day28"] == SUPPRESSED
+    assert metrics["protocol_deviations"] == SUPPRESSED  # 2
     assert metrics["outcomes_day28"]["0"] == 0  # zero identifies nobody
     milano = next(entry for entry in metrics["by_centre"] if entry["region"] == "030")
-    assert milano["courses_completed"] == "<3" and milano["prescriptions_submitted"] == 11
+    assert milano["courses_completed"] == SUPPRESSED
     assert [part["region"] for part in data["parts"]][:3] == ["010", "020", "030"]
+    # Read beside the regions' own reports (the parts, in the national form), nothing hidden can be narrowed.
+    parts = [client_for("aifa").get(f"{URL}{part['id']}/").json()["metrics"] for part in data["parts"]]
+    assert too_narrow(attack(metrics, *(part for part in parts if part.get("by_centre"))), 3) == {}
 
     csv_text = b"".join(client_for("aifa").get(f"{URL}{run_id}/files/csv/").streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(csv_text), delimiter=";"))
     identity = {row[0]: row[1] for row in rows if len(row) == 3}
     figures = {row[1]: row[2] for row in rows if len(row) == 4}  # section;key;value;label
     assert identity["suppress_below"] == "3"
-    assert figures["prescriptions_submitted"] == "13"
-    assert figures["deaths_day28"] == "<3"
-    assert figures["outcomes_day28.10"] == "<3"
-    assert figures["missed_doses"] == "12"  # Lombardia 5, Lazio 7
+    assert figures["prescriptions_submitted"] == str(metrics["prescriptions_submitted"])
+    assert figures["deaths_day28"] == SUPPRESSED
+    assert figures["outcomes_day28.10"] == SUPPRESSED
 
 
 def test_the_schema_describes_the_reports_api(db, api_client):
@@ -227,3 +231,27 @@ def test_the_admin_lists_runs_read_only(demo, client):
     assert client.get("/admin/reports/reportrun/add/").status_code == 403
     assert client.post(f"/admin/reports/reportrun/{run.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ReportRun.objects.filter(pk=run.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("period_start", "period_end", "expected"),
+    [
+        ("2025-02-01", "2025-02-28", 202),  # a calendar month
+        ("2025-04-01", "2025-06-30", 202),  # a calendar quarter
+        ("2025-02-01", "2025-02-27", 400),  # a month short of a day
+        ("2025-02-02", "2025-03-01", 400),  # a month's length, not a calendar month
+        ("2025-01-01", "2025-02-28", 400),  # two months: Jan–Feb minus Jan would give February's days
+        ("2025-02-01", "2025-04-30", 400),  # three months, not a calendar quarter
+    ],
+)
+def test_aifa_asks_for_whole_calendar_months_or_quarters_only(post, period_start, period_end, expected):
+    for region in ("030", None):
+        response = post("aifa", {"region": region, "period_start": period_start, "period_end": period_end})
+        assert response.status_code == expected, response.content
+        if expected == 400:
+            assert response.json()["code"] == "VALIDATION_ERROR" and "period_start" in response.json()
+
+
+def test_an_officer_still_asks_for_any_period_of_their_region(post):
+    response = post("officer.lombardia", {"region": "030", "period_start": "2025-02-02", "period_end": "2025-03-01"})
+    assert response.status_code == 202

@@ -310,32 +310,32 @@ def test_unknown_format_is_refused():
 # --- Small-count suppression ------------------------------------------------------------------------
 
 
-def test_suppression_shows_small_counts_as_less_than_n_in_every_format_and_keeps_zeros():
+def test_suppression_shows_small_counts_as_marked_x_in_every_format_and_keeps_zeros():
     ctx = context(suppress_below=3)
 
     _identity, figures, centres = csv_blocks(rendered(ctx, "csv"))
     values = {row[1]: row[2] for row in figures[1:]}
-    assert values["rejections_by_criterion.AGE_ADULT"] == "<3"  # 2
-    assert values["adverse_events_by_category.hypersensitivity"] == "<3"  # 1
-    assert values["stops_by_reason.death"] == "<3"
+    assert values["rejections_by_criterion.AGE_ADULT"] == "x"  # 2
+    assert values["adverse_events_by_category.hypersensitivity"] == "x"  # 1
+    assert values["stops_by_reason.death"] == "x"
     assert values["courses_cancelled"] == "0"  # zero names nobody
     assert values["serious_adverse_events"] == "14"
-    assert values["outcomes_day28.9"] == "<3"
+    assert values["outcomes_day28.9"] == "x"
     header, first, _second = centres
     row = dict(zip(header, first, strict=True))
-    assert row["prescriptions_rejected"] == "<3"
+    assert row["prescriptions_rejected"] == "x"
     assert row["courses_completed"] == "3"  # 3 is not below 3
     assert row["centre_id"] == "c-niguarda"
 
     book = workbook(rendered(ctx, "xlsx"))
     refusals = {row[0].value: row[2].value for row in book["Refusals by criterion"].iter_rows(min_row=2)}
-    assert refusals == {"AGE_ADULT": "<3", "PAO2_FIO2_ABOVE_150": 80, "SUPAR_AT_LEAST_6": 120}
+    assert refusals == {"AGE_ADULT": "x", "PAO2_FIO2_ABOVE_150": 80, "SUPAR_AT_LEAST_6": 120}
     centre_rows = list(book["Centres"].iter_rows(values_only=True))
-    assert centre_rows[1][centre_rows[0].index("Courses stopped")] == "<3"
+    assert centre_rows[1][centre_rows[0].index("Courses stopped")] == "x"
 
     text = pdf_text(rendered(ctx, "pdf"))
-    assert "<3" in text
-    assert "Counts from 1 to 2 are shown as “<3” (small-count suppression)." in text
+    assert "x" in text
+    assert "“x”: a hidden count, from 1 to 2 (small-count suppression)" in text
 
 
 def test_without_suppression_small_counts_print_as_they_are():
@@ -528,10 +528,10 @@ def test_a_chart_with_nothing_to_draw_is_none():
     assert charts.chart_svg(charts.COURSES_BY_STATUS, {"courses_completed": 0, "courses_stopped": 0}) is None
 
 
-def test_a_suppressed_bar_is_labelled_less_than_n_not_with_its_count():
+def test_a_suppressed_bar_is_labelled_x_not_with_its_count():
     metrics = {"adverse_events_by_category": {"neutropenia": 25, "hypersensitivity": 1}}
 
     svg = charts.chart_svg(charts.ADVERSE_EVENTS_BY_CATEGORY, metrics, suppress_below=3)
 
-    assert "&lt;3" in svg
+    assert ">x<" in svg.replace(" ", "")
     assert ">1<" not in svg.replace(" ", "")

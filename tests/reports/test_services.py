@@ -110,7 +110,7 @@ def test_bad_requests_are_invalid_input(demo, kind, region, period, field):
 
 
 def test_two_years_are_allowed_and_a_quarter_is_a_calendar_quarter(demo):
-    assert _ask(demo["aifa"], "030", period_start=date(2020, 1, 1), period_end=date(2021, 12, 31))
+    assert _ask(demo["admin"], "030", period_start=date(2020, 1, 1), period_end=date(2021, 12, 31))
     run = _ask(
         demo["officer.lombardia"],
         "030",

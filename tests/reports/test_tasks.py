@@ -182,7 +182,7 @@ def test_a_failing_renderer_fails_the_run_with_its_error_and_leaves_no_partial_f
 
 def test_a_transient_database_error_is_retried_and_the_retry_takes_the_run_over(cohort, demo):
     run = services.report_request(
-        user=demo["aifa"], region_code="030", period_start=cohort.period_start, period_end=cohort.period_end
+        user=demo["admin"], region_code="030", period_start=cohort.period_start, period_end=cohort.period_end
     )
     calls = []
 
@@ -202,7 +202,7 @@ def test_a_transient_database_error_is_retried_and_the_retry_takes_the_run_over(
 
 def test_a_database_that_stays_down_fails_the_run_after_the_retries(cohort, demo):
     run = services.report_request(
-        user=demo["aifa"], region_code="030", period_start=cohort.period_start, period_end=cohort.period_end
+        user=demo["admin"], region_code="030", period_start=cohort.period_start, period_end=cohort.period_end
     )
     down = mock.Mock(side_effect=OperationalError("could not connect to server"))
     with mock.patch.object(runs, "monitoring_metrics", down):
@@ -213,7 +213,7 @@ def test_a_database_that_stays_down_fails_the_run_after_the_retries(cohort, demo
 
 
 def test_the_whole_country_fans_out_one_part_per_region_then_joins(cohort, request_run):
-    run = request_run("aifa", None, cohort.period_start, cohort.period_end)
+    run = request_run("admin", None, cohort.period_start, cohort.period_end)
 
     assert run.status == ReportStatus.DONE, run.error
     assert run.progress == 100
@@ -244,7 +244,7 @@ def test_a_country_run_redelivered_while_its_parts_run_makes_no_second_part(
     cohort, demo, django_capture_on_commit_callbacks
 ):
     run = services.report_request(
-        user=demo["aifa"], region_code=None, period_start=cohort.period_start, period_end=cohort.period_end
+        user=demo["admin"], region_code=None, period_start=cohort.period_start, period_end=cohort.period_end
     )
     # The first delivery fans out, but its parts' messages are lost (broker restarted).
     with mock.patch.object(messages, "group"):
@@ -454,7 +454,7 @@ def test_a_country_run_whose_regional_part_failed_fails_naming_the_region(cohort
         return real(**kwargs)
 
     with mock.patch.object(runs, "monitoring_metrics", lazio_breaks):
-        run = request_run("aifa", None, cohort.period_start, cohort.period_end)
+        run = request_run("admin", None, cohort.period_start, cohort.period_end)
 
     assert run.status == ReportStatus.FAILED
     assert "Lazio" in run.error and "120" in run.error

@@ -1,0 +1,436 @@
+"""Disclosure control of the monitoring figures that leave the region: primary and complementary cell suppression.
+
+Where a report leaves the region (a whole-country run, or a region's run read by the national role), a count from
+1 to ``below`` − 1 would point at one or two patients: it is **primary**-suppressed. Hiding it alone is not enough:
+the report also prints totals, the per-centre table, the breakdowns and the identities between figures (requests =
+eligible + refused, …), and a hidden count could be worked out from them by subtraction. So more cells are hidden
+(**complementary** suppression) until no hidden cell can be recovered, or narrowed to an interval narrower than
+``below``, by anyone who reads every number of the report and knows how its tables add up.
+
+The method (see ``docs/disclosure.md``) is the linear-programming heuristic for cell suppression in tables with
+linear constraints of Fischetti and Salazar-González ("Models and algorithms for optimizing cell suppression in
+tabular data with linear constraints", JASA 95, 2000; the network-flow form is Kelly, Golden and Assad, 1992), the
+same family of models τ-ARGUS solves:
+
+1. the report is a set of cells (``Model.values``) and the linear relations a reader knows hold between them
+   (``Model.relations``: totals are sums of their rows, and the identities of ``row_relations``);
+2. the **attacker's** view of a hidden cell is the interval of values it can take in a solution of those relations
+   where every published cell keeps its value and every hidden cell is at least 1 (zeros are never hidden, so a
+   reader knows a hidden cell is not 0): two linear programs (``interval``), solved by HiGHS;
+3. each hidden cell whose interval is narrower than ``below`` is protected by one more linear program
+   (``_cover``): the cheapest deviation from the true table that satisfies every relation and moves the cell up
+   by ``below``, cells already hidden costing (almost) nothing and the others their weight; every cell the
+   deviation moves is hidden. Hiding more only widens the intervals, so each cell is settled once.
+
+A whole-country report is protected region by region first, each region exactly as its own report is (so that
+reading a region's report beside the country's tells nothing more), then its country-level cells are hidden as
+needed: those are the only cells the country's report adds.
+
+Pure: no ORM, no clock. ``published_metrics`` is what the API, the run page and the files show.
+"""
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_array
+
+from . import metric_definitions as definitions
+
+# What a hidden count shows, whichever rule hid it (one mark for both: a "<3" would tell a reader the value).
+SUPPRESSED = "x"
+TOTAL = ("total",)
+WEEKS = "requests_by_week"
+PATIENTS_TREATED = "patients_treated"
+_TOLERANCE = 1e-7
+
+Cell = tuple  # (row, key, code): row a tuple ("total",), ("centre", id) or ("region", code); code "" or a code
+
+
+def region_row(code: str) -> tuple:
+    return ("region", str(code))
+
+
+def centre_row(centre_id: str) -> tuple:
+    return ("centre", str(centre_id))
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Σ coefficient × cell = 0 (``equality``) or ≤ 0."""
+
+    coefficients: tuple[tuple[Cell, float], ...]
+    equality: bool = True
+
+    def holds(self, values: Mapping[Cell, int]) -> bool:
+        total = sum(coefficient * values[cell] for cell, coefficient in self.coefficients)
+        return abs(total) <= _TOLERANCE if self.equality else total <= _TOLERANCE
+
+
+@dataclass
+class Model:
+    """The cells of one report (or of several published together) and the relations a reader knows."""
+
+    values: dict[Cell, int] = field(default_factory=dict)
+    relations: list[Relation] = field(default_factory=list)
+
+    def relate(self, coefficients: Iterable[tuple[Cell, float]], *, equality: bool = True) -> None:
+        """Add a relation, if it holds on the true figures (one that does not, a reader cannot rely on either)."""
+        merged: dict[Cell, float] = {}
+        for cell, coefficient in coefficients:
+            if cell in self.values:
+                merged[cell] = merged.get(cell, 0) + coefficient
+        relation = Relation(tuple((cell, c) for cell, c in merged.items() if c), equality)
+        if len(relation.coefficients) > 1 and relation.holds(self.values):
+            self.relations.append(relation)
+
+    def merge(self, other: "Model") -> None:
+        self.values.update(other.values)
+        self.relations.extend(other.relations)
+
+
+# --- The cells and relations of a monitoring report -------------------------------------------------------------
+
+
+def _columns(entries: Iterable[Mapping]) -> list[tuple[str, str]]:
+    """(key, code) of every count column any of ``entries`` has: single counts with code "", breakdowns a code."""
+    entries = list(entries)
+    columns = []
+    for definition in definitions.PER_CENTRE:
+        key = definition.key
+        present = [entry[key] for entry in entries if key in entry]
+        if not present:
+            continue
+        if definition.breakdown:
+            codes = dict.fromkeys(definition.fixed_codes())
+            for value in present:
+                if isinstance(value, Mapping):
+                    codes.update(dict.fromkeys(str(code) for code in value))
+            columns += [(key, code) for code in definition.in_order(dict.fromkeys(codes, 0))]
+        else:
+            columns.append((key, ""))
+    return columns
+
+
+def _value(entry: Mapping, key: str, code: str) -> int | None:
+    value = entry.get(key)
+    if code:
+        if not isinstance(value, Mapping):
+            return None
+        value = {str(other): count for other, count in value.items()}.get(code, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _add_row(model: Model, row: tuple, entry: Mapping, columns: list[tuple[str, str]]) -> None:
+    for key, code in columns:
+        value = _value(entry, key, code)
+        if value is not None:
+            model.values[(row, key, code)] = value
+    row_relations(model, row, entry)
+
+
+def row_relations(model: Model, row: tuple, entry: Mapping) -> None:
+    """The identities between the figures of one row (a centre, a region, the report), as documented in
+    ``docs/disclosure.md``: those that hold on the row's true figures."""
+
+    def cell(key: str, code: str = "") -> Cell:
+        return (row, key, code)
+
+    def codes(key: str) -> list[str]:
+        value = entry.get(key)
+        return [str(code) for code in value] if isinstance(value, Mapping) else []
+
+    submitted, eligible, rejected = (
+        cell("prescriptions_submitted"),
+        cell("prescriptions_eligible"),
+        cell("prescriptions_rejected"),
+    )
+    model.relate([(submitted, 1), (eligible, -1), (rejected, -1)])
+    model.relate(
+        [(submitted, 1), (rejected, -1)]
+        + [
+            (cell(key), -1)
+            for key in ("courses_completed", "courses_stopped", "courses_cancelled", "courses_in_progress")
+        ]
+    )
+    model.relate(
+        [(cell("courses_stopped"), -1)] + [(cell("stops_by_reason", code), 1) for code in codes("stops_by_reason")]
+    )
+    model.relate([(cell("outcomes_day28", str(definitions.WHO_CPS_DEAD)), 1), (cell("deaths_day28"), -1)])
+    model.relate([(cell("deaths_day28"), 1), (cell("deaths"), -1)], equality=False)
+    model.relate(
+        [(cell("serious_adverse_events"), 1)]
+        + [(cell("adverse_events_by_category", code), -1) for code in codes("adverse_events_by_category")],
+        equality=False,
+    )
+    criteria = codes("rejections_by_criterion")
+    for code in criteria:
+        model.relate([(cell("rejections_by_criterion", code), 1), (rejected, -1)], equality=False)
+    model.relate([(rejected, 1)] + [(cell("rejections_by_criterion", code), -1) for code in criteria], equality=False)
+    weeks = codes(WEEKS)
+    if weeks:
+        model.relate([(submitted, -1)] + [(cell(WEEKS, week), 1) for week in weeks])
+
+
+def _hierarchy(model: Model, parent: tuple, children: list[tuple], columns: list[tuple[str, str]]) -> None:
+    """A parent row is the sum of its children, column by column; patients treated (distinct people) lie between
+    the largest child and the children's sum."""
+    for key, code in columns:
+        if key == PATIENTS_TREATED:
+            model.relate([((parent, key, code), 1)] + [((child, key, code), -1) for child in children], equality=False)
+            for child in children:
+                model.relate([((child, key, code), 1), ((parent, key, code), -1)], equality=False)
+        elif definitions.BY_KEY[key].additive:
+            model.relate([((parent, key, code), -1)] + [((child, key, code), 1) for child in children])
+
+
+def _weeks(entry: Mapping) -> dict:
+    weeks = entry.get(WEEKS)
+    return dict(weeks) if isinstance(weeks, Mapping) else {}
+
+
+def region_model(total: Mapping, centres: list[Mapping], *, total_row: tuple = TOTAL) -> Model:
+    """One region's report: its total row (with its requests per week) and its centres' rows."""
+    model = Model()
+    columns = _columns([total, *centres])
+    for week, count in _weeks(total).items():
+        model.values[(total_row, WEEKS, str(week))] = count
+    _add_row(model, total_row, total, columns)
+    rows = []
+    for entry in centres:
+        row = centre_row(entry.get("centre_id"))
+        rows.append(row)
+        _add_row(model, row, entry, columns)
+    _hierarchy(model, total_row, rows, columns)
+    return model
+
+
+def _region_of(entry: Mapping) -> str:
+    region = entry.get("region")
+    if isinstance(region, Mapping):
+        region = region.get("code")
+    return "" if region is None else str(region)
+
+
+def country_models(metrics: Mapping) -> tuple[dict[str, Model], Model]:
+    """A whole-country report with its ``by_region`` table: each region's own model, and the country's (every
+    region's, its country row, and how the country adds up from the regions)."""
+    by_region = {str(entry["region"]): entry for entry in metrics.get("by_region") or []}
+    centres = [entry for entry in metrics.get(definitions.BY_CENTRE) or [] if isinstance(entry, Mapping)]
+    regions = {
+        code: region_model(entry, [c for c in centres if _region_of(c) == code], total_row=region_row(code))
+        for code, entry in by_region.items()
+    }
+    country = Model()
+    for model in regions.values():
+        country.merge(model)
+    columns = _columns([metrics, *by_region.values()])
+    for week, count in _weeks(metrics).items():
+        country.values[(TOTAL, WEEKS, str(week))] = count
+    _add_row(country, TOTAL, metrics, columns)
+    _hierarchy(country, TOTAL, [region_row(code) for code in by_region], columns)
+    for week in _weeks(metrics):
+        country.relate(
+            [((TOTAL, WEEKS, str(week)), -1)] + [((region_row(code), WEEKS, str(week)), 1) for code in by_region]
+        )
+    return regions, country
+
+
+# --- The attacker and the protection ------------------------------------------------------------------------------
+
+
+class _Program:
+    """The relations as sparse matrices over a chosen set of free cells, the others fixed at their values."""
+
+    def __init__(self, model: Model, free: Iterable[Cell]):
+        self.cells = sorted(free)
+        self.index = {cell: position for position, cell in enumerate(self.cells)}
+        self.values = np.array([model.values[cell] for cell in self.cells], dtype=float)
+        rows = {True: ([], [], [], []), False: ([], [], [], [])}  # (row, column, coefficient, right-hand side)
+        for relation in model.relations:
+            free_part = [(self.index[cell], c) for cell, c in relation.coefficients if cell in self.index]
+            if not free_part:
+                continue
+            fixed = sum(c * model.values[cell] for cell, c in relation.coefficients if cell not in self.index)
+            r, col, coef, rhs = rows[relation.equality]
+            number = len(rhs)
+            for column, coefficient in free_part:
+                r.append(number)
+                col.append(column)
+                coef.append(coefficient)
+            rhs.append(-fixed)
+        self.eq = self._matrix(*rows[True])
+        self.ub = self._matrix(*rows[False])
+
+    def _matrix(self, r, col, coef, rhs):
+        if not rhs:
+            return None, None
+        matrix = coo_array((coef, (r, col)), shape=(len(rhs), len(self.cells))).tocsr()
+        return matrix, np.array(rhs, dtype=float)
+
+
+def _ceiling(model: Model) -> float:
+    """An upper bound on every cell, far above any count: HiGHS's presolve may call an unbounded program
+    infeasible, a bounded one it solves."""
+    return 10.0 * max(model.values.values(), default=0) + 1000.0
+
+
+def _solve(cost, program: _Program, a_eq, b_eq, a_ub, b_ub, bounds):
+    return linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+
+
+def intervals(model: Model, hidden: Iterable[Cell], cells: Iterable[Cell] | None = None) -> dict[Cell, tuple]:
+    """The attacker: for each hidden cell (or each of ``cells``), the lowest and highest value it can take given
+    every published cell of ``model`` and its relations, hidden cells at least 1 (``math.inf``: no upper bound)."""
+    program = _Program(model, hidden)
+    a_eq, b_eq = program.eq
+    a_ub, b_ub = program.ub
+    bounds = [(1, _ceiling(model))] * len(program.cells)
+    found = {}
+    for cell in program.cells if cells is None else cells:
+        cost = np.zeros(len(program.cells))
+        cost[program.index[cell]] = 1
+        low = _solve(cost, program, a_eq, b_eq, a_ub, b_ub, bounds)
+        high = _solve(-cost, program, a_eq, b_eq, a_ub, b_ub, bounds)
+        lo = low.fun if low.status == 0 else -math.inf
+        hi = -high.fun if high.status == 0 else math.inf
+        found[cell] = (lo, hi)
+    return found
+
+
+def _reaches(model: Model, program: _Program, cell: Cell, height: float) -> bool:
+    """Whether the hidden cell can reach ``height`` (the attacker's upper end is at least that)."""
+    a_eq, b_eq = program.eq
+    a_ub, b_ub = program.ub
+    cost = np.zeros(len(program.cells))
+    cost[program.index[cell]] = -1
+    result = _solve(cost, program, a_eq, b_eq, a_ub, b_ub, [(1, _ceiling(model))] * len(program.cells))
+    return result.status == 0 and -result.fun >= height - 1e-6
+
+
+def _weight(value: int) -> float:
+    """The cost of hiding a cell, a unit of deviation: more for larger cells (totals stay published if they can)."""
+    return 1.0 + math.log1p(value)
+
+
+def _cover(model: Model, cell: Cell, hidden: set[Cell], candidates: set[Cell], width: int) -> set[Cell]:
+    """The cells to hide so that ``cell`` can move up by ``width``: the cheapest deviation satisfying every
+    relation, the hidden cells free, the published ``candidates`` at their weight (every other cell fixed)."""
+    program = _Program(model, hidden | candidates)
+    n = len(program.cells)
+    # Variables: up (n), then down (n); value = true + up − down, at least 1.
+    cost = np.array(
+        [0.001 if c in hidden else _weight(model.values[c]) for c in program.cells] * 2,
+        dtype=float,
+    )
+    bounds = [(0, _ceiling(model))] * n + [(0, max(value - 1, 0)) for value in program.values]
+    target = program.index[cell]
+    bounds[target] = (width, width)
+    bounds[n + target] = (0, 0)
+
+    def both(matrix):
+        if matrix is None:
+            return None
+        from scipy.sparse import hstack
+
+        return hstack([matrix, -matrix]).tocsr()
+
+    a_eq, b_eq = program.eq
+    a_ub, b_ub = program.ub
+    # The true values satisfy the relations: the deviation must keep them (equalities: sum of deviations 0;
+    # inequalities: within their slack).
+    b_eq_dev = None if a_eq is None else b_eq - a_eq @ program.values
+    b_ub_dev = None if a_ub is None else b_ub - a_ub @ program.values
+    result = linprog(
+        cost, A_ub=both(a_ub), b_ub=b_ub_dev, A_eq=both(a_eq), b_eq=b_eq_dev, bounds=bounds, method="highs"
+    )
+    if result.status != 0:
+        return set(candidates) - hidden
+    moved = result.x[:n] + result.x[n:]
+    return {c for c, amount in zip(program.cells, moved, strict=True) if amount > 1e-6 and c not in hidden}
+
+
+def protect(
+    model: Model, below: int, *, candidates: Iterable[Cell] | None = None, hidden: Iterable[Cell] = ()
+) -> set[Cell]:
+    """The cells to hide: the primary ones (from 1 to ``below`` − 1) among ``candidates`` (default: every cell),
+    ``hidden`` (already hidden elsewhere), and the complementary ones, taken from ``candidates``, until every
+    hidden cell's interval (``intervals``) is at least ``below`` wide."""
+    if below <= 1:
+        return set(hidden)
+    allowed = set(model.values) if candidates is None else set(candidates) & set(model.values)
+    allowed = {cell for cell in allowed if model.values[cell] > 0}  # zeros name nobody: never hidden
+    hidden = set(hidden) | {cell for cell in allowed if model.values[cell] < below}
+    pending = sorted(hidden)
+    program = None
+    while pending:
+        cell = pending.pop(0)
+        program = program or _Program(model, hidden)
+        if _reaches(model, program, cell, model.values[cell] + below):
+            continue
+        more = _cover(model, cell, hidden, allowed - hidden, below)
+        if not more:
+            continue  # nothing left to hide: as protected as the published zeros allow
+        hidden |= more
+        program = None
+        pending.extend(sorted(more))
+        pending.append(cell)  # check it again with its cover
+    return hidden
+
+
+# --- What leaves the region ---------------------------------------------------------------------------------------
+
+
+def suppressed_cells(metrics: Mapping, below: int) -> set[Cell]:
+    """Every cell of ``metrics`` to hide where the report leaves the region."""
+    if below <= 1 or not metrics:
+        return set()
+    centres = [entry for entry in metrics.get(definitions.BY_CENTRE) or [] if isinstance(entry, Mapping)]
+    if metrics.get("by_region"):
+        regions, country = country_models(metrics)
+        hidden: set[Cell] = set()
+        for model in regions.values():
+            hidden |= protect(model, below)
+        country_cells = {cell for cell in country.values if cell[0] == TOTAL}
+        return protect(country, below, candidates=country_cells, hidden=hidden)
+    return protect(region_model(metrics, centres), below)
+
+
+def published_metrics(metrics: Mapping, below: int) -> dict:
+    """``metrics`` with every hidden count (``suppressed_cells``) shown as ``SUPPRESSED``."""
+    if below <= 1 or not metrics:
+        return dict(metrics or {})
+    return apply(metrics, suppressed_cells(metrics, below))
+
+
+def apply(metrics: Mapping, hidden: set[Cell]) -> dict:
+    rows: dict[tuple, set[tuple[str, str]]] = {}
+    for row, key, code in hidden:
+        rows.setdefault(row, set()).add((key, code))
+    published = _hide(metrics, rows.get(TOTAL, set()))
+    for list_key, make_row, id_key in (
+        (definitions.BY_CENTRE, centre_row, "centre_id"),
+        ("by_region", region_row, "region"),
+    ):
+        if isinstance(metrics.get(list_key), list):
+            published[list_key] = [
+                _hide(entry, rows.get(make_row(entry.get(id_key)), set())) if isinstance(entry, Mapping) else entry
+                for entry in metrics[list_key]
+            ]
+    return published
+
+
+def _hide(entry: Mapping, cells: set[tuple[str, str]]) -> dict:
+    copy = {key: dict(value) if isinstance(value, Mapping) else value for key, value in entry.items()}
+    for key, code in cells:
+        if code:
+            if isinstance(copy.get(key), dict):
+                original = {str(c): c for c in copy[key]}
+                copy[key][original.get(code, code)] = SUPPRESSED
+        elif key in copy:
+            copy[key] = SUPPRESSED
+    return copy
