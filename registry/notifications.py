@@ -71,6 +71,11 @@ KINDS: dict[str, Kind] = {
         _("Day-28 outcome due"), _("The day-28 outcome of the course %(prescription)s at %(centre)s is due.")
     ),
     "report_ready": Kind(_("Report ready"), _("Your report is ready.")),
+    # A report the schedule made (reports.tasks: each month, each quarter) for the region's officers, or AIFA.
+    "scheduled_report_ready": Kind(
+        _("Scheduled report ready"),
+        _("The %(report)s of %(region)s from %(start)s to %(end)s is ready."),
+    ),
     "stock_cover_low": Kind(
         _("Stock cover low"),
         _("%(pharmacy)s has %(days)s days of anakinra cover left, below its threshold of %(threshold)s days."),
@@ -264,6 +269,11 @@ def officers_of_region(region_id):
     return get_user_model().objects.filter(
         is_active=True, staff__role=Role.REGIONAL_OFFICER, staff__region_id=region_id
     )
+
+
+def national_users():
+    """The national role's people (AIFA)."""
+    return get_user_model().objects.filter(is_active=True, staff__role=Role.NATIONAL)
 
 
 def authorisations_expiring_notify(*, today: date | None = None) -> int:

@@ -41,10 +41,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from registry.calendar import rome_date
 from registry.models import Region
-from registry.notifications import notify
+from registry.notifications import day, national_users, notify, officers_of_region, untranslated
 
 from . import events, messages
 from .kinds import COUNTRY_NAME, MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, ReportContext
@@ -57,6 +58,11 @@ from .selectors import default_audience, report_metrics_published, suppress_belo
 logger = logging.getLogger(__name__)
 
 FORMATS = (ReportFormat.CSV, ReportFormat.XLSX, ReportFormat.PDF)
+# What a scheduled run's notification calls it (reports.tasks: monthly monitoring, quarterly per-patient).
+SCHEDULED_REPORT_NAMES = {
+    MONITORING: gettext_lazy("monthly monitoring report"),
+    QUARTERLY_PATIENTS: gettext_lazy("quarterly per-patient report"),
+}
 # A national run while its regional parts run: held by no worker, claimed by whoever joins the parts.
 WAITING_FOR_PARTS = "waiting-for-parts"
 # A run whose dead holder the sweep has handed to a new message: held by no worker, any delivery takes it.
@@ -222,6 +228,22 @@ def _finish(run: ReportRun, token: str) -> None:
         events.report_finished(run=locked, files=files)
         if run.parent_id is not None:
             _part_finished(run.parent_id)
+        elif locked.scheduled:
+            # The month's and the quarter's reports are made for the region's officers (the country's for AIFA):
+            # each is told, in the app and by e-mail as they chose.
+            recipients = officers_of_region(locked.region_id) if locked.region_id else national_users()
+            notify(
+                "scheduled_report_ready",
+                recipients,
+                event_key=f"scheduled_report_ready:{locked.pk}",
+                params={
+                    "run": str(locked.pk),
+                    "report": untranslated(SCHEDULED_REPORT_NAMES.get(locked.kind, locked.kind)),
+                    "region": locked.region.name if locked.region_id else COUNTRY_NAME,
+                    "start": day(locked.period_start),
+                    "end": day(locked.period_end),
+                },
+            )
         elif locked.requested_by_id is not None:
             # Who asked is told (a regional part is not a report anyone asked for: its country run is).
             notify(

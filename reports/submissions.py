@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -33,7 +33,7 @@ from registry.auth.otp import has_second_factor, otp_check
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RegistryError
 from registry.models import Region, Role
-from registry.notifications import notify
+from registry.notifications import national_users, notify, officers_of_region
 from registry.period_locks import period_lock, period_unlock, region_periods_hold
 from registry.permissions import actor_for
 
@@ -439,10 +439,8 @@ def _params(submission: QuarterlySubmission) -> dict:
 
 
 def _aifa_users():
-    return get_user_model().objects.filter(staff__role=Role.NATIONAL, is_active=True)
+    return national_users()
 
 
 def _region_officers(region_code: str):
-    return get_user_model().objects.filter(
-        staff__role=Role.REGIONAL_OFFICER, staff__region_id=region_code, is_active=True
-    )
+    return officers_of_region(region_code)

@@ -303,3 +303,35 @@ def test_no_email_for_who_turned_it_off(demo, prescriber_with_email):
     notify("report_ready", [prescriber_with_email], event_key="test:off")
     assert notifications.notification_emails_send(kind="report_ready", event_key="test:off") == 0
     assert mail.outbox == []
+
+
+def test_a_scheduled_report_is_announced_to_the_regions_officers_once_in_the_app_and_by_email(
+    demo, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    """Issue 18: the month's and the quarter's reports the schedule makes reach the region's officers."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    officer = demo["officer.lombardia"]
+    officer.email = "officer@example.org"
+    officer.save(update_fields=["email"])
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = report_services.report_request(
+            user=demo["aifa"],  # the schedule's own request (reports.services.scheduled_runs_create), made by hand
+            kind="monitoring",
+            region_code="030",
+            period_start=date(2021, 11, 1),
+            period_end=date(2021, 11, 30),
+            scheduled=True,
+        )
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    # The region's officers hear of it (not Lazio's).
+    assert told("scheduled_report_ready") == ["officer.lombardia"]
+    notification = Notification.objects.get(kind="scheduled_report_ready", recipient=officer)
+    assert notification.params["run"] == str(run.pk)
+    assert [m.to for m in mail.outbox] == [["officer@example.org"]]
+    assert "report mensile di monitoraggio di Lombardia dal 01/11/2021 al 30/11/2021" in mail.outbox[0].body
+    # The page links the notification to its report.
+    client = Client()
+    client.force_login(officer)
+    assert f"/reports/{run.pk}/" in client.get(reverse("notifications")).content.decode()
