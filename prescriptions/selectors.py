@@ -172,7 +172,8 @@ def search_condition(text: str, *, by_identity: bool = False) -> Q:
 def prescription_list(*, user, filters: dict | None = None) -> QuerySet[Prescription]:
     """The list of prescriptions ``user`` may see, newest first (``-prescribed_at``, ``-id``: an index each scope
     walks). ``filters``: ``status`` (list), ``centre``, ``region``, ``submitted_from``/``submitted_to`` (Rome days,
-    both included) and ``q`` (:func:`search_condition`)."""
+    both included), ``q`` (:func:`search_condition`), ``on_hold``, ``outcome_overdue``, ``with_alerts`` and
+    ``sort`` ("oldest": oldest first)."""
     filters = filters or {}
     prescriptions = prescriptions_listed(user).select_related("centre", "patient", "prescriber")
     if filters.get("status"):
@@ -189,6 +190,8 @@ def prescription_list(*, user, filters: dict | None = None) -> QuerySet[Prescrip
     if filters.get("q"):
         prescriptions = prescriptions.filter(search_condition(filters["q"], by_identity=searches_by_identity(user)))
     today = filters.get("today") or rome_today()
+    if filters.get("on_hold"):
+        prescriptions = prescriptions.filter(hold_since__isnull=False, status=PrescriptionStatus.AWAITING_DISPENSING)
     if filters.get("outcome_overdue"):
         prescriptions = prescriptions.filter(outcome_overdue_condition(today))
     if filters.get("with_alerts"):

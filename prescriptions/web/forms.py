@@ -704,6 +704,7 @@ class PrescriptionFilterForm(forms.Form):
     submitted_from = forms.DateField(label=_("Prescribed from"), required=False, widget=date_widget())
     submitted_to = forms.DateField(label=_("to"), required=False, widget=date_widget())
     with_alerts = forms.BooleanField(label=_("With alerts"), required=False)
+    on_hold = forms.BooleanField(label=_("On hold at the pharmacy"), required=False)
     outcome_overdue = forms.BooleanField(label=_("Day-28 outcome overdue"), required=False)
     sort = forms.ChoiceField(
         label=_("Order"),

@@ -111,3 +111,20 @@ def test_the_csv_needs_a_user_who_sees_the_lists(history):
     assert client.get(EXPORT).status_code == 302  # to the sign-in page
     client.force_login(history["aifa"])
     assert client.get(EXPORT).status_code == 403
+
+
+def test_the_on_hold_filter_lists_the_requests_the_pharmacy_holds(demo):
+    from prescriptions import services as rx
+
+    from . import factories as f
+
+    held = f.prescription_at(demo, "awaiting_dispensing")
+    rx.dispensing_hold(pharmacist=demo["pharmacist.milano"], prescription=held, reason="out_of_stock")
+    for username in ("prescriber.milano", "pharmacist.milano", "officer.lombardia"):
+        listed = selectors.prescription_list(user=demo[username], filters={"on_hold": True})
+        assert list(listed.values_list("pk", flat=True)) == [held.pk], username
+    client = Client()
+    client.force_login(demo["prescriber.milano"])
+    page = client.get(LIST, {"on_hold": "on"}).content.decode()
+    assert re.findall(r'<tr data-id="([0-9a-f-]+)"', page) == [str(held.pk)]
+    assert selectors.prescription_list(user=demo["prescriber.roma"], filters={"on_hold": True}).count() == 0
