@@ -71,6 +71,36 @@ def test_designating_asks_for_a_confirmation_then_writes_and_audits(demo, office
     assert 'data-validity="future"' in listing
 
 
+def test_a_new_centre_and_pharmacy_and_the_centres_serving_pharmacy(demo, officer):
+    from registry.models import Pharmacy
+
+    url = reverse("office:pharmacy_new")
+    assert officer.post(url, {"name": "Farmacia di Bergamo"}).status_code == 200
+    assert officer.post(url, {"name": "Farmacia di Bergamo", "confirmed": "yes"}).status_code == 302
+    pharmacy = Pharmacy.objects.get(name="Farmacia di Bergamo")
+    assert pharmacy.region_id == "030"
+    assert AuditEvent.objects.filter(action=AuditAction.PHARMACY_CREATE, object_id=str(pharmacy.pk)).exists()
+
+    url = reverse("office:centre_new")
+    fields = {"name": "Ospedale di Bergamo", "pharmacy": pharmacy.pk, "confirmed": "yes"}
+    assert officer.post(url, fields).status_code == 302
+    centre = Centre.objects.get(name="Ospedale di Bergamo")
+    assert (centre.region_id, centre.pharmacy) == ("030", pharmacy)
+    # Another region's pharmacy is not offered, and refused.
+    roma_pharmacy = Pharmacy.objects.filter(region_id="120").first()
+    edit = reverse("office:centre_edit", args=[milano().pk])
+    assert str(roma_pharmacy.pk) not in officer.get(edit).content.decode()
+    refused = officer.post(edit, {"name": milano().name, "pharmacy": roma_pharmacy.pk, "confirmed": "yes"})
+    assert refused.status_code == 400 and refused.context["form"].errors["pharmacy"]
+
+    assert officer.post(edit, {"name": milano().name, "pharmacy": pharmacy.pk, "confirmed": "yes"}).status_code == 302
+    assert milano().pharmacy == pharmacy
+    assert AuditEvent.objects.filter(action=AuditAction.CENTRE_UPDATE, object_id=str(milano().pk)).exists()
+    # An administrator chooses the region.
+    admin = signed_in(demo["admin"])
+    assert "region" in admin.get(reverse("office:centre_new")).context["form"].fields
+
+
 def test_a_period_ending_before_it_starts_is_refused_next_to_its_field(officer):
     url = reverse("office:designate", args=[milano().pk])
     response = officer.post(url, {"valid_from": "2026-05-10", "valid_to": "2026-05-01", "confirmed": "yes"})
@@ -198,6 +228,9 @@ def test_every_office_page_opens_in_both_languages(demo, language):
         "/office/pharmacies/",
         "/office/authorisations/",
         "/office/staff/",
+        reverse("office:centre_new"),
+        reverse("office:centre_edit", args=[milano().pk]),
+        reverse("office:pharmacy_new"),
         reverse("office:designate", args=[milano().pk]),
         reverse("office:designation_end", args=[designation.pk]),
         reverse("office:authorisation_grant"),
@@ -219,6 +252,9 @@ def _office_pages(demo):
         "/office/pharmacies/",
         "/office/authorisations/",
         "/office/staff/",
+        reverse("office:centre_new"),
+        reverse("office:centre_edit", args=[milano().pk]),
+        reverse("office:pharmacy_new"),
         reverse("office:designate", args=[milano().pk]),
         reverse("office:designation_end", args=[designation.pk]),
         reverse("office:authorisation_grant"),
