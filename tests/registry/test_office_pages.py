@@ -278,3 +278,27 @@ def test_the_office_and_aifa_pages_have_no_english_and_no_iso_date_in_italian(de
         text = visible_text(response.content.decode())
         assert [chunk for chunk in text if ENGLISH.search(chunk)] == [], url
         assert [chunk for chunk in text if ISO_DATE.search(chunk)] == [], url
+
+
+def test_a_taken_username_and_deactivating_oneself_are_refused_in_words(demo, officer):
+    taken = officer.post(
+        reverse("office:staff_invite"),
+        {"username": "nurse.milano", "role": Role.NURSE, "centre": milano().pk, "confirmed": "yes"},
+    )
+    assert taken.status_code == 400 and taken.context["form"].errors["username"]
+    myself = demo["officer.lombardia"]
+    response = officer.post(reverse("office:staff_deactivate", args=[myself.pk]), {"confirmed": "yes"})
+    assert response.status_code == 400 and response.context["error"]
+    myself.refresh_from_db()
+    assert myself.is_active
+
+
+def test_a_used_or_forged_invitation_link_is_a_plain_page(demo):
+    response = Client().get(reverse("invitation-accept", args=["MQ", "not-a-token"]))
+    assert response.status_code == 404
+    assert "invitation" in response.content.decode().lower() or "invito" in response.content.decode().lower()
+    # An account that already has a password is never invited again by a link.
+    from registry.auth.invitations import invitation_link_parts
+
+    uidb64, token = invitation_link_parts(demo["nurse.milano"])
+    assert Client().get(reverse("invitation-accept", args=[uidb64, token])).status_code == 404
