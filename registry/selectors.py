@@ -96,7 +96,7 @@ def office_pharmacy_list(*, user) -> QuerySet[Pharmacy]:
 
 
 def office_authorisation_list(*, user) -> QuerySet[PrescriberAuthorisation]:
-    """The authorisations at the managed regions' centres, newest first."""
+    """The authorisations at the managed regions' centres, by centre and prescriber, the latest period first."""
     authorisations = PrescriberAuthorisation.objects.select_related("prescriber", "centre", "granted_by")
     return _in_managed(authorisations, user, "centre__region_id").order_by(
         "centre__name", "prescriber__username", "-valid_from"

@@ -12,19 +12,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.views.decorators.debug import sensitive_variables
 
 from registry import events
-from registry.calendar import rome_today
+from registry.calendar import rome_date
 
 User = get_user_model()
 
 
 def invitation_expires_on() -> date:
-    """The last day an invitation issued today may be used."""
-    return rome_today() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT) - timedelta(days=1)
+    """The (Rome) day on which an invitation issued now stops working, at this time of day."""
+    return rome_date(timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT))
 
 
 def invitation_link_parts(user) -> tuple[str, str]:

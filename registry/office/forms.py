@@ -39,6 +39,33 @@ class DesignateForm(PeriodForm):
     )
 
 
+class CentreForm(forms.Form):
+    """A new centre, or a centre's serving pharmacy (the name is kept when only the pharmacy changes)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    pharmacy = forms.ModelChoiceField(
+        label=_("Serving pharmacy"),
+        queryset=None,
+        required=False,
+        help_text=_("The hospital pharmacy that dispenses its prescriptions."),
+    )
+
+    def __init__(self, *args, pharmacies, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pharmacy"].queryset = pharmacies
+        if regions is not None:
+            self.fields["region"] = forms.ModelChoiceField(label=_("Region"), queryset=regions)
+
+
+class PharmacyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+
+    def __init__(self, *args, regions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if regions is not None:
+            self.fields["region"] = forms.ModelChoiceField(label=_("Region"), queryset=regions)
+
+
 class EndForm(forms.Form):
     valid_to = forms.DateField(label=_("Last day in force (included)"), widget=DateInput, initial=rome_today)
 

@@ -8,9 +8,12 @@ app_name = "office"
 
 urlpatterns = [
     path("", views.centres, name="centres"),
+    path("centres/new/", views.centre_new, name="centre_new"),
+    path("centres/<uuid:centre_id>/", views.centre_pharmacy, name="centre_edit"),
     path("centres/<uuid:centre_id>/designate/", views.designate, name="designate"),
     path("designations/<uuid:designation_id>/end/", views.designation_end, name="designation_end"),
     path("pharmacies/", views.pharmacies, name="pharmacies"),
+    path("pharmacies/new/", views.pharmacy_new, name="pharmacy_new"),
     path("authorisations/", views.authorisations, name="authorisations"),
     path("authorisations/grant/", views.authorisation_grant, name="authorisation_grant"),
     path("authorisations/<uuid:authorisation_id>/renew/", views.authorisation_renew, name="authorisation_renew"),

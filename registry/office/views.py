@@ -21,10 +21,10 @@ from registry import selectors, services
 from registry.auth.invitations import invitation_accept, invitation_expires_on, invitation_link_parts, invitation_user
 from registry.calendar import rome_today
 from registry.errors import InvalidInput
-from registry.models import Pharmacy, Role
+from registry.models import Pharmacy, Region, Role
 from registry.permissions import PermissionDenied, actor_for
 
-from .forms import DesignateForm, EndForm, GrantForm, InvitationAcceptForm, InviteForm
+from .forms import CentreForm, DesignateForm, EndForm, GrantForm, InvitationAcceptForm, InviteForm, PharmacyForm
 
 
 def office_page(view):
@@ -144,6 +144,107 @@ def designation_end(request, designation_id):
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "title": title, "back": reverse("office:centres"), "record": designation}
     return _render(request, "form.html", context, status=status)
+
+
+def _region_choices(request):
+    """A region to choose only for an administrator (an officer acts in their own)."""
+    return Region.objects.order_by("code") if selectors.managed_region_ids(user=request.user) is None else None
+
+
+def _own_region(request, data):
+    regions = selectors.managed_region_ids(user=request.user)
+    return data["region"] if regions is None else Region.objects.get(pk=regions[0])
+
+
+def _pharmacy_choices(request):
+    pharmacies = Pharmacy.objects.select_related("region").order_by("region_id", "name")
+    regions = selectors.managed_region_ids(user=request.user)
+    return pharmacies if regions is None else pharmacies.filter(region_id__in=regions)
+
+
+@office_page
+def centre_new(request):
+    title = _("New centre")
+    form = CentreForm(request.POST or None, pharmacies=_pharmacy_choices(request), regions=_region_choices(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        region = _own_region(request, data)
+        response = _confirm_or_do(
+            request,
+            form=form,
+            title=title,
+            rows=[
+                (_("Name"), data["name"]),
+                (_("Region"), region.name),
+                (_("Serving pharmacy"), data["pharmacy"].name if data["pharmacy"] else "—"),
+            ],
+            action=lambda: services.centre_create(
+                actor=request.user, region=region, name=data["name"], pharmacy=data["pharmacy"]
+            ),
+            done=_("Centre %(centre)s created: designate it so that its prescribers may prescribe.")
+            % {"centre": data["name"]},
+            back=reverse("office:centres"),
+        )
+        if response is not None:
+            return response
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "form.html", {"form": form, "title": title, "back": reverse("office:centres")}, status)
+
+
+@office_page
+def centre_pharmacy(request, centre_id):
+    """Which pharmacy serves the centre (its dispensing queue)."""
+    centre = selectors.office_centre_get(user=request.user, centre_id=centre_id)
+    if centre is None:
+        raise Http404
+    title = _("Change %(centre)s") % {"centre": centre.name}
+    form = CentreForm(
+        request.POST or None,
+        initial={"name": centre.name, "pharmacy": centre.pharmacy_id},
+        pharmacies=_pharmacy_choices(request).filter(region_id=centre.region_id),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        response = _confirm_or_do(
+            request,
+            form=form,
+            title=title,
+            rows=[
+                (_("Name"), data["name"]),
+                (_("Serving pharmacy"), data["pharmacy"].name if data["pharmacy"] else "—"),
+            ],
+            action=lambda: services.centre_update(
+                actor=request.user, centre=centre, name=data["name"], pharmacy=data["pharmacy"]
+            ),
+            done=_("%(centre)s saved.") % {"centre": data["name"]},
+            back=reverse("office:centres"),
+        )
+        if response is not None:
+            return response
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "form.html", {"form": form, "title": title, "back": reverse("office:centres")}, status)
+
+
+@office_page
+def pharmacy_new(request):
+    title = _("New pharmacy")
+    form = PharmacyForm(request.POST or None, regions=_region_choices(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        region = _own_region(request, data)
+        response = _confirm_or_do(
+            request,
+            form=form,
+            title=title,
+            rows=[(_("Name"), data["name"]), (_("Region"), region.name)],
+            action=lambda: services.pharmacy_create(actor=request.user, region=region, name=data["name"]),
+            done=_("%(pharmacy)s created.") % {"pharmacy": data["name"]},
+            back=reverse("office:pharmacies"),
+        )
+        if response is not None:
+            return response
+    status = 400 if request.method == "POST" else 200
+    return _render(request, "form.html", {"form": form, "title": title, "back": reverse("office:pharmacies")}, status)
 
 
 @office_page
@@ -288,14 +389,10 @@ def staff(request):
 @office_page
 def staff_invite(request):
     title = _("Invite a person")
-    regions = selectors.managed_region_ids(user=request.user)
-    pharmacy_choices = Pharmacy.objects.order_by("region_id", "name")
-    if regions is not None:
-        pharmacy_choices = pharmacy_choices.filter(region_id__in=regions)
     form = InviteForm(
         request.POST or None,
         centres=selectors.office_centre_list(user=request.user),
-        pharmacies=pharmacy_choices,
+        pharmacies=_pharmacy_choices(request),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -14,7 +14,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from registry.models import Centre
-from tests.browser.test_journeys import DESKTOP, LOCALES, PHONE, axe, no_sideways_scrolling
+from tests.browser.test_journeys import DESKTOP, LOCALES, PHONE, axe, no_sideways_scrolling, shot
 from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -82,6 +82,7 @@ def test_the_officer_manages_the_region_in_pages(open_page, live_demo, language)
     assert page.locator("nav.menu a.active").get_attribute("href") == reverse("office:centres")
     assert page.locator("[data-validity=current]").count() >= 1
     axe(page, f"office-centres-{language}")
+    shot(page, "office-centres", language)
 
     page.click("[data-centre] a[data-action=designate]")
     axe(page, f"office-designate-{language}")
@@ -97,9 +98,11 @@ def test_the_officer_manages_the_region_in_pages(open_page, live_demo, language)
     page.click("main form button[type=submit]")
     page.locator("button[data-confirm]").wait_for()
     axe(page, f"office-confirm-{language}")
+    shot(page, "office-confirm", language)
     page.click("button[data-confirm]")
     page.wait_for_url(re.compile(re.escape(reverse("office:authorisations")) + "$"))
     assert page.locator("tr[data-authorisation] [data-validity=current]").count() == 2
+    shot(page, "office-authorisations", language)
     page.click("tr[data-authorisation] a[data-action=end]")
     axe(page, f"office-authorisation-end-{language}")
 
@@ -154,6 +157,8 @@ def test_aifa_records_a_shortage_and_reads_the_criteria(open_page, language):
     page.click(f"nav.menu a[href='{reverse('prescriptions:criteria')}']")
     assert page.locator("[data-criteria-version] [data-validity=current]").count() == 1
     axe(page, f"criteria-{language}")
+    page.goto(reverse("prescriptions:shortages"))
+    shot(page, "shortages", language)
 
 
 @pytest.mark.parametrize("language", ["it", "en"])
@@ -175,6 +180,7 @@ def test_the_second_factor_pages(open_page, settings, language):
     assert page.locator("a[data-download-codes]").get_attribute("download") is not None
     assert page.locator("button[data-print]").is_visible()
     axe(page, f"otp-backup-codes-{language}")
+    shot(page, "otp-backup-codes", language)
     page.click("button[data-confirm-saved]")  # not ticked: asked again
     page.locator("#saved-error").wait_for()
     axe(page, f"otp-backup-codes-error-{language}")

@@ -71,6 +71,36 @@ def test_designating_asks_for_a_confirmation_then_writes_and_audits(demo, office
     assert 'data-validity="future"' in listing
 
 
+def test_a_new_centre_and_pharmacy_and_the_centres_serving_pharmacy(demo, officer):
+    from registry.models import Pharmacy
+
+    url = reverse("office:pharmacy_new")
+    assert officer.post(url, {"name": "Farmacia di Bergamo"}).status_code == 200
+    assert officer.post(url, {"name": "Farmacia di Bergamo", "confirmed": "yes"}).status_code == 302
+    pharmacy = Pharmacy.objects.get(name="Farmacia di Bergamo")
+    assert pharmacy.region_id == "030"
+    assert AuditEvent.objects.filter(action=AuditAction.PHARMACY_CREATE, object_id=str(pharmacy.pk)).exists()
+
+    url = reverse("office:centre_new")
+    fields = {"name": "Ospedale di Bergamo", "pharmacy": pharmacy.pk, "confirmed": "yes"}
+    assert officer.post(url, fields).status_code == 302
+    centre = Centre.objects.get(name="Ospedale di Bergamo")
+    assert (centre.region_id, centre.pharmacy) == ("030", pharmacy)
+    # Another region's pharmacy is not offered, and refused.
+    roma_pharmacy = Pharmacy.objects.filter(region_id="120").first()
+    edit = reverse("office:centre_edit", args=[milano().pk])
+    assert str(roma_pharmacy.pk) not in officer.get(edit).content.decode()
+    refused = officer.post(edit, {"name": milano().name, "pharmacy": roma_pharmacy.pk, "confirmed": "yes"})
+    assert refused.status_code == 400 and refused.context["form"].errors["pharmacy"]
+
+    assert officer.post(edit, {"name": milano().name, "pharmacy": pharmacy.pk, "confirmed": "yes"}).status_code == 302
+    assert milano().pharmacy == pharmacy
+    assert AuditEvent.objects.filter(action=AuditAction.CENTRE_UPDATE, object_id=str(milano().pk)).exists()
+    # An administrator chooses the region.
+    admin = signed_in(demo["admin"])
+    assert "region" in admin.get(reverse("office:centre_new")).context["form"].fields
+
+
 def test_a_period_ending_before_it_starts_is_refused_next_to_its_field(officer):
     url = reverse("office:designate", args=[milano().pk])
     response = officer.post(url, {"valid_from": "2026-05-10", "valid_to": "2026-05-01", "confirmed": "yes"})
@@ -198,6 +228,9 @@ def test_every_office_page_opens_in_both_languages(demo, language):
         "/office/pharmacies/",
         "/office/authorisations/",
         "/office/staff/",
+        reverse("office:centre_new"),
+        reverse("office:centre_edit", args=[milano().pk]),
+        reverse("office:pharmacy_new"),
         reverse("office:designate", args=[milano().pk]),
         reverse("office:designation_end", args=[designation.pk]),
         reverse("office:authorisation_grant"),
@@ -219,6 +252,9 @@ def _office_pages(demo):
         "/office/pharmacies/",
         "/office/authorisations/",
         "/office/staff/",
+        reverse("office:centre_new"),
+        reverse("office:centre_edit", args=[milano().pk]),
+        reverse("office:pharmacy_new"),
         reverse("office:designate", args=[milano().pk]),
         reverse("office:designation_end", args=[designation.pk]),
         reverse("office:authorisation_grant"),
@@ -242,3 +278,27 @@ def test_the_office_and_aifa_pages_have_no_english_and_no_iso_date_in_italian(de
         text = visible_text(response.content.decode())
         assert [chunk for chunk in text if ENGLISH.search(chunk)] == [], url
         assert [chunk for chunk in text if ISO_DATE.search(chunk)] == [], url
+
+
+def test_a_taken_username_and_deactivating_oneself_are_refused_in_words(demo, officer):
+    taken = officer.post(
+        reverse("office:staff_invite"),
+        {"username": "nurse.milano", "role": Role.NURSE, "centre": milano().pk, "confirmed": "yes"},
+    )
+    assert taken.status_code == 400 and taken.context["form"].errors["username"]
+    myself = demo["officer.lombardia"]
+    response = officer.post(reverse("office:staff_deactivate", args=[myself.pk]), {"confirmed": "yes"})
+    assert response.status_code == 400 and response.context["error"]
+    myself.refresh_from_db()
+    assert myself.is_active
+
+
+def test_a_used_or_forged_invitation_link_is_a_plain_page(demo):
+    response = Client().get(reverse("invitation-accept", args=["MQ", "not-a-token"]))
+    assert response.status_code == 404
+    assert "invitation" in response.content.decode().lower() or "invito" in response.content.decode().lower()
+    # An account that already has a password is never invited again by a link.
+    from registry.auth.invitations import invitation_link_parts
+
+    uidb64, token = invitation_link_parts(demo["nurse.milano"])
+    assert Client().get(reverse("invitation-accept", args=[uidb64, token])).status_code == 404
