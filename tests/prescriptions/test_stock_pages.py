@@ -163,3 +163,22 @@ def test_the_pages_speak_the_readers_language(login, demo, language):
         assert "Ricevi una consegna" in pharmacy and "Giorni di copertura" in region
     else:
         assert "Receive a delivery" in pharmacy and "Days of cover" in region
+
+
+def test_the_regional_page_costs_the_same_queries_whatever_the_stock(login, demo):
+    keep_stock(demo)
+    bergamo, bergamo_pharmacist = second_pharmacy(demo)
+    receive(demo["pharmacist.milano"], syringes=5)
+    client = login("officer.lombardia")
+    client.get(f"{STOCK}region/")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"{STOCK}region/")
+    for i in range(6):
+        receive(bergamo_pharmacist, lot_number=f"B-{i}", syringes=3, days=40 + i)
+        f.prescription_at(demo, "awaiting_dispensing", code=f.fiscal_code(serial=10 + i))
+    with CaptureQueriesContext(connection) as many:
+        client.get(f"{STOCK}region/")
+    assert len(few) > 0 and len(many) == len(few)
