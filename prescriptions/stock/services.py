@@ -327,6 +327,22 @@ def stock_dispensed(*, pharmacist, lot: Lot, dispensation: Dispensation) -> Stoc
     )
 
 
+def dispensation_withdrawn(*, user, dispensation: Dispensation, reason: str) -> StockMovement | None:
+    """A dispensation marked entered in error gives its syringes back to the lot they left (none if it was not
+    dispensed from stock). The return names no course: the withdrawn dispensation no longer counts as spending."""
+    taken = StockMovement.objects.filter(dispensation=dispensation, kind=MovementKind.DISPENSING).first()
+    if taken is None:
+        return None
+    lot = Lot.objects.select_for_update().get(pk=taken.lot_id)
+    return _move(
+        actor=user,
+        lot=lot,
+        kind=MovementKind.RETURN,
+        syringes=-taken.syringes,
+        reason=(_("Dispensation entered in error: %(reason)s") % {"reason": reason.strip()})[:500],
+    )
+
+
 # --- Transfers between the Region's pharmacies ---------------------------------------------------------------
 
 
@@ -529,6 +545,7 @@ def syringe_price_record(
 __all__ = [
     "RETURNABLE_STATUSES",
     "cover_check",
+    "dispensation_withdrawn",
     "keeps_stock",
     "stock_pharmacy",
     "lot_for_dispensing",
