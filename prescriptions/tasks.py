@@ -3,9 +3,17 @@
 from celery import shared_task
 
 from .services import course_windows_close
+from .stock.services import cover_check_all
 
 
 @shared_task(acks_late=True)
 def close_course_windows() -> int:
     """Daily (beat): close every course whose window ended; how many were closed."""
     return len(course_windows_close())
+
+
+@shared_task(acks_late=True)
+def check_stock_cover() -> int:
+    """Hourly (beat): tell a pharmacy's pharmacists and the Region's officers when its days of cover fell below
+    its threshold (once a day each); how many pharmacies were reported."""
+    return cover_check_all()

@@ -133,6 +133,16 @@ def cover_check(*, pharmacy_id, now=None) -> bool:
     return True
 
 
+def cover_check_all(*, now=None) -> int:
+    """Check every pharmacy keeping stock (hourly, beat: new courses lower the cover without any movement); how
+    many pharmacies' people were told (each at most once a day)."""
+    told = 0
+    for pharmacy_id in PharmacyStockSetting.objects.filter(keeps_stock=True).values_list("pharmacy_id", flat=True):
+        with transaction.atomic():
+            told += cover_check(pharmacy_id=pharmacy_id, now=now)
+    return told
+
+
 # --- The pharmacy's setting ----------------------------------------------------------------------------------
 
 
@@ -545,6 +555,7 @@ def syringe_price_record(
 __all__ = [
     "RETURNABLE_STATUSES",
     "cover_check",
+    "cover_check_all",
     "dispensation_withdrawn",
     "keeps_stock",
     "stock_pharmacy",

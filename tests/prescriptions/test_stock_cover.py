@@ -224,3 +224,15 @@ def test_suggestions_never_move_more_than_a_lot_holds_nor_from_a_short_pharmacy(
         taken[s.lot_id] = taken.get(s.lot_id, 0) + s.syringes
     held = {holding.lot_id: holding.on_hand for d in demands for holding in d.lots}
     assert all(taken[lot_id] <= held[lot_id] for lot_id in taken)
+
+
+def test_the_hourly_task_tells_about_a_short_pharmacy_once_a_day(demo):
+    from prescriptions.tasks import check_stock_cover
+
+    keep_stock(demo, threshold=7)
+    receive(demo["pharmacist.milano"], syringes=11)
+    assert check_stock_cover() == 0  # no recent course: no expected use
+    f.prescription_at(demo, "awaiting_dispensing", prescribed_days_ago=1)  # 10 owed, 10 doses lately: 1.4 days
+    assert check_stock_cover() == 1
+    check_stock_cover()
+    assert Notification.objects.filter(kind="stock_cover_low").count() == 2  # the pharmacist and the officer, once
