@@ -227,8 +227,12 @@ def test_suggestions_never_move_more_than_a_lot_holds_nor_from_a_short_pharmacy(
 
 
 def test_the_hourly_task_tells_about_a_short_pharmacy_once_a_day(demo):
-    from prescriptions.tasks import check_stock_cover
+    from django.conf import settings
 
+    from prescriptions.tasks import check_stock_cover
+    from registry.celery import app
+
+    assert settings.CELERY_BEAT_SCHEDULE["stock-cover-check"]["task"] in app.tasks
     keep_stock(demo, threshold=7)
     receive(demo["pharmacist.milano"], syringes=11)
     assert check_stock_cover() == 0  # no recent course: no expected use
