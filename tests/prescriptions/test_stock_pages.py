@@ -182,3 +182,18 @@ def test_the_regional_page_costs_the_same_queries_whatever_the_stock(login, demo
     with CaptureQueriesContext(connection) as many:
         client.get(f"{STOCK}region/")
     assert len(few) > 0 and len(many) == len(few)
+
+
+def test_no_confirmation_page_for_who_may_not_take_the_step(login, demo):
+    keep_stock(demo)
+    bergamo, _ = second_pharmacy(demo)
+    milano = Pharmacy.objects.get(name=MILANO_PHARMACY)
+    from prescriptions.stock import services
+
+    transfer = services.stock_transfer_request(
+        user=demo["officer.lombardia"], from_pharmacy_id=milano.pk, to_pharmacy_id=bergamo.pk, syringes=1
+    )
+    pharmacist = login("pharmacist.milano")
+    assert pharmacist.post(f"{STOCK}transfers/{transfer.pk}/approve/").status_code == 403
+    assert pharmacist.post(f"{STOCK}pharmacies/{bergamo.pk}/switch/", {"keeps_stock": "no"}).status_code == 403
+    assert login("nurse.milano").post(f"{STOCK}transfers/", {"syringes": "1"}).status_code == 403
