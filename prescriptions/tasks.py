@@ -6,6 +6,7 @@ from registry.calendar import rome_today
 
 from .notices import outcomes_due_notify
 from .services import course_windows_close
+from .stock.services import cover_check_all
 
 
 @shared_task(acks_late=True)
@@ -18,3 +19,10 @@ def close_course_windows() -> int:
 def notify_outcomes_due() -> int:
     """Daily (beat): tell each prescriber once of a course whose day-28 outcome has come due."""
     return outcomes_due_notify(today=rome_today())
+
+
+@shared_task(acks_late=True)
+def check_stock_cover() -> int:
+    """Hourly (beat): tell a pharmacy's pharmacists and the Region's officers when its days of cover fell below
+    its threshold (once a day each); how many pharmacies were reported."""
+    return cover_check_all()

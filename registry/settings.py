@@ -378,6 +378,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "prescriptions.tasks.close_course_windows",
         "schedule": crontab(hour=0, minute=15),
     },
+    # Pharmacies keeping stock whose days of cover fell below their threshold: their people told, once a day.
+    "stock-cover-check": {
+        "task": "prescriptions.tasks.check_stock_cover",
+        "schedule": crontab(minute=40),
+    },
     # Each region's monitoring report of the month just ended (reports.tasks; never made twice).
     "reports-monthly-monitoring": {
         "task": "reports.tasks.schedule_monthly_reports",

@@ -25,6 +25,7 @@ from ..models import (
     Prescription,
 )
 from ..permissions import ensure_may_correct
+from ..stock import services as stock_services
 from ._common import _lock, ensure_prescription_period_open
 
 CORRECTABLE = {
@@ -114,6 +115,8 @@ def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str,
     record.entered_in_error_at = now
     record.entered_in_error_reason = reason
     record.save(update_fields=["entered_in_error_at", "entered_in_error_reason"])
+    if kind == "dispensation":  # Stock (issue 20): syringes taken from a lot in stock go back into it.
+        stock_services.dispensation_withdrawn(user=user, dispensation=record, reason=reason)
     counters_before = None
     if kind in COUNTED:
         counters_before = events.snapshot(prescription, events.COURSE_COUNTERS)

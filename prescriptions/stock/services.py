@@ -133,6 +133,16 @@ def cover_check(*, pharmacy_id, now=None) -> bool:
     return True
 
 
+def cover_check_all(*, now=None) -> int:
+    """Check every pharmacy keeping stock (hourly, beat: new courses lower the cover without any movement); how
+    many pharmacies' people were told (each at most once a day)."""
+    told = 0
+    for pharmacy_id in PharmacyStockSetting.objects.filter(keeps_stock=True).values_list("pharmacy_id", flat=True):
+        with transaction.atomic():
+            told += cover_check(pharmacy_id=pharmacy_id, now=now)
+    return told
+
+
 # --- The pharmacy's setting ----------------------------------------------------------------------------------
 
 
@@ -324,6 +334,22 @@ def stock_dispensed(*, pharmacist, lot: Lot, dispensation: Dispensation) -> Stoc
         dispensation=dispensation,
         prescription_id=dispensation.prescription_id,
         recorded_at=dispensation.recorded_at,
+    )
+
+
+def dispensation_withdrawn(*, user, dispensation: Dispensation, reason: str) -> StockMovement | None:
+    """A dispensation marked entered in error gives its syringes back to the lot they left (none if it was not
+    dispensed from stock). The return names no course: the withdrawn dispensation no longer counts as spending."""
+    taken = StockMovement.objects.filter(dispensation=dispensation, kind=MovementKind.DISPENSING).first()
+    if taken is None:
+        return None
+    lot = Lot.objects.select_for_update().get(pk=taken.lot_id)
+    return _move(
+        actor=user,
+        lot=lot,
+        kind=MovementKind.RETURN,
+        syringes=-taken.syringes,
+        reason=(_("Dispensation entered in error: %(reason)s") % {"reason": reason.strip()})[:500],
     )
 
 
@@ -529,6 +555,8 @@ def syringe_price_record(
 __all__ = [
     "RETURNABLE_STATUSES",
     "cover_check",
+    "cover_check_all",
+    "dispensation_withdrawn",
     "keeps_stock",
     "stock_pharmacy",
     "lot_for_dispensing",

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from registry.calendar import rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Pharmacy, Role
-from registry.permissions import actor_for
+from registry.permissions import PermissionDenied, actor_for, ensure_manages_region, ensure_role
 
 from ..api import stock as api
 from ..stock import selectors, services
@@ -172,7 +172,7 @@ def pharmacy_stock(request):
 
 
 def _operation_page(request, op: Operation):
-    services.stock_pharmacy(request.user)  # 403 / 409 before reading the form
+    pharmacy = services.stock_pharmacy(request.user)  # 403 / 409 before reading the form
     posted = _posted(request, op.fields)
     serializer = op.serializer(data=posted)
     if not serializer.is_valid():
@@ -187,7 +187,9 @@ def _operation_page(request, op: Operation):
                 "button": op.confirm,
                 "action": reverse("prescriptions:stock:operation", kwargs={"name": op.name}),
                 "cancel": reverse("prescriptions:stock:pharmacy"),
-                "summary": [(_field_label(name), _shown(name, value)) for name, value in posted.items()],
+                "summary": [
+                    (_field_label(name), _shown(name, value, pharmacy_id=pharmacy.pk)) for name, value in posted.items()
+                ],
                 "hidden": posted,
                 "danger": op.name in ("write_off", "adjust"),
             },
@@ -210,11 +212,12 @@ def _operation_page(request, op: Operation):
     return redirect("prescriptions:stock:pharmacy")
 
 
-def _shown(name: str, value: str) -> str:
+def _shown(name: str, value: str, *, pharmacy_id=None) -> str:
     if name == "reason" and value in WriteOffReason.values:
         return str(WriteOffReason(value).label)
     if name == "lot":
-        lot = Lot.objects.filter(pk=value).only("lot_number").first() if _is_uuid(value) else None
+        lots = Lot.objects.filter(pharmacy_id=pharmacy_id) if pharmacy_id else Lot.objects.none()
+        lot = lots.filter(pk=value).only("lot_number").first() if _is_uuid(value) else None
         return lot.lot_number if lot else value
     return value
 
@@ -257,12 +260,23 @@ def _back_to(request) -> str:
     return reverse("prescriptions:stock:region")
 
 
+def _ensure_may_step(user, transfer, step: str) -> None:
+    if step in ("approve", "reject"):
+        ensure_manages_region(user, transfer.from_pharmacy.region_id)
+        return
+    actor = ensure_role(user, Role.PHARMACIST)
+    pharmacy_id = transfer.from_pharmacy_id if step == "ship" else transfer.to_pharmacy_id
+    if actor.pharmacy_id != pharmacy_id:
+        raise PermissionDenied(_("Only the pharmacy the step belongs to takes it."))
+
+
 @page
 @require_POST
 def transfer_step(request, transfer_id, step):
     if step not in TRANSFER_STEPS:
         raise NotFound()
     transfer = selectors.transfer_for(user=request.user, transfer_id=transfer_id)
+    _ensure_may_step(request.user, transfer, step)  # 403 before the confirmation
     title, button = TRANSFER_STEPS[step]
     back = _back_to(request)
     if request.POST.get("confirmed") != "yes":
@@ -304,6 +318,7 @@ def transfer_step(request, transfer_id, step):
 @page
 @require_POST
 def transfer_request(request):
+    ensure_role(request.user, Role.PHARMACIST, Role.REGIONAL_OFFICER, Role.ADMINISTRATOR)
     posted = _posted(request, ("from_pharmacy", "to_pharmacy", "syringes", "lot", "note"))
     serializer = api.TransferInput(data=posted)
     if not serializer.is_valid():
@@ -365,6 +380,7 @@ def pharmacy_switch(request, pharmacy_id):
     pharmacy = Pharmacy.objects.filter(pk=pharmacy_id).first()
     if pharmacy is None:
         raise NotFound()
+    ensure_manages_region(request.user, pharmacy.region_id)  # 403 before the confirmation
     keeps = request.POST.get("keeps_stock") == "yes"
     if request.POST.get("confirmed") != "yes":
         return render(

@@ -151,3 +151,17 @@ def test_the_officer_switches_a_pharmacy_and_reads_spending(client_for, demo):
     assert spending.json()["total"]["amount_eur"] == "1000.00"
     bad = client_for("officer.lombardia").get("/api/v1/stock/spending/", {"period_start": today})
     assert bad.status_code == 400 and "period_end" in bad.json()
+
+
+@pytest.mark.parametrize("username", ["prescriber.milano", "nurse.milano", "officer.lombardia", "aifa"])
+def test_only_pharmacists_list_a_pharmacys_lots(client_for, milano, username):
+    response = client_for(username).get("/api/v1/stock/lots/")
+    assert (response.status_code, response.json()["code"]) == (403, "PERMISSION_DENIED")
+
+
+def test_a_lot_outside_the_callers_scope_is_not_found(client_for, demo, milano):
+    lot_id = client_for("pharmacist.milano").post("/api/v1/stock/receipts/", receipt_body(), format="json").json()
+    url = f"/api/v1/stock/lots/{lot_id['lot']}/"
+    assert client_for("pharmacist.roma").get(url).status_code == 404
+    assert client_for("officer.lazio").get(url).status_code == 404
+    assert client_for("officer.lombardia").get(url).status_code == 200

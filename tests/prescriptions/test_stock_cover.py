@@ -197,3 +197,46 @@ def test_spending_of_a_cohort_follows_its_prescriptions_whenever_dispensed(demo)
 
     assert block["total"]["net_syringes"] == 7 and block["total"]["amount_eur"] == "700.00"
     assert list(block["by_centre"]) == [str(prescription.centre_id)]
+
+
+demand_strategy = st.builds(
+    lambda pk, on_hand, committed, recent, threshold, lots: cover.PharmacyDemand(
+        pk, on_hand, committed, recent, threshold, tuple(lot(f"{pk}-{i}", days, n) for i, (days, n) in enumerate(lots))
+    ),
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.integers(0, 500),
+    st.integers(0, 200),
+    st.integers(0, 300),
+    st.integers(1, 30),
+    st.lists(st.tuples(st.integers(-10, 400), st.integers(0, 100)), max_size=4),
+)
+
+
+@given(st.lists(demand_strategy, max_size=4, unique_by=lambda d: d.pharmacy_id))
+def test_suggestions_never_move_more_than_a_lot_holds_nor_from_a_short_pharmacy(demands):
+    suggestions = cover.suggest_transfers(demands, today=TODAY)
+    by_id = {d.pharmacy_id: d for d in demands}
+    taken: dict = {}
+    for s in suggestions:
+        assert s.syringes > 0 and s.from_pharmacy_id != s.to_pharmacy_id
+        assert not cover.is_short(by_id[s.from_pharmacy_id]) and cover.is_short(by_id[s.to_pharmacy_id])
+        assert s.expiry_date >= TODAY
+        taken[s.lot_id] = taken.get(s.lot_id, 0) + s.syringes
+    held = {holding.lot_id: holding.on_hand for d in demands for holding in d.lots}
+    assert all(taken[lot_id] <= held[lot_id] for lot_id in taken)
+
+
+def test_the_hourly_task_tells_about_a_short_pharmacy_once_a_day(demo):
+    from django.conf import settings
+
+    from prescriptions.tasks import check_stock_cover
+    from registry.celery import app
+
+    assert settings.CELERY_BEAT_SCHEDULE["stock-cover-check"]["task"] in app.tasks
+    keep_stock(demo, threshold=7)
+    receive(demo["pharmacist.milano"], syringes=11)
+    assert check_stock_cover() == 0  # no recent course: no expected use
+    f.prescription_at(demo, "awaiting_dispensing", prescribed_days_ago=1)  # 10 owed, 10 doses lately: 1.4 days
+    assert check_stock_cover() == 1
+    check_stock_cover()
+    assert Notification.objects.filter(kind="stock_cover_low").count() == 2  # the pharmacist and the officer, once

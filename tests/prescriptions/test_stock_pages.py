@@ -163,3 +163,37 @@ def test_the_pages_speak_the_readers_language(login, demo, language):
         assert "Ricevi una consegna" in pharmacy and "Giorni di copertura" in region
     else:
         assert "Receive a delivery" in pharmacy and "Days of cover" in region
+
+
+def test_the_regional_page_costs_the_same_queries_whatever_the_stock(login, demo):
+    keep_stock(demo)
+    bergamo, bergamo_pharmacist = second_pharmacy(demo)
+    receive(demo["pharmacist.milano"], syringes=5)
+    client = login("officer.lombardia")
+    client.get(f"{STOCK}region/")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"{STOCK}region/")
+    for i in range(6):
+        receive(bergamo_pharmacist, lot_number=f"B-{i}", syringes=3, days=40 + i)
+        f.prescription_at(demo, "awaiting_dispensing", code=f.fiscal_code(serial=10 + i))
+    with CaptureQueriesContext(connection) as many:
+        client.get(f"{STOCK}region/")
+    assert len(few) > 0 and len(many) == len(few)
+
+
+def test_no_confirmation_page_for_who_may_not_take_the_step(login, demo):
+    keep_stock(demo)
+    bergamo, _ = second_pharmacy(demo)
+    milano = Pharmacy.objects.get(name=MILANO_PHARMACY)
+    from prescriptions.stock import services
+
+    transfer = services.stock_transfer_request(
+        user=demo["officer.lombardia"], from_pharmacy_id=milano.pk, to_pharmacy_id=bergamo.pk, syringes=1
+    )
+    pharmacist = login("pharmacist.milano")
+    assert pharmacist.post(f"{STOCK}transfers/{transfer.pk}/approve/").status_code == 403
+    assert pharmacist.post(f"{STOCK}pharmacies/{bergamo.pk}/switch/", {"keeps_stock": "no"}).status_code == 403
+    assert login("nurse.milano").post(f"{STOCK}transfers/", {"syringes": "1"}).status_code == 403

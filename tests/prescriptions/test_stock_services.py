@@ -209,3 +209,16 @@ def test_transfers_stay_inside_the_region(demo, pharmacist):
         stock.stock_transfer_request(
             user=demo["officer.lombardia"], from_pharmacy_id=milano.pk, to_pharmacy_id=roma.pk, syringes=1
         )
+
+
+def test_a_dispensation_entered_in_error_gives_its_syringes_back_to_the_lot(demo, pharmacist):
+    lot = receive(pharmacist, syringes=20).lot
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    dispensation = dispense(pharmacist, prescription, syringes=10, lot=str(lot.pk))
+    services.record_mark_entered_in_error(
+        user=pharmacist, prescription=prescription, kind="dispensation", record_id=dispensation.pk, reason="wrong lot"
+    )
+    lot.refresh_from_db()
+    assert lot.on_hand == 20
+    back = StockMovement.objects.get(kind=MovementKind.RETURN)
+    assert (back.syringes, back.prescription_id) == (10, None) and "wrong lot" in back.reason
