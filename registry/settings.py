@@ -315,6 +315,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two "status" choice sets (report runs, quarterly submissions): each named here.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["queued", "running", "done", "failed"],  # reports.models.ReportStatus
+        "SubmissionStatusEnum": "reports.models.SubmissionStatus",
+    },
     # Every operation's error responses (400/401/403/404/409/413/429/503) with their bodies (registry/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

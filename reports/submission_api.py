@@ -55,8 +55,9 @@ class SignatureSerializer(serializers.Serializer):
     report = serializers.UUIDField(source="run_id")
 
 
-@extend_schema_field({"type": "string", "enum": SubmissionStatus.values})
 class SubmissionStatusField(serializers.ChoiceField):
+    """Named ``SubmissionStatusEnum`` in the schema (SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES)."""
+
     def __init__(self, **kwargs):
         super().__init__(choices=SubmissionStatus.choices, **kwargs)
 
