@@ -147,7 +147,10 @@ def test_approval_signs_the_quarter_with_a_manifest_bound_to_the_audit_chain(dem
             assert hashlib.sha256(stored.read()).hexdigest() == entry["sha256"]
     assert signature.manifest["figures_sha256"] == hashlib.sha256(canonical_json(signature.figures)).hexdigest()
     assert signature.manifest["meaning"] == "approval"
-    assert "Lombardia" in signature.statement and "version 1" in signature.statement
+    # The statement names the region, the quarter and the version (in the signer's language: Italian here).
+    year, quarter = this_quarter()
+    assert "Lombardia" in signature.statement and f"T{quarter} {year}" in signature.statement
+    assert "versione 1," in signature.statement
     # The downloaded file is the signed one.
     download = client_for("officer.lombardia").get(body["files"]["csv"])
     signed_csv = next(e for e in signature.manifest["files"] if e["format"] == "csv" and e["audience"] == "region")
