@@ -194,10 +194,9 @@ class SubmissionApproveView(APIView):
         },
     )
     def post(self, request, submission_id):
+        # Without the statement (or the password) a 400, before any password is checked.
         serializer = SubmissionApproveSerializer(data=request.data)
-        if not serializer.is_valid():
-            # A missing statement is the 400 the contract names; the password is checked only with it.
-            raise serializers.ValidationError(serializer.errors)
+        serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
             submission = submissions.submission_approve(
