@@ -116,6 +116,21 @@ class SubmissionDetailSerializer(SubmissionSerializer):
     incomplete = serializers.SerializerMethodField()
     signatures = SignatureSerializer(many=True, source="signatures.all")
     manifest = serializers.SerializerMethodField()
+    approval_statement = serializers.SerializerMethodField(
+        help_text=_(
+            "While open, for the region's officer: the statement that approving accepts (region, quarter and the "
+            "version it would sign), to show the signer before they sign."
+        )
+    )
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_approval_statement(self, submission) -> str | None:
+        request = self.context.get("request")
+        if request is None or not submissions.may_approve(request.user, submission):
+            return None
+        return submissions.approval_statement(
+            signer=request.user, submission=submission, version=submission.version + 1
+        )
 
     @extend_schema_field(IncompleteItemSerializer(many=True))
     def get_incomplete(self, submission) -> list[dict]:

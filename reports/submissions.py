@@ -101,6 +101,16 @@ def _ensure_officer_of(user, region_id: str) -> None:
         raise PermissionDenied(_("You may act only within your own region."))
 
 
+def may_approve(user, submission: QuarterlySubmission) -> bool:
+    """Whether ``user`` may sign ``submission`` now: its region's officer, while it is open."""
+    actor = actor_for(user)
+    return (
+        actor.role == Role.REGIONAL_OFFICER
+        and actor.region_id == submission.region_id
+        and submission.status == SubmissionStatus.OPEN
+    )
+
+
 def _ensure_aifa(user) -> None:
     if actor_for(user).role != Role.NATIONAL:
         raise PermissionDenied(_("Only the national monitoring (AIFA) accepts or returns a quarter."))

@@ -75,6 +75,8 @@ def test_opening_the_same_quarter_again_answers_the_existing_one(client_for):
     again = open_quarter(client_for)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
+    # The statement the officer would accept names the region and the version to sign.
+    assert "Lombardia" in again.json()["approval_statement"] and "1" in again.json()["approval_statement"]
     assert QuarterlySubmission.objects.count() == 1
     assert events_of(first.json()["id"]) == ["submission.open"]
 
@@ -265,6 +267,7 @@ def test_reopen_accept_return_and_version_two(demo, client_for):
         "submission.accept",
     ]
     assert [s["version"] for s in client_for("aifa").get(f"{URL}{submission_id}/").json()["signatures"]] == [1, 2]
+    assert client_for("aifa").get(f"{URL}{submission_id}/").json()["approval_statement"] is None
 
 
 def test_the_list_is_scoped_and_filtered(client_for):
