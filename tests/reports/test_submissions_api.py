@@ -297,3 +297,27 @@ def test_the_manifest_is_canonical_json():
         canonical_json({"b": 1, "a": [1, "è"]})
         == json.dumps({"a": [1, "è"], "b": 1}, separators=(",", ":"), ensure_ascii=False).encode()
     )
+
+
+def test_a_signed_file_changed_afterwards_is_found(demo, client_for):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from reports.submissions import signature_check
+
+    submission_id = open_quarter(client_for).json()["id"]
+    assert approve(client_for, submission_id).status_code == 200
+    signature = SubmissionSignature.objects.get(submission_id=submission_id)
+    assert signature_check(signature) == []
+    call_command("verify_signatures", stdout=io.StringIO())
+
+    csv_file = signature.run.files.get(audience="region", format="csv")
+    with open(csv_file.file.path, "ab") as stored:
+        stored.write(b"one more row\n")
+    assert signature_check(signature) == [f"{csv_file.file.name.rsplit('/', 1)[-1]}: its SHA-256 differs"]
+    with pytest.raises(CommandError):
+        call_command("verify_signatures", stdout=io.StringIO(), stderr=io.StringIO())
+
+    signature.figures = {**signature.figures, "doses_administered": 999}
+    assert "figures: their SHA-256 differs" in signature_check(signature)
