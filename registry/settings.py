@@ -318,8 +318,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # The stock's choice sets named apart from the prescriptions' own "status" and "reason" (issue 20).
+    # Choice sets that share a name ("status", "reason"), each named apart: report runs, quarterly submissions,
+    # the stock's write-offs (issues 19, 20).
     "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": ["queued", "running", "done", "failed"],  # reports.models.ReportStatus
+        "SubmissionStatusEnum": "reports.models.SubmissionStatus",
         "WriteOffReasonEnum": "prescriptions.stock.models.WriteOffReason",
     },
     # Every operation's error responses (400/401/403/404/409/413/429/503) with their bodies (registry/api/schema.py).

@@ -6,7 +6,7 @@ Files are not linked here: they are served only by the scoped API view.
 
 from django.contrib import admin
 
-from .models import ReportFile, ReportRun
+from .models import QuarterlySubmission, ReportFile, ReportRun, SubmissionSignature
 
 
 class ReportFileInline(admin.TabularInline):
@@ -62,6 +62,57 @@ class ReportRunAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     inlines = [ReportFileInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SubmissionSignatureInline(admin.TabularInline):
+    model = SubmissionSignature
+    fields = ["version", "signer", "signed_at", "meaning", "second_factor", "run", "manifest_sha256"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QuarterlySubmission)
+class QuarterlySubmissionAdmin(admin.ModelAdmin):
+    """Read only: a quarter is opened, signed, reopened and reviewed through ``reports.submissions`` (audited)."""
+
+    list_display = ["year", "quarter", "region", "status", "version", "approved_at", "approved_by"]
+    list_filter = ["status", "year", "quarter", "region"]
+    list_select_related = ["region", "approved_by"]
+    readonly_fields = [
+        "id",
+        "region",
+        "year",
+        "quarter",
+        "status",
+        "version",
+        "created_by",
+        "created_at",
+        "approved_at",
+        "approved_by",
+        "reviewed_at",
+        "reviewed_by",
+        "review_comment",
+        "reopened_at",
+        "reopen_reason",
+    ]
+    fields = readonly_fields
+    inlines = [SubmissionSignatureInline]
 
     def has_add_permission(self, request):
         return False

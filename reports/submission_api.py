@@ -55,8 +55,9 @@ class SignatureSerializer(serializers.Serializer):
     report = serializers.UUIDField(source="run_id")
 
 
-@extend_schema_field({"type": "string", "enum": SubmissionStatus.values})
 class SubmissionStatusField(serializers.ChoiceField):
+    """Named ``SubmissionStatusEnum`` in the schema (SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES)."""
+
     def __init__(self, **kwargs):
         super().__init__(choices=SubmissionStatus.choices, **kwargs)
 
@@ -115,6 +116,21 @@ class SubmissionDetailSerializer(SubmissionSerializer):
     incomplete = serializers.SerializerMethodField()
     signatures = SignatureSerializer(many=True, source="signatures.all")
     manifest = serializers.SerializerMethodField()
+    approval_statement = serializers.SerializerMethodField(
+        help_text=_(
+            "While open, for the region's officer: the statement that approving accepts (region, quarter and the "
+            "version it would sign), to show the signer before they sign."
+        )
+    )
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_approval_statement(self, submission) -> str | None:
+        request = self.context.get("request")
+        if request is None or not submissions.may_approve(request.user, submission):
+            return None
+        return submissions.approval_statement(
+            signer=request.user, submission=submission, version=submission.version + 1
+        )
 
     @extend_schema_field(IncompleteItemSerializer(many=True))
     def get_incomplete(self, submission) -> list[dict]:
@@ -193,10 +209,9 @@ class SubmissionApproveView(APIView):
         },
     )
     def post(self, request, submission_id):
+        # Without the statement (or the password) a 400, before any password is checked.
         serializer = SubmissionApproveSerializer(data=request.data)
-        if not serializer.is_valid():
-            # A missing statement is the 400 the contract names; the password is checked only with it.
-            raise serializers.ValidationError(serializer.errors)
+        serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
             submission = submissions.submission_approve(

@@ -117,7 +117,7 @@ def _may(user, submission) -> dict:
     officer = actor.role == Role.REGIONAL_OFFICER and actor.region_id == submission.region_id
     aifa = actor.role == Role.NATIONAL
     return {
-        "approve": officer and submission.status == SubmissionStatus.OPEN,
+        "approve": submissions.may_approve(user, submission),
         "reopen": officer and submission.status in (SubmissionStatus.APPROVED, SubmissionStatus.RETURNED),
         "accept": aifa and submission.status == SubmissionStatus.APPROVED,
         "return": aifa and submission.status == SubmissionStatus.APPROVED,

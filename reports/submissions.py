@@ -32,7 +32,7 @@ from registry.auth.lockout import one_attempt_at_a_time
 from registry.auth.otp import has_second_factor, otp_check
 from registry.calendar import rome_date, rome_today
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RegistryError
-from registry.models import Region, Role
+from registry.models import AuditEvent, Region, Role
 from registry.notifications import national_users, notify, officers_of_region
 from registry.period_locks import period_lock, period_unlock, region_periods_hold
 from registry.permissions import actor_for
@@ -99,6 +99,16 @@ def _ensure_officer_of(user, region_id: str) -> None:
         raise PermissionDenied(_("Only a regional officer of the region may open, approve or reopen its quarter."))
     if actor.region_id != region_id:
         raise PermissionDenied(_("You may act only within your own region."))
+
+
+def may_approve(user, submission: QuarterlySubmission) -> bool:
+    """Whether ``user`` may sign ``submission`` now: its region's officer, while it is open."""
+    actor = actor_for(user)
+    return (
+        actor.role == Role.REGIONAL_OFFICER
+        and actor.region_id == submission.region_id
+        and submission.status == SubmissionStatus.OPEN
+    )
 
 
 def _ensure_aifa(user) -> None:
@@ -355,6 +365,45 @@ def _sign(submission: QuarterlySubmission, *, signer, second_factor: bool) -> Su
         manifest=manifest,
         manifest_sha256=sha256_hex(canonical_json(manifest)),
     )
+
+
+def signature_check(signature: SubmissionSignature) -> list[str]:
+    """What no longer matches in a signature (empty: intact): the manifest against its SHA-256 and the approval's
+    audit event, the figures against their hash, and every signed file, read again, against the manifest."""
+    problems = []
+    if sha256_hex(canonical_json(signature.manifest)) != signature.manifest_sha256:
+        problems.append("manifest: its SHA-256 differs")
+    event = (
+        AuditEvent.objects.filter(
+            object_type=QuarterlySubmission._meta.label_lower,
+            object_id=str(signature.submission_id),
+            action=AuditAction.SUBMISSION_APPROVE,
+            changes__version=signature.version,
+        )
+        .order_by("sequence")
+        .last()
+    )
+    if event is None or event.changes.get("manifest_sha256") != signature.manifest_sha256:
+        problems.append("audit: the approval's event does not hold this manifest's SHA-256")
+    if sha256_hex(canonical_json(signature.figures)) != signature.manifest.get("figures_sha256"):
+        problems.append("figures: their SHA-256 differs")
+    stored = {(f.audience, f.format): f for f in signature.run.files.all()}
+    for entry in signature.manifest.get("files", []):
+        report_file = stored.get((entry["audience"], entry["format"]))
+        if report_file is None:
+            problems.append(f"{entry['name']}: missing")
+            continue
+        digest = hashlib.sha256()
+        try:
+            with report_file.file.open("rb") as content:
+                for chunk in iter(lambda: content.read(1024 * 1024), b""):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            problems.append(f"{entry['name']}: missing")
+            continue
+        if digest.hexdigest() != entry["sha256"]:
+            problems.append(f"{entry['name']}: its SHA-256 differs")
+    return problems
 
 
 def submission_reopen(*, user, submission_id, reason: str) -> QuarterlySubmission:

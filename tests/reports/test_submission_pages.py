@@ -135,3 +135,12 @@ def test_the_pages_are_in_italian(demo, login):
     assert "Confermo" in approve or "Conferma" in approve
     board = login("aifa", "it").get(reverse("reports:quarters")).content.decode()
     assert "Quadro nazionale dei trimestri" in board
+
+
+def test_administrators_read_the_quarters_in_the_admin_without_changing_them(demo, login):
+    submission = open_from_page(login("officer.lombardia"))
+    admin = login("admin")
+    assert admin.get("/admin/reports/quarterlysubmission/").status_code == 200
+    page = admin.get(f"/admin/reports/quarterlysubmission/{submission.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()

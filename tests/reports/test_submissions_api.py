@@ -75,6 +75,8 @@ def test_opening_the_same_quarter_again_answers_the_existing_one(client_for):
     again = open_quarter(client_for)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
+    # The statement the officer would accept names the region and the version to sign.
+    assert "Lombardia" in again.json()["approval_statement"] and "1" in again.json()["approval_statement"]
     assert QuarterlySubmission.objects.count() == 1
     assert events_of(first.json()["id"]) == ["submission.open"]
 
@@ -147,7 +149,10 @@ def test_approval_signs_the_quarter_with_a_manifest_bound_to_the_audit_chain(dem
             assert hashlib.sha256(stored.read()).hexdigest() == entry["sha256"]
     assert signature.manifest["figures_sha256"] == hashlib.sha256(canonical_json(signature.figures)).hexdigest()
     assert signature.manifest["meaning"] == "approval"
-    assert "Lombardia" in signature.statement and "version 1" in signature.statement
+    # The statement names the region, the quarter and the version (in the signer's language: Italian here).
+    year, quarter = this_quarter()
+    assert "Lombardia" in signature.statement and f"T{quarter} {year}" in signature.statement
+    assert "versione 1," in signature.statement
     # The downloaded file is the signed one.
     download = client_for("officer.lombardia").get(body["files"]["csv"])
     signed_csv = next(e for e in signature.manifest["files"] if e["format"] == "csv" and e["audience"] == "region")
@@ -262,6 +267,7 @@ def test_reopen_accept_return_and_version_two(demo, client_for):
         "submission.accept",
     ]
     assert [s["version"] for s in client_for("aifa").get(f"{URL}{submission_id}/").json()["signatures"]] == [1, 2]
+    assert client_for("aifa").get(f"{URL}{submission_id}/").json()["approval_statement"] is None
 
 
 def test_the_list_is_scoped_and_filtered(client_for):
@@ -291,3 +297,27 @@ def test_the_manifest_is_canonical_json():
         canonical_json({"b": 1, "a": [1, "è"]})
         == json.dumps({"a": [1, "è"], "b": 1}, separators=(",", ":"), ensure_ascii=False).encode()
     )
+
+
+def test_a_signed_file_changed_afterwards_is_found(demo, client_for):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from reports.submissions import signature_check
+
+    submission_id = open_quarter(client_for).json()["id"]
+    assert approve(client_for, submission_id).status_code == 200
+    signature = SubmissionSignature.objects.get(submission_id=submission_id)
+    assert signature_check(signature) == []
+    call_command("verify_signatures", stdout=io.StringIO())
+
+    csv_file = signature.run.files.get(audience="region", format="csv")
+    with open(csv_file.file.path, "ab") as stored:
+        stored.write(b"one more row\n")
+    assert signature_check(signature) == [f"{csv_file.file.name.rsplit('/', 1)[-1]}: its SHA-256 differs"]
+    with pytest.raises(CommandError):
+        call_command("verify_signatures", stdout=io.StringIO(), stderr=io.StringIO())
+
+    signature.figures = {**signature.figures, "doses_administered": 999}
+    assert "figures: their SHA-256 differs" in signature_check(signature)
