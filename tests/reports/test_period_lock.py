@@ -105,6 +105,7 @@ API_WRITES = {
         lambda p, r: {"syringes": 3, "lot_number": "L1", "expiry_date": (f.today() + timedelta(days=200)).isoformat()},
     ),
     "refusal": ("awaiting_dispensing", "pharmacist.milano", "refusal", lambda p, r: {"reason": "Out of stock."}),
+    "hold": ("awaiting_dispensing", "pharmacist.milano", "hold", lambda p, r: {"reason": "out_of_stock"}),
     "dose": (
         "dispensed",
         "nurse.milano",
