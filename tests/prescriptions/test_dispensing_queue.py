@@ -92,3 +92,13 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(demo, pharmacist):
     body = b"".join(pharmacist.get(reverse("prescriptions:dispensing_queue_csv")).streaming_content).decode("utf-8-sig")
     row = next(r for r in csv.DictReader(io.StringIO(body)) if r["Prescription"] == str(prescription.pk))
     assert row["Hold note"] == "'=HYPERLINK(1)"
+
+
+def test_the_queue_api_filters_the_holds(client_for, two_waiting):
+    held, waiting = two_waiting
+    client = client_for("pharmacist.milano")
+    ids = {p["id"] for p in client.get("/api/v1/dispensing-queue/", {"hold": "yes"}).json()["results"]}
+    assert str(held.pk) in ids and str(waiting.pk) not in ids
+    ids = {p["id"] for p in client.get("/api/v1/dispensing-queue/", {"hold": "no"}).json()["results"]}
+    assert str(waiting.pk) in ids and str(held.pk) not in ids
+    assert "hold" in client.get("/api/v1/dispensing-queue/", {"hold": "maybe"}).json()
