@@ -39,7 +39,8 @@ Prescription               MedicationRequest, ``intent`` order, category inpatie
   status                   awaiting_dispensing, dispensed, in_course → ``active``; completed → ``completed``;
                            stopped → ``stopped``; cancelled → ``cancelled``; rejected → ``cancelled`` (never
                            ``entered-in-error``: the request was real and is kept for the monitoring).
-  statusReason             rejected: text listing the failed criteria; stopped / cancelled: the stop reason
+  statusReason             rejected: text listing the failed criteria; refused by the pharmacy: its category
+                           (``urn:registro648:refusal-category``) with the note; stopped / cancelled: the stop reason
                            (``urn:registro648:stop-reason``) with the note, or the pharmacy's refusal.
 Dispensation               MedicationDispense ``completed``, with a contained Medication whose ``batch`` holds
                            ``lotNumber`` and ``expirationDate`` (where R4 keeps them), quantity in syringes,
@@ -112,7 +113,7 @@ from ..course import workflow
 from ..course.alerts import Alert, lab_alert, prescription_alerts
 from ..course.regimen import course_regimen, regimen_text
 from ..eligibility import result_message
-from ..models import AdverseEventCategory, PrescriptionStatus, StopReason
+from ..models import AdverseEventCategory, PrescriptionStatus, RefusalCategory, StopReason
 
 FHIR_JSON = "application/fhir+json"
 
@@ -132,6 +133,7 @@ FISCAL_CODE_SYSTEM = "urn:oid:2.16.840.1.113883.2.9.4.3.2"
 PRESCRIPTION_SYSTEM = "urn:registro648:prescription"
 CRITERION_SYSTEM = "urn:registro648:criterion"
 ALERT_SYSTEM = "urn:registro648:alert"
+REFUSAL_CATEGORY_SYSTEM = "urn:registro648:refusal-category"
 STOP_REASON_SYSTEM = "urn:registro648:stop-reason"
 ADVERSE_EVENT_CATEGORY_SYSTEM = "urn:registro648:adverse-event-category"
 OBSERVATION_SYSTEM = "urn:registro648:observation"
@@ -420,6 +422,13 @@ def request_status_reason(prescription) -> dict | None:
             "text": f"Not eligible under criteria {prescription.criteria_version}: "
             f"failed {', '.join(failed) or 'no criterion recorded'}"
         }
+    refused = prescription.refusal_category
+    if prescription.status == PrescriptionStatus.CANCELLED and refused and refused != RefusalCategory.OTHER:
+        # The pharmacy's refusal with its category (issue 18), the note after it when there is one.
+        label = str(RefusalCategory(refused).label)
+        note = prescription.dispensing_refusal_reason
+        text = f"Dispensing refused by the pharmacy: {label}" + (f": {note}" if note else "")
+        return _concept(REFUSAL_CATEGORY_SYSTEM, refused, label, text)
     if prescription.status == PrescriptionStatus.CANCELLED and prescription.dispensing_refusal_reason:
         return {"text": f"Dispensing refused by the pharmacy: {prescription.dispensing_refusal_reason}"}
     if prescription.status in (PrescriptionStatus.STOPPED, PrescriptionStatus.CANCELLED) and prescription.stop_reason:
