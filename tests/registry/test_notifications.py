@@ -303,3 +303,20 @@ def test_no_email_for_who_turned_it_off(demo, prescriber_with_email):
     notify("report_ready", [prescriber_with_email], event_key="test:off")
     assert notifications.notification_emails_send(kind="report_ready", event_key="test:off") == 0
     assert mail.outbox == []
+
+
+def test_the_page_pages_and_keeps_its_filter(demo):
+    user = demo["nurse.milano"]
+    for i in range(30):
+        notify("report_ready", [user], event_key=f"test:many:{i}")
+    client = Client()
+    client.force_login(user)
+    html = client.get(reverse("notifications"), {"unread": "1"}).content.decode()
+    assert html.count('class="notification unread"') == 25
+    assert "?unread=1&amp;page=2" in html
+    assert (
+        client.get(reverse("notifications"), {"unread": "1", "page": "2"})
+        .content.decode()
+        .count('class="notification unread"')
+        == 5
+    )
