@@ -132,7 +132,8 @@ def held(actor, prescription, *, before: dict):
 
 
 def hold_released(actor, prescription, *, before: dict, by: str):
-    """The hold ended: ``by`` ``"release"`` (the pharmacist released it) or ``"dispensation"``."""
+    """The hold ended: ``by`` ``"release"`` (the pharmacist released it), ``"dispensation"``, ``"refusal"`` or
+    ``"stop"`` (the prescriber stopped the request)."""
     return audit_record(
         actor=actor,
         action=AuditAction.PRESCRIPTION_HOLD_RELEASE,

@@ -42,6 +42,8 @@ from .models import Notification, PrescriberAuthorisation, Role, StaffProfile
 logger = logging.getLogger(__name__)
 
 SEND_EMAILS_TASK = "registry.tasks.send_notification_emails"
+# Queueing the e-mails with the broker down: one short retry, so the write that notified answers at once.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 # An authorisation's end is announced this many days before (API.md: authorisation_expiring).
 AUTHORISATION_NOTICE_DAYS = 30
 # The sweep e-mails what is at most this old (older notifications are only shown in the registry).
@@ -167,7 +169,9 @@ def _queue_emails(kind: str, event_key: str) -> None:
     """Send the event's e-mails in the background (by the task's name); a broker that is down leaves them to the
     sweep, never fails the write that notified."""
     try:
-        current_app.signature(SEND_EMAILS_TASK, kwargs={"kind": kind, "event_key": event_key}).delay()
+        current_app.signature(SEND_EMAILS_TASK, kwargs={"kind": kind, "event_key": event_key}).apply_async(
+            retry=True, retry_policy=PUBLISH_RETRY_POLICY
+        )
     except Exception:  # noqa: BLE001 - the notification is stored; the sweep e-mails it later
         logger.warning("Could not queue the e-mails of %s %s; the sweep will send them", kind, event_key)
 

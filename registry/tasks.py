@@ -55,7 +55,8 @@ def verify_audit_trail() -> dict:
     return {"intact": True, "first_broken": None}
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+# OSError: the mail server refused or was unreachable (smtplib's errors are OSErrors); what was sent stays sent.
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_notification_emails(kind: str | None = None, event_key: str | None = None) -> int:
     """E-mail one event's notifications (queued by ``notify`` after commit), or with no event (beat) every pending
     one of the last two days; each is sent once however often this runs. How many were sent."""

@@ -235,6 +235,10 @@ class DispensingRefusalSerializer(serializers.Serializer):
         return attrs
 
 
+class DispensingQueueFilterSerializer(serializers.Serializer):
+    hold = serializers.ChoiceField(choices=["yes", "no"], required=False)
+
+
 class DispensingHoldSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=HoldReason.choices)
     expected_on = ClinicalDateField(required=False, allow_null=True, default=None)

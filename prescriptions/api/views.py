@@ -41,6 +41,7 @@ from .serializers import (
     DispensationInputSerializer,
     DispensationSerializer,
     DispensingHoldSerializer,
+    DispensingQueueFilterSerializer,
     DispensingRefusalSerializer,
     EnteredInErrorSerializer,
     LabResultInputSerializer,
@@ -225,10 +226,19 @@ class DispensingQueueView(generics.GenericAPIView):
     serializer_class = PrescriptionListSerializer
     pagination_class = OldestFirstPagination
 
-    @extend_schema(responses=PrescriptionListSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "hold", str, enum=["yes", "no"], description="only the requests on hold (yes) or not on hold (no)"
+            )
+        ],
+        responses=PrescriptionListSerializer(many=True),
+    )
     def get(self, request):
         permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-        page = self.paginate_queryset(selectors.dispensing_queue(user=request.user))
+        hold = _valid(DispensingQueueFilterSerializer, {k: v for k, v in request.query_params.items() if k == "hold"})
+        on_hold = {"yes": True, "no": False}.get(hold.get("hold"))
+        page = self.paginate_queryset(selectors.dispensing_queue(user=request.user, on_hold=on_hold))
         return self.get_paginated_response(
             PrescriptionListSerializer(page, many=True, context={"request": request}).data
         )

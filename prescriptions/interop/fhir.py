@@ -41,7 +41,8 @@ Prescription               MedicationRequest, ``intent`` order, category inpatie
   status                   awaiting_dispensing, dispensed, in_course → ``active``; completed → ``completed``;
                            stopped → ``stopped``; cancelled → ``cancelled``; rejected → ``cancelled`` (never
                            ``entered-in-error``: the request was real and is kept for the monitoring).
-  statusReason             rejected: text listing the failed criteria; stopped / cancelled: the stop reason
+  statusReason             rejected: text listing the failed criteria; refused by the pharmacy: its category
+                           (the registry's ``refusal-category``) with the note; stopped / cancelled: the stop reason
                            (the registry's ``stop-reason``) with the note, or the pharmacy's refusal.
 Dispensation               MedicationDispense ``completed``, with a contained Medication whose ``batch`` holds
                            ``lotNumber`` and ``expirationDate`` (where R4 keeps them), quantity in syringes,
@@ -114,7 +115,7 @@ from ..course import workflow
 from ..course.alerts import Alert, lab_alert, prescription_alerts
 from ..course.regimen import course_regimen, regimen_text
 from ..eligibility import result_message
-from ..models import AdverseEventCategory, PrescriptionStatus, StopReason
+from ..models import AdverseEventCategory, PrescriptionStatus, RefusalCategory, StopReason
 from .terminology import canonical
 
 FHIR_JSON = "application/fhir+json"
@@ -137,11 +138,19 @@ PRESCRIPTION_SYSTEM = "urn:registro648:prescription"
 # built (the names are the last segment of the URL).
 CRITERION_SYSTEM = "criterion"
 ALERT_SYSTEM = "alert"
+REFUSAL_CATEGORY_SYSTEM = "refusal-category"
 STOP_REASON_SYSTEM = "stop-reason"
 ADVERSE_EVENT_CATEGORY_SYSTEM = "adverse-event-category"
 OBSERVATION_SYSTEM = "observation"
 LOCAL_SYSTEMS = frozenset(
-    {CRITERION_SYSTEM, ALERT_SYSTEM, STOP_REASON_SYSTEM, ADVERSE_EVENT_CATEGORY_SYSTEM, OBSERVATION_SYSTEM}
+    {
+        CRITERION_SYSTEM,
+        ALERT_SYSTEM,
+        REFUSAL_CATEGORY_SYSTEM,
+        STOP_REASON_SYSTEM,
+        ADVERSE_EVENT_CATEGORY_SYSTEM,
+        OBSERVATION_SYSTEM,
+    }
 )
 PHARMACOVIGILANCE_REPORT_SYSTEM = "urn:registro648:pharmacovigilance-report"
 AE_OUTCOME_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
@@ -431,6 +440,13 @@ def request_status_reason(prescription) -> dict | None:
             "text": f"Not eligible under criteria {prescription.criteria_version}: "
             f"failed {', '.join(failed) or 'no criterion recorded'}"
         }
+    refused = prescription.refusal_category
+    if prescription.status == PrescriptionStatus.CANCELLED and refused and refused != RefusalCategory.OTHER:
+        # The pharmacy's refusal with its category (issue 18), the note after it when there is one.
+        label = str(RefusalCategory(refused).label)
+        note = prescription.dispensing_refusal_reason
+        text = f"Dispensing refused by the pharmacy: {label}" + (f": {note}" if note else "")
+        return _concept(REFUSAL_CATEGORY_SYSTEM, refused, label, text)
     if prescription.status == PrescriptionStatus.CANCELLED and prescription.dispensing_refusal_reason:
         return {"text": f"Dispensing refused by the pharmacy: {prescription.dispensing_refusal_reason}"}
     if prescription.status in (PrescriptionStatus.STOPPED, PrescriptionStatus.CANCELLED) and prescription.stop_reason:

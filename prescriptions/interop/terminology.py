@@ -20,7 +20,7 @@ from django.utils import translation
 
 from ..codes import AlertCode
 from ..eligibility.types import CriterionCode
-from ..models import AdverseEventCategory, StopReason
+from ..models import AdverseEventCategory, RefusalCategory, StopReason
 
 CODE_SYSTEM_VERSION = "1.0.0"
 PUBLISHER = "Registro 648 (anakinra, Law 648/96)"
@@ -99,6 +99,12 @@ def code_systems() -> dict[str, LocalCodeSystem]:
         ),
         LocalCodeSystem("alert", "Course alerts", "Alerts the registry raises during a course.", _alert_concepts()),
         LocalCodeSystem("stop-reason", "Stop reasons", "Why a course was stopped or cancelled.", _choices(StopReason)),
+        LocalCodeSystem(
+            "refusal-category",
+            "Refusal categories",
+            "Why a hospital pharmacy refused to dispense a request.",
+            _choices(RefusalCategory),
+        ),
         LocalCodeSystem(
             "adverse-event-category",
             "Adverse-event categories",

@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..permissions import ensure_may
 from ._common import _lock, ensure_prescription_period_open
+from .dispensing import hold_end
 
 # A device clock a little ahead of ours does not date a dose or a stop in the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -178,6 +179,7 @@ def prescription_stop(
     if stopped_at < prescription.prescribed_at:
         raise InvalidInput({"stopped_at": _("A stop cannot come before the prescription.")})
     ensure_prescription_period_open(prescription, rome_date(stopped_at))
+    hold_end(prescriber, prescription, by="stop")  # a request stopped while on hold waits no more
     before = events.snapshot(prescription, ("status",))
     prescription.status = workflow.status_after_stop(prescription.doses_administered)
     prescription.stop_reason = reason

@@ -140,7 +140,7 @@ def dispensation_record(
             _("A course needs at most %(max)d syringes: %(given)d already dispensed, %(asked)d more asked.")
             % {"max": max_syringes, "given": prescription.syringes_dispensed, "asked": syringes},
         )
-    _release_hold(pharmacist, prescription, by="dispensation")  # the drug is here: the hold ends
+    hold_end(pharmacist, prescription, by="dispensation")  # the drug is here: the hold ends
     dispensation = Dispensation.objects.create(
         prescription=prescription,
         syringes=syringes,
@@ -163,7 +163,7 @@ def dispensation_record(
 # --- On hold and refused (issue 18): apart from the dispensation, which the stock will change -----------------
 
 
-def _release_hold(actor, prescription: Prescription, *, by: str) -> bool:
+def hold_end(actor, prescription: Prescription, *, by: str) -> bool:
     """End the hold of a locked prescription, if any (audited); whether there was one."""
     if prescription.hold_since is None:
         return False
@@ -213,7 +213,7 @@ def dispensing_hold_release(*, pharmacist, prescription: Prescription) -> Prescr
     ensure_may(pharmacist, prescription, workflow.RELEASE_HOLD)
     workflow.require_status(prescription, workflow.RELEASE_HOLD)
     ensure_prescription_period_open(prescription, rome_date(timezone.now()))
-    if not _release_hold(pharmacist, prescription, by="release"):
+    if not hold_end(pharmacist, prescription, by="release"):
         raise Conflict(ConflictCode.WRONG_STATUS, _("This request is not on hold."))
     return prescription
 
@@ -233,7 +233,7 @@ def dispensing_refuse(
         raise InvalidInput({"category": _("Choose why the request is refused.")})
     if category == RefusalCategory.OTHER and not note:
         raise InvalidInput({"note": _("Say why the prescription is refused.")})
-    _release_hold(pharmacist, prescription, by="refusal")
+    hold_end(pharmacist, prescription, by="refusal")
     before = events.snapshot(prescription, ("status",))
     prescription.status = workflow.STATUS_AFTER_REFUSAL
     prescription.refusal_category = category

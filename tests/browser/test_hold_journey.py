@@ -39,7 +39,7 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     pharmacist = sign_in("pharmacist.milano", language)
     pharmacist.click(f"nav.menu a[href='{reverse('prescriptions:dispensing_queue')}']")
     assert pharmacist.locator(f"tr[data-id='{waiting.pk}'] td.waiting").is_visible()
-    check_page(pharmacist, "dispensing-queue", language)
+    check_page(pharmacist, "hold-queue", language)
     pharmacist.click(f"tr[data-id='{waiting.pk}'] a.button")
     pharmacist.wait_for_url(re.compile(rf"/prescriptions/{UUID}/"))
     assert pharmacist.locator("#hold details").get_attribute("open") is None
@@ -51,7 +51,7 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     pharmacist.locator("ul.messages li.success").wait_for()
     assert pharmacist.locator("#hold-info[data-hold=awaited_delivery]").is_visible()
     assert pharmacist.locator(".page-head [data-status=awaiting_dispensing]").is_visible()
-    check_page(pharmacist, "prescription-on-hold", language)
+    check_page(pharmacist, "hold-prescription", language)
     # The refusal asks for a confirmation before cancelling anything.
     pharmacist.click("#refuse summary")
     pharmacist.select_option("select[name=refuse-category]", "clinical_objection")
@@ -61,7 +61,7 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     assert waiting.status == PrescriptionStatus.AWAITING_DISPENSING
     pharmacist.goto(reverse("prescriptions:dispensing_queue") + "?hold=yes")
     assert pharmacist.locator(f"tr[data-id='{waiting.pk}'][data-on-hold=awaited_delivery]").is_visible()
-    check_page(pharmacist, "dispensing-queue-on-hold", language)
+    check_page(pharmacist, "hold-queue-filtered", language)
 
     prescriber = sign_in("prescriber.milano", language, viewport=PHONE)
     bell = prescriber.locator("header a.bell")
@@ -72,14 +72,14 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     assert told.count() == 1
     assert "4711" not in told.inner_text()  # the note stays on the prescription's page
     no_sideways_scrolling(prescriber)
-    check_page(prescriber, "notifications", language)
+    check_page(prescriber, "hold-notifications", language)
     told.locator("a[href*='/prescriptions/']").click()
     prescriber.wait_for_url(re.compile(rf"/prescriptions/{waiting.pk}/$"))
     assert prescriber.locator("#hold-info").is_visible()
     assert "Ordine 4711" in prescriber.locator("#hold-info").inner_text()
     assert prescriber.locator(".page-head .badge.hold").is_visible()
     no_sideways_scrolling(prescriber)
-    check_page(prescriber, "prescription-on-hold-prescriber", language)
+    check_page(prescriber, "hold-prescriber", language)
 
     prescriber.goto(reverse("notifications"))
     before = int(prescriber.locator("header a.bell").get_attribute("data-unread"))
@@ -88,4 +88,4 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     prescriber.wait_for_url(re.compile(r"/notifications/"))
     assert int(prescriber.locator("header a.bell").get_attribute("data-unread")) == before - 1
     prescriber.goto(reverse("notification-settings"))
-    check_page(prescriber, "notification-settings", language)
+    check_page(prescriber, "hold-notification-settings", language)

@@ -92,3 +92,33 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(demo, pharmacist):
     body = b"".join(pharmacist.get(reverse("prescriptions:dispensing_queue_csv")).streaming_content).decode("utf-8-sig")
     row = next(r for r in csv.DictReader(io.StringIO(body)) if r["Prescription"] == str(prescription.pk))
     assert row["Hold note"] == "'=HYPERLINK(1)"
+
+
+def test_the_queue_api_filters_the_holds(client_for, two_waiting):
+    held, waiting = two_waiting
+    client = client_for("pharmacist.milano")
+    ids = {p["id"] for p in client.get("/api/v1/dispensing-queue/", {"hold": "yes"}).json()["results"]}
+    assert str(held.pk) in ids and str(waiting.pk) not in ids
+    ids = {p["id"] for p in client.get("/api/v1/dispensing-queue/", {"hold": "no"}).json()["results"]}
+    assert str(waiting.pk) in ids and str(held.pk) not in ids
+    assert "hold" in client.get("/api/v1/dispensing-queue/", {"hold": "maybe"}).json()
+
+
+def test_the_csv_export_costs_no_query_per_row(demo, pharmacist):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def export() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = pharmacist.get(reverse("prescriptions:dispensing_queue_csv"))
+            rows = b"".join(response.streaming_content).decode("utf-8-sig").count("\n") - 1
+        return rows, len(queries.captured_queries)
+
+    for _ in range(2):
+        f.submit(demo["prescriber.milano"], identity={"family_name": "Rossi", "given_name": "Ada"})
+    few_rows, few = export()
+    for _ in range(6):
+        f.submit(demo["prescriber.milano"], identity={"family_name": "Bruno", "given_name": "Leo"})
+    more_rows, more = export()
+    assert more_rows == few_rows + 6
+    assert more == few

@@ -584,6 +584,18 @@ def test_cancelled_by_the_pharmacy(client_for, demo):
     assert not of_type(bundle, "MedicationDispense")
 
 
+def test_a_refusal_with_a_category_is_coded(client_for, demo):
+    prescription = submit(client_for, prescribed_at=timezone.now() - timedelta(hours=1))
+    services.dispensing_refuse(
+        pharmacist=demo["pharmacist.milano"], prescription=prescription, category="not_reimbursable"
+    )
+    bundle = validated(fetch(client_for("pharmacist.milano"), prescription))
+    (request,) = of_type(bundle, "MedicationRequest")
+    assert request["status"] == "cancelled"
+    coding = request["statusReason"]["coding"][0]
+    assert (coding["system"], coding["code"]) == ("urn:registro648:refusal-category", "not_reimbursable")
+
+
 def test_requested_regimen_is_the_dosage_instruction(client_for):
     """A request for another regimen (refused: REGIMEN_648) is exported as asked, not as the L.648 one."""
     prescription = submit(

@@ -144,3 +144,17 @@ def test_who_may_release_a_hold(demo, client_for, username, expected):
     prescription = f.prescription_at(demo, "awaiting_dispensing")
     services.dispensing_hold(pharmacist=demo["pharmacist.milano"], prescription=prescription, reason="out_of_stock")
     assert client_for(username).delete(hold_url(prescription)).status_code == expected
+
+
+def test_the_prescriber_may_stop_a_held_request_and_the_hold_ends_with_it(demo, client_for):
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    services.dispensing_hold(pharmacist=demo["pharmacist.milano"], prescription=prescription, reason="out_of_stock")
+
+    response = client_for("prescriber.milano").post(
+        f"/api/v1/prescriptions/{prescription.pk}/stop/", {"reason": "discharge"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["hold"] is None
+    assert "prescription.hold_release" in audit_actions(prescription)

@@ -335,3 +335,39 @@ def test_a_scheduled_report_is_announced_to_the_regions_officers_once_in_the_app
     client = Client()
     client.force_login(officer)
     assert f"/reports/{run.pk}/" in client.get(reverse("notifications")).content.decode()
+
+
+def test_the_page_pages_and_keeps_its_filter(demo):
+    user = demo["nurse.milano"]
+    for i in range(30):
+        notify("report_ready", [user], event_key=f"test:many:{i}")
+    client = Client()
+    client.force_login(user)
+    html = client.get(reverse("notifications"), {"unread": "1"}).content.decode()
+    assert html.count('class="notification unread"') == 25
+    assert "?unread=1&amp;page=2" in html
+    assert (
+        client.get(reverse("notifications"), {"unread": "1", "page": "2"})
+        .content.decode()
+        .count('class="notification unread"')
+        == 5
+    )
+
+
+def test_a_broker_that_is_down_never_fails_the_write_that_notified(
+    demo, client_for, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    class Down:
+        def apply_async(self, **kwargs):
+            raise OperationalError("broker down")
+
+    monkeypatch.setattr(notifications.current_app, "signature", lambda *args, **kwargs: Down())
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for("pharmacist.milano").post(
+            f"/api/v1/prescriptions/{prescription.pk}/hold/", {"reason": "out_of_stock"}, format="json"
+        )
+    assert response.status_code == 200
+    assert told("on_hold", prescription_id=prescription.pk) == ["prescriber.milano"]
