@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .interop.bulk import bulk_export_run
 from .services import course_windows_close
 
 
@@ -9,3 +10,9 @@ from .services import course_windows_close
 def close_course_windows() -> int:
     """Daily (beat): close every course whose window ended; how many were closed."""
     return len(course_windows_close())
+
+
+@shared_task(acks_late=True)
+def generate_bulk_export(export_id: str) -> str:
+    """A FHIR bulk export's NDJSON files (prescriptions.interop.bulk); its final status."""
+    return bulk_export_run(export_id)

@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     ADVERSE_EVENT_REPORTED = "prescription.adverse_event_reported"
     # A FHIR bulk export asked for (issue 21).
     FHIR_BULK_EXPORT = "fhir.bulk_export"
+    FHIR_BULK_EXPORT_DELETE = "fhir.bulk_export_delete"
     # reports
     REPORT_REQUEST = "report.request"
     REPORT_FINISH = "report.finish"
