@@ -20,6 +20,7 @@ from prescriptions.management.commands.seed_demo import seed_history
 from prescriptions.models import BulkExport, Prescription
 from registry.auth.tokens import token_issue
 from registry.models import AccessLog, AuditEvent
+from reports import national
 
 KICK_OFF = "/fhir/$export"
 ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
@@ -117,6 +118,8 @@ def test_aifa_exports_the_nation_under_the_national_pseudonym(client_for, histor
     assert regions == {"030", "120"}
     pseudonyms = set(Prescription.objects.values_list("patient__pseudonym", flat=True))
     assert len(files["Patient"]) == len(pseudonyms)
+    # The national pseudonym is the quarterly per-patient file's: AIFA links the two.
+    assert {p["id"] for p in files["Patient"]} == {national.national_pseudonym(p) for p in pseudonyms}
     for patient in files["Patient"]:
         assert patient["identifier"][0]["system"] == "urn:registro648:national-pseudonym"
         assert patient["id"] == patient["identifier"][0]["value"]
