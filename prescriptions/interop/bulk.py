@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import json
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from celery import current_app
@@ -138,6 +138,21 @@ def bulk_export_delete(*, export: BulkExport) -> None:
         default_storage.delete(item["name"])
     audit_record(actor=export.requested_by, action=AuditAction.FHIR_BULK_EXPORT_DELETE, obj=export, changes={})
     export.delete()
+
+
+def bulk_exports_purge(*, now: datetime | None = None) -> int:
+    """Delete the exports (files and jobs) finished more than ``FHIR_BULK_EXPORT_TTL_HOURS`` ago, and those asked
+    for more than twice that ago and never finished; how many went. Hourly (beat)."""
+    now = now or timezone.now()
+    ttl = timedelta(hours=settings.FHIR_BULK_EXPORT_TTL_HOURS)
+    expired = BulkExport.objects.filter(Q(finished_at__lt=now - ttl) | Q(requested_at__lt=now - 2 * ttl))
+    count = 0
+    for export in expired:
+        for item in export.files:
+            default_storage.delete(item["name"])
+        export.delete()
+        count += 1
+    return count
 
 
 def file_path(export: BulkExport, resource_type: str) -> str:

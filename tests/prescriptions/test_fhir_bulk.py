@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from celery.signals import task_postrun
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from fhir.resources.R4B import get_fhir_model_class
 from rest_framework.test import APIClient
 
+from prescriptions.interop import bulk
 from prescriptions.management.commands.seed_demo import seed_history
 from prescriptions.models import BulkExport, Prescription
 from registry.auth.tokens import token_issue
@@ -174,6 +177,19 @@ def test_polling_while_queued_and_cancelling(client_for, history):
     assert client.get(status_url).status_code == 404
 
 
+def test_exports_past_their_time_are_purged(client_for, history, django_capture_on_commit_callbacks, settings):
+    response = kick_off(client_for("officer.lombardia"), capture=django_capture_on_commit_callbacks)
+    export = BulkExport.objects.get()
+    names = [item["name"] for item in export.files]
+    assert names and all(default_storage.exists(name) for name in names)
+    assert bulk.bulk_exports_purge() == 0
+    later = export.finished_at + timedelta(hours=settings.FHIR_BULK_EXPORT_TTL_HOURS, minutes=1)
+    assert bulk.bulk_exports_purge(now=later) == 1
+    assert not BulkExport.objects.exists()
+    assert not any(default_storage.exists(name) for name in names)
+    assert client_for("officer.lombardia").get(path_of(response["Content-Location"])).status_code == 404
+
+
 def test_since_keeps_what_changed(client_for, history, django_capture_on_commit_callbacks):
     client = client_for("officer.lombardia")
     latest = Prescription.objects.filter(centre__region_id="030").order_by("-registered_at").first()
@@ -230,3 +246,11 @@ def test_a_worker_runs_a_regions_bulk_export(live_celery_worker, settings, tmp_p
         assert len(files["MedicationRequest"]) == Prescription.objects.filter(centre__region_id="030").count()
     finally:
         task_postrun.disconnect(finished)
+
+
+def test_beat_purges_the_exports_hourly(settings):
+    from registry.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["fhir-bulk-purge"]
+    assert entry["task"] in app.tasks
+    assert "prescriptions.tasks.generate_bulk_export" in app.tasks
