@@ -197,7 +197,9 @@ class BulkExportStatusView(FhirView):
             "output": [
                 {
                     "type": item["type"],
-                    "url": request.build_absolute_uri(reverse("fhir-bulk-file", args=[export.pk, item["type"]])),
+                    "url": request.build_absolute_uri(
+                        reverse("fhir-bulk-file", args=[export.pk, f"{item['type']}.ndjson"])
+                    ),
                     "count": item["count"],
                 }
                 for item in export.files
@@ -221,7 +223,9 @@ class BulkExportFileView(APIView):
     """One NDJSON file of a finished export, to who asked for it; every download logged as a read."""
 
     @extend_schema(responses={(200, bulk.NDJSON): OpenApiTypes.BINARY})
-    def get(self, request, export_id, resource_type):
+    def get(self, request, export_id, file_name):
+        """``{Type}.ndjson``."""
+        resource_type = file_name.removesuffix(".ndjson") if file_name.endswith(".ndjson") else None
         export = bulk.bulk_export_get(user=request.user, export_id=export_id)
         item = next((f for f in (export.files if export else ()) if f["type"] == resource_type), None)
         if export is None or export.status != BulkExportStatus.DONE or item is None:
