@@ -16,6 +16,7 @@ from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -28,9 +29,10 @@ from registry.models import AccessKind
 from ..interop import bulk, e2b
 from ..interop.capability import capability_statement
 from ..interop.fhir import FHIR_JSON, FhirJsonRenderer
-from ..interop.pharmacovigilance import adverse_event_for_report
+from ..interop.pharmacovigilance import adverse_event_for_report, adverse_event_mark_reported
 from ..interop.terminology import code_system_resource, code_systems
 from ..models import BulkExportStatus
+from .serializers import AdverseEventSerializer
 
 
 class FhirView(APIView):
@@ -234,3 +236,26 @@ class BulkExportFileView(APIView):
         response = FileResponse(default_storage.open(item["name"], "rb"), content_type=bulk.NDJSON)
         response["X-Content-SHA256"] = item["sha256"]
         return response
+
+
+class MarkReportedInputSerializer(serializers.Serializer):
+    report_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    report_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class AdverseEventReportedView(APIView):
+    """``POST /api/v1/prescriptions/{id}/adverse-events/{event_id}/reported/``: the event was reported to the
+    national pharmacovigilance network (its report number and date, optional); the page's "mark reported"."""
+
+    @extend_schema(request=MarkReportedInputSerializer, responses={200: AdverseEventSerializer})
+    def post(self, request, prescription_id, event_id):
+        serializer = MarkReportedInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = adverse_event_mark_reported(
+            user=request.user,
+            prescription_id=prescription_id,
+            event_id=event_id,
+            report_number=serializer.validated_data["report_number"],
+            report_date=serializer.validated_data["report_date"],
+        )
+        return Response(AdverseEventSerializer(event).data)

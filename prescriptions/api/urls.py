@@ -64,4 +64,9 @@ urlpatterns = [
         interop.AdverseEventE2bView.as_view(),
         name="api-adverse-event-e2b",
     ),
+    path(
+        "prescriptions/<uuid:prescription_id>/adverse-events/<uuid:event_id>/reported/",
+        interop.AdverseEventReportedView.as_view(),
+        name="api-adverse-event-reported",
+    ),
 ]
