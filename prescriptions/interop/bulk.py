@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -58,6 +59,8 @@ from ..models import (
 )
 from .capability import BULK_RESOURCE_TYPES
 from .fhir import _narrative, prescription_bundle
+
+logger = logging.getLogger(__name__)
 
 NDJSON = "application/fhir+ndjson"
 TASK = "prescriptions.tasks.generate_bulk_export"
@@ -122,8 +125,17 @@ def bulk_export_request(*, user, request_url: str, resource_types: list[str], si
         created=True,
         changes={"region": region, "resource_types": resource_types, "since": since},
     )
-    transaction.on_commit(current_app.signature(TASK, args=[str(export.pk)]).delay)
+    transaction.on_commit(lambda: _queue(str(export.pk)))
     return export
+
+
+def _queue(export_id: str) -> None:
+    """Send the task by its registered name. The broker unreachable is no 500 for a request already committed:
+    the export stays queued (its status says so) until the purge removes it."""
+    try:
+        current_app.signature(TASK, args=[export_id]).delay()
+    except Exception:  # noqa: BLE001 - kombu raises many kinds of connection error
+        logger.exception("bulk export %s could not be queued", export_id)
 
 
 def bulk_export_get(*, user, export_id) -> BulkExport | None:

@@ -177,6 +177,22 @@ def test_polling_while_queued_and_cancelling(client_for, history):
     assert client.get(status_url).status_code == 404
 
 
+def test_an_unreachable_broker_is_no_server_error(client_for, history, django_capture_on_commit_callbacks, monkeypatch):
+    from celery.canvas import Signature
+    from kombu.exceptions import OperationalError
+
+    def refuse(self, *args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(Signature, "delay", refuse)
+    client = client_for("officer.lombardia")
+    response = kick_off(client, capture=django_capture_on_commit_callbacks)
+    assert response.status_code == 202
+    response = client.get(path_of(response["Content-Location"]))
+    assert response.status_code == 202
+    assert response["X-Progress"] == "0% (queued)"
+
+
 def test_exports_past_their_time_are_purged(client_for, history, django_capture_on_commit_callbacks, settings):
     response = kick_off(client_for("officer.lombardia"), capture=django_capture_on_commit_callbacks)
     export = BulkExport.objects.get()
