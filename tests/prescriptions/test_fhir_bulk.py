@@ -1,7 +1,8 @@
 """FHIR Bulk Data ``$export`` (docs/api.md, "FHIR bulk export"): kick-off, status polling, NDJSON files per
 resource type, pseudonymised, a region for its officer and the nation for AIFA.
 
-Every NDJSON line is parsed as an R4 resource by fhir.resources (R4B models). The last test runs the export on a
+Every NDJSON line is parsed as an R4 resource by fhir.resources (R4B models) and by fhirclient's FHIR 4.0.1
+models (strict). The last test runs the export on a
 real Celery worker consuming from Redis (``@pytest.mark.services``).
 """
 
@@ -16,6 +17,7 @@ from celery.signals import task_postrun
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from fhir.resources.R4B import get_fhir_model_class
+from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from rest_framework.test import APIClient
 
 from prescriptions.interop import bulk
@@ -61,6 +63,7 @@ def ndjson_resources(client, manifest: dict) -> dict[str, list[dict]]:
             resource = json.loads(line)
             assert resource["resourceType"] == output["type"]
             get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+            FHIRElementFactory.instantiate(resource["resourceType"], resource)  # FHIR 4.0.1, strict
             resources.append(resource)
         files[output["type"]] = resources
     return files
