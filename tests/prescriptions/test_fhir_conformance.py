@@ -21,6 +21,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.codesystem import CodeSystem
 from fhirclient.models.bundle import Bundle as R4Bundle
+from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from lxml import etree
 from rest_framework.test import APIClient
 from ucumvert import get_ucum_parser
@@ -83,6 +84,7 @@ def local_code_systems():
         assert response.status_code == 200
         resource = json.loads(response.content)
         CodeSystem.model_validate(resource)
+        FHIRElementFactory.instantiate("CodeSystem", resource)
         systems[url] = {concept["code"] for concept in resource["concept"]}
     return systems
 
@@ -192,6 +194,7 @@ def test_capability_statement(db):
     assert response["Content-Type"] == "application/fhir+json"
     statement = json.loads(response.content)
     CapabilityStatement.model_validate(statement)
+    FHIRElementFactory.instantiate("CapabilityStatement", statement)
     assert statement["fhirVersion"] == "4.0.1"
     (rest,) = statement["rest"]
     assert {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"} in rest[
