@@ -567,6 +567,44 @@ class IdempotentRequest(models.Model):
         return self.key
 
 
+class BulkExportStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class BulkExport(models.Model):
+    """A FHIR Bulk Data ``$export`` (prescriptions/interop/bulk.py): a region's (an officer's) or the nation's
+    (AIFA's) prescriptions as NDJSON files per resource type, pseudonymised, written by a Celery task."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"))
+    request_url = models.CharField(max_length=1000)
+    # None: the whole country (AIFA).
+    region = models.ForeignKey(
+        "registry.Region", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
+    )
+    resource_types = models.JSONField(default=list)
+    since = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=BulkExportStatus.choices, default=BulkExportStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    transaction_time = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # [{"type", "name", "count", "sha256"}], in the order of capability.BULK_RESOURCE_TYPES.
+    files = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("FHIR bulk export")
+        verbose_name_plural = _("FHIR bulk exports")
+        indexes = [models.Index(fields=["requested_by", "requested_at"], name="bulk_export_by_user")]
+
+    def __str__(self):
+        return f"$export {self.region_id or 'IT'} {self.requested_at:%Y-%m-%d %H:%M}"
+
+
 # The stock of the pharmacies (issue 20): its own package, its models registered with this app.
 from .stock.models import (  # noqa: E402, F401
     Lot,

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from registry.calendar import rome_today
 
+from .interop.bulk import bulk_export_run, bulk_exports_purge
 from .notices import outcomes_due_notify
 from .services import course_windows_close
 from .stock.services import cover_check_all
@@ -26,3 +27,14 @@ def check_stock_cover() -> int:
     """Hourly (beat): tell a pharmacy's pharmacists and the Region's officers when its days of cover fell below
     its threshold (once a day each); how many pharmacies were reported."""
     return cover_check_all()
+
+
+def generate_bulk_export(export_id: str) -> str:
+    """A FHIR bulk export's NDJSON files (prescriptions.interop.bulk); its final status."""
+    return bulk_export_run(export_id)
+
+
+@shared_task
+def purge_bulk_exports() -> int:
+    """Hourly (beat): delete the bulk exports past their time; how many went."""
+    return bulk_exports_purge()

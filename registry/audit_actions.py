@@ -77,6 +77,7 @@ class AuditAction(StrEnum):
     STOCK_TRANSFER_APPROVE = "stock.transfer_approve"
     STOCK_TRANSFER_REJECT = "stock.transfer_reject"
     SYRINGE_PRICE_RECORD = "stock.price_record"
+    FHIR_BULK_EXPORT_DELETE = "fhir.bulk_export_delete"
     # reports
     REPORT_REQUEST = "report.request"
     REPORT_FINISH = "report.finish"

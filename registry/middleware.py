@@ -26,11 +26,13 @@ from .invisible_characters import first_invisible
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+# The FHIR base (prescriptions/api/fhir_urls.py) is an API too: its errors are JSON, never a page.
+API_PREFIXES = (API_PREFIX, "/fhir/")
 RETRY_AFTER_SECONDS = 30
 
 
 def is_api(request) -> bool:
-    return request.path.startswith(API_PREFIX)
+    return request.path.startswith(API_PREFIXES)
 
 
 def _is_json(response) -> bool:

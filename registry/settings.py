@@ -386,6 +386,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "prescriptions.tasks.check_stock_cover",
         "schedule": crontab(minute=40),
     },
+    # FHIR bulk exports past FHIR_BULK_EXPORT_TTL_HOURS: their files and jobs are deleted (issue 21).
+    "fhir-bulk-purge": {
+        "task": "prescriptions.tasks.purge_bulk_exports",
+        "schedule": crontab(minute=40),
+    },
     # Each region's monitoring report of the month just ended (reports.tasks; never made twice).
     "reports-monthly-monitoring": {
         "task": "reports.tasks.schedule_monthly_reports",

@@ -70,4 +70,9 @@ urlpatterns = [
         name="api-adverse-event-e2b",
     ),
     *stock.urlpatterns,
+    path(
+        "prescriptions/<uuid:prescription_id>/adverse-events/<uuid:event_id>/reported/",
+        interop.AdverseEventReportedView.as_view(),
+        name="api-adverse-event-reported",
+    ),
 ]

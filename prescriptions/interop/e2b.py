@@ -21,8 +21,9 @@ What the registry knows and where it goes
   when assessed. Concomitant (G.k.1 = 2): dexamethasone and remdesivir of the baseline and the medicines
   started during the course (not those entered in error), ATC-coded when known.
 * Primary source (C.2.r): the healthcare professional who recorded the event — qualification (C.2.r.4:
-  physician for a prescriber, other health professional for a nurse), the treating centre as organisation,
-  country IT; no name. Sender (C.3): a health professional's organisation, the treating centre.
+  physician for a prescriber, other health professional for a nurse), the treating centre as organisation
+  (the registry as department), country IT; no name. Sender (C.3): a health professional; organisation the
+  treating centre, department the registry.
 * Case (C.1): C.1.1 and C.1.8.1 ``IT-REG648-<event id>``, report type spontaneous (C.1.3), first received the
   day it was recorded (C.1.4), expedited criteria met when serious (C.1.7). The narrative (H.1) retells it all,
   with the national network's report number when already reported.
@@ -296,7 +297,11 @@ def icsr(event, *, now: datetime | None = None) -> bytes:
     b.code(reaction, "code", "29", 19, "reaction")
     b.el(b.el(reaction, "effectiveTime", xsi_type="IVL_TS"), "low", value=_day(event.onset_date))  # E.i.4
     term = b.el(reaction, "value", xsi_type="CE", codeSystem=MEDDRA)  # E.i.2.1
-    b.el(term, "originalText", event.meddra_preferred_term or event.description, language="en")  # E.i.1.1
+    # E.i.1.1a/b: a MedDRA preferred term is English; a description is the clinician's own words (Italian).
+    if event.meddra_preferred_term:
+        b.el(term, "originalText", event.meddra_preferred_term, language="en")
+    else:
+        b.el(term, "originalText", event.description, language="it")
     located = b.el(b.el(reaction, "location", typeCode="LOC"), "locatedEntity", classCode="LOCE")
     _country(located, "locatedPlace", "COUNTRY")  # E.i.9
     fatal = event.outcome == "fatal"
@@ -397,16 +402,14 @@ def icsr(event, *, now: datetime | None = None) -> bytes:
     qualified = b.el(reporter_person, "asQualifiedEntity", classCode="QUAL")
     b.code(qualified, "code", qualification[0], 6, qualification[1])  # C.2.r.4
     _country(b.el(reporter_person, "asLocatedEntity", classCode="LOCE"), "location", "COUNTRY")  # C.2.r.3
-    organisation = b.el(reporter, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
-    b.el(organisation, "name", prescription.centre.name)  # C.2.r.2.1
+    _organisation(reporter, prescription.centre.name)  # C.2.r.2.2 department, C.2.r.2.1 organisation
 
     # C.3: the sender.
     sender_event = b.el(b.el(case, "subjectOf1", typeCode="SUBJ"), "controlActEvent", classCode="CACT")
     sender_event.set("moodCode", "EVN")
     sender_entity = b.el(b.el(sender_event, "author", typeCode="AUT"), "assignedEntity", classCode="ASSIGNED")
     b.code(sender_entity, "code", "3", 7, "Health professional")  # C.3.1
-    sender_organisation = b.el(sender_entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
-    b.el(sender_organisation, "name", prescription.centre.name)  # C.3.2
+    _organisation(sender_entity, prescription.centre.name)  # C.3.3.1 department, C.3.2 organisation
 
     report_type = b.el(b.el(case, "subjectOf2", typeCode="SUBJ"), "investigationCharacteristic", classCode="OBS")
     report_type.set("moodCode", "EVN")
@@ -423,6 +426,18 @@ def icsr(event, *, now: datetime | None = None) -> bytes:
     b.el(sender, "id", root=f"{ICH_IDS}.13", extension=settings.E2B_SENDER_ID)  # N.1.3
     ET.indent(batch)
     return ET.tostring(batch, encoding="UTF-8", xml_declaration=True)
+
+
+DEPARTMENT = "Registro 648 (anakinra, Law 648/96)"
+
+
+def _organisation(entity, organisation: str) -> None:
+    """The guide's nesting: ``representedOrganization`` (the department) / ``assignedEntity`` /
+    ``representedOrganization`` (the organisation). The department is the registry the report comes through."""
+    department = b.el(entity, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
+    b.el(department, "name", DEPARTMENT)
+    inner = b.el(department, "assignedEntity", classCode="ASSIGNED")
+    b.el(b.el(inner, "representedOrganization", classCode="ORG", determinerCode="INSTANCE"), "name", organisation)
 
 
 def _observation_event(case, *, code: str, display: str) -> ET.Element:

@@ -16,6 +16,7 @@ from decimal import Decimal
 import e2br3
 import pytest
 from django.utils import timezone
+from lxml import etree
 from rest_framework.test import APIClient
 
 from prescriptions import services
@@ -98,6 +99,14 @@ def check_against_record(body: bytes, icsr, event: AdverseEvent) -> None:
     assert source.qualification.code == {"prescriber": "1", "pharmacist": "2"}.get(role, "3")
     assert source.country.code == "IT"
     assert event.recorded_by.username not in text
+    assert reaction.native_language == ("en" if event.meddra_preferred_term else "it")
+    # The treating centre is the reporter's and the sender's organisation (IG: department / organisation).
+    tree = etree.fromstring(body)
+    organisations = tree.xpath(
+        "//h:assignedEntity/h:representedOrganization/h:assignedEntity/h:representedOrganization/h:name/text()",
+        namespaces={"h": "urn:hl7-org:v3"},
+    )
+    assert organisations == [prescription.centre.name, prescription.centre.name]
     # H.1
     assert event.description in icsr.narrative
 

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from drf_spectacular.generators import SchemaGenerator
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from fhirclient.models.bundle import Bundle as R4Bundle
 from rest_framework.test import APIClient
 
 from prescriptions import services
@@ -181,6 +182,7 @@ def validated(response) -> dict:
     assert response["Content-Type"] == "application/fhir+json"
     data = json.loads(response.content)
     Bundle.model_validate(data)
+    R4Bundle(data, strict=True)  # fhirclient's FHIR 4.0.1 models
     for entry in data["entry"]:
         resource = entry["resource"]
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)

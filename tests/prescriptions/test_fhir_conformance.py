@@ -1,8 +1,9 @@
 """Every FHIR bundle of the demo history, one prescription in each course state, validates against FHIR R4
 with validators the project did not write, and the registry's own code systems resolve where they claim to be.
 
-* Structure: fhir.resources' pydantic models (R4B: the package's R4-family release; none of the resources the
-  registry exports changed between R4 and R4B), the Bundle and each resource with its own class.
+* Structure: fhirclient's models generated from FHIR 4.0.1 (R4) in strict mode (an unknown element, a wrong
+  type or a missing required one raises), and fhir.resources' pydantic models (its R4B release), the Bundle and
+  each resource with its own class.
 * Terminology: the codes of HL7's code systems are checked against those code systems' published concepts
   (terminology.hl7.org, listed below with their source); UCUM codes are parsed by ucumvert's UCUM grammar; the
   registry's own codes must be concepts of the CodeSystem its canonical URL answers.
@@ -19,6 +20,8 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.codesystem import CodeSystem
+from fhirclient.models.bundle import Bundle as R4Bundle
+from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from lxml import etree
 from rest_framework.test import APIClient
 from ucumvert import get_ucum_parser
@@ -81,6 +84,7 @@ def local_code_systems():
         assert response.status_code == 200
         resource = json.loads(response.content)
         CodeSystem.model_validate(resource)
+        FHIRElementFactory.instantiate("CodeSystem", resource)
         systems[url] = {concept["code"] for concept in resource["concept"]}
     return systems
 
@@ -88,6 +92,7 @@ def local_code_systems():
 def conform(bundle: dict, *, ucum, local_code_systems) -> None:
     """Every check of the module docstring, on one bundle."""
     Bundle.model_validate(bundle)
+    R4Bundle(bundle, strict=True)  # FHIR 4.0.1: raises on an unknown element, a wrong type or a missing one
     for entry in bundle["entry"]:
         resource = entry["resource"]
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)
@@ -189,6 +194,7 @@ def test_capability_statement(db):
     assert response["Content-Type"] == "application/fhir+json"
     statement = json.loads(response.content)
     CapabilityStatement.model_validate(statement)
+    FHIRElementFactory.instantiate("CapabilityStatement", statement)
     assert statement["fhirVersion"] == "4.0.1"
     (rest,) = statement["rest"]
     assert {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"} in rest[

@@ -121,3 +121,47 @@ def test_a_report_dated_in_the_future_is_refused_on_the_page(login, serious):
     assert not serious.reported_to_pharmacovigilance
     response = login("nurse.milano").post(url, {"report_date": "31/02/2026"})
     assert response.status_code == 400
+
+
+# --- The same through the API -----------------------------------------------------------------------------------
+
+
+def reported_url(event) -> str:
+    return f"/api/v1/prescriptions/{event.prescription_id}/adverse-events/{event.pk}/reported/"
+
+
+def test_the_api_marks_reported_with_the_same_service(client_for, serious):
+    day = rome_today()
+    response = client_for("prescriber.milano").post(
+        reported_url(serious), {"report_number": "RNF-7", "report_date": day.isoformat()}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["reported_to_pharmacovigilance"] is True
+    assert body["pharmacovigilance_report_number"] == "RNF-7"
+    assert body["pharmacovigilance_report_date"] == day.isoformat()
+    assert AuditEvent.objects.filter(action="prescription.adverse_event_reported").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"report_date": "2999-01-01"}, "report_date"),
+        ({"report_date": "not a date"}, "report_date"),
+        ({"report_number": "X" * 41}, "report_number"),
+    ],
+)
+def test_the_api_refuses_bad_input_naming_the_field(client_for, serious, body, field):
+    response = client_for("nurse.milano").post(reported_url(serious), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert field in response.json()
+    serious.refresh_from_db()
+    assert not serious.reported_to_pharmacovigilance
+
+
+@pytest.mark.parametrize("username", ["officer.lombardia", "pharmacist.milano", "aifa", "prescriber.roma"])
+def test_the_api_is_404_outside_the_treating_centre(client_for, serious, username):
+    response = client_for(username).post(reported_url(serious), {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
