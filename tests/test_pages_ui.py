@@ -280,18 +280,15 @@ def test_api_clients_still_get_the_openapi_yaml_or_json(client, db):
 def test_a_finished_national_report_says_its_status_once(
     login, demo, django_capture_on_commit_callbacks, settings, tmp_path
 ):
-    from datetime import timedelta
-
     from registry.calendar import rome_today
     from reports import services as report_services
+    from reports.periods import previous_month
     from tests.test_pages_i18n import visible_text
 
     settings.MEDIA_ROOT = str(tmp_path)
-    today = rome_today()
+    start, end = previous_month(rome_today())  # AIFA's reports cover whole calendar months
     with django_capture_on_commit_callbacks(execute=True):
-        run = report_services.report_request(
-            user=demo["aifa"], region_code=None, period_start=today - timedelta(days=31), period_end=today
-        )
+        run = report_services.report_request(user=demo["aifa"], region_code=None, period_start=start, period_end=end)
     text = visible_text(login("aifa").get(reverse("reports:run", args=[run.pk])).content.decode())
     assert text.count("Status") == 1
 

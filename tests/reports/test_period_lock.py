@@ -254,7 +254,13 @@ PAGE_WRITES = {
             "dispense-expiry_date": (rome_today() + timedelta(days=300)).isoformat(),
         },
     ),
-    "refusal": ("awaiting_dispensing", "pharmacist.milano", "refuse", lambda p, r: {"refuse-reason": "Out of stock"}),
+    "refusal": (
+        "awaiting_dispensing",
+        "pharmacist.milano",
+        "refuse",
+        lambda p, r: {"refuse-category": "other", "refuse-note": "Out of stock", "refuse-confirm": "on"},
+    ),
+    "hold": ("awaiting_dispensing", "pharmacist.milano", "hold", lambda p, r: {"hold-reason": "out_of_stock"}),
     "dose": (
         "dispensed",
         "nurse.milano",
