@@ -261,6 +261,19 @@ def _monitoring_figures(context: ReportContext) -> dict:
         ],
         "centres": centres,
         "with_region": not context.region_code,
+        "funnels": [
+            (
+                charts.funnel_title(chart),
+                _svg(charts.funnel_svg(chart)),
+                figures.funnel_note(chart),
+                [
+                    (row["centre"], figures.percent_display(row["proportion"]), row["flag"])
+                    for row in figures.funnel_rows(chart)
+                    if row["flag"]
+                ],
+            )
+            for chart in figures.funnels(context)
+        ],
         "suppression_note": figures.suppression_note(context),
     }
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import REGISTRY_TIME_ZONE
 
+from .. import funnel
 from .. import metric_definitions as definitions
 from ..disclosure import SUPPRESSED
 from ..kinds import ReportContext
@@ -385,3 +386,100 @@ def _cell(entry: Mapping, column: str):
 
 def region_cell(entry: Mapping, column: str, suppress_below: int = 0):
     return shown(_cell(entry, column), suppress_below)
+
+
+# --- Funnel plots (``reports.funnel``) -----------------------------------------------------------------------------
+
+FUNNEL_COLUMNS = (
+    "measure",
+    "centre_id",
+    "centre",
+    "region",
+    "cases",
+    "events",
+    "proportion",
+    "target",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "flag",
+)
+
+
+def funnel_column_labels() -> list[str]:
+    return [
+        _("Outcome"),
+        _("Centre ID"),
+        _("Centre"),
+        _("Region"),
+        _("Day-28 outcomes recorded"),
+        _("Events"),
+        _("Proportion"),
+        _("Report's proportion"),
+        _("95% lower limit"),
+        _("95% upper limit"),
+        _("99.8% lower limit"),
+        _("99.8% upper limit"),
+        _("Flag"),
+    ]
+
+
+def funnel_flag(point) -> str:
+    if not point.flag:
+        return ""
+    texts = {
+        (funnel.ALARM, funnel.HIGH): _("above the 99.8% limit"),
+        (funnel.ALARM, funnel.LOW): _("below the 99.8% limit"),
+        (funnel.ALERT, funnel.HIGH): _("above the 95% limit"),
+        (funnel.ALERT, funnel.LOW): _("below the 95% limit"),
+    }
+    return str(texts[(point.flag, point.direction)])
+
+
+def funnels(context: ReportContext) -> list:
+    """The funnel plots the report's published figures allow (``reports.funnel``)."""
+    return funnel.funnels(context.metrics)
+
+
+def funnel_rows(chart) -> list[dict]:
+    """One row a centre of a funnel: proportions as fractions (0–1)."""
+    low, high = funnel.COVERAGES
+    return [
+        {
+            "measure": str(chart.measure.label),
+            "centre_id": point.centre_id,
+            "centre": point.centre_name,
+            "region": point.region,
+            "cases": point.cases,
+            "events": point.events,
+            "proportion": point.proportion,
+            "target": chart.target,
+            "lower_95": point.limits[low][0],
+            "upper_95": point.limits[low][1],
+            "lower_998": point.limits[high][0],
+            "upper_998": point.limits[high][1],
+            "flag": funnel_flag(point),
+        }
+        for point in chart.points
+    ]
+
+
+def funnel_note(chart) -> str:
+    parts = [
+        _("Report's proportion %(p)s%% (%(events)s of %(cases)s); exact binomial 95%% and 99.8%% limits.")
+        % {"p": formats.number_format(100 * chart.target, 1), "events": chart.events, "cases": chart.cases}
+    ]
+    if chart.measure.references:
+        parts.append(
+            _("Reference: %(refs)s.") % {"refs": "; ".join(str(label) for label, _value in chart.measure.references)}
+        )
+    if chart.hidden:
+        parts.append(
+            _("%(n)s centre(s) not drawn: their counts are hidden (small-count suppression).") % {"n": chart.hidden}
+        )
+    return " ".join(parts)
+
+
+def percent_display(value: float) -> str:
+    return f"{formats.number_format(100 * value, 1)}%"

@@ -198,6 +198,47 @@ def _charts(context: ReportContext, width: float) -> list:
     return [*flowables, table]
 
 
+def _funnels(context: ReportContext, width: float) -> list:
+    """The funnel plots two by two, each with its note, then the centres outside their limits."""
+    charts_ = figures.funnels(context)
+    if not charts_:
+        return []
+    gap = 6 * mm
+    column_width = (width - gap) / 2
+    cells = []
+    for chart in charts_:
+        png = charts.funnel_png(chart)
+        pixels_wide, pixels_high = ImageReader(io.BytesIO(png)).getSize()
+        cells.append(
+            [
+                _p(charts.funnel_title(chart), "chart"),
+                Spacer(1, 1.5 * mm),
+                Image(io.BytesIO(png), width=column_width, height=column_width * pixels_high / pixels_wide),
+                _p(figures.funnel_note(chart), "muted"),
+            ]
+        )
+    if len(cells) % 2:
+        cells.append("")
+    rows = [[cells[i], "", cells[i + 1]] for i in range(0, len(cells), 2)]
+    table = Table(rows, colWidths=[column_width, gap, column_width])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    flagged = [
+        [_p(row["measure"], "cell"), _p(row["centre"], "cell"), figures.percent_display(row["proportion"]), row["flag"]]
+        for chart in charts_
+        for row in figures.funnel_rows(chart)
+        if row["flag"]
+    ]
+    story = [_p(_("Funnel plots"), "h2"), Spacer(1, 1 * mm), table]
+    if flagged:
+        header = [_p(_("Outcome"), "head"), _p(_("Centre"), "head"), _p(_("Proportion"), "head"), _p(_("Flag"), "head")]
+        outside = Table([header, *flagged], colWidths=[45 * mm, 60 * mm, 25 * mm, width - 130 * mm], repeatRows=1)
+        outside.setStyle(TableStyle([*HEADED_GRID, ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+        story += [Spacer(1, 2 * mm), outside]
+    else:
+        story += [_p(_("No centre outside the limits."), "muted")]
+    return story
+
+
 def _centre_table(context: ReportContext, width: float) -> Table:
     font = fonts()
     columns = figures.centre_columns(context, flatten=False)
@@ -274,6 +315,7 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
         Spacer(1, 1 * mm),
         *_charts(context, width),
     ]
+    story += _funnels(context, width)
     breakdowns = _breakdowns(context, width)
     if breakdowns is not None:
         story += [KeepTogether([_p(_("Breakdowns"), "h2"), Spacer(1, 1 * mm), breakdowns])]

@@ -189,6 +189,25 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
             ),
         )
         _fit_columns(sheet)
+    funnel_charts = figures.funnels(context)
+    if funnel_charts:
+        sheet = workbook.create_sheet(sheet_title(_("Funnel plots")))
+        _table(
+            sheet,
+            figures.funnel_column_labels(),
+            (
+                [row[column] for column in figures.FUNNEL_COLUMNS]
+                for chart in funnel_charts
+                for row in figures.funnel_rows(chart)
+            ),
+        )
+        for row in sheet.iter_rows(min_row=2, min_col=7, max_col=12):
+            for cell in row:
+                cell.number_format = "0.0%"
+        sheet.append([])
+        for chart in funnel_charts:
+            sheet.append([cell_value(str(chart.measure.label)), cell_value(figures.funnel_note(chart))])
+        _fit_columns(sheet)
     region_entries = figures.regions(context)
     if region_entries:
         _wide_table(

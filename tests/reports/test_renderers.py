@@ -219,6 +219,7 @@ def test_xlsx_has_a_summary_a_sheet_per_breakdown_and_the_centres():
         "Adverse events by category",
         "WHO-CPS at day 28",
         "Requests per week",
+        "Funnel plots",
         "Centres",
     ]
 
@@ -289,7 +290,7 @@ def _images(page) -> int:
 def test_pdf_embeds_the_five_charts_and_puts_the_centres_on_landscape_pages():
     reader = PdfReader(io.BytesIO(rendered(context(), "pdf")))
 
-    assert sum(_images(page) for page in reader.pages) == 5
+    assert sum(_images(page) for page in reader.pages) == 6  # five charts and the mortality funnel
     last = reader.pages[-1]
     assert float(last.mediabox.width) > float(last.mediabox.height)
     assert "By centre" in last.extract_text()
@@ -301,7 +302,7 @@ def test_pdf_without_requests_per_week_leaves_that_chart_out():
     metrics = {key: value for key, value in METRICS.items() if key != "requests_by_week"}
     reader = PdfReader(io.BytesIO(rendered(context(metrics), "pdf")))
 
-    assert sum(_images(page) for page in reader.pages) == 4
+    assert sum(_images(page) for page in reader.pages) == 5
     assert "Requests per week" not in "\n".join(page.extract_text() for page in reader.pages)
 
 
