@@ -281,6 +281,13 @@ class _Program:
         ]
 
     def extreme(self, cell: Cell, hidden: set[Cell], *, highest: bool) -> float | None:
+        point = self.extreme_point(cell, hidden, highest=highest)
+        if point is None:
+            return None
+        return float(point[self.index[cell]])
+
+    def extreme_point(self, cell: Cell, hidden: set[Cell], *, highest: bool):
+        """A solution of the attacker's program taking ``cell`` to its highest (lowest) value, or None."""
         cost = np.zeros(len(self.cells))
         cost[self.index[cell]] = -1.0 if highest else 1.0
         result = linprog(
@@ -294,7 +301,7 @@ class _Program:
         )
         if result.status != 0:
             return None
-        return -result.fun if highest else result.fun
+        return result.x
 
 
 def intervals(model: Model, hidden: Iterable[Cell], cells: Iterable[Cell] | None = None) -> dict[Cell, tuple]:
@@ -337,9 +344,10 @@ def _cover(program: _Program, cell: Cell, hidden: set[Cell], candidates: set[Cel
         method="highs",
     )
     if result.status != 0:
-        return set(candidates) - hidden
+        return set(candidates) - hidden, None
     moved = result.x[:n] + result.x[n:]
-    return {c for c, amount in zip(program.cells, moved, strict=True) if amount > 1e-6 and c not in hidden}
+    more = {c for c, amount in zip(program.cells, moved, strict=True) if amount > 1e-6 and c not in hidden}
+    return more, program.values + result.x[:n] - result.x[n:]
 
 
 def protect(
@@ -356,16 +364,28 @@ def protect(
     if not hidden:
         return hidden
     program = _Program(model)
+    # The highest value each cell takes in the attacker's solutions found so far: hiding more keeps every one of
+    # them a solution, so a cell one of them takes to its value + ``below`` is settled without a program of its own.
+    reached = program.values.copy()
+    goal = program.values + below - 1e-6
     pending = sorted(hidden)
     while pending:
         cell = pending.pop(0)
-        highest = program.extreme(cell, hidden, highest=True)
-        if highest is None or highest >= model.values[cell] + below - 1e-6:
+        position = program.index[cell]
+        if reached[position] >= goal[position]:
             continue
-        more = _cover(program, cell, hidden, allowed - hidden, below)
+        point = program.extreme_point(cell, hidden, highest=True)
+        if point is None:
+            continue
+        np.maximum(reached, point, out=reached)
+        if reached[position] >= goal[position]:
+            continue
+        more, point = _cover(program, cell, hidden, allowed - hidden, below)
         if not more:
             continue  # nothing left to hide: as protected as the published zeros allow
         hidden |= more
+        if point is not None:
+            np.maximum(reached, point, out=reached)
         pending.extend(sorted(more))
         pending.append(cell)  # check it again with its cover
     return hidden
