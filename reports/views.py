@@ -261,6 +261,13 @@ def _monitoring_figures(context: ReportContext) -> dict:
         ],
         "centres": centres,
         "with_region": not context.region_code,
+        "regions": [
+            (
+                f"{entry.get('region')} {figures.region_name(entry)}",
+                [figures.number_display(figures.region_cell(entry, column, suppress_below)) for column in columns],
+            )
+            for entry in figures.regions(context)
+        ],
         "funnels": [
             (
                 charts.funnel_title(chart),

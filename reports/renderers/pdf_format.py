@@ -239,6 +239,36 @@ def _funnels(context: ReportContext, width: float) -> list:
     return story
 
 
+def _region_table(context: ReportContext, width: float) -> Table:
+    """A whole-country report's regions, the per-centre table's columns."""
+    font = fonts()
+    columns = figures.centre_columns(context, flatten=False)
+    header = [_p(_("Region"), "head")]
+    header += [_p(figures.centre_column_label(column, short=True), "head_right") for column in columns]
+    data = [header]
+    for entry in figures.regions(context):
+        name = f"{entry.get('region')} {figures.region_name(entry)}"
+        data.append(
+            [_p(name, "cell")]
+            + [figures.number_display(figures.region_cell(entry, c, context.suppress_below)) for c in columns]
+        )
+    count_width = (width - 50 * mm) / max(len(columns), 1)
+    table = Table(data, colWidths=[50 * mm] + [count_width] * len(columns), repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (1, 1), (-1, -1), font.regular, 7.5),
+                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                *HEADED_GRID,
+                ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return table
+
+
 def _centre_table(context: ReportContext, width: float) -> Table:
     font = fonts()
     columns = figures.centre_columns(context, flatten=False)
@@ -319,6 +349,14 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
     breakdowns = _breakdowns(context, width)
     if breakdowns is not None:
         story += [KeepTogether([_p(_("Breakdowns"), "h2"), Spacer(1, 1 * mm), breakdowns])]
+    if figures.regions(context):
+        story += [
+            NextPageTemplate("landscape"),
+            PageBreak(),
+            _p(_("By region"), "h2"),
+            Spacer(1, 2 * mm),
+            _region_table(context, landscape_size[0] - 2 * MARGIN),
+        ]
     if figures.centres(context):
         story += [
             NextPageTemplate("landscape"),

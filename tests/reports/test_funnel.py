@@ -140,3 +140,25 @@ def test_the_run_page_shows_the_funnel_and_names_the_centre_outside(browser):  #
     text = squash(page)
     assert "Centre c: 30.0%, above the 99.8% limit" in text
     assert "Reference: SAVE-MORE, anakinra (3.2%); SAVE-MORE, placebo (6.9%)." in text
+
+
+def test_a_whole_country_run_shows_its_regions_table_in_the_page_and_the_pdf(browser, settings):  # noqa: F811
+    from django.utils import timezone
+
+    from reports.models import ReportStatus
+    from reports.runs import report_context
+
+    from .disclosure_support import synthetic_country
+    from .test_pages import _run, html, squash
+
+    settings.REPORTS_SUPPRESS_BELOW = 3
+    country, _regions = synthetic_country(4, regions=2, centres=4)
+    run = _run(region_id=None, status=ReportStatus.DONE, progress=100, metrics=country, data_as_of=timezone.now())
+
+    text = squash(html(browser("aifa").get(f"/reports/{run.pk}/")))
+    assert "By region" in text and "010 010" in text  # the synthetic regions are named by their code
+
+    out = io.BytesIO()
+    render_monitoring(report_context(run), "pdf", out)
+    pdf = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(out.getvalue())).pages)
+    assert "By region" in pdf
