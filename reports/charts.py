@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import funnel
 from . import metric_definitions as definitions
 from .renderers.figures import (
     COURSE_STATUS_KEYS,
@@ -197,3 +198,64 @@ def chart_svg(name: str, metrics: Mapping, *, suppress_below: int = 0) -> str | 
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: this goes inside HTML
     return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(chart_title(name))}" class="chart" ', 1)
+
+
+# --- Funnel plots (``reports.funnel``) -------------------------------------------------------------------------
+
+
+def _funnel_figure(chart) -> Figure:
+    """Each centre's proportion (%) against its day-28 outcomes recorded, the report's proportion, the exact
+    binomial 95 % (dashed) and 99.8 % (solid) limits, the references (dotted); centres outside flagged red."""
+    figure = Figure(figsize=(DEFAULT_WIDTH_INCHES, 2.9), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    curve = chart.curve()
+    sizes = [n for n, _limits in curve]
+    for coverage, style in zip(funnel.COVERAGES, ("--", "-"), strict=True):
+        label = _("95% limits") if coverage == funnel.COVERAGES[0] else _("99.8% limits")
+        axes.plot(sizes, [100 * limits[coverage][1] for _n, limits in curve], style, color=MUTED, lw=0.9, label=label)
+        axes.plot(sizes, [100 * limits[coverage][0] for _n, limits in curve], style, color=MUTED, lw=0.9)
+    axes.axhline(100 * chart.target, color=BRAND, lw=1.1, label=_("This report: %(p).1f%%") % {"p": 100 * chart.target})
+    for (label, value), colour in zip(chart.measure.references, (OK, WARN), strict=False):
+        axes.axhline(100 * value, color=colour, lw=1, ls=":", label=str(label))
+    inside = [p for p in chart.points if not p.flag]
+    outside = [p for p in chart.points if p.flag]
+    axes.scatter([p.cases for p in inside], [100 * p.proportion for p in inside], s=18, color=INK, zorder=3)
+    axes.scatter(
+        [p.cases for p in outside],
+        [100 * p.proportion for p in outside],
+        s=26,
+        color=FAIL,
+        marker="D",
+        zorder=3,
+        label=_("Outside the limits") if outside else None,
+    )
+    for point in outside:
+        axes.annotate(point.centre_name[:24], (point.cases, 100 * point.proportion), fontsize=6.5, color=FAIL)
+    axes.set_xlabel(_("Day-28 outcomes recorded"))
+    axes.set_ylabel("%")
+    axes.set_ylim(bottom=0)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.grid(color=LINE, linewidth=0.6)
+    axes.legend(fontsize=6.5, frameon=False, loc="upper right")
+    return figure
+
+
+def funnel_title(chart) -> str:
+    return _("Funnel plot: %(measure)s") % {"measure": chart.measure.label}
+
+
+def funnel_png(chart) -> bytes:
+    with matplotlib.rc_context(RC):
+        buffer = io.BytesIO()
+        _funnel_figure(chart).savefig(buffer, format="png", dpi=PNG_DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def funnel_svg(chart) -> str:
+    with matplotlib.rc_context({**RC, "svg.hashsalt": f"funnel-{chart.measure.key}"}):
+        buffer = io.StringIO()
+        _funnel_figure(chart).savefig(buffer, format="svg", metadata={"Date": None}, facecolor="white")
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(funnel_title(chart))}" class="chart" ', 1)

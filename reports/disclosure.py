@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import coo_array
+from scipy.sparse import coo_array, hstack
 
 from . import metric_definitions as definitions
 
@@ -244,114 +244,110 @@ def country_models(metrics: Mapping) -> tuple[dict[str, Model], Model]:
 
 
 class _Program:
-    """The relations as sparse matrices over a chosen set of free cells, the others fixed at their values."""
+    """The relations as sparse matrices over every cell (one column each), built once: which cells are hidden,
+    fixed or free is then only a matter of bounds, so a program serves every linear program of a protection."""
 
-    def __init__(self, model: Model, free: Iterable[Cell]):
-        self.cells = sorted(free)
+    def __init__(self, model: Model):
+        self.cells = sorted(model.values)
         self.index = {cell: position for position, cell in enumerate(self.cells)}
         self.values = np.array([model.values[cell] for cell in self.cells], dtype=float)
-        rows = {True: ([], [], [], []), False: ([], [], [], [])}  # (row, column, coefficient, right-hand side)
+        self.ceiling = 10.0 * max(self.values, default=0) + 1000.0
+        rows = {True: ([], [], []), False: ([], [], [])}  # (row, column, coefficient)
+        counts = {True: 0, False: 0}
         for relation in model.relations:
-            free_part = [(self.index[cell], c) for cell, c in relation.coefficients if cell in self.index]
-            if not free_part:
-                continue
-            fixed = sum(c * model.values[cell] for cell, c in relation.coefficients if cell not in self.index)
-            r, col, coef, rhs = rows[relation.equality]
-            number = len(rhs)
-            for column, coefficient in free_part:
-                r.append(number)
-                col.append(column)
+            r, col, coef = rows[relation.equality]
+            for cell, coefficient in relation.coefficients:
+                r.append(counts[relation.equality])
+                col.append(self.index[cell])
                 coef.append(coefficient)
-            rhs.append(-fixed)
-        self.eq = self._matrix(*rows[True])
-        self.ub = self._matrix(*rows[False])
+            counts[relation.equality] += 1
+        n = len(self.cells)
+        self.eq = coo_array((rows[True][2], rows[True][:2]), shape=(counts[True], n)).tocsr() if counts[True] else None
+        self.ub = (
+            coo_array((rows[False][2], rows[False][:2]), shape=(counts[False], n)).tocsr() if counts[False] else None
+        )
+        # The deviation from the true figures (up − down) keeps every relation: equalities exactly, inequalities
+        # within their slack.
+        self.eq_both = hstack([self.eq, -self.eq]).tocsr() if self.eq is not None else None
+        self.ub_both = hstack([self.ub, -self.ub]).tocsr() if self.ub is not None else None
+        self.ub_slack = -(self.ub @ self.values) if self.ub is not None else None
 
-    def _matrix(self, r, col, coef, rhs):
-        if not rhs:
-            return None, None
-        matrix = coo_array((coef, (r, col)), shape=(len(rhs), len(self.cells))).tocsr()
-        return matrix, np.array(rhs, dtype=float)
+    def attacker_bounds(self, hidden: set[Cell]) -> list[tuple[float, float]]:
+        """A hidden cell anywhere from 1 (zeros are never hidden) up; a published one at its value.
+        (An upper bound far above any count: HiGHS's presolve may call an unbounded program infeasible.)"""
+        return [
+            (1.0, self.ceiling) if cell in hidden else (value, value)
+            for cell, value in zip(self.cells, self.values, strict=True)
+        ]
 
+    def extreme(self, cell: Cell, hidden: set[Cell], *, highest: bool) -> float | None:
+        point = self.extreme_point(cell, hidden, highest=highest)
+        if point is None:
+            return None
+        return float(point[self.index[cell]])
 
-def _ceiling(model: Model) -> float:
-    """An upper bound on every cell, far above any count: HiGHS's presolve may call an unbounded program
-    infeasible, a bounded one it solves."""
-    return 10.0 * max(model.values.values(), default=0) + 1000.0
-
-
-def _solve(cost, program: _Program, a_eq, b_eq, a_ub, b_ub, bounds):
-    return linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    def extreme_point(self, cell: Cell, hidden: set[Cell], *, highest: bool):
+        """A solution of the attacker's program taking ``cell`` to its highest (lowest) value, or None."""
+        cost = np.zeros(len(self.cells))
+        cost[self.index[cell]] = -1.0 if highest else 1.0
+        result = linprog(
+            cost,
+            A_ub=self.ub,
+            b_ub=None if self.ub is None else np.zeros(self.ub.shape[0]),
+            A_eq=self.eq,
+            b_eq=None if self.eq is None else np.zeros(self.eq.shape[0]),
+            bounds=self.attacker_bounds(hidden),
+            method="highs",
+        )
+        if result.status != 0:
+            return None
+        return result.x
 
 
 def intervals(model: Model, hidden: Iterable[Cell], cells: Iterable[Cell] | None = None) -> dict[Cell, tuple]:
     """The attacker: for each hidden cell (or each of ``cells``), the lowest and highest value it can take given
-    every published cell of ``model`` and its relations, hidden cells at least 1 (``math.inf``: no upper bound)."""
-    program = _Program(model, hidden)
-    a_eq, b_eq = program.eq
-    a_ub, b_ub = program.ub
-    bounds = [(1, _ceiling(model))] * len(program.cells)
-    found = {}
-    for cell in program.cells if cells is None else cells:
-        cost = np.zeros(len(program.cells))
-        cost[program.index[cell]] = 1
-        low = _solve(cost, program, a_eq, b_eq, a_ub, b_ub, bounds)
-        high = _solve(-cost, program, a_eq, b_eq, a_ub, b_ub, bounds)
-        lo = low.fun if low.status == 0 else -math.inf
-        hi = -high.fun if high.status == 0 else math.inf
-        found[cell] = (lo, hi)
-    return found
+    every published cell of ``model`` and its relations, hidden cells at least 1."""
+    hidden = set(hidden)
+    program = _Program(model)
+    return {
+        cell: (program.extreme(cell, hidden, highest=False), program.extreme(cell, hidden, highest=True))
+        for cell in sorted(hidden if cells is None else cells)
+    }
 
 
-def _reaches(model: Model, program: _Program, cell: Cell, height: float) -> bool:
-    """Whether the hidden cell can reach ``height`` (the attacker's upper end is at least that)."""
-    a_eq, b_eq = program.eq
-    a_ub, b_ub = program.ub
-    cost = np.zeros(len(program.cells))
-    cost[program.index[cell]] = -1
-    result = _solve(cost, program, a_eq, b_eq, a_ub, b_ub, [(1, _ceiling(model))] * len(program.cells))
-    return result.status == 0 and -result.fun >= height - 1e-6
-
-
-def _weight(value: int) -> float:
+def _weight(value: float) -> float:
     """The cost of hiding a cell, a unit of deviation: more for larger cells (totals stay published if they can)."""
     return 1.0 + math.log1p(value)
 
 
-def _cover(model: Model, cell: Cell, hidden: set[Cell], candidates: set[Cell], width: int) -> set[Cell]:
+def _cover(program: _Program, cell: Cell, hidden: set[Cell], candidates: set[Cell], width: int) -> set[Cell]:
     """The cells to hide so that ``cell`` can move up by ``width``: the cheapest deviation satisfying every
-    relation, the hidden cells free, the published ``candidates`` at their weight (every other cell fixed)."""
-    program = _Program(model, hidden | candidates)
+    relation, the hidden cells free, the published ``candidates`` at their weight, every other cell fixed."""
     n = len(program.cells)
-    # Variables: up (n), then down (n); value = true + up − down, at least 1.
-    cost = np.array(
-        [0.001 if c in hidden else _weight(model.values[c]) for c in program.cells] * 2,
-        dtype=float,
-    )
-    bounds = [(0, _ceiling(model))] * n + [(0, max(value - 1, 0)) for value in program.values]
+    cost = np.zeros(2 * n)
+    up = [(0.0, 0.0)] * n
+    down = [(0.0, 0.0)] * n
+    for position, (each, value) in enumerate(zip(program.cells, program.values, strict=True)):
+        if each in hidden or each in candidates:
+            cost[position] = cost[n + position] = 0.001 if each in hidden else _weight(value)
+            up[position] = (0.0, program.ceiling)
+            down[position] = (0.0, max(value - 1.0, 0.0))
     target = program.index[cell]
-    bounds[target] = (width, width)
-    bounds[n + target] = (0, 0)
-
-    def both(matrix):
-        if matrix is None:
-            return None
-        from scipy.sparse import hstack
-
-        return hstack([matrix, -matrix]).tocsr()
-
-    a_eq, b_eq = program.eq
-    a_ub, b_ub = program.ub
-    # The true values satisfy the relations: the deviation must keep them (equalities: sum of deviations 0;
-    # inequalities: within their slack).
-    b_eq_dev = None if a_eq is None else b_eq - a_eq @ program.values
-    b_ub_dev = None if a_ub is None else b_ub - a_ub @ program.values
+    up[target], down[target] = (float(width), float(width)), (0.0, 0.0)
     result = linprog(
-        cost, A_ub=both(a_ub), b_ub=b_ub_dev, A_eq=both(a_eq), b_eq=b_eq_dev, bounds=bounds, method="highs"
+        cost,
+        A_ub=program.ub_both,
+        b_ub=program.ub_slack,
+        A_eq=program.eq_both,
+        b_eq=None if program.eq is None else np.zeros(program.eq.shape[0]),
+        bounds=up + down,
+        method="highs",
     )
     if result.status != 0:
-        return set(candidates) - hidden
+        return set(candidates) - hidden, None
     moved = result.x[:n] + result.x[n:]
-    return {c for c, amount in zip(program.cells, moved, strict=True) if amount > 1e-6 and c not in hidden}
+    more = {c for c, amount in zip(program.cells, moved, strict=True) if amount > 1e-6 and c not in hidden}
+    return more, program.values + result.x[:n] - result.x[n:]
 
 
 def protect(
@@ -365,18 +361,31 @@ def protect(
     allowed = set(model.values) if candidates is None else set(candidates) & set(model.values)
     allowed = {cell for cell in allowed if model.values[cell] > 0}  # zeros name nobody: never hidden
     hidden = set(hidden) | {cell for cell in allowed if model.values[cell] < below}
+    if not hidden:
+        return hidden
+    program = _Program(model)
+    # The highest value each cell takes in the attacker's solutions found so far: hiding more keeps every one of
+    # them a solution, so a cell one of them takes to its value + ``below`` is settled without a program of its own.
+    reached = program.values.copy()
+    goal = program.values + below - 1e-6
     pending = sorted(hidden)
-    program = None
     while pending:
         cell = pending.pop(0)
-        program = program or _Program(model, hidden)
-        if _reaches(model, program, cell, model.values[cell] + below):
+        position = program.index[cell]
+        if reached[position] >= goal[position]:
             continue
-        more = _cover(model, cell, hidden, allowed - hidden, below)
+        point = program.extreme_point(cell, hidden, highest=True)
+        if point is None:
+            continue
+        np.maximum(reached, point, out=reached)
+        if reached[position] >= goal[position]:
+            continue
+        more, point = _cover(program, cell, hidden, allowed - hidden, below)
         if not more:
             continue  # nothing left to hide: as protected as the published zeros allow
         hidden |= more
-        program = None
+        if point is not None:
+            np.maximum(reached, point, out=reached)
         pending.extend(sorted(more))
         pending.append(cell)  # check it again with its cover
     return hidden

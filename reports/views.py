@@ -293,6 +293,26 @@ def _monitoring_figures(context: ReportContext) -> dict:
         ],
         "centres": centres,
         "with_region": not context.region_code,
+        "regions": [
+            (
+                f"{entry.get('region')} {figures.region_name(entry)}",
+                [figures.number_display(figures.region_cell(entry, column, suppress_below)) for column in columns],
+            )
+            for entry in figures.regions(context)
+        ],
+        "funnels": [
+            (
+                charts.funnel_title(chart),
+                _svg(charts.funnel_svg(chart)),
+                figures.funnel_note(chart),
+                [
+                    (row["centre"], figures.percent_display(row["proportion"]), row["flag"])
+                    for row in figures.funnel_rows(chart)
+                    if row["flag"]
+                ],
+            )
+            for chart in figures.funnels(context)
+        ],
         "suppression_note": figures.suppression_note(context),
     }
 

@@ -4,18 +4,13 @@ Why ";": Excel with Italian regional settings takes "," as the decimal mark and 
 ";" file opens in columns with a double click; the BOM makes it read the text as UTF-8 (accents, "≥"). Python's
 ``csv`` module and any other reader just need ``delimiter=";"`` and ``encoding="utf-8-sig"``.
 
-Monitoring report, three blocks separated by an empty line:
-
-1. identity, one ``key;value;label`` line each: ``report`` (the title), ``run_id``, ``region_code`` (empty for the
-   whole country), ``region_name``, ``period_start``, ``period_end`` (ISO dates), ``data_as_of`` (ISO 8601, Rome
-   time), ``suppress_below`` (0: no suppression);
-2. the figures: a ``section;key;value;label`` header, then one line a figure; a breakdown is flattened into
-   ``key.code`` lines (``rejections_by_criterion.AGE_ADULT``, ``outcomes_day28.10``);
-3. the per-centre table: a header ``centre_id;centre_name;region;<count keys…>`` (breakdowns as ``key.code``),
-   then one line a centre.
+Monitoring report: **one tidy table** (``figures.TIDY_COLUMNS``, documented in ``docs/monitoring-data.md``), one
+row a figure: the report's own figures (``level`` "report"), a whole-country report's regions ("region") and every
+centre's ("centre"), each with ``metric`` (the API's key), ``code`` (a breakdown's code, else empty), ``value`` (a
+number, or empty where the figure is hidden) and ``suppressed`` (1 where hidden by the disclosure control,
+``reports.disclosure``; else 0). ``pandas.read_csv(path, sep=";")`` opens it as it is.
 
 Keys are stable (the metric keys of the API); labels are in the language active when the file is written.
-Hidden counts read "x" (``reports.disclosure``).
 
 Text that a spreadsheet would take for a formula (first character "=", "+", "-", "@", tab or carriage return)
 is written with a leading apostrophe (``cells.safe_text``), in every block of both reports.
@@ -30,8 +25,6 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import BinaryIO
-
-from django.utils.translation import gettext as _
 
 from ..kinds import ReportContext
 from . import figures, quarterly_text
@@ -79,41 +72,9 @@ def cell(value) -> str | int | float:
 
 def monitoring(context: ReportContext, out: BinaryIO) -> None:
     with _writer(out) as writer:
-        writer.writerows(
-            [
-                ["report", context.title, _("Report")],
-                ["run_id", context.run_id, _("Run")],
-                ["region_code", context.region_code or "", _("Region code")],
-                ["region_name", context.region_name, _("Region")],
-                ["period_start", cell(context.period_start), _("Period from")],
-                ["period_end", cell(context.period_end), _("Period to (included)")],
-                ["data_as_of", cell(context.data_as_of), _("Data as of")],
-                [
-                    "suppress_below",
-                    context.suppress_below,
-                    figures.suppression_note(context) or _("Small-count suppression: none"),
-                ],
-                [],
-                ["section", "key", "value", "label"],
-            ]
-        )
-        for row in figures.metric_rows(context):
-            writer.writerow([row.section, row.key, cell(row.value), row.label])
-        centres = figures.centres(context)
-        if not centres:
-            return
-        columns = figures.centre_columns(context, flatten=True)
-        writer.writerow([])
-        writer.writerow(["centre_id", "centre_name", "region", *columns])
-        for entry in centres:
-            writer.writerow(
-                [
-                    cell(entry.get("centre_id")),
-                    figures.centre_name(entry),
-                    figures.centre_region(entry),
-                    *(cell(figures.centre_cell(entry, column, context.suppress_below)) for column in columns),
-                ]
-            )
+        writer.writerow(figures.TIDY_COLUMNS)
+        for row in figures.tidy_rows(context):
+            writer.writerow([cell(row[column]) for column in figures.TIDY_COLUMNS])
 
 
 def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:

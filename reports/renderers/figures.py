@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from registry.calendar import REGISTRY_TIME_ZONE
 from registry.formats import long_date
 
+from .. import funnel
 from .. import metric_definitions as definitions
 from ..disclosure import SUPPRESSED
 from ..kinds import ReportContext
@@ -23,6 +24,7 @@ from ..metric_definitions import MetricDefinition
 # The figures and their labels are defined once, in ``reports.metric_definitions``; this module lays them out.
 CENTRE_IDENTITY_KEYS = definitions.CENTRE_IDENTITY_KEYS
 BY_CENTRE = definitions.BY_CENTRE
+BY_REGION = "by_region"
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def metric_rows(context: ReportContext) -> Iterator[MetricRow]:
     """
     metrics = context.metrics
     known = [metric.key for section in SECTIONS for metric in section.metrics if metric.key in metrics]
-    unknown = sorted(key for key in metrics if key not in METRICS and key != BY_CENTRE)
+    unknown = sorted(key for key in metrics if key not in METRICS and key not in (BY_CENTRE, BY_REGION))
     for key in known + unknown:
         metric = METRICS.get(key)
         section = str(SECTION_OF[key].label) if metric else str(OTHER_SECTION)
@@ -270,3 +272,215 @@ def suppression_note(context: ReportContext) -> str | None:
         "“%(mark)s”: a hidden count, from 1 to %(max)s (small-count suppression) or hidden so that those cannot be "
         "worked out from the totals (complementary suppression)."
     ) % {"mark": SUPPRESSED, "max": context.suppress_below - 1}
+
+
+# --- The monitoring figures as one tidy table (the CSV file; docs/monitoring-data.md) -----------------------------
+
+LEVEL_REPORT, LEVEL_REGION, LEVEL_CENTRE = "report", "region", "centre"
+TIDY_COLUMNS = (
+    "run_id",
+    "period_start",
+    "period_end",
+    "level",
+    "region",
+    "centre_id",
+    "centre_name",
+    "metric",
+    "code",
+    "value",
+    "suppressed",
+    "label",
+)
+COUNTRY_CODE = "IT"
+
+
+def regions(context: ReportContext) -> list[Mapping]:
+    """A whole-country report's per-region table (its ``by_region``; empty otherwise)."""
+    return [entry for entry in context.metrics.get(BY_REGION) or [] if isinstance(entry, Mapping)]
+
+
+def region_columns(context: ReportContext) -> list[str]:
+    """The per-region table's columns: the per-centre table's (breakdowns as ``key.code``), then requests per week."""
+    columns = [column for column in centre_columns(context, flatten=True) if column.partition(".")[0] in METRICS]
+    for entry in regions(context):
+        for column in _region_count_columns(entry):
+            if column not in columns:
+                columns.append(column)
+    weeks = sorted(
+        {f"requests_by_week.{week}" for entry in regions(context) for week in entry.get("requests_by_week") or {}}
+    )
+    return [column for column in columns if not column.startswith("requests_by_week.")] + weeks
+
+
+def _region_count_columns(entry: Mapping) -> list[str]:
+    columns = []
+    for key, value in entry.items():
+        if key in ("region", "region_name") or key not in METRICS:
+            continue
+        if isinstance(value, Mapping):
+            columns += [f"{key}.{code}" for code in code_order(key, value)]
+        else:
+            columns.append(key)
+    return columns
+
+
+def region_name(entry: Mapping) -> str:
+    return str(entry.get("region_name") or entry.get("region") or "")
+
+
+def tidy_value(value) -> tuple[object, int]:
+    """(the number, or "" where hidden or absent; 1 where hidden, else 0)."""
+    if value == SUPPRESSED:
+        return "", 1
+    return (value if is_count(value) else ""), 0
+
+
+def tidy_rows(context: ReportContext) -> Iterator[dict]:
+    """Every figure of the report, one row each: the report's own, each region's (a whole-country report), each
+    centre's; values numbers only, a hidden one empty with ``suppressed`` 1."""
+    here = context.region_code or COUNTRY_CODE
+    common = {"run_id": context.run_id, "period_start": context.period_start, "period_end": context.period_end}
+
+    def row(level, region, centre_id, centre_name_, column, value):
+        metric, _dot, code = column.partition(".")
+        number, hidden = tidy_value(shown(value, context.suppress_below))
+        return {
+            **common,
+            "level": level,
+            "region": region,
+            "centre_id": centre_id,
+            "centre_name": centre_name_,
+            "metric": metric,
+            "code": code,
+            "value": number,
+            "suppressed": hidden,
+            "label": centre_column_label(column),
+        }
+
+    for figure in metric_rows(context):
+        yield row(LEVEL_REPORT, here, "", "", figure.key, figure.value)
+    for entry in regions(context):
+        for column in region_columns(context):
+            yield row(LEVEL_REGION, str(entry.get("region") or ""), "", "", column, _cell(entry, column))
+    columns = centre_columns(context, flatten=True)
+    for entry in centres(context):
+        for column in columns:
+            yield row(
+                LEVEL_CENTRE,
+                centre_region(entry),
+                str(entry.get("centre_id") or ""),
+                centre_name(entry),
+                column,
+                centre_cell(entry, column, context.suppress_below),
+            )
+
+
+def _cell(entry: Mapping, column: str):
+    key, _dot, code = column.partition(".")
+    value = entry.get(key)
+    if code:
+        if not isinstance(value, Mapping):
+            return ""
+        return {str(other): count for other, count in value.items()}.get(code, 0)
+    return "" if value is None or isinstance(value, Mapping) else value
+
+
+def region_cell(entry: Mapping, column: str, suppress_below: int = 0):
+    return shown(_cell(entry, column), suppress_below)
+
+
+# --- Funnel plots (``reports.funnel``) -----------------------------------------------------------------------------
+
+FUNNEL_COLUMNS = (
+    "measure",
+    "centre_id",
+    "centre",
+    "region",
+    "cases",
+    "events",
+    "proportion",
+    "target",
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "flag",
+)
+
+
+def funnel_column_labels() -> list[str]:
+    return [
+        _("Outcome"),
+        _("Centre ID"),
+        _("Centre"),
+        _("Region"),
+        _("Day-28 outcomes recorded"),
+        _("Events"),
+        _("Proportion"),
+        _("Report's proportion"),
+        _("95% lower limit"),
+        _("95% upper limit"),
+        _("99.8% lower limit"),
+        _("99.8% upper limit"),
+        _("Flag"),
+    ]
+
+
+def funnel_flag(point) -> str:
+    if not point.flag:
+        return ""
+    texts = {
+        (funnel.ALARM, funnel.HIGH): _("above the 99.8% limit"),
+        (funnel.ALARM, funnel.LOW): _("below the 99.8% limit"),
+        (funnel.ALERT, funnel.HIGH): _("above the 95% limit"),
+        (funnel.ALERT, funnel.LOW): _("below the 95% limit"),
+    }
+    return str(texts[(point.flag, point.direction)])
+
+
+def funnels(context: ReportContext) -> list:
+    """The funnel plots the report's published figures allow (``reports.funnel``)."""
+    return funnel.funnels(context.metrics)
+
+
+def funnel_rows(chart) -> list[dict]:
+    """One row a centre of a funnel: proportions as fractions (0–1)."""
+    low, high = funnel.COVERAGES
+    return [
+        {
+            "measure": str(chart.measure.label),
+            "centre_id": point.centre_id,
+            "centre": point.centre_name,
+            "region": point.region,
+            "cases": point.cases,
+            "events": point.events,
+            "proportion": point.proportion,
+            "target": chart.target,
+            "lower_95": point.limits[low][0],
+            "upper_95": point.limits[low][1],
+            "lower_998": point.limits[high][0],
+            "upper_998": point.limits[high][1],
+            "flag": funnel_flag(point),
+        }
+        for point in chart.points
+    ]
+
+
+def funnel_note(chart) -> str:
+    parts = [
+        _("Report's proportion %(p)s%% (%(events)s of %(cases)s); exact binomial 95%% and 99.8%% limits.")
+        % {"p": formats.number_format(100 * chart.target, 1), "events": chart.events, "cases": chart.cases}
+    ]
+    if chart.measure.references:
+        parts.append(
+            _("Reference: %(refs)s.") % {"refs": "; ".join(str(label) for label, _value in chart.measure.references)}
+        )
+    if chart.hidden:
+        parts.append(
+            _("%(n)s centre(s) not drawn: their counts are hidden (small-count suppression).") % {"n": chart.hidden}
+        )
+    return " ".join(parts)
+
+
+def percent_display(value: float) -> str:
+    return f"{formats.number_format(100 * value, 1)}%"

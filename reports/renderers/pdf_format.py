@@ -202,6 +202,77 @@ def _charts(context: ReportContext, width: float) -> list:
     return [*flowables, table]
 
 
+def _funnels(context: ReportContext, width: float) -> list:
+    """The funnel plots two by two, each with its note, then the centres outside their limits."""
+    charts_ = figures.funnels(context)
+    if not charts_:
+        return []
+    gap = 6 * mm
+    column_width = (width - gap) / 2
+    cells = []
+    for chart in charts_:
+        png = charts.funnel_png(chart)
+        pixels_wide, pixels_high = ImageReader(io.BytesIO(png)).getSize()
+        cells.append(
+            [
+                _p(charts.funnel_title(chart), "chart"),
+                Spacer(1, 1.5 * mm),
+                Image(io.BytesIO(png), width=column_width, height=column_width * pixels_high / pixels_wide),
+                _p(figures.funnel_note(chart), "muted"),
+            ]
+        )
+    if len(cells) % 2:
+        cells.append("")
+    rows = [[cells[i], "", cells[i + 1]] for i in range(0, len(cells), 2)]
+    table = Table(rows, colWidths=[column_width, gap, column_width])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    flagged = [
+        [_p(row["measure"], "cell"), _p(row["centre"], "cell"), figures.percent_display(row["proportion"]), row["flag"]]
+        for chart in charts_
+        for row in figures.funnel_rows(chart)
+        if row["flag"]
+    ]
+    story = [_p(_("Funnel plots"), "h2"), Spacer(1, 1 * mm), table]
+    if flagged:
+        header = [_p(_("Outcome"), "head"), _p(_("Centre"), "head"), _p(_("Proportion"), "head"), _p(_("Flag"), "head")]
+        outside = Table([header, *flagged], colWidths=[45 * mm, 60 * mm, 25 * mm, width - 130 * mm], repeatRows=1)
+        outside.setStyle(TableStyle([*HEADED_GRID, ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+        story += [Spacer(1, 2 * mm), outside]
+    else:
+        story += [_p(_("No centre outside the limits."), "muted")]
+    return story
+
+
+def _region_table(context: ReportContext, width: float) -> Table:
+    """A whole-country report's regions, the per-centre table's columns."""
+    font = fonts()
+    columns = figures.centre_columns(context, flatten=False)
+    header = [_p(_("Region"), "head")]
+    header += [_p(figures.centre_column_label(column, short=True), "head_right") for column in columns]
+    data = [header]
+    for entry in figures.regions(context):
+        name = f"{entry.get('region')} {figures.region_name(entry)}"
+        data.append(
+            [_p(name, "cell")]
+            + [figures.number_display(figures.region_cell(entry, c, context.suppress_below)) for c in columns]
+        )
+    count_width = (width - 50 * mm) / max(len(columns), 1)
+    table = Table(data, colWidths=[50 * mm] + [count_width] * len(columns), repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (1, 1), (-1, -1), font.regular, 7.5),
+                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                *HEADED_GRID,
+                ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return table
+
+
 def _centre_table(context: ReportContext, width: float) -> Table:
     font = fonts()
     columns = figures.centre_columns(context, flatten=False)
@@ -278,9 +349,18 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
         Spacer(1, 1 * mm),
         *_charts(context, width),
     ]
+    story += _funnels(context, width)
     breakdowns = _breakdowns(context, width)
     if breakdowns is not None:
         story += [KeepTogether([_p(_("Breakdowns"), "h2"), Spacer(1, 1 * mm), breakdowns])]
+    if figures.regions(context):
+        story += [
+            NextPageTemplate("landscape"),
+            PageBreak(),
+            _p(_("By region"), "h2"),
+            Spacer(1, 2 * mm),
+            _region_table(context, landscape_size[0] - 2 * MARGIN),
+        ]
     if figures.centres(context):
         story += [
             NextPageTemplate("landscape"),

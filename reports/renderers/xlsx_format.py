@@ -1,12 +1,17 @@
-"""XLSX workbooks (openpyxl). Counts are numbers; a suppressed count is the text "<N".
+"""XLSX workbooks (openpyxl). Count columns hold numbers only: where the disclosure control hides a count
+(``reports.disclosure``, files that leave the region) its cell is empty and a flag column beside it holds 1.
 
 Monitoring report, one sheet each (names in the active language):
 
 - "Summary": title, region, period, data as of, run, suppression note; then a table Section | Figure | Value |
-  Key of the single-count figures;
+  (Hidden |) Key of the single-count figures;
 - one sheet a breakdown: refusals by criterion, stops by reason, adverse events by category, WHO-CPS at day 28
-  (and requests per week when the metrics carry it): Code | Description | Count;
+  (and requests per week when the metrics carry it): Code | Description | Count (| Hidden);
+- "Regions" (a whole-country report): Region | Region name | one column a count;
 - "Centres": Centre ID | Centre | Region | one column a count (breakdowns as "Label: code").
+
+"Hidden" columns appear only in files that leave the region: beside Value and Count, and in the per-region and
+per-centre tables beside each count column that has a hidden cell ("<label> — hidden").
 
 Text that a spreadsheet would take for a formula is written with a leading apostrophe (``cells.safe_text``).
 Header rows are bold and frozen, columns sized to their content.
@@ -72,7 +77,7 @@ def _text_width(value) -> int:
 
 
 def _table(sheet, header: Sequence[str], rows: Iterable[Sequence], *, freeze: bool = True) -> None:
-    """Append a header (bold) and rows; counts stay numbers, "<N" aligned like them."""
+    """Append a header (bold) and rows; counts stay numbers."""
     sheet.append([cell_value(value) for value in header])
     header_row = sheet.max_row
     for cell in sheet[header_row]:
@@ -80,14 +85,44 @@ def _table(sheet, header: Sequence[str], rows: Iterable[Sequence], *, freeze: bo
     for row in rows:
         sheet.append([cell_value(value) for value in row])
         for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("<"):
-                cell.alignment = RIGHT
-            elif isinstance(cell.value, datetime):
+            if isinstance(cell.value, datetime):
                 cell.number_format = DATETIME_FORMAT
             elif isinstance(cell.value, date):
                 cell.number_format = DATE_FORMAT
     if freeze:
         sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+
+
+def _number_and_flag(value, flagged: bool) -> tuple:
+    """A count as its cell holds it (a number; empty where hidden), then its flag (1 hidden, 0 not) when the file
+    carries flags."""
+    number, hidden = figures.tidy_value(value)
+    return (number, hidden) if flagged else (number if not hidden else "",)
+
+
+def _wide_table(sheet, identity_header, entries, columns, cell_of, *, flagged: bool, label) -> None:
+    """Identity columns, then one column a count, each followed by its flag column when one of its cells is hidden."""
+    values = [[cell_of(entry, column) for column in columns] for entry, _identity in entries]
+    with_flag = [flagged and any(figures.tidy_value(row[index])[1] for row in values) for index in range(len(columns))]
+    header = list(identity_header)
+    for column, flag in zip(columns, with_flag, strict=True):
+        header.append(label(column))
+        if flag:
+            header.append(_("%(figure)s — hidden") % {"figure": label(column)})
+    rows = []
+    for (_entry, identity), row_values in zip(entries, values, strict=True):
+        row = list(identity)
+        for value, flag in zip(row_values, with_flag, strict=True):
+            number, hidden = figures.tidy_value(value)
+            row.append(number)
+            if flag:
+                row.append(hidden)
+        rows.append(row)
+    _table(sheet, header, rows)
+    _fit_columns(sheet)
+    for column in range(len(identity_header) + 1, len(header) + 1):  # long labels: wrap them, keep columns narrow
+        sheet.column_dimensions[get_column_letter(column)].width = 14
+        sheet.cell(row=1, column=column).alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def _fit_columns(sheet, *, minimum: int = 8) -> None:
@@ -124,17 +159,21 @@ def _summary(sheet, context: ReportContext) -> None:
             row[1].number_format = DATE_FORMAT
         row[1].alignment = Alignment(horizontal="left")
     sheet.append([])
+    flagged = context.suppress_below > 0
     _table(
         sheet,
-        [_("Section"), _("Figure"), _("Value"), _("Key")],
+        [_("Section"), _("Figure"), _("Value"), *([_("Hidden")] if flagged else []), _("Key")],
         (
-            (section, label, value, key)
+            (section, label, *_number_and_flag(value, flagged), key)
             for section, rows in figures.headline_sections(context)
             for key, label, value in rows
         ),
         freeze=False,
     )
-    for row in sheet.iter_rows(min_row=sheet.max_row - len(figures.headline(context)) + 1, min_col=4, max_col=4):
+    key_column = 5 if flagged else 4
+    for row in sheet.iter_rows(
+        min_row=sheet.max_row - len(figures.headline(context)) + 1, min_col=key_column, max_col=key_column
+    ):
         row[0].font = MUTED
 
 
@@ -147,30 +186,60 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
     # A sheet a breakdown table, then the other breakdowns the metrics carry (requests per week).
     breakdowns = [*figures.BREAKDOWN_KEYS]
     breakdowns += [key for key in figures.ALL_BREAKDOWN_KEYS if key not in breakdowns and key in context.metrics]
+    flagged = context.suppress_below > 0
     for key in breakdowns:
         sheet = workbook.create_sheet(sheet_title(str(figures.METRICS[key].label)))
-        _table(sheet, [_("Code"), _("Description"), _("Count")], figures.breakdown_table(context, key))
+        _table(
+            sheet,
+            [_("Code"), _("Description"), _("Count"), *([_("Hidden")] if flagged else [])],
+            (
+                (code, label, *_number_and_flag(value, flagged))
+                for code, label, value in figures.breakdown_table(context, key)
+            ),
+        )
         _fit_columns(sheet)
-    centres = figures.centres(context)
-    sheet = workbook.create_sheet(sheet_title(_("Centres")))
-    columns = figures.centre_columns(context, flatten=True)
-    _table(
-        sheet,
-        [_("Centre ID"), _("Centre"), _("Region"), *(figures.centre_column_label(c) for c in columns)],
-        (
-            [
-                entry.get("centre_id"),
-                figures.centre_name(entry),
-                figures.centre_region(entry),
-                *(figures.centre_cell(entry, column, context.suppress_below) for column in columns),
-            ]
-            for entry in centres
-        ),
+    funnel_charts = figures.funnels(context)
+    if funnel_charts:
+        sheet = workbook.create_sheet(sheet_title(_("Funnel plots")))
+        _table(
+            sheet,
+            figures.funnel_column_labels(),
+            (
+                [row[column] for column in figures.FUNNEL_COLUMNS]
+                for chart in funnel_charts
+                for row in figures.funnel_rows(chart)
+            ),
+        )
+        for row in sheet.iter_rows(min_row=2, min_col=7, max_col=12):
+            for cell in row:
+                cell.number_format = "0.0%"
+        sheet.append([])
+        for chart in funnel_charts:
+            sheet.append([cell_value(str(chart.measure.label)), cell_value(figures.funnel_note(chart))])
+        _fit_columns(sheet)
+    region_entries = figures.regions(context)
+    if region_entries:
+        _wide_table(
+            workbook.create_sheet(sheet_title(_("Regions"))),
+            [_("Region"), _("Region name")],
+            [(entry, (str(entry.get("region") or ""), figures.region_name(entry))) for entry in region_entries],
+            figures.region_columns(context),
+            lambda entry, column: figures.region_cell(entry, column, context.suppress_below),
+            flagged=flagged,
+            label=figures.centre_column_label,
+        )
+    _wide_table(
+        workbook.create_sheet(sheet_title(_("Centres"))),
+        [_("Centre ID"), _("Centre"), _("Region")],
+        [
+            (entry, (entry.get("centre_id"), figures.centre_name(entry), figures.centre_region(entry)))
+            for entry in figures.centres(context)
+        ],
+        figures.centre_columns(context, flatten=True),
+        lambda entry, column: figures.centre_cell(entry, column, context.suppress_below),
+        flagged=flagged,
+        label=figures.centre_column_label,
     )
-    _fit_columns(sheet)
-    for column in range(4, len(columns) + 4):  # count headers are long labels: wrap them, keep columns narrow
-        sheet.column_dimensions[get_column_letter(column)].width = 14
-        sheet.cell(row=1, column=column).alignment = Alignment(wrap_text=True, vertical="top")
     workbook.save(out)
 
 

@@ -202,13 +202,15 @@ def test_a_whole_country_run_suppresses_small_counts_in_figures_and_files(cohort
     assert too_narrow(attack(metrics, *(part for part in parts if part.get("by_centre"))), 3) == {}
 
     csv_text = b"".join(client_for("aifa").get(f"{URL}{run_id}/files/csv/").streaming_content).decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(csv_text), delimiter=";"))
-    identity = {row[0]: row[1] for row in rows if len(row) == 3}
-    figures = {row[1]: row[2] for row in rows if len(row) == 4}  # section;key;value;label
-    assert identity["suppress_below"] == "3"
-    assert figures["prescriptions_submitted"] == str(metrics["prescriptions_submitted"])
-    assert figures["deaths_day28"] == SUPPRESSED
-    assert figures["outcomes_day28.10"] == SUPPRESSED
+    rows = list(csv.DictReader(io.StringIO(csv_text), delimiter=";"))
+    figures = {
+        (row["metric"], row["code"]): (row["value"], row["suppressed"]) for row in rows if row["level"] == "report"
+    }
+    shown = metrics["prescriptions_submitted"]
+    assert figures[("prescriptions_submitted", "")] == (("", "1") if shown == SUPPRESSED else (str(shown), "0"))
+    assert figures[("deaths_day28", "")] == ("", "1")
+    assert figures[("outcomes_day28", "10")] == ("", "1")
+    assert {row["level"] for row in rows} == {"report", "region", "centre"}  # the country: regions and centres
 
 
 def test_the_schema_describes_the_reports_api(db, api_client):

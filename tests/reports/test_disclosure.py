@@ -92,3 +92,28 @@ def test_zeros_and_large_counts_are_published_and_nothing_is_hidden_without_a_th
         for key, value in original.items():
             if value == 0:
                 assert entry[key] == 0
+
+
+def test_the_demo_history_read_whole_country_and_by_region_resists_the_attacker(demo):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from prescriptions.management.commands.seed_demo import seed_history
+    from reports.metrics import monitoring_metrics
+
+    assert seed_history() > 0
+    today = timezone.localdate()
+    period = {"period_start": today - timedelta(days=60), "period_end": today, "today": today}
+    country = monitoring_metrics(region_code=None, **period)
+    regions = [monitoring_metrics(region_code=code, **period) for code in ("030", "120")]
+    assert [row["region"] for row in country["by_region"]] == ["030", "120"]
+    for row, own in zip(country["by_region"], regions, strict=True):  # each region as its own report counts it
+        assert {key: row[key] for key in own if key != "by_centre"} == {
+            k: v for k, v in own.items() if k != "by_centre"
+        }
+
+    published = [published_metrics(country, BELOW), *(published_metrics(region, BELOW) for region in regions)]
+
+    assert _hidden(published[0]) > 0
+    assert too_narrow(attack(*published), BELOW) == {}

@@ -9,6 +9,7 @@ import io
 import weakref
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 from django.utils import translation
 from openpyxl import load_workbook
@@ -107,14 +108,18 @@ def csv_rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
 
 
-def csv_blocks(data: bytes) -> list[list[list[str]]]:
-    blocks: list[list[list[str]]] = [[]]
-    for row in csv_rows(data):
-        if row:
-            blocks[-1].append(row)
-        else:
-            blocks.append([])
-    return blocks
+def tidy(data: bytes) -> pd.DataFrame:
+    """The monitoring CSV as pandas reads it (docs/monitoring-data.md)."""
+    return pd.read_csv(io.BytesIO(data), sep=";", encoding="utf-8-sig", dtype={"region": str, "code": str})
+
+
+def report_values(frame: pd.DataFrame) -> dict:
+    """The report's own figures: "metric" or "metric.code" → value (None where hidden)."""
+    rows = frame[frame.level == "report"]
+    return {
+        (f"{r.metric}.{r.code}" if isinstance(r.code, str) else r.metric): (None if r.suppressed else int(r.value))
+        for r in rows.itertuples()
+    }
 
 
 def pdf_text(data: bytes) -> str:
@@ -124,38 +129,46 @@ def pdf_text(data: bytes) -> str:
 # --- CSV -----------------------------------------------------------------------------------------------
 
 
-def test_csv_is_utf8_with_bom_semicolons_and_three_blocks():
+def test_csv_is_one_tidy_table_that_pandas_reads():
     data = rendered(context(), "csv")
 
     assert data.startswith(BOM)
-    identity, figures, centres = csv_blocks(data)
-    fields = {row[0]: row[1] for row in identity}
-    assert fields["report"] == "Monitoring report, anakinra for COVID-19 (L.648/96) — Lombardia"
-    assert fields["region_code"] == "030"
-    assert fields["region_name"] == "Lombardia"
-    assert fields["period_start"] == "2025-01-01"
-    assert fields["period_end"] == "2025-03-31"
-    assert fields["data_as_of"] == "2025-04-01T10:30:00+02:00"  # Rome time, offset stated
-    assert fields["suppress_below"] == "0"
-    assert figures[0] == ["section", "key", "value", "label"]
+    frame = tidy(data)
+    assert list(frame.columns) == [
+        "run_id",
+        "period_start",
+        "period_end",
+        "level",
+        "region",
+        "centre_id",
+        "centre_name",
+        "metric",
+        "code",
+        "value",
+        "suppressed",
+        "label",
+    ]
+    assert set(frame.level) == {"report", "centre"}
+    assert set(frame.run_id) == {"3f1c2d9e-1111-4222-8333-944455556666"}
+    assert set(frame.period_start) == {"2025-01-01"} and set(frame.period_end) == {"2025-03-31"}
+    assert set(frame.region) == {"030"}
+    assert frame.value.dtype.kind in "if" and frame.suppressed.sum() == 0
 
 
-def test_csv_figures_are_right_and_breakdowns_flattened_as_key_dot_code():
-    _identity, figures, _centres = csv_blocks(rendered(context(), "csv"))
-    values = {row[1]: row[2] for row in figures[1:]}
-    sections = {row[1]: row[0] for row in figures[1:]}
+def test_csv_figures_are_right_and_breakdowns_have_their_code():
+    frame = tidy(rendered(context(), "csv"))
+    values = report_values(frame)
 
-    assert values["prescriptions_submitted"] == "1234"
-    assert values["prescriptions_rejected"] == "234"
-    assert values["deaths_day28"] == "31"
-    assert values["rejections_by_criterion.SUPAR_AT_LEAST_6"] == "120"
-    assert values["stops_by_reason.death"] == "2"
-    assert values["adverse_events_by_category.other"] == "0"
-    assert values["outcomes_day28.10"] == "31"
-    assert values["outcomes_day28.5"] == "0"  # the whole WHO-CPS scale, a score nobody reached included
-    assert values["requests_by_week.2025-W02"] == "110"
-    assert "by_centre" not in values
-    assert sections["courses_stopped"] == "Courses"
+    assert values["prescriptions_submitted"] == 1234
+    assert values["prescriptions_rejected"] == 234
+    assert values["deaths_day28"] == 31
+    assert values["rejections_by_criterion.SUPAR_AT_LEAST_6"] == 120
+    assert values["stops_by_reason.death"] == 2
+    assert values["adverse_events_by_category.other"] == 0
+    assert values["outcomes_day28.10"] == 31
+    assert values["outcomes_day28.5"] == 0  # the whole WHO-CPS scale, a score nobody reached included
+    assert values["requests_by_week.2025-W02"] == 110
+    assert "by_centre" not in set(frame.metric)
     # Criteria in the order the engine lists them, whatever order the dict had.
     criteria = [key for key in values if key.startswith("rejections_by_criterion.")]
     assert criteria == [
@@ -163,32 +176,30 @@ def test_csv_figures_are_right_and_breakdowns_flattened_as_key_dot_code():
         "rejections_by_criterion.PAO2_FIO2_ABOVE_150",
         "rejections_by_criterion.SUPAR_AT_LEAST_6",
     ]
-    labels = {row[1]: row[3] for row in figures[1:]}
+    labels = dict(zip(frame.metric + "." + frame.code.fillna(""), frame.label, strict=True))
     assert labels["rejections_by_criterion.SUPAR_AT_LEAST_6"] == "Refusals by criterion: suPAR ≥ 6 ng/mL"
 
 
-def test_csv_per_centre_table_has_one_line_a_centre_with_flattened_columns():
-    _identity, _figures, centres = csv_blocks(rendered(context(), "csv"))
-    header, *rows = centres
-    table = [dict(zip(header, row, strict=True)) for row in rows]
+def test_csv_centres_are_rows_of_the_same_table():
+    frame = tidy(rendered(context(), "csv"))
+    centres = frame[frame.level == "centre"]
+    table = centres.pivot_table(index="centre_name", columns="metric", values="value", aggfunc="sum")
 
-    assert header[:5] == ["centre_id", "centre_name", "region", "prescriptions_submitted", "prescriptions_eligible"]
-    assert "rejections_by_criterion.SUPAR_AT_LEAST_6" in header
-    assert [row["centre_name"] for row in table] == [
+    assert list(table.index) == [
         "ASST Grande Ospedale Metropolitano Niguarda",
         "Fondazione IRCCS Policlinico San Matteo — Pavia",
     ]
-    assert table[1]["prescriptions_submitted"] == "12"
-    assert table[0]["doses_administered"] == "36"
-    assert table[0]["outcomes_day28.10"] == "1"
+    assert table.loc["Fondazione IRCCS Policlinico San Matteo — Pavia", "prescriptions_submitted"] == 12
+    assert table.loc["ASST Grande Ospedale Metropolitano Niguarda", "doses_administered"] == 36
+    deaths = centres[(centres.metric == "outcomes_day28") & (centres.code == "10")]
+    assert list(deaths.value) == [1, 1]
+    assert set(centres.centre_id) == {"c-niguarda", "c-pavia"}
 
 
 def test_csv_keeps_a_metric_it_does_not_know():
-    _identity, figures, *_rest = csv_blocks(rendered(context({**METRICS, "lab_alerts": 5}), "csv"))
-    rows = {row[1]: row for row in figures[1:]}
+    values = report_values(tidy(rendered(context({**METRICS, "lab_alerts": 5}), "csv")))
 
-    assert rows["lab_alerts"][0] == "Other"
-    assert rows["lab_alerts"][2] == "5"
+    assert values["lab_alerts"] == 5
 
 
 # --- XLSX ----------------------------------------------------------------------------------------------
@@ -208,6 +219,7 @@ def test_xlsx_has_a_summary_a_sheet_per_breakdown_and_the_centres():
         "Adverse events by category",
         "WHO-CPS at day 28",
         "Requests per week",
+        "Funnel plots",
         "Centres",
     ]
 
@@ -278,7 +290,7 @@ def _images(page) -> int:
 def test_pdf_embeds_the_five_charts_and_puts_the_centres_on_landscape_pages():
     reader = PdfReader(io.BytesIO(rendered(context(), "pdf")))
 
-    assert sum(_images(page) for page in reader.pages) == 5
+    assert sum(_images(page) for page in reader.pages) == 6  # five charts and the mortality funnel
     last = reader.pages[-1]
     assert float(last.mediabox.width) > float(last.mediabox.height)
     assert "By centre" in last.extract_text()
@@ -290,7 +302,7 @@ def test_pdf_without_requests_per_week_leaves_that_chart_out():
     metrics = {key: value for key, value in METRICS.items() if key != "requests_by_week"}
     reader = PdfReader(io.BytesIO(rendered(context(metrics), "pdf")))
 
-    assert sum(_images(page) for page in reader.pages) == 4
+    assert sum(_images(page) for page in reader.pages) == 5
     assert "Requests per week" not in "\n".join(page.extract_text() for page in reader.pages)
 
 
@@ -310,40 +322,47 @@ def test_unknown_format_is_refused():
 # --- Small-count suppression ------------------------------------------------------------------------
 
 
-def test_suppression_shows_small_counts_as_marked_x_in_every_format_and_keeps_zeros():
+def test_suppression_hides_small_counts_in_every_format_numbers_only_with_a_flag_and_keeps_zeros():
     ctx = context(suppress_below=3)
 
-    _identity, figures, centres = csv_blocks(rendered(ctx, "csv"))
-    values = {row[1]: row[2] for row in figures[1:]}
-    assert values["rejections_by_criterion.AGE_ADULT"] == "x"  # 2
-    assert values["adverse_events_by_category.hypersensitivity"] == "x"  # 1
-    assert values["stops_by_reason.death"] == "x"
-    assert values["courses_cancelled"] == "0"  # zero names nobody
-    assert values["serious_adverse_events"] == "14"
-    assert values["outcomes_day28.9"] == "x"
-    header, first, _second = centres
-    row = dict(zip(header, first, strict=True))
-    assert row["prescriptions_rejected"] == "x"
-    assert row["courses_completed"] == "3"  # 3 is not below 3
-    assert row["centre_id"] == "c-niguarda"
+    frame = tidy(rendered(ctx, "csv"))
+    values = report_values(frame)
+    assert values["rejections_by_criterion.AGE_ADULT"] is None  # 2
+    assert values["adverse_events_by_category.hypersensitivity"] is None  # 1
+    assert values["stops_by_reason.death"] is None
+    assert values["courses_cancelled"] == 0  # zero names nobody
+    assert values["serious_adverse_events"] == 14
+    assert values["outcomes_day28.9"] is None
+    hidden = frame[frame.suppressed == 1]
+    assert hidden.value.isna().all() and (frame[frame.suppressed == 0].value.notna()).all()
+    niguarda = frame[(frame.centre_id == "c-niguarda") & (frame.code.isna())].set_index("metric")
+    assert niguarda.loc["prescriptions_rejected", "suppressed"] == 1
+    assert niguarda.loc["courses_completed", "value"] == 3  # 3 is not below 3
 
     book = workbook(rendered(ctx, "xlsx"))
-    refusals = {row[0].value: row[2].value for row in book["Refusals by criterion"].iter_rows(min_row=2)}
-    assert refusals == {"AGE_ADULT": "x", "PAO2_FIO2_ABOVE_150": 80, "SUPAR_AT_LEAST_6": 120}
-    centre_rows = list(book["Centres"].iter_rows(values_only=True))
-    assert centre_rows[1][centre_rows[0].index("Courses stopped")] == "x"
+    refusals = {
+        row[0].value: (row[2].value, row[3].value) for row in book["Refusals by criterion"].iter_rows(min_row=2)
+    }
+    assert refusals == {"AGE_ADULT": (None, 1), "PAO2_FIO2_ABOVE_150": (80, 0), "SUPAR_AT_LEAST_6": (120, 0)}
+    header, *rows = list(book["Centres"].iter_rows(values_only=True))
+    stopped = header.index("Courses stopped")
+    assert header[stopped + 1] == "Courses stopped — hidden"
+    assert rows[0][stopped] is None and rows[0][stopped + 1] == 1
+    for row in rows:  # count columns hold numbers only
+        assert all(value is None or isinstance(value, int) for value in row[3:])
 
     text = pdf_text(rendered(ctx, "pdf"))
-    assert "x" in text
     assert "“x”: a hidden count, from 1 to 2 (small-count suppression)" in text
 
 
 def test_without_suppression_small_counts_print_as_they_are():
-    _identity, figures, _centres = csv_blocks(rendered(context(), "csv"))
-    values = {row[1]: row[2] for row in figures[1:]}
+    frame = tidy(rendered(context(), "csv"))
 
-    assert values["rejections_by_criterion.AGE_ADULT"] == "2"
-    assert "<" not in "".join(values.values())
+    assert report_values(frame)["rejections_by_criterion.AGE_ADULT"] == 2
+    assert frame.suppressed.sum() == 0
+    summary = workbook(rendered(context(), "xlsx"))["Summary"]
+    assert "Value" in [cell.value for row in summary.iter_rows() for cell in row]
+    assert "Hidden" not in [cell.value for row in summary.iter_rows() for cell in row]
 
 
 # --- Quarterly per-patient report ------------------------------------------------------------------
