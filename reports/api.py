@@ -65,6 +65,16 @@ COUNT_SCHEMA = {
     'they could be worked out from); "<N" for a per-patient run\'s row count.',
 }
 BREAKDOWN_SCHEMA = {"type": "object", "additionalProperties": COUNT_SCHEMA}
+SPENDING_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "syringes_dispensed": {"type": "integer", "minimum": 0},
+        "syringes_returned": {"type": "integer", "minimum": 0},
+        "net_syringes": {"type": "integer"},
+        "amount_eur": {"type": "string", "description": 'Euros with two decimals, e.g. "600.00".'},
+        "unpriced_syringes": {"type": "integer", "minimum": 0},
+    },
+}
 _COUNTS_SCHEMA = {d.key: (BREAKDOWN_SCHEMA if d.breakdown else COUNT_SCHEMA) for d in metric_definitions.COMPUTED}
 _CENTRE_COUNTS_SCHEMA = {key: _COUNTS_SCHEMA[key] for key in (d.key for d in metric_definitions.PER_CENTRE)}
 METRICS_SCHEMA = {
@@ -99,6 +109,16 @@ METRICS_SCHEMA = {
             },
         },
         "patients": {"type": "integer", "minimum": 0},
+        "spending": {
+            "type": "object",
+            "description": "A region's monitoring run read by its own officers: the L.648 spending of the period's "
+            "prescriptions (syringes dispensed less returned, at AIFA's price of each day), in total and by centre "
+            "id. Never in what leaves the region.",
+            "properties": {
+                "total": SPENDING_SCHEMA,
+                "by_centre": {"type": "object", "additionalProperties": SPENDING_SCHEMA},
+            },
+        },
     },
 }
 

@@ -5,6 +5,8 @@ from datetime import date, datetime
 
 MONITORING = "monitoring"
 QUARTERLY_PATIENTS = "quarterly_patients"
+# The key of a monitoring run's L.648 spending in its metrics (reports.renderers.spending): the Region's own.
+SPENDING = "spending"
 
 # The columns of the L.648 quarterly per-patient report (pseudonymised), in order.
 QUARTERLY_COLUMNS = (

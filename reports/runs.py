@@ -43,13 +43,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from prescriptions.stock.selectors import spending_of_prescriptions
 from registry.calendar import rome_date
 from registry.models import Region
 from registry.notifications import day, national_users, notify, officers_of_region, untranslated
 
 from . import events, messages
-from .kinds import COUNTRY_NAME, MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, ReportContext
-from .metrics import monitoring_metrics
+from .kinds import COUNTRY_NAME, MONITORING, QUARTERLY_COLUMNS, QUARTERLY_PATIENTS, SPENDING, ReportContext
+from .metrics import cohort, monitoring_metrics
 from .models import ReportAudience, ReportFile, ReportFormat, ReportRun, ReportStatus
 from .national import national_columns, national_rows
 from .quarterly import quarterly_rows
@@ -306,6 +307,10 @@ def _produce(run: ReportRun, token: str) -> None:
             period_start=run.period_start,
             period_end=run.period_end,
             today=rome_date(data_as_of),
+        )
+        # The Region's L.648 spending (issue 20), kept apart from the counts: it never leaves the region.
+        metrics[SPENDING] = spending_of_prescriptions(
+            cohort(region_code=run.region_id, period_start=run.period_start, period_end=run.period_end)
         )
         _save_figures(run, token, metrics=metrics, data_as_of=data_as_of, progress=40)
         _render_files(run, token, _render_monitoring, 40, audiences)

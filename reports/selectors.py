@@ -8,7 +8,7 @@ from registry.models import Region
 
 from . import permissions
 from .disclosure import published_metrics
-from .kinds import MONITORING
+from .kinds import MONITORING, SPENDING
 from .metrics import suppress_small_counts
 from .models import ReportAudience, ReportFile, ReportRun, ReportStatus
 
@@ -88,6 +88,9 @@ def report_metrics_published(run: ReportRun, audience: str | None = None) -> dic
     files. The protection is computed once per run's figures and suppression threshold, then cached."""
     below = suppress_below_for(run, audience)
     metrics = run.metrics or {}
+    if (audience or default_audience(run)) == ReportAudience.NATIONAL and SPENDING in metrics:
+        # The Region's spending stays in the region: a centre's amount over the price gives back its syringes.
+        metrics = {key: value for key, value in metrics.items() if key != SPENDING}
     if below <= 1 or not metrics:
         return metrics
     if run.kind != MONITORING:  # the per-patient report's row count: its rows are in the file anyway

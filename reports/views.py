@@ -38,7 +38,7 @@ from .kinds import COUNTRY_NAME, MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
 from .periods import current_month, previous_month, previous_quarter
 from .permissions import ensure_reads_reports
-from .renderers import figures
+from .renderers import figures, spending
 from .runs import report_context  # what a run's files print
 
 COUNTRY = "IT"  # the form's value for the whole country (region codes are digits)
@@ -300,6 +300,22 @@ def _monitoring_figures(context: ReportContext) -> dict:
             )
             for entry in figures.regions(context)
         ],
+        "spending_labels": spending.column_labels(),
+        "spending": [
+            (
+                row.centre_name,
+                not row.centre_id,
+                [
+                    figures.number_display(row.syringes_dispensed),
+                    figures.number_display(row.syringes_returned),
+                    figures.number_display(row.net_syringes),
+                    spending.amount_display(row.amount_eur),
+                    figures.number_display(row.unpriced_syringes),
+                ],
+            )
+            for row in spending.spending_rows(context)
+        ],
+        "spending_note": spending.note(),
         "funnels": [
             (
                 charts.funnel_title(chart),

@@ -27,7 +27,7 @@ from datetime import date, datetime
 from typing import BinaryIO
 
 from ..kinds import ReportContext
-from . import figures, quarterly_text
+from . import figures, quarterly_text, spending
 from .cells import safe_text
 
 DELIMITER = ";"
@@ -75,6 +75,32 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
         writer.writerow(figures.TIDY_COLUMNS)
         for row in figures.tidy_rows(context):
             writer.writerow([cell(row[column]) for column in figures.TIDY_COLUMNS])
+        for row in spending_tidy_rows(context):
+            writer.writerow([cell(row[column]) for column in figures.TIDY_COLUMNS])
+
+
+def spending_tidy_rows(context: ReportContext):
+    """The Region's spending in the same long table: ``metric`` ``spending.<column>`` at the report's level (the
+    total) and each centre's; the amount in euros with a "." decimal mark, as every number of the file."""
+    here = context.region_code or figures.COUNTRY_CODE
+    labels = dict(zip(spending.COLUMNS, spending.column_labels(), strict=True))
+    for row in spending.spending_rows(context):
+        for column in spending.COLUMNS:
+            value = getattr(row, column)
+            yield {
+                "run_id": context.run_id,
+                "period_start": context.period_start,
+                "period_end": context.period_end,
+                "level": figures.LEVEL_CENTRE if row.centre_id else figures.LEVEL_REPORT,
+                "region": here,
+                "centre_id": row.centre_id,
+                "centre_name": row.centre_name if row.centre_id else "",
+                "metric": f"{spending.SPENDING}.{column}",
+                "code": "",
+                "value": f"{value:.2f}" if column == "amount_eur" else value,
+                "suppressed": 0,
+                "label": labels[column],
+            }
 
 
 def quarterly(context: ReportContext, rows: Iterable[dict], out: BinaryIO) -> None:

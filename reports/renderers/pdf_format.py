@@ -62,7 +62,7 @@ from registry.pdf import paragraph as _p
 from .. import charts
 from ..kinds import ReportContext
 from ..quarterly import LISTING
-from . import figures, quarterly_text
+from . import figures, quarterly_text, spending
 
 
 def _running_header(canvas, context: ReportContext) -> None:
@@ -353,6 +353,9 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
     breakdowns = _breakdowns(context, width)
     if breakdowns is not None:
         story += [KeepTogether([_p(_("Breakdowns"), "h2"), Spacer(1, 1 * mm), breakdowns])]
+    spending_table = _spending(context, width)
+    if spending_table is not None:
+        story += [KeepTogether(spending_table)]
     if figures.regions(context):
         story += [
             NextPageTemplate("landscape"),
@@ -372,6 +375,36 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
     else:
         story += [_p(_("By centre"), "h2"), _p(_("No centre in this report."), "muted")]
     document.build(story, canvasmaker=NumberedCanvas)
+
+
+def _spending(context: ReportContext, width: float) -> list | None:
+    """The Region's L.648 spending: the total, then each centre (``renderers.spending``)."""
+    rows = spending.spending_rows(context)
+    if not rows:
+        return None
+    right = ParagraphStyle("spending_number", styles()["cell"], alignment=2)  # 2: right-aligned
+
+    def number(text: str) -> Paragraph:
+        return Paragraph(escape(text), right)
+
+    data = [
+        [_p(_("Centre"), "head"), *(_p(label, "head_right") for label in spending.column_labels())],
+        *(
+            [
+                _p(row.centre_name, "cell_strong" if not row.centre_id else "cell"),
+                *(
+                    number(figures.number_display(value))
+                    for value in (row.syringes_dispensed, row.syringes_returned, row.net_syringes)
+                ),
+                number(spending.amount_display(row.amount_eur)),
+                number(figures.number_display(row.unpriced_syringes)),
+            ]
+            for row in rows
+        ),
+    ]
+    table = Table(data, colWidths=[width * 0.35, *[width * 0.13] * 5], repeatRows=1)
+    table.setStyle(TableStyle([*HEADED_GRID, ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return [_p(_("L.648 spending"), "h2"), Spacer(1, 1 * mm), table, Spacer(1, 1 * mm), _p(spending.note(), "muted")]
 
 
 # ---------------------------------------------------------------- quarterly

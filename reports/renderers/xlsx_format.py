@@ -34,7 +34,7 @@ from openpyxl.utils import get_column_letter
 
 from ..kinds import ReportContext
 from ..quarterly import quarterly_header
-from . import figures, quarterly_text
+from . import figures, quarterly_text, spending
 from .cells import safe_text
 
 BOLD = Font(bold=True)
@@ -228,6 +228,28 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
             flagged=flagged,
             label=figures.centre_column_label,
         )
+    spending_rows = spending.spending_rows(context)
+    if spending_rows:
+        sheet = workbook.create_sheet(sheet_title(_("L.648 spending")))
+        _table(
+            sheet,
+            [_("Centre ID"), _("Centre"), *spending.column_labels()],
+            (
+                (
+                    row.centre_id,
+                    row.centre_name,
+                    row.syringes_dispensed,
+                    row.syringes_returned,
+                    row.net_syringes,
+                    row.amount_eur,
+                    row.unpriced_syringes,
+                )
+                for row in spending_rows
+            ),
+        )
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=6, max_col=6):
+            cell.number_format = "#,##0.00"
+        _fit_columns(sheet)
     _wide_table(
         workbook.create_sheet(sheet_title(_("Centres"))),
         [_("Centre ID"), _("Centre"), _("Region")],

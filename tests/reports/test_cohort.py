@@ -262,8 +262,9 @@ def build_cohort(users: dict) -> Cohort:
 
 
 def per_centre_figures(metrics: dict) -> dict:
-    """A report's figures but the per-centre list and the report-only requests per week (as in LOMBARDIA)."""
-    return {key: value for key, value in metrics.items() if key not in ("by_centre", "requests_by_week")}
+    """A report's figures but the per-centre list, the report-only requests per week and the Region's spending (a
+    sum of money, tested in test_spending_report.py), as in LOMBARDIA."""
+    return {key: value for key, value in metrics.items() if key not in ("by_centre", "requests_by_week", "spending")}
 
 
 def zeros(keys) -> dict:
