@@ -286,10 +286,12 @@ class _Program:
             return None
         return float(point[self.index[cell]])
 
-    def extreme_point(self, cell: Cell, hidden: set[Cell], *, highest: bool):
-        """A solution of the attacker's program taking ``cell`` to its highest (lowest) value, or None."""
+    def extreme_point(self, cell: Cell | Iterable[Cell], hidden: set[Cell], *, highest: bool):
+        """A solution of the attacker's program taking ``cell`` (or the sum of several) to its highest (lowest)
+        value, or None."""
         cost = np.zeros(len(self.cells))
-        cost[self.index[cell]] = -1.0 if highest else 1.0
+        for each in [cell] if isinstance(cell, tuple) else cell:
+            cost[self.index[each]] = -1.0 if highest else 1.0
         result = linprog(
             cost,
             A_ub=self.ub,
@@ -368,6 +370,16 @@ def protect(
     # them a solution, so a cell one of them takes to its value + ``below`` is settled without a program of its own.
     reached = program.values.copy()
     goal = program.values + below - 1e-6
+
+    def raise_all() -> None:
+        """One program pushing every hidden cell not yet settled up at once: most are settled by its solution."""
+        unsettled = [cell for cell in hidden if reached[program.index[cell]] < goal[program.index[cell]]]
+        if unsettled:
+            point = program.extreme_point(unsettled, hidden, highest=True)
+            if point is not None:
+                np.maximum(reached, point, out=reached)
+
+    raise_all()
     pending = sorted(hidden)
     while pending:
         cell = pending.pop(0)
@@ -386,6 +398,7 @@ def protect(
         hidden |= more
         if point is not None:
             np.maximum(reached, point, out=reached)
+        raise_all()
         pending.extend(sorted(more))
         pending.append(cell)  # check it again with its cover
     return hidden
