@@ -60,3 +60,11 @@ def pseudonymise(normalised_fiscal_code: str) -> str:
     """Keyed pseudonym (64 hex characters) of an already validated fiscal code."""
     key = settings.PSEUDONYM_KEY.encode()
     return hmac.new(key, normalised_fiscal_code.encode(), hashlib.sha256).hexdigest()
+
+
+def national_pseudonym(registry_pseudonym: str) -> str:
+    """The national role's pseudonym of a patient (64 hex characters), never equal to the registry's: a keyed
+    hash of the registry's pseudonym, domain-separated ("national"), stable across quarters and regions so that
+    AIFA follows a patient over time, in the quarterly file and in the FHIR bulk export alike."""
+    key = settings.PSEUDONYM_KEY.encode()
+    return hmac.new(key, b"national:" + registry_pseudonym.encode(), hashlib.sha256).hexdigest()

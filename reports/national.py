@@ -13,15 +13,12 @@ Monitoring reports read by the national role apply the same small-count suppress
 (``reports.selectors.suppress_below_for``).
 """
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Iterator
 from datetime import date
 from itertools import islice
 
-from django.conf import settings
-
 from registry.models import Patient
+from registry.pseudonym import national_pseudonym
 
 # Columns that identify a person and never leave the region.
 IDENTIFYING_COLUMNS = frozenset(
@@ -40,12 +37,6 @@ def national_columns(columns: Iterable[str]) -> tuple[str, ...]:
     else:
         kept.insert(0, AGE_BAND)
     return tuple(kept)
-
-
-def national_pseudonym(registry_pseudonym: str) -> str:
-    """The national role's pseudonym of a patient (64 hex characters), never equal to the registry's."""
-    key = settings.PSEUDONYM_KEY.encode()
-    return hmac.new(key, b"national:" + registry_pseudonym.encode(), hashlib.sha256).hexdigest()
 
 
 def age_band(birth_date: date | None, on: date | None) -> str:

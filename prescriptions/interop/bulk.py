@@ -24,7 +24,6 @@ registered name on commit); the task calls ``bulk_export_run``; reads are ``bulk
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import tempfile
@@ -45,6 +44,7 @@ from registry.audit_actions import AuditAction
 from registry.errors import InvalidInput
 from registry.models import Role
 from registry.permissions import PermissionDenied, actor_for
+from registry.pseudonym import national_pseudonym
 
 from ..models import (
     Administration,
@@ -66,13 +66,6 @@ NDJSON = "application/fhir+ndjson"
 TASK = "prescriptions.tasks.generate_bulk_export"
 NATIONAL_PSEUDONYM_SYSTEM = "urn:registro648:national-pseudonym"
 BATCH = 200
-
-
-def national_pseudonym(registry_pseudonym: str) -> str:
-    """The national role's pseudonym of a patient (as reports.national's quarterly file: the same key and prefix,
-    so AIFA links the two)."""
-    key = settings.PSEUDONYM_KEY.encode()
-    return hmac.new(key, b"national:" + registry_pseudonym.encode(), hashlib.sha256).hexdigest()
 
 
 # --- Kick-off and reads ---------------------------------------------------------------------------------------
