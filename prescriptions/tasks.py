@@ -29,6 +29,7 @@ def check_stock_cover() -> int:
     return cover_check_all()
 
 
+@shared_task(acks_late=True)
 def generate_bulk_export(export_id: str) -> str:
     """A FHIR bulk export's NDJSON files (prescriptions.interop.bulk); its final status."""
     return bulk_export_run(export_id)
