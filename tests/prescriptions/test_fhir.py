@@ -595,7 +595,8 @@ def test_a_refusal_with_a_category_is_coded(client_for, demo):
     (request,) = of_type(bundle, "MedicationRequest")
     assert request["status"] == "cancelled"
     coding = request["statusReason"]["coding"][0]
-    assert (coding["system"], coding["code"]) == ("urn:registro648:refusal-category", "not_reimbursable")
+    expected_system = f"{settings.FHIR_BASE_URL}/CodeSystem/refusal-category"  # the registry's own, served there
+    assert (coding["system"], coding["code"]) == (expected_system, "not_reimbursable")
 
 
 def test_requested_regimen_is_the_dosage_instruction(client_for):

@@ -207,6 +207,7 @@ def test_code_systems_are_served_at_their_canonical_urls(db, local_code_systems)
     assert {url.rsplit("/", 1)[1] for url in local_code_systems} == {
         "criterion",
         "alert",
+        "refusal-category",
         "stop-reason",
         "adverse-event-category",
         "observation",

@@ -111,7 +111,8 @@ def test_a_worker_fans_a_country_report_out_to_every_region_and_joins_it(users, 
     data = aifa.get(f"{URL}{run_id}/").json()
     assert data["status"] == "done", data["error"]
     assert len(data["parts"]) == 21 and {part["status"] for part in data["parts"]} == {"done"}
-    assert data["metrics"]["prescriptions_submitted"] == 13
+    # The figures as computed (the API shows the country's form, with small counts hidden).
+    assert ReportRun.objects.get(pk=run_id).metrics["prescriptions_submitted"] == 13
     assert set(data["files"]) == {"csv", "xlsx", "pdf"}
     assert ReportRun.objects.count() == 22
     assert not ReportRun.objects.exclude(status=ReportStatus.DONE).exists()
