@@ -9,13 +9,11 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import matplotlib
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from . import funnel
 from . import metric_definitions as definitions
@@ -28,6 +26,27 @@ from .renderers.figures import (
     is_suppressed,
     shown,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _new_figure(**kwargs) -> "Figure":
+    """A figure on the Agg canvas. matplotlib is imported on the first chart drawn, not when the app starts: it
+    is a second and a half of every process's start, and only the report pages and files draw."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(**kwargs)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _rc_context(params):
+    import matplotlib
+
+    return matplotlib.rc_context(params)
+
 
 # One chart of the course counts by status, then one chart a figure that its definition draws.
 COURSES_BY_STATUS = "courses_by_status"
@@ -132,7 +151,7 @@ def _week_label(iso_week: str) -> str:
     return match.group(1) if match else iso_week
 
 
-def _figure(name: str, metrics: Mapping, suppress_below: int) -> Figure | None:
+def _figure(name: str, metrics: Mapping, suppress_below: int) -> "Figure | None":
     bars = _bars(name, metrics)
     if bars is None or not bars.values or not any(is_count(v) and v > 0 for v in bars.values):
         return None
@@ -145,8 +164,7 @@ def _figure(name: str, metrics: Mapping, suppress_below: int) -> Figure | None:
     texts = [str(shown(v, suppress_below)) for v in bars.values]
     count = len(heights)
     height = 0.55 + 0.26 * max(count, 3) if bars.horizontal else 2.3
-    figure = Figure(figsize=(WIDE_INCHES if is_wide(name) else DEFAULT_WIDTH_INCHES, height), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = _new_figure(figsize=(WIDE_INCHES if is_wide(name) else DEFAULT_WIDTH_INCHES, height), layout="constrained")
     axes = figure.subplots()
     positions = list(range(count))
     draw = axes.barh if bars.horizontal else axes.bar
@@ -178,7 +196,7 @@ def _figure(name: str, metrics: Mapping, suppress_below: int) -> Figure | None:
 
 def chart_png(name: str, metrics: Mapping, *, suppress_below: int = 0) -> bytes | None:
     """The chart as PNG (for the PDF); None when the metrics hold nothing to draw."""
-    with matplotlib.rc_context(RC):
+    with _rc_context(RC):
         figure = _figure(name, metrics, suppress_below)
         if figure is None:
             return None
@@ -189,7 +207,7 @@ def chart_png(name: str, metrics: Mapping, *, suppress_below: int = 0) -> bytes 
 
 def chart_svg(name: str, metrics: Mapping, *, suppress_below: int = 0) -> str | None:
     """The chart as an ``<svg>`` element to inline in a page; None when the metrics hold nothing to draw."""
-    with matplotlib.rc_context({**RC, "svg.hashsalt": name}):  # stable, distinct ids for several charts on a page
+    with _rc_context({**RC, "svg.hashsalt": name}):  # stable, distinct ids for several charts on a page
         figure = _figure(name, metrics, suppress_below)
         if figure is None:
             return None
@@ -203,11 +221,10 @@ def chart_svg(name: str, metrics: Mapping, *, suppress_below: int = 0) -> str | 
 # --- Funnel plots (``reports.funnel``) -------------------------------------------------------------------------
 
 
-def _funnel_figure(chart) -> Figure:
+def _funnel_figure(chart) -> "Figure":
     """Each centre's proportion (%) against its day-28 outcomes recorded, the report's proportion, the exact
     binomial 95 % (dashed) and 99.8 % (solid) limits, the references (dotted); centres outside flagged red."""
-    figure = Figure(figsize=(DEFAULT_WIDTH_INCHES, 2.9), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = _new_figure(figsize=(DEFAULT_WIDTH_INCHES, 2.9), layout="constrained")
     axes = figure.subplots()
     curve = chart.curve()
     sizes = [n for n, _limits in curve]
@@ -246,14 +263,14 @@ def funnel_title(chart) -> str:
 
 
 def funnel_png(chart) -> bytes:
-    with matplotlib.rc_context(RC):
+    with _rc_context(RC):
         buffer = io.BytesIO()
         _funnel_figure(chart).savefig(buffer, format="png", dpi=PNG_DPI, facecolor="white")
     return buffer.getvalue()
 
 
 def funnel_svg(chart) -> str:
-    with matplotlib.rc_context({**RC, "svg.hashsalt": f"funnel-{chart.measure.key}"}):
+    with _rc_context({**RC, "svg.hashsalt": f"funnel-{chart.measure.key}"}):
         buffer = io.StringIO()
         _funnel_figure(chart).savefig(buffer, format="svg", metadata={"Date": None}, facecolor="white")
     svg = buffer.getvalue()

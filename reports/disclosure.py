@@ -34,9 +34,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import coo_array, hstack
 
+# scipy is imported where the programs are built and solved, not with the module: it costs most of a second at
+# every process's start (web, worker), and only a report that leaves the region solves anything.
 from . import metric_definitions as definitions
 
 # What a hidden count shows, whichever rule hid it (one mark for both: a "<3" would tell a reader the value).
@@ -252,6 +252,8 @@ class _Program:
         self.index = {cell: position for position, cell in enumerate(self.cells)}
         self.values = np.array([model.values[cell] for cell in self.cells], dtype=float)
         self.ceiling = 10.0 * max(self.values, default=0) + 1000.0
+        from scipy.sparse import coo_array, hstack
+
         rows = {True: ([], [], []), False: ([], [], [])}  # (row, column, coefficient)
         counts = {True: 0, False: 0}
         for relation in model.relations:
@@ -289,6 +291,8 @@ class _Program:
     def extreme_point(self, cell: Cell | Iterable[Cell], hidden: set[Cell], *, highest: bool):
         """A solution of the attacker's program taking ``cell`` (or the sum of several) to its highest (lowest)
         value, or None."""
+        from scipy.optimize import linprog
+
         cost = np.zeros(len(self.cells))
         for each in [cell] if isinstance(cell, tuple) else cell:
             cost[self.index[each]] = -1.0 if highest else 1.0
@@ -325,6 +329,8 @@ def _weight(value: float) -> float:
 def _cover(program: _Program, cell: Cell, hidden: set[Cell], candidates: set[Cell], width: int) -> set[Cell]:
     """The cells to hide so that ``cell`` can move up by ``width``: the cheapest deviation satisfying every
     relation, the hidden cells free, the published ``candidates`` at their weight, every other cell fixed."""
+    from scipy.optimize import linprog
+
     n = len(program.cells)
     cost = np.zeros(2 * n)
     up = [(0.0, 0.0)] * n

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
-from scipy.stats import binom
 
 from .disclosure import SUPPRESSED
 
@@ -55,6 +54,8 @@ DENOMINATOR = "outcomes_day28"
 
 def binomial_limit(n: int, theta: float, probability: float) -> float:
     """The control limit of a proportion at ``probability`` for ``n`` cases around ``theta`` (Spiegelhalter 2005)."""
+    from scipy.stats import binom  # imported on first use: scipy is slow to import at every process's start
+
     if n <= 0:
         raise ValueError("a funnel limit needs at least one case")
     if theta <= 0:
