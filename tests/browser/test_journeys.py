@@ -243,8 +243,11 @@ def test_the_regional_officer_reads_the_list_and_a_report(sign_in, live_history,
     page.click("form.report-request button[type=submit]", timeout=120_000)  # in-process: the report is made now
     page.wait_for_url(re.compile(rf"/reports/{UUID}/$"), timeout=120_000)
     page.locator("[data-metric]").first.wait_for()
-    region = page.locator("[role=region][tabindex='0']")  # the per-centre table scrolls inside itself, by keyboard
-    assert region.count() == 1 and region.get_attribute("aria-labelledby")
+    # The wide tables (the spending, the per-centre table) scroll inside themselves, by keyboard, each named.
+    regions = page.locator("[role=region][tabindex='0']")
+    assert regions.count() == 2
+    assert all(regions.nth(i).get_attribute("aria-labelledby") for i in range(regions.count()))
+    assert page.locator("[data-section=spending]").count() == 1
     check_page(page, "report", language)
 
 
