@@ -33,7 +33,7 @@ from registry.calendar import rome_today
 from registry.errors import InvalidInput
 from registry.permissions import PermissionDenied
 
-from . import charts, selectors, services
+from . import charts, selectors, services, who_cps_reference
 from .kinds import COUNTRY_NAME, MONITORING, ReportContext
 from .models import ReportKind, ReportRun, ReportStatus
 from .periods import current_month, previous_month, previous_quarter
@@ -300,6 +300,9 @@ def _monitoring_figures(context: ReportContext) -> dict:
             )
             for entry in figures.regions(context)
         ],
+        "who_cps_header": who_cps_reference.header(),
+        "who_cps_rows": who_cps_reference.display_rows(context.metrics, figures.percent_display),
+        "who_cps_source": str(who_cps_reference.SOURCE),
         "spending_labels": spending.column_labels(),
         "spending": [
             (

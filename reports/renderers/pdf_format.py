@@ -59,7 +59,7 @@ from registry.pdf import (
 from registry.pdf import footer as _footer
 from registry.pdf import paragraph as _p
 
-from .. import charts
+from .. import charts, who_cps_reference
 from ..kinds import ReportContext
 from ..quarterly import LISTING
 from . import figures, quarterly_text, spending
@@ -350,6 +350,7 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
         *_charts(context, width),
     ]
     story += _funnels(context, width)
+    story += _who_cps_reference(context, width)
     breakdowns = _breakdowns(context, width)
     if breakdowns is not None:
         story += [KeepTogether([_p(_("Breakdowns"), "h2"), Spacer(1, 1 * mm), breakdowns])]
@@ -375,6 +376,25 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
     else:
         story += [_p(_("By centre"), "h2"), _p(_("No centre in this report."), "muted")]
     document.build(story, canvasmaker=NumberedCanvas)
+
+
+def _who_cps_reference(context: ReportContext, width: float) -> list:
+    """The day-28 WHO-CPS bands beside SAVE-MORE's (``reports.who_cps_reference``)."""
+    rows = who_cps_reference.display_rows(context.metrics, figures.percent_display)
+    if not rows:
+        return []
+    header = [
+        _p(label, "head" if index == 0 else "head_right") for index, label in enumerate(who_cps_reference.header())
+    ]
+    table = Table(
+        [header, *([_p(label, "cell"), *values] for label, *values in rows)],
+        colWidths=[width * 0.4, *[width * 0.2] * 3],
+    )
+    table.setStyle(
+        TableStyle([*HEADED_GRID, ("ALIGN", (1, 1), (-1, -1), "RIGHT"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
+    )
+    title = _p(_("WHO-CPS at day 28 beside SAVE-MORE"), "h2")
+    return [KeepTogether([title, Spacer(1, 1 * mm), table, _p(str(who_cps_reference.SOURCE), "muted")])]
 
 
 def _spending(context: ReportContext, width: float) -> list | None:

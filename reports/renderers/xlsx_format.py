@@ -32,6 +32,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from .. import who_cps_reference
 from ..kinds import ReportContext
 from ..quarterly import quarterly_header
 from . import figures, quarterly_text, spending
@@ -216,6 +217,20 @@ def monitoring(context: ReportContext, out: BinaryIO) -> None:
         sheet.append([])
         for chart in funnel_charts:
             sheet.append([cell_value(str(chart.measure.label)), cell_value(figures.funnel_note(chart))])
+        _fit_columns(sheet)
+    reference_rows = who_cps_reference.rows(context.metrics)
+    if reference_rows:
+        sheet = workbook.create_sheet(sheet_title(_("WHO-CPS vs SAVE-MORE")))
+        _table(
+            sheet,
+            who_cps_reference.header(),
+            ([str(row.band.label), row.observed, row.band.anakinra, row.band.placebo] for row in reference_rows),
+        )
+        for row in sheet.iter_rows(min_row=2, min_col=2, max_col=4):
+            for cell in row:
+                cell.number_format = "0.0%"
+        sheet.append([])
+        sheet.append([cell_value(str(who_cps_reference.SOURCE))])
         _fit_columns(sheet)
     region_entries = figures.regions(context)
     if region_entries:

@@ -220,6 +220,7 @@ def test_xlsx_has_a_summary_a_sheet_per_breakdown_and_the_centres():
         "WHO-CPS at day 28",
         "Requests per week",
         "Funnel plots",
+        "WHO-CPS vs SAVE-MORE",
         "Centres",
     ]
 
