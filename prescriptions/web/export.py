@@ -81,22 +81,32 @@ def _row(request, prescription) -> list:
     ]
 
 
-def _lines(request, prescriptions: Iterable) -> Iterator[str]:
-    writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
-    yield "\ufeff" + writer.writerow(_header())
-    try:
-        for prescription in prescriptions:
-            yield writer.writerow([safe_text(value) for value in _row(request, prescription)])
-    finally:
-        # The identities this file carried, in the read-access log (the middleware has already run: the body is
-        # written after the response left the view).
-        identity_displays_log(request)
+def stream_csv(request, header: list[str], rows: Iterable[list], *, filename: str, delimiter: str = ";"):
+    """Any list's CSV, streamed: UTF-8 with a byte-order mark, every cell spreadsheet-safe, and the identities the
+    rows noted (``identity_displayed``) written to the read-access log once the last row is out (the middleware has
+    already run: the body is written after the response left the view)."""
+
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Line(), delimiter=delimiter, lineterminator="\r\n")
+        yield "\ufeff" + writer.writerow(header)
+        try:
+            for row in rows:
+                yield writer.writerow([safe_text(value) for value in row])
+        finally:
+            identity_displays_log(request)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"  # may hold patients' identities
+    return response
 
 
 def csv_response(request, prescriptions, *, name: str) -> StreamingHttpResponse:
     """``prescriptions`` (a scoped, filtered, ordered queryset) as a streamed CSV attachment ``name-<day>.csv``."""
     rows = prescriptions.select_related("centre", "patient", "prescriber").iterator(chunk_size=CHUNK_SIZE)
-    response = StreamingHttpResponse(_lines(request, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, f"{name}-{rome_today().isoformat()}.csv")
-    response["Cache-Control"] = "no-store"  # may hold patients' identities
-    return response
+    return stream_csv(
+        request,
+        _header(),
+        (_row(request, prescription) for prescription in rows),
+        filename=f"{name}-{rome_today().isoformat()}.csv",
+    )

@@ -6,7 +6,6 @@ outside the user's scope is a 404; a role refusal is a 403 page saying why. A se
 back next to its field, a ``Conflict`` as an error of the whole form with its message and code.
 """
 
-import csv
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +36,6 @@ from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import AccessKind, Role
 from registry.patient_identity import (
     identity_displayed,
-    identity_displays_log,
     may_see_identity,
     patient_identity_record,
     patient_identity_reveal,
@@ -878,20 +876,6 @@ def dispensing_queue(request):
     )
 
 
-# Cells a spreadsheet would read as a formula are written as text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @page
 @require_GET
 def dispensing_queue_csv(request):
@@ -901,7 +885,6 @@ def dispensing_queue_csv(request):
     _hold, on_hold = _hold_filter(request)
     queue = selectors.dispensing_queue(user=request.user, on_hold=on_hold)
     now = timezone.now()
-    writer = csv.writer(_Echo())
     header = [
         _("Prescription"),
         _("Patient"),
@@ -920,42 +903,32 @@ def dispensing_queue_csv(request):
     ]
 
     def rows():
-        yield "\ufeff"  # a spreadsheet opens UTF-8 as such
-        yield writer.writerow(header)
         for prescription in queue.iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    _csv_cell(cell)
-                    for cell in (
-                        str(prescription.pk),
-                        patient_label(user=request.user, prescription=prescription),
-                        prescription.centre.name,
-                        prescription.prescriber.get_full_name() or prescription.prescriber.get_username(),
-                        timezone.localtime(prescription.prescribed_at).isoformat(timespec="minutes"),
-                        timezone.localtime(prescription.registered_at).isoformat(timespec="minutes"),
-                        int((now - prescription.registered_at).total_seconds() // 3600),
-                        prescription.get_status_display(),
-                        prescription.syringes_dispensed,
-                        course_regimen(prescription).doses,
-                        timezone.localtime(prescription.hold_since).isoformat(timespec="minutes")
-                        if prescription.hold_since
-                        else "",
-                        prescription.get_hold_reason_display() if prescription.hold_since else "",
-                        prescription.hold_expected_on.isoformat() if prescription.hold_expected_on else "",
-                        prescription.hold_note,
-                    )
-                ]
-            )
+            yield [
+                str(prescription.pk),
+                patient_label(user=request.user, prescription=prescription),
+                prescription.centre.name,
+                prescription.prescriber.get_full_name() or prescription.prescriber.get_username(),
+                timezone.localtime(prescription.prescribed_at).isoformat(timespec="minutes"),
+                timezone.localtime(prescription.registered_at).isoformat(timespec="minutes"),
+                int((now - prescription.registered_at).total_seconds() // 3600),
+                prescription.get_status_display(),
+                prescription.syringes_dispensed,
+                course_regimen(prescription).doses,
+                timezone.localtime(prescription.hold_since).isoformat(timespec="minutes")
+                if prescription.hold_since
+                else "",
+                prescription.get_hold_reason_display() if prescription.hold_since else "",
+                prescription.hold_expected_on.isoformat() if prescription.hold_expected_on else "",
+                prescription.hold_note,
+            ]
             if may_see_identity(request.user, prescription):
                 identity_displayed(request, prescription)
-        identity_displays_log(request)  # after the middleware: a streamed body is read once the view has returned
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"coda-dispensazione-{rome_today().isoformat()}.csv"
+    # "," between fields, as the file has been read since it was added (export.stream_csv: safe cells, the log).
+    return export.stream_csv(
+        request, header, rows(), filename=f"coda-dispensazione-{rome_today().isoformat()}.csv", delimiter=","
     )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _blocking(alerts) -> list[dict]:
