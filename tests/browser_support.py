@@ -15,7 +15,17 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-MONTHS = "ABCDEHLMPRST"  # the fiscal code's letter for each month
+MONTHS = "ABCDEHLMPRST"
+
+
+def follow(page, selector: str, **options) -> None:
+    """Click a link or a submit button and wait until the page it leads to has loaded.
+
+    Playwright's click returns once the next document is committed, not parsed: a check that does not wait
+    (``count()``, ``is_visible()``, axe) can still read a half-built page. Every navigating click goes through here.
+    """
+    page.click(selector, **options)
+    page.wait_for_load_state(timeout=options.get("timeout"))  # the fiscal code's letter for each month
 
 
 def fiscal_code(*, surname: str = "RSS", name: str = "MRA", birth_date: date, sex: str = "M") -> str:

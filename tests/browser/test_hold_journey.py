@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.calendar import rome_today
+from tests.browser_support import follow
 
 from .test_journeys import (  # noqa: F401 - fixtures
     PHONE,
@@ -37,8 +39,8 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     expected = rome_today() + timedelta(days=2)
 
     pharmacist = sign_in("pharmacist.milano", language)
-    pharmacist.click(f"nav.menu a[href='{reverse('prescriptions:dispensing_queue')}']")
-    assert pharmacist.locator(f"tr[data-id='{waiting.pk}'] td.waiting").is_visible()
+    follow(pharmacist, f"nav.menu a[href='{reverse('prescriptions:dispensing_queue')}']")
+    expect(pharmacist.locator(f"tr[data-id='{waiting.pk}'] td.waiting")).to_be_visible()
     check_page(pharmacist, "hold-queue", language)
     pharmacist.click(f"tr[data-id='{waiting.pk}'] a.button")
     pharmacist.wait_for_url(re.compile(rf"/prescriptions/{UUID}/"))
@@ -49,18 +51,18 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     pharmacist.fill("textarea[name=hold-note]", "Ordine 4711")
     pharmacist.click("#hold form button[type=submit]")
     pharmacist.locator("ul.messages li.success").wait_for()
-    assert pharmacist.locator("#hold-info[data-hold=awaited_delivery]").is_visible()
-    assert pharmacist.locator(".page-head [data-status=awaiting_dispensing]").is_visible()
+    expect(pharmacist.locator("#hold-info[data-hold=awaited_delivery]")).to_be_visible()
+    expect(pharmacist.locator(".page-head [data-status=awaiting_dispensing]")).to_be_visible()
     check_page(pharmacist, "hold-prescription", language)
     # The refusal asks for a confirmation before cancelling anything.
     pharmacist.click("#refuse summary")
     pharmacist.select_option("select[name=refuse-category]", "clinical_objection")
-    pharmacist.click("#refuse form button[type=submit]")
-    assert pharmacist.locator("[data-field='refuse-confirm'] .error").is_visible()
+    follow(pharmacist, "#refuse form button[type=submit]")
+    expect(pharmacist.locator("[data-field='refuse-confirm'] .error")).to_be_visible()
     waiting.refresh_from_db()
     assert waiting.status == PrescriptionStatus.AWAITING_DISPENSING
     pharmacist.goto(reverse("prescriptions:dispensing_queue") + "?hold=yes")
-    assert pharmacist.locator(f"tr[data-id='{waiting.pk}'][data-on-hold=awaited_delivery]").is_visible()
+    expect(pharmacist.locator(f"tr[data-id='{waiting.pk}'][data-on-hold=awaited_delivery]")).to_be_visible()
     check_page(pharmacist, "hold-queue-filtered", language)
 
     prescriber = sign_in("prescriber.milano", language, viewport=PHONE)
@@ -75,9 +77,9 @@ def test_the_pharmacist_puts_a_request_on_hold_and_the_prescriber_is_told(sign_i
     check_page(prescriber, "hold-notifications", language)
     told.locator("a[href*='/prescriptions/']").click()
     prescriber.wait_for_url(re.compile(rf"/prescriptions/{waiting.pk}/$"))
-    assert prescriber.locator("#hold-info").is_visible()
+    expect(prescriber.locator("#hold-info")).to_be_visible()
     assert "Ordine 4711" in prescriber.locator("#hold-info").inner_text()
-    assert prescriber.locator(".page-head .badge.hold").is_visible()
+    expect(prescriber.locator(".page-head .badge.hold")).to_be_visible()
     no_sideways_scrolling(prescriber)
     check_page(prescriber, "hold-prescriber", language)
 

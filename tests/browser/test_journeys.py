@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.calendar import rome_today
-from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, fiscal_code
+from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, fiscal_code, follow
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls there unless told.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -80,7 +81,8 @@ def sign_in(browser, live_server, live_history):
 
 
 def axe(page, name: str) -> None:
-    """axe-core on the page as it is: no serious or critical violation (WCAG 2.1 AA and best practices)."""
+    """axe-core on the page once loaded: no serious or critical violation (WCAG 2.1 AA and best practices)."""
+    page.wait_for_load_state()
     page.evaluate(AXE.read_text())
     result = page.evaluate(
         """async () => await axe.run(document, {
@@ -146,16 +148,16 @@ def test_the_prescriber_prescribes_and_records_a_dose(sign_in, live_history, liv
     check_page(page, "new-prescription", language)
     page.click("#prescription-form button[type=submit]")
     page.wait_for_url(re.compile(rf"/prescriptions/{UUID}/$"))
-    assert page.locator(".page-head [data-status=awaiting_dispensing]").is_visible()
+    expect(page.locator(".page-head [data-status=awaiting_dispensing]")).to_be_visible()
     assert page.locator("#course").count() == 1
 
     # A course dispensed yesterday: today's first dose, from the doses due, once confirmed.
-    page.click(f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
+    follow(page, f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
     waiting = Prescription.objects.get(
         status=PrescriptionStatus.DISPENSED, centre__name="Ospedale Demo Milano", doses_administered=0
     )
     check_page(page, "doses-due", language)
-    page.click(f"tr[data-id='{waiting.pk}'] a[data-record]")
+    follow(page, f"tr[data-id='{waiting.pk}'] a[data-record]")
     page.click("button[data-confirm]")
     page.locator("ul.messages li.success").wait_for()
     page.goto(reverse("prescriptions:detail", args=[waiting.pk]))
@@ -163,7 +165,7 @@ def test_the_prescriber_prescribes_and_records_a_dose(sign_in, live_history, liv
     # The rarer actions are folded, one click away.
     assert page.locator("#stop details").get_attribute("open") is None
     page.click("#stop summary")
-    assert page.locator("#stop form").is_visible()
+    expect(page.locator("#stop form")).to_be_visible()
     check_page(page, "prescription", language)
 
 
@@ -172,7 +174,7 @@ def test_the_nurse_does_the_round(sign_in, live_history, language):
     """On a phone: every patient named with the course's alerts; a blocking alert leads to the prescription, not
     to a dose; a dose is confirmed on a page naming the patient, then taken back from the round."""
     page = sign_in("nurse.milano", language, viewport=PHONE)
-    page.click(f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
+    follow(page, f"nav.menu a[href='{reverse('prescriptions:doses_due')}']")
     milano = Prescription.objects.filter(centre__name="Ospedale Demo Milano")
     blocked = milano.filter(status=PrescriptionStatus.IN_COURSE, lab_results__test="anc").distinct().get()  # ANC 1.1
     running = milano.filter(status=PrescriptionStatus.IN_COURSE).exclude(pk=blocked.pk).get()
@@ -211,12 +213,12 @@ def test_the_nurse_does_the_round(sign_in, live_history, language):
 @pytest.mark.parametrize("language", ["it", "en"])
 def test_the_pharmacist_dispenses_from_the_queue(sign_in, live_history, language):
     page = sign_in("pharmacist.milano", language)
-    page.click(f"nav.menu a[href='{reverse('prescriptions:dispensing_queue')}']")
+    follow(page, f"nav.menu a[href='{reverse('prescriptions:dispensing_queue')}']")
     check_page(page, "dispensing-queue", language)
     awaiting = Prescription.objects.filter(
         status=PrescriptionStatus.AWAITING_DISPENSING, centre__name="Ospedale Demo Milano"
     ).first()
-    page.click(f"tr[data-id='{awaiting.pk}'] a.button")
+    follow(page, f"tr[data-id='{awaiting.pk}'] a.button")
     form = page.locator("#dispense form")
     form.locator("input[name='dispense-lot_number']").fill("KIN-3001")
     form.locator("input[name='dispense-expiry_date']").fill((rome_today() + timedelta(days=200)).isoformat())
@@ -230,12 +232,12 @@ def test_the_pharmacist_dispenses_from_the_queue(sign_in, live_history, language
 def test_the_regional_officer_reads_the_list_and_a_report(sign_in, live_history, language):
     page = sign_in("officer.lombardia", language)
     check_page(page, "home-officer", language)
-    page.click(f"nav.menu a[href='{reverse('prescriptions:list')}']")
+    follow(page, f"nav.menu a[href='{reverse('prescriptions:list')}']")
     assert page.locator("table.prescriptions tbody tr").count() >= 10
     assert page.locator("table.prescriptions [data-status=rejected]").count() >= 2
     check_page(page, "prescriptions", language)
 
-    page.click(f"nav.menu a[href='{reverse('reports:dashboard')}']")
+    follow(page, f"nav.menu a[href='{reverse('reports:dashboard')}']")
     check_page(page, "reports", language)
     today = rome_today()
     page.fill("input[name=period_start]", (today - timedelta(days=31)).isoformat())
@@ -256,7 +258,7 @@ def test_the_national_role_opens_the_dashboard(sign_in, language):
     page = sign_in("aifa", language)
     assert page.locator(f"nav.menu a[href='{reverse('api-docs')}']").count() == 1
     assert page.locator(f"nav.menu a[href='{reverse('prescriptions:list')}']").count() == 0
-    page.click(f"nav.menu a[href='{reverse('reports:dashboard')}']")
+    follow(page, f"nav.menu a[href='{reverse('reports:dashboard')}']")
     assert page.locator("nav.menu a.active").get_attribute("href") == reverse("reports:dashboard")
     check_page(page, "reports-national", language)
 
@@ -274,7 +276,7 @@ def test_a_missing_page_in_both_languages(sign_in):
         page = sign_in("nurse.milano", language)
         response = page.goto("/prescriptions/00000000-0000-0000-0000-000000000000/")
         assert response.status == 404
-        assert page.locator("[data-status='404']").is_visible()
+        expect(page.locator("[data-status='404']")).to_be_visible()
         assert page.locator("html").get_attribute("lang") == language
         check_page(page, "not-found", language)
 

@@ -12,10 +12,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from registry.models import Centre
 from tests.browser.test_journeys import DESKTOP, LOCALES, PHONE, axe, no_sideways_scrolling, shot
-from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD
+from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, follow
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -78,13 +79,13 @@ def current_code(username: str) -> str:
 def test_the_officer_manages_the_region_in_pages(open_page, live_demo, language):
     page = open_page(language)
     sign_in(page, "officer.lombardia")
-    page.click(f"nav.menu a[href='{reverse('office:centres')}']")
+    follow(page, f"nav.menu a[href='{reverse('office:centres')}']")
     assert page.locator("nav.menu a.active").get_attribute("href") == reverse("office:centres")
     assert page.locator("[data-validity=current]").count() >= 1
     axe(page, f"office-centres-{language}")
     shot(page, "office-centres", language)
 
-    page.click("[data-centre] a[data-action=designate]")
+    follow(page, "[data-centre] a[data-action=designate]")
     axe(page, f"office-designate-{language}")
     page.goto(reverse("office:pharmacies"))
     axe(page, f"office-pharmacies-{language}")
@@ -92,7 +93,7 @@ def test_the_officer_manages_the_region_in_pages(open_page, live_demo, language)
     # Grant an authorisation: form, confirmation, the list showing it in force.
     page.goto(reverse("office:authorisations"))
     axe(page, f"office-authorisations-{language}")
-    page.click("a[data-action=grant]")
+    follow(page, "a[data-action=grant]")
     page.select_option("select[name=prescriber]", str(live_demo["prescriber.expired"].pk))
     page.select_option("select[name=centre]", str(Centre.objects.get(name="Ospedale Demo Milano").pk))
     page.click("main form button[type=submit]")
@@ -103,19 +104,19 @@ def test_the_officer_manages_the_region_in_pages(open_page, live_demo, language)
     page.wait_for_url(re.compile(re.escape(reverse("office:authorisations")) + "$"))
     assert page.locator("tr[data-authorisation] [data-validity=current]").count() == 2
     shot(page, "office-authorisations", language)
-    page.click("tr[data-authorisation] a[data-action=end]")
+    follow(page, "tr[data-authorisation] a[data-action=end]")
     axe(page, f"office-authorisation-end-{language}")
 
     # Invite a nurse: the one-time link is shown once.
     page.goto(reverse("office:staff"))
     axe(page, f"office-staff-{language}")
-    page.click("a[data-action=invite]")
+    follow(page, "a[data-action=invite]")
     axe(page, f"office-invite-{language}")
     page.fill("input[name=username]", f"nurse.invited.{language}")
     page.select_option("select[name=role]", "nurse")
     page.select_option("select[name=centre]", str(Centre.objects.get(name="Ospedale Demo Milano").pk))
-    page.click("main form button[type=submit]")
-    page.click("button[data-confirm]")
+    follow(page, "main form button[type=submit]")
+    follow(page, "button[data-confirm]")
     link = page.locator("input[data-invitation-link]").input_value()
     assert "/accounts/invitation/" in link
     axe(page, f"office-invited-{language}")
@@ -144,17 +145,17 @@ def test_the_office_pages_fit_a_phone(open_page):
 def test_aifa_records_a_shortage_and_reads_the_criteria(open_page, language):
     page = open_page(language)
     sign_in(page, "aifa")
-    page.click(f"nav.menu a[href='{reverse('prescriptions:shortages')}']")
+    follow(page, f"nav.menu a[href='{reverse('prescriptions:shortages')}']")
     axe(page, f"shortages-{language}")
-    page.click("a[data-action=record]")
+    follow(page, "a[data-action=record]")
     page.fill("input[name=starts_on]", "2027-01-01")
     page.fill("input[name=aifa_reference]", "Carenze AIFA 2027")
     axe(page, f"shortage-form-{language}")
-    page.click("main form button[type=submit]")
+    follow(page, "main form button[type=submit]")
     page.click("button[data-confirm]")
     page.wait_for_url(re.compile(re.escape(reverse("prescriptions:shortages")) + "$"))
     assert page.locator("tr[data-shortage]").count() == 2
-    page.click(f"nav.menu a[href='{reverse('prescriptions:criteria')}']")
+    follow(page, f"nav.menu a[href='{reverse('prescriptions:criteria')}']")
     assert page.locator("[data-criteria-version] [data-validity=current]").count() == 1
     axe(page, f"criteria-{language}")
     page.goto(reverse("prescriptions:shortages"))
@@ -178,7 +179,7 @@ def test_the_second_factor_pages(open_page, settings, language):
     codes = page.locator("[data-backup-codes] code").all_inner_texts()
     assert len(codes) == 10
     assert page.locator("a[data-download-codes]").get_attribute("download") is not None
-    assert page.locator("button[data-print]").is_visible()
+    expect(page.locator("button[data-print]")).to_be_visible()
     axe(page, f"otp-backup-codes-{language}")
     shot(page, "otp-backup-codes", language)
     page.click("button[data-confirm-saved]")  # not ticked: asked again
