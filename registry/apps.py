@@ -28,5 +28,5 @@ class RegistryConfig(AppConfig):
             sender=get_user_model(),
             dispatch_uid="registry.revoke_tokens_on_password_change",
         )
-        # Not limited to this app: the groups also hold permissions of apps migrated after it.
+        # Not limited to this app: the groups also hold permissions of apps migrated after it (synced for the last).
         post_migrate.connect(sync_role_groups, dispatch_uid="registry.sync_role_groups")
