@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Test processes for `make test` (pytest-xdist): auto = one per CPU; 0 runs the suite in this process.
+# Test processes for `make test` (pytest-xdist): auto = one per CPU; 0 runs the suite in this process. Work is
+# stolen by an idle process (--dist worksteal), so one long test at the end no longer leaves the other CPU idle.
 PYTEST_WORKERS ?= auto
 # The demo: SQLite under var/, tasks in-process, debug on. Override any of these from the environment.
 DEV_ENV := DJANGO_DEBUG=$${DJANGO_DEBUG:-1}
@@ -45,7 +46,7 @@ run: seed
 # uv installs no .pyc, so without it every test process and every worker or server a test starts compiles the
 # ~2 000 modules it imports again (about 3 s of CPU each).
 test: install-dev
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(PYTEST_WORKERS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Only the schema fuzzing (tests/test_schema_fuzz.py): FUZZ_MAX_EXAMPLES (100) requests per operation and role, and
 # schemathesis' coverage cases as every role too.
