@@ -281,6 +281,34 @@ def _build(what: str, seed, fresh: bool):
         return result
 
 
+def keys_restarted() -> None:
+    """For a transactional test, before its demo: the rows post_migrate made (regions, content types, permissions,
+    groups: the only ones at the start of such a test) made again with keys from 1, as after a flush that resets the
+    sequences, so that every such test meets the same database and gets the copies.
+
+    pytest-django's flush after a transactional test keeps the sequences going, so the next one's groups and
+    permissions have new keys, and its demo could never be a copy. A flush resetting them empties every table (about
+    two seconds on PostgreSQL, as long as the demo and its history); here only the few tables holding rows are
+    emptied (DELETE: the others are empty, so no reference is left dangling), every sequence restarts, and
+    post_migrate runs again.
+    """
+    from django.core.management.color import no_style
+    from django.core.management.sql import emit_post_migrate_signal
+
+    tables = _table_keys()
+    counts = {index: count for index, count, _low, _high in _fingerprint()}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for index, table in enumerate(tables):
+                if counts[index]:
+                    cursor.execute(f"DELETE FROM {_quote(table)}")
+            for statement in connection.ops.sequence_reset_by_name_sql(
+                no_style(), connection.introspection.sequence_list()
+            ):
+                cursor.execute(statement)
+        emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
+
+
 def demo_build(*, fresh: bool = False) -> None:
     """Make the demo in the current test's database: the copy when it is sure to match, else ``seed_demo``.
 

@@ -163,11 +163,12 @@ def test_a_copy_of_the_history_is_not_used_when_a_moment_of_today_would_move(db,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_transactional_test_gets_the_copied_history_committed_after_a_flush_that_reset_the_sequences():
+def test_a_transactional_test_gets_the_copied_history_committed_after_the_keys_restart():
     """What the browser tests' ``live_history`` does: every test meets the same keys, so the second is a copy."""
     made = []
     for _ in range(2):
-        call_command("flush", interactive=False, verbosity=0)
+        call_command("flush", interactive=False, reset_sequences=False, verbosity=0)  # a transactional teardown
+        demo_snapshot.keys_restarted()
         demo_snapshot.demo_build()
         restored = demo_snapshot.stats["restored"]
         assert demo_snapshot.history_build() == len(STORIES)
@@ -175,3 +176,12 @@ def test_a_transactional_test_gets_the_copied_history_committed_after_a_flush_th
     assert demo_snapshot.stats["restored"] == restored + 1
     assert made[1] == made[0]
     assert list(verify_trail()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keys_restarted_are_a_flush_that_resets_the_sequences():
+    call_command("flush", interactive=False, reset_sequences=False, verbosity=0)  # new keys, as after a test
+    demo_snapshot.keys_restarted()
+    restarted = every_row()
+    call_command("flush", interactive=False, verbosity=0)  # reset_sequences=True
+    assert every_row() == restarted

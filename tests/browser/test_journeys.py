@@ -13,14 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.calendar import rome_today
 from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, fiscal_code, follow
-from tests.demo_snapshot import demo_build, history_build
+from tests.demo_snapshot import demo_build, history_build, keys_restarted
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls there unless told.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -50,12 +49,12 @@ def browser(chromium_path):
 def live_history(transactional_db, live_server, settings, tmp_path):
     """The demo with its history, committed, so that the live server's thread sees it.
 
-    Emptied first with the sequences reset (the previous transactional test's flush did not reset them, so its
-    regions, groups and permissions got new keys): every test then meets the same database, and the demo and its
-    history are the copies of tests/demo_snapshot.py instead of the command run again.
+    The rows post_migrate made are first made again with keys from 1 (the previous transactional test's flush did
+    not reset the sequences): every test then meets the same database, and the demo and its history are the copies
+    of tests/demo_snapshot.py instead of the command run again.
     """
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    call_command("flush", interactive=False, verbosity=0)  # reset_sequences defaults to True
+    keys_restarted()
     demo_build()
     history_build()
     from django.contrib.auth import get_user_model
