@@ -21,12 +21,32 @@ The copy is used only when it is sure to be what the command would have written:
 
 Nothing outside the database is written by ``seed_demo`` (no file, no cache key, no in-process cache that the
 rows do not carry); the tests in ``tests/test_demo_fixture.py`` check that a copied demo is the command's.
+
+The demo's *history* (``seed_history``, what ``seed_demo --history`` adds) is copied the same way by
+:func:`history_build`, after the demo: keyed by the database as the demo left it, under the same conditions, and one
+more, because its moments depend on the time of day. ``_at`` in seed_demo.py puts each story's moment at its hour,
+except today's moments whose hour has not yet come: those go just before now (``now - (30 - hour) minutes``), or to
+``00:hour`` just after midnight. Every ``_at`` of the command that copied is recorded with the branch it took; the
+copy is used only while each of them would take the same branch now. Then the hours are the very moments the command
+would write now (they depend only on the Rome day), and a moment put just before now is the one the command wrote
+when the copy was taken: older than a fresh one by the copy's age, like every ``timezone.now()`` of the rows (audit
+events, creation times, the dispensations), so the copy is what the command would have written at most
+:data:`MAX_AGE_SECONDS` ago, with every moment in the same order, on the same side of now and of midnight as a fresh
+one's. MAX_AGE means the same for both copies: how stale the "now" of the rows may be (within the audit anchors'
+10-minute margin, and far below any threshold the pages read in hours or days).
+
+Outside the rows, the history's command only (a) fills the shortages' cache key, which a read fills again and the
+autouse fixture empties before each test, and (b) asks after commit to e-mail the notifications it wrote: no demo
+recipient has an e-mail address, so nothing is sent and no ``emailed_at`` is set (``test_demo_fixture`` checks
+both). It writes no file under MEDIA_ROOT. Sequences are moved past the copied keys as for the demo.
 """
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 
 from django.apps import apps
 from django.conf import settings
@@ -54,9 +74,11 @@ class _Snapshot:
     tables: list[_Table] = field(default_factory=list)
     taken_at: float = 0.0
     day: date | None = None
+    result: object = None  # what the seeding function returned (seed_history: how many prescriptions it made)
+    moments: tuple = ()  # the history's ``_at`` calls: ((days_ago, hour), branch taken), see _at_branch
 
 
-# key (state of the database, settings, language) -> the copy, or None: the command must run for that state.
+# (what, state of the database, settings, language) -> the copy, or None: the command must run for that state.
 _snapshots: dict[tuple, _Snapshot | None] = {}
 _tables: dict[str, str] = {}  # table -> its primary key column, in a stable order
 stats = {"seeded": 0, "restored": 0, "refused": 0}
@@ -111,29 +133,73 @@ def _rows(cursor, table: str, pk: str) -> tuple[list[str], dict]:
     return columns, {row[at]: row for row in cursor.fetchall()}
 
 
-def _seed() -> None:
+def _seed_demo() -> None:
     with open(os.devnull, "w") as devnull:
         call_command("seed_demo", force=True, stdout=devnull)
     stats["seeded"] += 1
 
 
-def _seed_and_copy() -> _Snapshot | None:
-    """Run the command; the rows it inserted, or None if it also changed or removed rows that were there."""
+def _seed_history() -> int:
+    from prescriptions.management.commands.seed_demo import seed_history
+
+    made = seed_history()
+    stats["seeded"] += 1
+    return made
+
+
+def _at_branch(days_ago: int, hour: int) -> str:
+    """Which of its branches seed_demo's ``_at(days_ago, hour)`` takes now: its ``hour``, just before ``now``, or
+    ``00:hour`` (see the module's docstring)."""
+    from prescriptions.management.commands.seed_demo import REGISTRY_TIME_ZONE, _at
+
+    moment = _at(days_ago, hour)
+    day = rome_today() - timedelta(days=days_ago)
+    if moment == datetime.combine(day, dtime(hour), tzinfo=REGISTRY_TIME_ZONE):
+        return "hour"
+    if moment == datetime.combine(day, dtime(0, hour), tzinfo=REGISTRY_TIME_ZONE):
+        return "midnight"
+    return "now"
+
+
+@contextmanager
+def _recording_moments(calls: set):
+    """Record every ``_at`` call of seed_history (it looks ``_at`` up in its module at each call)."""
+    from prescriptions.management.commands import seed_demo
+
+    original = seed_demo._at
+
+    def recorded(days_ago: int, hour: int):
+        calls.add((days_ago, hour))
+        return original(days_ago, hour)
+
+    seed_demo._at = recorded
+    try:
+        yield
+    finally:
+        seed_demo._at = original
+
+
+def _seed_and_copy(seed) -> tuple[object, _Snapshot | None]:
+    """Run the command; what it returned, and the rows it inserted (None if it also changed or removed rows that
+    were there)."""
     tables = _table_keys()
     with connection.cursor() as cursor:
         before = {table: _rows(cursor, table, pk)[1] for table, pk in tables.items()}
-    _seed()
-    snapshot = _Snapshot(taken_at=time.monotonic(), day=rome_today())
+    calls: set = set()
+    with _recording_moments(calls):
+        result = seed()
+    snapshot = _Snapshot(taken_at=time.monotonic(), day=rome_today(), result=result)
+    snapshot.moments = tuple(sorted((call, _at_branch(*call)) for call in calls))
     with connection.cursor() as cursor:
         for table, pk in tables.items():
             columns, after = _rows(cursor, table, pk)
             old = before[table]
             if any(after.get(key) != row for key, row in old.items()):
-                return None
+                return result, None
             new_keys = sorted(key for key in after if key not in old)
             if new_keys:
                 snapshot.tables.append(_copy_out(cursor, table, pk, columns, new_keys, [after[k] for k in new_keys]))
-    return snapshot
+    return result, snapshot
 
 
 def _copy_out(cursor, table: str, pk: str, columns: list[str], keys: list, rows: list[tuple]) -> _Table:
@@ -185,21 +251,20 @@ def _copy_in(snapshot: _Snapshot) -> None:
 
 
 def _fresh(snapshot: _Snapshot) -> bool:
-    return time.monotonic() - snapshot.taken_at <= MAX_AGE_SECONDS and snapshot.day == rome_today()
+    return (
+        time.monotonic() - snapshot.taken_at <= MAX_AGE_SECONDS
+        and snapshot.day == rome_today()
+        and all(_at_branch(*call) == branch for call, branch in snapshot.moments)
+    )
 
 
-def demo_build(*, fresh: bool = False) -> None:
-    """Make the demo in the current test's database: the copy when it is sure to match, else ``seed_demo``.
-
-    ``fresh=True`` runs the command and takes a new copy (the fixture's own tests).
-    """
+def _build(what: str, seed, fresh: bool):
     with transaction.atomic():
-        key = _key()
+        key = (what, *_key())
         if not fresh and key in _snapshots:
             snapshot = _snapshots[key]
             if snapshot is None:
-                _seed()
-                return
+                return seed()
             if _fresh(snapshot):
                 try:
                     with transaction.atomic():
@@ -209,7 +274,54 @@ def demo_build(*, fresh: bool = False) -> None:
                     _snapshots.pop(key)
                 else:
                     stats["restored"] += 1
-                    return
+                    return snapshot.result
         if len(_snapshots) >= _MAX_KEPT:
             _snapshots.clear()
-        _snapshots[key] = _seed_and_copy()
+        result, _snapshots[key] = _seed_and_copy(seed)
+        return result
+
+
+def keys_restarted() -> None:
+    """For a transactional test, before its demo: the rows post_migrate made (regions, content types, permissions,
+    groups: the only ones at the start of such a test) made again with keys from 1, as after a flush that resets the
+    sequences, so that every such test meets the same database and gets the copies.
+
+    pytest-django's flush after a transactional test keeps the sequences going, so the next one's groups and
+    permissions have new keys, and its demo could never be a copy. A flush resetting them empties every table (about
+    two seconds on PostgreSQL, as long as the demo and its history); here only the few tables holding rows are
+    emptied (DELETE: the others are empty, so no reference is left dangling), every sequence restarts, and
+    post_migrate runs again.
+    """
+    from django.core.management.color import no_style
+    from django.core.management.sql import emit_post_migrate_signal
+
+    tables = _table_keys()
+    counts = {index: count for index, count, _low, _high in _fingerprint()}
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for index, table in enumerate(tables):
+                if counts[index]:
+                    cursor.execute(f"DELETE FROM {_quote(table)}")
+            for statement in connection.ops.sequence_reset_by_name_sql(
+                no_style(), connection.introspection.sequence_list()
+            ):
+                cursor.execute(statement)
+        emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
+
+
+def demo_build(*, fresh: bool = False) -> None:
+    """Make the demo in the current test's database: the copy when it is sure to match, else ``seed_demo``.
+
+    ``fresh=True`` runs the command and takes a new copy (the fixture's own tests).
+    """
+    _build("demo", _seed_demo, fresh)
+
+
+def history_build(*, fresh: bool = False) -> int:
+    """Make the demo's history (``seed_history``) after the demo: the copy when it is sure to match, else the
+    function itself. Returns what ``seed_history`` returns: the prescriptions made (0 if there were some already).
+
+    The demo must be there first (``demo_build``, the ``demo`` fixture); ``fresh=True`` runs ``seed_history`` and
+    takes a new copy.
+    """
+    return _build("history", _seed_history, fresh)

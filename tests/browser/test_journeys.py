@@ -6,7 +6,6 @@ With SCREENSHOTS=1 the main pages are saved to docs/screenshots/ for the README 
 Selectors use names, URLs and data attributes, never translated text, so the journeys hold in either language.
 """
 
-import io
 import json
 import os
 import re
@@ -14,13 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.calendar import rome_today
 from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, fiscal_code, follow
+from tests.demo_snapshot import demo_build, history_build, keys_restarted
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls there unless told.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -48,9 +47,16 @@ def browser(chromium_path):
 
 @pytest.fixture
 def live_history(transactional_db, live_server, settings, tmp_path):
-    """The demo with its history, committed, so that the live server's thread sees it."""
+    """The demo with its history, committed, so that the live server's thread sees it.
+
+    The rows post_migrate made are first made again with keys from 1 (the previous transactional test's flush did
+    not reset the sequences): every test then meets the same database, and the demo and its history are the copies
+    of tests/demo_snapshot.py instead of the command run again.
+    """
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    call_command("seed_demo", force=True, history=True, stdout=io.StringIO())
+    keys_restarted()
+    demo_build()
+    history_build()
     from django.contrib.auth import get_user_model
 
     return {user.username: user for user in get_user_model().objects.all()}

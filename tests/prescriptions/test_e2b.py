@@ -20,11 +20,11 @@ from lxml import etree
 from rest_framework.test import APIClient
 
 from prescriptions import services
-from prescriptions.management.commands.seed_demo import seed_history
 from prescriptions.models import AdverseEvent, Prescription
 from registry.calendar import rome_today
 from registry.models import AccessLog
 from registry.patient_identity import age_on
+from tests.demo_snapshot import history_build
 
 SCHEMA_DIR = os.environ.get("E2BR3_SCHEMA_DIR")
 
@@ -113,7 +113,7 @@ def check_against_record(body: bytes, icsr, event: AdverseEvent) -> None:
 
 @pytest.fixture
 def history(demo):
-    seed_history()
+    history_build()
     return list(Prescription.objects.all())
 
 

@@ -21,11 +21,11 @@ from fhirclient.models.fhirelementfactory import FHIRElementFactory
 from rest_framework.test import APIClient
 
 from prescriptions.interop import bulk
-from prescriptions.management.commands.seed_demo import seed_history
 from prescriptions.models import BulkExport, Prescription
 from registry.auth.tokens import token_issue
 from registry.models import AccessLog, AuditEvent
 from reports import national
+from tests.demo_snapshot import history_build
 
 KICK_OFF = "/fhir/$export"
 ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
@@ -34,7 +34,7 @@ ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
 @pytest.fixture
 def history(demo, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    seed_history()
+    history_build()
     return demo
 
 

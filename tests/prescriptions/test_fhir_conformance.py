@@ -27,8 +27,8 @@ from rest_framework.test import APIClient
 from ucumvert import get_ucum_parser
 
 from prescriptions import services
-from prescriptions.management.commands.seed_demo import seed_history
 from prescriptions.models import Prescription, PrescriptionStatus
+from tests.demo_snapshot import history_build
 
 HL7 = "http://terminology.hl7.org/CodeSystem/"
 # The concepts of the HL7 code systems the registry uses (terminology.hl7.org, FHIR R4 release 4.0.1).
@@ -123,7 +123,7 @@ def conform(bundle: dict, *, ucum, local_code_systems) -> None:
 @pytest.fixture
 def history(demo):
     """The demo's month of prescriptions, one of them stopped before any dose (the history has no cancelled)."""
-    seed_history()
+    history_build()
     if not Prescription.objects.filter(status=PrescriptionStatus.CANCELLED).exists():
         waiting = Prescription.objects.filter(status=PrescriptionStatus.AWAITING_DISPENSING).order_by("-prescribed_at")
         prescription = waiting[1] if len(waiting) > 1 else waiting[0]

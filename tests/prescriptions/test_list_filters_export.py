@@ -11,10 +11,10 @@ from django.test import Client
 
 from prescriptions import selectors
 from prescriptions.codes import AlertCode
-from prescriptions.management.commands.seed_demo import seed_history
 from prescriptions.models import Prescription
 from registry.calendar import rome_today
 from registry.models import AccessKind, AccessLog
+from tests.demo_snapshot import history_build
 
 LIST = "/prescriptions/"
 EXPORT = "/prescriptions/export.csv"
@@ -23,7 +23,7 @@ EXPORT = "/prescriptions/export.csv"
 @pytest.fixture
 def history(demo):
     """The demo's month of history: missed doses, a neutropenia, deviations, outcomes due and given."""
-    assert seed_history() > 0
+    assert history_build() > 0
     return demo
 
 

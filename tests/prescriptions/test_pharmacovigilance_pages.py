@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 
 from prescriptions import services
-from prescriptions.management.commands.seed_demo import seed_history
 from prescriptions.models import Prescription
 from registry.calendar import rome_today
 from registry.models import AuditEvent
+from tests.demo_snapshot import history_build
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def login(demo):
 @pytest.fixture
 def serious(demo):
     """A serious adverse event, not yet reported, on a course of the demo history in Lombardia."""
-    seed_history()
+    history_build()
     prescription = (
         Prescription.objects.filter(centre__region_id="030", status__in=["in_course", "completed", "stopped"])
         .order_by("prescribed_at")
