@@ -18,8 +18,9 @@ both and runs 10 clients at once).
 Then a second pass, under cProfile: the top ``PROFILE_TOP`` (30; 0: no profile) functions of the submissions by
 cumulative time (``PROFILE_SORT=tottime``: by own time) and their own time summed by package (``django.db``,
 ``rest_framework``, ``psycopg``, the project's modules…); ``PROFILE_ME=1`` profiles ``/me/`` as well;
-``PROFILE_DUMP=path`` writes the submissions' raw profile (``pstats``); ``PROFILE_QUERIES=1`` prints the SQL of
-one submission and of one ``/me/``.
+``PROFILE_DUMP=path`` writes the submissions' raw profile (``pstats``); ``PROFILE_QUERIES=1`` times each statement of
+the submission (and its COMMIT, the wait for the WAL's flush) over N more submissions, then prints the SQL of one
+submission and of one ``/me/``.
 
 Each run adds 2 N + 6 patients and prescriptions to the database: fine for a measure, not for the demo's pages.
 """
@@ -148,6 +149,36 @@ def main() -> None:
     )
 
     if os.environ.get("PROFILE_QUERIES") == "1":
+        by_statement: dict[str, list[float]] = {}
+
+        def statement_clock(execute, sql, params, many, context):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                key = " ".join(sql.split()[:4])[:70]
+                by_statement.setdefault(key, []).append(time.perf_counter() - started)
+
+        commit = connection._commit
+
+        def timed_commit():  # COMMIT goes around execute_wrapper: its wait for the WAL's flush timed here
+            started = time.perf_counter()
+            try:
+                return commit()
+            finally:
+                by_statement.setdefault("COMMIT", []).append(time.perf_counter() - started)
+
+        connection._commit = timed_commit
+        try:
+            with connection.execute_wrapper(statement_clock):
+                for _ in range(n):
+                    submit()
+        finally:
+            del connection._commit
+        print(f"\nthe submission's statements, mean ms over {n} (round trip included):")
+        for key, times in by_statement.items():
+            print(f"  {sum(times) / n * 1000:7.2f}  x{len(times) / n:g}  {key}")
+
         with CaptureQueriesContext(connection) as queries:
             submit()
         print(f"\n{len(queries)} queries in one submission:")
