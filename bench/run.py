@@ -16,15 +16,21 @@ more than N is refused: use a fresh one), then it measures:
 - the eligibility check API against a trivial endpoint (``/api/v1/me/``): the ratio of their medians;
 - submissions through the API from 20 concurrent clients (threads): throughput, p50 and p95;
 - on gunicorn (``BENCH_GUNICORN_WORKERS``, 3), submissions from 10 concurrent clients against ``GET /api/v1/me/``
-  from 10 clients in the same run: the ratio of their throughputs (``BENCH_RATIO_SECONDS`` each, 15; the
-  application served from ``BENCH_APP_ROOT``, this checkout by default, to compare another version);
+  from 10 clients in the same run: the ratio of their throughputs (``BENCH_RATIO_SECONDS`` each, 15; with
+  ``BENCH_RATIO_ROUNDS=n``, n shorter windows of each taking turns, their mean throughputs, steadier on a busy
+  machine; the application served from ``BENCH_APP_ROOT``, this checkout by default, to compare another version);
 - the prescription list (API and page) of a regional officer and of an administrator: page 1, a deep page
   reached by its cursor (any depth costs the same), a deep ``?page=N`` (OFFSET on the API; on the page, a redirect
   to that page's cursor) and a one-month date filter.
 
 It prints one table and writes ``bench/results.json``. ``BENCH_QUICK=1`` (make bench-smoke) repeats less;
 ``BENCH_OUT`` writes elsewhere; ``BENCH_ONLY=submissions_vs_me`` (a comma-separated list of metrics, lists,
-eligibility, report_memory, quarterly_files, submissions, submissions_vs_me) measures only those.
+eligibility, report_memory, quarterly_files, submissions, submissions_vs_me) measures only those. The gunicorn
+ratio alone on a small database of its own (a few hundred submissions are added to it by each run; a database
+more than 1000 over N is refused, so name N as its current count when it has grown):
+
+    BENCH_ONLY=submissions_vs_me BENCH_SIZES=1000 BENCH_RATIO_ROUNDS=5 \\
+        DATABASE_URL=postgres://postgres@127.0.0.1:5432/reg_submit_bench .venv/bin/python bench/run.py
 """
 
 import json
@@ -82,6 +88,7 @@ class Config:
     only: tuple[str, ...] = IN_PROCESS_MEASURES
     ratio_clients: int = 10
     ratio_seconds: float = 15.0
+    ratio_rounds: int = 1
     gunicorn_workers: int = 3
     app_root: Path = ROOT
 
@@ -442,8 +449,14 @@ def bench_submissions_vs_me(config: Config, row: dict, prescribers) -> None:
 
         _throughput(clients, 2, me)  # every worker warm
         _throughput(clients, 2, submit)
-        me_rate = _throughput(clients, config.ratio_seconds, me)
-        submit_rate = _throughput(clients, config.ratio_seconds, submit)
+        # One window of each (ratio_rounds 1), or several taking turns (each ratio_seconds / rounds long): on a
+        # machine busy with other work, a change of load between the two windows tilts one round's ratio.
+        seconds = config.ratio_seconds / config.ratio_rounds
+        me_rates, submit_rates = [], []
+        for _ in range(config.ratio_rounds):
+            me_rates.append(_throughput(clients, seconds, me))
+            submit_rates.append(_throughput(clients, seconds, submit))
+        me_rate, submit_rate = statistics.mean(me_rates), statistics.mean(submit_rates)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -589,6 +602,7 @@ def main() -> None:
         if unknown:
             raise SystemExit(f"BENCH_ONLY: unknown {sorted(unknown)}; known: {', '.join(MEASURES)}")
     config.ratio_seconds = float(os.environ.get("BENCH_RATIO_SECONDS", config.ratio_seconds))
+    config.ratio_rounds = max(1, int(os.environ.get("BENCH_RATIO_ROUNDS", config.ratio_rounds)))
     config.gunicorn_workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", config.gunicorn_workers))
     config.app_root = Path(os.environ.get("BENCH_APP_ROOT", str(ROOT))).resolve()
     if out := os.environ.get("BENCH_OUT"):

@@ -148,10 +148,11 @@ def notify(kind: str, recipients: Iterable, *, event_key: str, prescription_id=N
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     if isinstance(recipients, QuerySet):
-        written = _notify_selected(
+        written, to_email = _notify_selected(
             kind, recipients, event_key=event_key, prescription_id=prescription_id, params=params
         )
-        transaction.on_commit(lambda: _queue_emails(kind, event_key[:200]))
+        if to_email:
+            transaction.on_commit(lambda: _queue_emails(kind, event_key[:200]))
         return written
     users = {user.pk: user for user in recipients if user is not None and user.is_active}
     if not users:
@@ -171,12 +172,15 @@ def notify(kind: str, recipients: Iterable, *, event_key: str, prescription_id=N
     return len(rows)
 
 
-def _notify_selected(kind: str, users: QuerySet, *, event_key: str, prescription_id, params) -> int:
+def _notify_selected(kind: str, users: QuerySet, *, event_key: str, prescription_id, params) -> tuple[int, bool]:
     """``notify`` for the people a query selects (the pharmacists of a pharmacy, a region's officers): one
     ``INSERT … SELECT`` instead of reading them first, so a submission's write stays within its query budget.
-    Those already told are skipped by the unique constraint, as in ``notify``."""
+    Those already told are skipped by the unique constraint, as in ``notify``. Returns how many were written and
+    whether any of them takes e-mail (read by the same statement: when none does, no task is queued)."""
     selected = users.filter(is_active=True).order_by().values(recipient=F("pk"))
     select_sql, select_params = selected.query.sql_with_params()
+    emailed = get_user_model().objects.filter(_takes_email()).order_by().values("pk")
+    emailed_sql, emailed_params = emailed.query.sql_with_params()
     connection = transaction.get_connection(Notification.objects.db)
     meta = Notification._meta
     quote = connection.ops.quote_name
@@ -192,11 +196,13 @@ def _notify_selected(kind: str, users: QuerySet, *, event_key: str, prescription
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(column) for column in columns)}) "  # noqa: S608
         f"SELECT selected.{quote('recipient')}, %s, %s, %s, %s, %s FROM ({select_sql}) AS selected "
-        "WHERE TRUE ON CONFLICT DO NOTHING"  # WHERE: SQLite's reading of ON CONFLICT after a SELECT
+        "WHERE TRUE ON CONFLICT DO NOTHING "  # WHERE: SQLite's reading of ON CONFLICT after a SELECT
+        f"RETURNING {quote(meta.db_table)}.{quote('recipient_id')} IN ({emailed_sql})"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *select_params])
-        return max(cursor.rowcount, 0)
+        cursor.execute(sql, [*values, *select_params, *emailed_params])
+        written = cursor.fetchall()
+    return len(written), any(to_email for (to_email,) in written)
 
 
 def _queue_emails(kind: str, event_key: str) -> None:
@@ -252,12 +258,14 @@ def email_preference_set(*, user, email: bool) -> None:
 # --- E-mail -------------------------------------------------------------------------------------------------
 
 
+def _takes_email(prefix: str = "") -> Q:
+    """Who is e-mailed their notifications: an active user with an address who has not turned e-mail off
+    (``prefix``: the path to the user, e.g. ``recipient__``)."""
+    return Q(**{f"{prefix}is_active": True, f"{prefix}staff__email_notifications": True}) & ~Q(**{f"{prefix}email": ""})
+
+
 def _pending_emails():
-    return Notification.objects.filter(
-        emailed_at__isnull=True,
-        recipient__is_active=True,
-        recipient__staff__email_notifications=True,
-    ).exclude(recipient__email="")
+    return Notification.objects.filter(_takes_email("recipient__"), emailed_at__isnull=True)
 
 
 def notification_emails_send(*, kind: str | None = None, event_key: str | None = None, limit: int = 500) -> int:

@@ -305,6 +305,38 @@ def test_no_email_for_who_turned_it_off(demo, prescriber_with_email):
     assert mail.outbox == []
 
 
+def test_a_request_waiting_queues_the_email_task_only_when_a_pharmacist_takes_email(
+    demo, django_capture_on_commit_callbacks
+):
+    """Issue 17: the pharmacists told of a request are selected in SQL; when none of those just told takes e-mail
+    (no address, or turned off) there is nothing to send, so no task is queued after the commit (on a
+    submission's path: the broker's round trip, or the task itself where tasks run in-process)."""
+    pharmacist = demo["pharmacist.milano"]
+    pharmacists = notices.pharmacists_of(pharmacist.staff.pharmacy_id)
+    assert pharmacist.email == ""
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert notify("request_waiting", pharmacists, event_key="test:no-address", params={"centre": "x"}) == 1
+    assert callbacks == []
+
+    pharmacist.email = "pharmacist@example.org"
+    pharmacist.save(update_fields=["email"])
+    StaffProfile.objects.filter(user=pharmacist).update(email_notifications=False)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert notify("request_waiting", pharmacists, event_key="test:turned-off", params={"centre": "x"}) == 1
+    assert callbacks == []
+
+    StaffProfile.objects.filter(user=pharmacist).update(email_notifications=True)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert notify("request_waiting", pharmacists, event_key="test:mail", params={"centre": "x"}) == 1
+    assert len(callbacks) == 1
+    assert [m.to for m in mail.outbox] == [["pharmacist@example.org"]]
+    # Told already: nothing written, nothing to send.
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert notify("request_waiting", pharmacists, event_key="test:mail", params={"centre": "x"}) == 0
+    assert callbacks == []
+
+
 def test_a_scheduled_report_is_announced_to_the_regions_officers_once_in_the_app_and_by_email(
     demo, django_capture_on_commit_callbacks, settings, tmp_path
 ):
