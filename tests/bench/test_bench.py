@@ -170,3 +170,17 @@ def test_each_hand_written_yardstick_counts_what_the_metrics_count(postgresql, s
             scalars = {key for key, value in entry.items() if not isinstance(value, dict)} - {"centre_id"}
             assert set(hand["by_centre"][entry["centre_id"]]) >= scalars
     assert hand_sql.differences(ours, hand) == []
+
+
+def test_a_second_seeding_process_numbers_its_patients_from_its_own_serial(seeded):
+    """Two seed_synthetic processes can fill one database side by side: the second numbers its patients from
+    ``--first-serial``, so their fiscal codes (and pseudonyms) never meet the first one's."""
+    call_command("seed_synthetic", prescriptions=20, months=3, first_serial=5_000_000, force=True, stdout=io.StringIO())
+    assert Prescription.objects.count() == 320
+    newest = Patient.objects.order_by("-created_at", "-pk")
+    found = 0
+    for patient in newest[:320]:
+        codes = {syn_fiscal_code(s, patient.birth_date, patient.sex) for s in range(5_000_001, 5_000_021)}
+        found += patient.pseudonym in {pseudonymise(code) for code in codes}
+    assert found == 20
+    assert next(verify_chains(), None) is None

@@ -289,20 +289,40 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=648, help="random seed (default 648)")
         parser.add_argument("--chunk", type=int, default=2000, help="prescriptions per transaction")
         parser.add_argument("--force", action="store_true", help="run even with DEBUG off")
+        parser.add_argument(
+            "--first-serial",
+            type=int,
+            default=None,
+            help="number the new patients from this serial on (default: the patients already there), so that a "
+            "second process can seed the same database at the same time, e.g. --first-serial 5000000",
+        )
 
-    def handle(self, *args, prescriptions: int, months: int, seed: int, chunk: int, force: bool, **options):
+    def handle(  # noqa: PLR0913 - the command's options
+        self,
+        *args,
+        prescriptions: int,
+        months: int,
+        seed: int,
+        chunk: int,
+        force: bool,
+        first_serial: int | None = None,
+        **options,
+    ):
         if not settings.DEBUG and not force:
             raise CommandError("seed_synthetic writes test data: refused with DEBUG off (--force).")
         if prescriptions < 0:
             raise CommandError("--prescriptions must be at least 0.")
+        if first_serial is not None and first_serial < 0:
+            raise CommandError("--first-serial must be at least 0.")
         started = time.monotonic()
-        self.rng = random.Random(seed + Patient.objects.count())
+        start = Patient.objects.count() if first_serial is None else first_serial
+        self.rng = random.Random(seed + start)
         self.today = rome_today()
         self.first_day = self.today - timedelta(days=months * 30)
         with transaction.atomic():
             self.organisation()
             self.profiles()
-        self.serial = Patient.objects.count()
+        self.serial = start
         done = 0
         totals: dict[str, int] = {}
         while done < prescriptions:
