@@ -23,6 +23,8 @@ class AuditAction(StrEnum):
     STAFF_INVITE = "staff.invite"
     STAFF_INVITATION_ACCEPT = "staff.invitation_accept"
     STAFF_DEACTIVATE = "staff.deactivate"
+    # A person turning the e-mail copy of their notifications on or off (their own setting).
+    STAFF_EMAIL_PREFERENCE = "staff.email_preference"
     PATIENT_CREATE = "patient.create"
     # The identity's values are never in the event: only which fields were recorded, or the reveal's reason.
     PATIENT_IDENTITY_RECORD = "patient.identity_record"

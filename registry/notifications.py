@@ -35,6 +35,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .audit import audit_record
+from .audit_actions import AuditAction
 from .calendar import rome_today
 from .errors import NotFound
 from .models import Notification, PrescriberAuthorisation, Role, StaffProfile
@@ -252,7 +254,19 @@ def email_preference(user) -> bool | None:
 
 
 def email_preference_set(*, user, email: bool) -> None:
-    StaffProfile.objects.filter(user=user).update(email_notifications=bool(email))
+    """Turn the e-mail copy of the user's notifications on or off; a change is audited on the user's chain."""
+    with transaction.atomic():
+        profile = StaffProfile.objects.select_for_update().filter(user=user).first()
+        if profile is None or profile.email_notifications == bool(email):
+            return
+        profile.email_notifications = bool(email)
+        profile.save(update_fields=["email_notifications"])
+        audit_record(
+            actor=user,
+            action=AuditAction.STAFF_EMAIL_PREFERENCE,
+            obj=user,
+            changes={"email_notifications": [not email, bool(email)]},
+        )
 
 
 # --- E-mail -------------------------------------------------------------------------------------------------

@@ -262,6 +262,20 @@ def test_the_email_preference_is_changed_on_its_page(demo):
     assert StaffProfile.objects.get(user=demo["pharmacist.milano"]).email_notifications is True
 
 
+def test_a_change_of_the_email_preference_is_audited_and_no_change_is_not(demo):
+    from registry.audit_actions import AuditAction
+    from registry.models import AuditEvent
+
+    user = demo["pharmacist.milano"]
+    client = Client()
+    client.force_login(user)
+    client.post(reverse("notification-settings"), {})
+    client.post(reverse("notification-settings"), {})  # already off: nothing changes, nothing recorded
+    events = AuditEvent.objects.filter(action=AuditAction.STAFF_EMAIL_PREFERENCE, object_id=str(user.pk))
+    assert [event.changes for event in events] == [{"email_notifications": [True, False]}]
+    assert events.get().actor_id == user.pk
+
+
 # --- E-mail ---------------------------------------------------------------------------------------------------
 
 
