@@ -15,7 +15,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-MONTHS = "ABCDEHLMPRST"
+MONTHS = "ABCDEHLMPRST"  # the fiscal code's letter for each month
 
 
 def follow(page, selector: str, **options) -> None:
@@ -25,7 +25,33 @@ def follow(page, selector: str, **options) -> None:
     (``count()``, ``is_visible()``, axe) can still read a half-built page. Every navigating click goes through here.
     """
     page.click(selector, **options)
-    page.wait_for_load_state(timeout=options.get("timeout"))  # the fiscal code's letter for each month
+    page.wait_for_load_state(timeout=options.get("timeout"))
+
+
+def settle_every_click() -> None:
+    """Make every ``Page.click`` and ``Locator.click`` of the suite wait, like ``follow``, for the page it opens.
+
+    A test that clicks a link with a plain ``click()`` and reads the next page at once can read a half-built one on a
+    loaded machine (CI failed so twice). After a click that navigates, the new document is already committed when
+    ``click()`` returns, so waiting for its load is enough; after one that does not, the current document has long
+    loaded and the wait returns at once. Installed once per process by the ``chromium_path`` fixture.
+    """
+    from playwright.sync_api import Locator, Page
+
+    if getattr(Page.click, "settles", False):
+        return
+
+    def page_click(self, selector, **options):
+        clicked(self, selector, **options)
+        self.wait_for_load_state(timeout=options.get("timeout"))
+
+    def locator_click(self, **options):
+        clicked_locator(self, **options)
+        self.page.wait_for_load_state(timeout=options.get("timeout"))
+
+    clicked, clicked_locator = Page.click, Locator.click
+    page_click.settles = locator_click.settles = True
+    Page.click, Locator.click = page_click, locator_click
 
 
 def fiscal_code(*, surname: str = "RSS", name: str = "MRA", birth_date: date, sex: str = "M") -> str:

@@ -79,6 +79,9 @@ def live_celery_worker(redis_broker_url, transactional_db, settings):
 def chromium_path():
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     need(bool(path), "browser tests need Debian's chromium (apt-get install chromium)")
+    from tests.browser_support import settle_every_click
+
+    settle_every_click()
     return path
 
 
