@@ -16,7 +16,7 @@ from tests.browser.test_office import browser  # noqa: F401  (the module's Chrom
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
-FIRST = b"<!doctype html><title>first</title><a id=go href='/slow'>go</a><form action='/slow'><button>send</button></form>"
+FIRST = b"<!doctype html><title>first</title><a id=go href=/slow>go</a><form action=/slow><button>send</button></form>"
 
 
 class SlowSecondPage(BaseHTTPRequestHandler):
