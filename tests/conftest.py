@@ -143,4 +143,18 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the registry's language, as a fresh process does.
+
+    The test client's requests activate their language on the test's own thread (LocaleMiddleware) and nothing
+    switches it back: a test asking for a page in English left the next test of the process in English, and a report
+    it generated came out in the wrong language (test_spending_report after test_stock_pages).
+    """
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+
+
 assert settings.TIME_ZONE == "Europe/Rome"
