@@ -15,6 +15,10 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from tests import fast_flush
+
+fast_flush.install()
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 DEMO_PASSWORD = "demo-password-648"
 
