@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -35,8 +36,32 @@ from ..models import BulkExportStatus
 from .serializers import AdverseEventSerializer
 
 
+# FHIR's ``_format`` shorthands (FHIR R4 http.html#mime-type); a full MIME type is taken as it is.
+FHIR_FORMAT_SHORTHANDS = {
+    "json": FHIR_JSON,
+    "xml": "application/fhir+xml",
+    "ttl": "application/fhir+turtle",
+    "html": "text/html",
+}
+
+
+class FhirContentNegotiation(DefaultContentNegotiation):
+    """FHIR's ``_format`` parameter overrides the ``Accept`` header and is negotiated exactly as that header is:
+    a format the server cannot produce (XML, Turtle, HTML, anything unknown) is DRF's ``NotAcceptable``, a 406
+    with the API's error body, as ``Accept: application/fhir+xml`` already was."""
+
+    def get_accept_list(self, request):
+        # An unencoded ``+`` (``_format=application/fhir+json`` typed as is) arrives as a space.
+        requested = request.query_params.get("_format", "").strip().replace(" ", "+")
+        if not requested:
+            return super().get_accept_list(request)
+        return [FHIR_FORMAT_SHORTHANDS.get(requested, requested)]
+
+
 class FhirView(APIView):
     """A view of the FHIR base: resources as application/fhir+json (or JSON), errors always in plain JSON."""
+
+    content_negotiation_class = FhirContentNegotiation
 
     def get_renderers(self):
         return [FhirJsonRenderer(), JSONRenderer()]
