@@ -35,7 +35,6 @@ from ..interop.terminology import code_system_resource, code_systems
 from ..models import BulkExportStatus
 from .serializers import AdverseEventSerializer
 
-
 # FHIR's ``_format`` shorthands (FHIR R4 http.html#mime-type); a full MIME type is taken as it is.
 FHIR_FORMAT_SHORTHANDS = {
     "json": FHIR_JSON,
