@@ -145,6 +145,9 @@ class AdverseEventE2bView(APIView):
         access_log_record(user=request.user, obj=event.prescription, kind=AccessKind.ADVERSE_EVENT_E2B)
         response = HttpResponse(e2b.icsr(event), content_type=f"{e2b.E2B_XML}; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{e2b.safety_report_id(event)}.xml"'
+        if e2b.missing_meddra_code(event):
+            response["X-E2B-Missing"] = "meddra_code"
+            response["X-E2B-Warning"] = _("MedDRA code missing: the E2B report carries the reaction as text only.")
         return response
 
 
