@@ -25,9 +25,9 @@ from ..course.regimen import course_regimen
 from ..course.workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 from ..eligibility import rendered_verdict
 from ..models import (
+    MAX_COURSE_DOSES,
     MEDDRA_CODE_PATTERN,
     MEDDRA_VERSION_PATTERN,
-    MAX_COURSE_DOSES,
     PREGNANT_OR_BREASTFEEDING,
     AdverseEventCategory,
     AdverseEventOutcome,
