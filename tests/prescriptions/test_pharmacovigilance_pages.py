@@ -233,3 +233,24 @@ def test_the_page_shows_why_a_second_report_number_is_refused(login, serious):
         assert 'aria-invalid="true"' in html
     serious.refresh_from_db()
     assert serious.pharmacovigilance_report_number == "RNF-1"
+
+
+# --- MedDRA code: the list and the prescription page say when the E2B report will lack it --------------------------
+
+
+def test_the_list_and_the_page_say_when_the_meddra_code_is_missing(login, serious):
+    for language, words in (("en", "MedDRA code missing"), ("it", "Manca il codice MedDRA")):
+        client = login("nurse.milano", language=language)
+        listing = client.get("/prescriptions/pharmacovigilance/").content.decode()
+        row = listing.split(f'data-event="{serious.pk}"', 1)[1].split("</tr>", 1)[0]
+        assert "data-meddra-missing" in row and words in row
+        page = client.get(f"/prescriptions/{serious.prescription_id}/").content.decode()
+        assert "data-meddra-missing" in page and words in page
+    type(serious).objects.filter(pk=serious.pk).update(meddra_code="10019670", meddra_version="27.1")
+    client = login("nurse.milano")
+    listing = client.get("/prescriptions/pharmacovigilance/").content.decode()
+    row = listing.split(f'data-event="{serious.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "data-meddra-missing" not in row
+    assert "10019670" in row and "27.1" in row
+    page = client.get(f"/prescriptions/{serious.prescription_id}/").content.decode()
+    assert "10019670" in page
