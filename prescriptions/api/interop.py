@@ -34,6 +34,7 @@ from ..interop.pharmacovigilance import adverse_event_for_report, adverse_event_
 from ..interop.terminology import code_system_resource, code_systems
 from ..models import BulkExportStatus
 from .serializers import AdverseEventSerializer
+from .views import CONFLICT
 
 # FHIR's ``_format`` shorthands (FHIR R4 http.html#mime-type); a full MIME type is taken as it is.
 FHIR_FORMAT_SHORTHANDS = {
@@ -274,7 +275,7 @@ class AdverseEventReportedView(APIView):
     """``POST /api/v1/prescriptions/{id}/adverse-events/{event_id}/reported/``: the event was reported to the
     national pharmacovigilance network (its report number and date, optional); the page's "mark reported"."""
 
-    @extend_schema(request=MarkReportedInputSerializer, responses={200: AdverseEventSerializer})
+    @extend_schema(request=MarkReportedInputSerializer, responses={200: AdverseEventSerializer, 409: CONFLICT})
     def post(self, request, prescription_id, event_id):
         serializer = MarkReportedInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
