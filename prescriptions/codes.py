@@ -23,6 +23,8 @@ class ConflictCode(StrEnum):
     BASELINE_ANC_REQUIRED = "BASELINE_ANC_REQUIRED"
     # A write dated inside a quarter the region approved and signed for AIFA (reopened: accepted again).
     PERIOD_LOCKED = "PERIOD_LOCKED"
+    # Marking an adverse event reported again with another report number or date than the one recorded.
+    ALREADY_REPORTED = "ALREADY_REPORTED"
 
 
 class AlertCode(StrEnum):

@@ -198,6 +198,8 @@ def _given(obj, fields) -> dict:
 
 AE_DETAILS = (
     "meddra_preferred_term",
+    "meddra_code",
+    "meddra_version",
     "causality",
     "outcome",
     "pharmacovigilance_report_number",

@@ -429,6 +429,11 @@ class AdverseEventOutcome(models.TextChoices):
     UNKNOWN = "unknown", _("unknown")
 
 
+# MedDRA's forms (ASCII digits only: ``\d`` would take any script's digits).
+MEDDRA_CODE_PATTERN = r"^[0-9]{8}$"
+MEDDRA_VERSION_PATTERN = r"^[0-9]{1,2}\.[01]$"
+
+
 class AdverseEvent(ClinicalRecord):
     prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="adverse_events")
     category = models.CharField(_("category"), max_length=32, choices=AdverseEventCategory.choices)
@@ -437,6 +442,10 @@ class AdverseEvent(ClinicalRecord):
     description = models.TextField(_("description"))
     reported_to_pharmacovigilance = models.BooleanField(_("reported to pharmacovigilance"))
     meddra_preferred_term = models.CharField(_("MedDRA preferred term"), max_length=200, blank=True)
+    # The MedDRA lowest level term's code (8 digits) and the MedDRA version it comes from ("27.1"), as the
+    # clinician records them: MedDRA is licensed, the registry ships no dictionary (E2B(R3) E.i.2.1a/b).
+    meddra_code = models.CharField(_("MedDRA code (LLT)"), max_length=8, blank=True)
+    meddra_version = models.CharField(_("MedDRA version"), max_length=5, blank=True)
     causality = models.CharField(_("causality"), max_length=16, choices=Causality.choices, blank=True)
     outcome = models.CharField(_("outcome"), max_length=32, choices=AdverseEventOutcome.choices, blank=True)
     # The national pharmacovigilance network's report (Rete Nazionale di Farmacovigilanza), once reported.

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -33,10 +34,34 @@ from ..interop.pharmacovigilance import adverse_event_for_report, adverse_event_
 from ..interop.terminology import code_system_resource, code_systems
 from ..models import BulkExportStatus
 from .serializers import AdverseEventSerializer
+from .views import CONFLICT
+
+# FHIR's ``_format`` shorthands (FHIR R4 http.html#mime-type); a full MIME type is taken as it is.
+FHIR_FORMAT_SHORTHANDS = {
+    "json": FHIR_JSON,
+    "xml": "application/fhir+xml",
+    "ttl": "application/fhir+turtle",
+    "html": "text/html",
+}
+
+
+class FhirContentNegotiation(DefaultContentNegotiation):
+    """FHIR's ``_format`` parameter overrides the ``Accept`` header and is negotiated exactly as that header is:
+    a format the server cannot produce (XML, Turtle, HTML, anything unknown) is DRF's ``NotAcceptable``, a 406
+    with the API's error body, as ``Accept: application/fhir+xml`` already was."""
+
+    def get_accept_list(self, request):
+        # An unencoded ``+`` (``_format=application/fhir+json`` typed as is) arrives as a space.
+        requested = request.query_params.get("_format", "").strip().replace(" ", "+")
+        if not requested:
+            return super().get_accept_list(request)
+        return [FHIR_FORMAT_SHORTHANDS.get(requested, requested)]
 
 
 class FhirView(APIView):
     """A view of the FHIR base: resources as application/fhir+json (or JSON), errors always in plain JSON."""
+
+    content_negotiation_class = FhirContentNegotiation
 
     def get_renderers(self):
         return [FhirJsonRenderer(), JSONRenderer()]
@@ -121,6 +146,9 @@ class AdverseEventE2bView(APIView):
         access_log_record(user=request.user, obj=event.prescription, kind=AccessKind.ADVERSE_EVENT_E2B)
         response = HttpResponse(e2b.icsr(event), content_type=f"{e2b.E2B_XML}; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{e2b.safety_report_id(event)}.xml"'
+        if e2b.missing_meddra_code(event):
+            response["X-E2B-Missing"] = "meddra_code"
+            response["X-E2B-Warning"] = _("MedDRA code missing: the E2B report carries the reaction as text only.")
         return response
 
 
@@ -247,7 +275,7 @@ class AdverseEventReportedView(APIView):
     """``POST /api/v1/prescriptions/{id}/adverse-events/{event_id}/reported/``: the event was reported to the
     national pharmacovigilance network (its report number and date, optional); the page's "mark reported"."""
 
-    @extend_schema(request=MarkReportedInputSerializer, responses={200: AdverseEventSerializer})
+    @extend_schema(request=MarkReportedInputSerializer, responses={200: AdverseEventSerializer, 409: CONFLICT})
     def post(self, request, prescription_id, event_id):
         serializer = MarkReportedInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

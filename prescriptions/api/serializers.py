@@ -26,6 +26,8 @@ from ..course.workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
 from ..eligibility import rendered_verdict
 from ..models import (
     MAX_COURSE_DOSES,
+    MEDDRA_CODE_PATTERN,
+    MEDDRA_VERSION_PATTERN,
     PREGNANT_OR_BREASTFEEDING,
     AdverseEventCategory,
     AdverseEventOutcome,
@@ -264,6 +266,22 @@ class AdverseEventInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000)
     reported_to_pharmacovigilance = JSONBooleanField()
     meddra_preferred_term = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    # The MedDRA lowest level term's code and the MedDRA version (licensed: the registry cannot check the code
+    # exists, only its form). A code needs its version (E2B(R3) E.i.2.1a/b): the service says so.
+    meddra_code = serializers.RegexField(
+        MEDDRA_CODE_PATTERN,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": _("A MedDRA code (lowest level term) is 8 digits, e.g. 10035664.")},
+    )
+    meddra_version = serializers.RegexField(
+        MEDDRA_VERSION_PATTERN,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": _("A MedDRA version looks like 27.1 (a release: .0 in March, .1 in September).")},
+    )
     causality = serializers.ChoiceField(choices=Causality.choices, required=False, allow_blank=True, default="")
     outcome = serializers.ChoiceField(choices=AdverseEventOutcome.choices, required=False, allow_blank=True, default="")
     pharmacovigilance_report_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
@@ -365,6 +383,8 @@ class AdverseEventSerializer(_RecordSerializer):
     description = serializers.CharField()
     reported_to_pharmacovigilance = serializers.BooleanField()
     meddra_preferred_term = serializers.CharField()
+    meddra_code = serializers.CharField()
+    meddra_version = serializers.CharField()
     causality = serializers.CharField()
     outcome = serializers.CharField()
     pharmacovigilance_report_number = serializers.CharField()

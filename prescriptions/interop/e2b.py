@@ -10,9 +10,11 @@ What the registry knows and where it goes
 -----------------------------------------
 * Patient (D): pseudonymised. D.1 name is masked (``nullFlavor="MSK"``); no birth date, no identifier; the age
   at onset in years (D.2.2) and its age group (D.2.3), the sex (D.5). COVID-19 as medical history (D.7.2).
-* Reaction (E.i): the MedDRA preferred term as recorded (the registry keeps no MedDRA code: the dictionary is
-  licensed, so E.i.2.1 carries the MedDRA code system with the term as ``originalText`` — the receiving
-  pharmacovigilance centre codes it), else the description; onset (E.i.4); seriousness criteria (E.i.3.2:
+* Reaction (E.i): E.i.2.1b the MedDRA lowest level term's code and E.i.2.1a the MedDRA version when the
+  clinician recorded them (the dictionary is licensed: the registry ships none and checks only their form), the
+  term as ``originalText``; without a code, the MedDRA code system with the term as ``originalText`` only (the
+  receiving pharmacovigilance centre codes it: ``missing_meddra_code``). The term is the MedDRA preferred
+  term as recorded, else the description; onset (E.i.4); seriousness criteria (E.i.3.2:
   death from a fatal outcome, "other medically important" for any other serious event, the rest not known:
   ``nullFlavor="NI"``); outcome (E.i.7); country IT (E.i.9).
 * Drugs (G.k): anakinra as the suspect (G.k.1 = 1), ATC L04AC03 on its substance, 100 mg SC once daily (the
@@ -103,6 +105,11 @@ ANAKINRA_PRODUCT = "Kineret 100 mg/0,67 mL solution for injection in pre-filled 
 def safety_report_id(event) -> str:
     """C.1.1 / C.1.8.1: country, sender, the event's own id (stable: a follow-up keeps it)."""
     return f"{COUNTRY}-REG648-{event.pk}"
+
+
+def missing_meddra_code(event) -> bool:
+    """The report carries the reaction as text only: no MedDRA code was recorded for the event."""
+    return not event.meddra_code
 
 
 def _ts(moment: datetime) -> str:
@@ -296,7 +303,19 @@ def icsr(event, *, now: datetime | None = None) -> bytes:
     b.el(reaction, "id", root=reaction_id)
     b.code(reaction, "code", "29", 19, "reaction")
     b.el(b.el(reaction, "effectiveTime", xsi_type="IVL_TS"), "low", value=_day(event.onset_date))  # E.i.4
-    term = b.el(reaction, "value", xsi_type="CE", codeSystem=MEDDRA)  # E.i.2.1
+    # E.i.2.1b the MedDRA LLT code and E.i.2.1a its version, when the clinician recorded them; else the MedDRA
+    # code system with the term as text only (the receiving centre codes it).
+    if event.meddra_code:
+        term = b.el(
+            reaction,
+            "value",
+            xsi_type="CE",
+            code=event.meddra_code,
+            codeSystem=MEDDRA,
+            codeSystemVersion=event.meddra_version,
+        )
+    else:
+        term = b.el(reaction, "value", xsi_type="CE", codeSystem=MEDDRA)
     # E.i.1.1a/b: a MedDRA preferred term is English; a description is the clinician's own words (Italian).
     if event.meddra_preferred_term:
         b.el(term, "originalText", event.meddra_preferred_term, language="en")

@@ -17,12 +17,14 @@ from django.utils.translation import gettext as _
 from registry.audit import audit_record
 from registry.audit_actions import AuditAction
 from registry.calendar import rome_date
-from registry.errors import InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.formats import long_date
 from registry.models import Role
 from registry.patient_identity import may_see_identity
 from registry.permissions import actor_for, centre_condition
 
 from .. import selectors
+from ..codes import ConflictCode
 from ..models import AdverseEvent, Prescription
 
 REPORTING_ROLES = (Role.PRESCRIBER, Role.NURSE)
@@ -67,7 +69,11 @@ def adverse_event_mark_reported(
     *, user, prescription_id, event_id, report_number: str = "", report_date: date | None = None
 ) -> AdverseEvent:
     """Mark an adverse event reported to the national pharmacovigilance network (its report number and date when
-    known), audited. 404 outside the caller's scope; reporting twice keeps the first report's date."""
+    known), audited. 404 outside the caller's scope.
+
+    Never overwrites a report: on an event already reported, another report number than the recorded one, or
+    another date than the recorded one, is 409 ``ALREADY_REPORTED``; the same again (or nothing) is idempotent
+    (200, nothing written, no audit event); a number or date the first report lacked is added (audited)."""
     prescription = Prescription.objects.select_for_update().filter(pk=prescription_id).first()
     if prescription is None or not may_report(user, prescription):
         raise NotFound()
@@ -84,16 +90,34 @@ def adverse_event_mark_reported(
         raise InvalidInput({"report_date": _("A report cannot be dated in the future.")})
     if report_date is not None and report_date < event.onset_date:
         raise InvalidInput({"report_date": _("A report cannot come before the event's onset.")})
+    if event.reported_to_pharmacovigilance:
+        recorded_number = event.pharmacovigilance_report_number
+        recorded_date = event.pharmacovigilance_report_date
+        if (report_number and recorded_number and report_number != recorded_number) or (
+            report_date is not None and recorded_date is not None and report_date != recorded_date
+        ):
+            raise Conflict(
+                ConflictCode.ALREADY_REPORTED,
+                _(
+                    "This adverse event was already reported to the pharmacovigilance network "
+                    "(report %(number)s of %(date)s): a report is not overwritten."
+                )
+                % {"number": recorded_number or "—", "date": long_date(recorded_date) if recorded_date else "—"},
+            )
+        if (not report_number or report_number == recorded_number) and report_date in (None, recorded_date):
+            return event
     before = {
         "reported_to_pharmacovigilance": event.reported_to_pharmacovigilance,
         "pharmacovigilance_report_number": event.pharmacovigilance_report_number,
         "pharmacovigilance_report_date": event.pharmacovigilance_report_date,
     }
+    first_report = not event.reported_to_pharmacovigilance
     event.reported_to_pharmacovigilance = True
     if report_number:
         event.pharmacovigilance_report_number = report_number
     if event.pharmacovigilance_report_date is None:
-        event.pharmacovigilance_report_date = report_date or today
+        # The first report is dated today unless said; a later one only adds the date it is given.
+        event.pharmacovigilance_report_date = report_date or (today if first_report else None)
     event.save(
         update_fields=[
             "reported_to_pharmacovigilance",

@@ -1,5 +1,6 @@
 """Safety and outcomes: adverse events, lab results and the WHO-CPS at day 14 and 28."""
 
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from ..codes import ConflictCode
 from ..course import workflow
 from ..course.alerts import lab_alert, serious_infection_alert
 from ..course.workflow import OUTCOME_DAYS, WHO_CPS_MAX, WHO_CPS_MIN
-from ..models import AdverseEvent, LabResult, Outcome, Prescription
+from ..models import MEDDRA_CODE_PATTERN, MEDDRA_VERSION_PATTERN, AdverseEvent, LabResult, Outcome, Prescription
 from ..permissions import ensure_may
 from ._common import _lock, ensure_prescription_period_open
 from .course import CLOCK_TOLERANCE
@@ -33,6 +34,8 @@ def adverse_event_record(
     description: str,
     reported_to_pharmacovigilance: bool,
     meddra_preferred_term: str = "",
+    meddra_code: str = "",
+    meddra_version: str = "",
     causality: str = "",
     outcome: str = "",
     pharmacovigilance_report_number: str = "",
@@ -48,6 +51,17 @@ def adverse_event_record(
     if onset_date < rome_date(prescription.prescribed_at):
         raise InvalidInput({"onset_date": _("The onset cannot come before the prescription.")})
     ensure_prescription_period_open(prescription, onset_date)
+    meddra_code, meddra_version = meddra_code.strip(), meddra_version.strip()
+    if meddra_code and not re.fullmatch(MEDDRA_CODE_PATTERN, meddra_code):
+        raise InvalidInput({"meddra_code": _("A MedDRA code (lowest level term) is 8 digits, e.g. 10035664.")})
+    if meddra_version and not re.fullmatch(MEDDRA_VERSION_PATTERN, meddra_version):
+        raise InvalidInput(
+            {"meddra_version": _("A MedDRA version looks like 27.1 (a release: .0 in March, .1 in September).")}
+        )
+    if meddra_code and not meddra_version:
+        raise InvalidInput({"meddra_version": _("A MedDRA code needs the MedDRA version it comes from.")})
+    if meddra_version and not meddra_code:
+        raise InvalidInput({"meddra_code": _("A MedDRA version goes with a MedDRA code.")})
     pharmacovigilance_report_number = pharmacovigilance_report_number.strip()
     if not reported_to_pharmacovigilance and (pharmacovigilance_report_number or pharmacovigilance_report_date):
         raise InvalidInput(
@@ -66,6 +80,8 @@ def adverse_event_record(
         description=description,
         reported_to_pharmacovigilance=reported_to_pharmacovigilance,
         meddra_preferred_term=meddra_preferred_term.strip(),
+        meddra_code=meddra_code,
+        meddra_version=meddra_version,
         causality=causality,
         outcome=outcome,
         pharmacovigilance_report_number=pharmacovigilance_report_number,

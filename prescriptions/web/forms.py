@@ -599,6 +599,18 @@ class AdverseEventForm(SerializerBackedForm):
         label=_("Reported to the national pharmacovigilance network"), required=False
     )
     meddra_preferred_term = forms.CharField(label=_("MedDRA preferred term"), required=False)
+    meddra_code = forms.CharField(
+        label=_("MedDRA code (LLT, 8 digits)"),
+        required=False,
+        help_text=_("From your MedDRA browser: the lowest level term's code, with the MedDRA version."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "maxlength": "8", "size": "10"}),
+    )
+    meddra_version = forms.CharField(
+        label=_("MedDRA version"),
+        required=False,
+        help_text=_("e.g. 27.1"),
+        widget=forms.TextInput(attrs={"maxlength": "5", "size": "6"}),
+    )
     causality = forms.ChoiceField(
         label=_("Causality (WHO-UMC)"), required=False, choices=_choices_with_blank(Causality.choices)
     )

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from registry.errors import InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound
 from registry.permissions import PermissionDenied, actor_for
 
 from ..interop.pharmacovigilance import (
@@ -41,7 +41,7 @@ def mark_reported(request, prescription_id, event_id):
     event = adverse_event_for_report(user=request.user, prescription_id=prescription_id, event_id=event_id)
     if event is None:
         raise NotFound()
-    errors, values = {}, {"report_number": "", "report_date": ""}
+    errors, values, status = {}, {"report_number": "", "report_date": ""}, 200
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
         report_date: date | None = None
@@ -62,6 +62,11 @@ def mark_reported(request, prescription_id, event_id):
                 )
             except InvalidInput as exc:
                 errors = {field: " ".join(map(str, problems)) for field, problems in exc.errors.items()}
+            except Conflict as exc:
+                # Already reported with another number (or date): said under the field that differs.
+                number_differs = values["report_number"] not in ("", event.pharmacovigilance_report_number)
+                errors = {"report_number" if number_differs else "report_date": exc.detail}
+                status = 409
             else:
                 messages.success(request, _("Marked as reported to the pharmacovigilance network."))
                 return redirect("prescriptions:pharmacovigilance")
@@ -69,5 +74,5 @@ def mark_reported(request, prescription_id, event_id):
         request,
         "prescriptions/mark_reported.html",
         {"event": event, "prescription": event.prescription, "errors": errors, "values": values},
-        status=400 if errors else 200,
+        status=status if status != 200 else (400 if errors else 200),
     )

@@ -166,6 +166,61 @@ def test_a_wrong_pharmacovigilance_detail_is_a_400(client_for, demo, changes, fi
     assert not AdverseEvent.objects.exists()
 
 
+def test_an_adverse_event_keeps_its_meddra_code_and_version_audited(client_for, demo):
+    course = f.prescription_at(demo, "in_course")
+
+    response = post_ae(client_for, course, ae_body(meddra_code=" 10035664 ", meddra_version="27.1"))
+
+    assert response.status_code == 201, response.json()
+    assert (response.json()["meddra_code"], response.json()["meddra_version"]) == ("10035664", "27.1")
+    event = AdverseEvent.objects.get()
+    assert (event.meddra_code, event.meddra_version) == ("10035664", "27.1")
+    changes = last_event(course.pk).changes
+    assert (changes["meddra_code"], changes["meddra_version"]) == ("10035664", "27.1")
+    assert detail(client_for, course.pk)["adverse_events"][0]["meddra_code"] == "10035664"
+
+
+def test_without_a_meddra_code_the_fields_are_empty_and_not_audited(client_for, demo):
+    course = f.prescription_at(demo, "in_course")
+
+    response = post_ae(client_for, course, ae_body())
+
+    assert response.status_code == 201
+    assert (response.json()["meddra_code"], response.json()["meddra_version"]) == ("", "")
+    assert "meddra_code" not in last_event(course.pk).changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"meddra_code": "1003566", "meddra_version": "27.1"}, "meddra_code"),
+        ({"meddra_code": "100356641", "meddra_version": "27.1"}, "meddra_code"),
+        ({"meddra_code": "1003566a", "meddra_version": "27.1"}, "meddra_code"),
+        ({"meddra_code": "١٠٠٣٥٦٦٤", "meddra_version": "27.1"}, "meddra_code"),
+        ({"meddra_code": 10035664, "meddra_version": "27.1"}, None),
+        ({"meddra_code": "10035664", "meddra_version": "27"}, "meddra_version"),
+        ({"meddra_code": "10035664", "meddra_version": "27.2"}, "meddra_version"),
+        ({"meddra_code": "10035664", "meddra_version": "v27.1"}, "meddra_version"),
+        ({"meddra_code": "10035664", "meddra_version": "127.0"}, "meddra_version"),
+        ({"meddra_code": "10035664"}, "meddra_version"),
+        ({"meddra_version": "27.1"}, "meddra_code"),
+        ({"meddra_code": ["10035664"], "meddra_version": "27.1"}, "meddra_code"),
+    ],
+)
+def test_a_wrong_meddra_code_or_version_is_a_400_naming_the_field(client_for, demo, changes, field):
+    course = f.prescription_at(demo, "in_course")
+
+    response = post_ae(client_for, course, ae_body(**changes))
+
+    if field is None:  # a JSON number of 8 digits is read as its digits, as any text field
+        assert response.status_code == 201, response.json()
+        return
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert field in response.json()
+    assert not AdverseEvent.objects.exists()
+
+
 def test_the_older_adverse_event_body_still_works(client_for, demo):
     course = f.prescription_at(demo, "in_course")
     older = {

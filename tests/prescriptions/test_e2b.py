@@ -4,7 +4,8 @@ Every exported message is read back with ``e2br3`` (an independent, read-only E2
 refuses what is not well-formed, DTDs, and null flavours the ICH guide does not allow for an element) and its
 values checked against the record. With the ICH ICSR XML schema set on disk (``E2BR3_SCHEMA_DIR``: the
 ``multicacheschemas``/``coreschemas`` folders of ICH's E2B(R3) package, which may not be redistributed with the
-registry), every message is also validated against the XSD; without it that one step is skipped, and says so.
+registry), every message is also validated against the XSD; without it that one step is skipped, and
+``test_every_message_is_valid_against_ichs_xsd`` is reported as skipped with the reason (docs/development.md).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def exported(client, event: AdverseEvent):
     assert response["Content-Type"].startswith("application/xml")
     assert f"IT-REG648-{event.pk}.xml" in response["Content-Disposition"]
     body = response.content
-    if SCHEMA_DIR:
+    if SCHEMA_DIR:  # test_every_message_is_valid_against_ichs_xsd says when this is skipped
         assert e2br3.validate(body, schema_dir=SCHEMA_DIR) == []
     batch = e2br3.parse(body)
     (message,) = batch.messages
@@ -70,6 +71,11 @@ def check_against_record(body: bytes, icsr, event: AdverseEvent) -> None:
     (reaction,) = icsr.reactions
     assert reaction.native_term == (event.meddra_preferred_term or event.description)
     assert reaction.meddra.code_system == "2.16.840.1.113883.6.163"
+    if event.meddra_code:  # E.i.2.1b / E.i.2.1a: the LLT code and its MedDRA version, as recorded
+        assert (reaction.meddra_code, reaction.meddra_version) == (event.meddra_code, event.meddra_version)
+        assert reaction.meddra.original_text == (event.meddra_preferred_term or event.description)
+    else:  # text only: no code, no version
+        assert (reaction.meddra_code, reaction.meddra_version) == (None, None)
     assert reaction.start_date.value == event.onset_date
     if event.serious:
         assert (reaction.results_in_death is True) == (event.outcome == "fatal")
@@ -268,3 +274,74 @@ def test_unknown_event_entered_in_error_and_anonymous(client_for, fatal_event):
         reason="wrong patient",
     )
     assert client.get(url(fatal_event)).status_code == 404
+
+
+# --- MedDRA: the LLT code and its version when the clinician recorded them -------------------------------------
+
+
+def code(event: AdverseEvent, meddra_code: str, meddra_version: str) -> AdverseEvent:
+    AdverseEvent.objects.filter(pk=event.pk).update(meddra_code=meddra_code, meddra_version=meddra_version)
+    return AdverseEvent.objects.select_related("prescription").get(pk=event.pk)
+
+
+def test_a_meddra_code_round_trips_with_its_system_and_version(client_for, fatal_event):
+    event = code(fatal_event, "10035664", "27.1")
+    client = client_for("prescriber.milano")
+    body, icsr = exported(client, event)
+    check_against_record(body, icsr, event)
+    (reaction,) = icsr.reactions
+    assert reaction.meddra.code == "10035664"
+    assert reaction.meddra.code_system == "2.16.840.1.113883.6.163"
+    assert reaction.meddra.code_system_version == "27.1"
+    assert reaction.meddra.original_text == "Pneumonia klebsiella"  # the term, as originalText
+    assert reaction.native_term == "Pneumonia klebsiella"
+    value = etree.fromstring(body).xpath(
+        "//h:observation[h:code/@code='29']/h:value", namespaces={"h": "urn:hl7-org:v3"}
+    )[0]
+    assert (value.get("code"), value.get("codeSystemVersion")) == ("10035664", "27.1")
+    response = client.get(url(event))
+    assert "X-E2B-Missing" not in response and "X-E2B-Warning" not in response
+
+
+def test_without_a_code_the_export_stays_text_only_and_says_the_code_is_missing(client_for, fatal_event):
+    client = client_for("prescriber.milano")
+    body, icsr = exported(client, fatal_event)
+    (reaction,) = icsr.reactions
+    assert reaction.meddra_code is None and reaction.meddra.code_system == "2.16.840.1.113883.6.163"
+    value = etree.fromstring(body).xpath(
+        "//h:observation[h:code/@code='29']/h:value", namespaces={"h": "urn:hl7-org:v3"}
+    )[0]
+    assert value.get("code") is None and value.get("codeSystemVersion") is None
+    for language, words in (("en", "MedDRA code missing"), ("it", "Manca il codice MedDRA")):
+        response = client.get(url(fatal_event), HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        assert response["X-E2B-Missing"] == "meddra_code"
+        assert words in response["X-E2B-Warning"]
+
+
+def test_a_coded_description_only_event_keeps_the_description_as_original_text(client_for, fatal_event):
+    AdverseEvent.objects.filter(pk=fatal_event.pk).update(meddra_preferred_term="")
+    event = code(fatal_event, "10040070", "26.0")
+    body, icsr = exported(client_for("nurse.milano"), event)
+    check_against_record(body, icsr, event)
+    (reaction,) = icsr.reactions
+    assert reaction.meddra_code == "10040070" and reaction.meddra_version == "26.0"
+    assert reaction.meddra.original_text == event.description
+
+
+# --- ICH's XSD: only with the schema set on disk, and a visible skip without it --------------------------------
+
+
+@pytest.mark.skipif(
+    not SCHEMA_DIR,
+    reason="E2BR3_SCHEMA_DIR is not set: ICH's E2B(R3) XSD set (not redistributable) is needed to validate the "
+    "messages against the schema; see docs/development.md, 'E2B(R3) messages against ICH's schemas'",
+)
+def test_every_message_is_valid_against_ichs_xsd(client_for, history, fatal_event):
+    coded = code(fatal_event, "10035664", "27.1")
+    events = list(AdverseEvent.objects.filter(entered_in_error_at__isnull=True).select_related("prescription"))
+    assert coded in events
+    for event in events:
+        response = client_for(staff_of(event)).get(url(event))
+        assert response.status_code == 200, response.content
+        assert e2br3.validate(response.content, schema_dir=SCHEMA_DIR) == [], event.pk

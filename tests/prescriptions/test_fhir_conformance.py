@@ -225,3 +225,40 @@ def test_code_system_search_by_url_and_unknown_system(db):
     response = client.get("/fhir/CodeSystem/nonexistent")
     assert response.status_code == 404
     assert response.json()["code"] == "NOT_FOUND"
+
+
+# --- Formats the FHIR base cannot produce: 406, whether asked by Accept or by _format --------------------------
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        {"HTTP_ACCEPT": "application/fhir+xml"},
+        {"data": {"_format": "xml"}},
+        {"data": {"_format": "application/fhir+xml"}},
+        {"data": {"_format": "text/xml"}},
+        {"data": {"_format": "ttl"}},
+        {"data": {"_format": "html"}},
+        {"data": {"_format": "nonsense"}},
+    ],
+)
+@pytest.mark.parametrize("path", ["/fhir/metadata", "/fhir/CodeSystem", "/fhir/CodeSystem/stop-reason"])
+def test_a_format_the_server_cannot_produce_is_406(db, path, ask):
+    response = APIClient().get(path, **ask)
+    assert response.status_code == 406, (response.status_code, response.content[:200])
+    assert response.json()["code"] == "NOT_ACCEPTABLE"
+
+
+@pytest.mark.parametrize("fmt", ["json", "application/json", "application/fhir+json"])
+def test_a_json_format_is_served(db, fmt):
+    response = APIClient().get("/fhir/metadata", {"_format": fmt})
+    assert response.status_code == 200
+    assert response.json()["resourceType"] == "CapabilityStatement"
+
+
+def test_an_unencoded_plus_in_format_still_means_fhir_json(db):
+    # ``?_format=application/fhir+json`` typed as is: the query string decodes the ``+`` to a space.
+    response = APIClient().get("/fhir/metadata?_format=application/fhir+json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/fhir+json"
+    assert APIClient().get("/fhir/metadata?_format=application/fhir+xml").status_code == 406

@@ -791,6 +791,50 @@ def test_an_adverse_event_keeps_its_pharmacovigilance_report_from_the_page(nurse
     assert (event.meddra_preferred_term, event.causality) == ("Urticaria", "probable")
 
 
+def test_an_adverse_event_keeps_its_meddra_code_from_the_page(nurse, dispensed):
+    response = nurse.post(
+        action_url("adverse_event", dispensed),
+        {
+            "adverse_event-category": "hypersensitivity",
+            "adverse_event-onset_date": rome_today().isoformat(),
+            "adverse_event-description": "urticaria",
+            "adverse_event-meddra_preferred_term": "Urticaria",
+            "adverse_event-meddra_code": "10046735",
+            "adverse_event-meddra_version": "27.1",
+        },
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(detail_url(dispensed), 302)]
+    assert "10046735" in response.content.decode()
+    event = dispensed.adverse_events.get()
+    assert (event.meddra_code, event.meddra_version) == ("10046735", "27.1")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"adverse_event-meddra_code": "1004673", "adverse_event-meddra_version": "27.1"}, "meddra_code"),
+        ({"adverse_event-meddra_code": "10046735", "adverse_event-meddra_version": "27,1"}, "meddra_version"),
+        ({"adverse_event-meddra_code": "10046735"}, "meddra_version"),
+    ],
+)
+def test_a_wrong_meddra_code_is_an_error_next_to_its_field(nurse, dispensed, fields, field):
+    response = nurse.post(
+        action_url("adverse_event", dispensed),
+        {
+            "adverse_event-category": "hypersensitivity",
+            "adverse_event-onset_date": rome_today().isoformat(),
+            "adverse_event-description": "urticaria",
+            **fields,
+        },
+    )
+
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), f"adverse_event-{field}")
+    assert not dispensed.adverse_events.exists()
+
+
 # --- The live verdict tells the truth: what would refuse the submission (issue 16) ----------------------------
 
 

@@ -165,3 +165,92 @@ def test_the_api_is_404_outside_the_treating_centre(client_for, serious, usernam
     response = client_for(username).post(reported_url(serious), {}, format="json")
     assert response.status_code == 404
     assert response.json()["code"] == "NOT_FOUND"
+
+
+# --- Marking reported twice: never overwrites what the first report recorded --------------------------------------
+
+
+def test_marking_reported_again_with_another_number_is_409_and_keeps_the_first(client_for, serious):
+    client = client_for("nurse.milano")
+    day = rome_today()
+    first = client.post(
+        reported_url(serious), {"report_number": "RNF-1", "report_date": day.isoformat()}, format="json"
+    )
+    assert first.status_code == 200, first.content
+    again = client.post(reported_url(serious), {"report_number": "RNF-2"}, format="json")
+    assert again.status_code == 409, again.content
+    assert again.json()["code"] == "ALREADY_REPORTED"
+    assert "RNF-1" in again.json()["detail"]
+    serious.refresh_from_db()
+    assert serious.pharmacovigilance_report_number == "RNF-1"
+    assert AuditEvent.objects.filter(action="prescription.adverse_event_reported").count() == 1
+    # Another date on an event already reported with a date: 409 as well.
+    other_day = client.post(
+        reported_url(serious),
+        {"report_number": "RNF-1", "report_date": (day - timedelta(days=1)).isoformat()},
+        format="json",
+    )
+    assert other_day.status_code == 409
+    serious.refresh_from_db()
+    assert serious.pharmacovigilance_report_date == day
+
+
+def test_marking_reported_again_with_the_same_number_is_idempotent(client_for, serious):
+    client = client_for("prescriber.milano")
+    first = client.post(reported_url(serious), {"report_number": "RNF-1"}, format="json")
+    assert first.status_code == 200
+    for body in ({"report_number": "RNF-1"}, {"report_number": " RNF-1 "}, {}):
+        again = client.post(reported_url(serious), body, format="json")
+        assert again.status_code == 200, (body, again.content)
+        assert again.json()["pharmacovigilance_report_number"] == "RNF-1"
+    # Nothing changed: one report, one audit event.
+    assert AuditEvent.objects.filter(action="prescription.adverse_event_reported").count() == 1
+
+
+def test_a_number_missing_from_the_first_report_can_be_added_once(client_for, serious):
+    client = client_for("nurse.milano")
+    assert client.post(reported_url(serious), {}, format="json").status_code == 200
+    serious.refresh_from_db()
+    assert (serious.reported_to_pharmacovigilance, serious.pharmacovigilance_report_number) == (True, "")
+    added = client.post(reported_url(serious), {"report_number": "RNF-9"}, format="json")
+    assert added.status_code == 200
+    assert added.json()["pharmacovigilance_report_number"] == "RNF-9"
+    audits = AuditEvent.objects.filter(action="prescription.adverse_event_reported").order_by("pk")
+    assert audits.count() == 2
+    assert audits.last().changes["before"]["pharmacovigilance_report_number"] == ""
+    assert client.post(reported_url(serious), {"report_number": "RNF-10"}, format="json").status_code == 409
+
+
+def test_the_page_shows_why_a_second_report_number_is_refused(login, serious):
+    url = f"/prescriptions/{serious.prescription_id}/adverse-events/{serious.pk}/reported/"
+    assert login("nurse.milano").post(url, {"report_number": "RNF-1"}).status_code == 302
+    for language, words in (("en", "already reported"), ("it", "già segnalato")):
+        response = login("nurse.milano", language=language).post(url, {"report_number": "RNF-2"})
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert words in html
+        assert "RNF-1" in html
+        assert 'aria-invalid="true"' in html
+    serious.refresh_from_db()
+    assert serious.pharmacovigilance_report_number == "RNF-1"
+
+
+# --- MedDRA code: the list and the prescription page say when the E2B report will lack it --------------------------
+
+
+def test_the_list_and_the_page_say_when_the_meddra_code_is_missing(login, serious):
+    for language, words in (("en", "MedDRA code missing"), ("it", "Manca il codice MedDRA")):
+        client = login("nurse.milano", language=language)
+        listing = client.get("/prescriptions/pharmacovigilance/").content.decode()
+        row = listing.split(f'data-event="{serious.pk}"', 1)[1].split("</tr>", 1)[0]
+        assert "data-meddra-missing" in row and words in row
+        page = client.get(f"/prescriptions/{serious.prescription_id}/").content.decode()
+        assert "data-meddra-missing" in page and words in page
+    type(serious).objects.filter(pk=serious.pk).update(meddra_code="10019670", meddra_version="27.1")
+    client = login("nurse.milano")
+    listing = client.get("/prescriptions/pharmacovigilance/").content.decode()
+    row = listing.split(f'data-event="{serious.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "data-meddra-missing" not in row
+    assert "10019670" in row and "27.1" in row
+    page = client.get(f"/prescriptions/{serious.prescription_id}/").content.decode()
+    assert "10019670" in page
