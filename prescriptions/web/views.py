@@ -84,10 +84,13 @@ from .forms import (
     PatientRevealForm,
     PrescriptionFilterForm,
     PrescriptionForm,
+    QueueFilterForm,
     RefuseForm,
     ReleaseHoldForm,
     SerializerBackedForm,
     StopForm,
+    filter_errors,
+    refused_choices,
 )
 
 PAGE_SIZE = 25
@@ -170,7 +173,7 @@ def prescription_list(request):
     """Prescriptions at the user's centres, filtered and paginated."""
     form, filters, prescriptions = _listed(request)
     descending = filters.get("sort") != "oldest"
-    deep = _deep_page_redirect(prescriptions, request, descending=descending)
+    deep = None if form.errors else _deep_page_redirect(prescriptions, request, descending=descending)
     if deep:
         return deep
     window = _window(prescriptions, request, descending=descending)
@@ -180,7 +183,14 @@ def prescription_list(request):
     return render(
         request,
         "prescriptions/list.html",
-        {"form": form, "page_obj": window, "query": query.urlencode(), "filtered": bool(query)},
+        {
+            "form": form,
+            "page_obj": window,
+            "query": query.urlencode(),
+            "filtered": bool(query),
+            "filter_errors": filter_errors(form),
+        },
+        status=400 if refused_choices(form) else 200,
     )
 
 
@@ -208,8 +218,16 @@ def _listed(request) -> tuple[PrescriptionFilterForm, dict, object]:
 @require_GET
 def prescription_list_export(request):
     """What the list shows with the same filters, as a streamed CSV (identity only where the page shows it)."""
-    _form, _filters, prescriptions = _listed(request)
+    form, _filters, prescriptions = _listed(request)
+    if form.errors:
+        return _bad_filters_csv(form)
     return export.csv_response(request, prescriptions, name=_("prescriptions"))
+
+
+def _bad_filters_csv(form) -> HttpResponse:
+    """A CSV asked for with a filter value its list does not take: 400 with the reason, never the unfiltered list."""
+    lines = [_("The file was not made: a filter has a value it does not take."), *filter_errors(form)]
+    return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
 
 
 def _deep_page_redirect(queryset, request, *, descending: bool = True) -> HttpResponse | None:
@@ -846,9 +864,11 @@ def patient_reveal(request, prescription_id):
 HOLD_FILTERS = {"yes": True, "no": False}
 
 
-def _hold_filter(request) -> tuple[str, bool | None]:
-    value = request.GET.get("hold", "")
-    return (value, HOLD_FILTERS[value]) if value in HOLD_FILTERS else ("", None)
+def _hold_filter(request) -> tuple[QueueFilterForm, str, bool | None]:
+    """The queue's filter form, the valid ``hold`` value ("" when none or refused) and what it selects."""
+    form = QueueFilterForm(request.GET)
+    value = form.cleaned_data["hold"] if form.is_valid() else ""
+    return form, value, HOLD_FILTERS.get(value)
 
 
 @page
@@ -857,9 +877,9 @@ def dispensing_queue(request):
     """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes, each
     with its patient (as the pharmacist may see them), how long it has waited and its hold; ``?hold=yes|no``."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    hold, on_hold = _hold_filter(request)
+    form, hold, on_hold = _hold_filter(request)
     queue = selectors.dispensing_queue(user=request.user, on_hold=on_hold)
-    deep = _deep_page_redirect(queue, request, descending=False)
+    deep = None if form.errors else _deep_page_redirect(queue, request, descending=False)
     if deep:
         return deep
     window = _window(queue, request, descending=False)
@@ -872,7 +892,9 @@ def dispensing_queue(request):
             "query": f"hold={hold}" if hold else "",
             "hold": hold,
             "now": timezone.now(),
+            "filter_errors": filter_errors(form),
         },
+        status=400 if refused_choices(form) else 200,
     )
 
 
@@ -882,7 +904,9 @@ def dispensing_queue_csv(request):
     """The queue as CSV (the page's filter applied), streamed: whatever the pharmacist's scope holds, the patient as
     they may see them (each identity shown written to the read-access log once the file is sent)."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    _hold, on_hold = _hold_filter(request)
+    form, _hold, on_hold = _hold_filter(request)
+    if form.errors:
+        return _bad_filters_csv(form)
     queue = selectors.dispensing_queue(user=request.user, on_hold=on_hold)
     now = timezone.now()
     header = [

@@ -4,6 +4,7 @@ fixtures and helpers of test_journeys.py)."""
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from prescriptions import services
 from prescriptions.models import Prescription, PrescriptionStatus
@@ -54,3 +55,17 @@ def test_the_list_filters_and_their_csv(sign_in, live_history, language):  # noq
     assert ";" in lines[0]
     assert len(lines) == 1 + shown
     assert any(line.startswith(f"{held.pk};") for line in lines[1:])
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_a_filter_value_a_page_does_not_take(sign_in, live_history, language):  # noqa: F811
+    """An edited address (``?sort=zzz``, ``?hold=zzz``): the page, a 400, and the message naming the filter and its
+    values, axe clean."""
+    page = sign_in("prescriber.milano", language)
+    assert page.goto(reverse("prescriptions:list") + "?sort=zzz").status == 400
+    expect(page.locator("[data-filter-errors][role=alert]")).to_contain_text("oldest")
+    check_page(page, "prescriptions-bad-filter", language)
+    page = sign_in("pharmacist.milano", language)
+    assert page.goto(reverse("prescriptions:dispensing_queue") + "?hold=zzz").status == 400
+    expect(page.locator("[data-filter-errors][role=alert]")).to_contain_text("yes")
+    check_page(page, "dispensing-queue-bad-filter", language)
