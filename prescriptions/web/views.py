@@ -926,6 +926,9 @@ def dispensing_queue_csv(request):
         _("Hold note"),
     ]
 
+    def moment(value) -> str:
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+
     def rows():
         for prescription in queue.iterator(chunk_size=500):
             yield [
@@ -933,26 +936,25 @@ def dispensing_queue_csv(request):
                 patient_label(user=request.user, prescription=prescription),
                 prescription.centre.name,
                 prescription.prescriber.get_full_name() or prescription.prescriber.get_username(),
-                timezone.localtime(prescription.prescribed_at).isoformat(timespec="minutes"),
-                timezone.localtime(prescription.registered_at).isoformat(timespec="minutes"),
+                moment(prescription.prescribed_at),
+                moment(prescription.registered_at),
                 int((now - prescription.registered_at).total_seconds() // 3600),
                 prescription.get_status_display(),
                 prescription.syringes_dispensed,
                 course_regimen(prescription).doses,
-                timezone.localtime(prescription.hold_since).isoformat(timespec="minutes")
-                if prescription.hold_since
-                else "",
+                moment(prescription.hold_since),
                 prescription.get_hold_reason_display() if prescription.hold_since else "",
-                prescription.hold_expected_on.isoformat() if prescription.hold_expected_on else "",
+                date_format(prescription.hold_expected_on, "SHORT_DATE_FORMAT")
+                if prescription.hold_expected_on
+                else "",
                 prescription.hold_note,
             ]
             if may_see_identity(request.user, prescription):
                 identity_displayed(request, prescription)
 
-    # "," between fields, as the file has been read since it was added (export.stream_csv: safe cells, the log).
-    return export.stream_csv(
-        request, header, rows(), filename=f"coda-dispensazione-{rome_today().isoformat()}.csv", delimiter=","
-    )
+    # Written as the prescription list's CSV (export.stream_csv): ";" between fields, the reader's dates.
+    filename = f"{_('dispensing-queue')}-{rome_today().isoformat()}.csv"
+    return export.stream_csv(request, header, rows(), filename=filename)
 
 
 def _blocking(alerts) -> list[dict]:
