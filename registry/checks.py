@@ -46,3 +46,21 @@ def anchor_store_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+SITE_URL_LOCAL = "registry.W001"
+
+
+@checks.register(deploy=True)
+def site_url_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """With debug off, the e-mailed notifications' links should not point at the development server."""
+    local = any(host in settings.SITE_URL for host in ("//127.0.0.1", "//localhost"))
+    if settings.DEBUG or not local:
+        return []
+    return [
+        checks.Warning(
+            f"SITE_URL is {settings.SITE_URL}: the links of the e-mailed notifications would lead nowhere.",
+            hint="Set SITE_URL to the registry's public address, e.g. https://registro648.regione.it.",
+            id=SITE_URL_LOCAL,
+        )
+    ]

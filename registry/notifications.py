@@ -14,12 +14,14 @@ of the params) and its Italian in ``locale/it``.
 
 E-mail: each person chooses (``StaffProfile.email_notifications``); after the commit ``notify`` queues the task
 ``registry.tasks.send_notification_emails`` by name, which calls :func:`notification_emails_send`: each pending
-notification is locked, sent through Django's e-mail backend (``EMAIL_URL``) and marked ``emailed_at`` in one
+notification is locked, sent through Django's e-mail backend (``EMAIL_URL``), with an absolute link to what it is
+about built on ``SITE_URL`` (:func:`notification_target`), and marked ``emailed_at`` in one
 transaction, so a retried or repeated task sends nothing twice. A sweep in beat sends whatever a broker outage
 left behind.
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,6 +32,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -272,6 +275,28 @@ def email_preference_set(*, user, email: bool) -> None:
 # --- E-mail -------------------------------------------------------------------------------------------------
 
 
+def notification_target(notification: Notification) -> tuple[str, str]:
+    """What a notification is about, to open it: its words ("Open the prescription") and its path — the
+    prescription, the report (``params["run"]``), else the person's notifications."""
+    if notification.prescription_id:
+        return gettext("Open the prescription"), reverse("prescriptions:detail", args=[notification.prescription_id])
+    try:
+        run = uuid.UUID(str((notification.params or {}).get("run")))
+    except ValueError:
+        run = None
+    if run is not None:
+        return gettext("Open the report"), reverse("reports:run", args=[run])
+    return gettext("Open your notifications"), reverse("notifications")
+
+
+def site_url(path: str) -> str:
+    """``path`` (as ``reverse`` gives it) as an absolute address under ``SITE_URL``, the registry's public root
+    (a path prefix of its own included; the prefix of the request being served, if any, is not repeated)."""
+    prefix = get_script_prefix()
+    relative = path[len(prefix) :] if path.startswith(prefix) else path.lstrip("/")
+    return f"{settings.SITE_URL.rstrip('/')}/{relative}"
+
+
 def _takes_email(prefix: str = "") -> Q:
     """Who is e-mailed their notifications: an active user with an address who has not turned e-mail off
     (``prefix``: the path to the user, e.g. ``recipient__``)."""
@@ -304,10 +329,13 @@ def notification_emails_send(*, kind: str | None = None, event_key: str | None =
                 continue  # another worker has it, or has sent it
             with translation.override(settings.LANGUAGE_CODE):
                 subject = gettext("Registro 648: %(what)s") % {"what": render_label(notification)}
+                what, path = notification_target(notification)
                 body = "\n\n".join(
                     [
                         render_message(notification),
-                        gettext("Open Registro 648 to see it. You can stop these e-mails on your notifications page."),
+                        f"{what}: {site_url(path)}",
+                        gettext("You can stop these e-mails on your notifications page: %(url)s")
+                        % {"url": site_url(reverse("notification-settings"))},
                     ]
                 )
             send_mail(

@@ -436,6 +436,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="registro648@localhos
 # The public address of the registry's FHIR base: the registry's own code systems' canonical URLs are
 # {FHIR_BASE_URL}/CodeSystem/{name} and must resolve there, so production sets it to its own public URL.
 FHIR_BASE_URL = env.str("FHIR_BASE_URL", default="http://localhost:8000/fhir")
+# The registry's public address (its root, with the path prefix if it is served under one): the absolute links of
+# the e-mailed notifications (to the prescription, the report, the notifications page), written by the workers.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # E2B(R3) ICSR exports (prescriptions/interop/e2b.py): the message's sender (N.1.3 / N.2.r.2) and receiver
 # (N.1.4 / N.2.r.3) identifiers. EVHUMAN: EudraVigilance's human-medicines production receiver.
 E2B_SENDER_ID = env.str("E2B_SENDER_ID", default="IT-REGISTRO648")

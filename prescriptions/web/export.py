@@ -6,7 +6,9 @@ centre's staff), and each identity written is noted for the read-access log, as 
 everyone else gets the pseudonym's first characters, the birth year and the sex, as on the page.
 
 The file is UTF-8 with a byte-order mark and ";" between fields (Excel with Italian settings opens it in columns),
-headers and values in the reader's language, and text a spreadsheet would run as a formula written as text.
+headers, values, moments and days in the reader's language and form, and text a spreadsheet would run as a formula
+written as text. The dispensing queue's CSV (``views.dispensing_queue_csv``) is written alike, through
+:func:`stream_csv`.
 """
 
 import csv

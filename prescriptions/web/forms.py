@@ -700,8 +700,52 @@ class ConcomitantMedicationForm(SerializerBackedForm):
         return data
 
 
+class FilterChoiceField(forms.ChoiceField):
+    """A list filter's choice: a value it does not take is refused with the values it does (a person who edited
+    the address, or followed an old link, learns what to write)."""
+
+    def validate(self, value):
+        try:
+            super().validate(value)
+        except forms.ValidationError as error:
+            if error.code != "invalid_choice":
+                raise
+            allowed = ", ".join(f"{key} ({label})" for key, label in self.choices if key != "")
+            raise forms.ValidationError(
+                _("“%(value)s” is not one of its values: %(allowed)s."),
+                code="invalid_choice",
+                params={"value": value, "allowed": allowed},
+            ) from None
+
+
+def filter_errors(form: forms.Form) -> list[str]:
+    """Each refused filter as "its label: why" (the page's message above the list, the CSV's 400)."""
+    lines = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        lines.extend(f"{label}: {error}" if label else str(error) for error in errors)
+    return lines
+
+
+def refused_choices(form: forms.Form) -> bool:
+    """Whether a filter was given a value it does not take (only an edited or stale address does that: the page's
+    400). A date or a search typed wrong stays the person's input, shown next to its box."""
+    return any(error.code == "invalid_choice" for errors in form.errors.as_data().values() for error in errors)
+
+
+class QueueFilterForm(forms.Form):
+    """The dispensing queue's filter (``?hold=yes|no``), as the API's ``hold``."""
+
+    hold = FilterChoiceField(
+        label=_("On hold"),
+        required=False,
+        choices=[("", _("All requests")), ("yes", _("Only those on hold")), ("no", _("Only those not on hold"))],
+    )
+
+
 class PrescriptionFilterForm(forms.Form):
-    """Filters of the prescription list (a read: Django's own validation is enough here)."""
+    """Filters of the prescription list (a read: Django's own validation is enough here; a value a filter does not
+    take is a 400 naming it)."""
 
     q = forms.CharField(
         label=_("Search"),
@@ -711,14 +755,14 @@ class PrescriptionFilterForm(forms.Form):
             attrs={"type": "search", "placeholder": _("fiscal code or prescription number"), "autocomplete": "off"}
         ),
     )
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    centre = forms.ChoiceField(label=_("Centre"), required=False)
+    status = FilterChoiceField(label=_("Status"), required=False)
+    centre = FilterChoiceField(label=_("Centre"), required=False)
     submitted_from = forms.DateField(label=_("Prescribed from"), required=False, widget=date_widget())
     submitted_to = forms.DateField(label=_("to"), required=False, widget=date_widget())
     with_alerts = forms.BooleanField(label=_("With alerts"), required=False)
     on_hold = forms.BooleanField(label=_("On hold at the pharmacy"), required=False)
     outcome_overdue = forms.BooleanField(label=_("Day-28 outcome overdue"), required=False)
-    sort = forms.ChoiceField(
+    sort = FilterChoiceField(
         label=_("Order"),
         required=False,
         choices=[("newest", _("newest first")), ("oldest", _("oldest first"))],

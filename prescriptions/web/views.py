@@ -84,10 +84,13 @@ from .forms import (
     PatientRevealForm,
     PrescriptionFilterForm,
     PrescriptionForm,
+    QueueFilterForm,
     RefuseForm,
     ReleaseHoldForm,
     SerializerBackedForm,
     StopForm,
+    filter_errors,
+    refused_choices,
 )
 
 PAGE_SIZE = 25
@@ -170,7 +173,7 @@ def prescription_list(request):
     """Prescriptions at the user's centres, filtered and paginated."""
     form, filters, prescriptions = _listed(request)
     descending = filters.get("sort") != "oldest"
-    deep = _deep_page_redirect(prescriptions, request, descending=descending)
+    deep = None if form.errors else _deep_page_redirect(prescriptions, request, descending=descending)
     if deep:
         return deep
     window = _window(prescriptions, request, descending=descending)
@@ -180,7 +183,14 @@ def prescription_list(request):
     return render(
         request,
         "prescriptions/list.html",
-        {"form": form, "page_obj": window, "query": query.urlencode(), "filtered": bool(query)},
+        {
+            "form": form,
+            "page_obj": window,
+            "query": query.urlencode(),
+            "filtered": bool(query),
+            "filter_errors": filter_errors(form),
+        },
+        status=400 if refused_choices(form) else 200,
     )
 
 
@@ -208,8 +218,16 @@ def _listed(request) -> tuple[PrescriptionFilterForm, dict, object]:
 @require_GET
 def prescription_list_export(request):
     """What the list shows with the same filters, as a streamed CSV (identity only where the page shows it)."""
-    _form, _filters, prescriptions = _listed(request)
+    form, _filters, prescriptions = _listed(request)
+    if form.errors:
+        return _bad_filters_csv(form)
     return export.csv_response(request, prescriptions, name=_("prescriptions"))
+
+
+def _bad_filters_csv(form) -> HttpResponse:
+    """A CSV asked for with a filter value its list does not take: 400 with the reason, never the unfiltered list."""
+    lines = [_("The file was not made: a filter has a value it does not take."), *filter_errors(form)]
+    return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
 
 
 def _deep_page_redirect(queryset, request, *, descending: bool = True) -> HttpResponse | None:
@@ -846,9 +864,11 @@ def patient_reveal(request, prescription_id):
 HOLD_FILTERS = {"yes": True, "no": False}
 
 
-def _hold_filter(request) -> tuple[str, bool | None]:
-    value = request.GET.get("hold", "")
-    return (value, HOLD_FILTERS[value]) if value in HOLD_FILTERS else ("", None)
+def _hold_filter(request) -> tuple[QueueFilterForm, str, bool | None]:
+    """The queue's filter form, the valid ``hold`` value ("" when none or refused) and what it selects."""
+    form = QueueFilterForm(request.GET)
+    value = form.cleaned_data["hold"] if form.is_valid() else ""
+    return form, value, HOLD_FILTERS.get(value)
 
 
 @page
@@ -857,9 +877,9 @@ def dispensing_queue(request):
     """The pharmacist's queue: prescriptions of the centres their pharmacy serves still waiting for syringes, each
     with its patient (as the pharmacist may see them), how long it has waited and its hold; ``?hold=yes|no``."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    hold, on_hold = _hold_filter(request)
+    form, hold, on_hold = _hold_filter(request)
     queue = selectors.dispensing_queue(user=request.user, on_hold=on_hold)
-    deep = _deep_page_redirect(queue, request, descending=False)
+    deep = None if form.errors else _deep_page_redirect(queue, request, descending=False)
     if deep:
         return deep
     window = _window(queue, request, descending=False)
@@ -872,7 +892,9 @@ def dispensing_queue(request):
             "query": f"hold={hold}" if hold else "",
             "hold": hold,
             "now": timezone.now(),
+            "filter_errors": filter_errors(form),
         },
+        status=400 if refused_choices(form) else 200,
     )
 
 
@@ -882,7 +904,9 @@ def dispensing_queue_csv(request):
     """The queue as CSV (the page's filter applied), streamed: whatever the pharmacist's scope holds, the patient as
     they may see them (each identity shown written to the read-access log once the file is sent)."""
     permissions.ensure_may_work_on(request.user, workflow.DISPENSE)
-    _hold, on_hold = _hold_filter(request)
+    form, _hold, on_hold = _hold_filter(request)
+    if form.errors:
+        return _bad_filters_csv(form)
     queue = selectors.dispensing_queue(user=request.user, on_hold=on_hold)
     now = timezone.now()
     header = [
@@ -902,6 +926,9 @@ def dispensing_queue_csv(request):
         _("Hold note"),
     ]
 
+    def moment(value) -> str:
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+
     def rows():
         for prescription in queue.iterator(chunk_size=500):
             yield [
@@ -909,26 +936,25 @@ def dispensing_queue_csv(request):
                 patient_label(user=request.user, prescription=prescription),
                 prescription.centre.name,
                 prescription.prescriber.get_full_name() or prescription.prescriber.get_username(),
-                timezone.localtime(prescription.prescribed_at).isoformat(timespec="minutes"),
-                timezone.localtime(prescription.registered_at).isoformat(timespec="minutes"),
+                moment(prescription.prescribed_at),
+                moment(prescription.registered_at),
                 int((now - prescription.registered_at).total_seconds() // 3600),
                 prescription.get_status_display(),
                 prescription.syringes_dispensed,
                 course_regimen(prescription).doses,
-                timezone.localtime(prescription.hold_since).isoformat(timespec="minutes")
-                if prescription.hold_since
-                else "",
+                moment(prescription.hold_since),
                 prescription.get_hold_reason_display() if prescription.hold_since else "",
-                prescription.hold_expected_on.isoformat() if prescription.hold_expected_on else "",
+                date_format(prescription.hold_expected_on, "SHORT_DATE_FORMAT")
+                if prescription.hold_expected_on
+                else "",
                 prescription.hold_note,
             ]
             if may_see_identity(request.user, prescription):
                 identity_displayed(request, prescription)
 
-    # "," between fields, as the file has been read since it was added (export.stream_csv: safe cells, the log).
-    return export.stream_csv(
-        request, header, rows(), filename=f"coda-dispensazione-{rome_today().isoformat()}.csv", delimiter=","
-    )
+    # Written as the prescription list's CSV (export.stream_csv): ";" between fields, the reader's dates.
+    filename = f"{_('dispensing-queue')}-{rome_today().isoformat()}.csv"
+    return export.stream_csv(request, header, rows(), filename=filename)
 
 
 def _blocking(alerts) -> list[dict]:

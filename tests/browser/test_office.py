@@ -6,6 +6,7 @@ import io
 import os
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from registry.models import Centre
+from registry.calendar import rome_today
+from registry.models import Centre, Pharmacy, PrescriberAuthorisation
 from tests.browser.test_journeys import DESKTOP, LOCALES, PHONE, axe, no_sideways_scrolling, shot
 from tests.browser_support import CHROMIUM_ARGS, DEMO_PASSWORD, follow
 
@@ -212,3 +214,87 @@ def test_the_admin_for_administrators(open_page, live_demo, language):
         axe(page, f"admin {url} {language}")
     if language == "it":
         assert "Amministrazione Registro 648" in page.locator("#site-name").inner_text()
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_officer_opens_a_pharmacy_and_a_centre_and_changes_who_serves_it(open_page, live_demo, language):
+    """The new-pharmacy and new-centre pages, and the one changing a centre's serving pharmacy: each form (empty and
+    refused, then filled in) and its confirmation axe clean, and what was confirmed is what the lists show."""
+    page = open_page(language)
+    sign_in(page, "officer.lombardia")
+    pharmacy_name = f"Farmacia Ospedaliera Nuova {language}"
+    centre_name = f"Ospedale Nuovo {language}"
+
+    page.goto(reverse("office:pharmacies"))
+    follow(page, "a[data-action=new-pharmacy]")
+    assert page.url.endswith(reverse("office:pharmacy_new"))
+    axe(page, f"office-pharmacy-new-{language}")
+    follow(page, "main form button[type=submit]")  # no name: refused beside the field
+    page.locator("[data-field=name].invalid").wait_for()
+    axe(page, f"office-pharmacy-new-error-{language}")
+    page.fill("input[name=name]", pharmacy_name)
+    follow(page, "main form button[type=submit]")
+    axe(page, f"office-pharmacy-confirm-{language}")
+    follow(page, "button[data-confirm]")
+    page.wait_for_url(re.compile(re.escape(reverse("office:pharmacies")) + "$"))
+    pharmacy = Pharmacy.objects.get(name=pharmacy_name)
+    expect(page.locator(f"tr[data-pharmacy='{pharmacy.pk}']")).to_be_visible()
+
+    page.goto(reverse("office:centres"))
+    follow(page, "a[data-action=new-centre]")
+    assert page.url.endswith(reverse("office:centre_new"))
+    axe(page, f"office-centre-new-{language}")
+    page.fill("input[name=name]", centre_name)
+    page.select_option("select[name=pharmacy]", str(pharmacy.pk))
+    follow(page, "main form button[type=submit]")
+    axe(page, f"office-centre-confirm-{language}")
+    follow(page, "button[data-confirm]")
+    page.wait_for_url(re.compile(re.escape(reverse("office:centres")) + "$"))
+    centre = Centre.objects.get(name=centre_name)
+    assert centre.pharmacy_id == pharmacy.pk
+    expect(page.locator(f"section[data-centre='{centre.pk}']")).to_be_visible()
+
+    # Milano's centre is now served by the new pharmacy.
+    milano = Centre.objects.get(name="Ospedale Demo Milano")
+    follow(page, f"section[data-centre='{milano.pk}'] a[data-action=edit-centre]")
+    assert page.url.endswith(reverse("office:centre_edit", args=[milano.pk]))
+    assert page.locator("input[name=name]").input_value() == milano.name
+    axe(page, f"office-centre-edit-{language}")
+    page.select_option("select[name=pharmacy]", str(pharmacy.pk))
+    follow(page, "main form button[type=submit]")
+    axe(page, f"office-centre-edit-confirm-{language}")
+    follow(page, "button[data-confirm]")
+    page.wait_for_url(re.compile(re.escape(reverse("office:centres")) + "$"))
+    milano.refresh_from_db()
+    assert milano.pharmacy_id == pharmacy.pk
+    page.goto(reverse("office:pharmacies"))
+    assert milano.name in page.locator(f"tr[data-pharmacy='{pharmacy.pk}']").inner_text()
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_officer_renews_an_authorisation(open_page, live_demo, language):
+    """The renewal of the authorisation that ended yesterday: its form (the same prescriber and centre, from today)
+    and its confirmation axe clean; afterwards the prescriber holds one in force."""
+    page = open_page(language)
+    sign_in(page, "officer.lombardia")
+    expired = live_demo["prescriber.expired"]
+    authorisation = PrescriberAuthorisation.objects.get(prescriber=expired)
+    page.goto(reverse("office:authorisations"))
+    axe(page, f"office-authorisations-{language}")
+    follow(page, f"tr[data-authorisation='{authorisation.pk}'] a[data-action=renew]")
+    assert page.url.endswith(reverse("office:authorisation_renew", args=[authorisation.pk]))
+    assert page.locator("select[name=prescriber]").input_value() == str(expired.pk)
+    assert page.locator("input[name=valid_from]").input_value() == rome_today().isoformat()
+    axe(page, f"office-authorisation-renew-{language}")
+    page.fill("input[name=valid_to]", (rome_today() - timedelta(days=3)).isoformat())  # before its start: refused
+    follow(page, "main form button[type=submit]")
+    page.locator("[data-field=valid_to].invalid").wait_for()
+    axe(page, f"office-authorisation-renew-error-{language}")
+    page.fill("input[name=valid_to]", (rome_today() + timedelta(days=365)).isoformat())
+    follow(page, "main form button[type=submit]")
+    axe(page, f"office-authorisation-renew-confirm-{language}")
+    follow(page, "button[data-confirm]")
+    page.wait_for_url(re.compile(re.escape(reverse("office:authorisations")) + "$"))
+    renewed = PrescriberAuthorisation.objects.filter(prescriber=expired).exclude(pk=authorisation.pk).get()
+    assert renewed.valid_from == rome_today()
+    expect(page.locator(f"tr[data-authorisation='{renewed.pk}'] [data-validity=current]")).to_be_visible()

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from prescriptions import services
 from registry.calendar import rome_today
@@ -64,10 +66,11 @@ def test_the_csv_export_streams_the_filtered_queue_and_logs_the_identities_shown
     assert response.streaming
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(body)))
+    rows = list(csv.DictReader(io.StringIO(body), delimiter=";"))
     assert [row["Prescription"] for row in rows] == [str(held.pk)]
     assert rows[0]["Why on hold"] == "out of stock"
-    assert rows[0]["Expected on"] == (rome_today() + timedelta(days=2)).isoformat()
+    with translation.override("en"):
+        assert rows[0]["Expected on"] == date_format(rome_today() + timedelta(days=2), "SHORT_DATE_FORMAT")
     assert rows[0]["Patient"].startswith("VERDI Anna")
     assert AccessLog.objects.filter(kind=AccessKind.PATIENT_IDENTITY, object_id=str(held.pk)).exists()
 
@@ -90,7 +93,7 @@ def test_a_cell_a_spreadsheet_would_run_is_written_as_text(demo, pharmacist):
         pharmacist=demo["pharmacist.milano"], prescription=prescription, reason="other", note="=HYPERLINK(1)"
     )
     body = b"".join(pharmacist.get(reverse("prescriptions:dispensing_queue_csv")).streaming_content).decode("utf-8-sig")
-    row = next(r for r in csv.DictReader(io.StringIO(body)) if r["Prescription"] == str(prescription.pk))
+    row = next(r for r in csv.DictReader(io.StringIO(body), delimiter=";") if r["Prescription"] == str(prescription.pk))
     assert row["Hold note"] == "'=HYPERLINK(1)"
 
 
@@ -122,3 +125,34 @@ def test_the_csv_export_costs_no_query_per_row(demo, pharmacist):
     more_rows, more = export()
     assert more_rows == few_rows + 6
     assert more == few
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_csv_is_written_as_the_list_csv(demo, two_waiting, language):
+    """As the prescription list's CSV (prescriptions/web/export.py, docs/api.md): ";" between fields, CRLF, a
+    byte-order mark, and moments and days in the reader's form, not ISO (audit of issue 18)."""
+    held, _waiting = two_waiting
+    client = Client()
+    client.force_login(demo["pharmacist.milano"])
+    client.cookies["django_language"] = language
+    response = client.get(reverse("prescriptions:dispensing_queue_csv"))
+    named = "coda-dispensazione-" if language == "it" else "dispensing-queue-"
+    assert f'filename="{named}{rome_today().isoformat()}.csv"' in response["Content-Disposition"]
+    raw = b"".join(response.streaming_content).decode("utf-8")
+    assert raw.startswith("\ufeff")
+    header, first = raw[1:].split("\r\n")[:2]
+    with translation.override(language):
+        assert header.split(";")[:2] == [translation.gettext("Prescription"), translation.gettext("Patient")]
+        row = next(
+            r for r in csv.DictReader(io.StringIO(raw[1:]), delimiter=";") if r[header.split(";")[0]] == str(held.pk)
+        )
+        held.refresh_from_db()
+        shown = {
+            "Prescribed at": date_format(timezone.localtime(held.prescribed_at), "SHORT_DATETIME_FORMAT"),
+            "Registered at": date_format(timezone.localtime(held.registered_at), "SHORT_DATETIME_FORMAT"),
+            "On hold since": date_format(timezone.localtime(held.hold_since), "SHORT_DATETIME_FORMAT"),
+            "Expected on": date_format(held.hold_expected_on, "SHORT_DATE_FORMAT"),
+        }
+        for column, value in shown.items():
+            assert row[translation.gettext(column)] == value
+    assert "," not in header
