@@ -45,6 +45,8 @@ TOTAL = ("total",)
 WEEKS = "requests_by_week"
 PATIENTS_TREATED = "patients_treated"
 _TOLERANCE = 1e-7
+# Courses with an outcome of a kind (``reports.metrics._COURSES_WITH``): each at most the eligible requests.
+OUTCOME_COURSE_COUNTS = ("deaths", "icu_admissions", "respiratory_failure_day14", "respiratory_failure_day28")
 
 Cell = tuple  # (row, key, code): row a tuple ("total",), ("centre", id) or ("region", code); code "" or a code
 
@@ -162,6 +164,13 @@ def row_relations(model: Model, row: tuple, entry: Mapping) -> None:
     )
     model.relate([(cell("outcomes_day28", str(definitions.WHO_CPS_DEAD)), 1), (cell("deaths_day28"), -1)])
     model.relate([(cell("deaths_day28"), 1), (cell("deaths"), -1)], equality=False)
+    # A course has one day-28 outcome at most (``one_outcome_per_day``), and outcomes are recorded on eligible
+    # courses only, after a dose: each outcome count is at most its denominator, which a reader can use.
+    day28 = [cell("outcomes_day28", str(score)) for score in range(definitions.WHO_CPS_DEAD + 1)]
+    model.relate([(cell("respiratory_failure_day28"), 1)] + [(each, -1) for each in day28], equality=False)
+    for key in OUTCOME_COURSE_COUNTS:
+        model.relate([(cell(key), 1), (eligible, -1)], equality=False)
+    model.relate([(each, 1) for each in day28] + [(eligible, -1)], equality=False)
     model.relate(
         [(cell("serious_adverse_events"), 1)]
         + [(cell("adverse_events_by_category", code), -1) for code in codes("adverse_events_by_category")],

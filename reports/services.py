@@ -15,14 +15,14 @@ from django.utils.translation import gettext as _
 
 from registry.access_log import access_log_record
 from registry.errors import InvalidInput, NotFound
-from registry.models import AccessKind, Region, Role
+from registry.models import AccessKind, Region
 from registry.permissions import actor_for
 
 from . import events, runs, selectors
 from .kinds import MONITORING, QUARTERLY_PATIENTS
 from .models import ReportFile, ReportKind, ReportRun
 from .periods import MAX_PERIOD_DAYS, is_calendar_month_or_quarter, is_calendar_quarter, period_days
-from .permissions import ensure_may_request
+from .permissions import ensure_may_request, whole_periods_only
 
 
 def _check_period(*, kind: str, region_code: str | None, period_start: date, period_end: date) -> None:
@@ -43,8 +43,10 @@ def _check_period(*, kind: str, region_code: str | None, period_start: date, per
 
 def _check_leaves_region(*, user, period_start: date, period_end: date) -> None:
     """The national role's reports leave the regions: whole calendar months or quarters only (API.md), so that two
-    overlapping periods cannot be subtracted to reach the figures of a few days."""
-    if user is None or not user.is_authenticated or actor_for(user).role != Role.NATIONAL:
+    overlapping periods cannot be subtracted to reach the figures of a few days. The same rule
+    (``permissions.whole_periods_only``, ``is_calendar_month_or_quarter``) hides from it the runs others asked for
+    other periods."""
+    if user is None or not user.is_authenticated or not whole_periods_only(actor_for(user)):
         return
     if not is_calendar_month_or_quarter(period_start, period_end):
         raise InvalidInput(

@@ -129,6 +129,13 @@ def _row_identities(attacker, row, entry):
         [(c("prescriptions_rejected"), 1)]
         + [(c("rejections_by_criterion", k), -1) for k in codes["rejections_by_criterion"]]
     )
+    # The outcome counts (docs/disclosure.md): a course has at most one day-28 outcome, and outcomes are recorded
+    # on eligible courses only (after a dose).
+    day28 = [c("outcomes_day28", str(score)) for score in range(11)]
+    attacker.at_most([(c("respiratory_failure_day28"), 1)] + [(cell, -1) for cell in day28])
+    for key in ("deaths", "icu_admissions", "respiratory_failure_day14", "respiratory_failure_day28"):
+        attacker.at_most([(c(key), 1), (c("prescriptions_eligible"), -1)])
+    attacker.at_most([(cell, 1) for cell in day28] + [(c("prescriptions_eligible"), -1)])
     if codes["requests_by_week"]:
         attacker.equal(
             [(c("prescriptions_submitted"), -1)] + [(c("requests_by_week", w), 1) for w in codes["requests_by_week"]]
@@ -218,6 +225,20 @@ def too_narrow(intervals: dict, below: int) -> dict:
 # --- Synthetic reports ----------------------------------------------------------------------------------------
 
 
+def _outcomes(rng, p):
+    """Day-14 and day-28 flags of a treated course: severe respiratory failure by that day, ICU admission, from
+    ``rng`` (not the prescriptions' own generator, so the rest of a seed's data stays as it was)."""
+    if not p.get("treated"):
+        return
+    if rng.random() < 0.6:
+        p["rf14"] = rng.random() < 0.35
+        p["icu14"] = rng.random() < 0.2
+        p["dead14"] = rng.random() < 0.05
+    if "who28" in p:
+        p["rf28"] = p["who28"] >= 6 or rng.random() < 0.3
+        p["icu28"] = rng.random() < 0.25
+
+
 def _prescription(rng, week_days):
     status = rng.choice(STATUSES)
     p = {"status": status, "day": rng.choice(week_days), "ae": Counter(), "serious": 0}
@@ -262,7 +283,11 @@ def _entry(prescriptions, patients):
             entry["outcomes_day28"][score] = entry["outcomes_day28"].get(score, 0) + 1
             if p["who28"] == 10:
                 entry["deaths_day28"] += 1
-                entry["deaths"] += 1
+        # Courses counted once each, as reports.metrics does.
+        entry["deaths"] += int(p.get("who28") == 10 or p.get("dead14", False))
+        entry["icu_admissions"] += int(p.get("icu14", False) or p.get("icu28", False))
+        entry["respiratory_failure_day14"] += int(p.get("rf14", False))
+        entry["respiratory_failure_day28"] += int(p.get("rf28", False))
     entry["patients_treated"] = len({p["patient"] for p in prescriptions if p.get("treated")})
     entry["rejections_by_criterion"] = definitions.BY_KEY["rejections_by_criterion"].in_order(
         entry["rejections_by_criterion"]
@@ -279,8 +304,10 @@ def _weeks(prescriptions, days):
 
 def synthetic_country(seed: int, *, regions: int = 3, centres: int = 6, most: int = 5) -> tuple[dict, dict]:
     """A whole-country report (with ``by_region``) and each region's own report, from random prescriptions:
-    many centres with 0 to ``most`` requests each, a few patients treated at two centres."""
+    many centres with 0 to ``most`` requests each, a few patients treated at two centres; treated courses with
+    day-14 and day-28 outcomes (deaths, ICU admissions, severe respiratory failure counted per course)."""
     rng = random.Random(seed)
+    outcomes_rng = random.Random(f"outcomes-{seed}")
     start = date(2025, 1, 1)
     days = [start + timedelta(days=offset) for offset in range(31)]
     by_centre, per_region = [], defaultdict(list)
@@ -290,6 +317,8 @@ def synthetic_country(seed: int, *, regions: int = 3, centres: int = 6, most: in
         for c in range(centres):
             centre_id = f"{code}-c{c:02d}"
             prescriptions = [_prescription(rng, days) for _ in range(rng.randint(0, most))]
+            for p in prescriptions:
+                _outcomes(outcomes_rng, p)
             for p in prescriptions:
                 patient += 1
                 p["patient"] = patient

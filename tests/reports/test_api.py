@@ -11,7 +11,7 @@ from reports.disclosure import SUPPRESSED
 from reports.models import ReportRun, ReportStatus
 
 from .disclosure_support import attack, too_narrow
-from .test_cohort import LOMBARDIA, build_cohort, per_centre_figures
+from .test_cohort import LOMBARDIA, as_whole_month, build_cohort, per_centre_figures
 
 
 @pytest.fixture
@@ -125,6 +125,7 @@ def test_a_run_reads_back_with_its_figures_and_file_links(cohort, post, client_f
 def test_files_are_streamed_as_attachments_only_within_scope(cohort, post, client_for):
     body = {"region": "030", "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
     run_id = post("officer.lombardia", body).json()["id"]
+    as_whole_month(run_id)
     run = ReportRun.objects.get(pk=run_id)
 
     # The region's officer reads the region's form; the national role its national form (small counts hidden).
@@ -183,6 +184,7 @@ def test_a_whole_country_run_suppresses_small_counts_in_figures_and_files(cohort
     settings.REPORTS_SUPPRESS_BELOW = 3
     body = {"region": None, "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
     run_id = post("admin", body).json()["id"]  # the cohort's days are no calendar month: AIFA could not ask
+    as_whole_month(run_id)  # nor read it
     run = ReportRun.objects.get(pk=run_id)
     assert run.status == ReportStatus.DONE, run.error
     assert run.metrics["deaths_day28"] == 1  # stored as counted; suppressed where it leaves the region
@@ -257,3 +259,38 @@ def test_aifa_asks_for_whole_calendar_months_or_quarters_only(post, period_start
 def test_an_officer_still_asks_for_any_period_of_their_region(post):
     response = post("officer.lombardia", {"region": "030", "period_start": "2025-02-02", "period_end": "2025-03-01"})
     assert response.status_code == 202
+
+
+def test_aifa_reads_only_runs_of_whole_calendar_months_or_quarters(post, client_for):
+    """An officer may ask for any days of their region, an administrator for any days of the country; the national
+    role reads none of them but whole calendar months and quarters (not in the list, 404 for the run and its
+    files), or 1–7 Dec minus 1–6 Dec would give it the figures of 7 December."""
+    partial = [
+        post("officer.lombardia", {"region": "030", "period_start": "2025-12-01", "period_end": "2025-12-06"}),
+        post("officer.lombardia", {"region": "030", "period_start": "2025-12-01", "period_end": "2025-12-07"}),
+        post("admin", {"region": None, "period_start": "2025-12-01", "period_end": "2025-12-07"}),
+        post("admin", {"region": "030", "period_start": "2025-11-01", "period_end": "2025-12-31"}),  # two months
+    ]
+    whole = [
+        post("officer.lombardia", {"region": "030", "period_start": "2025-12-01", "period_end": "2025-12-31"}),
+        post("officer.lombardia", {"region": "030", "period_start": "2025-10-01", "period_end": "2025-12-31"}),
+        post("admin", {"region": None, "period_start": "2025-12-01", "period_end": "2025-12-31"}),
+    ]
+    partial_ids = [response.json()["id"] for response in partial]
+    whole_ids = [response.json()["id"] for response in whole]
+    assert all(ReportRun.objects.get(pk=pk).status == ReportStatus.DONE for pk in partial_ids + whole_ids)
+    aifa = client_for("aifa")
+
+    listed = {run["id"] for run in aifa.get(URL, {"page_size": 100}).json()["results"]}
+    assert listed == set(whole_ids)
+    for run_id in partial_ids:
+        assert aifa.get(f"{URL}{run_id}/").status_code == 404, run_id
+        for fmt in ("csv", "xlsx", "pdf"):
+            assert aifa.get(f"{URL}{run_id}/files/{fmt}/").status_code == 404, (run_id, fmt)
+    for run_id in whole_ids:
+        assert aifa.get(f"{URL}{run_id}/").status_code == 200, run_id
+        assert aifa.get(f"{URL}{run_id}/files/csv/").status_code == 200, run_id
+    # Those who asked still read them all.
+    officer = {run["id"] for run in client_for("officer.lombardia").get(URL, {"page_size": 100}).json()["results"]}
+    assert set(partial_ids[:2]) <= officer
+    assert all(client_for("admin").get(f"{URL}{run_id}/").status_code == 200 for run_id in partial_ids)

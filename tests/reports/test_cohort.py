@@ -31,6 +31,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 from stdnum.it.codicefiscale import calc_check_digit
 
@@ -39,6 +40,7 @@ from prescriptions.api.eligibility_serializers import to_assessment
 from prescriptions.api.serializers import PrescriptionSubmitSerializer
 from prescriptions.models import Prescription, PrescriptionStatus
 from registry.models import Centre
+from reports.models import ReportRun
 
 ROME = ZoneInfo("Europe/Rome")
 _MONTHS = "ABCDEHLMPRST"
@@ -364,3 +366,12 @@ def test_the_cohort_is_what_its_table_says(cohort):
         "P10": ["NO_CPAP_OR_VENTILATION"],
         "P11": ["SUPAR_AT_LEAST_6"],
     }
+
+
+def as_whole_month(run_id) -> None:
+    """Relabel a run (and its parts) made for the cohort's days — 29 to 2 days ago, no calendar month — as November
+    2021: the national role reads runs of whole calendar months or quarters only, and these tests read its figures
+    and files, not its period."""
+    ReportRun.objects.filter(Q(pk=run_id) | Q(parent_id=run_id)).update(
+        period_start=date(2021, 11, 1), period_end=date(2021, 11, 30)
+    )

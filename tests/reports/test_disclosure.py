@@ -117,3 +117,38 @@ def test_the_demo_history_read_whole_country_and_by_region_resists_the_attacker(
 
     assert _hidden(published[0]) > 0
     assert too_narrow(attack(*published), BELOW) == {}
+
+
+def _centre(centre_id: str, **counts) -> dict:
+    from reports import metric_definitions as definitions
+
+    return {"centre_id": centre_id, "centre_name": centre_id, "region": "030", **definitions.empty_counts(), **counts}
+
+
+def test_an_outcome_count_bounded_by_the_day28_outcomes_cannot_be_narrowed():
+    """A course has one day-28 outcome at most: severe respiratory failure by day 28 is at most the centre's day-28
+    outcomes. With 3 of them published (all at WHO-CPS 0) and respiratory failure 1 hidden, that relation alone
+    gave the reader [1, 3]; every outcome count is at most the eligible requests too (outcomes follow a dose)."""
+    common = {
+        "prescriptions_submitted": 10, "prescriptions_eligible": 10, "courses_completed": 10, "patients_treated": 10,
+    }  # fmt: skip
+    milano = _centre("a", **common, outcomes_day28={"0": 3}, respiratory_failure_day28=1, icu_admissions=1)
+    bergamo = _centre("b", **common, outcomes_day28={"0": 4}, respiratory_failure_day28=1, icu_admissions=4)
+    total = {key: milano[key] + bergamo[key] for key, value in milano.items() if isinstance(value, int)}
+    region = {**milano, **total, "outcomes_day28": {"0": 7}, "by_centre": [milano, bergamo]}
+    for key in ("centre_id", "centre_name", "region"):
+        region.pop(key)
+
+    published = published_metrics(region, BELOW)
+
+    assert published["by_centre"][0]["respiratory_failure_day28"] == SUPPRESSED
+    assert published["by_centre"][0]["outcomes_day28"]["0"] in (3, SUPPRESSED)
+    assert too_narrow(attack(published), BELOW) == {}
+
+
+def test_outcome_counts_of_a_synthetic_region_cannot_be_narrowed_through_their_denominators():
+    """Seed 7 publishes a centre's eligible requests (3) beside a hidden day-28 count and a hidden day-14
+    respiratory failure: without the outcome relations in the protection the reader narrowed both to [1, 3]."""
+    _country, regions = synthetic_country(7, regions=2, centres=7, most=4)
+    for region in regions.values():
+        assert too_narrow(attack(published_metrics(region, BELOW)), BELOW) == {}

@@ -22,7 +22,7 @@ from reports.periods import quarter_of
 from reports.renderers import quarterly_text
 
 from .disclosure_support import attack, too_narrow
-from .test_cohort import build_cohort
+from .test_cohort import as_whole_month, build_cohort
 
 URL = "/api/v1/reports/"
 
@@ -95,6 +95,7 @@ def test_aifa_reads_a_regions_monitoring_report_with_small_counts_suppressed(coh
     settings.REPORTS_SUPPRESS_BELOW = 3
     body = {"region": "030", "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
     run_id = post("officer.lombardia", body)
+    as_whole_month(run_id)
 
     officer = client_for("officer.lombardia").get(f"{URL}{run_id}/").json()
     aifa = client_for("aifa").get(f"{URL}{run_id}/").json()
@@ -114,6 +115,7 @@ def test_aifa_reads_a_regions_monitoring_report_with_small_counts_suppressed(coh
 def test_aifas_run_page_of_a_region_hides_small_counts_and_offers_the_national_files(cohort, post, client_for, demo):
     body = {"region": "030", "period_start": str(cohort.period_start), "period_end": str(cohort.period_end)}
     run_id = post("officer.lombardia", body)
+    as_whole_month(run_id)
     aifa, officer = Client(HTTP_ACCEPT_LANGUAGE="en"), Client(HTTP_ACCEPT_LANGUAGE="en")
     aifa.force_login(demo["aifa"])
     officer.force_login(demo["officer.lombardia"])

@@ -359,3 +359,144 @@ def test_the_services_refuse_a_locked_write_whoever_calls_them(demo, lock_quarte
     with pytest.raises(Conflict) as refused:
         services.prescription_stop(prescriber=demo["prescriber.milano"], prescription=prescription, reason="discharge")
     assert refused.value.code == "PERIOD_LOCKED"
+
+
+# --- Releasing a hold, the ward round's dose and its take-back ------------------------------------------------
+
+
+def _on_hold(demo) -> Prescription:
+    prescription = f.prescription_at(demo, "awaiting_dispensing")
+    services.dispensing_hold(pharmacist=demo["pharmacist.milano"], prescription=prescription, reason="out_of_stock")
+    prescription.refresh_from_db()
+    assert prescription.hold_since is not None
+    return prescription
+
+
+def _held(prescription) -> bool:
+    prescription.refresh_from_db()
+    return prescription.hold_since is not None
+
+
+def test_releasing_a_hold_through_the_api_is_refused_until_reopened(demo, client_for, lock_quarter):
+    prescription = _on_hold(demo)
+    reopen = lock_quarter()
+    events = trail()
+    pharmacist = client_for("pharmacist.milano")
+    url = f"/api/v1/prescriptions/{prescription.pk}/hold/"
+
+    refused = pharmacist.delete(url)
+
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "PERIOD_LOCKED"
+    assert _held(prescription)
+    assert trail() == events
+
+    reopen()
+    accepted = pharmacist.delete(url)
+    assert accepted.status_code == 200, accepted.content
+    assert not _held(prescription)
+
+
+def test_releasing_a_hold_from_the_page_is_refused_until_reopened(demo, page_for, lock_quarter):
+    prescription = _on_hold(demo)
+    reopen = lock_quarter()
+    events = trail()
+    client = page_for("pharmacist.milano")
+    url = reverse("prescriptions:release_hold", kwargs={"prescription_id": prescription.pk})
+
+    refused = client.post(url, {})
+
+    assert refused.status_code in (200, 400), refused.status_code
+    html = refused.content.decode()
+    assert 'data-code="PERIOD_LOCKED"' in html or "approved and sent to AIFA" in html, html[:3000]
+    assert _held(prescription)
+    assert trail() == events
+
+    reopen()
+    assert client.post(url, {}).status_code == 302
+    assert not _held(prescription)
+
+
+ROUND = reverse("prescriptions:doses_due")
+
+
+def test_the_ward_rounds_dose_is_refused_until_reopened(demo, page_for, lock_quarter):
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    reopen = lock_quarter()
+    before, events = records(prescription), trail()
+    nurse = page_for("nurse.milano")
+    url = reverse("prescriptions:administer_now", args=[prescription.pk])
+
+    refused = nurse.post(url, {"next": ROUND, "confirmed": "yes"}, follow=True)
+
+    assert "approved and sent to AIFA" in refused.content.decode()
+    assert records(prescription) == before
+    assert trail() == events
+
+    reopen()
+    nurse.post(url, {"next": ROUND, "confirmed": "yes"}, follow=True)
+    assert records(prescription)[2] == before[2] + 1  # the dose is in
+
+
+def test_taking_a_dose_back_on_the_round_is_refused_until_reopened(demo, page_for, lock_quarter):
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    administration = services.administration_record(
+        user=demo["nurse.milano"], prescription=prescription, administered_at=minutes_ago(), dose_mg=100, route="SC"
+    )
+    reopen = lock_quarter()
+    before, events = records(prescription), trail()
+    nurse = page_for("nurse.milano")
+    url = reverse("prescriptions:administration_take_back", args=[prescription.pk, administration.pk])
+
+    refused = nurse.post(url, {"next": ROUND}, follow=True)
+
+    assert "approved and sent to AIFA" in refused.content.decode()
+    administration.refresh_from_db()
+    assert not administration.in_error
+    assert records(prescription) == before
+    assert trail() == events
+
+    reopen()
+    taken_back = nurse.post(url, {"next": ROUND}, follow=True)
+    assert "Dose taken back for" in taken_back.content.decode()
+    administration.refresh_from_db()
+    assert administration.in_error
+
+
+# --- What the lock leaves open --------------------------------------------------------------------------------
+
+
+def test_marking_an_adverse_event_reported_to_pharmacovigilance_stays_allowed_in_a_locked_quarter(
+    demo, client_for, page_for, lock_quarter
+):
+    """Reporting to the national pharmacovigilance network is a legal duty of its own, whatever was sent to AIFA
+    under L.648: the event's report number and date are not L.648 data, and a locked quarter never delays them."""
+    prescription = f.prescription_at(demo, "in_course")
+    nurse = demo["nurse.milano"]
+
+    def serious_event():
+        return services.adverse_event_record(
+            user=nurse, prescription=prescription, category="hepatic", serious=True, onset_date=f.today(),
+            description="ALT 9 x ULN", reported_to_pharmacovigilance=False,
+        )  # fmt: skip
+
+    through_api, through_page = serious_event(), serious_event()
+    lock_quarter()
+
+    api = client_for("nurse.milano").post(
+        f"/api/v1/prescriptions/{prescription.pk}/adverse-events/{through_api.pk}/reported/",
+        {"report_number": "RNF-2026-0042", "report_date": f.today().isoformat()},
+        format="json",
+    )
+    page = page_for("nurse.milano").post(
+        f"/prescriptions/{prescription.pk}/adverse-events/{through_page.pk}/reported/",
+        {"report_number": "RNF-2026-0043", "report_date": f.today().isoformat()},
+    )
+
+    assert api.status_code == 200, api.content
+    assert page.status_code == 302, page.content.decode()[:3000]
+    for event in (through_api, through_page):
+        event.refresh_from_db()
+        assert event.reported_to_pharmacovigilance
+    assert AuditEvent.objects.filter(action="prescription.adverse_event_reported").count() == 2
+    assert PeriodLock.objects.filter(region_id="030").exists()  # still locked
