@@ -101,12 +101,17 @@ def movements_of(*, user, lot_id, limit: int = 200):
     return lot, list(lot.movements.select_related("recorded_by").order_by("-recorded_at", "-id")[:limit])
 
 
-def recent_movements(*, pharmacy_id, limit: int = 30):
-    return list(
-        StockMovement.objects.filter(lot__pharmacy_id=pharmacy_id)
+def recent_movements_query(*, pharmacy_id):
+    """The pharmacy's movements, newest first."""
+    return (
+        StockMovement.objects.filter(pharmacy_id=pharmacy_id)
         .select_related("lot", "recorded_by")
-        .order_by("-recorded_at", "-id")[:limit]
+        .order_by("-recorded_at", "-id")
     )
+
+
+def recent_movements(*, pharmacy_id, limit: int = 30):
+    return list(recent_movements_query(pharmacy_id=pharmacy_id)[:limit])
 
 
 def transfers_for(*, user, open_only: bool = False):

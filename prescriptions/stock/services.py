@@ -99,6 +99,7 @@ def _move(*, actor, lot: Lot, kind: str, syringes: int, created_lot: bool = Fals
     lot.save(update_fields=["on_hand"])
     movement = StockMovement.objects.create(
         lot=lot,
+        pharmacy_id=lot.pharmacy_id,
         kind=kind,
         syringes=syringes,
         on_hand_after=lot.on_hand,
