@@ -7,7 +7,8 @@ took a day lately:
   doses less the syringes already dispensed to it: the running courses' remaining doses);
 - daily use = the doses of the courses prescribed at its centres in the last ``RECENT_DAYS`` days, spread over them.
 
-None: no recent new course, so no expected use (unbounded cover). 0: what is on hand is already owed.
+None: no recent new course and more on hand than owed, so no expected use (unbounded cover); also a pharmacy with
+no stock, nothing owed and no recent course (no demand: not short). 0: what is on hand is already owed.
 """
 
 import math
@@ -43,9 +44,9 @@ def daily_use(recent_doses: int, days: int = RECENT_DAYS) -> Decimal:
 def days_of_cover(*, on_hand: int, committed: int, recent_doses: int, days: int = RECENT_DAYS) -> Decimal | None:
     """The days the stock lasts at the recent rate, one decimal (module docstring); None: no expected use."""
     available = on_hand - committed
-    if available <= 0:
-        return Decimal(0)
     rate = daily_use(recent_doses, days)
+    if available <= 0 and (committed > 0 or rate > 0):
+        return Decimal(0)
     if rate == 0:
         return None
     return (Decimal(available) / rate).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

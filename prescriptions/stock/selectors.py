@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from registry.calendar import REGISTRY_TIME_ZONE, day_bounds, day_start, rome_today
 from registry.errors import NotFound, PermissionDenied
 from registry.models import Centre, Pharmacy, Region, Role
-from registry.permissions import actor_for, centre_condition
+from registry.permissions import actor_for, centre_condition, ensure_role
 
 from ..course.regimen import course_doses_expression
 from ..models import ACTIVE_STATUSES, Dispensation, Prescription, PrescriptionStatus
@@ -315,13 +315,27 @@ def spending_lines(*, first: date, last: date, centre_filter: Q | None = None, k
     return lines
 
 
+def ensure_may_read_spending(user):
+    """The roles docs/api.md lists for the spending (403 for nurses and prescribers); the caller's actor."""
+    return ensure_role(user, Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR, Role.PHARMACIST)
+
+
 def spending_report(*, user, first: date, last: date, region_code: str | None = None) -> dict:
-    """Spending by centre and in all, for the caller's scope (and ``region_code``, when given)."""
-    actor = actor_for(user)
+    """Spending by centre and in all, for the caller's scope (and ``region_code``, when given): the Region's officer
+    their Region, a pharmacist their centres, AIFA and the administrator any (403 for anyone else; 404 for a Region
+    outside the caller's)."""
+    actor = ensure_may_read_spending(user)
     if actor.role == Role.NATIONAL or actor.is_admin:
         condition = None
     else:
         condition = centre_condition(user, through="prescription__centre__")
+        own_region = (
+            actor.region_id
+            if actor.role == Role.REGIONAL_OFFICER
+            else Pharmacy.objects.filter(pk=actor.pharmacy_id).values_list("region_id", flat=True).first()
+        )
+        if region_code and region_code != own_region:
+            raise NotFound()
     if region_code:
         region_condition = Q(prescription__centre__region_id=region_code)
         condition = region_condition if condition is None else condition & region_condition

@@ -20,7 +20,7 @@ from registry.audit_actions import AuditAction
 from registry.calendar import rome_date
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.models import Pharmacy, Role
-from registry.notifications import notify
+from registry.notifications import notify, number
 from registry.permissions import actor_for, ensure_manages_region, ensure_role
 
 from ..models import Dispensation, Prescription, PrescriptionStatus
@@ -129,7 +129,7 @@ def cover_check(*, pharmacy_id, now=None) -> bool:
         "stock_cover_low",
         recipients,
         event_key=f"stock_cover_low:{pharmacy_id}:{rome_date(now or timezone.now()).isoformat()}",
-        params={"pharmacy": pharmacy.name, "days": f"{days:f}", "threshold": demand.threshold_days},
+        params={"pharmacy": pharmacy.name, "days": number(days), "threshold": demand.threshold_days},
     )
     return True
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from registry.calendar import rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import Pharmacy, Role
+from registry.models import Pharmacy, Region, Role
 from registry.permissions import PermissionDenied, actor_for, ensure_manages_region, ensure_role
 
 from ..api import stock as api
@@ -368,9 +368,13 @@ def transfer_request(request):
 @page
 @require_GET
 def regional_stock(request):
-    """The Region's stock for its officer (AIFA and administrators name a Region): by pharmacy and lot, expiring
+    """The Region's stock for its officer (AIFA and administrators choose a Region first): by pharmacy and lot, expiring
     soon, days of cover, suggested and open transfers."""
-    view = selectors.regional_stock(user=request.user, region_code=request.GET.get("region") or None)
+    region_code = request.GET.get("region") or None
+    actor = actor_for(request.user)
+    if region_code is None and (actor.is_admin or actor.role == Role.NATIONAL):
+        return render(request, "stock/region_choose.html", {"regions": Region.objects.order_by("name")})
+    view = selectors.regional_stock(user=request.user, region_code=region_code)
     return render(request, "stock/region.html", {"view": view, "may_act": selectors.may_manage(request.user, view)})
 
 

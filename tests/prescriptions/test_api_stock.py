@@ -185,3 +185,20 @@ def test_a_malformed_id_is_named_in_italian(client_for, demo, milano, url, body,
     assert italian.status_code == english.status_code == 400
     assert english.json()[field] == ["Must be a valid UUID."]
     assert italian.json()[field] == ["Deve essere un UUID valido."]
+
+
+@pytest.mark.parametrize("username", ["nurse.milano", "prescriber.milano"])
+def test_spending_is_refused_to_nurses_and_prescribers(client_for, demo, username):
+    today = f.today().isoformat()
+    answer = client_for(username).get("/api/v1/stock/spending/", {"period_start": today, "period_end": today})
+    assert answer.status_code == 403
+
+
+def test_spending_of_another_region_is_a_404_for_an_officer(client_for, demo):
+    today = f.today().isoformat()
+    officer = client_for("officer.lombardia")
+    params = {"period_start": today, "period_end": today}
+    assert officer.get("/api/v1/stock/spending/", {**params, "region": "120"}).status_code == 404
+    assert officer.get("/api/v1/stock/spending/", {**params, "region": "030"}).status_code == 200
+    assert client_for("aifa").get("/api/v1/stock/spending/", {**params, "region": "120"}).status_code == 200
+    assert client_for("pharmacist.milano").get("/api/v1/stock/spending/", params).status_code == 200

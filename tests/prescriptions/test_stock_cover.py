@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from prescriptions.stock import services as stock
 from prescriptions.stock.models import SyringePrice
 from prescriptions.stock.spending import PricePeriod, SpendingLine, spending_by
 from registry.models import CentreDesignation, Notification, PrescriberAuthorisation
+from registry.notifications import render_message
 
 from . import factories as f
 from .stock_support import MILANO_PHARMACY, keep_stock, receive, second_pharmacy
@@ -32,6 +34,9 @@ TODAY = date(2026, 3, 1)
         (5, 10, 14, Decimal("0")),  # owed more than held
         (30, 0, 0, None),  # no new course lately: no expected use
         (10, 0, 42, Decimal("3.3")),  # three doses a day
+        (0, 0, 0, None),  # nothing held, nothing owed, no new course: no expected use, not 0 days
+        (10, 10, 0, Decimal("0")),  # all owed, even without new courses lately
+        (5, 10, 0, Decimal("0")),  # owed more than held, even without new courses
     ],
 )
 def test_days_of_cover(on_hand, committed, recent, expected):
@@ -240,3 +245,23 @@ def test_the_hourly_task_tells_about_a_short_pharmacy_once_a_day(demo):
     assert check_stock_cover() == 1
     check_stock_cover()
     assert Notification.objects.filter(kind="stock_cover_low").count() == 2  # the pharmacist and the officer, once
+
+
+def test_a_pharmacy_with_no_stock_and_no_demand_is_not_short(demo):
+    keep_stock(demo)
+    view = selectors.regional_stock(user=demo["officer.lombardia"])
+    [row] = view.pharmacies
+    assert row.days_of_cover is None and not row.short
+
+
+def test_the_notice_writes_the_days_with_the_readers_decimal_mark(demo):
+    keep_stock(demo, threshold=7)
+    pharmacist = demo["pharmacist.milano"]
+    lot = receive(pharmacist, syringes=13).lot
+    f.prescription_at(demo, "awaiting_dispensing", prescribed_days_ago=1)  # 10 owed, 10 doses lately
+    stock.stock_write_off(pharmacist=pharmacist, lot_id=lot.pk, syringes=1, reason="damaged")  # 2 left: 2.8 days
+    notification = Notification.objects.filter(kind="stock_cover_low").first()
+    with translation.override("it"):
+        assert "2,8 giorni" in render_message(notification), render_message(notification)
+    with translation.override("en"):
+        assert "2.8 days" in render_message(notification), render_message(notification)

@@ -197,3 +197,40 @@ def test_no_confirmation_page_for_who_may_not_take_the_step(login, demo):
     assert pharmacist.post(f"{STOCK}transfers/{transfer.pk}/approve/").status_code == 403
     assert pharmacist.post(f"{STOCK}pharmacies/{bergamo.pk}/switch/", {"keeps_stock": "no"}).status_code == 403
     assert login("nurse.milano").post(f"{STOCK}transfers/", {"syringes": "1"}).status_code == 403
+
+
+def _days_cell(html: str, pharmacy: str) -> str:
+    import re
+
+    row = re.search(r'<tr data-pharmacy="%s"[^>]*>(.*?)</tr>' % re.escape(pharmacy), html, re.S).group(0)
+    return re.search(r'<td class="days">(.*?)</td>', row, re.S).group(1)
+
+
+def test_a_pharmacy_with_no_stock_and_no_demand_shows_a_dash_not_short(login, demo):
+    keep_stock(demo)
+    html = login("officer.lombardia").get(f"{STOCK}region/").content.decode()
+    assert _days_cell(html, MILANO_PHARMACY).strip() == "—"
+    assert f'<tr data-pharmacy="{MILANO_PHARMACY}" class="short">' not in html
+
+
+@pytest.mark.parametrize(("language", "days"), [("it", "2,8"), ("en", "2.8")])
+def test_days_of_cover_in_the_readers_decimal_notation(login, demo, language, days):
+    keep_stock(demo, threshold=7)
+    receive(demo["pharmacist.milano"], syringes=14)
+    f.prescription_at(demo, "awaiting_dispensing", prescribed_days_ago=1)  # 10 owed, 10 doses lately: 5.6 days
+    html = login("officer.lombardia", language=language).get(f"{STOCK}region/").content.decode()
+    cell = _days_cell(html, MILANO_PHARMACY)
+    expected = "5,6" if language == "it" else "5.6"
+    assert expected in cell, cell
+
+
+def test_aifa_without_a_region_chooses_one(login, demo):
+    response = login("aifa", language="it").get(f"{STOCK}region/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'href="{STOCK}region/?region=030"' in html and "Lombardia" in html
+    assert "Scegli la Regione" in html
+    english = login("aifa").get(f"{STOCK}region/").content.decode()
+    assert "Choose the Region" in english
+    assert login("aifa").get(f"{STOCK}region/?region=030").status_code == 200
+    assert login("aifa").get(f"{STOCK}region/?region=999").status_code == 404
