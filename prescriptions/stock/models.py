@@ -123,13 +123,13 @@ class StockMovement(models.Model):
             models.Index(fields=["kind", "recorded_at"], name="stock_movement_by_kind"),
         ]
 
+    def __str__(self):
+        return f"{self.kind} {self.syringes:+d} ({self.lot_id})"
+
     def save(self, *args, **kwargs):
         if self.pharmacy_id is None and self.lot_id is not None:
             self.pharmacy_id = self.lot.pharmacy_id
         super().save(*args, **kwargs)
-
-    def __str__(self):
-        return f"{self.kind} {self.syringes:+d} ({self.lot_id})"
 
 
 class TransferStatus(models.TextChoices):

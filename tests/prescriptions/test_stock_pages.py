@@ -202,7 +202,7 @@ def test_no_confirmation_page_for_who_may_not_take_the_step(login, demo):
 def _days_cell(html: str, pharmacy: str) -> str:
     import re
 
-    row = re.search(r'<tr data-pharmacy="%s"[^>]*>(.*?)</tr>' % re.escape(pharmacy), html, re.S).group(0)
+    row = re.search(rf'<tr data-pharmacy="{re.escape(pharmacy)}"[^>]*>(.*?)</tr>', html, re.S).group(0)
     return re.search(r'<td class="days">(.*?)</td>', row, re.S).group(1)
 
 
