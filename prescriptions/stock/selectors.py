@@ -110,6 +110,20 @@ def recent_movements_query(*, pharmacy_id):
     )
 
 
+def lot_movements_query(lot: Lot):
+    """One lot's movements, newest first (walks ``stock_movement_by_lot``)."""
+    return lot.movements.select_related("recorded_by").order_by("-recorded_at", "-id")
+
+
+def region_pharmacies_keeping(pharmacy: Pharmacy) -> list[Pharmacy]:
+    """The other pharmacies of ``pharmacy``'s Region that keep their stock (where a pharmacist asks a transfer from)."""
+    return list(
+        Pharmacy.objects.filter(region_id=pharmacy.region_id, stock_setting__keeps_stock=True)
+        .exclude(pk=pharmacy.pk)
+        .order_by("name")
+    )
+
+
 def recent_movements(*, pharmacy_id, limit: int = 30):
     return list(recent_movements_query(pharmacy_id=pharmacy_id)[:limit])
 
