@@ -5,7 +5,7 @@ The regional view is a fixed handful of queries whatever the Region's size (test
 """
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -285,9 +285,18 @@ def regional_stock(*, user, region_code: str | None = None, now=None) -> Regiona
         .order_by("-requested_at")
     )
     names = {p.pk: p for p in pharmacies}
+    incoming: dict = {}
+    outgoing: dict = {}
+    for transfer in transfers:  # under way: what they bring is not suggested again, what they take not offered
+        incoming[transfer.to_pharmacy_id] = incoming.get(transfer.to_pharmacy_id, 0) + transfer.syringes
+        if transfer.status != TransferStatus.SHIPPED:  # a shipped one has left the sender's stock already
+            outgoing[transfer.from_pharmacy_id] = outgoing.get(transfer.from_pharmacy_id, 0) + transfer.syringes
+    under_way = [
+        replace(demand, incoming=incoming.get(pk, 0), outgoing=outgoing.get(pk, 0)) for pk, demand in by_id.items()
+    ]
     suggestions = [
         (suggestion, names[suggestion.from_pharmacy_id], names[suggestion.to_pharmacy_id])
-        for suggestion in cover.suggest_transfers(list(by_id.values()), today=today)
+        for suggestion in cover.suggest_transfers(under_way, today=today)
     ]
     return RegionalStock(
         region=region,
