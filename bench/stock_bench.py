@@ -5,11 +5,14 @@
 
 The database is migrated and topped up to N prescriptions with ``seed_synthetic`` (as ``bench/run.py`` does; a
 database already holding them is reused). Every pharmacy of the largest Region (030) then keeps its stock in the
-registry, and gets a year of stock straight in SQL: a delivery every two weeks (one lot each), three dispensings
-and, weekly, a return and a write-off a day. It times, through Django's test client (the whole request: the
-session, the queries, the template), the regional stock page of the Region's officer and the stock page of its
-busiest pharmacy's pharmacist, and counts their queries. Target: under 100 ms each. It prints one table and
-writes ``bench/stock_results.json``. Use a scratch database: the stock rows stay (a second run reuses them).
+registry, and gets a year of stock straight in SQL, in proportion to what its centres dispensed in the last year:
+a dispensing movement for each live dispensation (``STOCK_BENCH_MOVEMENTS_PER_DISPENSATION``, default 1), a
+delivery every two weeks (one lot each), a return for every 20 dispensings and a write-off for every 50 — about
+100 000 movements for Lombardia at a million prescriptions. It times, through Django's test client (the whole
+request: the session, the queries, the template), the regional stock page of the Region's officer and the stock
+page of its busiest pharmacy's pharmacist, and counts their queries. Target: under 100 ms each. It prints one table and
+writes ``bench/stock_results.json``. Use a scratch database: the stock rows stay (a second run reuses them, so
+a database seeded by an older version of this bench keeps its older, smaller year).
 """
 
 import json
@@ -26,26 +29,44 @@ REGION = "030"
 TARGET_MS = 100
 REPEAT = 15
 
-# One pharmacy's year: lots delivered every 14 days (numbered by the day), 3 dispensings a day from the lot
-# delivered last, a return and a write-off every week. Balances are the bench's, not a replay of the movements.
+# One pharmacy's year, in proportion to what it dispensed: one dispensing movement for each live dispensation its
+# centres recorded in the last 365 days (times STOCK_BENCH_MOVEMENTS_PER_DISPENSATION, default 1), spread evenly
+# over the year; a delivery every 14 days (one lot each, numbered by its day), a return for every 20 dispensings
+# and a write-off for every 50. At a million prescriptions that is about 100 000 movements for Lombardia.
+# Balances are the bench's, not a replay of the movements.
 LOTS_SQL = """
 INSERT INTO prescriptions_lot (id, pharmacy_id, lot_number, expiry_date, on_hand, created_at)
 SELECT md5(%(pharmacy)s || '-' || d)::uuid, %(pharmacy)s::uuid, 'BENCH-' || d,
        current_date + (d * 2) - 300, CASE WHEN d > 300 THEN 40 ELSE 0 END, now() - (365 - d) * interval '1 day'
 FROM generate_series(0, 364, 14) AS d
 """
-MOVEMENTS_SQL = """
+RECEIPTS_SQL = """
 INSERT INTO prescriptions_stockmovement
-    (lot_id, kind, syringes, on_hand_after, reason, write_off_reason, supplier_document, unit_price,
+    (lot_id, pharmacy_id, kind, syringes, on_hand_after, reason, write_off_reason, supplier_document, unit_price,
      recorded_by_id, recorded_at)
-SELECT md5(%(pharmacy)s || '-' || (d - d %% 14))::uuid,
-       CASE WHEN k = 0 AND d %% 14 = 0 THEN 'receipt'
-            WHEN k = 3 THEN 'return' WHEN k = 4 THEN 'write_off' ELSE 'dispensing' END,
-       CASE WHEN k = 0 AND d %% 14 = 0 THEN 40 WHEN k = 3 THEN 1 ELSE -1 END,
-       20, '', CASE WHEN k = 4 THEN 'damaged' ELSE '' END, '', NULL,
-       %(user)s, now() - (365 - d) * interval '1 day' + k * interval '1 hour'
-FROM generate_series(0, 364) AS d, generate_series(0, 4) AS k
-WHERE k < 3 OR d %% 7 = 0
+SELECT md5(%(pharmacy)s || '-' || d)::uuid, %(pharmacy)s::uuid, 'receipt', greatest(%(per_lot)s, 1),
+       greatest(%(per_lot)s, 1), '', '', 'DDT BENCH-' || d, 152, %(user)s, now() - (365 - d) * interval '1 day'
+FROM generate_series(0, 364, 14) AS d
+"""
+# ``every`` movements out of the year's ``n`` dispensings, each on its day of the year (d = i·365/n) from the lot
+# delivered last.
+SPREAD_SQL = """
+INSERT INTO prescriptions_stockmovement
+    (lot_id, pharmacy_id, kind, syringes, on_hand_after, reason, write_off_reason, supplier_document, unit_price,
+     recorded_by_id, recorded_at)
+SELECT md5(%(pharmacy)s || '-' || (d - d %% 14))::uuid, %(pharmacy)s::uuid, %(kind)s, %(syringes)s, 20,
+       CASE WHEN %(kind)s = 'dispensing' THEN '' ELSE 'bench' END,
+       CASE WHEN %(kind)s = 'write_off' THEN 'damaged' ELSE '' END, '', NULL,
+       %(user)s, now() - (365 - d) * interval '1 day' + (i %% 10) * interval '1 hour'
+FROM (SELECT i, (i * 365 / %(n)s)::int AS d FROM generate_series(0, %(n)s - 1, %(every)s) AS i) AS spread
+"""
+# Live dispensations of the pharmacy's centres in the last year.
+DISPENSED_SQL = """
+SELECT count(*) FROM prescriptions_dispensation d
+JOIN prescriptions_prescription p ON p.id = d.prescription_id
+JOIN registry_centre c ON c.id = p.centre_id
+WHERE c.pharmacy_id = %(pharmacy)s::uuid AND d.entered_in_error_at IS NULL
+  AND d.recorded_at >= now() - interval '365 days'
 """
 
 
@@ -76,8 +97,9 @@ def top_up(n: int) -> float:
     return time.perf_counter() - started
 
 
-def stock_year() -> int:
-    """A year of stock for every pharmacy of the Region (once); the movements the database then holds."""
+def stock_year(per_dispensation: float) -> int:
+    """A year of stock for every pharmacy of the Region (once), its dispensing movements ``per_dispensation`` for
+    each dispensation of the year; the movements the database then holds."""
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
@@ -92,8 +114,15 @@ def stock_year() -> int:
             if pharmacy.lots.exists():
                 continue
             with connection.cursor() as cursor:
-                cursor.execute(LOTS_SQL, {"pharmacy": str(pharmacy.pk)})
-                cursor.execute(MOVEMENTS_SQL, {"pharmacy": str(pharmacy.pk), "user": user.pk})
+                params = {"pharmacy": str(pharmacy.pk), "user": user.pk}
+                cursor.execute(DISPENSED_SQL, params)
+                n = round(cursor.fetchone()[0] * per_dispensation)
+                cursor.execute(LOTS_SQL, params)
+                cursor.execute(RECEIPTS_SQL, {**params, "per_lot": -(-n * 14 // 365)})
+                if n == 0:
+                    continue
+                for kind, syringes, every in (("dispensing", -1, 1), ("return", 1, 20), ("write_off", -1, 50)):
+                    cursor.execute(SPREAD_SQL, {**params, "kind": kind, "syringes": syringes, "n": n, "every": every})
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE prescriptions_lot")
         cursor.execute("ANALYZE prescriptions_stockmovement")
@@ -140,8 +169,9 @@ def main():
     from registry.models import Pharmacy, StaffProfile
 
     n = int(os.environ.get("STOCK_BENCH_PRESCRIPTIONS", "1000000"))
+    per_dispensation = float(os.environ.get("STOCK_BENCH_MOVEMENTS_PER_DISPENSATION", "1"))
     seeded = top_up(n)
-    movements = stock_year()
+    movements = stock_year(per_dispensation)
     officer = StaffProfile.objects.filter(role="regional_officer", region_id=REGION).select_related("user").first()
     busiest = (
         Pharmacy.objects.filter(region_id=REGION).annotate(n=Count("centres__prescriptions")).order_by("-n").first()
@@ -150,6 +180,7 @@ def main():
     results = {
         "prescriptions": Prescription.objects.count(),
         "stock_movements": movements,
+        "movements_per_dispensation": per_dispensation,
         "seed_seconds": round(seeded, 1),
         "pages": [
             measure(officer.user.username, "/prescriptions/stock/region/"),

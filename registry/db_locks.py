@@ -16,6 +16,9 @@ LOGIN_ATTEMPT = 648_002
 # A region's locked periods: writes hold it shared while they check and write, an approval exclusively while it
 # signs and locks (registry.period_locks).
 REGION_PERIODS = 648_003
+# AIFA's prices per syringe: one writer at a time checks that no period overlaps, then inserts
+# (prescriptions.stock.services.syringe_price_record).
+SYRINGE_PRICES = 648_004
 
 
 # unnest yields the keys in the array's order, each locked before the next.

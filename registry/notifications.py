@@ -6,8 +6,9 @@ retried task or a repeated request notifies nobody twice. The text is not stored
 notification's ``params`` in the reader's language when it is shown or e-mailed. Params never hold the patient's
 identity (a pseudonym's short form, a centre's name, a date, a count are fine).
 
-A param may be a translatable text (``untranslated(label)``: its msgid, translated when rendered) or a day
-(``day(date)``: shown in the reader's date format), so a stored notification never holds one language's words.
+A param may be a translatable text (``untranslated(label)``: its msgid, translated when rendered) a day
+(``day(date)``: shown in the reader's date format) or a decimal number (``number(value)``: with the reader's decimal
+mark), so a stored notification never holds one language's words.
 
 To add a kind: one entry in ``KINDS`` (its label and message, both lazily translated, the message a ``%``-format
 of the params) and its Italian in ``locale/it``.
@@ -25,6 +26,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from celery import current_app
 from django.conf import settings
@@ -34,7 +36,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -115,10 +117,20 @@ def day(value: date | None) -> dict | None:
     return None if value is None else {"date": value.isoformat()}
 
 
+def number(value) -> dict | None:
+    """A param that is a decimal number (days of cover), shown with the reader's decimal mark ("3,5" in Italian)."""
+    return None if value is None else {"number": str(value)}
+
+
 def _rendered(value):
     if isinstance(value, dict):
         if "msgid" in value:
             return gettext(value["msgid"])
+        if "number" in value:
+            try:
+                return number_format(Decimal(value["number"]), use_l10n=True)
+            except (TypeError, ValueError, ArithmeticError):
+                return value["number"]
         if "date" in value:
             try:
                 return date_format(date.fromisoformat(value["date"]), "SHORT_DATE_FORMAT")

@@ -410,6 +410,7 @@ class SpendingView(APIView):
 
     @extend_schema(parameters=[SpendingFilter], responses=OpenApiTypes.OBJECT)
     def get(self, request):
+        selectors.ensure_may_read_spending(request.user)  # 403 before the filter's 400
         data = _valid(SpendingFilter, request.query_params)
         if (data["period_end"] - data["period_start"]).days > 3660:
             raise InvalidInput({"period_end": _("At most ten years at a time.")})

@@ -7,7 +7,8 @@ took a day lately:
   doses less the syringes already dispensed to it: the running courses' remaining doses);
 - daily use = the doses of the courses prescribed at its centres in the last ``RECENT_DAYS`` days, spread over them.
 
-None: no recent new course, so no expected use (unbounded cover). 0: what is on hand is already owed.
+None: no recent new course and more on hand than owed, so no expected use (unbounded cover); also a pharmacy with
+no stock, nothing owed and no recent course (no demand: not short). 0: what is on hand is already owed.
 """
 
 import math
@@ -34,6 +35,8 @@ class PharmacyDemand:
     recent_doses: int  # the doses of the courses prescribed in the last RECENT_DAYS days
     threshold_days: int
     lots: tuple[LotHolding, ...] = field(default=())
+    incoming: int = 0  # syringes of transfers to it under way (requested, approved or shipped)
+    outgoing: int = 0  # syringes of transfers from it requested or approved, not yet shipped (still on hand)
 
 
 def daily_use(recent_doses: int, days: int = RECENT_DAYS) -> Decimal:
@@ -43,9 +46,9 @@ def daily_use(recent_doses: int, days: int = RECENT_DAYS) -> Decimal:
 def days_of_cover(*, on_hand: int, committed: int, recent_doses: int, days: int = RECENT_DAYS) -> Decimal | None:
     """The days the stock lasts at the recent rate, one decimal (module docstring); None: no expected use."""
     available = on_hand - committed
-    if available <= 0:
-        return Decimal(0)
     rate = daily_use(recent_doses, days)
+    if available <= 0 and (committed > 0 or rate > 0):
+        return Decimal(0)
     if rate == 0:
         return None
     return (Decimal(available) / rate).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
@@ -71,21 +74,49 @@ def _target(demand: PharmacyDemand, target_days: int) -> int:
     return demand.committed + math.ceil(daily_use(demand.recent_doses) * target_days)
 
 
+def expiring_unused(demand: PharmacyDemand, *, today: date) -> dict:
+    """``{lot_id: syringes}`` the pharmacy would have to write off: dispensing first expiry first, the syringes owed
+    first and then the recent daily use, what of each lot is still there the day after it expires."""
+    rate = daily_use(demand.recent_doses)
+    before = 0  # the syringes of the sooner lots, used before this one
+    unused = {}
+    for lot in sorted(demand.lots, key=lambda lot: (lot.expiry_date, lot.lot_number)):
+        if lot.on_hand <= 0 or lot.expiry_date < today:
+            continue
+        used_by_expiry = max(demand.committed, 0) + rate * ((lot.expiry_date - today).days + 1)
+        from_this = min(max(math.floor(used_by_expiry) - before, 0), lot.on_hand)
+        if lot.on_hand > from_this:
+            unused[lot.lot_id] = lot.on_hand - from_this
+        before += lot.on_hand
+    return unused
+
+
 def suggest_transfers(demands: list[PharmacyDemand], *, today: date) -> list[SuggestedTransfer]:
-    """Move syringes from where they are in surplus (above twice the threshold of cover) to where cover is short
-    (below the threshold), up to twice the threshold there; the sender's soonest-expiring lots first (they are the
-    ones that would otherwise be written off), never a lot that has expired. Shortest cover served first."""
+    """Move syringes to where cover is short (below the threshold), up to twice the threshold there, less what
+    transfers under way already bring; from where they are in surplus (above twice the threshold of cover, less what
+    is already promised to others) or would expire before the pharmacy could use them (:func:`expiring_unused`).
+    The sender's soonest-expiring lots first (they are the ones that would otherwise be written off), never a lot
+    that has expired; a sender spared only its expiring syringes gives only those. Shortest cover served first."""
     needs: dict = {}
     for demand in demands:
         if is_short(demand):
-            needs[demand.pharmacy_id] = _target(demand, 2 * demand.threshold_days) - demand.on_hand
+            need = _target(demand, 2 * demand.threshold_days) - demand.on_hand - demand.incoming
+            if need > 0:
+                needs[demand.pharmacy_id] = need
     surplus: dict = {}
+    left: dict = {}
     for demand in demands:
-        if demand.pharmacy_id in needs:
+        if demand.pharmacy_id in needs or is_short(demand):
             continue
-        spare = demand.on_hand - _target(demand, 2 * demand.threshold_days)
-        if spare > 0:
+        spare = demand.on_hand - _target(demand, 2 * demand.threshold_days) - demand.outgoing
+        expiring = expiring_unused(demand, today=today)
+        wasted = sum(expiring.values()) - demand.outgoing
+        if wasted > max(spare, 0):
+            surplus[demand.pharmacy_id] = wasted
+            left.update(expiring)
+        elif spare > 0:
             surplus[demand.pharmacy_id] = spare
+            left.update({lot.lot_id: lot.on_hand for lot in demand.lots})
     by_id = {demand.pharmacy_id: demand for demand in demands}
 
     def cover_key(pharmacy_id):
@@ -98,11 +129,10 @@ def suggest_transfers(demands: list[PharmacyDemand], *, today: date) -> list[Sug
             for demand in demands
             if demand.pharmacy_id in surplus
             for lot in demand.lots
-            if lot.on_hand > 0 and lot.expiry_date >= today
+            if lot.on_hand > 0 and lot.expiry_date >= today and left.get(lot.lot_id, 0) > 0
         ),
         key=lambda item: (item[0], item[1], item[2].lot_number),
     )
-    left = {lot.lot_id: lot.on_hand for _e, _p, lot, _d in donor_lots}
     suggestions: list[SuggestedTransfer] = []
     for receiver in sorted(needs, key=cover_key):
         need = needs[receiver]

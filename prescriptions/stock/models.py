@@ -77,6 +77,10 @@ class StockMovement(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
+    # The lot's pharmacy, copied: the pharmacy's newest movements are one index walk, not a join through its lots.
+    pharmacy = models.ForeignKey(
+        "registry.Pharmacy", on_delete=models.PROTECT, related_name="stock_movements", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=MovementKind.choices)
     syringes = models.IntegerField(_("syringes (+ in, − out)"))
     on_hand_after = models.IntegerField(_("on hand after"))
@@ -115,11 +119,17 @@ class StockMovement(models.Model):
         ]
         indexes = [
             models.Index(fields=["lot", "recorded_at"], name="stock_movement_by_lot"),
+            models.Index(fields=["pharmacy", "recorded_at", "id"], name="stock_movement_by_pharmacy"),
             models.Index(fields=["kind", "recorded_at"], name="stock_movement_by_kind"),
         ]
 
     def __str__(self):
         return f"{self.kind} {self.syringes:+d} ({self.lot_id})"
+
+    def save(self, *args, **kwargs):
+        if self.pharmacy_id is None and self.lot_id is not None:
+            self.pharmacy_id = self.lot.pharmacy_id
+        super().save(*args, **kwargs)
 
 
 class TransferStatus(models.TextChoices):

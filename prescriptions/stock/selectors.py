@@ -5,7 +5,7 @@ The regional view is a fixed handful of queries whatever the Region's size (test
 """
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from registry.calendar import REGISTRY_TIME_ZONE, day_bounds, day_start, rome_today
 from registry.errors import NotFound, PermissionDenied
 from registry.models import Centre, Pharmacy, Region, Role
-from registry.permissions import actor_for, centre_condition
+from registry.permissions import actor_for, centre_condition, ensure_role
 
 from ..course.regimen import course_doses_expression
 from ..models import ACTIVE_STATUSES, Dispensation, Prescription, PrescriptionStatus
@@ -101,12 +101,31 @@ def movements_of(*, user, lot_id, limit: int = 200):
     return lot, list(lot.movements.select_related("recorded_by").order_by("-recorded_at", "-id")[:limit])
 
 
-def recent_movements(*, pharmacy_id, limit: int = 30):
-    return list(
-        StockMovement.objects.filter(lot__pharmacy_id=pharmacy_id)
+def recent_movements_query(*, pharmacy_id):
+    """The pharmacy's movements, newest first."""
+    return (
+        StockMovement.objects.filter(pharmacy_id=pharmacy_id)
         .select_related("lot", "recorded_by")
-        .order_by("-recorded_at", "-id")[:limit]
+        .order_by("-recorded_at", "-id")
     )
+
+
+def lot_movements_query(lot: Lot):
+    """One lot's movements, newest first (walks ``stock_movement_by_lot``)."""
+    return lot.movements.select_related("recorded_by").order_by("-recorded_at", "-id")
+
+
+def region_pharmacies_keeping(pharmacy: Pharmacy) -> list[Pharmacy]:
+    """The other pharmacies of ``pharmacy``'s Region that keep their stock (where a pharmacist asks a transfer from)."""
+    return list(
+        Pharmacy.objects.filter(region_id=pharmacy.region_id, stock_setting__keeps_stock=True)
+        .exclude(pk=pharmacy.pk)
+        .order_by("name")
+    )
+
+
+def recent_movements(*, pharmacy_id, limit: int = 30):
+    return list(recent_movements_query(pharmacy_id=pharmacy_id)[:limit])
 
 
 def transfers_for(*, user, open_only: bool = False):
@@ -266,9 +285,18 @@ def regional_stock(*, user, region_code: str | None = None, now=None) -> Regiona
         .order_by("-requested_at")
     )
     names = {p.pk: p for p in pharmacies}
+    incoming: dict = {}
+    outgoing: dict = {}
+    for transfer in transfers:  # under way: what they bring is not suggested again, what they take not offered
+        incoming[transfer.to_pharmacy_id] = incoming.get(transfer.to_pharmacy_id, 0) + transfer.syringes
+        if transfer.status != TransferStatus.SHIPPED:  # a shipped one has left the sender's stock already
+            outgoing[transfer.from_pharmacy_id] = outgoing.get(transfer.from_pharmacy_id, 0) + transfer.syringes
+    under_way = [
+        replace(demand, incoming=incoming.get(pk, 0), outgoing=outgoing.get(pk, 0)) for pk, demand in by_id.items()
+    ]
     suggestions = [
         (suggestion, names[suggestion.from_pharmacy_id], names[suggestion.to_pharmacy_id])
-        for suggestion in cover.suggest_transfers(list(by_id.values()), today=today)
+        for suggestion in cover.suggest_transfers(under_way, today=today)
     ]
     return RegionalStock(
         region=region,
@@ -310,13 +338,27 @@ def spending_lines(*, first: date, last: date, centre_filter: Q | None = None, k
     return lines
 
 
+def ensure_may_read_spending(user):
+    """The roles docs/api.md lists for the spending (403 for nurses and prescribers); the caller's actor."""
+    return ensure_role(user, Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR, Role.PHARMACIST)
+
+
 def spending_report(*, user, first: date, last: date, region_code: str | None = None) -> dict:
-    """Spending by centre and in all, for the caller's scope (and ``region_code``, when given)."""
-    actor = actor_for(user)
+    """Spending by centre and in all, for the caller's scope (and ``region_code``, when given): the Region's officer
+    their Region, a pharmacist their centres, AIFA and the administrator any (403 for anyone else; 404 for a Region
+    outside the caller's)."""
+    actor = ensure_may_read_spending(user)
     if actor.role == Role.NATIONAL or actor.is_admin:
         condition = None
     else:
         condition = centre_condition(user, through="prescription__centre__")
+        own_region = (
+            actor.region_id
+            if actor.role == Role.REGIONAL_OFFICER
+            else Pharmacy.objects.filter(pk=actor.pharmacy_id).values_list("region_id", flat=True).first()
+        )
+        if region_code and region_code != own_region:
+            raise NotFound()
     if region_code:
         region_condition = Q(prescription__centre__region_id=region_code)
         condition = region_condition if condition is None else condition & region_condition

@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 
 from registry.audit_actions import AuditAction
 from registry.calendar import rome_date
+from registry.db_locks import SYRINGE_PRICES, advisory_xact_lock
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.models import Pharmacy, Role
-from registry.notifications import notify
+from registry.notifications import notify, number
 from registry.permissions import actor_for, ensure_manages_region, ensure_role
 
 from ..models import Dispensation, Prescription, PrescriptionStatus
@@ -99,6 +100,7 @@ def _move(*, actor, lot: Lot, kind: str, syringes: int, created_lot: bool = Fals
     lot.save(update_fields=["on_hand"])
     movement = StockMovement.objects.create(
         lot=lot,
+        pharmacy_id=lot.pharmacy_id,
         kind=kind,
         syringes=syringes,
         on_hand_after=lot.on_hand,
@@ -128,7 +130,7 @@ def cover_check(*, pharmacy_id, now=None) -> bool:
         "stock_cover_low",
         recipients,
         event_key=f"stock_cover_low:{pharmacy_id}:{rome_date(now or timezone.now()).isoformat()}",
-        params={"pharmacy": pharmacy.name, "days": f"{days:f}", "threshold": demand.threshold_days},
+        params={"pharmacy": pharmacy.name, "days": number(days), "threshold": demand.threshold_days},
     )
     return True
 
@@ -535,13 +537,17 @@ def syringe_price_record(
     *, user, valid_from: date, price_eur: Decimal, valid_to: date | None = None, aifa_reference: str = ""
 ) -> SyringePrice:
     """A price per syringe in force from ``valid_from`` (the national role or the administrator); periods never
-    overlap."""
+    overlap, even for requests at the same moment (a transaction-level advisory lock on PostgreSQL; SQLite
+    serialises its writers itself)."""
     ensure_may_set_price(user)
     if price_eur < 0:
         raise InvalidInput({"price_eur": _("A price is not negative.")})
     if valid_to is not None and valid_to < valid_from:
         raise InvalidInput({"valid_to": _("The end comes after the start.")})
-    overlapping = SyringePrice.objects.select_for_update().filter(valid_from__lte=valid_to or date.max)
+    # With no row yet in the period there is nothing for select_for_update to lock: two requests would both see
+    # no overlap and both insert. One lock for every price writer, held to the commit, orders the check-then-insert.
+    advisory_xact_lock(SYRINGE_PRICES, "syringe_price")
+    overlapping = SyringePrice.objects.filter(valid_from__lte=valid_to or date.max)
     overlapping = overlapping.exclude(valid_to__lt=valid_from)
     if overlapping.exists():
         raise InvalidInput({"valid_from": _("Another price is in force in this period.")})

@@ -8,22 +8,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.calendar import rome_today
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import Pharmacy, Role
+from registry.models import Pharmacy, Region, Role
 from registry.permissions import PermissionDenied, actor_for, ensure_manages_region, ensure_role
 
 from ..api import stock as api
 from ..stock import selectors, services
-from ..stock.models import Lot, MovementKind, TransferStatus, WriteOffReason
+from ..stock.models import Lot, MovementKind, SyringePrice, TransferStatus, WriteOffReason
 from .views import page
 
 # --- The operations -----------------------------------------------------------------------------------------------
@@ -132,6 +135,11 @@ FIELD_LABELS = {
     "counted": gettext_lazy("Counted syringes"),
     "prescription": gettext_lazy("Prescription"),
     "from_pharmacy": gettext_lazy("From"),
+    "valid_from": gettext_lazy("Valid from"),
+    "valid_to": gettext_lazy("Valid to (included)"),
+    "price_eur": gettext_lazy("Price per syringe (EUR)"),
+    "aifa_reference": gettext_lazy("AIFA reference"),
+    "cover_threshold_days": gettext_lazy("Days of cover alert threshold"),
     "to_pharmacy": gettext_lazy("To"),
 }
 
@@ -157,6 +165,7 @@ def _pharmacy_context(request, *, errors=None, values=None) -> dict:
             soon=today + timedelta(days=30),
             movements=selectors.recent_movements(pharmacy_id=pharmacy.pk),
             transfers=list(selectors.transfers_for(user=request.user, open_only=True)),
+            region_pharmacies=selectors.region_pharmacies_keeping(pharmacy),
             write_off_reasons=WRITE_OFF_REASONS,
             operations=OPERATIONS,
             kinds=dict(MovementKind.choices),
@@ -368,20 +377,37 @@ def transfer_request(request):
 @page
 @require_GET
 def regional_stock(request):
-    """The Region's stock for its officer (AIFA and administrators name a Region): by pharmacy and lot, expiring
+    """The Region's stock for its officer (AIFA and administrators choose a Region first): by pharmacy and lot, expiring
     soon, days of cover, suggested and open transfers."""
-    view = selectors.regional_stock(user=request.user, region_code=request.GET.get("region") or None)
+    region_code = request.GET.get("region") or None
+    actor = actor_for(request.user)
+    if region_code is None and (actor.is_admin or actor.role == Role.NATIONAL):
+        return render(request, "stock/region_choose.html", {"regions": Region.objects.order_by("name")})
+    view = selectors.regional_stock(user=request.user, region_code=region_code)
     return render(request, "stock/region.html", {"view": view, "may_act": selectors.may_manage(request.user, view)})
 
 
 @page
 @require_POST
 def pharmacy_switch(request, pharmacy_id):
-    pharmacy = Pharmacy.objects.filter(pk=pharmacy_id).first()
+    """The officer switches a pharmacy's stock keeping on or off and sets its cover threshold (empty: the
+    registry's default), after a confirmation."""
+    pharmacy = Pharmacy.objects.filter(pk=pharmacy_id).select_related("stock_setting").first()
     if pharmacy is None:
         raise NotFound()
     ensure_manages_region(request.user, pharmacy.region_id)  # 403 before the confirmation
     keeps = request.POST.get("keeps_stock") == "yes"
+    setting = selectors.setting_of(pharmacy)
+    posted = {"keeps_stock": keeps}
+    if "cover_threshold_days" in request.POST:
+        posted["cover_threshold_days"] = request.POST["cover_threshold_days"].strip() or None
+    else:  # the plain "switch on" button keeps the threshold set before
+        posted["cover_threshold_days"] = setting.cover_threshold_days if setting else None
+    serializer = api.SettingInput(data=posted)
+    if not serializer.is_valid():
+        messages.error(request, "; ".join(_messages_of(serializer.errors)))
+        return redirect("prescriptions:stock:region")
+    threshold = serializer.validated_data.get("cover_threshold_days")
     if request.POST.get("confirmed") != "yes":
         return render(
             request,
@@ -391,14 +417,107 @@ def pharmacy_switch(request, pharmacy_id):
                 "button": _("Confirm"),
                 "action": reverse("prescriptions:stock:switch", kwargs={"pharmacy_id": pharmacy.pk}),
                 "cancel": reverse("prescriptions:stock:region"),
-                "summary": [(_("Pharmacy"), pharmacy.name)],
-                "hidden": {"keeps_stock": "yes" if keeps else "no"},
+                "summary": [
+                    (_("Pharmacy"), pharmacy.name),
+                    (_("Keeps its stock in the registry"), _("yes") if keeps else _("no")),
+                    (
+                        _("Days of cover alert threshold"),
+                        threshold
+                        if threshold is not None
+                        else _("the registry's default (%(days)d days)")
+                        % {"days": settings.STOCK_COVER_THRESHOLD_DAYS},
+                    ),
+                ],
+                "hidden": {
+                    "keeps_stock": "yes" if keeps else "no",
+                    "cover_threshold_days": "" if threshold is None else threshold,
+                },
                 "danger": not keeps,
             },
         )
-    services.stock_setting_update(user=request.user, pharmacy=pharmacy, keeps_stock=keeps)
+    services.stock_setting_update(
+        user=request.user, pharmacy=pharmacy, keeps_stock=keeps, cover_threshold_days=threshold
+    )
     messages.success(request, _("%(pharmacy)s updated.") % {"pharmacy": pharmacy.name})
     return redirect("prescriptions:stock:region")
+
+
+# --- A lot's history ------------------------------------------------------------------------------------------------
+
+LOT_HISTORY_PAGE = 50
+
+
+@page
+@require_GET
+def lot_history(request, lot_id):
+    """Every movement of one lot, newest first, a page at a time (the pharmacist's lots, the officer's Region's)."""
+    lot = selectors.lot_for(user=request.user, lot_id=lot_id)
+    paginator = Paginator(selectors.lot_movements_query(lot), LOT_HISTORY_PAGE)
+    movements = paginator.get_page(request.GET.get("page"))
+    return render(request, "stock/lot.html", {"lot": lot, "movements": movements})
+
+
+# --- The price per syringe --------------------------------------------------------------------------------------------
+
+
+@page
+@require_GET
+def prices(request):
+    """The prices per syringe AIFA set, by validity period; AIFA and administrators add one."""
+    return render(request, "stock/prices.html", _prices_context(request))
+
+
+def _prices_context(request, *, errors=None, values=None) -> dict:
+    actor = actor_for(request.user)
+    return {
+        "prices": list(SyringePrice.objects.order_by("-valid_from")),
+        "may_set": actor.is_admin or actor.role == Role.NATIONAL,
+        "errors": errors or [],
+        "values": values or {},
+    }
+
+
+@page
+@require_POST
+def price_record(request):
+    services.ensure_may_set_price(request.user)  # 403 before the confirmation
+    posted = _posted(request, ("valid_from", "valid_to", "price_eur", "aifa_reference"))
+    if "price_eur" in posted:
+        posted["price_eur"] = posted["price_eur"].replace(",", ".")
+    serializer = api.PriceInput(data=posted)
+    if not serializer.is_valid():
+        context = _prices_context(request, errors=_messages_of(serializer.errors), values=posted)
+        return render(request, "stock/prices.html", context, status=400)
+    data = serializer.validated_data
+    if request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "stock/confirm.html",
+            {
+                "title": _("Set the price per syringe"),
+                "button": _("Confirm: set the price"),
+                "action": reverse("prescriptions:stock:price_record"),
+                "cancel": reverse("prescriptions:stock:prices"),
+                "summary": [
+                    (_("Valid from"), date_format(data["valid_from"], "SHORT_DATE_FORMAT")),
+                    (
+                        _("Valid to (included)"),
+                        date_format(data["valid_to"], "SHORT_DATE_FORMAT") if data.get("valid_to") else "—",
+                    ),
+                    (_("Price per syringe (EUR)"), number_format(data["price_eur"], 2, use_l10n=True)),
+                    (_("AIFA reference"), data["aifa_reference"] or "—"),
+                ],
+                "hidden": posted,
+                "danger": False,
+            },
+        )
+    try:
+        services.syringe_price_record(user=request.user, **data)
+    except InvalidInput as exc:
+        context = _prices_context(request, errors=_messages_of(exc.errors), values=posted)
+        return render(request, "stock/prices.html", context, status=400)
+    messages.success(request, _("Price per syringe recorded."))
+    return redirect("prescriptions:stock:prices")
 
 
 urlpatterns = [
@@ -408,4 +527,7 @@ urlpatterns = [
     path("transfers/", transfer_request, name="transfer_request"),
     path("transfers/<uuid:transfer_id>/<str:step>/", transfer_step, name="transfer"),
     path("pharmacies/<uuid:pharmacy_id>/switch/", pharmacy_switch, name="switch"),
+    path("lots/<uuid:lot_id>/", lot_history, name="lot"),
+    path("prices/", prices, name="prices"),
+    path("prices/new/", price_record, name="price_record"),
 ]

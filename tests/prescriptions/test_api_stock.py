@@ -165,3 +165,40 @@ def test_a_lot_outside_the_callers_scope_is_not_found(client_for, demo, milano):
     assert client_for("pharmacist.roma").get(url).status_code == 404
     assert client_for("officer.lazio").get(url).status_code == 404
     assert client_for("officer.lombardia").get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url, body, field",
+    [
+        (
+            "/api/v1/stock/returns/",
+            {"lot_number": "A123", "syringes": 1, "reason": "r", "prescription": "x"},
+            "prescription",
+        ),
+        ("/api/v1/stock/transfers/", {"from_pharmacy": "nope", "to_pharmacy": "nope", "syringes": 1}, "from_pharmacy"),
+    ],
+)
+def test_a_malformed_id_is_named_in_italian(client_for, demo, milano, url, body, field):
+    client = client_for("pharmacist.milano")
+    italian = client.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="it")
+    english = client.post(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert italian.status_code == english.status_code == 400
+    assert english.json()[field] == ["Must be a valid UUID."]
+    assert italian.json()[field] == ["Deve essere un UUID valido."]
+
+
+@pytest.mark.parametrize("username", ["nurse.milano", "prescriber.milano"])
+def test_spending_is_refused_to_nurses_and_prescribers(client_for, demo, username):
+    today = f.today().isoformat()
+    answer = client_for(username).get("/api/v1/stock/spending/", {"period_start": today, "period_end": today})
+    assert answer.status_code == 403
+
+
+def test_spending_of_another_region_is_a_404_for_an_officer(client_for, demo):
+    today = f.today().isoformat()
+    officer = client_for("officer.lombardia")
+    params = {"period_start": today, "period_end": today}
+    assert officer.get("/api/v1/stock/spending/", {**params, "region": "120"}).status_code == 404
+    assert officer.get("/api/v1/stock/spending/", {**params, "region": "030"}).status_code == 200
+    assert client_for("aifa").get("/api/v1/stock/spending/", {**params, "region": "120"}).status_code == 200
+    assert client_for("pharmacist.milano").get("/api/v1/stock/spending/", params).status_code == 200

@@ -41,3 +41,25 @@ def test_forty_parallel_dispensings_never_take_a_lot_below_zero(people):  # noqa
     assert sorted(taken.values_list("on_hand_after", flat=True)) == list(range(ON_HAND))
     assert Lot.objects.filter(on_hand__lt=0).count() == 0
     assert list(verify_chains()) == []
+
+
+PRICE_THREADS = 8
+
+
+def test_parallel_prices_never_overlap(people):  # noqa: F811 - the fixture
+    """Eight of AIFA's systems each set an open-ended price from a different day at once: every period overlaps the
+    others, so exactly one is recorded and the others are 400 on ``valid_from`` (the check and the insert held
+    under one lock: with no row yet to lock, ``select_for_update`` alone let them all in)."""
+    from prescriptions.models import SyringePrice
+
+    aifa = people["aifa"]
+
+    def price(i):
+        body = {"valid_from": f"2026-01-{i + 1:02d}", "price_eur": f"{150 + i}.00"}
+        return answered(client(aifa).post("/api/v1/stock/prices/", body, format="json"))
+
+    results = in_parallel(PRICE_THREADS, price)
+
+    assert Counter(status for status, _body in results) == Counter({201: 1, 400: PRICE_THREADS - 1})
+    assert all("valid_from" in body for status, body in results if status == 400)
+    assert SyringePrice.objects.count() == 1

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from prescriptions.stock import services as stock
 from prescriptions.stock.models import SyringePrice
 from prescriptions.stock.spending import PricePeriod, SpendingLine, spending_by
 from registry.models import CentreDesignation, Notification, PrescriberAuthorisation
+from registry.notifications import render_message
 
 from . import factories as f
 from .stock_support import MILANO_PHARMACY, keep_stock, receive, second_pharmacy
@@ -32,6 +34,9 @@ TODAY = date(2026, 3, 1)
         (5, 10, 14, Decimal("0")),  # owed more than held
         (30, 0, 0, None),  # no new course lately: no expected use
         (10, 0, 42, Decimal("3.3")),  # three doses a day
+        (0, 0, 0, None),  # nothing held, nothing owed, no new course: no expected use, not 0 days
+        (10, 10, 0, Decimal("0")),  # all owed, even without new courses lately
+        (5, 10, 0, Decimal("0")),  # owed more than held, even without new courses
     ],
 )
 def test_days_of_cover(on_hand, committed, recent, expected):
@@ -240,3 +245,113 @@ def test_the_hourly_task_tells_about_a_short_pharmacy_once_a_day(demo):
     assert check_stock_cover() == 1
     check_stock_cover()
     assert Notification.objects.filter(kind="stock_cover_low").count() == 2  # the pharmacist and the officer, once
+
+
+def test_a_pharmacy_with_no_stock_and_no_demand_is_not_short(demo):
+    keep_stock(demo)
+    view = selectors.regional_stock(user=demo["officer.lombardia"])
+    [row] = view.pharmacies
+    assert row.days_of_cover is None and not row.short
+
+
+def test_the_notice_writes_the_days_with_the_readers_decimal_mark(demo):
+    keep_stock(demo, threshold=7)
+    pharmacist = demo["pharmacist.milano"]
+    lot = receive(pharmacist, syringes=13).lot
+    f.prescription_at(demo, "awaiting_dispensing", prescribed_days_ago=1)  # 10 owed, 10 doses lately
+    stock.stock_write_off(pharmacist=pharmacist, lot_id=lot.pk, syringes=1, reason="damaged")  # 2 left: 2.8 days
+    notification = Notification.objects.filter(kind="stock_cover_low").first()
+    with translation.override("it"):
+        assert "2,8 giorni" in render_message(notification), render_message(notification)
+    with translation.override("en"):
+        assert "2.8 days" in render_message(notification), render_message(notification)
+
+
+def test_a_lot_that_would_expire_before_its_pharmacy_uses_it_is_offered_even_without_a_surplus():
+    # One syringe a day, 14 on hand: exactly twice its threshold of 7 days, so no surplus. But its lot "soon"
+    # expires in 4 days: by then it uses 5 of its 10 syringes, the other 5 would be written off.
+    keeper = cover.PharmacyDemand(
+        "keeper",
+        on_hand=14,
+        committed=0,
+        recent_doses=14,
+        threshold_days=7,
+        lots=(lot("soon", 4, 10), lot("late", 200, 4)),
+    )
+    short = cover.PharmacyDemand("short", on_hand=0, committed=0, recent_doses=28, threshold_days=7)
+    suggestions = cover.suggest_transfers([keeper, short], today=TODAY)
+    assert [(s.from_pharmacy_id, s.to_pharmacy_id, s.lot_id, s.syringes) for s in suggestions] == [
+        ("keeper", "short", "soon", 5)
+    ]
+    assert cover.expiring_unused(keeper, today=TODAY) == {"soon": 5}
+
+
+def test_owed_syringes_are_used_first_when_counting_what_expires_unused():
+    busy = cover.PharmacyDemand(
+        "busy", on_hand=10, committed=8, recent_doses=0, threshold_days=7, lots=(lot("soon", 4, 10),)
+    )
+    idle = cover.PharmacyDemand(
+        "idle", on_hand=6, committed=0, recent_doses=0, threshold_days=7, lots=(lot("a", 30, 6),)
+    )
+    assert cover.expiring_unused(busy, today=TODAY) == {"soon": 2}
+    assert cover.expiring_unused(idle, today=TODAY) == {"a": 6}
+
+
+def test_transfers_under_way_are_counted_so_a_shortage_is_not_suggested_twice():
+    short = cover.PharmacyDemand("short", on_hand=2, committed=0, recent_doses=28, threshold_days=7)
+    rich = cover.PharmacyDemand(
+        "rich",
+        on_hand=90,
+        committed=0,
+        recent_doses=0,
+        threshold_days=7,
+        lots=(lot("soon", 20, 40), lot("late", 300, 50)),
+    )
+    [first] = cover.suggest_transfers([short, rich], today=TODAY)
+    assert first.syringes == 26
+    # The 26 asked for and not yet received: nothing more to suggest.
+    covered = cover.PharmacyDemand("short", on_hand=2, committed=0, recent_doses=28, threshold_days=7, incoming=26)
+    assert cover.suggest_transfers([covered, rich], today=TODAY) == []
+    # Half of it under way: the rest is suggested.
+    half = cover.PharmacyDemand("short", on_hand=2, committed=0, recent_doses=28, threshold_days=7, incoming=13)
+    assert [s.syringes for s in cover.suggest_transfers([half, rich], today=TODAY)] == [13]
+    # A sender's syringes promised elsewhere (requested, not yet shipped) are not offered again.
+    promised = cover.PharmacyDemand(
+        "rich",
+        on_hand=90,
+        committed=0,
+        recent_doses=0,
+        threshold_days=7,
+        lots=(lot("soon", 20, 40), lot("late", 300, 50)),
+        outgoing=85,
+    )
+    assert [s.syringes for s in cover.suggest_transfers([short, promised], today=TODAY)] == [5]
+
+
+def test_the_regional_view_does_not_suggest_again_a_transfer_already_requested(demo):
+    keep_stock(demo)
+    bergamo, bergamo_pharmacist = second_pharmacy(demo)
+    receive(demo["pharmacist.milano"], lot_number="M-SOON", syringes=40, days=20)
+    receive(bergamo_pharmacist, lot_number="B-1", syringes=2, days=300)
+    bergamo_centre = f.centre()
+    bergamo_centre.pk = None
+    bergamo_centre.name = "Ospedale Bergamo"
+    bergamo_centre.pharmacy = bergamo
+    bergamo_centre.save()
+    for model, extra in ((CentreDesignation, {"designated_by": demo["admin"]}), (PrescriberAuthorisation, {})):
+        original = model.objects.filter(centre=f.centre()).first()
+        original.pk = None
+        original.centre = bergamo_centre
+        for name, value in extra.items():
+            setattr(original, name, value)
+        original.save()
+    f.submit(demo["prescriber.milano"], centre_obj=bergamo_centre)
+    [(suggestion, sender, receiver)] = selectors.regional_stock(user=demo["officer.lombardia"]).suggestions
+    stock.stock_transfer_request(
+        user=demo["officer.lombardia"],
+        from_pharmacy_id=sender.pk,
+        to_pharmacy_id=receiver.pk,
+        syringes=suggestion.syringes,
+        lot_id=suggestion.lot_id,
+    )
+    assert selectors.regional_stock(user=demo["officer.lombardia"]).suggestions == []

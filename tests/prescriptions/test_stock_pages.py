@@ -197,3 +197,139 @@ def test_no_confirmation_page_for_who_may_not_take_the_step(login, demo):
     assert pharmacist.post(f"{STOCK}transfers/{transfer.pk}/approve/").status_code == 403
     assert pharmacist.post(f"{STOCK}pharmacies/{bergamo.pk}/switch/", {"keeps_stock": "no"}).status_code == 403
     assert login("nurse.milano").post(f"{STOCK}transfers/", {"syringes": "1"}).status_code == 403
+
+
+def _days_cell(html: str, pharmacy: str) -> str:
+    import re
+
+    row = re.search(rf'<tr data-pharmacy="{re.escape(pharmacy)}"[^>]*>(.*?)</tr>', html, re.S).group(0)
+    return re.search(r'<td class="days">(.*?)</td>', row, re.S).group(1)
+
+
+def test_a_pharmacy_with_no_stock_and_no_demand_shows_a_dash_not_short(login, demo):
+    keep_stock(demo)
+    html = login("officer.lombardia").get(f"{STOCK}region/").content.decode()
+    assert _days_cell(html, MILANO_PHARMACY).strip() == "—"
+    assert f'<tr data-pharmacy="{MILANO_PHARMACY}" class="short">' not in html
+
+
+@pytest.mark.parametrize(("language", "days"), [("it", "2,8"), ("en", "2.8")])
+def test_days_of_cover_in_the_readers_decimal_notation(login, demo, language, days):
+    keep_stock(demo, threshold=7)
+    receive(demo["pharmacist.milano"], syringes=14)
+    f.prescription_at(demo, "awaiting_dispensing", prescribed_days_ago=1)  # 10 owed, 10 doses lately: 5.6 days
+    html = login("officer.lombardia", language=language).get(f"{STOCK}region/").content.decode()
+    cell = _days_cell(html, MILANO_PHARMACY)
+    expected = "5,6" if language == "it" else "5.6"
+    assert expected in cell, cell
+
+
+def test_aifa_without_a_region_chooses_one(login, demo):
+    response = login("aifa", language="it").get(f"{STOCK}region/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'href="{STOCK}region/?region=030"' in html and "Lombardia" in html
+    assert "Scegli la Regione" in html
+    english = login("aifa").get(f"{STOCK}region/").content.decode()
+    assert "Choose the Region" in english
+    assert login("aifa").get(f"{STOCK}region/?region=030").status_code == 200
+    assert login("aifa").get(f"{STOCK}region/?region=999").status_code == 404
+
+
+# --- Prices, a pharmacist's transfer request, the officer's setting, a lot's history (issue 20 audit) ------------
+
+
+@pytest.mark.parametrize(("language", "title"), [("it", "Prezzi per siringa"), ("en", "Prices per syringe")])
+def test_aifa_sets_a_price_after_confirming_and_it_is_listed_and_audited(login, demo, language, title):
+    from prescriptions.models import SyringePrice
+    from registry.models import AuditEvent
+
+    aifa = login("aifa", language=language)
+    page = aifa.get(f"{STOCK}prices/").content.decode()
+    assert title in page and 'action="/prescriptions/stock/prices/new/"' in page
+    form = {"valid_from": "2026-01-01", "valid_to": "", "price_eur": "152,30", "aifa_reference": "Det. 1/2026"}
+    confirm = aifa.post(f"{STOCK}prices/new/", form)
+    assert confirm.status_code == 200 and "data-confirm" in confirm.content.decode()
+    assert not SyringePrice.objects.exists()
+    done = aifa.post(f"{STOCK}prices/new/", {**form, "confirmed": "yes"})
+    assert done.status_code == 302
+    price = SyringePrice.objects.get()
+    assert str(price.price_eur) == "152.3000" and price.valid_to is None
+    assert AuditEvent.objects.filter(object_id=str(price.pk)).exists()
+    overlap = aifa.post(f"{STOCK}prices/new/", {**form, "valid_from": "2026-06-01", "confirmed": "yes"})
+    assert overlap.status_code == 400 and SyringePrice.objects.count() == 1
+
+
+def test_only_aifa_and_administrators_set_prices_but_anyone_reads_them(login, demo):
+    officer = login("officer.lombardia")
+    assert officer.get(f"{STOCK}prices/").status_code == 200
+    assert "price_record" not in officer.get(f"{STOCK}prices/").content.decode()
+    assert officer.post(f"{STOCK}prices/new/", {"valid_from": "2026-01-01", "price_eur": "1"}).status_code == 403
+
+
+def test_a_pharmacist_asks_another_pharmacy_for_a_transfer(login, demo):
+    keep_stock(demo)
+    bergamo, _ = second_pharmacy(demo)
+    milano = Pharmacy.objects.get(name=MILANO_PHARMACY)
+    client = login("pharmacist.milano", language="it")
+    page = client.get(STOCK).content.decode()
+    assert "Chiedi un trasferimento" in page and f'value="{bergamo.pk}"' in page
+    form = {"from_pharmacy": str(bergamo.pk), "to_pharmacy": str(milano.pk), "syringes": "4", "note": "urgente"}
+    confirm = client.post(f"{STOCK}transfers/", form)
+    assert confirm.status_code == 200 and "data-confirm" in confirm.content.decode()
+    assert not StockTransfer.objects.exists()
+    assert client.post(f"{STOCK}transfers/", {**form, "confirmed": "yes"}).status_code == 302
+    transfer = StockTransfer.objects.get()
+    assert (transfer.from_pharmacy, transfer.to_pharmacy, transfer.syringes) == (bergamo, milano, 4)
+    assert transfer.status == "requested"
+
+
+def test_the_officer_switches_stock_off_and_sets_the_threshold_after_confirming(login, demo):
+    from prescriptions.models import PharmacyStockSetting
+    from registry.models import AuditEvent
+
+    keep_stock(demo)
+    milano = Pharmacy.objects.get(name=MILANO_PHARMACY)
+    officer = login("officer.lombardia")
+    page = officer.get(f"{STOCK}region/").content.decode()
+    assert f'action="{STOCK}pharmacies/{milano.pk}/switch/"' in page and 'name="cover_threshold_days"' in page
+    url = f"{STOCK}pharmacies/{milano.pk}/switch/"
+    confirm = officer.post(url, {"keeps_stock": "yes", "cover_threshold_days": "10"})
+    assert confirm.status_code == 200 and "data-confirm" in confirm.content.decode()
+    assert PharmacyStockSetting.objects.get(pharmacy=milano).cover_threshold_days is None
+    assert (
+        officer.post(url, {"keeps_stock": "yes", "cover_threshold_days": "10", "confirmed": "yes"}).status_code == 302
+    )
+    assert PharmacyStockSetting.objects.get(pharmacy=milano).cover_threshold_days == 10
+    bad = officer.post(url, {"keeps_stock": "yes", "cover_threshold_days": "0"}, follow=True)
+    assert "Days of cover alert threshold" in bad.content.decode()
+    officer.post(url, {"keeps_stock": "no", "cover_threshold_days": "10", "confirmed": "yes"})
+    setting = PharmacyStockSetting.objects.get(pharmacy=milano)
+    assert (setting.keeps_stock, setting.cover_threshold_days) == (False, 10)
+    # Switching back on with the plain button keeps the threshold.
+    officer.post(url, {"keeps_stock": "yes", "confirmed": "yes"})
+    assert PharmacyStockSetting.objects.get(pharmacy=milano).cover_threshold_days == 10
+    assert AuditEvent.objects.filter(action__startswith="stock.setting").count() >= 3
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_a_lots_whole_history_a_page_at_a_time(login, demo, monkeypatch, language):
+    from prescriptions.stock import services
+    from prescriptions.web import stock as stock_pages
+
+    monkeypatch.setattr(stock_pages, "LOT_HISTORY_PAGE", 3)
+    keep_stock(demo)
+    pharmacist = demo["pharmacist.milano"]
+    lot = receive(pharmacist, syringes=20).lot
+    for _ in range(4):
+        services.stock_write_off(pharmacist=pharmacist, lot_id=lot.pk, syringes=1, reason="damaged")
+    client = login("pharmacist.milano", language=language)
+    assert f'href="{STOCK}lots/{lot.pk}/"' in client.get(STOCK).content.decode()
+    first = client.get(f"{STOCK}lots/{lot.pk}/").content.decode()
+    second = client.get(f"{STOCK}lots/{lot.pk}/?page=2").content.decode()
+    assert first.count('data-kind="write_off"') == 3 and 'rel="next"' in first
+    assert second.count('data-kind="receipt"') == 1 and second.count('data-kind="write_off"') == 1
+    assert ("Pagina 2 di 2" if language == "it" else "Page 2 of 2") in second
+    assert login("officer.lombardia").get(f"{STOCK}lots/{lot.pk}/").status_code == 200
+    assert login("officer.lazio").get(f"{STOCK}lots/{lot.pk}/").status_code == 404
+    assert login("nurse.milano").get(f"{STOCK}lots/{lot.pk}/").status_code == 404
