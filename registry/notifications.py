@@ -289,16 +289,24 @@ def email_preference_set(*, user, email: bool) -> None:
 
 def notification_target(notification: Notification) -> tuple[str, str]:
     """What a notification is about, to open it: its words ("Open the prescription") and its path — the
-    prescription, the report (``params["run"]``), else the person's notifications."""
+    prescription, the report (``params["run"]``), the quarter sent to AIFA (``params["submission"]``), else the
+    person's notifications."""
     if notification.prescription_id:
         return gettext("Open the prescription"), reverse("prescriptions:detail", args=[notification.prescription_id])
-    try:
-        run = uuid.UUID(str((notification.params or {}).get("run")))
-    except ValueError:
-        run = None
+    params = notification.params or {}
+    run, submission = _uuid(params.get("run")), _uuid(params.get("submission"))
     if run is not None:
         return gettext("Open the report"), reverse("reports:run", args=[run])
+    if submission is not None:
+        return gettext("Open the quarter"), reverse("reports:quarter", args=[submission])
     return gettext("Open your notifications"), reverse("notifications")
+
+
+def _uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def site_url(path: str) -> str:

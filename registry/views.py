@@ -1,5 +1,3 @@
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -21,6 +19,7 @@ from .notifications import (
     email_preference,
     email_preference_set,
     notification_mark_read,
+    notification_target,
     notifications_mark_all_read,
     notifications_of,
     render_label,
@@ -105,12 +104,10 @@ def _back(request, default: str) -> str:
     return default
 
 
-def _report_run(notification) -> uuid.UUID | None:
-    """The report a ``report_ready`` notification is about, for its link."""
-    try:
-        return uuid.UUID(str((notification.params or {}).get("run")))
-    except ValueError:
-        return None
+def _opens(notification) -> tuple[str, str] | None:
+    """The words and path of what the notification is about (as its e-mail links it), or None for none but this page."""
+    words, path = notification_target(notification)
+    return None if path == reverse("notifications") else (words, path)
 
 
 @login_required
@@ -122,7 +119,7 @@ def notifications_page(request):
         request.GET.get("page")
     )
     rows = [
-        {"notification": n, "label": render_label(n), "message": render_message(n), "run": _report_run(n)}
+        {"notification": n, "label": render_label(n), "message": render_message(n), "opens": _opens(n)}
         for n in page_obj.object_list
     ]
     return render(

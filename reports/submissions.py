@@ -481,6 +481,7 @@ def _review(*, user, submission_id, accepted: bool, comment: str) -> QuarterlySu
 
 def _params(submission: QuarterlySubmission) -> dict:
     return {
+        "submission": str(submission.pk),  # what the notification opens (registry.notifications.notification_target)
         "region": submission.region.name,
         "quarter": f"Q{submission.quarter} {submission.year}",
         "version": submission.version,

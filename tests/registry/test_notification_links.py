@@ -77,3 +77,18 @@ def test_the_deploy_check_warns_of_a_local_site_url(settings):
     assert SITE_URL_LOCAL in ids
     settings.SITE_URL = "https://registro648.regione.it"
     assert SITE_URL_LOCAL not in {message.id for message in checks.run_checks(include_deployment_checks=True)}
+
+
+def test_the_notifications_page_opens_what_each_is_about_as_its_email_does(demo, client):
+    from django.urls import reverse
+
+    officer = demo["officer.lombardia"]
+    submission = "5d1c0e7a-8c1e-4f0e-9a57-3f3b8f1e2a10"
+    run = "0b0c6f1e-3c57-4a8e-9d7e-2a4a5f0c1d2e"
+    quarter = {"submission": submission, "region": "Lombardia", "quarter": "Q4 2025", "version": 1, "comment": "x"}
+    notify("submission_returned", [officer], event_key="test:quarter", params=quarter)
+    notify("report_ready", [officer], event_key="test:report", params={"run": run})
+    client.force_login(officer)
+    html = client.get(reverse("notifications")).content.decode()
+    assert f'href="{reverse("reports:quarter", args=[submission])}">Apri il trimestre</a>' in html
+    assert f'href="{reverse("reports:run", args=[run])}">Apri il report</a>' in html

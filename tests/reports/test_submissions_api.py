@@ -5,12 +5,14 @@ import hashlib
 import json
 
 import pytest
+from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from prescriptions.models import PrescriptionStatus
 from registry.auth.otp import pending_totp_device, totp_confirm
 from registry.models import AuditEvent, Notification, PeriodLock
+from registry.notifications import notification_target
 from reports.models import QuarterlySubmission, SubmissionSignature
 from reports.submissions import canonical_json, quarter_bounds
 from tests.conftest import DEMO_PASSWORD
@@ -238,6 +240,9 @@ def test_reopen_accept_return_and_version_two(demo, client_for):
     assert returned.status_code == 200 and returned.json()["status"] == "returned"
     assert returned.json()["review_comment"] == "Day-28 outcomes missing"
     assert Notification.objects.filter(recipient=demo["officer.lombardia"], kind="submission_returned").exists()
+    told = Notification.objects.get(recipient=demo["officer.lombardia"], kind="submission_returned")
+    # Its e-mail and its page open the quarter itself, not just the list of notifications.
+    assert notification_target(told)[1] == reverse("reports:quarter", args=[submission_id])
     assert PeriodLock.objects.filter(region_id="030").exists()  # still locked until reopened
 
     # Reopening takes a reason, unlocks, tells AIFA.
