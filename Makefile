@@ -29,8 +29,20 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(UV_INSTALL) -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# FHIR.js (npm `fhir`, pinned in tests/fhir_validator/package-lock.json): the FHIR validator the tests run with
+# Node (tests/prescriptions/test_fhir_conformance.py). Installed again only when the lock file changes; without npm
+# it says so and those tests skip (or fail under REQUIRE_SERVICES=1).
+FHIR_VALIDATOR := tests/fhir_validator
+
+$(FHIR_VALIDATOR)/node_modules/.installed: $(FHIR_VALIDATOR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(FHIR_VALIDATOR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else \
+		echo "npm not found: the FHIR.js validator ($(FHIR_VALIDATOR)) is not installed, its tests will skip"; \
+	fi
+
 install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+install-dev: $(VENV)/.dev $(FHIR_VALIDATOR)/node_modules/.installed
 
 migrate: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --no-input
@@ -87,4 +99,4 @@ loadtest: install-dev
 	$(BIN)/python bench/loadtest.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis $(FHIR_VALIDATOR)/node_modules

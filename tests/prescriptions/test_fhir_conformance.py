@@ -8,14 +8,25 @@ with validators the project did not write, and the registry's own code systems r
   (terminology.hl7.org, listed below with their source); UCUM codes are parsed by ucumvert's UCUM grammar; the
   registry's own codes must be concepts of the CodeSystem its canonical URL answers.
 * Narrative: every resource has a generated XHTML narrative that parses as XHTML.
+* FHIR.js (npm ``fhir`` 4.12.0, Lantana, pinned in tests/fhir_validator/, run by Node): every bundle of the
+  demo history and every NDJSON line of a regional and a national bulk export, in one Node process, against the
+  R4 definitions (unknown elements are errors, cardinality, primitive formats, reference targets) and HL7's value
+  sets (a code outside a required binding is an error), and, by tests/fhir_validator/validate.js, every coding of
+  an HL7 code system against that system's concepts as FHIR.js's value sets list them (case-sensitive).
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.storage import default_storage
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
@@ -27,7 +38,9 @@ from rest_framework.test import APIClient
 from ucumvert import get_ucum_parser
 
 from prescriptions import services
+from prescriptions.interop import bulk
 from prescriptions.models import Prescription, PrescriptionStatus
+from tests.conftest import need
 from tests.demo_snapshot import history_build
 
 HL7 = "http://terminology.hl7.org/CodeSystem/"
@@ -54,6 +67,8 @@ HL7_CODE_SYSTEMS = {
 }  # fmt: skip
 UCUM = "http://unitsofmeasure.org"
 XHTML = "http://www.w3.org/1999/xhtml"
+FHIR_VALIDATOR = Path(__file__).resolve().parents[1] / "fhir_validator"
+FHIRJS_VERSION = "4.12.0"
 
 
 def walk(value):
@@ -262,3 +277,128 @@ def test_an_unencoded_plus_in_format_still_means_fhir_json(db):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/fhir+json"
     assert APIClient().get("/fhir/metadata?_format=application/fhir+xml").status_code == 406
+
+
+# --- FHIR.js: an independent validator, the R4 definitions and HL7's value sets ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def fhirjs():
+    """``validate(resources) -> [result, …]``: tests/fhir_validator/validate.js over every resource at once (one
+    Node process), a result per resource with FHIR.js's messages and the script's terminology ones."""
+    node = shutil.which("node")
+    need(node is not None, "the FHIR.js validator needs Node.js (node on PATH)")
+    need(
+        (FHIR_VALIDATOR / "node_modules" / "fhir" / "package.json").is_file(),
+        "FHIR.js is not installed (make install-dev: npm ci in tests/fhir_validator)",
+    )
+
+    def validate(resources: list[dict]) -> list[dict]:
+        completed = subprocess.run(  # noqa: S603 - our own script, the resources on stdin
+            [node, str(FHIR_VALIDATOR / "validate.js")],
+            input=json.dumps(resources),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert completed.returncode in (0, 1), completed.stderr
+        report = json.loads(completed.stdout)
+        assert report["fhirjs"] == FHIRJS_VERSION
+        assert len(report["results"]) == len(resources)
+        assert completed.returncode == (1 if errors_of(report["results"]) else 0)
+        return report["results"]
+
+    return validate
+
+
+def errors_of(results: list[dict]) -> list[tuple[str, dict]]:
+    return [(r["source"], m) for r in results for m in r["messages"] if m["severity"] in ("error", "fatal")]
+
+
+def bulk_lines(user) -> list[dict]:
+    """Every NDJSON line of a bulk export ``user`` asks for, run here as the worker would run it."""
+    export = bulk.bulk_export_request(
+        user=user,
+        request_url="http://testserver/fhir/$export",
+        resource_types=list(bulk.BULK_RESOURCE_TYPES),
+        since=None,
+    )
+    assert bulk.bulk_export_run(str(export.pk)) == "done"
+    export.refresh_from_db()
+    lines = []
+    for output in export.files:
+        with default_storage.open(output["name"]) as handle:
+            lines += [json.loads(line) for line in handle.read().decode().splitlines()]
+    assert lines
+    return lines
+
+
+@pytest.mark.services
+def test_fhirjs_accepts_every_bundle_and_every_bulk_line(fhirjs, client_for, demo, history, settings, tmp_path):
+    """Every prescription of the demo history (every course state, both regions), as its officer's bundle, and
+    every line of Lombardy's and of the national bulk export: no error from FHIR.js."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    officers = {"030": client_for("officer.lombardia"), "120": client_for("officer.lazio")}
+    bundles, states = [], set()
+    for prescription in history:
+        response = officers[prescription.centre.region.code].get(f"/api/v1/prescriptions/{prescription.pk}/fhir/")
+        assert response.status_code == 200
+        bundles.append(json.loads(response.content))
+        states.add(prescription.status)
+    assert states == set(PrescriptionStatus.values)
+    lines = bulk_lines(demo["officer.lombardia"]) + bulk_lines(demo["aifa"])
+    started = time.monotonic()
+    results = fhirjs(bundles + lines)
+    elapsed = time.monotonic() - started
+    assert not errors_of(results), errors_of(results)[:20]
+    # The checks ran: every resource of every bundle, and the HL7 codings were looked up.
+    assert sum(len(b["entry"]) for b in bundles) > len(bundles) * 3
+    print(f"FHIR.js: {len(bundles)} bundles and {len(lines)} bulk lines in {elapsed:.1f} s")
+
+
+@pytest.mark.services
+def test_fhirjs_finds_the_defects_it_is_here_for(fhirjs, client_for, history):
+    """The validator can fail: the old lowercase seriousness and made-up codes in required bindings are errors."""
+    client = client_for("officer.lombardia")
+    event = next(e for p in history if p.centre.region.code == "030" for e in p.adverse_events.filter(serious=True))
+    bundle = client.get(f"/api/v1/prescriptions/{event.prescription.pk}/fhir/").json()
+
+    def resource(copied: dict, kind: str) -> dict:
+        return next(e["resource"] for e in copied["entry"] if e["resource"]["resourceType"] == kind)
+
+    lowercase = copy.deepcopy(bundle)
+    resource(lowercase, "AdverseEvent")["seriousness"]["coding"][0]["code"] = "serious"
+    outcome = copy.deepcopy(bundle)
+    resource(outcome, "AdverseEvent")["outcome"] = {
+        "coding": [{"system": HL7 + "adverse-event-outcome", "code": "better"}]
+    }
+    status = copy.deepcopy(bundle)
+    resource(status, "MedicationRequest")["status"] = "suspended"
+    unknown = copy.deepcopy(bundle)
+    resource(unknown, "MedicationRequest")["dosage"] = []  # R4 says dosageInstruction
+
+    good, *bad = fhirjs([bundle, lowercase, outcome, status, unknown])
+    assert not errors_of([good])
+    found = [{(m["location"], m["message"]) for _, m in errors_of([result])} for result in bad]
+    # FHIR.js itself only warns (AdverseEvent.seriousness has an example binding); the script's HL7 check errs.
+    assert found[0] == {
+        (
+            f"Bundle.entry[{index_of(bundle, 'AdverseEvent')}].resource.seriousness.coding[0]",
+            f'Code "serious" is not a concept of the HL7 code system {HL7}adverse-event-seriousness',
+        )
+    }
+    assert any(
+        m["severity"] == "warning" and m["location"] == "AdverseEvent.seriousness" and '"serious"' in m["message"]
+        for m in bad[0]["messages"]
+    )
+    assert (
+        "AdverseEvent.outcome",
+        f'Code "better" ({HL7}adverse-event-outcome) not found in value set',
+    ) in found[1]
+    assert found[2] == {("MedicationRequest.status", 'Code "suspended" not found in value set')}
+    assert found[3] == {("MedicationRequest.dosage", "Unexpected property")}
+
+
+def index_of(bundle: dict, kind: str) -> int:
+    return next(i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == kind)
