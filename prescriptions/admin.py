@@ -1,6 +1,5 @@
 from django.contrib import admin
 
-from registry.models import Role
 from registry.permissions import actor_for
 
 from . import services
@@ -18,7 +17,7 @@ class TocilizumabShortageAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         actor = actor_for(request.user)
-        return actor.is_admin or actor.role == Role.NATIONAL
+        return actor.sees_every_region
 
     def save_model(self, request, obj, form, change):
         fields = {"starts_on": obj.starts_on, "ends_on": obj.ends_on, "aifa_reference": obj.aifa_reference}

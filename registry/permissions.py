@@ -133,6 +133,11 @@ class Actor:
     def is_admin(self) -> bool:
         return self.role == Role.ADMINISTRATOR or bool(getattr(self.user, "is_superuser", False))
 
+    @property
+    def sees_every_region(self) -> bool:
+        """Administrators and the national role: every region, and the whole country."""
+        return self.is_admin or self.role == Role.NATIONAL
+
     @cached_property
     def prescribing(self) -> Prescribing:
         return Prescribing(self.user)
@@ -252,7 +257,7 @@ def visible_centres(user) -> QuerySet[Centre]:
 def region_scope(user) -> QuerySet[Region]:
     """Regions whose aggregates ``user`` may read."""
     actor = actor_for(user)
-    if actor.is_admin or actor.role == Role.NATIONAL:
+    if actor.sees_every_region:
         return Region.objects.all()
     if actor.role == Role.REGIONAL_OFFICER:
         return Region.objects.filter(pk=actor.region_id)

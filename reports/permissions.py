@@ -31,7 +31,7 @@ REPORT_ROLES = (Role.REGIONAL_OFFICER, Role.NATIONAL, Role.ADMINISTRATOR)
 
 def sees_every_region(actor: Actor) -> bool:
     """Administrators and the national role: every region, and the whole country."""
-    return actor.is_admin or actor.role == Role.NATIONAL
+    return actor.sees_every_region
 
 
 def ensure_reads_reports(user) -> Actor:

@@ -80,7 +80,7 @@ def _check_quarter(year, quarter, *, today: date) -> None:
 
 
 def _sees_every_region(actor) -> bool:
-    return actor.is_admin or actor.role == Role.NATIONAL
+    return actor.sees_every_region
 
 
 def submissions_visible_to(user) -> QuerySet[QuarterlySubmission]:

@@ -396,7 +396,7 @@ class PharmacySettingView(APIView):
 class PriceListView(APIView):
     @extend_schema(responses=PriceSerializer(many=True))
     def get(self, request):
-        return Response(PriceSerializer(SyringePrice.objects.order_by("valid_from"), many=True).data)
+        return Response(PriceSerializer(selectors.syringe_prices(), many=True).data)
 
     @extend_schema(request=PriceInput, responses={201: PriceSerializer})
     def post(self, request):

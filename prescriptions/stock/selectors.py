@@ -88,7 +88,7 @@ def lot_for(*, user, lot_id) -> Lot:
         lots = lots.filter(pharmacy_id=actor.pharmacy_id)
     elif actor.role == Role.REGIONAL_OFFICER:
         lots = lots.filter(pharmacy__region_id=actor.region_id)
-    elif not (actor.is_admin or actor.role == Role.NATIONAL):
+    elif not actor.sees_every_region:
         raise NotFound()
     try:
         return lots.get(pk=uuid.UUID(str(lot_id)))
@@ -136,7 +136,7 @@ def transfers_for(*, user, open_only: bool = False):
         transfers = transfers.filter(Q(from_pharmacy_id=actor.pharmacy_id) | Q(to_pharmacy_id=actor.pharmacy_id))
     elif actor.role == Role.REGIONAL_OFFICER:
         transfers = transfers.filter(from_pharmacy__region_id=actor.region_id)
-    elif not (actor.is_admin or actor.role == Role.NATIONAL):
+    elif not actor.sees_every_region:
         return StockTransfer.objects.none()
     if open_only:
         transfers = transfers.exclude(status__in=[TransferStatus.RECEIVED, TransferStatus.REJECTED])
@@ -234,7 +234,7 @@ def region_for(user, region_code: str | None = None) -> Region:
         if region_code not in (None, "", actor.region_id):
             raise NotFound()
         return Region.objects.get(pk=actor.region_id)
-    if actor.is_admin or actor.role == Role.NATIONAL:
+    if actor.sees_every_region:
         region = Region.objects.filter(pk=region_code).first() if region_code else None
         if region is None:
             raise NotFound()
@@ -312,10 +312,13 @@ def regional_stock(*, user, region_code: str | None = None, now=None) -> Regiona
 # --- Spending -----------------------------------------------------------------------------------------------------
 
 
+def syringe_prices():
+    """The prices per syringe AIFA set, oldest period first (public to every signed-in user)."""
+    return SyringePrice.objects.order_by("valid_from")
+
+
 def price_periods() -> list[spending.PricePeriod]:
-    return [
-        spending.PricePeriod(p.valid_from, p.valid_to, p.price_eur) for p in SyringePrice.objects.order_by("valid_from")
-    ]
+    return [spending.PricePeriod(p.valid_from, p.valid_to, p.price_eur) for p in syringe_prices()]
 
 
 def spending_lines(*, first: date, last: date, centre_filter: Q | None = None, key: str = "prescription__centre_id"):
@@ -348,7 +351,7 @@ def spending_report(*, user, first: date, last: date, region_code: str | None = 
     their Region, a pharmacist their centres, AIFA and the administrator any (403 for anyone else; 404 for a Region
     outside the caller's)."""
     actor = ensure_may_read_spending(user)
-    if actor.role == Role.NATIONAL or actor.is_admin:
+    if actor.sees_every_region:
         condition = None
     else:
         condition = centre_condition(user, through="prescription__centre__")

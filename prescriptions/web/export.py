@@ -59,6 +59,11 @@ def _header() -> list[str]:
     ]
 
 
+def moment(value) -> str:
+    """A moment as the reader writes it (Rome time), empty when there is none: every date-time cell of the CSVs."""
+    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+
+
 def _row(request, prescription) -> list:
     patient = prescription.patient
     identity = None
@@ -69,7 +74,7 @@ def _row(request, prescription) -> list:
     prescriber = prescription.prescriber
     return [
         str(prescription.pk),
-        date_format(timezone.localtime(prescription.prescribed_at), "SHORT_DATETIME_FORMAT"),
+        moment(prescription.prescribed_at),
         display_name(identity) if identity else patient.pseudonym[:12],
         (identity.fiscal_code or "") if identity else "",
         date_format(patient.birth_date, "SHORT_DATE_FORMAT") if identity else str(patient.birth_date.year),

@@ -26,7 +26,7 @@ from registry.permissions import PermissionDenied, actor_for, ensure_manages_reg
 
 from ..api import stock as api
 from ..stock import selectors, services
-from ..stock.models import Lot, MovementKind, SyringePrice, TransferStatus, WriteOffReason
+from ..stock.models import Lot, MovementKind, TransferStatus, WriteOffReason
 from .views import page
 
 # --- The operations -----------------------------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def regional_stock(request):
     soon, days of cover, suggested and open transfers."""
     region_code = request.GET.get("region") or None
     actor = actor_for(request.user)
-    if region_code is None and (actor.is_admin or actor.role == Role.NATIONAL):
+    if region_code is None and actor.sees_every_region:
         return render(request, "stock/region_choose.html", {"regions": Region.objects.order_by("name")})
     view = selectors.regional_stock(user=request.user, region_code=region_code)
     return render(request, "stock/region.html", {"view": view, "may_act": selectors.may_manage(request.user, view)})
@@ -470,8 +470,8 @@ def prices(request):
 def _prices_context(request, *, errors=None, values=None) -> dict:
     actor = actor_for(request.user)
     return {
-        "prices": list(SyringePrice.objects.order_by("-valid_from")),
-        "may_set": actor.is_admin or actor.role == Role.NATIONAL,
+        "prices": list(selectors.syringe_prices().reverse()),
+        "may_set": actor.sees_every_region,
         "errors": errors or [],
         "values": values or {},
     }

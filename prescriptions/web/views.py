@@ -926,8 +926,7 @@ def dispensing_queue_csv(request):
         _("Hold note"),
     ]
 
-    def moment(value) -> str:
-        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+    moment = export.moment
 
     def rows():
         for prescription in queue.iterator(chunk_size=500):
