@@ -164,7 +164,7 @@ def _figure(name: str, metrics: Mapping, suppress_below: int) -> "Figure | None"
     texts = [str(shown(v, suppress_below)) for v in bars.values]
     count = len(heights)
     height = 0.55 + 0.26 * max(count, 3) if bars.horizontal else 2.3
-    figure = _new_figure(figsize=(WIDE_INCHES if is_wide(name) else DEFAULT_WIDTH_INCHES, height), layout="constrained")
+    figure = _new_figure(figsize=(WIDE_INCHES if is_wide(name) else DEFAULT_WIDTH_INCHES, height))
     axes = figure.subplots()
     positions = list(range(count))
     draw = axes.barh if bars.horizontal else axes.bar
@@ -191,7 +191,72 @@ def _figure(name: str, metrics: Mapping, suppress_below: int) -> "Figure | None"
         if bars.axis_label:
             axes.set_xlabel(bars.axis_label)
     axes.set_axisbelow(True)
+    _fit(figure, bars, top=max([h for h in heights if isinstance(h, int | float)] + [1]), texts=texts)
     return figure
+
+
+# The space around a bar chart's axes, in inches: matplotlib's defaults for ticks (length 3.5 pt, label pad 3.5 pt)
+# and axis labels (pad 4 pt), constrained layout's padding (3 pt), and the room a bar label takes (pad 2 pt).
+TICK_SPACE = (3.5 + 3.5) / 72
+AXIS_LABEL_PAD = 4 / 72
+EDGE = 3 / 72
+BAR_LABEL_PAD = 2 / 72
+
+
+def _text_size(figure: "Figure", texts, size: float = RC["font.size"]) -> tuple[float, float]:
+    """The widest and the tallest of ``texts`` in inches, as the figure's renderer lays them out (font metrics:
+    nothing is drawn), with 4 % to spare for the hinting at other resolutions."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = figure.canvas.get_renderer()
+    prop = FontProperties(family=RC["font.family"], size=size)
+    width = height = 0.0
+    for text in texts:
+        w, h, _descent = renderer.get_text_width_height_descent(str(text), prop, ismath=False)
+        width, height = max(width, w), max(height, h)
+    return width / figure.dpi * 1.04, height / figure.dpi * 1.04
+
+
+def _fit(figure: "Figure", bars: Bars, *, top: float, texts: list[str]) -> None:
+    """Place the axes so that their tick labels, axis label and bar labels fit inside the figure.
+
+    What matplotlib's constrained layout finds by drawing the figure twice (half a chart's time), measured here
+    from the font for the few texts a bar chart has: the category labels, the counts' tick labels (their widest
+    is no wider than the top of the axis, a count and a margin), the bar labels beside or above the bars.
+    """
+    width, height = figure.get_size_inches()
+    digits = "0" * len(str(int(top * 1.2) + 1))  # the widest count tick: every digit of DejaVu is as wide
+    count_width, count_height = _text_size(figure, [digits])
+    label_width, label_height = _text_size(figure, bars.labels or [""])
+    bar_label_width, bar_label_height = _text_size(figure, texts, size=8)
+    if bars.horizontal:
+        left = EDGE + label_width + TICK_SPACE
+        bottom = EDGE + count_height + TICK_SPACE
+        right = EDGE + max(count_width / 2, bar_label_width + BAR_LABEL_PAD)
+        upper = EDGE + label_height / 2
+    else:
+        rotated = len(bars.labels) > 14
+        if rotated:  # 60°, centred on the tick
+            sin, cos = 0.866, 0.5
+            below = label_width * sin + label_height * cos
+            side = (label_width * cos + label_height * sin) / 2
+        else:
+            below, side = label_height, label_width / 2
+        bottom = EDGE + below + TICK_SPACE
+        if bars.axis_label:
+            bottom += _text_size(figure, [bars.axis_label])[1] + AXIS_LABEL_PAD
+        left = EDGE + max(count_width + TICK_SPACE, side)
+        right = EDGE + max(side, bar_label_width / 2)
+        upper = EDGE + max(count_height / 2, bar_label_height + BAR_LABEL_PAD)
+    # Fractions of the figure; the axes keep at least a tenth of it whatever the labels (a label that long would be
+    # cut, as constrained layout would then squeeze the axes to nothing).
+    left, right = left / width, 1 - right / width
+    bottom, upper = bottom / height, 1 - upper / height
+    if right - left < 0.1:
+        left = right - 0.1
+    if upper - bottom < 0.1:
+        bottom = upper - 0.1
+    figure.subplots_adjust(left=left, right=right, bottom=bottom, top=upper)
 
 
 def chart_png(name: str, metrics: Mapping, *, suppress_below: int = 0) -> bytes | None:

@@ -49,6 +49,45 @@ def test_exact_binomial_limits_match_the_published_method(n, theta, coverage, ex
     )
 
 
+def _one_by_one(n, theta, p):
+    """The limit as computed before the curve asked scipy for all its sizes at once: one size, three calls."""
+    r = float(binom.ppf(p, n, theta))
+    at_r = float(binom.cdf(r, n, theta))
+    below_r = float(binom.cdf(r - 1, n, theta)) if r > 0 else 0.0
+    alpha = (at_r - p) / (at_r - below_r) if at_r > below_r else 0.0
+    return min(max((r - alpha) / n, 0.0), 1.0)
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.001, 0.032, 0.069, 17 / 240, 0.5, 0.93, 1.0])
+def test_the_curve_gives_each_size_the_limits_computed_one_by_one(theta):
+    """The funnel's curve computes every size's limits in one call of the distribution: exactly the figures of one
+    size at a time (float for float), at both coverages, from one case to a large centre."""
+    chart = funnel.Funnel(
+        measure=funnel.MEASURES[0],
+        target=theta,
+        events=0,
+        cases=1,
+        points=[funnel.Point("c", "C", "030", 1, 2400, {})],
+    )
+    curve = chart.curve()
+    assert [n for n, _limits in curve][:3] == [1, 41, 81] and curve[-1][0] == 2400
+    for n, limits in curve:
+        for coverage in funnel.COVERAGES:
+            tail = (1 - coverage) / 2
+            if 0 < theta < 1:
+                expected = (_one_by_one(n, theta, tail), _one_by_one(n, theta, 1 - tail))
+            else:
+                expected = (float(theta >= 1), float(theta >= 1))
+            assert limits[coverage] == expected, (n, coverage)
+    assert funnel.binomial_limits([40, 1, 400], 0.069, 0.975) == [
+        funnel.binomial_limit(40, 0.069, 0.975),
+        funnel.binomial_limit(1, 0.069, 0.975),
+        funnel.binomial_limit(400, 0.069, 0.975),
+    ]
+    with pytest.raises(ValueError):
+        funnel.binomial_limits([3, 0], 0.069, 0.975)
+
+
 def test_limits_close_in_as_centres_grow_and_approach_the_normal_ones():
     widths = [funnel.control_limits(n, 0.069, 0.95) for n in (20, 50, 100, 400, 1600, 6400)]
     spans = [high - low for low, high in widths]
