@@ -25,15 +25,16 @@ rows do not carry); the tests in ``tests/test_demo_fixture.py`` check that a cop
 The demo's *history* (``seed_history``, what ``seed_demo --history`` adds) is copied the same way by
 :func:`history_build`, after the demo: keyed by the database as the demo left it, under the same conditions, and one
 more, because its moments depend on the time of day. ``_at`` in seed_demo.py puts each story's moment at its hour,
-except today's moments whose hour has not yet come: those go just before now (``now - (30 - hour) minutes``), or to
-``00:hour`` just after midnight. Every ``_at`` of the command that copied is recorded with the branch it took; the
-copy is used only while each of them would take the same branch now. Then the hours are the very moments the command
-would write now (they depend only on the Rome day), and a moment put just before now is the one the command wrote
-when the copy was taken: older than a fresh one by the copy's age, like every ``timezone.now()`` of the rows (audit
-events, creation times, the dispensations), so the copy is what the command would have written at most
-:data:`MAX_AGE_SECONDS` ago, with every moment in the same order, on the same side of now and of midnight as a fresh
-one's. MAX_AGE means the same for both copies: how stale the "now" of the rows may be (within the audit anchors'
-10-minute margin, and far below any threshold the pages read in hours or days).
+except today's moments whose hour has not yet come: those go just before now (``now - (30 - hour) minutes``), or, in
+the day's first half hour, into the minutes already gone, in the order of their hours (``seed_demo.moment``). Every
+``_at`` of the command that copied is recorded with the branch it took; the copy is used only while each of them
+would take the same branch now. Then the hours are the very moments the command would write now (they depend only on
+the Rome day), and a moment put just before now is the one the command wrote when the copy was taken: older than a
+fresh one by at most the copy's age, like every ``timezone.now()`` of the rows (audit events, creation times, the
+dispensations), so the copy is what the command would have written at most :data:`MAX_AGE_SECONDS` ago, with every
+moment in the same order, on the same side of now and of midnight as a fresh one's. MAX_AGE means the same for both
+copies: how stale the "now" of the rows may be (within the audit anchors' 10-minute margin, and far below any
+threshold the pages read in hours or days).
 
 Outside the rows, the history's command only (a) fills the shortages' cache key, which a read fills again and the
 autouse fixture empties before each test, and (b) asks after commit to e-mail the notifications it wrote: no demo
@@ -45,14 +46,13 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from registry.calendar import rome_today
 
@@ -148,17 +148,11 @@ def _seed_history() -> int:
 
 
 def _at_branch(days_ago: int, hour: int) -> str:
-    """Which of its branches seed_demo's ``_at(days_ago, hour)`` takes now: its ``hour``, just before ``now``, or
-    ``00:hour`` (see the module's docstring)."""
-    from prescriptions.management.commands.seed_demo import REGISTRY_TIME_ZONE, _at
+    """Which of its rules seed_demo's ``_at(days_ago, hour)`` follows now: its ``hour``, just before ``now``, or
+    ``early`` in the day's first half hour (``seed_demo.moment``)."""
+    from prescriptions.management.commands.seed_demo import moment
 
-    moment = _at(days_ago, hour)
-    day = rome_today() - timedelta(days=days_ago)
-    if moment == datetime.combine(day, dtime(hour), tzinfo=REGISTRY_TIME_ZONE):
-        return "hour"
-    if moment == datetime.combine(day, dtime(0, hour), tzinfo=REGISTRY_TIME_ZONE):
-        return "midnight"
-    return "now"
+    return moment(days_ago, hour, timezone.now())[1]
 
 
 @contextmanager

@@ -215,3 +215,38 @@ def test_seeding_with_in_process_tasks_logs_no_warning(db, caplog, django_captur
             seed(force=True, history=True)
     assert callbacks  # the tasks were queued, and ran in-process
     assert [record.getMessage() for record in caplog.records if record.levelno >= 30] == []
+
+
+@pytest.mark.parametrize("rome_clock", ["00:00:30", "00:05:00", "00:29:00", "00:45:00", "13:10:00", "23:59:00"])
+def test_todays_moments_are_never_in_the_future_even_just_after_midnight(monkeypatch, rome_clock):
+    """The history's moments of today come before now, on today's date, in the order of their hours, whatever the
+    time of day: at 00:00–00:30 in Rome (23:00–23:30 UTC) the hours not yet come went to 00:hour, after now, and
+    the demo's history was refused ("a prescription cannot be dated in the future"), in CI and in `make run`."""
+    from datetime import datetime, time
+
+    from prescriptions.management.commands import seed_demo
+    from registry.calendar import REGISTRY_TIME_ZONE
+
+    now = datetime.combine(date(2026, 12, 8), time.fromisoformat(rome_clock), tzinfo=REGISTRY_TIME_ZONE)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    moments = [seed_demo._at(0, hour) for hour in range(24)]
+    assert all(moment <= now for moment in moments), [m.isoformat() for m in moments if m > now]
+    assert {moment.astimezone(REGISTRY_TIME_ZONE).date() for moment in moments} == {date(2026, 12, 8)}
+    assert moments == sorted(moments) and len(set(moments)) == 24
+    # Past days keep their hour.
+    assert seed_demo._at(1, 8) == datetime(2026, 12, 7, 8, tzinfo=REGISTRY_TIME_ZONE)
+
+
+def test_the_history_is_made_five_minutes_after_midnight(db, monkeypatch):
+    """`seed_demo --history` at 00:05 in Rome (what CI met at 23:00 UTC): every story is told, none dated after now."""
+    from datetime import datetime, time
+
+    from prescriptions.models import Administration, Prescription
+    from registry.calendar import REGISTRY_TIME_ZONE, rome_today
+
+    now = datetime.combine(rome_today(), time(0, 5), tzinfo=REGISTRY_TIME_ZONE)
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    seed(force=True, history=True)
+    assert Prescription.objects.filter(prescribed_at__date__gte=now.date()).exists()
+    assert not Prescription.objects.filter(prescribed_at__gt=now).exists()
+    assert not Administration.objects.filter(administered_at__gt=now).exists()

@@ -22,7 +22,7 @@ from prescriptions.api.serializers import PrescriptionSubmitSerializer
 from prescriptions.course.regimen import listing_regimen
 from prescriptions.models import Prescription, TocilizumabShortage
 from registry import services
-from registry.calendar import REGISTRY_TIME_ZONE, rome_today
+from registry.calendar import REGISTRY_TIME_ZONE, day_start, rome_today
 from registry.models import Centre, CentreDesignation, Pharmacy, PrescriberAuthorisation, Region, Role
 
 DEMO_PASSWORD = "demo-password-648"  # noqa: S105 - published in API.md for the demo only
@@ -285,11 +285,30 @@ def _identity(index: int, story: Story) -> dict:
 
 def _at(days_ago: int, hour: int) -> datetime:
     """``hour``:00 Rome time ``days_ago`` days before today; today's moments, if not yet come, just before now
-    (in the order of their hours) but still today."""
-    day = rome_today() - timedelta(days=days_ago)
-    moment = datetime.combine(day, time(hour), tzinfo=REGISTRY_TIME_ZONE)
-    start = datetime.combine(day, time(0, hour), tzinfo=REGISTRY_TIME_ZONE)
-    return max(start, min(moment, timezone.now() - timedelta(minutes=30 - hour)))
+    (in the order of their hours) but still today (:func:`moment`)."""
+    return moment(days_ago, hour, timezone.now())[0]
+
+
+def moment(days_ago: int, hour: int, now: datetime) -> tuple[datetime, str]:
+    """The moment of :func:`_at` at ``now``, and which rule gave it:
+
+    - ``"hour"``: ``hour``:00 Rome time, ``days_ago`` days before today, once it is at least ``30 - hour`` minutes
+      past;
+    - ``"now"``: else, from half past midnight on, ``30 - hour`` minutes before now (today's hours not yet come, in
+      their order; never before ``00:hour``);
+    - ``"early"``: in the first half hour of the day, when none of today's hours has come, the minutes already gone
+      shared in the order of the hours, ``(hour + 1) / 25`` of them: today, before now. (These moments went to
+      ``00:hour`` before, after now for most hours: the history was refused as dated in the future.)
+    """
+    day = rome_today(now) - timedelta(days=days_ago)
+    at_hour = datetime.combine(day, time(hour), tzinfo=REGISTRY_TIME_ZONE)
+    before_now = now - timedelta(minutes=30 - hour)
+    if at_hour <= before_now:
+        return at_hour, "hour"
+    today = day_start(rome_today(now))
+    if now - today >= timedelta(minutes=30):
+        return before_now, "now"
+    return today + (now - today) * (hour + 1) / 25, "early"
 
 
 def seed_history(stdout=None) -> int:
