@@ -180,13 +180,16 @@ def prescription_at(
     """A Milano prescription at ``stage``, built through the services.
 
     ``prescribed_days_ago`` puts ``prescribed_at`` at 06:00 Rome that many days back (29 leaves room for a whole
-    course in the past). Doses go at 12:00 Rome on ``dose_days_ago`` (default: one a day from the prescription
-    day, as many as the stage needs).
+    course in the past); today (0) before 06:00, a minute before now but not before midnight. Doses go at 12:00
+    Rome on ``dose_days_ago`` (default: one a day from the prescription day, as many as the stage needs).
     """
     prescriber = demo["prescriber.milano"]
     if stage == PrescriptionStatus.REJECTED:
         body_options["eligible"] = False
-    prescription = submit(prescriber, prescribed_at=days_ago(prescribed_days_ago, 6), **body_options)
+    prescribed_at = days_ago(prescribed_days_ago, 6)
+    if prescribed_days_ago == 0:  # before 06:00 in Rome, 06:00 today is still to come: a minute ago, still today
+        prescribed_at = max(rome(today(), 0), min(prescribed_at, timezone.now() - timedelta(minutes=1)))
+    prescription = submit(prescriber, prescribed_at=prescribed_at, **body_options)
     if stage in (PrescriptionStatus.REJECTED, PrescriptionStatus.AWAITING_DISPENSING):
         assert prescription.status == stage
         return prescription
