@@ -6,6 +6,7 @@ than the table.
 """
 
 import io
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -183,15 +184,14 @@ def _figure(name: str, metrics: Mapping, suppress_below: int) -> "Figure | None"
         axes.margins(x=0.12)
         axes.grid(axis="x", color=LINE, linewidth=0.6)
     else:
-        rotation = 0 if count <= 14 else 60
-        axes.set_xticks(positions, bars.labels, rotation=rotation)
+        axes.set_xticks(positions, bars.labels, rotation=_label_rotation(bars))
         axes.yaxis.get_major_locator().set_params(integer=True)
         axes.margins(y=0.15)
         axes.grid(axis="y", color=LINE, linewidth=0.6)
         if bars.axis_label:
             axes.set_xlabel(bars.axis_label)
     axes.set_axisbelow(True)
-    _fit(figure, bars, top=max([h for h in heights if isinstance(h, int | float)] + [1]), texts=texts)
+    _fit(figure, bars, top=max([*heights, 1]), texts=texts)
     return figure
 
 
@@ -201,6 +201,11 @@ TICK_SPACE = (3.5 + 3.5) / 72
 AXIS_LABEL_PAD = 4 / 72
 EDGE = 3 / 72
 BAR_LABEL_PAD = 2 / 72
+
+
+def _label_rotation(bars: Bars) -> int:
+    """Degrees the category labels of a vertical chart turn: more than 14 (weeks) would overlap upright."""
+    return 60 if not bars.horizontal and len(bars.labels) > 14 else 0
 
 
 def _text_size(figure: "Figure", texts, size: float = RC["font.size"]) -> tuple[float, float]:
@@ -235,13 +240,11 @@ def _fit(figure: "Figure", bars: Bars, *, top: float, texts: list[str]) -> None:
         right = EDGE + max(count_width / 2, bar_label_width + BAR_LABEL_PAD)
         upper = EDGE + label_height / 2
     else:
-        rotated = len(bars.labels) > 14
-        if rotated:  # 60°, centred on the tick
-            sin, cos = 0.866, 0.5
-            below = label_width * sin + label_height * cos
-            side = (label_width * cos + label_height * sin) / 2
-        else:
-            below, side = label_height, label_width / 2
+        # A turned label, centred on its tick, reaches below the axis and to each side of the tick.
+        angle = math.radians(_label_rotation(bars))
+        sin, cos = math.sin(angle), math.cos(angle)
+        below = label_width * sin + label_height * cos
+        side = (label_width * cos + label_height * sin) / 2
         bottom = EDGE + below + TICK_SPACE
         if bars.axis_label:
             bottom += _text_size(figure, [bars.axis_label])[1] + AXIS_LABEL_PAD

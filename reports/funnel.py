@@ -81,8 +81,13 @@ def binomial_limits(sizes: Sequence[int], theta: float, probability: float) -> l
 
 def control_limits(n: int, theta: float, coverage: float) -> tuple[float, float]:
     """(lower, upper) limits holding ``coverage`` of a centre's proportion of ``n`` cases under ``theta``."""
+    return control_limits_along([n], theta, coverage)[0]
+
+
+def control_limits_along(sizes: Sequence[int], theta: float, coverage: float) -> list[tuple[float, float]]:
+    """:func:`control_limits` for each of ``sizes``, computed together."""
     tail = (1 - coverage) / 2
-    return binomial_limit(n, theta, tail), binomial_limit(n, theta, 1 - tail)
+    return list(zip(binomial_limits(sizes, theta, tail), binomial_limits(sizes, theta, 1 - tail), strict=True))
 
 
 @dataclass(frozen=True)
@@ -114,16 +119,7 @@ class Funnel:
         """The limits along n, from 1 to the largest centre (and at least 20), for drawing."""
         largest = max([point.cases for point in self.points] + [20])
         sizes = sorted({max(1, round(1 + (largest - 1) * i / steps)) for i in range(steps + 1)})
-        limits = {}
-        for coverage in COVERAGES:
-            tail = (1 - coverage) / 2
-            limits[coverage] = list(
-                zip(
-                    binomial_limits(sizes, self.target, tail),
-                    binomial_limits(sizes, self.target, 1 - tail),
-                    strict=True,
-                )
-            )
+        limits = {coverage: control_limits_along(sizes, self.target, coverage) for coverage in COVERAGES}
         return [(n, {c: limits[c][i] for c in COVERAGES}) for i, n in enumerate(sizes)]
 
 
