@@ -18,7 +18,8 @@ more than N is refused: use a fresh one), then it measures:
 - on gunicorn (``BENCH_GUNICORN_WORKERS``, 3), submissions from 10 concurrent clients against ``GET /api/v1/me/``
   from 10 clients in the same run: the ratio of their throughputs (``BENCH_RATIO_SECONDS`` each, 15; with
   ``BENCH_RATIO_ROUNDS=n``, n shorter windows of each taking turns, their mean throughputs, steadier on a busy
-  machine; the application served from ``BENCH_APP_ROOT``, this checkout by default, to compare another version);
+  machine; the application served from ``BENCH_APP_ROOT``, this checkout by default, to compare another version),
+  and, on Linux, the CPU milliseconds each request cost gunicorn, this machine's PostgreSQL and the client;
 - the prescription list (API and page) of a regional officer and of an administrator: page 1, a deep page
   reached by its cursor (any depth costs the same), a deep ``?page=N`` (OFFSET on the API; on the page, a redirect
   to that page's cursor) and a one-month date filter.
@@ -407,6 +408,51 @@ def _throughput(clients: int, seconds: float, request) -> float:
     return sum(done) / (time.monotonic() - started)
 
 
+def _proc_cpu(pid: int) -> tuple[int, str, float] | None:
+    """(parent pid, command name, CPU seconds so far) of a process, from Linux's /proc; None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[1]), name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_side(server_pid: int) -> dict[str, float] | None:
+    """CPU seconds used so far by each side of the gunicorn measure: ``server`` (gunicorn's master and workers),
+    ``database`` (this machine's PostgreSQL processes; none when the database is elsewhere) and ``client`` (this
+    process, its client threads). None where there is no /proc to read (not Linux)."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (info := _proc_cpu(int(entry.name))) is not None:
+            processes[int(entry.name)] = info
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _name, _cpu) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    server, stack = set(), [server_pid]
+    while stack:
+        pid = stack.pop()
+        if pid in processes and pid not in server:
+            server.add(pid)
+            stack.extend(children.get(pid, ()))
+    own = os.times()
+    return {
+        "server": sum(processes[pid][2] for pid in server),
+        "database": sum(cpu for _parent, name, cpu in processes.values() if name.startswith("postgres")),
+        "client": own.user + own.system,
+    }
+
+
+def _cpu_per_request(before: dict | None, after: dict | None, requests_done: float) -> dict[str, float]:
+    """Milliseconds of CPU per request on each side between two ``cpu_by_side`` readings (empty without /proc)."""
+    if before is None or after is None or not requests_done:
+        return {}
+    return {side: (after[side] - before[side]) * 1000 / requests_done for side in before}
+
+
 def bench_submissions_vs_me(config: Config, row: dict, prescribers) -> None:
     """Submissions (each a new patient) at ``ratio_clients`` concurrent clients on gunicorn, against ``/me/`` at as
     many clients in the same run: both throughputs and their ratio (issue 17: at least 0.5)."""
@@ -453,9 +499,13 @@ def bench_submissions_vs_me(config: Config, row: dict, prescribers) -> None:
         # machine busy with other work, a change of load between the two windows tilts one round's ratio.
         seconds = config.ratio_seconds / config.ratio_rounds
         me_rates, submit_rates = [], []
+        cpu = {"me": [], "submission": []}  # per round: CPU ms per request on each side
         for _ in range(config.ratio_rounds):
-            me_rates.append(_throughput(clients, seconds, me))
-            submit_rates.append(_throughput(clients, seconds, submit))
+            for name, request, rates in (("me", me, me_rates), ("submission", submit, submit_rates)):
+                before, started = cpu_by_side(server.pid), time.monotonic()
+                rates.append(_throughput(clients, seconds, request))
+                done = rates[-1] * (time.monotonic() - started)
+                cpu[name].append(_cpu_per_request(before, cpu_by_side(server.pid), done))
         me_rate, submit_rate = statistics.mean(me_rates), statistics.mean(submit_rates)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -464,6 +514,13 @@ def bench_submissions_vs_me(config: Config, row: dict, prescribers) -> None:
     row["gunicorn_me_per_s"] = round(me_rate, 1)
     row["gunicorn_submissions_per_s"] = round(submit_rate, 1)
     row["gunicorn_submissions_vs_me_ratio"] = round(submit_rate / me_rate, 2)
+    # Where each request's CPU goes (Linux): with the machine's cores busy, the throughput ratio is about the inverse
+    # of the ratio of these totals, so they say which side a submission would have to shed to approach /me/.
+    for name, rounds in cpu.items():
+        for side in ("server", "database", "client"):
+            values = [r[side] for r in rounds if side in r]
+            if values:
+                row[f"gunicorn_{name}_cpu_{side}_ms"] = round(statistics.mean(values), 2)
 
 
 # --- Lists ---------------------------------------------------------------------------------------------------
