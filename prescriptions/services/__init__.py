@@ -9,8 +9,8 @@ act at that centre (``prescriptions.permissions``), writes, and records the audi
 from ..permissions import ensure_may, may
 from ._common import _lock, prescription_for
 from .comedication import comedication_classify, concomitant_medication_record
-from .corrections import administration_take_back, record_mark_entered_in_error
-from .course import administration_record, course_windows_close, prescription_stop
+from .corrections import administration_take_back, administration_to_take_back, record_mark_entered_in_error
+from .course import administration_record, administration_refusal, course_windows_close, prescription_stop
 from .dispensing import dispensation_record, dispensing_hold, dispensing_hold_release, dispensing_refuse
 from .safety import adverse_event_record, lab_result_record, outcome_record
 from .shortages import shortage_record, shortage_update
@@ -45,7 +45,9 @@ __all__ = [
     "active_course_conflict",
     "_lock",
     "administration_record",
+    "administration_refusal",
     "administration_take_back",
+    "administration_to_take_back",
     "active_course_elsewhere_record",
     "adverse_event_record",
     "check_prescribed_at",

@@ -125,10 +125,10 @@ def record_mark_entered_in_error(*, user, prescription: Prescription, kind: str,
     return record
 
 
-def administration_take_back(*, user, prescription: Prescription, administration_id) -> Administration:
-    """Take back a dose just recorded on the round: only whoever recorded it, within ``TAKE_BACK_MINUTES``; it
-    becomes entered in error (audited, the course recounted) like any correction. Later, or for someone else,
-    the dose is marked entered in error from the prescription page, with a reason."""
+def administration_to_take_back(*, user, prescription: Prescription, administration_id) -> Administration:
+    """The dose ``user`` may take back from the round (``administration_take_back``), read to be confirmed:
+    ``NotFound`` when it is not a live dose of the prescription, ``Conflict`` (``TAKE_BACK_REFUSED``) when someone
+    else recorded it or its minutes are over."""
     administration = Administration.objects.filter(
         prescription=prescription, pk=administration_id, entered_in_error_at__isnull=True
     ).first()
@@ -154,6 +154,16 @@ def administration_take_back(*, user, prescription: Prescription, administration
                 "time": time_format(timezone.localtime(administration.recorded_at), "TIME_FORMAT"),
             },
         )
+    return administration
+
+
+def administration_take_back(*, user, prescription: Prescription, administration_id) -> Administration:
+    """Take back a dose just recorded on the round: only whoever recorded it, within ``TAKE_BACK_MINUTES``; it
+    becomes entered in error (audited, the course recounted) like any correction. Later, or for someone else,
+    the dose is marked entered in error from the prescription page, with a reason."""
+    administration = administration_to_take_back(
+        user=user, prescription=prescription, administration_id=administration_id
+    )
     return record_mark_entered_in_error(
         user=user,
         prescription=prescription,

@@ -65,6 +65,49 @@ def _course_complete(prescription: Prescription) -> Conflict:
     )
 
 
+def _state_refusal(prescription: Prescription) -> Conflict | None:
+    """Why the course takes no dose at all in its present state (None: it may)."""
+    if _closed_by_window(prescription):
+        return _window_ended(prescription)
+    if prescription.status == PrescriptionStatus.COMPLETED:
+        return _course_complete(prescription)
+    if prescription.status == PrescriptionStatus.AWAITING_DISPENSING:
+        # A dose past the syringes dispensed (here none yet) is NO_SYRINGE_LEFT (docs/api.md).
+        return Conflict(ConflictCode.NO_SYRINGE_LEFT, _("No syringe has been dispensed yet."))
+    try:
+        workflow.require_status(prescription, workflow.ADMINISTER)
+    except Conflict as exc:
+        return exc
+    return None
+
+
+def _day_refusal(prescription: Prescription, day: date) -> Conflict | None:
+    """Why the course takes no dose on ``day`` (Rome): its window, its doses and syringes, the day's dose."""
+    if prescription.first_dose_on is not None and day > window_last_day(prescription):
+        return _window_ended(prescription)
+    if prescription.doses_administered >= course_regimen(prescription).doses:
+        return _course_complete(prescription)
+    if prescription.doses_administered >= prescription.syringes_dispensed:
+        return Conflict(
+            ConflictCode.NO_SYRINGE_LEFT,
+            _("No syringe left: %(n)d dispensed, %(n)d given.") % {"n": prescription.syringes_dispensed},
+        )
+    live = prescription.administrations.filter(entered_in_error_at__isnull=True)
+    if live.filter(administered_on=day).exists():
+        return Conflict(
+            ConflictCode.DOSE_ALREADY_GIVEN_TODAY,
+            _("A dose is already recorded on %(day)s (one a day).") % {"day": long_date(day)},
+        )
+    return None
+
+
+def administration_refusal(prescription: Prescription, *, day: date) -> Conflict | None:
+    """Why no dose can be recorded for the course on ``day`` (None: one can), as ``administration_record`` would
+    refuse it: the round's confirmation page asks before offering the dose; recording asks again, the course
+    locked."""
+    return _state_refusal(prescription) or _day_refusal(prescription, day)
+
+
 @transaction.atomic
 def administration_record(
     *, user, prescription: Prescription, administered_at: datetime, dose_mg: Decimal, route: str
@@ -76,35 +119,16 @@ def administration_record(
     prescription = _lock(prescription)
     now = timezone.now()
     ensure_may(user, prescription, workflow.ADMINISTER, today=rome_date(now))
-    if _closed_by_window(prescription):
-        raise _window_ended(prescription)
-    if prescription.status == PrescriptionStatus.COMPLETED:
-        raise _course_complete(prescription)
-    if prescription.status == PrescriptionStatus.AWAITING_DISPENSING:
-        # A dose past the syringes dispensed (here none yet) is NO_SYRINGE_LEFT (docs/api.md).
-        raise Conflict(ConflictCode.NO_SYRINGE_LEFT, _("No syringe has been dispensed yet."))
-    workflow.require_status(prescription, workflow.ADMINISTER)
+    if (refusal := _state_refusal(prescription)) is not None:
+        raise refusal
     if administered_at > now + CLOCK_TOLERANCE:
         raise InvalidInput({"administered_at": _("A dose cannot be recorded in the future.")})
     if administered_at < prescription.prescribed_at:
         raise InvalidInput({"administered_at": _("A dose cannot come before the prescription.")})
     day = rome_date(administered_at)
     ensure_prescription_period_open(prescription, day)
-    if prescription.first_dose_on is not None and day > window_last_day(prescription):
-        raise _window_ended(prescription)
-    if prescription.doses_administered >= course_regimen(prescription).doses:
-        raise _course_complete(prescription)
-    if prescription.doses_administered >= prescription.syringes_dispensed:
-        raise Conflict(
-            ConflictCode.NO_SYRINGE_LEFT,
-            _("No syringe left: %(n)d dispensed, %(n)d given.") % {"n": prescription.syringes_dispensed},
-        )
-    live = prescription.administrations.filter(entered_in_error_at__isnull=True)
-    if live.filter(administered_on=day).exists():
-        raise Conflict(
-            ConflictCode.DOSE_ALREADY_GIVEN_TODAY,
-            _("A dose is already recorded on %(day)s (one a day).") % {"day": long_date(day)},
-        )
+    if (refusal := _day_refusal(prescription, day)) is not None:
+        raise refusal
     if prescription.first_dose_on and day < prescription.first_dose_on:
         # A forgotten dose may be filled in later, but day 1 stays the first recorded dose's day.
         raise InvalidInput(

@@ -581,11 +581,19 @@ class AdministerForm(SerializerBackedForm):
 
 
 class StopForm(SerializerBackedForm):
+    """Stopping ends the course for good (no dose can follow it): a box to tick confirms it, as for a refusal."""
+
     reason = forms.ChoiceField(label=_("Reason"), required=False, choices=_choices_with_blank(StopReason.choices))
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     stopped_at = forms.CharField(
         label=_("Stopped at"), required=False, help_text=_("Leave empty for now."), widget=datetime_widget()
     )
+    confirm = forms.BooleanField(
+        label=_("I confirm: the course ends for good and no further dose can be recorded."), required=False
+    )
+
+    def payload(self) -> dict:
+        return self.collect(("reason", "note", "stopped_at"))
 
 
 class AdverseEventForm(SerializerBackedForm):

@@ -522,7 +522,8 @@ def _lab_result(request, prescription, data):
     result = services.lab_result_record(user=request.user, prescription=prescription, **data)
     messages.success(request, _("Lab result recorded."))
     if (alert := lab_alert(result)) is not None:
-        messages.warning(request, alert.message)
+        # As grave as the alert: a blocking one (neutropenia) is an error, in red like the alert on the page.
+        (messages.error if alert.code in BLOCKING_ALERTS else messages.warning)(request, alert.message)
 
 
 def _outcome(request, prescription, data):
@@ -601,6 +602,7 @@ ACTIONS: dict[str, PageAction] = {
             StopInputSerializer,
             _stop,
             danger=True,
+            confirm="confirm",
         ),
         PageAction(
             workflow.ADVERSE_EVENT,
@@ -970,6 +972,7 @@ def _alert_rows(alerts) -> list[dict]:
             "code": alert.code,
             "title": ALERT_TITLES.get(alert.code, alert.code),
             "message": alert.message,
+            "on": alert.on,
             "blocking": alert.code in BLOCKING_ALERTS,
         }
         for alert in alerts
@@ -1041,6 +1044,13 @@ def administer_now(request, prescription_id):
     prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
     permissions.ensure_may(request.user, prescription, workflow.ADMINISTER)
     round_url = reverse("prescriptions:doses_due")
+    next_url = _next_url(request, round_url)
+    # What the dose would be refused for (the course stopped, today's dose recorded…) is said at once, naming the
+    # patient: not after a confirmation, and before any alert of a course that takes no dose anyway.
+    refusal = services.administration_refusal(prescription, day=rome_today())
+    if refusal is not None:
+        messages.error(request, _patient_says(request, prescription, refusal.detail))
+        return redirect(next_url)
     detail = selectors.prescription_view(user=request.user, prescription_id=prescription.pk)
     blocking = _blocking(detail.alerts)
     if blocking:
@@ -1050,7 +1060,6 @@ def administer_now(request, prescription_id):
             % {"patient": patient_label(user=request.user, prescription=detail), "alert": blocking[0]["title"]},
         )
         return redirect("prescriptions:detail", prescription_id=prescription.pk)
-    next_url = _next_url(request, round_url)
     if request.method == "GET" or request.POST.get("confirmed") != "yes":
         today = rome_today()
         return render(
@@ -1075,33 +1084,59 @@ def administer_now(request, prescription_id):
             route=course_regimen(prescription).route,
         )
     except Conflict as exc:
-        messages.error(request, exc.detail)
+        messages.error(request, _patient_says(request, prescription, exc.detail))
     except InvalidInput as exc:
-        messages.error(request, " ".join(m for msgs in exc.errors.values() for m in msgs))
+        messages.error(
+            request, _patient_says(request, prescription, " ".join(m for msgs in exc.errors.values() for m in msgs))
+        )
     else:
         _dose_messages(request, administration)
     return redirect(next_url)
 
 
+def _patient_says(request, prescription, message: str) -> str:
+    """A refusal of the round, naming its patient (the round is many patients; the message must say which)."""
+    return _("%(patient)s: %(message)s") % {
+        "patient": patient_label(user=request.user, prescription=prescription),
+        "message": message,
+    }
+
+
 @page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def administration_take_back(request, prescription_id, administration_id):
-    """Take back a dose just recorded on the round (whoever recorded it, within minutes): entered in error."""
+    """Take back a dose just recorded on the round (whoever recorded it, within minutes): entered in error, after
+    a confirmation naming the patient and the dose (no script needed); one that may not be taken back is refused
+    before it."""
     prescription = services.prescription_for(user=request.user, prescription_id=prescription_id)
     permissions.ensure_may(request.user, prescription, workflow.ADMINISTER)
+    next_url = _next_url(request, reverse("prescriptions:doses_due"))
     try:
+        if request.method == "GET" or request.POST.get("confirmed") != "yes":
+            administration = services.administration_to_take_back(
+                user=request.user, prescription=prescription, administration_id=administration_id
+            )
+            return render(
+                request,
+                "prescriptions/take_back.html",
+                {
+                    "prescription": selectors.prescription_view(user=request.user, prescription_id=prescription.pk),
+                    "administration": administration,
+                    "next": next_url,
+                },
+            )
         services.administration_take_back(
             user=request.user, prescription=prescription, administration_id=administration_id
         )
     except Conflict as exc:
-        messages.error(request, exc.detail)
+        messages.error(request, _patient_says(request, prescription, exc.detail))
     else:
         messages.success(
             request,
             _("Dose taken back for %(patient)s: it is kept as entered in error, and the course counts it no more.")
             % {"patient": patient_label(user=request.user, prescription=prescription)},
         )
-    return redirect(_next_url(request, reverse("prescriptions:doses_due")))
+    return redirect(next_url)
 
 
 # --- Entered in error, from the prescription page ---------------------------------------------------------------

@@ -217,7 +217,12 @@ def test_the_nurse_does_the_round(sign_in, live_history, language):
     assert page.locator(f"tr[data-id='{running.pk}']").count() == 0
     check_page(page, "round-recorded", language)
 
-    just_given.locator("button[data-take-back]").click()
+    just_given.locator("a[data-take-back]").click()
+    page.locator("button[data-confirm-take-back]").wait_for()  # a page naming the patient asks first
+    assert name in page.locator(".take-back-confirm .patient").inner_text()
+    no_sideways_scrolling(page)
+    check_page(page, "round-take-back", language)
+    page.click("button[data-confirm-take-back]")
     page.locator("ul.messages li.success").wait_for()
     assert page.locator(f"tr[data-id='{running.pk}'] a[data-record]").count() == 1  # due again
     assert page.locator(f"#recent-doses li[data-prescription='{running.pk}']").count() == 0

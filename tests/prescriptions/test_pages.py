@@ -567,7 +567,7 @@ def test_the_prescriber_stops_the_course(prescriber, nurse, dispensed):
     administer(nurse, dispensed)
     response = prescriber.post(
         action_url("stop", dispensed),
-        {"stop-reason": "clinical_worsening", "stop-note": "needs CPAP"},
+        {"stop-reason": "clinical_worsening", "stop-note": "needs CPAP", "stop-confirm": "on"},
         follow=True,
     )
     dispensed.refresh_from_db()
@@ -575,6 +575,18 @@ def test_the_prescriber_stops_the_course(prescriber, nurse, dispensed):
     html = response.content.decode()
     assert "needs CPAP" in html and "clinical worsening" in html
     assert 'id="stop"' in html and '<section class="card action" id="stop"' not in html
+
+
+def test_a_stop_is_not_recorded_until_its_box_is_ticked(prescriber, nurse, dispensed):
+    # Stopping ends the course for good (no dose can follow): one tap on "Stop" must not do it.
+    administer(nurse, dispensed)
+    response = prescriber.post(action_url("stop", dispensed), {"stop-reason": "discharge"})
+    assert response.status_code == 200
+    assert 'class="error"' in field_html(response.content.decode(), "stop-confirm")
+    dispensed.refresh_from_db()
+    assert dispensed.status == PrescriptionStatus.IN_COURSE and dispensed.stopped_at is None
+    page = prescriber.get(detail_url(dispensed)).content.decode()
+    assert 'name="stop-confirm"' in page  # the box is on the page, next to the button
 
 
 def test_a_stop_without_a_reason_is_an_error_next_to_it(prescriber, awaiting):
@@ -596,6 +608,9 @@ def test_a_low_neutrophil_count_raises_the_neutropenia_alert(nurse, dispensed):
     html = response.content.decode()
     assert re.search(r'<div class="alert blocking" data-code="NEUTROPENIA" role="alert">', html)
     assert "ANC 1.2" in html
+    # The message after saving is as grave as the alert: an error (red), not a warning (yellow).
+    message = re.search(r'<ul class="messages">.*?</ul>', html, re.S).group(0)
+    assert re.search(r'<li class="error">[^<]*ANC 1.2', message)
 
 
 def test_an_adverse_event_is_recorded(nurse, dispensed):

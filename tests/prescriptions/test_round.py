@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from prescriptions import services
 from prescriptions.models import Administration, Dispensation, Outcome, PrescriptionStatus
@@ -81,6 +82,11 @@ def test_each_row_names_the_patient_and_shows_the_courses_alerts(demo, login):
     assert 'data-code="MISSED_DOSE"' in missed_row
     assert record_url(missed) in missed_row
     assert 'data-code="' not in row_of(html, quiet)
+    # The missed day is written in the badge, not only in a tooltip a phone never shows.
+    with translation.override("it"):  # the page's language (login(..., "it"))
+        missed_day = date_format(f.today() - timedelta(days=2), "SHORT_DATE_FORMAT")
+    badge = re.search(r'<span class="badge warn" data-code="MISSED_DOSE"[^>]*>(.*?)</span>', missed_row, re.S).group(1)
+    assert missed_day in badge
 
 
 def test_a_blocking_alert_turns_the_dose_into_a_link_to_the_prescription(demo, login):
@@ -167,6 +173,53 @@ def test_a_dose_is_recorded_only_after_a_confirmation_naming_the_patient(demo, l
     assert ("Dose registrata per" if language == "it" else "Dose recorded for") in message
 
 
+def messages_of(html: str) -> str:
+    match = re.search(r'<ul class="messages">.*?</ul>', html, re.S)
+    return match.group(0) if match else ""
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_a_dose_already_given_today_is_refused_before_the_confirmation(demo, login, language):
+    # A stale round (or the back button) offers "Record now" again: the page says at once that today's dose is
+    # recorded, naming the patient, instead of a confirmation refused only once confirmed.
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1, identity=BIANCHI)
+    nurse = login("nurse.milano", language)
+    confirm(nurse, prescription)
+
+    again = nurse.get(record_url(prescription), {"next": ROUND}, follow=True)
+
+    assert again.redirect_chain == [(ROUND, 302)]
+    html = again.content.decode()
+    assert 'name="confirmed"' not in html
+    message = messages_of(html)
+    assert "BIANCHI Lucia" in message
+    expected = "è già registrata una dose" if language == "it" else "A dose is already recorded on"
+    assert expected in message
+    assert " Il 8 " not in message and not re.search(r"\bIl 8\b", message)  # never "Il 8 dicembre"
+    assert Administration.objects.filter(prescription=prescription).count() == 1
+
+
+def test_a_rejected_request_gets_no_confirmation_page(demo, login):
+    rejected = f.prescription_at(demo, "rejected", prescribed_days_ago=1)
+
+    response = login("nurse.milano").get(record_url(rejected), {"next": ROUND}, follow=True)
+
+    assert response.redirect_chain == [(ROUND, 302)]
+    assert 'name="confirmed"' not in response.content.decode()
+    assert "rejected" in messages_of(response.content.decode())
+
+
+def test_a_stopped_course_is_refused_as_stopped_not_for_its_alert(demo, login):
+    prescription = neutropenic(demo)
+    services.prescription_stop(prescriber=demo["prescriber.milano"], prescription=prescription, reason="adverse_event")
+
+    response = login("nurse.milano").get(record_url(prescription), {"next": ROUND}, follow=True)
+
+    message = messages_of(response.content.decode())
+    assert "stopped" in message and "No dose from the round" not in message
+    assert 'name="confirmed"' not in response.content.decode()
+
+
 # --- Taking a dose back ------------------------------------------------------------------------------------------
 
 
@@ -181,7 +234,7 @@ def test_whoever_recorded_a_dose_takes_it_back_from_the_round(demo, login):
     administration = Administration.objects.get(prescription=prescription)
     assert take_back_url(administration) in html  # beside the message
 
-    response = nurse.post(take_back_url(administration), {"next": ROUND}, follow=True)
+    response = nurse.post(take_back_url(administration), {"next": ROUND, "confirmed": "yes"}, follow=True)
 
     administration.refresh_from_db()
     prescription.refresh_from_db()
@@ -194,15 +247,49 @@ def test_whoever_recorded_a_dose_takes_it_back_from_the_round(demo, login):
     ).exists()
 
 
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_a_dose_is_taken_back_only_after_a_confirmation_naming_the_patient(demo, login, language):
+    # A red button beside the round's green ones: a stray tap must not undo a dose really given (the course would
+    # show it due again).
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1, identity=BIANCHI)
+    nurse = login("nurse.milano", language)
+    confirm(nurse, prescription)
+    administration = Administration.objects.get(prescription=prescription)
+
+    page = nurse.get(take_back_url(administration), {"next": ROUND})
+    unconfirmed = nurse.post(take_back_url(administration), {"next": ROUND})
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "BIANCHI Lucia" in html and "100 mg SC" in html
+    assert 'name="confirmed" value="yes"' in html and f'href="{ROUND}"' in html
+    assert unconfirmed.status_code == 200 and 'name="confirmed" value="yes"' in unconfirmed.content.decode()
+    administration.refresh_from_db()
+    assert not administration.in_error
+
+
+def test_a_dose_that_may_not_be_taken_back_is_refused_before_the_confirmation(demo, login):
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    confirm(login("nurse.milano"), prescription)
+    administration = Administration.objects.get(prescription=prescription)
+
+    response = login("prescriber.milano").get(take_back_url(administration), {"next": ROUND}, follow=True)
+
+    assert response.redirect_chain == [(ROUND, 302)]
+    assert 'name="confirmed"' not in response.content.decode()
+    assert "Only whoever recorded a dose may take it back" in messages_of(response.content.decode())
+
+
 def test_after_ten_minutes_or_for_someone_else_a_dose_is_not_taken_back(demo, login):
     prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
     confirm(login("nurse.milano"), prescription)
     administration = Administration.objects.get(prescription=prescription)
 
-    other = login("prescriber.milano").post(take_back_url(administration), {"next": ROUND}, follow=True)
+    confirmed = {"next": ROUND, "confirmed": "yes"}
+    other = login("prescriber.milano").post(take_back_url(administration), confirmed, follow=True)
     later = timezone.now() + timedelta(minutes=10, seconds=1)
     with mock.patch("prescriptions.services.corrections.timezone.now", return_value=later):
-        late = login("nurse.milano", "it").post(take_back_url(administration), {"next": ROUND}, follow=True)
+        late = login("nurse.milano", "it").post(take_back_url(administration), confirmed, follow=True)
 
     administration.refresh_from_db()
     assert not administration.in_error
@@ -371,10 +458,8 @@ def test_a_dose_from_a_later_page_returns_to_that_page(demo, login, three_per_pa
     html = done.content.decode()
     assert first not in round_ids(html) and len(round_ids(html)) == 3
     administration = Administration.objects.get(prescription_id=first)
-    take_back = re.search(rf'<form method="post" action="{take_back_url(administration)}".*?</form>', html, re.S).group(
-        0
-    )
-    assert f'name="next" value="{back_to}"' in take_back  # taken back, the nurse stays on the page too
+    # Taken back (after its confirmation), the nurse comes back to this page too.
+    assert take_back_url(administration) + "?next=" + quote(back_to, safe="/") in html
 
 
 def test_a_page_emptied_by_the_round_shows_the_last_page(demo, login, three_per_page):

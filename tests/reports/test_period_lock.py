@@ -271,7 +271,12 @@ PAGE_WRITES = {
             "administer-route": "SC",
         },
     ),
-    "stop": ("in_course", "prescriber.milano", "stop", lambda p, r: {"stop-reason": "discharge"}),
+    "stop": (
+        "in_course",
+        "prescriber.milano",
+        "stop",
+        lambda p, r: {"stop-reason": "discharge", "stop-confirm": "on"},
+    ),
     "lab result": (
         "in_course",
         "nurse.milano",
@@ -448,7 +453,7 @@ def test_taking_a_dose_back_on_the_round_is_refused_until_reopened(demo, page_fo
     nurse = page_for("nurse.milano")
     url = reverse("prescriptions:administration_take_back", args=[prescription.pk, administration.pk])
 
-    refused = nurse.post(url, {"next": ROUND}, follow=True)
+    refused = nurse.post(url, {"next": ROUND, "confirmed": "yes"}, follow=True)
 
     assert "approved and sent to AIFA" in refused.content.decode()
     administration.refresh_from_db()
@@ -457,7 +462,7 @@ def test_taking_a_dose_back_on_the_round_is_refused_until_reopened(demo, page_fo
     assert trail() == events
 
     reopen()
-    taken_back = nurse.post(url, {"next": ROUND}, follow=True)
+    taken_back = nurse.post(url, {"next": ROUND, "confirmed": "yes"}, follow=True)
     assert "Dose taken back for" in taken_back.content.decode()
     administration.refresh_from_db()
     assert administration.in_error
