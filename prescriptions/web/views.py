@@ -292,6 +292,15 @@ def prescription_new(request):
     """The prescriber's request: the engine judges it; eligible awaits dispensing, refused is kept as rejected."""
     centres = _prescribing_centres(request.user)
     if request.method == "GET":
+        if not actor_for(request.user).prescribing.centre_ids(rome_today()):
+            # Offered for a late registration only: said before a long form is filled in, not after.
+            messages.warning(
+                request,
+                _(
+                    "You are not authorised to prescribe today at any centre: only a late registration, dated on a "
+                    "day you were, can be submitted."
+                ),
+            )
         return _render_new(request, PrescriptionForm(centres=centres))
 
     form = PrescriptionForm(request.POST, centres=centres)

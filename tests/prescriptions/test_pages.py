@@ -577,6 +577,18 @@ def test_the_prescriber_stops_the_course(prescriber, nurse, dispensed):
     assert 'id="stop"' in html and '<section class="card action" id="stop"' not in html
 
 
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_a_prescriber_not_authorised_today_is_told_before_filling_in_the_form(login, prescriber, language):
+    # prescriber.expired's authorisation ended yesterday: the page stays open for a late registration, but says at
+    # the top, before a long form is filled in, that today's prescription will be refused.
+    html = login("prescriber.expired", language=language).get(reverse("prescriptions:new")).content.decode()
+    notice = re.search(r'<ul class="messages">.*?</ul>', html, re.S)
+    assert notice, "no notice at the top of the page"
+    expected = "Non è abilitato/a a prescrivere oggi" if language == "it" else "not authorised to prescribe today"
+    assert expected in notice.group(0)
+    assert '<ul class="messages">' not in prescriber.get(reverse("prescriptions:new")).content.decode()
+
+
 def test_a_stop_is_not_recorded_until_its_box_is_ticked(prescriber, nurse, dispensed):
     # Stopping ends the course for good (no dose can follow): one tap on "Stop" must not do it.
     administer(nurse, dispensed)
