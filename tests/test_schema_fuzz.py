@@ -13,7 +13,6 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.meta import TestPhase
 from schemathesis.specs.openapi.checks import (
@@ -21,6 +20,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from registry.auth.tokens import token_issue
 
 pytestmark = pytest.mark.fuzz
 
@@ -64,11 +65,25 @@ def _keep_the_test_connection():
 
 @pytest.fixture
 def role_headers(demo):
-    headers = {None: {}}
-    for username in ROLES[1:]:
-        token, _created = Token.objects.get_or_create(user=demo[username])
-        headers[username] = {"Authorization": f"Token {token.key}"}
-    return headers
+    # The registry's own tokens (hashed, expiring: registry.auth.tokens), as a client gets from /api/v1/auth/token/.
+    return {None: {}} | {
+        username: {"Authorization": f"Token {token_issue(user=demo[username])}"} for username in ROLES[1:]
+    }
+
+
+def test_every_role_is_signed_in(role_headers):
+    """The fuzzing is worth only what its roles reach: each role's credentials are accepted (``/me/`` names the
+    user), so every operation is tried past its authentication, not only answered 401."""
+    from django.test import Client
+
+    client = Client()
+    for role, headers in role_headers.items():
+        response = client.get("/api/v1/me/", headers=headers)
+        if role is None:
+            assert response.status_code == 401
+        else:
+            assert response.status_code == 200, f"{role}: {response.status_code} {response.content[:200]!r}"
+            assert response.json()["username"] == role
 
 
 @schema.parametrize()
