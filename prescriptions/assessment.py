@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.errors import InvalidInput
+from registry.formats import short_date
 
 from . import eligibility
 
@@ -33,7 +34,7 @@ def criteria_for(assessed_at: datetime, versions=None) -> eligibility.CriteriaVe
         raise InvalidInput(
             {
                 "assessed_at": _("No eligibility criteria are in force on %(date)s.")
-                % {"date": rome_date(assessed_at).isoformat()}
+                % {"date": short_date(rome_date(assessed_at))}
             }
         ) from None
 

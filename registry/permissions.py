@@ -28,6 +28,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 
 from .calendar import rome_today
+from .formats import short_date
 from .models import Centre, CentreDesignation, PrescriberAuthorisation, Region, Role, StaffProfile
 
 
@@ -285,11 +286,13 @@ def ensure_may_prescribe_at(user, centre: Centre, day: date) -> None:
     actor = ensure_role(user, Role.PRESCRIBER)
     if not actor.prescribing.authorised(centre.pk, day):
         raise PermissionDenied(
-            _("You are not authorised to prescribe at %(centre)s on %(day)s.") % {"centre": centre, "day": day}
+            _("You are not authorised to prescribe at %(centre)s on %(day)s.")
+            % {"centre": centre, "day": short_date(day)}
         )
     if not actor.prescribing.designated(centre.pk, day):
         raise PermissionDenied(
-            _("%(centre)s is not designated by its Region for this use on %(day)s.") % {"centre": centre, "day": day}
+            _("%(centre)s is not designated by its Region for this use on %(day)s.")
+            % {"centre": centre, "day": short_date(day)}
         )
 
 

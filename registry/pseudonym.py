@@ -12,12 +12,34 @@ from datetime import date
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from stdnum.exceptions import ValidationError as StdnumValidationError
+from django.utils.translation import gettext_lazy
+from stdnum import exceptions as stdnum_exceptions
 from stdnum.it import codicefiscale
 
 
 class InvalidFiscalCode(ValueError):
     """The fiscal code is malformed or disagrees with the birth date or sex given."""
+
+
+# Why python-stdnum refused a code, in the registry's words: its own messages are English only. The first kind
+# that matches says it, so InvalidLength (a kind of InvalidFormat in stdnum) comes before InvalidFormat.
+_STDNUM_REFUSALS = (
+    (
+        stdnum_exceptions.InvalidLength,
+        gettext_lazy("Not a valid fiscal code: it has the wrong length (a patient's has 16 characters)."),
+    ),
+    (stdnum_exceptions.InvalidFormat, gettext_lazy("Not a valid fiscal code: its format is wrong.")),
+    (stdnum_exceptions.InvalidChecksum, gettext_lazy("Not a valid fiscal code: the check character is wrong.")),
+    (stdnum_exceptions.InvalidComponent, gettext_lazy("Not a valid fiscal code: one of its parts is wrong.")),
+)
+
+
+def _stdnum_refusal(exc: stdnum_exceptions.ValidationError) -> str:
+    """The user's-language message for python-stdnum's refusal (a plain one for a kind it may add later)."""
+    for kind, message in _STDNUM_REFUSALS:
+        if isinstance(exc, kind):
+            return str(message)
+    return _("Not a valid fiscal code.")
 
 
 def validate_fiscal_code(fiscal_code: str, *, birth_date: date, sex: str) -> str:
@@ -28,8 +50,8 @@ def validate_fiscal_code(fiscal_code: str, *, birth_date: date, sex: str) -> str
     """
     try:
         number = codicefiscale.validate(fiscal_code)
-    except StdnumValidationError as exc:
-        raise InvalidFiscalCode(_("Not a valid fiscal code: %(reason)s") % {"reason": exc.message}) from None
+    except stdnum_exceptions.ValidationError as exc:
+        raise InvalidFiscalCode(_stdnum_refusal(exc)) from None
     if len(number) != 16:
         # 11-digit codes belong to companies, not to patients.
         raise InvalidFiscalCode(_("A patient's fiscal code has 16 characters."))

@@ -8,6 +8,7 @@ from django.core.mail import send_mail
 from django.utils.translation import gettext as _
 
 from .audit_anchors import AUDIT_TRAIL, anchor_write_all, verify_everything
+from .formats import long_date
 from .models import PrescriberAuthorisation
 from .notifications import authorisations_expiring_notify, notification_emails_send
 
@@ -22,13 +23,13 @@ def send_authorisation_notice(authorisation_id: str) -> bool:
     )
     if authorisation is None or not authorisation.prescriber.email:
         return False
-    period_end = authorisation.valid_to.isoformat() if authorisation.valid_to else _("further notice")
+    period_end = long_date(authorisation.valid_to) if authorisation.valid_to else _("further notice")
     send_mail(
         subject=_("Registro 648: authorisation to prescribe anakinra at %(centre)s") % {"centre": authorisation.centre},
         message=_(
             "You may prescribe anakinra for COVID-19 under Law 648/96 at %(centre)s from %(start)s until %(end)s."
         )
-        % {"centre": authorisation.centre, "start": authorisation.valid_from.isoformat(), "end": period_end},
+        % {"centre": authorisation.centre, "start": long_date(authorisation.valid_from), "end": period_end},
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[authorisation.prescriber.email],
     )

@@ -32,6 +32,7 @@ from prescriptions.assessment import birth_date_error, criteria_for, to_assessme
 from prescriptions.eligibility import Assessment, Pneumonia, RespiratorySupport, Route
 from registry.calendar import rome_date
 from registry.errors import InvalidInput
+from registry.formats import short_date
 
 __all__ = [
     "AssessmentFieldsSerializer",
@@ -132,7 +133,7 @@ class CalendarDateField(serializers.DateField):
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
         if not self.earliest <= day <= self.latest:
-            self.fail("out_of_range", earliest=self.earliest.isoformat(), latest=self.latest.isoformat())
+            self.fail("out_of_range", earliest=short_date(self.earliest), latest=short_date(self.latest))
         return day
 
 
@@ -150,7 +151,7 @@ class CalendarDateTimeField(serializers.DateTimeField):
         super().__init__(**kwargs)
 
     def _refuse(self):
-        self.fail("out_of_range", earliest=self.earliest.isoformat(), latest=self.latest.isoformat())
+        self.fail("out_of_range", earliest=short_date(self.earliest), latest=short_date(self.latest))
 
     def enforce_timezone(self, value):
         # Judged on the day as written, before any conversion can overflow.
@@ -210,7 +211,7 @@ class PatientInputSerializer(_ClockMixin, serializers.Serializer):
             raise serializers.ValidationError(_("The birth date is in the future."))
         if value < EARLIEST_BIRTH_DATE:
             raise serializers.ValidationError(
-                _("The birth date is before %(date)s.") % {"date": EARLIEST_BIRTH_DATE.isoformat()}
+                _("The birth date is before %(date)s.") % {"date": short_date(EARLIEST_BIRTH_DATE)}
             )
         return value
 

@@ -187,7 +187,7 @@ def comedication_alert(record) -> Alert | None:
                 "%(medicine)s, started on %(day)s, is an interleukin or JAK inhibitor: co-administration not "
                 "allowed under L.648. Stop the course or withdraw the medicine."
             )
-            % {"medicine": record.name or record.atc_code, "day": record.started_on.isoformat()},
+            % {"medicine": record.name or record.atc_code, "day": _day(record.started_on)},
             record.started_on,
         )
     if not record.drug_classes and not record.confirmed_not_il_jak:
@@ -197,7 +197,7 @@ def comedication_alert(record) -> Alert | None:
                 "%(medicine)s, started on %(day)s, is not in the catalogue: check its ATC code, or confirm it "
                 "is neither an interleukin nor a JAK inhibitor."
             )
-            % {"medicine": record.name or record.atc_code, "day": record.started_on.isoformat()},
+            % {"medicine": record.name or record.atc_code, "day": _day(record.started_on)},
             record.started_on,
         )
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from .calendar import rome_date
@@ -64,10 +65,10 @@ def check_assessment(assessment: Assessment, criteria: CriteriaVersion) -> None:
             "assessed_at",
             _("%(date)s is outside the validity of the criteria version %(version)s (%(start)s to %(end)s).")
             % {
-                "date": day.isoformat(),
+                "date": date_format(day, "SHORT_DATE_FORMAT"),
                 "version": criteria.identifier,
-                "start": criteria.valid_from.isoformat(),
-                "end": criteria.valid_to.isoformat() if criteria.valid_to else "…",
+                "start": date_format(criteria.valid_from, "SHORT_DATE_FORMAT"),
+                "end": date_format(criteria.valid_to, "SHORT_DATE_FORMAT") if criteria.valid_to else "…",
             },
         )
 

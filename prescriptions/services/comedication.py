@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from registry.calendar import rome_date
 from registry.errors import InvalidInput
+from registry.formats import long_date
 
 from .. import eligibility, events, notices
 from ..course import workflow
@@ -97,7 +98,7 @@ def concomitant_medication_record(
         raise InvalidInput(
             {
                 "started_on": _("The course ended on %(day)s: this medicine was not started during it.")
-                % {"day": last_day}
+                % {"day": long_date(last_day)}
             }
         )
     ensure_prescription_period_open(prescription, started_on)

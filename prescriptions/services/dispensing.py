@@ -83,7 +83,7 @@ def ensure_baseline_anc(prescription: Prescription, *, on: date) -> None:
             )
             % {
                 "value": f"{Decimal(anc.value).normalize():f}",
-                "day": rome_date(anc.measured_at).isoformat(),
+                "day": long_date(rome_date(anc.measured_at)),
                 "threshold": f"{threshold.normalize():f}",
             },
         )

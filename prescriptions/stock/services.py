@@ -20,6 +20,7 @@ from registry.audit_actions import AuditAction
 from registry.calendar import rome_date
 from registry.db_locks import SYRINGE_PRICES, advisory_xact_lock
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.formats import long_date
 from registry.models import Pharmacy, Role
 from registry.notifications import notify, number
 from registry.permissions import actor_for, ensure_manages_region, ensure_role
@@ -184,7 +185,7 @@ def stock_receive(
     if not lot_number:
         raise InvalidInput({"lot_number": _("Give the lot number.")})
     if expiry_date < rome_date(timezone.now()):
-        raise InvalidInput({"expiry_date": _("This lot expired on %(date)s.") % {"date": expiry_date.isoformat()}})
+        raise InvalidInput({"expiry_date": _("This lot expired on %(date)s.") % {"date": long_date(expiry_date)}})
     if not supplier_document.strip():
         raise InvalidInput({"supplier_document": _("Give the supplier's delivery document.")})
     if unit_price is not None and unit_price < 0:
@@ -202,7 +203,7 @@ def stock_receive(
         raise InvalidInput(
             {
                 "expiry_date": _("Lot %(lot)s is on record as expiring on %(date)s.")
-                % {"lot": lot_number, "date": lot.expiry_date.isoformat()}
+                % {"lot": lot_number, "date": long_date(lot.expiry_date)}
             }
         )
     return _move(
@@ -321,7 +322,7 @@ def lot_for_dispensing(*, pharmacy_id, lot_id=None, lot_number: str | None = Non
     field = "lot" if lot_id else "lot_number"
     lot = _locked_lot(pharmacy_id=pharmacy_id, lot_id=lot_id, lot_number=lot_number, field="lot")
     if lot.expiry_date < on:
-        raise InvalidInput({field: _("This lot expired on %(date)s.") % {"date": lot.expiry_date.isoformat()}})
+        raise InvalidInput({field: _("This lot expired on %(date)s.") % {"date": long_date(lot.expiry_date)}})
     _ensure_enough(lot, syringes)
     return lot
 
@@ -464,7 +465,7 @@ def stock_transfer_ship(*, pharmacist, transfer_id, lot_id=None) -> StockTransfe
     _require_status(transfer, TransferStatus.APPROVED)
     lot = _locked_lot(pharmacy_id=transfer.from_pharmacy_id, lot_id=lot_id or transfer.lot_id)
     if lot.expiry_date < rome_date(timezone.now()):
-        raise InvalidInput({"lot": _("This lot expired on %(date)s.") % {"date": lot.expiry_date.isoformat()}})
+        raise InvalidInput({"lot": _("This lot expired on %(date)s.") % {"date": long_date(lot.expiry_date)}})
     _ensure_enough(lot, transfer.syringes)
     now = timezone.now()
     before = transfer.status

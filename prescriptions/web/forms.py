@@ -41,6 +41,8 @@ from ..models import (
 MEDICATION_ROWS = 4
 YES_NO = (("true", _("Yes")), ("false", _("No")))
 YES_NO_UNSAID = (("", "—"), *YES_NO)
+# What a yes/no field posts, as the API's JSON booleans take it.
+YES_NO_VALUES = {"true": True, "false": False}
 WHO_CPS_CHOICES = (
     (0, _("0 · uninfected")),
     (1, _("1 · ambulatory, asymptomatic")),
@@ -99,6 +101,18 @@ def decimal_widget(**attrs) -> forms.TextInput:
     return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs})
 
 
+class YesNoField(forms.ChoiceField):
+    """A question answered "Yes" or "No" (radio buttons), or also "—" with ``unsaid=True`` (a select): the form
+    sends the API ``true``, ``false`` or nothing (``SerializerBackedForm.raw``), as its JSON booleans take them."""
+
+    def __init__(self, *, unsaid: bool = False, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("choices", YES_NO_UNSAID if unsaid else YES_NO)
+        if not unsaid:
+            kwargs.setdefault("widget", forms.RadioSelect)
+        super().__init__(**kwargs)
+
+
 class SerializerBackedForm(forms.Form):
     """A form that renders fields and shows errors; an API input serializer does the validation."""
 
@@ -115,11 +129,15 @@ class SerializerBackedForm(forms.Form):
         self.cleaned_data = {}
 
     def raw(self, name: str):
-        """The posted value of a field: a bool for a checkbox, a stripped string (or "") otherwise."""
+        """The posted value of a field: a bool for a checkbox and for a yes/no answer ("" when unsaid), a
+        stripped string (or "") otherwise."""
         value = self[name].data
         if isinstance(value, bool):
             return value
         value = (value or "").strip() if isinstance(value, str) else value
+        if isinstance(self.fields[name], YesNoField):
+            # The API takes JSON booleans only; anything else posted goes on as it came, for it to refuse.
+            return YES_NO_VALUES.get(value, value)
         if name in self.decimal_fields and isinstance(value, str):
             value = value.replace(",", ".")
         return value
@@ -233,15 +251,8 @@ class PrescriptionForm(AdmissionFields, SerializerBackedForm):
     sex = forms.ChoiceField(label=_("Sex"), required=False, choices=Sex.choices, widget=forms.RadioSelect)
     weight_kg = forms.CharField(label=_("Weight (kg)"), required=False, widget=decimal_widget())
 
-    hospitalised = forms.ChoiceField(
-        label=_("Admitted to hospital"), required=False, choices=YES_NO, widget=forms.RadioSelect
-    )
-    sars_cov_2_confirmed = forms.ChoiceField(
-        label=_("SARS-CoV-2 infection confirmed (molecular test)"),
-        required=False,
-        choices=YES_NO,
-        widget=forms.RadioSelect,
-    )
+    hospitalised = YesNoField(label=_("Admitted to hospital"))
+    sars_cov_2_confirmed = YesNoField(label=_("SARS-CoV-2 infection confirmed (molecular test)"))
     pneumonia = forms.ChoiceField(
         label=_("COVID-19 pneumonia"), required=False, choices=_choices_with_blank(PNEUMONIA_CHOICES)
     )
@@ -337,10 +348,8 @@ class PrescriptionForm(AdmissionFields, SerializerBackedForm):
         help_text=_("Empty when not given."),
         widget=decimal_widget(size="6"),
     )
-    remdesivir = forms.ChoiceField(label=_("Remdesivir"), required=False, choices=YES_NO_UNSAID)
-    active_serious_infection = forms.ChoiceField(
-        label=_("Active serious infection other than COVID-19"), required=False, choices=YES_NO_UNSAID
-    )
+    remdesivir = YesNoField(label=_("Remdesivir"), unsaid=True)
+    active_serious_infection = YesNoField(label=_("Active serious infection other than COVID-19"), unsaid=True)
 
     def __init__(self, *args, centres=(), **kwargs):
         initial = kwargs.setdefault("initial", {})
@@ -408,11 +417,7 @@ class PrescriptionForm(AdmissionFields, SerializerBackedForm):
         return [name for name in REQUIRED_IDENTITY_FIELDS if not self.raw(name)]
 
     def assessment_payload(self) -> dict:
-        assessment = self.collect(ASSESSMENT_FIELDS)
-        # The API takes JSON booleans only: the radio buttons' "true"/"false" become one.
-        for name in ("hospitalised", "sars_cov_2_confirmed"):
-            if name in assessment:
-                assessment[name] = {"true": True, "false": False}.get(assessment[name], assessment[name])
+        assessment = self.collect(ASSESSMENT_FIELDS)  # yes/no answers as JSON booleans (``raw``)
         assessment["known_hypersensitivity"] = bool(self.raw("known_hypersensitivity"))
         assessment["live_vaccine"] = bool(self.raw("live_vaccine"))
         medications = []
@@ -669,11 +674,10 @@ class OutcomeForm(SerializerBackedForm):
         label=_("WHO Clinical Progression Scale"), required=False, choices=_choices_with_blank(WHO_CPS_CHOICES)
     )
     assessed_on = forms.CharField(label=_("Assessed on"), required=False, widget=date_widget())
-    icu_admission = forms.ChoiceField(label=_("ICU admission by this day"), required=False, choices=YES_NO_UNSAID)
-    severe_respiratory_failure = forms.ChoiceField(
+    icu_admission = YesNoField(label=_("ICU admission by this day"), unsaid=True)
+    severe_respiratory_failure = YesNoField(
         label=_("Severe respiratory failure by this day"),
-        required=False,
-        choices=YES_NO_UNSAID,
+        unsaid=True,
         help_text=_("PaO2/FiO2 < 150, NIV or mechanical ventilation."),
     )
     death_on = forms.CharField(

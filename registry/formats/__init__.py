@@ -9,6 +9,13 @@ from django.utils import formats
 from django.utils.translation import get_language
 
 
+def short_date(value) -> str:
+    """A day as a message writes it (SHORT_DATE_FORMAT): 08/12/2026, 08 Dec 2026; never ISO. "" for no date."""
+    if value in (None, ""):
+        return ""
+    return formats.date_format(value, "SHORT_DATE_FORMAT")
+
+
 def long_date(value) -> str:
     """The long date of the active language (DATE_FORMAT): 1 dicembre 2026; "" for no date."""
     if value in (None, ""):

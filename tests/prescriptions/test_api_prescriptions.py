@@ -142,6 +142,24 @@ def test_a_wrong_check_character_is_a_400_under_patient(post):
 
 
 @pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("it", "Codice fiscale non valido: il carattere di controllo non è corretto."),
+        ("en", "Not a valid fiscal code: the check character is wrong."),
+    ],
+    ids=["it", "en"],
+)
+def test_a_wrong_check_character_is_refused_in_the_users_language(client_for, language, message):
+    # The reason was python-stdnum's English ("…The number's checksum or check digit is invalid.").
+    body = f.submission_body(code=f.wrong_check_character(f.fiscal_code()))
+
+    response = client_for("prescriber.milano").post(URL, body, format="json", HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 400
+    assert response.json()["patient"]["fiscal_code"] == [message]
+
+
+@pytest.mark.parametrize(
     "patient",
     [
         {"birth_date": "1960-05-02", "sex": "M"},  # the code says 1 May

@@ -1,6 +1,7 @@
 """Medicines started during the course (docs/api.md, "concomitant-medications"): recorded, classified by the
 catalogue of the prescription's criteria version, and alerted when L.648 does not allow the co-administration."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -125,6 +126,21 @@ def test_bad_input_is_a_400_naming_the_field(client_for, course, changes, field)
     assert response.status_code == 400
     assert field in response.json()
     assert not ConcomitantMedicationRecord.objects.exists()
+
+
+def test_the_alert_and_the_refusal_write_their_day_as_the_reader_does(client_for, demo, course):
+    # Not ISO (the alert read "tocilizumab, started on 2026-12-08, …"): 08 Dec 2026 in English, as alerts write days.
+    today = f.today()
+    month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][today.month - 1]
+    alert = post(client_for, course, body("tocilizumab")).json()["alerts"][0]["message"]
+    assert alert.startswith(f"tocilizumab, started on {today.day:02d} {month} {today.year}, is an interleukin")
+
+    completed = f.prescription_at(demo, "completed")
+    refused = post(client_for, completed, body("tocilizumab", started_on=today - timedelta(days=10))).json()
+    assert re.fullmatch(
+        r"The course ended on \d{1,2} [A-Z][a-z]+ \d{4}: this medicine was not started during it\.",
+        refused["started_on"][0],
+    ), refused
 
 
 def test_a_medicine_started_after_the_course_ended_was_not_started_during_it(client_for, demo):

@@ -215,7 +215,18 @@ BAD = [
         ("patient", "birth_date"),
         "after the assessment",
     ),
-    ("birth date implausible", changed(patient__birth_date="1850-01-01"), ("patient", "birth_date"), "before"),
+    (
+        "birth date implausible",
+        changed(patient__birth_date="1850-01-01"),
+        ("patient", "birth_date"),
+        "The birth date is before 01 Jan 1900.",  # the reader's date, never ISO
+    ),
+    (
+        "last dose off the calendar",
+        changed(concomitant_medications=[{"name": "warfarin", "last_dose_at": "1850-01-01T10:00:00+01:00"}]),
+        ("concomitant_medications", "0", "last_dose_at"),
+        "Give a date between 01 Jan 1900 and 31 Dec 2100.",
+    ),
     ("weight implausible", changed(patient__weight_kg=0), ("patient", "weight_kg"), ""),
     (
         "medication with neither name nor code",
@@ -275,7 +286,7 @@ BAD = [
         "assessed before any criteria",
         changed(assessed_at="2021-10-04T23:59:00+02:00"),
         ("assessed_at",),
-        "No eligibility criteria are in force on 2021-10-04",
+        "No eligibility criteria are in force on 04 Oct 2021.",
     ),
     ("assessed_at not a datetime", changed(assessed_at="yesterday"), ("assessed_at",), "format"),
     ("unknown route", changed(regimen__route="IM"), ("regimen", "route"), "not a valid choice"),

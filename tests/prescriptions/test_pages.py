@@ -16,6 +16,7 @@ from django.utils import timezone
 from prescriptions.eligibility import ALL_CRITERION_CODES
 from prescriptions.models import Administration, Dispensation, Outcome, Prescription, PrescriptionStatus
 from prescriptions.web import views
+from prescriptions.web.forms import PrescriptionForm
 from registry.calendar import rome_date, rome_today
 from registry.models import Centre, PrescriberAuthorisation
 from tests.browser_support import BIRTH, PATIENT, fiscal_code, local_input, prescription_fields
@@ -664,6 +665,44 @@ def test_the_day_14_outcome_is_recorded_once(prescriber, pharmacist, nurse):
     assert Outcome.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("answer", "stored"), [("true", True), ("false", False), ("", None)], ids=["yes", "no", "unsaid"]
+)
+def test_the_day_28_outcome_takes_yes_no_or_unsaid_for_icu_and_respiratory_failure(
+    login, pharmacist, nurse, answer, stored
+):
+    # The audit's case, in the page's language (Italian): day 28, WHO-CPS 2, "Sì"/"No"/"—" to both questions.
+    # The select posts "true"/"false"/"": the API takes JSON booleans, so the form must give it one.
+    prescriber = login("prescriber.milano")
+    prescribed = timezone.now() - timedelta(days=29)  # day 28 of a course begun the day after has come
+    prescription = submit(
+        prescriber, prescribed_at=local_input(prescribed), consent_date=rome_date(prescribed).isoformat()
+    )
+    dispense(pharmacist, prescription)
+    administer(nurse, prescription, prescribed + timedelta(days=1))
+
+    response = prescriber.post(
+        action_url("outcome", prescription),
+        {
+            "outcome-day": "28",
+            "outcome-who_cps": "2",
+            "outcome-assessed_on": rome_today().isoformat(),
+            "outcome-icu_admission": answer,
+            "outcome-severe_respiratory_failure": answer,
+        },
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert "valore booleano" not in html
+    assert response.redirect_chain == [(detail_url(prescription), 302)], html[:3000]
+    assert "WHO-CPS al giorno 28 registrata." in html
+    outcome = Outcome.objects.get(prescription=prescription)
+    assert (outcome.day, outcome.who_cps) == (28, 2)
+    assert outcome.icu_admission is stored
+    assert outcome.severe_respiratory_failure is stored
+
+
 # --- List, menu, home, languages ----------------------------------------------------------------
 
 
@@ -757,6 +796,19 @@ def test_the_baseline_is_submitted_from_the_page_and_shown_with_its_warning(pres
     html = prescriber.get(detail_url(prescription)).content.decode()
     assert "day 3 of illness" in html
     assert 'data-code="ILLNESS_DAY_OUTSIDE_HYPERINFLAMMATORY_PHASE"' in html
+
+
+def test_the_new_prescription_form_sends_its_yes_no_answers_as_json_booleans():
+    # The API's JSON booleans (the baseline's as well): "Sì" is true, "No" false, "—" not sent.
+    form = PrescriptionForm(
+        data=prescription_fields(remdesivir="false", active_serious_infection="true", hospitalised="true")
+    )
+    payload = form.payload()
+    assert (payload["baseline"]["remdesivir"], payload["baseline"]["active_serious_infection"]) == (False, True)
+    assert payload["assessment"]["hospitalised"] is True
+    unsaid = PrescriptionForm(data=prescription_fields(remdesivir="", active_serious_infection="")).payload()
+    baseline = unsaid.get("baseline", {})
+    assert "remdesivir" not in baseline and "active_serious_infection" not in baseline
 
 
 def test_a_wrong_baseline_date_is_an_error_next_to_it(prescriber):

@@ -168,7 +168,7 @@ def test_the_refusal_is_the_registrys_own_translatable_message(client_for, in_co
 
     assert response.status_code == 400
     with translation.override("en"):
-        expected = str(OUT_OF_RANGE).format(earliest="2020-01-01", latest="2100-12-31")
+        expected = str(OUT_OF_RANGE).format(earliest="01 Jan 2020", latest="31 Dec 2100")  # never ISO
     assert response.json() == {"collected_at": [expected], "code": "VALIDATION_ERROR"}
 
 

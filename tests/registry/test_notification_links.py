@@ -1,6 +1,8 @@
 """A notification e-mail links to what it is about (audit of issue 18): the prescription, the report, or else the
 person's notifications, as an absolute address built from ``SITE_URL`` (the registry's public address)."""
 
+from datetime import date
+
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
@@ -92,3 +94,19 @@ def test_the_notifications_page_opens_what_each_is_about_as_its_email_does(demo,
     html = client.get(reverse("notifications")).content.decode()
     assert f'href="{reverse("reports:quarter", args=[submission])}">Apri il trimestre</a>' in html
     assert f'href="{reverse("reports:run", args=[run])}">Apri il report</a>' in html
+
+
+def test_the_authorisation_email_writes_its_days_as_the_reader_does(demo, prescriber):
+    # The e-mail said "dal 2021-10-01": the days were ISO. Italian, the registry's language, in words.
+    from registry.models import PrescriberAuthorisation
+    from registry.tasks import send_authorisation_notice
+
+    authorisation = PrescriberAuthorisation.objects.filter(prescriber=prescriber).earliest("valid_from")
+    authorisation.valid_from, authorisation.valid_to = date(2021, 10, 1), date(2026, 12, 8)
+    authorisation.save(update_fields=["valid_from", "valid_to"])
+    mail.outbox.clear()
+
+    assert send_authorisation_notice(str(authorisation.pk))
+
+    [message] = mail.outbox
+    assert "dal 1 ottobre 2021 fino a 8 dicembre 2026" in message.body, message.body

@@ -10,6 +10,12 @@ from registry.models import CentreDesignation, Role
 from registry.permissions import PermissionDenied, ensure_manages_region, ensure_may_prescribe_at
 
 PROGRAMME_START = date(2021, 10, 1)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def english_day(day: date) -> str:
+    """A day as the English pages write it (SHORT_DATE_FORMAT "d M Y"): 09 Jan 2022."""
+    return f"{day.day:02d} {MONTHS[day.month - 1]} {day.year}"
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +42,7 @@ def test_an_authorisation_starting_later_than_the_designation(demo, milano):
     )
     services.prescriber_authorise(actor=officer, prescriber=newcomer, centre=milano, valid_from=date(2022, 1, 10))
 
-    with pytest.raises(PermissionDenied, match="2022-01-09"):
+    with pytest.raises(PermissionDenied, match="09 Jan 2022"):
         ensure_may_prescribe_at(newcomer, milano, date(2022, 1, 9))
     ensure_may_prescribe_at(newcomer, milano, date(2022, 1, 10))
 
@@ -44,7 +50,7 @@ def test_an_authorisation_starting_later_than_the_designation(demo, milano):
 def test_an_authorisation_that_ended_yesterday(demo, milano):
     expired = demo["prescriber.expired"]
     today = timezone.localdate()
-    with pytest.raises(PermissionDenied, match=str(today)) as refused:
+    with pytest.raises(PermissionDenied, match=english_day(today)) as refused:
         ensure_may_prescribe_at(expired, milano, today)
     assert "not authorised" in str(refused.value)
     # Its last day and any day inside its period are fine.
@@ -52,12 +58,28 @@ def test_an_authorisation_that_ended_yesterday(demo, milano):
     ensure_may_prescribe_at(expired, milano, date(2021, 11, 3))
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("it", "Non è abilitato/a a prescrivere presso Ospedale Demo Milano il 08/12/2099."),
+        ("en", "You are not authorised to prescribe at Ospedale Demo Milano on 08 Dec 2099."),
+    ],
+    ids=["it", "en"],
+)
+def test_an_expired_authorisation_is_refused_with_the_day_as_the_reader_writes_it(demo, milano, language, expected):
+    # The audit read "… il 2026-12-08.": the day was the date object's ISO text. (Its authorisation ended
+    # yesterday: any later day is refused.)
+    with translation.override(language), pytest.raises(PermissionDenied) as refused:
+        ensure_may_prescribe_at(demo["prescriber.expired"], milano, date(2099, 12, 8))
+    assert str(refused.value) == expected
+
+
 def test_not_once_the_centres_designation_has_ended(demo, milano):
     designation = CentreDesignation.objects.get(centre=milano)
     services.designation_end(actor=demo["officer.lombardia"], designation=designation, valid_to=date(2022, 6, 30))
 
     ensure_may_prescribe_at(demo["prescriber.milano"], milano, date(2022, 6, 30))
-    with pytest.raises(PermissionDenied, match=r"not designated by its Region.*2022-07-01"):
+    with pytest.raises(PermissionDenied, match=r"not designated by its Region.*01 Jul 2022"):
         ensure_may_prescribe_at(demo["prescriber.milano"], milano, date(2022, 7, 1))
 
 

@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.utils import translation
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.it import codicefiscale
 from stdnum.it.codicefiscale import calc_check_digit
 
 from registry import services
@@ -53,6 +55,59 @@ def test_a_wrong_check_character_is_refused():
     wrong = CODE[:15] + ("C" if CODE[15] != "C" else "D")
     with pytest.raises(InvalidFiscalCode, match="valid fiscal code"):
         validate_fiscal_code(wrong, birth_date=BIRTH, sex="M")
+
+
+# Why python-stdnum refuses a code, in the registry's words: the whole message in the user's language (the audit
+# found "Codice fiscale non valido: The number has an invalid format." on the Italian page).
+REFUSALS = {
+    "format": (
+        CODE[:6] + "60Z01F205B",  # Z is no month
+        "Not a valid fiscal code: its format is wrong.",
+        "Codice fiscale non valido: il formato non è corretto.",
+    ),
+    "length": (
+        CODE[:15],
+        "Not a valid fiscal code: it has the wrong length (a patient's has 16 characters).",
+        "Codice fiscale non valido: la lunghezza non è corretta (quello di un paziente ha 16 caratteri).",
+    ),
+    "checksum": (
+        CODE[:15] + ("C" if CODE[15] != "C" else "D"),
+        "Not a valid fiscal code: the check character is wrong.",
+        "Codice fiscale non valido: il carattere di controllo non è corretto.",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_a_refused_code_says_why_in_the_users_language(case, language):
+    code, english, italian = REFUSALS[case]
+    with translation.override(language), pytest.raises(InvalidFiscalCode) as refused:
+        validate_fiscal_code(code, birth_date=BIRTH, sex="M")
+    assert str(refused.value) == {"it": italian, "en": english}[language]
+
+
+@pytest.mark.parametrize(
+    ("exception", "english", "italian"),
+    [
+        (
+            stdnum_exceptions.InvalidComponent,
+            "Not a valid fiscal code: one of its parts is wrong.",
+            "Codice fiscale non valido: una delle sue parti non è corretta.",
+        ),
+        (stdnum_exceptions.ValidationError, "Not a valid fiscal code.", "Codice fiscale non valido."),
+    ],
+    ids=["component", "other"],
+)
+def test_any_other_refusal_of_stdnum_is_said_in_the_users_language(monkeypatch, exception, english, italian):
+    def refuse(number):
+        raise exception()
+
+    monkeypatch.setattr(codicefiscale, "validate", refuse)
+    for language, expected in (("it", italian), ("en", english)):
+        with translation.override(language), pytest.raises(InvalidFiscalCode) as refused:
+            validate_fiscal_code(CODE, birth_date=BIRTH, sex="M")
+        assert str(refused.value) == expected
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])
