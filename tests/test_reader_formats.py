@@ -56,7 +56,7 @@ def test_the_expired_lot_error_gives_the_date_in_words(demo, client_for):
     )
     assert response.status_code == 400
     with translation.override("it"):
-        assert response.json()["expiry_date"] == [f"Questo lotto è scaduto il {long_date(yesterday)}."]
+        assert response.json()["expiry_date"] == [f"Questo lotto è scaduto in data {long_date(yesterday)}."]
     assert yesterday.isoformat() not in response.json()["expiry_date"][0]
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils.formats import date_format
 
 from prescriptions.eligibility import SHIPPED_VERSIONS, InvalidAssessment, Regimen
 from prescriptions.eligibility.calendar import REGISTRY_TIME_ZONE as ROME
@@ -560,7 +561,8 @@ def test_an_assessment_outside_the_given_versions_validity_is_refused():
     with pytest.raises(InvalidAssessment) as refused:
         judge(assessment(), criteria=ended)
     assert refused.value.field == "assessed_at"
-    assert "2021-11-03" in refused.value.reason
+    assert date_format(date(2021, 11, 3), "SHORT_DATE_FORMAT") in refused.value.reason  # as users read days
+    assert "2021-11-03" not in refused.value.reason
 
     with pytest.raises(InvalidAssessment):
         judge(assessment(assessed_at=datetime(2021, 10, 4, 23, 59, tzinfo=ROME)), criteria=VERSION)

@@ -109,4 +109,4 @@ def test_the_authorisation_email_writes_its_days_as_the_reader_does(demo, prescr
     assert send_authorisation_notice(str(authorisation.pk))
 
     [message] = mail.outbox
-    assert "dal 1 ottobre 2021 fino a 8 dicembre 2026" in message.body, message.body
+    assert "a partire dal giorno 1 ottobre 2021; termine: 8 dicembre 2026." in message.body, message.body
