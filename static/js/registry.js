@@ -73,6 +73,12 @@ document.addEventListener("click", function (event) {
       return id && document.getElementById(id);
     });
     messages.forEach(function (message) {
+      var described = ids.some(function (id) {
+        return document.getElementById(id).contains(message);
+      });
+      if (described) {
+        return; // already referenced, as Django does (<id>_error, <id>_helptext)
+      }
       if (!message.id) {
         counter += 1;
         message.id = "field-error-" + counter;

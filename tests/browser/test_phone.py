@@ -225,9 +225,13 @@ def test_an_invalid_lab_result_comes_back_with_its_error_in_view_and_focused(sig
     assert in_viewport(page, "form .field.invalid .error, form .form-errors")
     focused = page.evaluate(
         """() => { const e = document.activeElement; const field = e.closest('.field.invalid, .form-errors');
-            return {name: e.name || null, invalid: e.getAttribute('aria-invalid'), inErrorField: !!field}; }"""
+            const described = (e.getAttribute('aria-describedby') || '').split(' ')
+                .map(id => document.getElementById(id)).filter(Boolean).map(d => d.textContent).join(' ');
+            const message = field.querySelector('.error').textContent;
+            return {name: e.name || null, invalid: e.getAttribute('aria-invalid'), inErrorField: !!field,
+                    describedByItsError: described.includes(message)}; }"""
     )
-    assert focused["inErrorField"], focused
+    assert focused["inErrorField"] and focused["describedByItsError"], focused
     assert focused["name"].endswith("value") and focused["invalid"] == "true", focused
     bounds = page.evaluate(
         "() => { const b = document.activeElement.getBoundingClientRect(); return [b.top, b.bottom]; }"
