@@ -583,6 +583,17 @@ class AdministerForm(SerializerBackedForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("administered_at", local_now_input())
         super().__init__(*args, **kwargs)
+        # The course's blocking alerts (initial["blocking"], their titles): the round offers no dose for it, and
+        # here a dose is recorded only with the box beside them ticked.
+        if blocking := self.initial.get("blocking"):
+            self.fields["confirm_alerts"] = forms.BooleanField(
+                label=_("Blocking alert open (%(alerts)s): I confirm the prescriber decided the course goes on.")
+                % {"alerts": ", ".join(str(title) for title in blocking)},
+                required=False,
+            )
+
+    def payload(self) -> dict:
+        return self.collect(("administered_at", "dose_mg", "route"))
 
 
 class StopForm(SerializerBackedForm):

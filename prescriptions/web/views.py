@@ -601,7 +601,12 @@ ACTIONS: dict[str, PageAction] = {
             AdministerForm,
             AdministrationInputSerializer,
             _administer,
-            initial=lambda p: {"dose_mg": course_regimen(p).dose_mg, "route": course_regimen(p).route},
+            initial=lambda p: {
+                "dose_mg": course_regimen(p).dose_mg,
+                "route": course_regimen(p).route,
+                "blocking": _blocking_titles(p),
+            },
+            confirm="confirm_alerts",  # only with a blocking alert open (AdministerForm)
         ),
         PageAction(
             workflow.STOP,
@@ -694,15 +699,19 @@ def _render_detail(
         # The verdict as stored at submission, its messages rendered now in the reader's language.
         "verdict": rendered_verdict(prescription.eligibility),
         "patient_pseudonym": prescription.patient.pseudonym[:12],
-        "alerts": [
-            {
-                "code": alert.code,
-                "title": ALERT_TITLES.get(alert.code, alert.code),
-                "message": alert.message,
-                "blocking": alert.code in BLOCKING_ALERTS,
-            }
-            for alert in prescription.alerts
-        ],
+        # The blocking alerts first: on a phone the first screen ends after one or two.
+        "alerts": sorted(
+            (
+                {
+                    "code": alert.code,
+                    "title": ALERT_TITLES.get(alert.code, alert.code),
+                    "message": alert.message,
+                    "blocking": alert.code in BLOCKING_ALERTS,
+                }
+                for alert in prescription.alerts
+            ),
+            key=lambda alert: not alert["blocking"],
+        ),
         "baseline_warnings": [
             {"code": warning.code, "title": ALERT_TITLES.get(warning.code, warning.code), "message": warning.message}
             for warning in baseline_warnings(prescription)
@@ -771,7 +780,7 @@ def action_view(name: str):
         serializer = action.serializer_class(data=form.payload())
         if (errors := _validation_errors(serializer)) is not None:
             form.add_errors(errors)
-        elif action.confirm and not form.raw(action.confirm):
+        elif action.confirm in form.fields and not form.raw(action.confirm):
             form.add_error(action.confirm, _("Tick this box to confirm."))
         else:
             try:
@@ -965,6 +974,14 @@ def dispensing_queue_csv(request):
     # Written as the prescription list's CSV (export.stream_csv): ";" between fields, the reader's dates.
     filename = f"{_('dispensing-queue')}-{rome_today().isoformat()}.csv"
     return export.stream_csv(request, header, rows(), filename=filename)
+
+
+def _blocking_titles(prescription) -> list:
+    """The titles of the course's open blocking alerts: from the detail's ``alerts``, else read for it now."""
+    alerts = getattr(prescription, "alerts", None)
+    if alerts is None:
+        alerts = selectors.alerts_of(prescription, today=rome_today())
+    return [item["title"] for item in _blocking(alerts)]
 
 
 def _blocking(alerts) -> list[dict]:

@@ -347,3 +347,32 @@ def test_the_verdict_is_in_sight_while_filling_in_the_form(sign_in, live_history
     assert not covered
     no_sideways_scrolling(page)
     assert re.search(r"/prescriptions/new/", page.url)
+
+
+# --- 8. The second audit ----------------------------------------------------------------------------------------
+
+
+def test_a_blocking_alert_comes_first_and_a_dose_is_never_split(sign_in, live_history):  # noqa: F811
+    # The neutropenia came after two missed doses, cut at the screen's edge; "100 mg" wrapped as "10 / 0 / mg".
+    course = neutropenic_course()
+    page = sign_in("nurse.milano", "it", viewport=PHONE)
+    page.goto(reverse("prescriptions:detail", args=[course.pk]))
+    assert "blocking" in page.locator("#alerts .alert").first.get_attribute("class")
+    assert in_viewport(page, "#alerts .alert.blocking")
+    doses = page.locator("#administrations td.dose .nowrap")
+    assert doses.count() >= 1
+    for dose in doses.all():
+        assert dose.evaluate("(el) => el.getClientRects().length") == 1, dose.inner_text()
+    no_sideways_scrolling(page)
+
+
+def test_the_dispensing_queue_reads_as_cards_on_a_phone(sign_in, live_history):  # noqa: F811
+    page = sign_in("pharmacist.milano", "it", viewport=PHONE)
+    page.goto(reverse("prescriptions:dispensing_queue"))
+    rows = page.locator("table.queue tbody tr")
+    assert rows.count() >= 1
+    for cell in ("td.patient", "td.centre", "td.dispense a.button"):
+        box = rows.first.locator(cell).bounding_box()
+        assert box["width"] >= 250, (cell, box)
+    assert "Centro" in rows.first.locator("td.centre").inner_text()  # each value says what it is
+    no_sideways_scrolling(page)

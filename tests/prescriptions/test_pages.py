@@ -626,6 +626,32 @@ def test_a_low_neutrophil_count_raises_the_neutropenia_alert(nurse, dispensed):
     assert re.search(r'<li class="error">[^<]*ANC 1.2', message)
 
 
+def test_a_dose_past_a_blocking_alert_needs_the_box_ticked_beside_the_alert(nurse, dispensed):
+    # The round offers no dose for a course with a blocking alert and leads to its page; there the dose form must
+    # not record it in one tap either: the alert is named beside the form and a box confirms the course goes on.
+    nurse.post(
+        action_url("lab_result", dispensed),
+        {"lab_result-test": "anc", "lab_result-value": "1,2", "lab_result-collected_at": local_input(timezone.now())},
+    )
+    page = nurse.get(detail_url(dispensed)).content.decode()
+    box = field_html(page, "administer-confirm_alerts")
+    assert "Neutropenia" in box
+
+    refused = administer(nurse, dispensed)
+    assert refused.status_code == 200 and not refused.redirect_chain
+    assert 'class="error"' in field_html(refused.content.decode(), "administer-confirm_alerts")
+    assert not Administration.objects.filter(prescription=dispensed).exists()
+
+    administer(nurse, dispensed, **{"administer-confirm_alerts": "on"})
+    assert Administration.objects.filter(prescription=dispensed).count() == 1
+
+
+def test_a_dose_without_a_blocking_alert_has_no_box(nurse, dispensed):
+    assert 'name="administer-confirm_alerts"' not in nurse.get(detail_url(dispensed)).content.decode()
+    administer(nurse, dispensed)
+    assert Administration.objects.filter(prescription=dispensed).count() == 1
+
+
 def test_an_adverse_event_is_recorded(nurse, dispensed):
     response = nurse.post(
         action_url("adverse_event", dispensed),
