@@ -13,6 +13,9 @@ SECTIONS = {
     "prescriptions:list": "list",
     "prescriptions:detail": "list",
     "prescriptions:doses_due": "doses_due",
+    # The round's confirmations (a dose, its take-back) are steps of the round.
+    "prescriptions:administer_now": "doses_due",
+    "prescriptions:administration_take_back": "doses_due",
     "prescriptions:dispensing_queue": "dispensing_queue",
     # AIFA's pages (issue 18)
     "prescriptions:shortages": "shortages",

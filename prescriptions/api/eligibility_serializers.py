@@ -242,7 +242,7 @@ class ConcomitantMedicationSerializer(serializers.Serializer):
             message = _("Give the medicine's name or its ATC code.")
             errors.update(name=[message], atc_code=[message])
         if not attrs.get("ongoing") and attrs.get("last_dose_at") is None:
-            message = _("Give the last dose's date and time, or set ongoing to true.")
+            message = _("Give the last dose's date and time, or say the medicine is ongoing.")
             errors.update(ongoing=[message], last_dose_at=[message])
         if errors:
             raise serializers.ValidationError(errors)

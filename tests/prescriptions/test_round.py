@@ -173,6 +173,22 @@ def test_a_dose_is_recorded_only_after_a_confirmation_naming_the_patient(demo, l
     assert ("Dose registrata per" if language == "it" else "Dose recorded for") in message
 
 
+def test_the_rounds_confirmations_belong_to_the_round_and_say_what_going_back_does(demo, login):
+    # "Annulla" both left the dose unrecorded and, on the round, took a dose back: the way back now says what it does,
+    # and the menu shows the round, not the prescriptions, as where the nurse is.
+    prescription = f.prescription_at(demo, "dispensed", prescribed_days_ago=1)
+    nurse = login("nurse.milano", "it")
+    page = nurse.get(record_url(prescription), {"next": ROUND}).content.decode()
+    back = re.search(r"<a [^>]*data-cancel[^>]*>(.*?)</a>", page).group(1)
+    assert back == "Indietro: non registrare"
+    assert re.search(rf'<a href="{ROUND}" class="active" aria-current="page">', page)
+
+    confirm(nurse, prescription)
+    administration = Administration.objects.get(prescription=prescription)
+    take_back = nurse.get(take_back_url(administration), {"next": ROUND}).content.decode()
+    assert re.search(rf'<a href="{ROUND}" class="active" aria-current="page">', take_back)
+
+
 def messages_of(html: str) -> str:
     match = re.search(r'<ul class="messages">.*?</ul>', html, re.S)
     return match.group(0) if match else ""
