@@ -279,6 +279,32 @@ def _ensure_may_step(user, transfer, step: str) -> None:
         raise PermissionDenied(_("Only the pharmacy the step belongs to takes it."))
 
 
+def _lot_number(transfer) -> str:
+    return transfer.lot.lot_number if transfer.lot else "—"
+
+
+def _ship_lots(transfer) -> list[tuple[str, str]]:
+    """The sender's lots that can ship the whole transfer, unexpired, first expiry first: (id, label)."""
+    return [
+        (
+            str(lot.pk),
+            _("%(lot)s · expires %(expiry)s · %(n)d on hand")
+            % {"lot": lot.lot_number, "expiry": date_format(lot.expiry_date, "SHORT_DATE_FORMAT"), "n": lot.on_hand},
+        )
+        for lot in selectors.fefo_lots(pharmacy_id=transfer.from_pharmacy_id)
+        if lot.on_hand >= transfer.syringes
+    ]
+
+
+def _posted_lot(request, lot_choices):
+    """The lot chosen on the confirmation (one of those offered), or None: the transfer's own, or refused for want
+    of one by the service (said next to "Lot")."""
+    if not lot_choices:
+        return None
+    chosen = request.POST.get("lot", "")
+    return chosen if chosen in {pk for pk, _label in lot_choices} else None
+
+
 @page
 @require_POST
 def transfer_step(request, transfer_id, step):
@@ -288,6 +314,9 @@ def transfer_step(request, transfer_id, step):
     _ensure_may_step(request.user, transfer, step)  # 403 before the confirmation
     title, button = TRANSFER_STEPS[step]
     back = _back_to(request)
+    # A transfer asked without a lot (the asker holds none of the sender's) is shipped from a lot the sender
+    # chooses: those holding enough, first expiry first, the first chosen.
+    lot_choices = _ship_lots(transfer) if step == "ship" and transfer.lot_id is None else None
     if request.POST.get("confirmed") != "yes":
         return render(
             request,
@@ -301,9 +330,10 @@ def transfer_step(request, transfer_id, step):
                     (_("From"), transfer.from_pharmacy.name),
                     (_("To"), transfer.to_pharmacy.name),
                     (_("Syringes"), transfer.syringes),
-                    (_("Lot"), transfer.lot.lot_number if transfer.lot else "—"),
+                    *([] if lot_choices is not None else [(_("Lot"), _lot_number(transfer))]),
                 ],
                 "hidden": {},
+                "lot_choices": lot_choices,
                 "danger": step == "reject",
             },
         )
@@ -312,7 +342,9 @@ def transfer_step(request, transfer_id, step):
             case "approve" | "reject":
                 services.stock_transfer_decide(officer=request.user, transfer_id=transfer.pk, approve=step == "approve")
             case "ship":
-                services.stock_transfer_ship(pharmacist=request.user, transfer_id=transfer.pk)
+                services.stock_transfer_ship(
+                    pharmacist=request.user, transfer_id=transfer.pk, lot_id=_posted_lot(request, lot_choices)
+                )
             case "receive":
                 services.stock_transfer_receive(pharmacist=request.user, transfer_id=transfer.pk)
     except (InvalidInput, Conflict) as exc:

@@ -288,6 +288,42 @@ def test_a_pharmacist_asks_another_pharmacy_for_a_transfer(login, demo):
     assert transfer.status == "requested"
 
 
+def test_a_transfer_asked_without_a_lot_is_shipped_from_a_lot_the_sender_chooses_then_received(login, demo):
+    # The audit: a pharmacist asked Bergamo for 4 syringes (no lot: the asker does not hold Bergamo's), the officer
+    # approved, and Bergamo's "Ship" was refused for a lot no page asked for: the transfer stayed approved for ever.
+    keep_stock(demo)
+    bergamo, bergamo_pharmacist = second_pharmacy(demo)
+    milano = Pharmacy.objects.get(name=MILANO_PHARMACY)
+    late = receive(bergamo_pharmacist, lot_number="BG-LATE", syringes=10, days=300).lot
+    soon = receive(bergamo_pharmacist, lot_number="BG-SOON", syringes=10, days=60).lot
+    receive(bergamo_pharmacist, lot_number="BG-FEW", syringes=2, days=30)  # too few for the transfer: not offered
+    asker = login("pharmacist.milano")
+    form = {"from_pharmacy": str(bergamo.pk), "to_pharmacy": str(milano.pk), "syringes": "4", "confirmed": "yes"}
+    assert asker.post(f"{STOCK}transfers/", form).status_code == 302
+    transfer = StockTransfer.objects.get()
+    login("officer.lombardia").post(f"{STOCK}transfers/{transfer.pk}/approve/", {"confirmed": "yes"})
+    sender = Client()
+    sender.force_login(bergamo_pharmacist)
+    sender.cookies["django_language"] = "en"
+
+    confirm = sender.post(f"{STOCK}transfers/{transfer.pk}/ship/").content.decode()
+    select = confirm[confirm.index('name="lot"') :]
+    select = select[: select.index("</select>")]
+    assert "BG-SOON" in select and "BG-LATE" in select and "BG-FEW" not in select
+    assert select.index("BG-SOON") < select.index("BG-LATE")  # first expiry first, and chosen
+    assert f'value="{soon.pk}" selected' in select
+
+    shipped = sender.post(f"{STOCK}transfers/{transfer.pk}/ship/", {"confirmed": "yes", "lot": str(late.pk)})
+    assert shipped.status_code == 302
+    transfer.refresh_from_db()
+    late.refresh_from_db()
+    assert (transfer.status, transfer.lot_id, late.on_hand) == ("shipped", late.pk, 6)
+    assert asker.post(f"{STOCK}transfers/{transfer.pk}/receive/", {"confirmed": "yes"}).status_code == 302
+    transfer.refresh_from_db()
+    assert transfer.status == "received"
+    assert Lot.objects.get(pharmacy=milano, lot_number="BG-LATE").on_hand == 4
+
+
 def test_the_officer_switches_stock_off_and_sets_the_threshold_after_confirming(login, demo):
     from prescriptions.models import PharmacyStockSetting
     from registry.models import AuditEvent
