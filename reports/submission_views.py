@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
@@ -124,6 +125,15 @@ def _may(user, submission) -> dict:
     }
 
 
+def _takes_part(user, submission, name: str) -> bool:
+    """Whether the action is the user's on this quarter in some state: the region's officer approves and reopens,
+    AIFA accepts and returns."""
+    actor = actor_for(user)
+    if name in ("approve", "reopen"):
+        return actor.role == Role.REGIONAL_OFFICER and actor.region_id == submission.region_id
+    return actor.role == Role.NATIONAL
+
+
 def _signed_files(user, submission) -> list[dict]:
     """The latest signature's files, in the form the user reads (AIFA: the national one)."""
     signature = submissions.submission_latest_signature(submission) if submission.version else None
@@ -165,6 +175,8 @@ def quarter(request, submission_id):
 
 class ApproveForm(forms.Form):
     statement_accepted = forms.BooleanField(label=gettext_lazy("I accept the statement above"), required=False)
+    # Only for a quarter still running (``running_until``): approving it locks the region's writes of today too.
+    running_quarter_accepted = forms.BooleanField(required=False)
     password = forms.CharField(
         label=gettext_lazy("Your password"),
         strip=False,
@@ -176,6 +188,21 @@ class ApproveForm(forms.Form):
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+    def __init__(self, *args, running_until=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if running_until is None:
+            del self.fields["running_quarter_accepted"]
+        else:
+            self.fields["running_quarter_accepted"].label = _(
+                "The quarter runs until %(end)s: approving it now locks every write dated in it, today's doses "
+                "included, for the whole region until it is reopened. I approve it anyway."
+            ) % {"end": date_format(running_until, "SHORT_DATE_FORMAT")}
+
+    def clean_running_quarter_accepted(self):
+        if not self.cleaned_data["running_quarter_accepted"]:
+            raise forms.ValidationError(_("Tick this box to confirm."))
+        return True
 
 
 class ReasonForm(forms.Form):
@@ -232,8 +259,20 @@ def action_view(name: str):
     def view(request, submission_id):
         submission = _submission_or_404(request.user, submission_id)
         if not _may(request.user, submission)[name]:
+            if _takes_part(request.user, submission, name):
+                # Open to this user in another state (a second tab, the back button): back to the quarter, saying
+                # where it stands, not a refusal as if the user had no say on it.
+                messages.info(
+                    request,
+                    _("This quarter is already %(status)s (version %(version)d): nothing was done.")
+                    % {"status": SubmissionStatus(submission.status).label, "version": submission.version},
+                )
+                return redirect("reports:quarter", submission_id=submission.pk)
             return forbidden(request, _("This action is not open to you on this quarter now."))
-        form = form_class(request.POST or None)
+        extra = {}
+        if name == "approve" and (end := quarter_bounds(submission.year, submission.quarter)[1]) >= rome_today():
+            extra["running_until"] = end
+        form = form_class(request.POST or None, **extra)
         status = 200
         if request.method == "POST" and form.is_valid():
             try:

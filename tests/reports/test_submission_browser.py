@@ -42,6 +42,7 @@ def test_the_officer_approves_the_quarter_and_aifa_accepts_it_on_the_board(sign_
     assert "Lombardia" in statement and str(today.year) in statement
     check_page(officer, "quarter-approve", language)
     officer.check("input[name=statement_accepted]")
+    officer.check("input[name=running_quarter_accepted]")  # the quarter of today: its writes stop too
     officer.fill("input[name=password]", DEMO_PASSWORD)
     officer.click("button[data-confirm]", timeout=120_000)  # the signed report is generated now
     officer.wait_for_url(re.compile(rf"/reports/quarters/{UUID}/$"), timeout=120_000)

@@ -63,13 +63,14 @@ def test_approve_from_the_page_shows_the_statement_and_needs_the_password(demo, 
 
     unaccepted = officer.post(url, {"password": DEMO_PASSWORD})
     assert unaccepted.status_code == 400
-    wrong = officer.post(url, {"password": "wrong", "statement_accepted": "on"})
+    wrong = officer.post(url, {"password": "wrong", "statement_accepted": "on", "running_quarter_accepted": "on"})
     assert wrong.status_code == 403
     assert "password is wrong" in wrong.content.decode()
     submission.refresh_from_db()
     assert submission.status == "open"
 
-    done = officer.post(url, {"password": DEMO_PASSWORD, "statement_accepted": "on"}, follow=True)
+    signed = {"password": DEMO_PASSWORD, "statement_accepted": "on", "running_quarter_accepted": "on"}
+    done = officer.post(url, signed, follow=True)
     assert done.redirect_chain[-1][0] == reverse("reports:quarter", args=[submission.pk])
     html = done.content.decode()
     assert "Quarter approved and signed (version 1)" in html
@@ -80,12 +81,56 @@ def test_approve_from_the_page_shows_the_statement_and_needs_the_password(demo, 
     assert submission.signatures.get().manifest_sha256 in html
 
 
+def test_approving_the_quarter_still_running_asks_to_accept_that_todays_writes_stop(demo, login):
+    # The audit: the officer approved the quarter of today with no word of what follows; the nurses' doses of the
+    # whole region were refused from then on (PERIOD_LOCKED). The page says it and asks for one more box.
+    officer = login("officer.lombardia")
+    submission = open_from_page(officer)
+    url = reverse("reports:quarter_approve", args=[submission.pk])
+    form = officer.get(url).content.decode()
+    assert 'name="running_quarter_accepted"' in form
+    assert "doses included, for the whole region" in form
+
+    refused = officer.post(url, {"password": DEMO_PASSWORD, "statement_accepted": "on"})
+    assert refused.status_code == 400
+    submission.refresh_from_db()
+    assert submission.status == "open" and not PeriodLock.objects.exists()
+
+
+def test_an_ended_quarter_is_approved_without_that_box(demo, login):
+    year, quarter = this_quarter()
+    year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    officer = login("officer.lombardia")
+    assert officer.post(reverse("reports:quarters"), {"year": year, "quarter": quarter}).status_code == 302
+    submission = QuarterlySubmission.objects.get(region_id="030", year=year, quarter=quarter)
+    url = reverse("reports:quarter_approve", args=[submission.pk])
+    assert 'name="running_quarter_accepted"' not in officer.get(url).content.decode()
+    done = officer.post(url, {"password": DEMO_PASSWORD, "statement_accepted": "on"})
+    assert done.status_code == 302
+    submission.refresh_from_db()
+    assert submission.status == "approved"
+
+
+def test_an_action_no_longer_open_goes_back_to_the_quarter_saying_why(demo, login):
+    # A second tab, the back button: "approve" on a quarter already approved answered a 403 about report roles.
+    officer = login("officer.lombardia")
+    submission = open_from_page(officer)
+    url = reverse("reports:quarter_approve", args=[submission.pk])
+    signed = {"password": DEMO_PASSWORD, "statement_accepted": "on", "running_quarter_accepted": "on"}
+    officer.post(url, signed)
+
+    again = officer.get(url, follow=True)
+
+    assert again.redirect_chain == [(reverse("reports:quarter", args=[submission.pk]), 302)]
+    assert "already approved" in again.content.decode()
+
+
 def test_the_board_shows_every_region_and_lets_aifa_accept_or_return(demo, login):
     officer = login("officer.lombardia")
     submission = open_from_page(officer)
     officer.post(
         reverse("reports:quarter_approve", args=[submission.pk]),
-        {"password": DEMO_PASSWORD, "statement_accepted": "on"},
+        {"password": DEMO_PASSWORD, "statement_accepted": "on", "running_quarter_accepted": "on"},
     )
     aifa = login("aifa")
     board = aifa.get(reverse("reports:quarters")).content.decode()
@@ -112,7 +157,7 @@ def test_the_board_shows_every_region_and_lets_aifa_accept_or_return(demo, login
     assert Notification.objects.filter(recipient=demo["aifa"], kind="submission_reopened").exists()
     officer.post(
         reverse("reports:quarter_approve", args=[submission.pk]),
-        {"password": DEMO_PASSWORD, "statement_accepted": "on"},
+        {"password": DEMO_PASSWORD, "statement_accepted": "on", "running_quarter_accepted": "on"},
     )
     aifa.post(reverse("reports:quarter_accept", args=[submission.pk]), {"comment": ""})
     submission.refresh_from_db()
