@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -147,9 +148,10 @@ def _who_cps_colour(score: str) -> str:
 
 
 def _week_label(iso_week: str) -> str:
-    """ "2025-W07" → "W07" (the year is in the period)."""
-    match = re.fullmatch(r"\d{4}-?(W\d{1,2})(-?\d)?", iso_week)
-    return match.group(1) if match else iso_week
+    """ "2025-W07" → "W07" (the year is in the period), "S07" in Italian (settimana)."""
+    match = re.fullmatch(r"\d{4}-?W(\d{1,2})(-?\d)?", iso_week)
+    # Translators: the letter before an ISO week's number on a chart's axis ("W07"; in Italian "S07").
+    return _("W%(week)s") % {"week": match.group(1)} if match else iso_week
 
 
 def _figure(name: str, metrics: Mapping, suppress_below: int) -> "Figure | None":
@@ -292,6 +294,8 @@ def chart_svg(name: str, metrics: Mapping, *, suppress_below: int = 0) -> str | 
 def _funnel_figure(chart) -> "Figure":
     """Each centre's proportion (%) against its day-28 outcomes recorded, the report's proportion, the exact
     binomial 95 % (dashed) and 99.8 % (solid) limits, the references (dotted); centres outside flagged red."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     figure = _new_figure(figsize=(DEFAULT_WIDTH_INCHES, 2.9), layout="constrained")
     axes = figure.subplots()
     curve = chart.curve()
@@ -300,7 +304,12 @@ def _funnel_figure(chart) -> "Figure":
         label = _("95% limits") if coverage == funnel.COVERAGES[0] else _("99.8% limits")
         axes.plot(sizes, [100 * limits[coverage][1] for _n, limits in curve], style, color=MUTED, lw=0.9, label=label)
         axes.plot(sizes, [100 * limits[coverage][0] for _n, limits in curve], style, color=MUTED, lw=0.9)
-    axes.axhline(100 * chart.target, color=BRAND, lw=1.1, label=_("This report: %(p).1f%%") % {"p": 100 * chart.target})
+    axes.axhline(
+        100 * chart.target,
+        color=BRAND,
+        lw=1.1,
+        label=_("This report: %(p)s%%") % {"p": number_format(100 * chart.target, 1)},
+    )
     for (label, value), colour in zip(chart.measure.references, (OK, WARN), strict=False):
         axes.axhline(100 * value, color=colour, lw=1, ls=":", label=str(label))
     inside = [p for p in chart.points if not p.flag]
@@ -319,7 +328,13 @@ def _funnel_figure(chart) -> "Figure":
         axes.annotate(point.centre_name[:24], (point.cases, 100 * point.proportion), fontsize=6.5, color=FAIL)
     axes.set_xlabel(_("Day-28 outcomes recorded"))
     axes.set_ylabel("%")
-    axes.set_ylim(bottom=0)
+    # With nothing observed anywhere the limits are 0 give or take 1e-19: at least one per cent of room, so that
+    # matplotlib neither scales a hair above zero (its "1e−19" offset) nor hides the report's line in the axis.
+    axes.set_ylim(bottom=0, top=max(axes.get_ylim()[1], 1.0))
+    # Whole outcomes on x; the reader's decimal separator on both axes (no offset text).
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: number_format(value, 0)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: number_format(round(value, 6))))
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(color=LINE, linewidth=0.6)
     axes.legend(fontsize=6.5, frameon=False, loc="upper right")

@@ -201,3 +201,37 @@ def test_a_whole_country_run_shows_its_regions_table_in_the_page_and_the_pdf(bro
     render_monitoring(report_context(run), "pdf", out)
     pdf = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(out.getvalue())).pages)
     assert "By region" in pdf
+
+
+def _drawn(figure):
+    figure.canvas.draw()
+    return figure.axes[0]
+
+
+@pytest.mark.parametrize("measure", funnel.MEASURES, ids=lambda measure: measure.key)
+def test_a_funnel_with_nothing_observed_has_a_plain_axis_and_italian_numbers(measure):
+    # The audit: with no case anywhere the limits are 0 give or take 1e-19, and matplotlib wrote "1e−19" over a
+    # 0–6 axis; the legend and the ticks read "0.0%" and "2.5" on an Italian page.
+    from django.utils import translation
+
+    metrics = _metrics(_centre("a", 0, 12), _centre("b", 0, 9))
+    chart = funnel.funnel(metrics, measure)
+    with translation.override("it"), charts._rc_context(charts.RC):
+        axes = _drawn(charts._funnel_figure(chart))
+        offset = axes.yaxis.get_offset_text().get_text()
+        legend = [text.get_text() for text in axes.get_legend().get_texts()]
+        x_ticks = [label.get_text() for label in axes.get_xticklabels() if label.get_text()]
+        y_top = axes.get_ylim()[1]
+    assert offset == ""
+    assert y_top >= 1  # at least one per cent of room, not a hair above zero
+    assert any(text.endswith("0,0%") for text in legend), legend
+    assert x_ticks and all("." not in tick for tick in x_ticks), x_ticks  # whole outcomes, Italian digits
+
+
+def test_the_weeks_are_named_in_the_readers_language():
+    from django.utils import translation
+
+    with translation.override("it"):
+        assert charts._week_label("2026-W46") == "S46"
+    with translation.override("en"):
+        assert charts._week_label("2026-W46") == "W46"
