@@ -302,3 +302,15 @@ def test_a_used_or_forged_invitation_link_is_a_plain_page(demo):
 
     uidb64, token = invitation_link_parts(demo["nurse.milano"])
     assert Client().get(reverse("invitation-accept", args=[uidb64, token])).status_code == 404
+
+
+def test_a_pharmacy_serving_no_centre_says_so_in_italian(demo, officer):
+    # The audit: "none", English, under "Centri serviti".
+    from registry.models import Pharmacy
+
+    Pharmacy.objects.create(region_id="030", name="Farmacia Ospedaliera Nuova")
+    officer.cookies["django_language"] = "it"
+    html = officer.get(reverse("office:pharmacies")).content.decode()
+    row = html[html.index("Farmacia Ospedaliera Nuova") :]
+    row = row[: row.index("</tr>")]
+    assert "nessun centro" in row and "none" not in row
