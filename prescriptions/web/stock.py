@@ -6,7 +6,8 @@ confirm (nothing stored), then the confirmed post calls the same service as the 
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -196,8 +197,10 @@ def _operation_page(request, op: Operation):
                 "button": op.confirm,
                 "action": reverse("prescriptions:stock:operation", kwargs={"name": op.name}),
                 "cancel": reverse("prescriptions:stock:pharmacy"),
+                # The values as the serializer read them (a date, a decimal), written as the reader writes them.
                 "summary": [
-                    (_field_label(name), _shown(name, value, pharmacy_id=pharmacy.pk)) for name, value in posted.items()
+                    (_field_label(name), _shown(name, data.get(name, value), pharmacy_id=pharmacy.pk))
+                    for name, value in posted.items()
                 ],
                 "hidden": posted,
                 "danger": op.name in ("write_off", "adjust"),
@@ -221,14 +224,19 @@ def _operation_page(request, op: Operation):
     return redirect("prescriptions:stock:pharmacy")
 
 
-def _shown(name: str, value: str, *, pharmacy_id=None) -> str:
+def _shown(name: str, value, *, pharmacy_id=None) -> str:
+    if isinstance(value, date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, Decimal):
+        return number_format(value, 2, use_l10n=True)
     if name == "reason" and value in WriteOffReason.values:
         return str(WriteOffReason(value).label)
     if name == "lot":
         lots = Lot.objects.filter(pharmacy_id=pharmacy_id) if pharmacy_id else Lot.objects.none()
+        value = str(value)
         lot = lots.filter(pk=value).only("lot_number").first() if _is_uuid(value) else None
         return lot.lot_number if lot else value
-    return value
+    return "" if value is None else str(value)
 
 
 def _is_uuid(value: str) -> bool:

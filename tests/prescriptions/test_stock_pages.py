@@ -373,3 +373,20 @@ def test_a_lots_whole_history_a_page_at_a_time(login, demo, monkeypatch, languag
     assert login("officer.lombardia").get(f"{STOCK}lots/{lot.pk}/").status_code == 200
     assert login("officer.lazio").get(f"{STOCK}lots/{lot.pk}/").status_code == 404
     assert login("nurse.milano").get(f"{STOCK}lots/{lot.pk}/").status_code == 404
+
+
+def test_the_receipts_confirmation_shows_its_date_and_price_as_the_reader_writes_them(login, demo):
+    # The audit: "2027-06-30" and "123.45" on an Italian confirmation page.
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    keep_stock(demo)
+    review = login("pharmacist.milano", language="it").post(f"{STOCK}operations/receive/", receipt(days=200))
+    html = review.content.decode()
+    summary = html[html.index('class="run-facts"') :]
+    summary = summary[: summary.index("</dl>")]
+    expiry = f.today() + timedelta(days=200)
+    with translation.override("it"):
+        assert date_format(expiry, "SHORT_DATE_FORMAT") in summary
+    assert expiry.isoformat() not in summary
+    assert "152,30" in summary and "152.3" not in summary
