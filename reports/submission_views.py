@@ -9,8 +9,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -33,10 +34,15 @@ def _current_quarter() -> tuple[int, int]:
     return today.year, (today.month - 1) // 3 + 1
 
 
+QUARTER_LETTER = pgettext_lazy("quarter of the year", "Q")  # "T" in Italian (trimestre), as quarter_label writes
+
+
 class OpenQuarterForm(forms.Form):
     year = forms.TypedChoiceField(label=gettext_lazy("Year"), coerce=int)
     quarter = forms.TypedChoiceField(
-        label=gettext_lazy("Quarter"), coerce=int, choices=[(q, f"Q{q}") for q in range(1, 5)]
+        label=gettext_lazy("Quarter"),
+        coerce=int,
+        choices=[(q, format_lazy("{}{}", QUARTER_LETTER, q)) for q in range(1, 5)],
     )
 
     def __init__(self, *args, **kwargs):

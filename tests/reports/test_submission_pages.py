@@ -1,6 +1,8 @@
 """The pages of the quarterly transmission: the officer's quarters and quarter page (incomplete list, approve with
 the statement, password and confirmation, reopen), AIFA's national board (accept, return)."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -189,3 +191,17 @@ def test_administrators_read_the_quarters_in_the_admin_without_changing_them(dem
     page = admin.get(f"/admin/reports/quarterlysubmission/{submission.pk}/change/")
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_a_quarter_is_named_the_same_way_everywhere_in_italian(demo, login):
+    # The audit: "T4 2026" on the quarter's page, "Q4 2026" in the list, the board and the select.
+    officer = login("officer.lombardia", "it")
+    submission = open_from_page(officer)
+    year, quarter = this_quarter()
+    listing = officer.get(reverse("reports:quarters")).content.decode()
+    board = login("aifa", "it").get(reverse("reports:quarters")).content.decode()
+    page = officer.get(reverse("reports:quarter", args=[submission.pk])).content.decode()
+    for html in (listing, board, page):
+        assert f"T{quarter} {year}" in html
+        assert f"Q{quarter} {year}" not in html
+    assert re.search(r'<option value="1"[^>]*>T1</option>', listing)
