@@ -205,3 +205,20 @@ def test_a_quarter_is_named_the_same_way_everywhere_in_italian(demo, login):
         assert f"T{quarter} {year}" in html
         assert f"Q{quarter} {year}" not in html
     assert re.search(r'<option value="1"[^>]*>T1</option>', listing)
+
+
+def test_the_reopen_page_says_what_reopening_does_and_the_approved_quarter_no_longer_asks_to_complete(demo, login):
+    # The audit: the reopen page asked only "why?"; an approved quarter still said "5 items to complete before
+    # approving".
+    f.prescription_at(demo, PrescriptionStatus.AWAITING_DISPENSING, prescribed_days_ago=0)
+    officer = login("officer.lombardia")
+    submission = open_from_page(officer)
+    signed = {"password": DEMO_PASSWORD, "statement_accepted": "on", "running_quarter_accepted": "on"}
+    officer.post(reverse("reports:quarter_approve", args=[submission.pk]), signed)
+
+    page = officer.get(reverse("reports:quarter", args=[submission.pk])).content.decode()
+    assert "before approving" not in page and "the quarter was approved with" in page
+    reopen = officer.get(reverse("reports:quarter_reopen", args=[submission.pk])).content.decode()
+    explained = reopen[reopen.index('data-explains="reopen"') :]
+    assert "Version 1 and its signed files are kept; the next approval will be version 2." in explained
+    assert "AIFA is told" in explained
