@@ -42,8 +42,8 @@ BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
 MUTED = Font(color="5B6B7C")
 RIGHT = Alignment(horizontal="right")
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "dd/mm/yyyy"  # real dates, shown as the registry writes them
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 MAX_WIDTH = 60
 # Quarterly columns' widths (characters): fixed, as a write-only sheet cannot measure rows it has not seen.
 QUARTERLY_WIDTHS = {

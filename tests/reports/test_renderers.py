@@ -234,6 +234,9 @@ def test_xlsx_summary_holds_identity_and_headline_figures_as_numbers():
     assert labels["Region"][1].value == "Lombardia (030)"
     assert labels["Period from"][1].value.date() == date(2025, 1, 1)
     assert labels["Data as of"][1].value == datetime(2025, 4, 1, 10, 30)  # Rome wall-clock time
+    # Shown as an Italian reader writes them (the audit saw 2025-01-01), still real dates to compute with.
+    assert labels["Period from"][1].number_format == "dd/mm/yyyy"
+    assert labels["Data as of"][1].number_format == "dd/mm/yyyy hh:mm"
     header = labels["Section"]
     assert [cell.value for cell in header] == ["Section", "Figure", "Value", "Key"]
     assert all(cell.font.bold for cell in header)
