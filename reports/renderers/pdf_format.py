@@ -279,8 +279,14 @@ def _centre_table(context: ReportContext, width: float) -> Table:
     centres = figures.centres(context)
     # A regional report's centres are all in its region: the column would repeat it on every line.
     with_region = len({figures.centre_region(entry) for entry in centres}) > 1 or not context.region_code
+    identity_widths = [40 * mm, 18 * mm] if with_region else [56 * mm]
+    count_width = (width - sum(identity_widths)) / max(len(columns), 1)
     header = [_p(_("Centre"), "head")] + ([_p(_("Region"), "head")] if with_region else [])
-    header += [_p(figures.centre_column_label(column, short=True), "head_right") for column in columns]
+    head = styles()["head_right"]
+    header += [
+        fitted_head(figures.centre_column_label(column, short=True), count_width, head, size=head.fontSize)
+        for column in columns
+    ]
     data = [header]
     for entry in centres:
         identity = [_p(figures.centre_name(entry), "cell")]
@@ -289,8 +295,6 @@ def _centre_table(context: ReportContext, width: float) -> Table:
         data.append(
             identity + [figures.number_display(figures.centre_cell(entry, c, context.suppress_below)) for c in columns]
         )
-    identity_widths = [40 * mm, 18 * mm] if with_region else [56 * mm]
-    count_width = (width - sum(identity_widths)) / max(len(columns), 1)
     first_count = len(identity_widths)
     table = Table(data, colWidths=identity_widths + [count_width] * len(columns), repeatRows=1)
     table.setStyle(
@@ -536,23 +540,30 @@ HEADER_LINES = 3  # HEADER_HEIGHT holds three lines at the header's leading
 
 
 def _quarterly_header(columns, widths) -> list[Paragraph]:
-    """The column labels, each broken between words only: a label whose longest word (or whose lines) would not
-    fit its column is set smaller, down to HEADER_MIN_SIZE, rather than cut mid-word ("Somministra-zioni")."""
+    """The column labels, each broken between words only (``fitted_head``)."""
+    return [
+        fitted_head(
+            quarterly_text.column_label(column),
+            width,
+            styles()["head" if column in QUARTERLY_WIDTHS else "head_right"],
+            size=HEADER_SIZE,
+        )
+        for column, width in zip(columns, widths, strict=True)
+    ]
+
+
+def fitted_head(label: str, width: float, base: ParagraphStyle, *, size: float) -> Paragraph:
+    """A column's label broken between words only: a label whose longest word (or whose lines) would not fit its
+    column is set smaller, down to HEADER_MIN_SIZE, rather than cut mid-word ("Somministra-zioni", "Richiest-e")."""
     font = fonts()
-    cells = []
-    for column, width in zip(columns, widths, strict=True):
-        label = quarterly_text.column_label(column)
-        room = width - 2 * CELL_PADDING
-        size = HEADER_SIZE
-        while size > HEADER_MIN_SIZE and (
-            max(pdfmetrics.stringWidth(word, font.bold, size) for word in label.split()) > room
-            or len(simpleSplit(label, font.bold, size, room)) > HEADER_LINES
-        ):
-            size = round(size - 0.2, 1)
-        base = styles()["head" if column in QUARTERLY_WIDTHS else "head_right"]
-        style = ParagraphStyle(f"{base.name}_{size}", base, fontSize=size, leading=size * 1.2, splitLongWords=0)
-        cells.append(Paragraph(escape(label), style))
-    return cells
+    room = width - 2 * CELL_PADDING
+    while size > HEADER_MIN_SIZE and (
+        max(pdfmetrics.stringWidth(word, font.bold, size) for word in label.split()) > room
+        or len(simpleSplit(label, font.bold, size, room)) > HEADER_LINES
+    ):
+        size = round(size - 0.2, 1)
+    style = ParagraphStyle(f"{base.name}_{size}", base, fontSize=size, leading=size * 1.2, splitLongWords=0)
+    return Paragraph(escape(label), style)
 
 
 # The column header: shaded, bottom-aligned, ruled in the brand's colour (registry.pdf.HEADED_GRID's first row).

@@ -558,3 +558,25 @@ def test_a_suppressed_bar_is_labelled_x_not_with_its_count():
 
     assert ">x<" in svg.replace(" ", "")
     assert ">1<" not in svg.replace(" ", "")
+
+
+def test_the_pdf_centre_table_breaks_its_headers_between_words_only():
+    # The audit: "Richiest/e", "Eleggibi/li", "Siringh/e" in the Italian PDF's "Per centro" table.
+    from pypdf import PdfReader
+
+    from reports.renderers import figures
+
+    # Every single count a centre can have: about twenty columns, as a real region's report has.
+    counts = {key: 1 for key, metric in figures.METRICS.items() if not metric.breakdown}
+    by_centre = [{**entry, **counts} for entry in METRICS["by_centre"]]
+    with translation.override("it"):
+        ctx = context({**METRICS, "by_centre": by_centre})
+        labels = [figures.centre_column_label(c, short=True) for c in figures.centre_columns(ctx, flatten=False)]
+        assert len(labels) >= 15
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered(ctx, "pdf"))).pages)
+    words = {word for label in labels for word in label.split() if len(word) > 3}
+    assert words
+    table = text[text.rindex("Per centro") :]  # the centre table's own header, not the same words elsewhere
+    tokens = set(table.split())
+    broken = sorted(word for word in words if word not in tokens)
+    assert not broken, broken
