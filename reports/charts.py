@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from . import funnel
 from . import metric_definitions as definitions
+from .disclosure import SUPPRESSED
 from .renderers.figures import (
     COURSE_STATUS_KEYS,
     METRICS,
@@ -156,7 +157,9 @@ def _week_label(iso_week: str) -> str:
 
 def _figure(name: str, metrics: Mapping, suppress_below: int) -> "Figure | None":
     bars = _bars(name, metrics)
-    if bars is None or not bars.values or not any(is_count(v) and v > 0 for v in bars.values):
+    # Nothing to draw is a chart of zeros; counts that are hidden ("x": disclosure) are drawn, each as its mark,
+    # so that a chart of hidden counts never reads as "no data".
+    if bars is None or not any((is_count(v) and v > 0) or v == SUPPRESSED for v in bars.values or ()):
         return None
     suppressed = [is_suppressed(v, suppress_below) for v in bars.values]
     # A hidden count has no bar, only its mark: a bar of any height would tell how large it may be.

@@ -131,3 +131,15 @@ def test_quarterly_files_are_written_with_no_rows_and_zero_rows(rows, fmt):
     assert "{}" not in text
     if fmt != "pdf":
         assert all(quarterly_text.column_label(column) in text for column in QUARTERLY_COLUMNS)
+
+
+def test_a_chart_whose_counts_are_all_hidden_is_drawn_hidden_not_said_empty():
+    # The audit: AIFA's national report said "No data in the period" under every chart, with 5 patients treated:
+    # their counts were only hidden (disclosure's "x").
+    from reports import charts
+    from reports.disclosure import SUPPRESSED
+
+    metrics = {charts.REQUESTS_PER_WEEK: {"2026-W45": SUPPRESSED, "2026-W46": SUPPRESSED}}
+    assert charts.chart_svg(charts.REQUESTS_PER_WEEK, metrics) is not None
+    nothing = {charts.REQUESTS_PER_WEEK: {"2026-W45": 0, "2026-W46": 0}}
+    assert charts.chart_svg(charts.REQUESTS_PER_WEEK, nothing) is None  # zeros: truly nothing to draw
