@@ -7,6 +7,7 @@ prescription first (the dispensing service holds it), then lots in the order of 
 """
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -86,6 +87,27 @@ def _ensure_enough(lot: Lot, syringes: int) -> None:
             _("Lot %(lot)s has %(on_hand)d syringes on hand, %(asked)d asked.")
             % {"lot": lot.lot_number, "on_hand": lot.on_hand, "asked": syringes},
         )
+
+
+def stock_operation_refusal(*, pharmacy_id, operation: str, data: Mapping) -> InvalidInput | Conflict | None:
+    """What a pharmacy's operation would be refused for that can be told from a read, before its confirmation
+    page: a delivery of a lot already expired (400), a write-off of more syringes than the lot holds (409
+    ``INSUFFICIENT_STOCK``). Writes nothing; the operation checks everything again, its lot locked."""
+    if operation == "receive" and data.get("expiry_date") and data["expiry_date"] < rome_date(timezone.now()):
+        return InvalidInput(
+            {"expiry_date": _("This lot expired on %(date)s.") % {"date": long_date(data["expiry_date"])}}
+        )
+    if operation == "write_off" and data.get("syringes") and data.get("lot"):
+        try:
+            lot = Lot.objects.filter(pharmacy_id=pharmacy_id, pk=uuid.UUID(str(data["lot"]))).first()
+        except ValueError:
+            return None  # a malformed id: the operation says there is no such lot
+        if lot is not None:
+            try:
+                _ensure_enough(lot, data["syringes"])
+            except Conflict as exc:
+                return exc
+    return None
 
 
 def _ensure_positive(syringes: int, field: str = "syringes") -> None:
@@ -568,6 +590,7 @@ __all__ = [
     "stock_pharmacy",
     "lot_for_dispensing",
     "stock_adjust",
+    "stock_operation_refusal",
     "stock_dispensed",
     "stock_receive",
     "stock_return",

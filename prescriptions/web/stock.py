@@ -188,6 +188,12 @@ def _operation_page(request, op: Operation):
     if not serializer.is_valid():
         return _back(request, op, _messages_of(serializer.errors), posted)
     data = serializer.validated_data
+    # What would be refused after the confirmation (an expired delivery, a write-off past the lot) is said now.
+    refusal = services.stock_operation_refusal(pharmacy_id=pharmacy.pk, operation=op.name, data=data)
+    if isinstance(refusal, InvalidInput):
+        return _back(request, op, _messages_of(refusal.errors), posted)
+    if isinstance(refusal, Conflict):
+        return _back(request, op, [refusal.detail], posted, status=409)
     if request.POST.get("confirmed") != "yes":
         return render(
             request,

@@ -390,3 +390,22 @@ def test_the_receipts_confirmation_shows_its_date_and_price_as_the_reader_writes
         assert date_format(expiry, "SHORT_DATE_FORMAT") in summary
     assert expiry.isoformat() not in summary
     assert "152,30" in summary and "152.3" not in summary
+
+
+def test_an_expired_receipt_or_a_write_off_past_the_lot_is_refused_before_its_confirmation(login, demo):
+    # The audit: both reached the confirmation page and were refused only once confirmed.
+    keep_stock(demo)
+    lot = receive(demo["pharmacist.milano"], lot_number="L-SOON", syringes=5, days=20).lot
+    client = login("pharmacist.milano")
+
+    expired = client.post(f"{STOCK}operations/receive/", receipt(days=-1))
+    too_many = client.post(
+        f"{STOCK}operations/write_off/", {"lot": str(lot.pk), "syringes": "50", "reason": "damaged", "note": ""}
+    )
+
+    for response, status, said in ((expired, 400, "This lot expired on"), (too_many, 409, "5 syringes on hand, 50")):
+        html = response.content.decode()
+        assert response.status_code == status, html[:500]
+        assert said in html and "data-confirm" not in html
+    lot.refresh_from_db()
+    assert lot.on_hand == 5 and not Lot.objects.filter(lot_number="A123").exists()
