@@ -153,6 +153,17 @@ document.addEventListener("click", function (event) {
       headline.appendChild(document.createTextNode(" "));
       headline.appendChild(copyOf);
     });
+    // A value already wrong (a mistyped fiscal code, a number out of range) is said in the bar too, not only at
+    // the page's end: "⚠ 1 da correggere".
+    var wrong = panel.querySelectorAll("[data-field-error], ul.invalid-values li").length;
+    if (wrong) {
+      var flag = document.createElement("span");
+      flag.className = "badge fail";
+      flag.setAttribute("data-verdict-errors", "");
+      flag.textContent = "⚠ " + wrong + " " + (bar.getAttribute("data-errors-label") || "");
+      headline.appendChild(document.createTextNode(" "));
+      headline.appendChild(flag);
+    }
     bar.hidden = false;
   }
 

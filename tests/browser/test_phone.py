@@ -376,3 +376,16 @@ def test_the_dispensing_queue_reads_as_cards_on_a_phone(sign_in, live_history): 
         assert box["width"] >= 250, (cell, box)
     assert "Centro" in rows.first.locator("td.centre").inner_text()  # each value says what it is
     no_sideways_scrolling(page)
+
+
+def test_a_wrong_fiscal_code_shows_in_the_bottom_bar_while_typing(sign_in, live_history):  # noqa: F811
+    # The second audit: the mismatch showed only in the panel at the page's end; the bar still said "incompleta".
+    page = sign_in("prescriber.milano", "it", viewport=PHONE)
+    page.goto(reverse("prescriptions:new"))
+    page.wait_for_selector("#verdict ul.missing")
+    page.fill("input[name=fiscal_code]", "RSSMRA60E01F205")  # one character short
+    page.locator("#verdict [data-field-error=fiscal_code]").wait_for()
+    flag = page.locator("[data-verdict-summary] [data-verdict-errors]")
+    flag.wait_for()
+    assert "da correggere" in flag.inner_text()
+    assert in_viewport(page, "[data-verdict-summary] [data-verdict-errors]")
