@@ -276,8 +276,8 @@ def action_view(name: str):
                 return redirect("reports:quarter", submission_id=submission.pk)
             return forbidden(request, _("This action is not open to you on this quarter now."))
         extra = {}
-        if name == "approve" and (end := quarter_bounds(submission.year, submission.quarter)[1]) >= rome_today():
-            extra["running_until"] = end
+        if name == "approve":
+            extra["running_until"] = submissions.running_until(submission, today=rome_today())
         form = form_class(request.POST or None, **extra)
         status = 200
         if request.method == "POST" and form.is_valid():

@@ -63,6 +63,13 @@ def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     return first, after - timedelta(days=1)
 
 
+def running_until(submission, *, today: date) -> date | None:
+    """The quarter's last day while it is still running on ``today`` (Rome), else None: approving it then locks
+    the region's writes of today too."""
+    end = quarter_bounds(submission.year, submission.quarter)[1]
+    return end if end >= today else None
+
+
 def quarter_label(year: int, quarter: int) -> str:
     return _("Q%(quarter)d %(year)d") % {"quarter": quarter, "year": year}
 

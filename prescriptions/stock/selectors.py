@@ -62,6 +62,13 @@ def fefo_lots(*, pharmacy_id, today: date | None = None) -> list[Lot]:
     return list(lots_held(pharmacy_id=pharmacy_id).filter(expiry_date__gte=today))
 
 
+def lots_to_ship(transfer, *, today: date | None = None) -> list[Lot]:
+    """The sender's lots that can ship the whole transfer, unexpired, first expiry first (the first suggested)."""
+    return [
+        lot for lot in fefo_lots(pharmacy_id=transfer.from_pharmacy_id, today=today) if lot.on_hand >= transfer.syringes
+    ]
+
+
 def dispense_initial(prescription) -> dict:
     """For the dispensing form of a pharmacy keeping stock: its lots, first expiry first (the suggested one
     preselected); nothing for a pharmacy that does not."""

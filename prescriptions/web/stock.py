@@ -298,15 +298,14 @@ def _lot_number(transfer) -> str:
 
 
 def _ship_lots(transfer) -> list[tuple[str, str]]:
-    """The sender's lots that can ship the whole transfer, unexpired, first expiry first: (id, label)."""
+    """``selectors.lots_to_ship`` as the confirmation's choices: (id, label)."""
     return [
         (
             str(lot.pk),
             _("%(lot)s · expires %(expiry)s · %(n)d on hand")
             % {"lot": lot.lot_number, "expiry": date_format(lot.expiry_date, "SHORT_DATE_FORMAT"), "n": lot.on_hand},
         )
-        for lot in selectors.fefo_lots(pharmacy_id=transfer.from_pharmacy_id)
-        if lot.on_hand >= transfer.syringes
+        for lot in selectors.lots_to_ship(transfer)
     ]
 
 

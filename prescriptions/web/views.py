@@ -700,18 +700,7 @@ def _render_detail(
         "verdict": rendered_verdict(prescription.eligibility),
         "patient_pseudonym": prescription.patient.pseudonym[:12],
         # The blocking alerts first: on a phone the first screen ends after one or two.
-        "alerts": sorted(
-            (
-                {
-                    "code": alert.code,
-                    "title": ALERT_TITLES.get(alert.code, alert.code),
-                    "message": alert.message,
-                    "blocking": alert.code in BLOCKING_ALERTS,
-                }
-                for alert in prescription.alerts
-            ),
-            key=lambda alert: not alert["blocking"],
-        ),
+        "alerts": sorted(_alert_rows(prescription.alerts), key=lambda alert: not alert["blocking"]),
         "baseline_warnings": [
             {"code": warning.code, "title": ALERT_TITLES.get(warning.code, warning.code), "message": warning.message}
             for warning in baseline_warnings(prescription)
